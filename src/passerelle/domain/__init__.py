@@ -1,0 +1,1 @@
+"""The domain: ids, apps, addresses, privacy and conversation rules. Pure values and functions."""

@@ -1,0 +1,56 @@
+"""Apps: the brands that share one Passerelle deployment, and their policies.
+
+Each app names people in its own way (its identity kind) and has its own privacy defaults. An
+operator declares apps in TOML; ``passerelle.config`` parses that file into these values.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from passerelle.domain.ids import AppName
+from passerelle.domain.privacy import Findability
+
+APP_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+DAY_S = 86_400
+
+
+class IdentityKind(enum.StrEnum):
+    PHONE = "phone"
+    """People are E.164 phone numbers proven by a one-time code."""
+    HANDLE = "handle"
+    """People are unique, case-insensitive handles with a password."""
+    PROFILE = "profile"
+    """People are profiles with a real name and a unique username, with a password."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class App:
+    name: AppName
+    display_name: str
+    identity: IdentityKind
+    colors: Mapping[str, str] = field(default_factory=dict)
+    features: frozenset[str] = frozenset()
+    default_findability: Findability = Findability.EVERYONE
+    retention_s: int = 30 * DAY_S
+    """How long an undelivered message waits in a mailbox before the janitor deletes it."""
+
+    def __post_init__(self) -> None:
+        if not APP_NAME.match(self.name):
+            raise ValueError(f"invalid app name {self.name!r}")
+        if self.retention_s <= 0:
+            raise ValueError(f"app {self.name}: retention must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class AppRegistry:
+    apps: Mapping[AppName, App]
+
+    def get(self, name: str) -> App | None:
+        return self.apps.get(AppName(name))
+
+    def __iter__(self) -> Iterator[App]:
+        return iter(self.apps.values())

@@ -1,0 +1,20 @@
+"""Identifiers. Every id that crosses a layer is one of these NewTypes, never a bare str or int.
+
+Account, device and conversation ids are opaque strings chosen by the server; they never encode a
+phone number, handle or username, so they can be shown to anyone. Message ids and mailbox positions
+are integers assigned by the store.
+"""
+
+from __future__ import annotations
+
+from typing import NewType
+
+AppName = NewType("AppName", str)
+AccountId = NewType("AccountId", str)
+DeviceId = NewType("DeviceId", str)
+ConversationId = NewType("ConversationId", str)
+ClientMessageId = NewType("ClientMessageId", str)
+MessageId = NewType("MessageId", int)
+MailboxPos = NewType("MailboxPos", int)
+Timestamp = NewType("Timestamp", int)
+"""Milliseconds since the Unix epoch, UTC."""

@@ -1,0 +1,37 @@
+"""Bytes to frames and back. JSON enters and leaves the protocol only here."""
+
+from __future__ import annotations
+
+import msgspec
+
+from passerelle.proto.errors import RemoteProtocolError
+from passerelle.proto.frames import ClientFrame, ServerFrame
+
+_encoder = msgspec.json.Encoder()
+_client_decoder = msgspec.json.Decoder(ClientFrame)
+_server_decoder = msgspec.json.Decoder(ServerFrame)
+
+encode = _encoder.encode
+
+
+def _explain(exc: msgspec.MsgspecError) -> RemoteProtocolError:
+    text = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        if "Invalid value" in text and "`$.t`" in text:
+            return RemoteProtocolError("unknown_frame", f"unknown frame type: {text}")
+        return RemoteProtocolError("bad_frame", text)
+    return RemoteProtocolError("bad_json", f"not a JSON frame: {text}")
+
+
+def decode_client_frame(data: bytes | str) -> ClientFrame:
+    try:
+        return _client_decoder.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise _explain(exc) from exc
+
+
+def decode_server_frame(data: bytes | str) -> ServerFrame:
+    try:
+        return _server_decoder.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise _explain(exc) from exc

@@ -1,0 +1,130 @@
+"""Every WebSocket frame of protocol version 1, as msgspec Structs. docs/protocol.md is normative.
+
+A frame is one JSON object in one WebSocket message; its ``t`` member names its type. Frames are
+named from the receiver's point of view. Envelopes (the end-to-end encrypted payloads) travel as
+``msgspec.Raw``: the server never parses them, it stores and forwards their bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+ReceiptKind = Literal["delivered", "read"]
+ItemKind = Literal["msg", "receipt", "timer", "device"]
+
+
+class Frame(msgspec.Struct, tag_field="t", frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    pass
+
+
+# --- client to server -------------------------------------------------------------------------
+
+
+class Hello(Frame, tag="hello"):
+    """First frame on a connection: authenticates it with a device token."""
+
+    token: str
+    v: int = 1
+
+
+class Send(Frame, tag="send"):
+    """One message: an envelope per target device. Exactly one of ``to`` (a direct conversation with
+    that account) and ``conv`` (an existing conversation) is given."""
+
+    id: str
+    payloads: dict[str, msgspec.Raw]
+    to: str | None = None
+    conv: str | None = None
+    ttl: int | None = None
+
+
+class Ack(Frame, tag="ack"):
+    """Everything in this device's mailbox up to and including position ``upto`` was received."""
+
+    upto: int
+
+
+class Receipt(Frame, tag="receipt"):
+    conv: str
+    to: str
+    kind: ReceiptKind
+    ids: list[int]
+
+
+class Typing(Frame, tag="typing"):
+    conv: str
+    typing: bool = True
+
+
+class Ping(Frame, tag="ping"):
+    n: int = 0
+
+
+ClientFrame = Hello | Send | Ack | Receipt | Typing | Ping
+
+
+# --- server to client -------------------------------------------------------------------------
+
+
+class Welcome(Frame, tag="welcome"):
+    account: str
+    device: str
+    otk_count: int
+    time: int
+    v: int = 1
+
+
+class Sent(Frame, tag="sent"):
+    """The message with client id ``id`` is durably stored for every target device."""
+
+    id: str
+    mid: int
+    conv: str
+    ts: int
+    exp: int
+
+
+class Item(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One entry of a device's mailbox."""
+
+    pos: int
+    kind: ItemKind
+    conv: str
+    sender: str = msgspec.field(name="from")
+    dev: str
+    ts: int
+    exp: int
+    body: msgspec.Raw
+    mid: int | None = None
+
+
+class Deliver(Frame, tag="deliver"):
+    items: list[Item]
+
+
+class TypingNotice(Frame, tag="typing"):
+    conv: str
+    sender: str = msgspec.field(name="from")
+    typing: bool = True
+
+
+class KeysLow(Frame, tag="keys_low"):
+    count: int
+
+
+class Error(Frame, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+    missing: list[str] | None = None
+    extra: list[str] | None = None
+    retry_after: float | None = None
+
+
+class Pong(Frame, tag="pong"):
+    n: int = 0
+
+
+ServerFrame = Welcome | Sent | Deliver | TypingNotice | KeysLow | Error | Pong

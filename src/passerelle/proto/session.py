@@ -1,0 +1,171 @@
+"""The two ends of a WebSocket connection as state machines: ServerSession and ClientSession.
+
+Rules
+1. Everything that changes a session's state lives in this module.
+2. A connection is AWAIT_HELLO until the client's Hello; then AUTHENTICATING until the edge calls
+   ``accept`` or ``reject``; then OPEN; CLOSED after ``reject``, a fatal error or end of input.
+3. One WebSocket message carries exactly one frame; ``receive_frame`` takes it and returns one event.
+4. A malformed frame from the peer is answered with an Error frame and the connection stays usable,
+   until the peer has sent ``MAX_ERRORS`` of them; then the session is CLOSED (fatal).
+5. End of input is an input: ``receive_eof``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from passerelle.proto import PROTOCOL_VERSION
+from passerelle.proto.codec import decode_client_frame, decode_server_frame, encode
+from passerelle.proto.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from passerelle.proto.frames import (
+    ClientFrame,
+    Error,
+    Frame,
+    Hello,
+    Ping,
+    Pong,
+    ServerFrame,
+    Welcome,
+)
+
+MAX_ERRORS = 20
+MAX_ID_LEN = 64
+
+
+class State(enum.Enum):
+    AWAIT_HELLO = "await_hello"
+    AUTHENTICATING = "authenticating"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReceived:
+    frame: ClientFrame
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFrameReceived:
+    frame: ServerFrame
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Bytes the session wants written (an error or a pong) with nothing for the edge to do."""
+
+    data: bytes
+    close: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    pass
+
+
+ServerEvent = FrameReceived | Reply | ConnectionClosed
+
+
+class ServerSession:
+    """The server's view of one connection."""
+
+    __slots__ = ("errors", "state")
+
+    def __init__(self) -> None:
+        self.state = State.AWAIT_HELLO
+        self.errors = 0
+
+    def receive_frame(self, data: bytes | str) -> ServerEvent:
+        if self.state is State.CLOSED:
+            return ConnectionClosed()
+        try:
+            frame = decode_client_frame(data)
+        except RemoteProtocolError as exc:
+            return self._fail(exc, ref=None)
+        if self.state is State.OPEN:
+            if type(frame) is Ping:
+                return Reply(encode(Pong(n=frame.n)))
+            if type(frame) is Hello:
+                return self._fail(RemoteProtocolError("bad_state", "already authenticated"), ref=None)
+            return FrameReceived(frame)
+        if self.state is State.AWAIT_HELLO:
+            if type(frame) is not Hello:
+                exc = RemoteProtocolError("unauthorized", "the first frame must be hello", fatal=True)
+                return self._fail(exc, ref=None)
+            if frame.v != PROTOCOL_VERSION:
+                msg = f"protocol version {frame.v} is not supported; this server speaks {PROTOCOL_VERSION}"
+                return self._fail(RemoteProtocolError("unsupported_version", msg, fatal=True), ref=None)
+            self.state = State.AUTHENTICATING
+            return FrameReceived(frame)
+        # AUTHENTICATING: the client must wait for welcome.
+        return self._fail(RemoteProtocolError("bad_state", "wait for welcome before sending"), ref=None)
+
+    def receive_eof(self) -> ConnectionClosed:
+        self.state = State.CLOSED
+        return ConnectionClosed()
+
+    def accept(self, *, account: str, device: str, otk_count: int, time: int) -> bytes:
+        if self.state is not State.AUTHENTICATING:
+            raise LocalProtocolError("bad_state", f"cannot accept in state {self.state.value}")
+        self.state = State.OPEN
+        return encode(Welcome(account=account, device=device, otk_count=otk_count, time=time))
+
+    def reject(self, code: str, message: str) -> bytes:
+        self.state = State.CLOSED
+        return encode(Error(code=code, message=message))
+
+    def error(self, code: str, message: str, *, ref: str | None = None, **extra: object) -> bytes:
+        """An Error frame for a request that failed without breaking the connection."""
+        return encode(Error(code=code, message=message, ref=ref, **extra))  # type: ignore[arg-type]
+
+    def send(self, frame: Frame) -> bytes:
+        if self.state is not State.OPEN:
+            raise LocalProtocolError("bad_state", f"cannot send {type(frame).__name__} before welcome")
+        return encode(frame)
+
+    def _fail(self, exc: ProtocolError, *, ref: str | None) -> Reply:
+        self.errors += 1
+        fatal = exc.fatal or self.errors >= MAX_ERRORS
+        message = exc.message if not fatal or exc.fatal else "too many malformed frames"
+        if fatal:
+            self.state = State.CLOSED
+        return Reply(encode(Error(code=exc.code, message=message[:300], ref=ref)), close=fatal)
+
+
+class ClientSession:
+    """The client's view of one connection (used by the SDK)."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state = State.AWAIT_HELLO
+
+    def hello(self, token: str) -> bytes:
+        if self.state is not State.AWAIT_HELLO:
+            raise LocalProtocolError("bad_state", "hello is sent once, first")
+        self.state = State.AUTHENTICATING
+        return encode(Hello(token=token, v=PROTOCOL_VERSION))
+
+    def send(self, frame: Frame) -> bytes:
+        if self.state is not State.OPEN:
+            raise LocalProtocolError("bad_state", f"cannot send {type(frame).__name__} in {self.state.value}")
+        if isinstance(frame, Hello):
+            raise LocalProtocolError("bad_state", "hello is sent once, first")
+        return encode(frame)
+
+    def receive_frame(self, data: bytes | str) -> ServerFrameReceived | ConnectionClosed:
+        if self.state is State.CLOSED:
+            return ConnectionClosed()
+        frame = decode_server_frame(data)
+        if self.state is State.AUTHENTICATING:
+            if type(frame) is Welcome:
+                self.state = State.OPEN
+            elif type(frame) is Error:
+                self.state = State.CLOSED
+            else:
+                raise RemoteProtocolError("bad_state", f"expected welcome, got {type(frame).__name__}")
+        return ServerFrameReceived(frame)
+
+    def receive_eof(self) -> ConnectionClosed:
+        self.state = State.CLOSED
+        return ConnectionClosed()

@@ -1,0 +1,223 @@
+"""The ports: what the use cases need from the world, as Protocols. Adapters live in
+``passerelle.storage`` and ``passerelle.broker``; ``passerelle.server.app`` picks them.
+
+Store contract (checked by tests/contract on every adapter):
+- Each method is one transaction; it commits before it returns.
+- Mailbox positions of one device only grow, and a device's rows commit in position order, so a
+  reader that has seen position P never later finds a new row below P.
+- ``append`` stores all its messages durably or raises; a repeated (sender_device, client_id)
+  returns the first message's result, whatever the repeat carried.
+- ``claim_keys`` hands each one-time key out exactly once, even under concurrent claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from passerelle.domain.ids import (
+    AccountId,
+    AppName,
+    ConversationId,
+    DeviceId,
+    MailboxPos,
+    Timestamp,
+)
+from passerelle.domain.privacy import Findability
+from passerelle.service.records import (
+    AccountRecord,
+    AppendResult,
+    ClaimedDevice,
+    CodeRecord,
+    ConversationRecord,
+    DeviceRecord,
+    MailboxItem,
+    OneTimeKey,
+    OutgoingMessage,
+    TokenRecord,
+)
+
+
+class Clock(Protocol):
+    def now_ms(self) -> Timestamp: ...
+
+    def monotonic(self) -> float: ...
+
+
+class IdGenerator(Protocol):
+    def account_id(self) -> AccountId: ...
+
+    def device_id(self) -> DeviceId: ...
+
+    def token(self) -> str:
+        """A fresh secret (bearer token or challenge), URL-safe, at least 256 bits."""
+        ...
+
+    def code(self, digits: int) -> str:
+        """A fresh numeric one-time code."""
+        ...
+
+
+class CodeSender(Protocol):
+    async def send_code(self, *, app: AppName, phone: str, code: str) -> None:
+        """Deliver a one-time code to a phone. Raises Unavailable when the gateway fails."""
+        ...
+
+
+class AccountStore(Protocol):
+    async def create_account(
+        self, account: AccountRecord, device: DeviceRecord, *, token_hash: str, token_expires: Timestamp
+    ) -> None:
+        """Raises AliasTaken when (app, alias) exists."""
+        ...
+
+    async def get_account(self, account: AccountId) -> AccountRecord | None: ...
+
+    async def find_account(self, app: AppName, alias: str) -> AccountRecord | None: ...
+
+    async def update_settings(
+        self, account: AccountId, *, findability: Findability | None, read_receipts: bool
+    ) -> None: ...
+
+
+class DeviceStore(Protocol):
+    async def add_device(self, device: DeviceRecord, *, token_hash: str, token_expires: Timestamp) -> None: ...
+
+    async def get_device(self, device: DeviceId) -> DeviceRecord | None: ...
+
+    async def list_devices(self, account: AccountId) -> list[DeviceRecord]: ...
+
+    async def list_devices_of(self, accounts: Sequence[AccountId]) -> dict[AccountId, list[DeviceId]]:
+        """Device ids per account, for the send path (accounts without devices map to [])."""
+        ...
+
+    async def remove_device(self, device: DeviceId) -> bool:
+        """Delete the device with its keys, tokens, challenges and mailbox. False if it did not exist."""
+        ...
+
+
+class TokenStore(Protocol):
+    async def put_token(self, token_hash: str, *, device: DeviceId, expires_at: Timestamp) -> None: ...
+
+    async def resolve_token(self, token_hash: str, *, now: Timestamp) -> TokenRecord | None:
+        """The live token's owner, or None when unknown, expired or its device was removed."""
+        ...
+
+    async def put_challenge(self, challenge: str, *, device: DeviceId, expires_at: Timestamp) -> None: ...
+
+    async def take_challenge(self, challenge: str, *, device: DeviceId, now: Timestamp) -> bool:
+        """Consume a challenge: True once if it was issued to that device and is not expired."""
+        ...
+
+
+class CodeStore(Protocol):
+    async def put_code(self, record: CodeRecord) -> None:
+        """Replace any pending code for (app, phone)."""
+        ...
+
+    async def get_code(self, app: AppName, phone: str) -> CodeRecord | None: ...
+
+    async def spend_attempt(self, app: AppName, phone: str) -> int:
+        """Decrement the attempts left and return what remains (-1 when there is no code)."""
+        ...
+
+    async def delete_code(self, app: AppName, phone: str) -> None: ...
+
+
+class KeyStore(Protocol):
+    async def add_one_time_keys(self, device: DeviceId, keys: Sequence[OneTimeKey]) -> int:
+        """Store new one-time keys (ids already present are ignored); return the stock afterwards."""
+        ...
+
+    async def set_fallback_key(self, device: DeviceId, key: OneTimeKey) -> None: ...
+
+    async def count_one_time_keys(self, device: DeviceId) -> int: ...
+
+    async def claim_keys(self, account: AccountId) -> list[ClaimedDevice]:
+        """For every device of the account, take one one-time key (deleted as it is handed out), or
+        return the fallback key when none is left."""
+        ...
+
+
+class ConversationStore(Protocol):
+    async def ensure_direct(
+        self, conv: ConversationId, a: AccountId, b: AccountId, *, now: Timestamp
+    ) -> ConversationRecord: ...
+
+    async def get_conversation(self, conv: ConversationId) -> ConversationRecord | None: ...
+
+    async def list_conversations(self, account: AccountId) -> list[ConversationRecord]: ...
+
+    async def set_timer(self, conv: ConversationId, timer_s: int) -> None: ...
+
+    async def shares_conversation(self, a: AccountId, b: AccountId) -> bool: ...
+
+
+class Mailbox(Protocol):
+    async def append(self, batch: Sequence[OutgoingMessage]) -> list[AppendResult]:
+        """Store a batch in one transaction; results are in the batch's order."""
+        ...
+
+    async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
+        """Items of the device with a position above ``after``, oldest first, unexpired only."""
+        ...
+
+    async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+        """Delete every item of each device up to its position; return how many were deleted."""
+        ...
+
+    async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
+        """The janitor: delete mailbox items past their expiry, and message records (the memory of
+        client ids) older than ``idempotency_before`` with no item left."""
+        ...
+
+
+class Store(AccountStore, DeviceStore, TokenStore, CodeStore, KeyStore, ConversationStore, Mailbox, Protocol):
+    """Everything the server keeps, behind one connection (pool) to one database."""
+
+    async def open(self) -> None:
+        """Connect and run pending migrations."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """For readiness: True when a trivial query succeeds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceNews:
+    """A poke: these devices have new mailbox items. It carries no body: the database is the truth."""
+
+    devices: tuple[DeviceId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ephemeral:
+    """A frame for online devices only (typing, keys running low), dropped when nobody listens.
+    ``close`` asks the node holding the device to close its connection after sending (device removed)."""
+
+    devices: tuple[DeviceId, ...]
+    frame: bytes
+    close: bool = False
+
+
+BrokerEvent = DeviceNews | Ephemeral
+BrokerHandler = Callable[[BrokerEvent], Awaitable[None]]
+
+
+class Broker(Protocol):
+    """Carries pokes between nodes. At most once: a node that missed some resyncs from the store."""
+
+    @property
+    def is_local(self) -> bool:
+        """True when this process is the only node (the in-process broker)."""
+        ...
+
+    async def start(self, handler: BrokerHandler) -> None: ...
+
+    async def publish(self, event: BrokerEvent) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,132 @@
+"""The values that cross the store ports. Adapters return these, never driver rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from passerelle.domain.conversations import ConversationKind
+from passerelle.domain.ids import (
+    AccountId,
+    AppName,
+    ClientMessageId,
+    ConversationId,
+    DeviceId,
+    MailboxPos,
+    MessageId,
+    Timestamp,
+)
+from passerelle.domain.privacy import Findability
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountRecord:
+    id: AccountId
+    app: AppName
+    alias: str
+    """The normalised phone number, handle or username; unique per app."""
+    display_name: str
+    password_hash: str | None
+    findability: Findability | None
+    """None: the app's default."""
+    read_receipts: bool
+    created_at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceRecord:
+    id: DeviceId
+    account: AccountId
+    name: str
+    curve25519: str
+    ed25519: str
+    signature: str
+    """The device's Ed25519 signature over its canonical device-keys object (see docs/protocol.md)."""
+    created_at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OneTimeKey:
+    key_id: str
+    key: str
+    signature: str
+    fallback: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimedDevice:
+    device: DeviceRecord
+    one_time_key: OneTimeKey | None
+    """A one-time key (each handed out exactly once), else the fallback key, else None."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRecord:
+    device: DeviceId
+    account: AccountId
+    expires_at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeRecord:
+    app: AppName
+    phone: str
+    code_hash: str
+    expires_at: Timestamp
+    attempts_left: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationRecord:
+    id: ConversationId
+    kind: ConversationKind
+    members: tuple[AccountId, ...]
+    timer_s: int
+    created_at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutgoingMessage:
+    """One message to store: a payload per target device, all in one transaction.
+
+    ``kind`` is "msg" for a message from a person; "receipt", "timer" and "device" for notices.
+    Notices carry ``client_id=None`` and are never deduplicated.
+    """
+
+    kind: str
+    conv: ConversationId
+    sender: AccountId
+    sender_device: DeviceId
+    client_id: ClientMessageId | None
+    ts: Timestamp
+    expires_at: Timestamp
+    payloads: tuple[tuple[DeviceId, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxItem:
+    device: DeviceId
+    pos: MailboxPos
+    kind: str
+    conv: ConversationId
+    sender: AccountId
+    sender_device: DeviceId
+    ts: Timestamp
+    expires_at: Timestamp
+    body: bytes
+    message_id: MessageId | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppendResult:
+    """What the store did with one OutgoingMessage.
+
+    For a repeated (sender_device, client_id) the first message's id, ts and expiry come back with
+    ``duplicate=True`` and no new mailbox items. Otherwise ``items`` are the new mailbox entries, one
+    per target device, with their positions.
+    """
+
+    message_id: MessageId
+    ts: Timestamp
+    expires_at: Timestamp
+    duplicate: bool
+    items: tuple[MailboxItem, ...]
