@@ -192,6 +192,8 @@ class DeviceNews:
     """A poke: these devices have new mailbox items. It carries no body: the database is the truth."""
 
     devices: tuple[DeviceId, ...]
+    all_devices: bool = False
+    """Resynchronise every connection of the node (after the broker lost events)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,15 @@ class Ephemeral:
     close: bool = False
 
 
-BrokerEvent = DeviceNews | Ephemeral
+@dataclass(frozen=True, slots=True)
+class Invalidate:
+    """Cached facts about an account's devices or a conversation changed; nodes drop their copy."""
+
+    accounts: tuple[AccountId, ...] = ()
+    conversations: tuple[ConversationId, ...] = ()
+
+
+BrokerEvent = DeviceNews | Ephemeral | Invalidate
 BrokerHandler = Callable[[BrokerEvent], Awaitable[None]]
 
 
@@ -221,3 +231,16 @@ class Broker(Protocol):
     async def publish(self, event: BrokerEvent) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class DeviceNotices(Protocol):
+    """Tells an account's devices that its device list changed (implemented by the server's hub).
+
+    Called after the change committed. ``device_added`` leaves a durable ``device`` notice in every
+    other device's mailbox; ``device_removed`` does the same and closes the removed device's
+    connection, wherever it is.
+    """
+
+    async def device_added(self, account: AccountId, device: DeviceId) -> None: ...
+
+    async def device_removed(self, account: AccountId, device: DeviceId) -> None: ...

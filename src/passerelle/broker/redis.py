@@ -1,0 +1,87 @@
+"""The Redis broker: pokes on one pub/sub channel shared by every node.
+
+Pub/sub delivers at most once; that is enough because a poke carries no data: a node that missed one
+(or lost its Redis connection) resynchronises its connections from the database, which is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from passerelle.broker.codec import decode_event, encode_event
+from passerelle.domain.errors import Unavailable
+from passerelle.service.ports import BrokerEvent, BrokerHandler, DeviceNews
+
+log = logging.getLogger("passerelle.broker")
+CHANNEL = "passerelle:pokes"
+
+
+class RedisBroker:
+    def __init__(self, url: str, *, channel: str = CHANNEL) -> None:
+        self._url = url
+        self._channel = channel
+        self._redis: aioredis.Redis | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._handler: BrokerHandler | None = None
+        self._subscribed = asyncio.Event()
+
+    @property
+    def is_local(self) -> bool:
+        return False
+
+    async def start(self, handler: BrokerHandler) -> None:
+        self._handler = handler
+        self._redis = aioredis.from_url(self._url)
+        try:
+            await self._redis.ping()
+        except RedisError as exc:
+            raise Unavailable("the Redis broker does not answer") from exc
+        self._task = asyncio.create_task(self._listen(), name="redis-broker")
+        async with asyncio.timeout(10):
+            await self._subscribed.wait()
+
+    async def _listen(self) -> None:
+        assert self._redis is not None and self._handler is not None
+        backoff = 0.1
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    if self._subscribed.is_set():
+                        # We were cut off: pokes may have been lost while away. Resync from the store.
+                        await self._handler(DeviceNews((), all_devices=True))
+                    self._subscribed.set()
+                    backoff = 0.1
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        try:
+                            event = decode_event(message["data"])
+                        except ValueError:
+                            log.warning("dropped a malformed broker event")
+                            continue
+                        await self._handler(event)
+            except RedisError:
+                log.warning("lost the Redis broker; resubscribing in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def publish(self, event: BrokerEvent) -> None:
+        assert self._redis is not None
+        try:
+            await self._redis.publish(self._channel, encode_event(event))
+        except RedisError as exc:
+            raise Unavailable("the Redis broker does not answer") from exc
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._redis is not None:
+            await self._redis.aclose()

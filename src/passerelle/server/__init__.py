@@ -1,0 +1,1 @@
+"""The ASGI server: create_app(settings) is the composition root."""

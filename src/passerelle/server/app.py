@@ -1,0 +1,179 @@
+"""The composition root: the only place that names concrete adapters.
+
+``create_app(settings)`` builds nothing that does I/O; its lifespan opens the store and the broker,
+starts the owned background tasks (the pipeline's writer, the poke publisher, the janitor) and
+closes everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+
+from passerelle.broker import open_broker
+from passerelle.config import Settings
+from passerelle.server.body_limit import BodyLimit
+from passerelle.server.codes import code_sender_from_setting
+from passerelle.server.connection import Connection
+from passerelle.server.gateway import Gateway
+from passerelle.server.hub import Hub
+from passerelle.server.logs import AccessLog
+from passerelle.server.metrics import Metrics
+from passerelle.server.rest import RestServices, rest_routes
+from passerelle.server.rest_conversations import ConversationRoutes, ops_routes
+from passerelle.server.system import RandomIds, SystemClock
+from passerelle.service.accounts import AccountService
+from passerelle.service.directory import Directory
+from passerelle.service.janitor import Janitor
+from passerelle.service.keys import KeyService
+from passerelle.service.limiter import RateLimiter
+from passerelle.service.messaging import MessagingService
+from passerelle.service.pipeline import SendPipeline
+from passerelle.service.ports import Clock, IdGenerator, Store
+from passerelle.storage import open_store
+
+log = logging.getLogger("passerelle.server")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the app built; tests and the demo reach in here (for the clock, the janitor, the hub)."""
+
+    store: Store
+    hub: Hub
+    pipeline: SendPipeline
+    messaging: MessagingService
+    accounts: AccountService
+    keys: KeyService
+    directory: Directory
+    janitor: Janitor
+    metrics: Metrics
+    clock: Clock
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, ids: IdGenerator | None = None) -> Starlette:
+    clock = clock or SystemClock()
+    ids = ids or RandomIds()
+    limits = settings.limits
+    metrics = Metrics()
+    store = open_store(settings.effective_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+    broker = open_broker(settings.redis_url)
+    http = httpx.AsyncClient(timeout=10.0)
+    limiter = RateLimiter(clock)
+    directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
+    pipeline = SendPipeline(store, on_batch=metrics.on_batch)
+    messaging = MessagingService(
+        store=store,
+        pipeline=pipeline,
+        broker=broker,
+        directory=directory,
+        apps=settings.apps,
+        clock=clock,
+        max_envelope_bytes=limits.max_envelope_bytes,
+        max_targets=limits.max_targets,
+    )
+    accounts = AccountService(
+        store=store,
+        apps=settings.apps,
+        limits=limits,
+        clock=clock,
+        ids=ids,
+        codes=code_sender_from_setting(settings.code_sender, http),
+        limiter=limiter,
+        notices=messaging,
+    )
+    keys = KeyService(
+        store=store,
+        limits=limits,
+        clock=clock,
+        limiter=limiter,
+        directory=directory,
+        on_keys_low=messaging.keys_low,
+    )
+    hub = Hub(mailbox=store, broker=broker, messaging=messaging, metrics=metrics)
+    pipeline.on_committed = hub.on_committed
+    janitor = Janitor(
+        mailbox=store,
+        clock=clock,
+        idempotency_window_s=settings.idempotency_window_s,
+        on_deleted=metrics.janitor_deleted.inc,
+    )
+    gateway = Gateway(
+        hub=hub,
+        accounts=accounts,
+        messaging=messaging,
+        pipeline=pipeline,
+        store=store,
+        limiter=limiter,
+        limits=limits,
+        metrics=metrics,
+        clock=clock,
+    )
+    services = Services(
+        store=store,
+        hub=hub,
+        pipeline=pipeline,
+        messaging=messaging,
+        accounts=accounts,
+        keys=keys,
+        directory=directory,
+        janitor=janitor,
+        metrics=metrics,
+        clock=clock,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            await broker.start(hub.on_broker_event)
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(pipeline.run(), name="pipeline"),
+                    group.create_task(hub.run(), name="pokes"),
+                    group.create_task(janitor.run(settings.janitor_interval_s), name="janitor"),
+                ]
+                log.info("passerelle is ready", extra={"apps": [a.name for a in settings.apps]})
+                try:
+                    yield
+                finally:
+                    hub.close_all()
+                    await _drain(hub.connections.values())
+                    for task in tasks:
+                        task.cancel()
+        finally:
+            await broker.close()
+            await http.aclose()
+            await store.close()
+
+    conversations = ConversationRoutes(accounts=accounts, messaging=messaging, store=store)
+    rest = RestServices(accounts=accounts, keys=keys, directory=directory, apps=settings.apps, limits=limits)
+    routes = [
+        *rest_routes(rest),
+        *conversations.routes(),
+        *ops_routes(store, metrics),
+        WebSocketRoute("/v1/ws", gateway),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(AccessLog)
+    app.state.services = services
+    app.state.settings = settings
+    return app
+
+
+async def _drain(connections: object) -> None:
+    """Give connections a moment to write their close frames."""
+    pending = [c for c in connections if isinstance(c, Connection) and c.out]  # type: ignore[attr-defined]
+    if pending:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                while any(c.out for c in pending):
+                    await asyncio.sleep(0.01)

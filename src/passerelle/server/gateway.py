@@ -1,0 +1,209 @@
+"""The WebSocket gateway: one ASGI endpoint, one read loop and one pump task per connection.
+
+The read loop feeds each WebSocket message to the connection's ServerSession and dispatches the
+event. Sends are pipelined: a send is checked, handed to the SendPipeline with a callback and the
+loop reads on; the ``sent`` frame is queued when the batch commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from passerelle.domain.errors import DomainError, Unauthorized
+from passerelle.domain.ids import MailboxPos
+from passerelle.proto.codec import encode
+from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
+from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
+from passerelle.server.connection import Connection
+from passerelle.server.errors import ws_close_code
+from passerelle.server.hub import Hub
+from passerelle.server.metrics import Metrics
+from passerelle.service.accounts import AccountService
+from passerelle.service.limiter import RateLimiter
+from passerelle.service.messaging import MessagingService, Sender
+from passerelle.service.pipeline import SendPipeline
+from passerelle.service.ports import Clock, Store
+from passerelle.service.records import AppendResult
+from passerelle.config import Limits
+
+log = logging.getLogger("passerelle.gateway")
+TOO_BIG = 1009
+UNAUTHORIZED = 4001
+
+
+class AsgiTransport:
+    __slots__ = ("_send",)
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+
+    async def send_text(self, data: bytes) -> None:
+        await self._send({"type": "websocket.send", "text": data.decode()})
+
+    async def close(self, code: int, reason: str = "") -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        hub: Hub,
+        accounts: AccountService,
+        messaging: MessagingService,
+        pipeline: SendPipeline,
+        store: Store,
+        limiter: RateLimiter,
+        limits: Limits,
+        metrics: Metrics,
+        clock: Clock,
+    ) -> None:
+        self._clock = clock
+        self._hub = hub
+        self._accounts = accounts
+        self._messaging = messaging
+        self._pipeline = pipeline
+        self._store = store
+        self._limiter = limiter
+        self._limits = limits
+        self._metrics = metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        conn = Connection(AsgiTransport(send), max_frames=self._limits.send_queue_frames)
+        pump = asyncio.create_task(conn.pump(self._hub.sync), name="ws-pump")
+        try:
+            await self._read_loop(conn, receive)
+        finally:
+            self._hub.unregister(conn)
+            conn.close(1000)
+            try:
+                async with asyncio.timeout(5):
+                    await pump
+            except (TimeoutError, OSError, RuntimeError):
+                pump.cancel()
+
+    async def _read_loop(self, conn: Connection, receive: Any) -> None:
+        session = ServerSession()
+        sender: Sender | None = None
+        max_frame = self._limits.max_frame_bytes
+        while conn.close_code is None:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                session.receive_eof()
+                return
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            self._metrics.frames_in.inc()
+            if len(data) > max_frame:
+                conn.push(session.error("too_large", f"a frame is limited to {max_frame} bytes"))
+                conn.close(TOO_BIG, "frame too big")
+                return
+            event = session.receive_frame(data)
+            if type(event) is FrameReceived:
+                frame = event.frame
+                if sender is None:
+                    assert type(frame) is Hello
+                    sender = await self._hello(conn, session, frame)
+                    if sender is None:
+                        return
+                    continue
+                await self._dispatch(conn, session, sender, frame)
+            elif type(event) is Reply:
+                conn.push(event.data)
+                if event.close:
+                    conn.close(4002, "protocol error")
+                    return
+            elif type(event) is ConnectionClosed:
+                return
+
+    async def _hello(self, conn: Connection, session: ServerSession, frame: Hello) -> Sender | None:
+        try:
+            self._limiter.check("ws-hello", frame.token[:16], rate=1.0, burst=20)
+            token = await self._accounts.authenticate(frame.token)
+            account = await self._store.get_account(token.account)
+            if account is None:
+                raise Unauthorized("unknown account")
+            otk_count = await self._store.count_one_time_keys(token.device)
+        except DomainError as exc:
+            self._metrics.errors.labels(exc.code).inc()
+            conn.push(session.reject(exc.code, exc.message))
+            conn.close(ws_close_code(exc) or UNAUTHORIZED, exc.code)
+            return None
+        conn.account = account.id
+        conn.device = token.device
+        conn.push(session.accept(account=account.id, device=token.device, otk_count=otk_count, time=self._clock.now_ms()))
+        self._hub.register(conn)
+        return Sender(account, token.device)
+
+    async def _dispatch(self, conn: Connection, session: ServerSession, sender: Sender, frame: object) -> None:
+        try:
+            if type(frame) is Send:
+                limits = self._limits
+                self._limiter.check("send", sender.device, rate=limits.sends_per_second, burst=limits.send_burst)
+                outgoing = await self._messaging.prepare_send(sender, frame)
+                done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
+                self._pipeline.enqueue(outgoing, done)
+            elif type(frame) is Ack:
+                upto = min(frame.upto, conn.sent_upto)
+                if upto > 0:
+                    self._pipeline.ack(sender.device, MailboxPos(upto))
+            elif type(frame) is Receipt:
+                await self._messaging.receipt(sender, frame)
+            elif type(frame) is Typing:
+                self._limiter.check("typing", sender.device, rate=5.0, burst=10)
+                await self._messaging.typing(sender, frame.conv, frame.typing)
+        except DomainError as exc:
+            ref = frame.id if type(frame) is Send else None
+            self._metrics.errors.labels(exc.code).inc()
+            conn.push(session.error(exc.code, exc.message, ref=ref, **_details(exc)))
+            close = ws_close_code(exc)
+            if close is not None and close >= 4000 and exc.code == "unauthorized":
+                conn.close(close, exc.code)
+
+
+def _details(exc: DomainError) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for name in ("missing", "extra"):
+        value = getattr(exc, name, None)
+        if value is not None:
+            extra[name] = value
+    retry = getattr(exc, "retry_after_s", None)
+    if retry is not None:
+        extra["retry_after"] = round(float(retry), 3)
+    return extra
+
+
+class _SentCallback:
+    __slots__ = ("conn", "conv", "id", "metrics", "session")
+
+    def __init__(
+        self, conn: Connection, session: ServerSession, client_id: str, conv: str, metrics: Metrics
+    ) -> None:
+        self.conn = conn
+        self.session = session
+        self.id = client_id
+        self.conv = conv
+        self.metrics = metrics
+
+    def __call__(self, result: AppendResult | DomainError) -> None:
+        if isinstance(result, DomainError):
+            self.metrics.errors.labels(result.code).inc()
+            self.conn.push(self.session.error(result.code, result.message, ref=self.id))
+            return
+        if result.duplicate:
+            self.metrics.duplicates.inc()
+        else:
+            self.metrics.accepted.inc()
+        self.conn.push(
+            encode(Sent(id=self.id, mid=result.message_id, conv=self.conv, ts=result.ts, exp=result.expires_at))
+        )

@@ -1,0 +1,156 @@
+"""This node's live connections, and how mailbox items reach them.
+
+Two ways in, one rule (a device's items are queued in position order, each once):
+- Single node (in-process broker): after each commit the pipeline calls ``on_committed`` in commit
+  order; items for a connection that is caught up ("live") are pushed at once without reading them
+  back. A connection that is still syncing is told to read again instead.
+- Several nodes (Redis broker): the pipeline's commits become pokes ("device D has news"), and every
+  node reads the mailboxes of its own connections from the database after its last queued position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from passerelle.domain.ids import DeviceId, MailboxPos
+from passerelle.proto.codec import encode
+from passerelle.proto.frames import Deliver, Item
+from passerelle.server.connection import Connection
+from passerelle.server.metrics import Metrics
+from passerelle.service.messaging import MessagingService
+from passerelle.service.ports import Broker, BrokerEvent, DeviceNews, Ephemeral, Invalidate, Mailbox
+from passerelle.service.records import AppendResult, MailboxItem
+
+log = logging.getLogger("passerelle.hub")
+BATCH = 256
+REPLACED = 4000
+
+
+def to_item(item: MailboxItem) -> Item:
+    from msgspec import Raw
+
+    return Item(
+        pos=item.pos,
+        kind=item.kind,  # type: ignore[arg-type]
+        conv=item.conv,
+        sender=item.sender,
+        dev=item.sender_device,
+        ts=item.ts,
+        exp=item.expires_at,
+        body=Raw(item.body),
+        mid=item.message_id,
+    )
+
+
+class Hub:
+    def __init__(self, *, mailbox: Mailbox, broker: Broker, messaging: MessagingService, metrics: Metrics) -> None:
+        self._mailbox = mailbox
+        self._broker = broker
+        self._messaging = messaging
+        self._metrics = metrics
+        self.connections: dict[DeviceId, Connection] = {}
+        self._pokes: set[DeviceId] = set()
+        self._poke_ready = asyncio.Event()
+
+    # --- connections -----------------------------------------------------------------------------
+
+    def register(self, conn: Connection) -> None:
+        assert conn.device is not None
+        old = self.connections.get(conn.device)
+        if old is not None and old is not conn:
+            old.close(REPLACED, "this device connected again elsewhere")
+        self.connections[conn.device] = conn
+        self._metrics.connections.inc()
+        conn.request_sync()
+
+    def unregister(self, conn: Connection) -> None:
+        if conn.device is not None and self.connections.get(conn.device) is conn:
+            del self.connections[conn.device]
+            self._metrics.connections.dec()
+
+    # --- delivery --------------------------------------------------------------------------------
+
+    def on_committed(self, results: Sequence[AppendResult]) -> None:
+        """Called by the pipeline after each commit, in commit order."""
+        local = self._broker.is_local
+        per_device: dict[DeviceId, list[MailboxItem]] = {}
+        for result in results:
+            for item in result.items:
+                per_device.setdefault(item.device, []).append(item)
+        pushed = 0
+        for device, items in per_device.items():
+            conn = self.connections.get(device)
+            if not local:
+                self._pokes.add(device)
+                continue
+            if conn is None:
+                continue
+            if conn.live and not conn.reading:
+                pushed += self._push(conn, items)
+            else:
+                conn.request_sync()
+        if pushed:
+            self._metrics.delivered.inc(pushed)
+        if self._pokes:
+            self._poke_ready.set()
+
+    def _push(self, conn: Connection, items: Sequence[MailboxItem]) -> int:
+        fresh = [to_item(i) for i in items if i.pos > conn.sent_upto]
+        for start in range(0, len(fresh), BATCH):
+            conn.push(encode(Deliver(items=fresh[start : start + BATCH])))
+        if fresh:
+            conn.sent_upto = fresh[-1].pos
+        return len(fresh)
+
+    async def sync(self, conn: Connection) -> None:
+        """Read the device's mailbox after what was queued, until caught up. Runs in the pump task."""
+        assert conn.device is not None
+        conn.reading = True
+        try:
+            while True:
+                conn.need_sync = False
+                items = await self._mailbox.fetch(conn.device, after=MailboxPos(conn.sent_upto), limit=BATCH)
+                self._metrics.delivered.inc(self._push(conn, items))
+                if len(items) < BATCH and not conn.need_sync:
+                    break
+            conn.live = True
+        finally:
+            conn.reading = False
+
+    # --- the broker --------------------------------------------------------------------------------
+
+    async def on_broker_event(self, event: BrokerEvent) -> None:
+        match event:
+            case DeviceNews(devices=devices, all_devices=all_devices):
+                targets = self.connections.values() if all_devices else (
+                    c for d in devices if (c := self.connections.get(d)) is not None
+                )
+                for conn in list(targets):
+                    conn.request_sync()
+            case Ephemeral(devices=devices, frame=frame, close=close):
+                for device in devices:
+                    conn = self.connections.get(device)
+                    if conn is not None:
+                        conn.push(frame)
+                        if close:
+                            conn.close(4001, "device removed")
+            case Invalidate():
+                self._messaging.invalidate(event)
+
+    async def run(self) -> None:
+        """Publish pending pokes in batches (several-node mode). Owned by the lifespan."""
+        while True:
+            await self._poke_ready.wait()
+            self._poke_ready.clear()
+            devices, self._pokes = tuple(self._pokes), set()
+            if devices:
+                try:
+                    await self._broker.publish(DeviceNews(devices))
+                except Exception:
+                    log.exception("could not publish %d pokes; their devices resync on reconnect", len(devices))
+
+    def close_all(self, code: int = 1001, reason: str = "server shutting down") -> None:
+        for conn in list(self.connections.values()):
+            conn.close(code, reason)

@@ -1,0 +1,113 @@
+"""REST: conversations and disappearing timers (docs/protocol.md §4.9), health and metrics (§4.10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from passerelle.domain.errors import DomainError, InvalidInput, Unauthorized
+from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.server.errors import error_response
+from passerelle.server.metrics import Metrics
+from passerelle.service.accounts import AccountService
+from passerelle.service.messaging import MessagingService, Sender
+from passerelle.service.ports import Store
+from passerelle.service.records import ConversationRecord
+
+
+class _OpenDirect(msgspec.Struct, forbid_unknown_fields=True):
+    with_: str = msgspec.field(name="with")
+
+
+class _SetTimer(msgspec.Struct, forbid_unknown_fields=True):
+    timer: int
+
+
+def _conversation_json(conv: ConversationRecord) -> dict[str, Any]:
+    return {"conv": conv.id, "kind": conv.kind.value, "members": list(conv.members), "timer": conv.timer_s}
+
+
+async def _body(request: Request, kind: type[Any]) -> Any:
+    try:
+        return msgspec.json.decode(await request.body(), type=kind)
+    except msgspec.MsgspecError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+class ConversationRoutes:
+    def __init__(self, *, accounts: AccountService, messaging: MessagingService, store: Store) -> None:
+        self._accounts = accounts
+        self._messaging = messaging
+        self._store = store
+
+    async def _caller(self, request: Request) -> Sender:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("send Authorization: Bearer <token>")
+        record = await self._accounts.authenticate(token.strip())
+        account = await self._store.get_account(record.account)
+        if account is None:
+            raise Unauthorized("unknown account")
+        return Sender(account, record.device)
+
+    async def open_direct(self, request: Request) -> Response:
+        try:
+            caller = await self._caller(request)
+            body = await _body(request, _OpenDirect)
+            conv = await self._messaging.open_direct(caller.account, AccountId(body.with_))
+            return JSONResponse(_conversation_json(conv))
+        except DomainError as exc:
+            return error_response(exc)
+
+    async def list(self, request: Request) -> Response:
+        try:
+            caller = await self._caller(request)
+            convs = await self._messaging.list_conversations(caller.account.id)
+            return JSONResponse({"conversations": [_conversation_json(c) for c in convs]})
+        except DomainError as exc:
+            return error_response(exc)
+
+    async def set_timer(self, request: Request) -> Response:
+        try:
+            caller = await self._caller(request)
+            body = await _body(request, _SetTimer)
+            conv_id = ConversationId(request.path_params["conv"])
+            conv = await self._messaging.set_timer(caller, conv_id, body.timer)
+            return JSONResponse(_conversation_json(conv))
+        except DomainError as exc:
+            return error_response(exc)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/conversations", self.open_direct, methods=["POST"]),
+            Route("/v1/conversations", self.list, methods=["GET"]),
+            Route("/v1/conversations/{conv}/timer", self.set_timer, methods=["PUT"]),
+        ]
+
+
+def ops_routes(store: Store, metrics: Metrics) -> list[BaseRoute]:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        ok = False
+        try:
+            ok = await store.ping()
+        except DomainError:
+            ok = False
+        return JSONResponse({"status": "ready" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]

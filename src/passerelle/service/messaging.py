@@ -1,0 +1,290 @@
+"""Messaging use cases: accept a send, receipts, typing, conversations and timers, device notices.
+
+The send path is the hot path: everything it needs (devices, conversation) comes from short-lived
+caches, and the write goes through the SendPipeline's group commit. A send is accepted only if its
+envelopes name exactly the current devices of the other members and the sender's other devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+
+from passerelle.domain.apps import AppRegistry
+from passerelle.domain.conversations import (
+    ConversationKind,
+    direct_conversation_id,
+    message_expiry,
+    validate_timer,
+)
+from passerelle.domain.errors import Forbidden, InvalidInput, NotFound, StaleDevices, TooLarge
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
+from passerelle.proto.frames import KeysLow, Receipt, Send, TypingNotice
+from passerelle.service.caches import TtlCache
+from passerelle.service.pipeline import SendPipeline
+from passerelle.service.ports import Broker, Clock, Ephemeral, Invalidate, Store
+from passerelle.service.records import AccountRecord, ConversationRecord, OutgoingMessage
+
+MAX_RECEIPT_IDS = 1000
+_encode = msgspec.json.Encoder().encode
+
+
+class Visibility(Protocol):
+    """What the send path needs from the directory: may ``viewer`` reach ``target``?"""
+
+    async def visible(self, viewer: AccountRecord, target: AccountId) -> AccountRecord | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    account: AccountRecord
+    device: DeviceId
+
+
+def _valid_client_id(value: str) -> bool:
+    return 0 < len(value) <= 64 and value.isascii() and value.isprintable()
+
+
+class MessagingService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        pipeline: SendPipeline,
+        broker: Broker,
+        directory: Visibility,
+        apps: AppRegistry,
+        clock: Clock,
+        max_envelope_bytes: int,
+        max_targets: int,
+    ) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._broker = broker
+        self._directory = directory
+        self._apps = apps
+        self._clock = clock
+        self._max_envelope = max_envelope_bytes
+        self._max_targets = max_targets
+        self.devices: TtlCache[AccountId, tuple[DeviceId, ...]] = TtlCache(clock, ttl_s=30.0)
+        self.conversations: TtlCache[ConversationId, ConversationRecord] = TtlCache(clock, ttl_s=30.0)
+        self._retention: TtlCache[AccountId, int] = TtlCache(clock, ttl_s=300.0)
+
+    # --- the send path -------------------------------------------------------------------------
+
+    async def prepare_send(self, sender: Sender, frame: Send) -> OutgoingMessage:
+        """Check a send frame against the policy and build what the pipeline stores."""
+        if not _valid_client_id(frame.id):
+            raise InvalidInput("id: 1 to 64 printable ASCII characters")
+        if (frame.to is None) == (frame.conv is None):
+            raise InvalidInput("give exactly one of 'to' and 'conv'")
+        if len(frame.payloads) > self._max_targets:
+            raise TooLarge(f"at most {self._max_targets} target devices per message")
+        conv = await self._conversation_for(sender, frame)
+        now = self._clock.now_ms()
+        others = [m for m in conv.members if m != sender.account.id]
+        expected: set[str] = set()
+        for member in conv.members:
+            expected.update(await self._devices(member))
+        expected.discard(sender.device)
+        payloads = frame.payloads
+        if len(payloads) != len(expected) or not expected.issuperset(payloads):
+            raise _stale(expected, payloads.keys())
+        stored: list[tuple[DeviceId, bytes]] = []
+        for device, raw in payloads.items():
+            body = bytes(raw)
+            if len(body) > self._max_envelope:
+                raise TooLarge(f"an envelope is limited to {self._max_envelope} bytes")
+            stored.append((DeviceId(device), body))
+        ttl = frame.ttl
+        if ttl is not None and ttl <= 0:
+            raise InvalidInput("ttl is a positive number of seconds")
+        retention = await self._retention_s([sender.account.id, *others])
+        return OutgoingMessage(
+            kind="msg",
+            conv=conv.id,
+            sender=sender.account.id,
+            sender_device=sender.device,
+            client_id=ClientMessageId(frame.id),
+            ts=now,
+            expires_at=message_expiry(now=now, retention_s=retention, timer_s=conv.timer_s, ttl_s=ttl),
+            payloads=tuple(stored),
+        )
+
+    async def _conversation_for(self, sender: Sender, frame: Send) -> ConversationRecord:
+        me = sender.account.id
+        if frame.to is not None:
+            conv_id = direct_conversation_id(me, AccountId(frame.to))
+            cached = self.conversations.get(conv_id)
+            if cached is not None:
+                return cached
+            return await self.open_direct(sender.account, AccountId(frame.to))
+        assert frame.conv is not None
+        conv = await self.member_conversation(me, ConversationId(frame.conv))
+        return conv
+
+    async def member_conversation(self, account: AccountId, conv_id: ConversationId) -> ConversationRecord:
+        conv = self.conversations.get(conv_id)
+        if conv is None:
+            conv = await self._store.get_conversation(conv_id)
+            if conv is not None:
+                self.conversations.put(conv_id, conv)
+        if conv is None or account not in conv.members:
+            raise NotFound("no such conversation")
+        return conv
+
+    async def open_direct(self, caller: AccountRecord, other: AccountId) -> ConversationRecord:
+        conv_id = direct_conversation_id(caller.id, other)
+        existing = await self._store.get_conversation(conv_id)
+        if existing is None:
+            if await self._directory.visible(caller, other) is None:
+                raise NotFound("no such person")
+            existing = await self._store.ensure_direct(conv_id, caller.id, other, now=self._clock.now_ms())
+        self.conversations.put(conv_id, existing)
+        return existing
+
+    async def _devices(self, account: AccountId) -> tuple[DeviceId, ...]:
+        cached = self.devices.get(account)
+        if cached is None:
+            found = await self._store.list_devices_of([account])
+            cached = tuple(found.get(account, []))
+            self.devices.put(account, cached)
+        return cached
+
+    async def _retention_s(self, accounts: Sequence[AccountId]) -> int:
+        best = 0
+        for account in accounts:
+            retention = self._retention.get(account)
+            if retention is None:
+                record = await self._store.get_account(account)
+                app = self._apps.get(record.app) if record is not None else None
+                retention = app.retention_s if app is not None else 30 * 86_400
+                self._retention.put(account, retention)
+            best = retention if best == 0 else min(best, retention)
+        return best
+
+    # --- receipts, typing ------------------------------------------------------------------------
+
+    async def receipt(self, sender: Sender, frame: Receipt) -> None:
+        conv = await self.member_conversation(sender.account.id, ConversationId(frame.conv))
+        to = AccountId(frame.to)
+        if to not in conv.members or to == sender.account.id:
+            raise InvalidInput("'to' must be another member of the conversation")
+        if not frame.ids or len(frame.ids) > MAX_RECEIPT_IDS:
+            raise InvalidInput(f"ids: 1 to {MAX_RECEIPT_IDS} message ids")
+        targets = [d for d in await self._devices(sender.account.id) if d != sender.device]
+        if frame.kind == "read":
+            me = await self._store.get_account(sender.account.id)
+            if me is None or not me.read_receipts:
+                raise Forbidden("you turned read receipts off")
+            them = await self._store.get_account(to)
+            if them is not None and them.read_receipts:
+                targets.extend(await self._devices(to))
+        else:
+            targets.extend(await self._devices(to))
+        if not targets:
+            return
+        await self._notice("receipt", conv, sender, {"kind": frame.kind, "ids": frame.ids}, targets)
+
+    async def typing(self, sender: Sender, conv_id: str, typing: bool) -> None:
+        conv = await self.member_conversation(sender.account.id, ConversationId(conv_id))
+        devices: list[DeviceId] = []
+        for member in conv.members:
+            devices.extend(d for d in await self._devices(member) if d != sender.device)
+        if devices:
+            frame = _encode(TypingNotice(conv=conv.id, sender=sender.account.id, typing=typing))
+            await self._broker.publish(Ephemeral(tuple(devices), frame))
+
+    async def _notice(
+        self,
+        kind: str,
+        conv: ConversationRecord,
+        sender: Sender,
+        body: object,
+        targets: Sequence[DeviceId],
+        *,
+        expires_at: Timestamp | None = None,
+    ) -> None:
+        now = self._clock.now_ms()
+        retention = await self._retention_s(list(conv.members))
+        encoded = _encode(body)
+        await self._pipeline.submit(
+            OutgoingMessage(
+                kind=kind,
+                conv=conv.id,
+                sender=sender.account.id,
+                sender_device=sender.device,
+                client_id=None,
+                ts=now,
+                expires_at=expires_at or Timestamp(now + retention * 1000),
+                payloads=tuple((d, encoded) for d in dict.fromkeys(targets)),
+            )
+        )
+
+    # --- conversations ---------------------------------------------------------------------------
+
+    async def list_conversations(self, caller: AccountId) -> list[ConversationRecord]:
+        return await self._store.list_conversations(caller)
+
+    async def set_timer(self, sender: Sender, conv_id: ConversationId, timer_s: int) -> ConversationRecord:
+        validate_timer(timer_s)
+        conv = await self.member_conversation(sender.account.id, conv_id)
+        await self._store.set_timer(conv.id, timer_s)
+        self.conversations.drop(conv.id)
+        await self._broker.publish(Invalidate(conversations=(conv.id,)))
+        targets: list[DeviceId] = []
+        for member in conv.members:
+            targets.extend(d for d in await self._devices(member) if d != sender.device)
+        if targets:
+            await self._notice("timer", conv, sender, {"timer": timer_s}, targets)
+        updated = await self._store.get_conversation(conv.id)
+        assert updated is not None
+        return updated
+
+    # --- device notices (passerelle.service.accounts calls these) ---------------------------------
+
+    async def device_added(self, account: AccountId, device: DeviceId) -> None:
+        await self._devices_changed(account, device, "added")
+
+    async def device_removed(self, account: AccountId, device: DeviceId) -> None:
+        await self._devices_changed(account, device, "removed")
+        # The removed device's connection, wherever it is, is closed with 4001.
+        frame = _encode({"t": "error", "code": "unauthorized", "message": "this device was removed"})
+        await self._broker.publish(Ephemeral((device,), frame, close=True))
+
+    async def _devices_changed(self, account: AccountId, device: DeviceId, event: str) -> None:
+        self.devices.drop(account)
+        await self._broker.publish(Invalidate(accounts=(account,)))
+        others = [d for d in await self._devices(account) if d != device]
+        if not others:
+            return
+        record = await self._store.get_account(account)
+        if record is None:
+            return
+        self_conv = ConversationRecord(
+            id=ConversationId(f"self_{account}"),
+            kind=ConversationKind.DIRECT,
+            members=(account,),
+            timer_s=0,
+            created_at=self._clock.now_ms(),
+        )
+        await self._notice(
+            "device", self_conv, Sender(record, device), {"event": event, "device_id": device}, others
+        )
+
+    async def keys_low(self, device: DeviceId, count: int) -> None:
+        await self._broker.publish(Ephemeral((device,), _encode(KeysLow(count=count))))
+
+    def invalidate(self, event: Invalidate) -> None:
+        for account in event.accounts:
+            self.devices.drop(account)
+        for conv in event.conversations:
+            self.conversations.drop(conv)
+
+
+def _stale(expected: set[str], given: Iterable[str]) -> StaleDevices:
+    given_set = set(given)
+    return StaleDevices(missing=sorted(expected - given_set), extra=sorted(given_set - expected))

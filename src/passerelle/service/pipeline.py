@@ -1,0 +1,117 @@
+"""Group commit for the mailbox: every write to a mailbox goes through one SendPipeline.
+
+Senders hand an OutgoingMessage over with a callback and go on reading their socket (pipelining);
+the pipeline's single loop takes everything pending, stores it in ONE transaction, then calls the
+callbacks and ``on_committed`` in commit order. Acks are coalesced (highest position per device)
+and deleted in one transaction per round.
+
+Invariant: because one loop writes, ``on_committed`` sees each device's items in position order,
+which lets the hub push them straight to live connections without reading them back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from time import perf_counter
+
+from passerelle.domain.errors import DomainError, Unavailable
+from passerelle.domain.ids import DeviceId, MailboxPos
+from passerelle.service.ports import Mailbox
+from passerelle.service.records import AppendResult, OutgoingMessage
+
+log = logging.getLogger("passerelle.pipeline")
+
+Done = Callable[[AppendResult | DomainError], None]
+Committed = Callable[[Sequence[AppendResult]], None]
+
+
+class PipelineFull(Unavailable):
+    code = "rate_limited"
+
+
+class SendPipeline:
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        *,
+        max_batch: int = 512,
+        max_pending: int = 20_000,
+        on_committed: Committed | None = None,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._mailbox = mailbox
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._pending: list[tuple[OutgoingMessage, Done]] = []
+        self._acks: dict[DeviceId, MailboxPos] = {}
+        self._wake = asyncio.Event()
+        self.on_committed = on_committed
+        self._on_batch = on_batch
+
+    def enqueue(self, message: OutgoingMessage, done: Done) -> None:
+        """Queue a message; ``done`` gets the result (or the error) after the commit."""
+        if len(self._pending) >= self._max_pending:
+            raise PipelineFull("the server is busy; send again shortly")
+        self._pending.append((message, done))
+        self._wake.set()
+
+    async def submit(self, message: OutgoingMessage) -> AppendResult:
+        """Queue a message and wait for it to be stored."""
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+
+        def done(result: AppendResult | DomainError) -> None:
+            if future.done():
+                return
+            if isinstance(result, DomainError):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+        self.enqueue(message, done)
+        return await future
+
+    def ack(self, device: DeviceId, upto: MailboxPos) -> None:
+        if upto > self._acks.get(device, -1):
+            self._acks[device] = upto
+            self._wake.set()
+
+    async def run(self) -> None:
+        """The writer loop; runs until cancelled. Owned by the server's lifespan."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending or self._acks:
+                if self._pending:
+                    await self._write_batch()
+                if self._acks:
+                    acks, self._acks = self._acks, {}
+                    try:
+                        await self._mailbox.ack(list(acks.items()))
+                    except DomainError:
+                        # The items stay and are delivered again: at-least-once, deduplicated by clients.
+                        log.warning("could not delete %d acknowledged mailbox ranges", len(acks))
+
+    async def _write_batch(self) -> None:
+        batch = self._pending[: self._max_batch]
+        del self._pending[: self._max_batch]
+        started = perf_counter()
+        try:
+            results = await self._mailbox.append([message for message, _ in batch])
+        except DomainError as exc:
+            for _, done in batch:
+                done(exc)
+            return
+        except Exception:
+            log.exception("storing a batch of %d messages failed", len(batch))
+            error = Unavailable("the message could not be stored; send it again")
+            for _, done in batch:
+                done(error)
+            return
+        if self._on_batch is not None:
+            self._on_batch(len(batch), perf_counter() - started)
+        for (_, done), result in zip(batch, results, strict=True):
+            done(result)
+        if self.on_committed is not None:
+            self.on_committed(results)

@@ -1,0 +1,53 @@
+"""Canonical JSON and Ed25519 signatures, as docs/protocol.md section 1 defines them.
+
+Binary values on the wire are standard base64 without padding. Verification never raises: a key or
+signature of the wrong length, or that is not base64 at all, simply does not verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+KEY_CHARS = 43
+"""A Curve25519 or Ed25519 public key: 32 bytes."""
+SIGNATURE_CHARS = 86
+"""An Ed25519 signature: 64 bytes."""
+
+
+def canonical_json(obj: object) -> bytes:
+    """The bytes that get signed: sorted keys, no spaces, UTF-8 (not ASCII-escaped)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_unpadded_b64(text: str, *, size: int) -> bytes | None:
+    """Decode unpadded standard base64 that must hold exactly ``size`` bytes; None otherwise."""
+    if not text.isascii() or "=" in text or len(text) % 4 == 1:
+        return None
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == size else None
+
+
+def is_public_key(text: str) -> bool:
+    """Whether ``text`` looks like a Curve25519 or Ed25519 public key (43 characters, 32 bytes)."""
+    return len(text) == KEY_CHARS and decode_unpadded_b64(text, size=32) is not None
+
+
+def verify_ed25519(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
+    """Whether ``signature_b64`` is the Ed25519 signature of ``message`` by ``public_key_b64``."""
+    key = decode_unpadded_b64(public_key_b64, size=32)
+    signature = decode_unpadded_b64(signature_b64, size=64)
+    if key is None or signature is None:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
