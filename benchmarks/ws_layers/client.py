@@ -11,7 +11,7 @@ import time
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from benchmarks.ws_layers.common import WS_PATH, is_ack, send_frame
+from benchmarks.ws_layers.common import WS_PATH, acks_in, send_frame
 
 
 class LoadListener(WSListener):
@@ -42,13 +42,14 @@ class LoadListener(WSListener):
             if not self._done.done():
                 self._done.set_exception(ConnectionError(f"closed by server: {frame.get_close_code()}"))
             return
-        if not is_ack(frame.get_payload_as_memoryview()):
+        acks = acks_in(frame.get_payload_as_bytes())
+        if not acks:
             self.batches += 1
             return
-        self._acked += 1
-        if self._sent < self._total:
+        self._acked += acks
+        for _ in range(min(acks, self._total - self._sent)):
             self._send_next()
-        elif self._acked == self._total and not self._done.done():
+        if self._acked == self._total and not self._done.done():
             self._done.set_result(None)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:

@@ -88,9 +88,12 @@ class FrameWork:
         return reply, _encode(Deliver(items=items))
 
 
-def is_ack(payload: bytes | memoryview) -> bool:
-    """True for a ``sent`` frame (the reply to one ``send``), false for a ``deliver``."""
-    return payload[6] == ord("s")  # b'{"t":"s...' -- msgspec writes the tag first
+def acks_in(payload: bytes) -> int:
+    """How many ``send`` frames this server frame acknowledges: 1 for a ``sent`` frame, n for a JSON
+    array of n ``sent`` frames (burst-batched acks), 0 for a ``deliver``."""
+    if payload[:1] == b"[":
+        return payload.count(b'{"t":"sent"')
+    return 1 if payload[:11] == b'{"t":"sent"' else 0  # msgspec writes the tag first
 
 
 # --- process CPU -----------------------------------------------------------------------------------
@@ -98,13 +101,13 @@ def is_ack(payload: bytes | memoryview) -> bool:
 _CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """user + system CPU time of process ``pid`` (all its threads), from /proc/<pid>/stat."""
+def process_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of process ``pid``, all its threads, from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat", "rb") as f:
         stat = f.read()
     fields = stat[stat.rindex(b")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / _CLK_TCK
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5), in clock ticks
+    return utime / _CLK_TCK, stime / _CLK_TCK
 
 
 # --- server process plumbing ---------------------------------------------------------------------

@@ -33,6 +33,8 @@ class Candidate:
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate(name="picows (aiofastnet transport, default)", module="server_picows"),
     Candidate(name="picows (plain asyncio transport)", module="server_picows", args=("--no-aiofastnet",)),
+    Candidate(name="picows + TCP_CORK per read burst", module="server_picows", args=("--coalesce", "cork")),
+    Candidate(name="picows + one ack frame per read burst", module="server_picows", args=("--coalesce", "burst")),
     Candidate(name="websockets asyncio server", module="server_websockets"),
     *(
         Candidate(
@@ -50,9 +52,14 @@ CANDIDATES: tuple[Candidate, ...] = (
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Run:
     frames: int
-    server_cpu_s: float
+    server_user_s: float
+    server_sys_s: float
     elapsed_s: float
     client_cpu_s: float
+
+    @property
+    def server_cpu_s(self) -> float:
+        return self.server_user_s + self.server_sys_s
 
     @property
     def us_per_frame(self) -> float:
@@ -100,8 +107,8 @@ def one_run(candidate: Candidate, loop: str, frames: int, connections: int, wind
         if client.returncode != 0:
             raise RuntimeError(f"client failed: {client.stderr.decode()[-2000:]}")
         result = json.loads(client.stdout)
-        return Run(frames=int(result["frames"]), server_cpu_s=cpu1 - cpu0, elapsed_s=result["elapsed_s"],
-                   client_cpu_s=result["client_cpu_s"])
+        return Run(frames=int(result["frames"]), server_user_s=cpu1[0] - cpu0[0], server_sys_s=cpu1[1] - cpu0[1],
+                   elapsed_s=result["elapsed_s"], client_cpu_s=result["client_cpu_s"])
     finally:
         server.terminate()
         try:
@@ -124,19 +131,24 @@ def main() -> None:
 
     rows: list[dict[str, object]] = []
     print(f"loop={args.loop} frames={args.frames} connections={args.connections} window={args.window}")
-    print("| candidate | µs server CPU / inbound frame (median) | frames/s (median) | server CPU busy | runs (µs) |")
-    print("|---|---:|---:|---:|---|")
+    print("| candidate | µs server CPU / inbound frame | of which user / sys | frames/s | server busy "
+          "| client busy | 3 runs (µs) |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for candidate in CANDIDATES:
         if args.only not in candidate.name:
             continue
         runs = [one_run(candidate, args.loop, args.frames, args.connections, args.window)
                 for _ in range(args.repeats)]
-        us = statistics.median(r.us_per_frame for r in runs)
+        mid = sorted(runs, key=lambda r: r.us_per_frame)[len(runs) // 2]  # the median run
+        user_us = mid.server_user_s / mid.frames * 1e6
+        sys_us = mid.server_sys_s / mid.frames * 1e6
         fps = statistics.median(r.frames_per_s for r in runs)
         busy = statistics.median(r.server_cpu_s / r.elapsed_s for r in runs)
+        client_busy = statistics.median(r.client_cpu_s / r.elapsed_s for r in runs)
         spread = " / ".join(f"{r.us_per_frame:.1f}" for r in runs)
-        print(f"| {candidate.name} | {us:.1f} | {fps:,.0f} | {busy:.0%} | {spread} |", flush=True)
-        rows.append({"candidate": candidate.name, "loop": args.loop, "us_per_frame_median": us,
+        print(f"| {candidate.name} | {mid.us_per_frame:.1f} | {user_us:.1f} / {sys_us:.1f} | {fps:,.0f} "
+              f"| {busy:.0%} | {client_busy:.0%} | {spread} |", flush=True)
+        rows.append({"candidate": candidate.name, "loop": args.loop, "us_per_frame_median": mid.us_per_frame,
                      "frames_per_s_median": fps, "runs": [asdict(r) for r in runs]})
     if args.out is not None:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")

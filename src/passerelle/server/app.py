@@ -36,7 +36,7 @@ from passerelle.service.keys import KeyService
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.messaging import MessagingService
 from passerelle.service.pipeline import SendPipeline
-from passerelle.service.ports import Clock, IdGenerator, Store
+from passerelle.service.ports import Clock, CodeSender, IdGenerator, Store
 from passerelle.storage import open_store
 
 log = logging.getLogger("passerelle.server")
@@ -58,7 +58,13 @@ class Services:
     clock: Clock
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, ids: IdGenerator | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    code_sender: CodeSender | None = None,
+) -> Starlette:
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     limits = settings.limits
@@ -85,7 +91,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, ids: IdGenerat
         limits=limits,
         clock=clock,
         ids=ids,
-        codes=code_sender_from_setting(settings.code_sender, http),
+        codes=code_sender or code_sender_from_setting(settings.code_sender, http),
         limiter=limiter,
         notices=messaging,
     )

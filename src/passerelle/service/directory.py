@@ -1,0 +1,103 @@
+"""The directory: who may find whom, by address or by account id.
+
+Invariants:
+- The target's findability decides (its own setting, else its app's default): ``everyone``, ``app``
+  (people of the same app only) or ``nobody``. Anyone who shares a conversation with the viewer
+  stays visible to them, and everyone sees themselves.
+- A hidden person and a nonexistent one give the same answer (the same NotFound, after the same
+  number of store reads), so a lookup cannot tell them apart.
+- A phone number is never shown to a person of another app.
+- Lookups are rate limited per device: an address book is not a way to enumerate the directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from passerelle.config import Limits
+from passerelle.domain.addresses import Address, normalize_alias, parse_address
+from passerelle.domain.apps import App, AppRegistry, IdentityKind
+from passerelle.domain.errors import NotFound, Unauthorized
+from passerelle.domain.ids import AccountId, AppName, DeviceId
+from passerelle.domain.privacy import Findability, can_find, may_see_alias
+from passerelle.service.limiter import RateLimiter
+from passerelle.service.ports import Store
+from passerelle.service.records import AccountRecord, TokenRecord
+
+NOT_FOUND = "nobody can be found at this address"
+
+
+def effective_findability(app: App | None, own: Findability | None) -> Findability:
+    """The person's own choice, else the app's default; ``nobody`` if the app is gone (fail closed)."""
+    if own is not None:
+        return own
+    return app.default_findability if app is not None else Findability.NOBODY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupResult:
+    account: AccountId
+    app: AppName
+    display_name: str
+    address: Address | None
+    """None when the viewer may not see the alias (a phone number seen from another app)."""
+
+
+class Directory:
+    def __init__(self, *, store: Store, apps: AppRegistry, limiter: RateLimiter, limits: Limits) -> None:
+        self._store = store
+        self._apps = apps
+        self._limiter = limiter
+        self._limits = limits
+
+    async def viewer(self, caller: TokenRecord) -> AccountRecord:
+        """The caller's account record; Unauthorized when it no longer exists."""
+        account = await self._store.get_account(caller.account)
+        if account is None:
+            raise Unauthorized("this account no longer exists")
+        return account
+
+    async def lookup(self, viewer: AccountRecord, address: str, *, device: DeviceId) -> LookupResult:
+        """Find a person by address (``photo:alice``).
+
+        Raises:
+            InvalidInput: the address is malformed for its app.
+            NotFound: nobody there, or somebody the viewer may not find (indistinguishable).
+            RateLimited: too many lookups from this device.
+        """
+        self._limiter.check_window("lookup:device", device, count=self._limits.lookups_per_minute, window_s=60)
+        app_name, raw_alias = parse_address(address)
+        app = self._apps.get(app_name)
+        target: AccountRecord | None = None
+        if app is not None:
+            target = await self._store.find_account(app.name, normalize_alias(app, raw_alias))
+        if app is None or target is None:
+            # Nobody there: pay for the same reads as a hidden person would cost, then say no.
+            await self._store.shares_conversation(viewer.id, viewer.id)
+            raise NotFound(NOT_FOUND)
+        if not await self._may_see(viewer, target):
+            raise NotFound(NOT_FOUND)
+        shown = may_see_alias(
+            viewer_app=viewer.app, target_app=target.app, alias_is_phone=app.identity is IdentityKind.PHONE
+        )
+        return LookupResult(
+            account=target.id,
+            app=target.app,
+            display_name=target.display_name,
+            address=Address(target.app, target.alias) if shown else None,
+        )
+
+    async def visible(self, viewer: AccountRecord, target: AccountId) -> AccountRecord | None:
+        """The target's record if the viewer may see (and so reach) them, else None."""
+        record = await self._store.get_account(target)
+        if record is None or not await self._may_see(viewer, record):
+            return None
+        return record
+
+    async def _may_see(self, viewer: AccountRecord, target: AccountRecord) -> bool:
+        if target.id == viewer.id:
+            return True
+        setting = effective_findability(self._apps.get(target.app), target.findability)
+        if can_find(viewer_app=viewer.app, target_app=target.app, setting=setting):
+            return True
+        return await self._store.shares_conversation(viewer.id, target.id)

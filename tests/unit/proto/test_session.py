@@ -1,0 +1,173 @@
+"""The two session state machines, joined by an in-memory link (no sockets)."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from passerelle.proto.codec import decode_server_frame, encode
+from passerelle.proto.errors import LocalProtocolError
+from passerelle.proto.frames import Ack, Deliver, Error, Item, Ping, Pong, Send, Sent, Welcome
+from passerelle.proto.session import (
+    MAX_ERRORS,
+    ClientSession,
+    ConnectionClosed,
+    FrameReceived,
+    Reply,
+    ServerFrameReceived,
+    ServerSession,
+    State,
+)
+
+
+class SessionPair:
+    """A client and a server session with the wire between them."""
+
+    def __init__(self) -> None:
+        self.client = ClientSession()
+        self.server = ServerSession()
+
+    def open(self) -> None:
+        event = self.server.receive_frame(self.client.hello("tok"))
+        assert isinstance(event, FrameReceived)
+        welcome = self.server.accept(account="a_1", device="d_1", otk_count=5, time=1)
+        got = self.client.receive_frame(welcome)
+        assert isinstance(got, ServerFrameReceived)
+        assert got.frame == Welcome(account="a_1", device="d_1", otk_count=5, time=1)
+
+
+def test_handshake_opens_both_sides() -> None:
+    pair = SessionPair()
+    pair.open()
+    assert pair.client.state is State.OPEN
+    assert pair.server.state is State.OPEN
+
+
+def test_client_frames_reach_the_server_intact() -> None:
+    pair = SessionPair()
+    pair.open()
+    envelope = b'{"algorithm":"m.olm.v1.curve25519-aes-sha2","ciphertext":{}}'
+    data = pair.client.send(Send(id="c1", to="a_2", payloads={"d_2": msgspec.Raw(envelope)}))
+    event = pair.server.receive_frame(data)
+    assert isinstance(event, FrameReceived)
+    frame = event.frame
+    assert isinstance(frame, Send)
+    assert frame.id == "c1" and frame.to == "a_2"
+    assert bytes(frame.payloads["d_2"]) == envelope
+
+
+def test_server_frames_reach_the_client_intact() -> None:
+    pair = SessionPair()
+    pair.open()
+    item = Item(pos=3, kind="msg", conv="d_x", sender="a_2", dev="d_2", ts=5, exp=9, body=msgspec.Raw(b"{}"), mid=7)
+    for frame in (Sent(id="c1", mid=7, conv="d_x", ts=5, exp=9), Deliver(items=[item])):
+        got = pair.client.receive_frame(pair.server.send(frame))
+        assert isinstance(got, ServerFrameReceived)
+        assert got.frame == frame if not isinstance(frame, Deliver) else bytes(got.frame.items[0].body) == b"{}"  # type: ignore[union-attr]
+
+
+def test_item_uses_from_on_the_wire() -> None:
+    item = Item(pos=1, kind="msg", conv="c", sender="a_9", dev="d", ts=1, exp=2, body=msgspec.Raw(b"{}"))
+    assert b'"from":"a_9"' in encode(Deliver(items=[item]))
+
+
+def test_first_frame_must_be_hello() -> None:
+    server = ServerSession()
+    event = server.receive_frame(encode(Ack(upto=1)))
+    assert isinstance(event, Reply) and event.close
+    error = decode_server_frame(event.data)
+    assert isinstance(error, Error) and error.code == "unauthorized"
+    assert server.state is State.CLOSED
+
+
+def test_unsupported_version_is_refused() -> None:
+    server = ServerSession()
+    event = server.receive_frame(b'{"t":"hello","token":"x","v":99}')
+    assert isinstance(event, Reply) and event.close
+    error = decode_server_frame(event.data)
+    assert isinstance(error, Error) and error.code == "unsupported_version"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"not json", "bad_json"),
+        (b'{"t":"nope"}', "unknown_frame"),
+        (b'{"t":"send","id":5,"payloads":{}}', "bad_frame"),
+        (b'{"t":"ack"}', "bad_frame"),
+        (b'{"t":"ack","upto":1,"extra":true}', "bad_frame"),
+        (b"[]", "bad_frame"),
+    ],
+)
+def test_malformed_frames_get_an_error_and_the_connection_stays(data: bytes, code: str) -> None:
+    pair = SessionPair()
+    pair.open()
+    event = pair.server.receive_frame(data)
+    assert isinstance(event, Reply) and not event.close
+    error = decode_server_frame(event.data)
+    assert isinstance(error, Error) and error.code == code
+    assert pair.server.state is State.OPEN
+    # Still usable: a good frame goes through.
+    assert isinstance(pair.server.receive_frame(encode(Ack(upto=1))), FrameReceived)
+
+
+def test_too_many_malformed_frames_close_the_connection() -> None:
+    pair = SessionPair()
+    pair.open()
+    events = [pair.server.receive_frame(b"{") for _ in range(MAX_ERRORS)]
+    assert all(isinstance(e, Reply) for e in events)
+    assert isinstance(events[-1], Reply) and events[-1].close
+    assert pair.server.state is State.CLOSED
+    assert isinstance(pair.server.receive_frame(encode(Ack(upto=1))), ConnectionClosed)
+
+
+def test_ping_is_answered_by_the_session() -> None:
+    pair = SessionPair()
+    pair.open()
+    event = pair.server.receive_frame(pair.client.send(Ping(n=4)))
+    assert isinstance(event, Reply)
+    assert decode_server_frame(event.data) == Pong(n=4)
+
+
+def test_frames_before_welcome_are_refused_locally() -> None:
+    client = ClientSession()
+    with pytest.raises(LocalProtocolError):
+        client.send(Ack(upto=1))
+    server = ServerSession()
+    with pytest.raises(LocalProtocolError):
+        server.send(Sent(id="x", mid=1, conv="c", ts=1, exp=2))
+
+
+def test_a_second_hello_is_an_error() -> None:
+    pair = SessionPair()
+    pair.open()
+    event = pair.server.receive_frame(b'{"t":"hello","token":"again"}')
+    assert isinstance(event, Reply)
+    assert decode_server_frame(event.data).code == "bad_state"  # type: ignore[union-attr]
+
+
+def test_eof_is_an_input() -> None:
+    pair = SessionPair()
+    pair.open()
+    assert isinstance(pair.server.receive_eof(), ConnectionClosed)
+    assert pair.server.state is State.CLOSED
+
+
+@given(st.binary(max_size=512))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    pair = SessionPair()
+    pair.open()
+    event = pair.server.receive_frame(data)
+    assert isinstance(event, FrameReceived | Reply | ConnectionClosed)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                    max_leaves=20))
+def test_arbitrary_json_never_raises(value: object) -> None:
+    pair = SessionPair()
+    pair.open()
+    event = pair.server.receive_frame(msgspec.json.encode(value))
+    assert isinstance(event, FrameReceived | Reply | ConnectionClosed)
