@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import time
 
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
-
 from benchmarks.ws_layers.common import WS_PATH, acks_in, send_frame
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 
 class LoadListener(WSListener):
@@ -57,7 +57,7 @@ class LoadListener(WSListener):
             self._done.set_exception(ConnectionError("disconnected before all acks came back"))
 
 
-async def main(url: str, connections: int, frames: int, window: int, timeout: float) -> dict[str, float]:
+async def main(url: str, connections: int, frames: int, window: int, limit_s: float) -> dict[str, float]:
     loop = asyncio.get_running_loop()
     per_conn = frames // connections
     listeners: list[LoadListener] = []
@@ -78,7 +78,7 @@ async def main(url: str, connections: int, frames: int, window: int, timeout: fl
     t0 = time.perf_counter()
     for listener in listeners:
         listener.start()
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(limit_s):
         await asyncio.gather(*waits)
     elapsed = time.perf_counter() - t0
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -102,7 +102,10 @@ def cli() -> None:
     parser.add_argument("--frames", type=int, default=200_000)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=55.0)
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
     url = f"ws://127.0.0.1:{args.port}{WS_PATH}"
     result = asyncio.run(main(url, args.connections, args.frames, args.window, args.timeout))
     print(json.dumps(result))

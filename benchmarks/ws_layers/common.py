@@ -7,6 +7,10 @@ Per inbound text frame every server does exactly this (see ``FrameWork.handle``)
 3. keep a copy of the envelope, and after every ``BATCH_EVERY`` inbound frames send one ``deliver``
    frame of about 2 KB (``ITEMS_PER_BATCH`` envelopes) as a stand-in for a batched delivery.
 
+The environment variable ``WS_BENCH_BATCH_EVERY`` (read per connection; run.py ``--batch-every``)
+changes 32 to another number: 1 models delivery without any batching (one ``deliver`` frame with one
+envelope per message).
+
 Nothing here touches a socket: the servers differ only in the WebSocket layer around this.
 """
 
@@ -26,14 +30,20 @@ from passerelle.proto.frames import ClientFrame, Deliver, Item, Send, Sent
 WS_PATH: Final = "/v1/ws"
 BATCH_EVERY: Final = 32
 ITEMS_PER_BATCH: Final = 4
+BATCH_EVERY_ENV: Final = "WS_BENCH_BATCH_EVERY"
 
 _decoder: Final = msgspec.json.Decoder(ClientFrame)
 _encode: Final = msgspec.json.Encoder().encode
 
 # A ~300-byte Olm envelope as the protocol describes it (section 6); the server never parses it.
 _ENVELOPE: Final = (
-    b'{"algorithm":"m.olm.v1.curve25519-aes-sha2","sender_key":"' + b"S" * 43 + b'","ciphertext":{"'
-    + b"R" * 43 + b'":{"type":1,"body":"' + b"Q" * 120 + b'"}}}'
+    b'{"algorithm":"m.olm.v1.curve25519-aes-sha2","sender_key":"'
+    + b"S" * 43
+    + b'","ciphertext":{"'
+    + b"R" * 43
+    + b'":{"type":1,"body":"'
+    + b"Q" * 120
+    + b'"}}}'
 )
 _SEND_PREFIX: Final = b'{"t":"send","id":"m'
 _SEND_SUFFIX: Final = (
@@ -53,9 +63,11 @@ class NotASendFrame(Exception):
 class FrameWork:
     """Per-connection state of the work every server does for each inbound frame."""
 
-    __slots__ = ("_handled", "_pending")
+    __slots__ = ("_batch_every", "_handled", "_items_per_batch", "_pending")
 
     def __init__(self) -> None:
+        self._batch_every = int(os.environ.get(BATCH_EVERY_ENV, BATCH_EVERY))
+        self._items_per_batch = min(ITEMS_PER_BATCH, self._batch_every)
         self._handled = 0
         self._pending: list[msgspec.Raw] = []
 
@@ -72,16 +84,24 @@ class FrameWork:
         self._handled += 1
         now_ms = time.time_ns() // 1_000_000
         reply = _encode(Sent(id=frame.id, mid=self._handled, conv="conv-bench", ts=now_ms, exp=now_ms + 1))
-        if len(self._pending) < ITEMS_PER_BATCH:
+        if len(self._pending) < self._items_per_batch:
             for body in frame.payloads.values():
                 # Raw.copy(): the decoded Raw may point into a borrowed (zero-copy) buffer.
                 self._pending.append(body.copy())
-        if self._handled % BATCH_EVERY:
+        if self._handled % self._batch_every:
             return reply, None
         items = [
-            Item(pos=self._handled - len(self._pending) + i, kind="msg", conv="conv-bench",
-                 sender="acct-0000000000000000alice", dev="dev-0000000000000alice1", ts=now_ms,
-                 exp=now_ms + 1, body=body, mid=self._handled + i)
+            Item(
+                pos=self._handled - len(self._pending) + i,
+                kind="msg",
+                conv="conv-bench",
+                sender="acct-0000000000000000alice",
+                dev="dev-0000000000000alice1",
+                ts=now_ms,
+                exp=now_ms + 1,
+                body=body,
+                mid=self._handled + i,
+            )
             for i, body in enumerate(self._pending)
         ]
         self._pending.clear()

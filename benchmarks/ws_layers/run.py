@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -17,8 +18,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.ws_layers.common import process_cpu_seconds
+from benchmarks.ws_layers.common import BATCH_EVERY, BATCH_EVERY_ENV, process_cpu_seconds
 
+SERVER_CPU, CLIENT_CPU = 0, 1  # pinned apart, or the scheduler may run both on one core
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
@@ -34,7 +36,9 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate(name="picows (aiofastnet transport, default)", module="server_picows"),
     Candidate(name="picows (plain asyncio transport)", module="server_picows", args=("--no-aiofastnet",)),
     Candidate(name="picows + TCP_CORK per read burst", module="server_picows", args=("--coalesce", "cork")),
-    Candidate(name="picows + one ack frame per read burst", module="server_picows", args=("--coalesce", "burst")),
+    Candidate(
+        name="picows + one ack frame per read burst", module="server_picows", args=("--coalesce", "burst")
+    ),
     Candidate(name="websockets asyncio server", module="server_websockets"),
     *(
         Candidate(
@@ -45,7 +49,11 @@ CANDIDATES: tuple[Candidate, ...] = (
         for ws in ("websockets-sansio", "websockets", "wsproto")
         for ep in ("asgi", "starlette")
     ),
-    Candidate(name="same port: uvicorn REST + picows WS (protocol switch)", module="same_port"),
+    Candidate(
+        name="picows + per-connection task (gateway_pattern.py; uvicorn REST on a 2nd port, same loop)",
+        module="gateway_pattern",
+    ),
+    Candidate(name="same port: uvicorn REST + picows WS (protocol switch, same_port.py)", module="same_port"),
 )
 
 
@@ -90,25 +98,58 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float) -> 
     raise TimeoutError(f"server did not listen on {port} within {timeout}s")
 
 
-def one_run(candidate: Candidate, loop: str, frames: int, connections: int, window: int) -> Run:
+def one_run(
+    candidate: Candidate, loop: str, frames: int, connections: int, window: int, batch_every: int
+) -> Run:
     port = free_port()
-    server_cmd = [sys.executable, "-m", f"benchmarks.ws_layers.{candidate.module}", "--port", str(port),
-                  "--loop", loop, *candidate.args]
-    server = subprocess.Popen(server_cmd, cwd=ROOT)
+    env = {**os.environ, BATCH_EVERY_ENV: str(batch_every)}
+    server_cmd = [
+        sys.executable,
+        "-m",
+        f"benchmarks.ws_layers.{candidate.module}",
+        "--port",
+        str(port),
+        "--loop",
+        loop,
+        *candidate.args,
+    ]
+    server = subprocess.Popen(server_cmd, cwd=ROOT, env=env)
     try:
+        os.sched_setaffinity(server.pid, {SERVER_CPU})
         wait_listening(port, server, timeout=15)
         cpu0 = process_cpu_seconds(server.pid)
         client = subprocess.run(
-            [sys.executable, "-m", "benchmarks.ws_layers.client", "--port", str(port), "--frames", str(frames),
-             "--connections", str(connections), "--window", str(window), "--timeout", "55"],
-            cwd=ROOT, capture_output=True, check=False, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.ws_layers.client",
+                "--port",
+                str(port),
+                "--frames",
+                str(frames),
+                "--connections",
+                str(connections),
+                "--window",
+                str(window),
+                "--timeout",
+                "55",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
+            timeout=60,
         )
         cpu1 = process_cpu_seconds(server.pid)
         if client.returncode != 0:
             raise RuntimeError(f"client failed: {client.stderr.decode()[-2000:]}")
         result = json.loads(client.stdout)
-        return Run(frames=int(result["frames"]), server_user_s=cpu1[0] - cpu0[0], server_sys_s=cpu1[1] - cpu0[1],
-                   elapsed_s=result["elapsed_s"], client_cpu_s=result["client_cpu_s"])
+        return Run(
+            frames=int(result["frames"]),
+            server_user_s=cpu1[0] - cpu0[0],
+            server_sys_s=cpu1[1] - cpu0[1],
+            elapsed_s=result["elapsed_s"],
+            client_cpu_s=result["client_cpu_s"],
+        )
     finally:
         server.terminate()
         try:
@@ -125,20 +166,30 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--batch-every", type=int, default=BATCH_EVERY, help="one deliver frame per N inbound"
+    )
     parser.add_argument("--only", default="", help="run candidates whose name contains this text")
     parser.add_argument("--out", type=Path, default=None, help="write the raw runs as JSON here")
     args = parser.parse_args()
 
     rows: list[dict[str, object]] = []
-    print(f"loop={args.loop} frames={args.frames} connections={args.connections} window={args.window}")
-    print("| candidate | µs server CPU / inbound frame | of which user / sys | frames/s | server busy "
-          "| client busy | 3 runs (µs) |")
+    print(
+        f"loop={args.loop} frames={args.frames} connections={args.connections} window={args.window} "
+        f"deliver frame every {args.batch_every} inbound frames; server on CPU {SERVER_CPU}, client on {CLIENT_CPU}"
+    )
+    print(
+        "| candidate | µs server CPU / inbound frame | of which user / sys | frames/s | server busy "
+        "| client busy | 3 runs (µs) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---|")
     for candidate in CANDIDATES:
         if args.only not in candidate.name:
             continue
-        runs = [one_run(candidate, args.loop, args.frames, args.connections, args.window)
-                for _ in range(args.repeats)]
+        runs = [
+            one_run(candidate, args.loop, args.frames, args.connections, args.window, args.batch_every)
+            for _ in range(args.repeats)
+        ]
         mid = sorted(runs, key=lambda r: r.us_per_frame)[len(runs) // 2]  # the median run
         user_us = mid.server_user_s / mid.frames * 1e6
         sys_us = mid.server_sys_s / mid.frames * 1e6
@@ -146,10 +197,20 @@ def main() -> None:
         busy = statistics.median(r.server_cpu_s / r.elapsed_s for r in runs)
         client_busy = statistics.median(r.client_cpu_s / r.elapsed_s for r in runs)
         spread = " / ".join(f"{r.us_per_frame:.1f}" for r in runs)
-        print(f"| {candidate.name} | {mid.us_per_frame:.1f} | {user_us:.1f} / {sys_us:.1f} | {fps:,.0f} "
-              f"| {busy:.0%} | {client_busy:.0%} | {spread} |", flush=True)
-        rows.append({"candidate": candidate.name, "loop": args.loop, "us_per_frame_median": mid.us_per_frame,
-                     "frames_per_s_median": fps, "runs": [asdict(r) for r in runs]})
+        print(
+            f"| {candidate.name} | {mid.us_per_frame:.1f} | {user_us:.1f} / {sys_us:.1f} | {fps:,.0f} "
+            f"| {busy:.0%} | {client_busy:.0%} | {spread} |",
+            flush=True,
+        )
+        rows.append(
+            {
+                "candidate": candidate.name,
+                "loop": args.loop,
+                "us_per_frame_median": mid.us_per_frame,
+                "frames_per_s_median": fps,
+                "runs": [asdict(r) for r in runs],
+            }
+        )
     if args.out is not None:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
 

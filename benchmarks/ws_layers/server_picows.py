@@ -2,18 +2,17 @@
 
 ``--coalesce`` (beyond the common per-frame work, to see where the CPU goes):
   none   one ``send()`` syscall per outbound frame (what every other candidate does too);
-  cork   same frames, but TCP_CORK is set on the first frame of a read burst and cleared on the last
-         (``frame.last_in_buffer``), so the kernel transmits once per burst;
+  cork   same frames, but TCP_CORK is set on the first frame of a read burst and cleared after the
+         last one (``frame.last_in_buffer``), so the kernel transmits once per burst;
   burst  the acks of one read burst go out as ONE frame (a JSON array of ``sent``): protocol-level
          ack batching, which the gateway design allows.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 import socket
 
+from benchmarks.ws_layers.common import WS_PATH, FrameWork, run, server_args
 from picows import (
     WSFrame,
     WSListener,
@@ -23,15 +22,29 @@ from picows import (
     ws_create_server,
 )
 
-from benchmarks.ws_layers.common import WS_PATH, FrameWork, run, server_args
-
 
 class GatewayListener(WSListener):
+    """One reply frame per inbound frame, written at once (one ``send()`` syscall each)."""
+
     def __init__(self) -> None:
         self._work = FrameWork()
 
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        msg_type = frame.msg_type
+        if msg_type is WSMsgType.TEXT or msg_type is WSMsgType.BINARY:
+            # Zero-copy view into picows's read buffer; valid only during this call.
+            reply, batch = self._work.handle(frame.get_payload_as_memoryview())
+            transport.send(WSMsgType.TEXT, reply)
+            if batch is not None:
+                transport.send(WSMsgType.TEXT, batch)
+        elif msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
 
 class CorkListener(WSListener):
+    """Same frames as GatewayListener, but the kernel is asked to hold them until the burst ends."""
+
     def __init__(self) -> None:
         self._work = FrameWork()
         self._sock: socket.socket | None = None
@@ -61,6 +74,8 @@ class CorkListener(WSListener):
 
 
 class BurstAckListener(WSListener):
+    """The acks of one read burst go out together as one frame after its last inbound frame."""
+
     def __init__(self) -> None:
         self._work = FrameWork()
         self._acks: list[bytes] = []
@@ -78,24 +93,6 @@ class BurstAckListener(WSListener):
         elif msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        msg_type = frame.msg_type
-        if msg_type is WSMsgType.TEXT or msg_type is WSMsgType.BINARY:
-            # Zero-copy view into picows's read buffer; valid only during this call.
-            reply, batch = self._work.handle(frame.get_payload_as_memoryview())
-            transport.send(WSMsgType.TEXT, reply)
-            if batch is not None:
-                transport.send(WSMsgType.TEXT, batch)
-        elif msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-
-    def pause_writing(self) -> None:  # the kernel send buffer + transport buffer is over its high mark
-        pass
-
-    def resume_writing(self) -> None:
-        pass
 
 
 LISTENERS: dict[str, type[WSListener]] = {

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import uvicorn
+from benchmarks.ws_layers.common import WS_PATH, FrameWork, server_args
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
-from benchmarks.ws_layers.common import WS_PATH, FrameWork, server_args
 
 
 class RawEndpoint:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from benchmarks.ws_layers.common import WS_PATH, FrameWork, run, server_args
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-
-from benchmarks.ws_layers.common import WS_PATH, FrameWork, run, server_args
 
 
 async def handler(ws: ServerConnection) -> None:

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Passerelle: one end-to-end encrypted messaging back end for several apps.", no_args_is_help=True)
+app = typer.Typer(
+    help="Passerelle: one end-to-end encrypted messaging back end for several apps.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -16,7 +18,9 @@ def serve(
     data_dir: Annotated[Path | None, typer.Option(help="SQLite database and media live here")] = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
-    database_url: Annotated[str | None, typer.Option(help="postgresql://... (default: SQLite in data dir)")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="postgresql://... (default: SQLite in data dir)")
+    ] = None,
     redis_url: Annotated[str | None, typer.Option(help="redis://... to run several nodes")] = None,
 ) -> None:
     """Start the server (the bundled chat, photo and social apps unless --config says otherwise)."""

@@ -94,7 +94,9 @@ def verify_device_keys(account: AccountId, device: Mapping[str, object]) -> Peer
     if not _curve25519_is_valid(curve):
         raise BadSignature("malformed curve25519 key")
     verify_signature(ed, device_keys_payload(name=name, curve25519=curve, ed25519=ed), sig)
-    return PeerDevice(account=account, device_id=DeviceId(str(fields["device_id"])), curve25519=curve, ed25519=ed)
+    return PeerDevice(
+        account=account, device_id=DeviceId(str(fields["device_id"])), curve25519=curve, ed25519=ed
+    )
 
 
 def verify_one_time_key(peer: PeerDevice, otk: Mapping[str, object]) -> ClaimedKey:

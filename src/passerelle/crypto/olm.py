@@ -151,7 +151,12 @@ class _WrongSession(Exception):
 
 
 def _decrypt_with(
-    book: SessionBook, entry: _Entry, me: LocalDevice, message: vz.AnyOlmMessage, sender: PeerDevice, key: bytes
+    book: SessionBook,
+    entry: _Entry,
+    me: LocalDevice,
+    message: vz.AnyOlmMessage,
+    sender: PeerDevice,
+    key: bytes,
 ) -> DecryptedEvent:
     before = entry.session.pickle(key)
     try:
@@ -169,7 +174,9 @@ def _decrypt_with(
     return event
 
 
-def _verified(plain: bytes, me: LocalDevice, sender: PeerDevice, session_id: str, *, new_session: bool) -> DecryptedEvent:
+def _verified(
+    plain: bytes, me: LocalDevice, sender: PeerDevice, session_id: str, *, new_session: bool
+) -> DecryptedEvent:
     parsed = parse_plaintext(plain)
     check_binding(parsed, me=me, sender=sender)
     return DecryptedEvent(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 
 from passerelle.proto.errors import RemoteProtocolError
@@ -25,13 +27,13 @@ def _explain(exc: msgspec.MsgspecError) -> RemoteProtocolError:
 
 def decode_client_frame(data: bytes | str) -> ClientFrame:
     try:
-        return _client_decoder.decode(data)
+        return cast(ClientFrame, _client_decoder.decode(data))
     except msgspec.MsgspecError as exc:
         raise _explain(exc) from exc
 
 
 def decode_server_frame(data: bytes | str) -> ServerFrame:
     try:
-        return _server_decoder.decode(data)
+        return cast(ServerFrame, _server_decoder.decode(data))
     except msgspec.MsgspecError as exc:
         raise _explain(exc) from exc

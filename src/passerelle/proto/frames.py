@@ -22,14 +22,14 @@ class Frame(msgspec.Struct, tag_field="t", frozen=True, omit_defaults=True, forb
 # --- client to server -------------------------------------------------------------------------
 
 
-class Hello(Frame, tag="hello"):
+class Hello(Frame, tag="hello", frozen=True):
     """First frame on a connection: authenticates it with a device token."""
 
     token: str
     v: int = 1
 
 
-class Send(Frame, tag="send"):
+class Send(Frame, tag="send", frozen=True):
     """One message: an envelope per target device. Exactly one of ``to`` (a direct conversation with
     that account) and ``conv`` (an existing conversation) is given."""
 
@@ -40,25 +40,25 @@ class Send(Frame, tag="send"):
     ttl: int | None = None
 
 
-class Ack(Frame, tag="ack"):
+class Ack(Frame, tag="ack", frozen=True):
     """Everything in this device's mailbox up to and including position ``upto`` was received."""
 
     upto: int
 
 
-class Receipt(Frame, tag="receipt"):
+class Receipt(Frame, tag="receipt", frozen=True):
     conv: str
     to: str
     kind: ReceiptKind
     ids: list[int]
 
 
-class Typing(Frame, tag="typing"):
+class Typing(Frame, tag="typing", frozen=True):
     conv: str
     typing: bool = True
 
 
-class Ping(Frame, tag="ping"):
+class Ping(Frame, tag="ping", frozen=True):
     n: int = 0
 
 
@@ -68,7 +68,7 @@ ClientFrame = Hello | Send | Ack | Receipt | Typing | Ping
 # --- server to client -------------------------------------------------------------------------
 
 
-class Welcome(Frame, tag="welcome"):
+class Welcome(Frame, tag="welcome", frozen=True):
     account: str
     device: str
     otk_count: int
@@ -76,7 +76,7 @@ class Welcome(Frame, tag="welcome"):
     v: int = 1
 
 
-class Sent(Frame, tag="sent"):
+class Sent(Frame, tag="sent", frozen=True):
     """The message with client id ``id`` is durably stored for every target device."""
 
     id: str
@@ -100,21 +100,21 @@ class Item(msgspec.Struct, frozen=True, omit_defaults=True):
     mid: int | None = None
 
 
-class Deliver(Frame, tag="deliver"):
+class Deliver(Frame, tag="deliver", frozen=True):
     items: list[Item]
 
 
-class TypingNotice(Frame, tag="typing"):
+class TypingNotice(Frame, tag="typing", frozen=True):
     conv: str
+    typing: bool
     sender: str = msgspec.field(name="from")
-    typing: bool = True
 
 
-class KeysLow(Frame, tag="keys_low"):
+class KeysLow(Frame, tag="keys_low", frozen=True):
     count: int
 
 
-class Error(Frame, tag="error"):
+class Error(Frame, tag="error", frozen=True):
     code: str
     message: str
     ref: str | None = None
@@ -123,7 +123,7 @@ class Error(Frame, tag="error"):
     retry_after: float | None = None
 
 
-class Pong(Frame, tag="pong"):
+class Pong(Frame, tag="pong", frozen=True):
     n: int = 0
 
 

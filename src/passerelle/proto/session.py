@@ -56,6 +56,8 @@ class Reply:
 
     data: bytes
     close: bool = False
+    code: str = ""
+    """The error code, when the reply is an error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,8 @@ class ServerSession:
             return FrameReceived(frame)
         if self.state is State.AWAIT_HELLO:
             if type(frame) is not Hello:
-                exc = RemoteProtocolError("unauthorized", "the first frame must be hello", fatal=True)
-                return self._fail(exc, ref=None)
+                first = RemoteProtocolError("unauthorized", "the first frame must be hello", fatal=True)
+                return self._fail(first, ref=None)
             if frame.v != PROTOCOL_VERSION:
                 msg = f"protocol version {frame.v} is not supported; this server speaks {PROTOCOL_VERSION}"
                 return self._fail(RemoteProtocolError("unsupported_version", msg, fatal=True), ref=None)
@@ -129,7 +131,7 @@ class ServerSession:
         message = exc.message if not fatal or exc.fatal else "too many malformed frames"
         if fatal:
             self.state = State.CLOSED
-        return Reply(encode(Error(code=exc.code, message=message[:300], ref=ref)), close=fatal)
+        return Reply(encode(Error(code=exc.code, message=message[:300], ref=ref)), close=fatal, code=exc.code)
 
 
 class ClientSession:

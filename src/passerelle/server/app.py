@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.routing import WebSocketRoute
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.codes import code_sender_from_setting
-from passerelle.server.connection import Connection
+from passerelle.server.errors import http_exception_handler
 from passerelle.server.gateway import Gateway
 from passerelle.server.hub import Hub
 from passerelle.server.logs import AccessLog
@@ -151,7 +152,6 @@ def create_app(
                     yield
                 finally:
                     hub.close_all()
-                    await _drain(hub.connections.values())
                     for task in tasks:
                         task.cancel()
         finally:
@@ -167,19 +167,11 @@ def create_app(
         *ops_routes(store, metrics),
         WebSocketRoute("/v1/ws", gateway),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
+    )
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(AccessLog)
     app.state.services = services
     app.state.settings = settings
     return app
-
-
-async def _drain(connections: object) -> None:
-    """Give connections a moment to write their close frames."""
-    pending = [c for c in connections if isinstance(c, Connection) and c.out]  # type: ignore[attr-defined]
-    if pending:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.0):
-                while any(c.out for c in pending):
-                    await asyncio.sleep(0.01)

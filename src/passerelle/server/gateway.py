@@ -12,13 +12,14 @@ import contextlib
 import logging
 from typing import Any
 
+from passerelle.config import Limits
 from passerelle.domain.errors import DomainError, Unauthorized
 from passerelle.domain.ids import MailboxPos
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
 from passerelle.server.connection import Connection
-from passerelle.server.errors import ws_close_code
+from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code
 from passerelle.server.hub import Hub
 from passerelle.server.metrics import Metrics
 from passerelle.service.accounts import AccountService
@@ -27,7 +28,6 @@ from passerelle.service.messaging import MessagingService, Sender
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Clock, Store
 from passerelle.service.records import AppendResult
-from passerelle.config import Limits
 
 log = logging.getLogger("passerelle.gateway")
 TOO_BIG = 1009
@@ -121,7 +121,7 @@ class Gateway:
             elif type(event) is Reply:
                 conn.push(event.data)
                 if event.close:
-                    conn.close(4002, "protocol error")
+                    conn.close(PROTOCOL_ERRORS.get(event.code, (400, CLOSE_PROTOCOL))[1], event.code)
                     return
             elif type(event) is ConnectionClosed:
                 return
@@ -141,15 +141,23 @@ class Gateway:
             return None
         conn.account = account.id
         conn.device = token.device
-        conn.push(session.accept(account=account.id, device=token.device, otk_count=otk_count, time=self._clock.now_ms()))
+        conn.push(
+            session.accept(
+                account=account.id, device=token.device, otk_count=otk_count, time=self._clock.now_ms()
+            )
+        )
         self._hub.register(conn)
         return Sender(account, token.device)
 
-    async def _dispatch(self, conn: Connection, session: ServerSession, sender: Sender, frame: object) -> None:
+    async def _dispatch(
+        self, conn: Connection, session: ServerSession, sender: Sender, frame: object
+    ) -> None:
         try:
             if type(frame) is Send:
                 limits = self._limits
-                self._limiter.check("send", sender.device, rate=limits.sends_per_second, burst=limits.send_burst)
+                self._limiter.check(
+                    "send", sender.device, rate=limits.sends_per_second, burst=limits.send_burst
+                )
                 outgoing = await self._messaging.prepare_send(sender, frame)
                 done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
                 self._pipeline.enqueue(outgoing, done)
@@ -205,5 +213,7 @@ class _SentCallback:
         else:
             self.metrics.accepted.inc()
         self.conn.push(
-            encode(Sent(id=self.id, mid=result.message_id, conv=self.conv, ts=result.ts, exp=result.expires_at))
+            encode(
+                Sent(id=self.id, mid=result.message_id, conv=self.conv, ts=result.ts, exp=result.expires_at)
+            )
         )

@@ -45,7 +45,9 @@ def to_item(item: MailboxItem) -> Item:
 
 
 class Hub:
-    def __init__(self, *, mailbox: Mailbox, broker: Broker, messaging: MessagingService, metrics: Metrics) -> None:
+    def __init__(
+        self, *, mailbox: Mailbox, broker: Broker, messaging: MessagingService, metrics: Metrics
+    ) -> None:
         self._mailbox = mailbox
         self._broker = broker
         self._messaging = messaging
@@ -124,11 +126,12 @@ class Hub:
     async def on_broker_event(self, event: BrokerEvent) -> None:
         match event:
             case DeviceNews(devices=devices, all_devices=all_devices):
-                targets = self.connections.values() if all_devices else (
-                    c for d in devices if (c := self.connections.get(d)) is not None
-                )
-                for conn in list(targets):
-                    conn.request_sync()
+                if all_devices:
+                    targets = list(self.connections.values())
+                else:
+                    targets = [c for d in devices if (c := self.connections.get(d)) is not None]
+                for target in targets:
+                    target.request_sync()
             case Ephemeral(devices=devices, frame=frame, close=close):
                 for device in devices:
                     conn = self.connections.get(device)
@@ -149,7 +152,9 @@ class Hub:
                 try:
                     await self._broker.publish(DeviceNews(devices))
                 except Exception:
-                    log.exception("could not publish %d pokes; their devices resync on reconnect", len(devices))
+                    log.exception(
+                        "could not publish %d pokes; their devices resync on reconnect", len(devices)
+                    )
 
     def close_all(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for conn in list(self.connections.values()):

@@ -9,9 +9,13 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.connections = Gauge("passerelle_ws_connections", "Authenticated WebSocket connections", registry=r)
+        self.connections = Gauge(
+            "passerelle_ws_connections", "Authenticated WebSocket connections", registry=r
+        )
         self.accepted = Counter("passerelle_messages_accepted", "Messages durably stored", registry=r)
-        self.duplicates = Counter("passerelle_messages_duplicate", "Sends answered from idempotency", registry=r)
+        self.duplicates = Counter(
+            "passerelle_messages_duplicate", "Sends answered from idempotency", registry=r
+        )
         self.delivered = Counter("passerelle_items_delivered", "Mailbox items queued to devices", registry=r)
         self.frames_in = Counter("passerelle_ws_frames_received", "WebSocket frames received", registry=r)
         self.errors = Counter("passerelle_errors", "Errors answered to clients", ["code"], registry=r)

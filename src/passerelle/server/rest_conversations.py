@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from passerelle.domain.errors import DomainError, InvalidInput, Unauthorized
+from passerelle.domain.errors import DomainError, Unauthorized
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.server.errors import error_response
 from passerelle.server.metrics import Metrics
+from passerelle.server.rest_io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.messaging import MessagingService, Sender
 from passerelle.service.ports import Store
@@ -32,13 +32,6 @@ def _conversation_json(conv: ConversationRecord) -> dict[str, Any]:
     return {"conv": conv.id, "kind": conv.kind.value, "members": list(conv.members), "timer": conv.timer_s}
 
 
-async def _body(request: Request, kind: type[Any]) -> Any:
-    try:
-        return msgspec.json.decode(await request.body(), type=kind)
-    except msgspec.MsgspecError as exc:
-        raise InvalidInput(str(exc)) from exc
-
-
 class ConversationRoutes:
     def __init__(self, *, accounts: AccountService, messaging: MessagingService, store: Store) -> None:
         self._accounts = accounts
@@ -46,47 +39,38 @@ class ConversationRoutes:
         self._store = store
 
     async def _caller(self, request: Request) -> Sender:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("send Authorization: Bearer <token>")
-        record = await self._accounts.authenticate(token.strip())
+        record = await self._accounts.authenticate(bearer_token(request))
         account = await self._store.get_account(record.account)
         if account is None:
             raise Unauthorized("unknown account")
         return Sender(account, record.device)
 
+    @endpoint
     async def open_direct(self, request: Request) -> Response:
-        try:
-            caller = await self._caller(request)
-            body = await _body(request, _OpenDirect)
-            conv = await self._messaging.open_direct(caller.account, AccountId(body.with_))
-            return JSONResponse(_conversation_json(conv))
-        except DomainError as exc:
-            return error_response(exc)
+        caller = await self._caller(request)
+        body = await read_body(request, _OpenDirect)
+        conv = await self._messaging.open_direct(caller.account, AccountId(body.with_))
+        return json_response(_conversation_json(conv))
 
-    async def list(self, request: Request) -> Response:
-        try:
-            caller = await self._caller(request)
-            convs = await self._messaging.list_conversations(caller.account.id)
-            return JSONResponse({"conversations": [_conversation_json(c) for c in convs]})
-        except DomainError as exc:
-            return error_response(exc)
+    @endpoint
+    async def list_all(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        convs = await self._messaging.list_conversations(caller.account.id)
+        return json_response({"conversations": [_conversation_json(c) for c in convs]})
 
+    @endpoint
     async def set_timer(self, request: Request) -> Response:
-        try:
-            caller = await self._caller(request)
-            body = await _body(request, _SetTimer)
-            conv_id = ConversationId(request.path_params["conv"])
-            conv = await self._messaging.set_timer(caller, conv_id, body.timer)
-            return JSONResponse(_conversation_json(conv))
-        except DomainError as exc:
-            return error_response(exc)
+        caller = await self._caller(request)
+        body = await read_body(request, _SetTimer)
+        conv = await self._messaging.set_timer(
+            caller, ConversationId(request.path_params["conv"]), body.timer
+        )
+        return json_response(_conversation_json(conv))
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/v1/conversations", self.open_direct, methods=["POST"]),
-            Route("/v1/conversations", self.list, methods=["GET"]),
+            Route("/v1/conversations", self.list_all, methods=["GET"]),
             Route("/v1/conversations/{conv}/timer", self.set_timer, methods=["PUT"]),
         ]
 

@@ -24,7 +24,13 @@ from passerelle.domain.privacy import Findability
 from passerelle.service.auth import Challenge, PhoneCodes, Tokens
 from passerelle.service.directory import effective_findability
 from passerelle.service.limiter import ClientKey, RateLimiter
-from passerelle.service.passwords import MAX_PASSWORD, MIN_PASSWORD, dummy_verify, hash_password, verify_password
+from passerelle.service.passwords import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    dummy_verify,
+    hash_password,
+    verify_password,
+)
 from passerelle.service.ports import Clock, CodeSender, DeviceNotices, IdGenerator, Store
 from passerelle.service.records import AccountRecord, DeviceRecord, TokenRecord
 from passerelle.service.signatures import canonical_json, is_public_key, verify_ed25519
@@ -135,7 +141,9 @@ class AccountService:
         self._limiter = limiter
         self._notices = notices
         self._tokens = Tokens(store=store, clock=clock, ids=ids, limits=limits, limiter=limiter)
-        self._codes = PhoneCodes(store=store, clock=clock, ids=ids, limits=limits, limiter=limiter, sender=codes)
+        self._codes = PhoneCodes(
+            store=store, clock=clock, ids=ids, limits=limits, limiter=limiter, sender=codes
+        )
 
     # --- proving an identity -------------------------------------------------------------------
 
@@ -205,7 +213,9 @@ class AccountService:
             address=Address(home.name, alias),
         )
 
-    async def add_device(self, *, app: str, proof: Proof, device: NewDevice, client: ClientKey) -> DeviceSession:
+    async def add_device(
+        self, *, app: str, proof: Proof, device: NewDevice, client: ClientKey
+    ) -> DeviceSession:
         """Prove the identity again (code or password) and add a device with its own token.
 
         Raises:
@@ -217,7 +227,10 @@ class AccountService:
         alias = self._alias(home, proof)
         limits = self._limits
         self._limiter.check_window(
-            "login:account", f"{home.name}:{alias}", count=limits.logins_per_window, window_s=limits.login_window_s
+            "login:account",
+            f"{home.name}:{alias}",
+            count=limits.logins_per_window,
+            window_s=limits.login_window_s,
         )
         check_new_device(device)
         if isinstance(proof, PhoneProof):
@@ -298,14 +311,20 @@ class AccountService:
         )
 
     async def update_settings(
-        self, caller: TokenRecord, *, findability: Findability | None = None, read_receipts: bool | None = None
+        self,
+        caller: TokenRecord,
+        *,
+        findability: Findability | None = None,
+        read_receipts: bool | None = None,
     ) -> AccountSettings:
         """Change the given settings, keep the others; return the effective settings."""
         account = await self._account(caller)
         keep_findability = account.findability if findability is None else findability
         keep_receipts = account.read_receipts if read_receipts is None else read_receipts
         if findability is not None or read_receipts is not None:
-            await self._store.update_settings(account.id, findability=keep_findability, read_receipts=keep_receipts)
+            await self._store.update_settings(
+                account.id, findability=keep_findability, read_receipts=keep_receipts
+            )
         return AccountSettings(
             findability=effective_findability(self._apps.get(account.app), keep_findability),
             read_receipts=keep_receipts,

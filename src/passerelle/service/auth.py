@@ -7,7 +7,9 @@ Invariants:
 - A challenge is used once, whether its signature verifies or not. An unknown device gets a
   challenge as well, which is never stored and so never verifies.
 - A code is spent by every attempt, right or wrong, through the store's atomic ``spend_attempt``:
-  concurrent guesses cannot exceed the attempt budget.
+  concurrent guesses cannot exceed the attempt budget. The stored counter holds one more than the
+  attempts allowed, and an attempt goes ahead only when its spend left at least 1: an answer of 0
+  (which a store may give both for "just spent the last one" and "none left") never lets one in.
 - Every failure of one kind reads the same (one message per kind), so an answer tells nothing about
   which part was wrong.
 """
@@ -151,7 +153,9 @@ class PhoneCodes:
     async def send(self, app: App, phone: str, *, client: ClientKey) -> int:
         """Send a fresh code to ``phone`` (E.164), replacing any pending one; return its lifetime."""
         limits = self._limits
-        self._limiter.check_window("code:client", client, count=limits.codes_per_client_per_hour, window_s=3600)
+        self._limiter.check_window(
+            "code:client", client, count=limits.codes_per_client_per_hour, window_s=3600
+        )
         self._limiter.check_window(
             "code:phone",
             f"{app.name}:{phone}",
@@ -164,7 +168,7 @@ class PhoneCodes:
             phone=phone,
             code_hash=_code_hash(code, salt=secrets.token_hex(8)),
             expires_at=Timestamp(self._clock.now_ms() + limits.code_ttl_s * 1000),
-            attempts_left=limits.code_attempts,
+            attempts_left=limits.code_attempts + 1,  # see the module's invariants
         )
         await self._store.put_code(record)
         # A code the sender failed to deliver stays pending but unknown to anyone: harmless.
@@ -179,13 +183,13 @@ class PhoneCodes:
         for adding a device).
         """
         record = await self._store.get_code(app.name, phone)
-        if record is None or record.expires_at <= self._clock.now_ms() or record.attempts_left <= 0:
+        if record is None or record.expires_at <= self._clock.now_ms() or record.attempts_left <= 1:
             raise Unauthorized(BAD_CODE)
         left = await self._store.spend_attempt(app.name, phone)
-        if left < 0:
+        if left < 1:
             raise Unauthorized(BAD_CODE)
         if not _code_matches(code, record.code_hash):
-            if left == 0:
+            if left == 1:
                 await self._store.delete_code(app.name, phone)
             raise Unauthorized(BAD_CODE)
 

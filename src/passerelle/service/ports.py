@@ -82,7 +82,9 @@ class AccountStore(Protocol):
 
 
 class DeviceStore(Protocol):
-    async def add_device(self, device: DeviceRecord, *, token_hash: str, token_expires: Timestamp) -> None: ...
+    async def add_device(
+        self, device: DeviceRecord, *, token_hash: str, token_expires: Timestamp
+    ) -> None: ...
 
     async def get_device(self, device: DeviceId) -> DeviceRecord | None: ...
 

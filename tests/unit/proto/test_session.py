@@ -61,11 +61,15 @@ def test_client_frames_reach_the_server_intact() -> None:
 def test_server_frames_reach_the_client_intact() -> None:
     pair = SessionPair()
     pair.open()
-    item = Item(pos=3, kind="msg", conv="d_x", sender="a_2", dev="d_2", ts=5, exp=9, body=msgspec.Raw(b"{}"), mid=7)
+    item = Item(
+        pos=3, kind="msg", conv="d_x", sender="a_2", dev="d_2", ts=5, exp=9, body=msgspec.Raw(b"{}"), mid=7
+    )
     for frame in (Sent(id="c1", mid=7, conv="d_x", ts=5, exp=9), Deliver(items=[item])):
         got = pair.client.receive_frame(pair.server.send(frame))
         assert isinstance(got, ServerFrameReceived)
-        assert got.frame == frame if not isinstance(frame, Deliver) else bytes(got.frame.items[0].body) == b"{}"  # type: ignore[union-attr]
+        assert (
+            got.frame == frame if not isinstance(frame, Deliver) else bytes(got.frame.items[0].body) == b"{}"
+        )  # type: ignore[union-attr]
 
 
 def test_item_uses_from_on_the_wire() -> None:
@@ -163,9 +167,13 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     assert isinstance(event, FrameReceived | Reply | ConnectionClosed)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_arbitrary_json_never_raises(value: object) -> None:
     pair = SessionPair()
     pair.open()

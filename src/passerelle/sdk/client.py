@@ -1,0 +1,396 @@
+"""Client: the Python SDK's public API. One Client is one device of one account.
+
+```python
+client = await Client.register("https://chat.example", Path("alice-store"), app="photo",
+                               handle="alice", password="correct horse", display_name="Alice")
+async with client:                                  # connects; closes everything on exit
+    bob = await client.lookup("photo:bob")
+    await client.send_text(bob.account_id, "hello")
+    async for message in client.messages():
+        print(message.sender, message.text)
+```
+Later: ``await Client.open(store_dir)`` resumes the device (it logs in again with its key when its
+token is missing or expired). Every method raises an ``SdkError`` subclass on failure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from passerelle.crypto import DeviceCrypto
+from passerelle.domain.conversations import TIMERS_S
+from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
+from passerelle.sdk import enrol, history
+from passerelle.sdk.account import MyAccount
+from passerelle.sdk.connection import Connection
+from passerelle.sdk.core import Connected
+from passerelle.sdk.credentials import Credentials
+from passerelle.sdk.directory import ConversationBook, DeviceDirectory
+from passerelle.sdk.dispatch import Callback, Dispatcher
+from passerelle.sdk.errors import InvalidInput, NotConnected
+from passerelle.sdk.events import (
+    Contact,
+    Conversation,
+    DeviceEvent,
+    DeviceInfo,
+    Event,
+    Message,
+    MessageState,
+    ReceiptEvent,
+    SentMessage,
+    Settings,
+    TimerEvent,
+    TypingEvent,
+)
+from passerelle.sdk.inbox import Inbox
+from passerelle.sdk.outbox import Outbox
+from passerelle.sdk.rest import RestApi
+from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.transport import websocket_url
+
+DEFAULT_DEVICE_NAME = "Passerelle SDK"
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientOptions:
+    now_ms: Callable[[], int] = wall_clock_ms
+    """The clock (milliseconds since the epoch); tests move it to expire messages."""
+    ping_interval_s: float = 20.0
+    send_timeout_s: float = 60.0
+
+
+class Client:
+    """One device: its keys, its local store, its connection. Build it with ``register``,
+    ``add_device`` or ``open``."""
+
+    def __init__(
+        self,
+        *,
+        store: LocalStore,
+        identity: Identity,
+        crypto: DeviceCrypto,
+        rest: RestApi,
+        options: ClientOptions | None = None,
+    ) -> None:
+        options = options or ClientOptions()
+        now_ms = options.now_ms
+        self._store = store
+        self._me = identity
+        self._crypto = crypto
+        self._rest = rest
+        self._now = now_ms
+        self._credentials = Credentials(
+            device_id=identity.device_id, crypto=crypto, store=store, rest=rest, now_ms=now_ms
+        )
+        crypto.set_owner(identity.account_id, identity.device_id)
+        self._devices = DeviceDirectory(rest, store, now_ms)
+        self._convs = ConversationBook(rest, store)
+        self._dispatch = Dispatcher()
+        self._account = MyAccount(me=identity, crypto=crypto, store=store, rest=rest, devices=self._devices)
+        self._connection = Connection(
+            url=websocket_url(identity.server_url),
+            get_token=self._credentials.token,
+            inbox=Inbox(
+                me=identity,
+                crypto=crypto,
+                store=store,
+                devices=self._devices,
+                conversations=self._convs,
+                now_ms=now_ms,
+            ),
+            dispatch=self._dispatch,
+            on_recovery=lambda r: self._outbox.recover(r.device, r.conv, r.mids),
+            on_resend_request=lambda device, request: self._outbox.resend(device, request),
+            on_orphan_sent=lambda sent: self._outbox.confirm(sent),
+            on_welcome=lambda welcome: lambda: self._welcomed(welcome),
+            on_keys_low=lambda count: lambda: self._credentials.replenish(count),
+            on_my_devices_changed=lambda: self._devices.refresh(identity.account_id),
+            janitor=self.purge_expired,
+            ping_interval_s=options.ping_interval_s,
+            send_timeout_s=options.send_timeout_s,
+        )
+        self._outbox = Outbox(
+            me=identity,
+            crypto=crypto,
+            store=store,
+            devices=self._devices,
+            conversations=self._convs,
+            link=self._connection,
+            now_ms=now_ms,
+        )
+
+    # --- construction -----------------------------------------------------------------------------
+
+    @staticmethod
+    async def request_code(server_url: str, app: str, phone: str) -> int:
+        """Ask the server to text a one-time code to ``phone`` (phone apps). Returns its lifetime (s)."""
+        rest = RestApi(server_url)
+        try:
+            return await rest.request_code(app, phone)
+        finally:
+            await rest.aclose()
+
+    @classmethod
+    async def register(
+        cls,
+        server_url: str,
+        store_dir: Path,
+        *,
+        app: str,
+        phone: str | None = None,
+        code: str | None = None,
+        handle: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        display_name: str | None = None,
+        device_name: str = DEFAULT_DEVICE_NAME,
+        passphrase: str | None = None,
+        options: ClientOptions | None = None,
+    ) -> Client:
+        """Create an account and this device (its store goes in ``store_dir``, which must not hold one).
+
+        Raises:
+            AliasTaken, InvalidInput, Unauthorized (wrong code), RateLimited, StoreError ...
+        """
+        proof = enrol.Proof(phone=phone, code=code, handle=handle, username=username, password=password)
+        done = await enrol.enrol(
+            server_url,
+            Path(store_dir),
+            app=app,
+            proof=proof,
+            device_name=device_name,
+            display_name=display_name,
+            passphrase=passphrase,
+            adding=False,
+        )
+        return cls(
+            store=done.store, identity=done.identity, crypto=done.crypto, rest=done.rest, options=options
+        )
+
+    @classmethod
+    async def add_device(
+        cls,
+        server_url: str,
+        store_dir: Path,
+        *,
+        app: str,
+        phone: str | None = None,
+        code: str | None = None,
+        handle: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        device_name: str = DEFAULT_DEVICE_NAME,
+        passphrase: str | None = None,
+        options: ClientOptions | None = None,
+    ) -> Client:
+        """Add this device to an existing account, proving the identity again (code or password)."""
+        proof = enrol.Proof(phone=phone, code=code, handle=handle, username=username, password=password)
+        done = await enrol.enrol(
+            server_url,
+            Path(store_dir),
+            app=app,
+            proof=proof,
+            device_name=device_name,
+            display_name=None,
+            passphrase=passphrase,
+            adding=True,
+        )
+        return cls(
+            store=done.store, identity=done.identity, crypto=done.crypto, rest=done.rest, options=options
+        )
+
+    @classmethod
+    async def open(
+        cls, store_dir: Path, passphrase: str | None = None, *, options: ClientOptions | None = None
+    ) -> Client:
+        """Resume a device from its store. No network is needed until it is used.
+
+        Raises:
+            StoreError: no store there, or a wrong passphrase.
+        """
+        store = await LocalStore.open(Path(store_dir), passphrase=passphrase)
+        try:
+            identity = await store.identity()
+            crypto = await store.load_crypto()
+            token = await store.token()
+        except BaseException:
+            await store.close()
+            raise
+        rest = RestApi(identity.server_url, token=token[0] if token else None)
+        client = cls(store=store, identity=identity, crypto=crypto, rest=rest, options=options)
+        await client.purge_expired()
+        return client
+
+    # --- identity and lifecycle -------------------------------------------------------------------
+
+    @property
+    def account_id(self) -> AccountId:
+        return self._me.account_id
+
+    @property
+    def device_id(self) -> DeviceId:
+        return self._me.device_id
+
+    @property
+    def app(self) -> AppName:
+        return self._me.app
+
+    @property
+    def address(self) -> str | None:
+        return self._me.address
+
+    @property
+    def connected(self) -> bool:
+        return self._connection.connected
+
+    async def connect(self, *, timeout_s: float = 30.0) -> None:
+        """Open the WebSocket and wait for the server's welcome; it then stays open (reconnecting
+        with backoff) until ``close``. Mailbox items that arrived meanwhile are delivered first."""
+        await self._connection.start(timeout_s=timeout_s)
+
+    async def close(self) -> None:
+        await self._connection.stop()
+        self._dispatch.close()
+        await self._rest.aclose()
+        await self._store.close()
+
+    async def __aenter__(self) -> Client:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def _welcomed(self, welcome: Connected) -> None:
+        await self._credentials.replenish(welcome.otk_count)
+        await self._convs.sync()
+
+    # --- people and conversations -------------------------------------------------------------------
+
+    async def lookup(self, address: str) -> Contact:
+        """Find a person by address (``photo:alice``). Raises NotFound when hidden or absent."""
+        found = await self._rest.lookup(address)
+        contact = Contact(
+            account_id=AccountId(found.account_id),
+            app=AppName(found.app),
+            display_name=found.display_name,
+            address=found.address,
+        )
+        await self._store.put_contact(contact)
+        return contact
+
+    async def contact(self, account_id: str) -> Contact | None:
+        """A person looked up before (from the local store)."""
+        return await self._store.contact(AccountId(account_id))
+
+    async def conversations(self, *, refresh: bool = False) -> list[Conversation]:
+        if refresh:
+            return await self._convs.sync()
+        return await self._store.db.run(history.conversations_txn)
+
+    async def history(self, conv: str, limit: int = 50) -> list[Message]:
+        """The last ``limit`` messages of ``conv`` (oldest first); expired ones are never returned."""
+        stored = await self._store.history(conv, limit=limit, now=self._now())
+        return [m.to_message() for m in stored]
+
+    async def set_timer(self, conv: str, seconds: int) -> None:
+        """Set the conversation's disappearing timer (0: off) for every member."""
+        if seconds not in TIMERS_S:
+            raise InvalidInput(f"a timer is one of {sorted(TIMERS_S)} seconds")
+        await self._rest.set_timer(conv, seconds)
+        if await self._convs.get(ConversationId(conv)) is not None:
+            await self._convs.set_timer(ConversationId(conv), seconds)
+
+    async def purge_expired(self) -> int:
+        """Delete the messages whose disappearing time has passed; returns how many."""
+        return await self._store.purge_expired(self._now())
+
+    # --- messages ------------------------------------------------------------------------------------
+
+    async def send_text(self, account_id: str, text: str, *, ttl: int | None = None) -> SentMessage:
+        """Send ``text`` to every device of ``account_id`` (and a copy to my other devices); returns
+        once the server has stored it. ``ttl``: this message disappears after so many seconds."""
+        return await self._outbox.send_text(AccountId(account_id), text, ttl=ttl)
+
+    async def mark_read(self, conv: str, ids: Iterable[MessageId | int]) -> None:
+        """Mark incoming messages read here and on my other devices, and tell their senders unless
+        my read receipts are off."""
+        mids = [int(i) for i in ids]
+        changed = await self._store.db.run(
+            history.advance_state_txn, self._store.key, mids, MessageState.READ, outgoing=False
+        )
+        if not changed or not (await self.settings()).read_receipts:
+            return
+        by_sender: dict[str, list[int]] = {}
+        for msg in changed:
+            if msg.mid is not None and msg.sender != self._me.account_id:
+                by_sender.setdefault(msg.sender, []).append(msg.mid)
+        for sender, sender_mids in by_sender.items():
+            frame = self._connection.core.receipt(conv=conv, to=sender, kind="read", ids=sender_mids)
+            await self._connection.write(frame)
+
+    async def set_typing(self, conv: str, typing: bool = True) -> None:
+        if not self.connected:
+            raise NotConnected("typing needs a live connection")
+        await self._connection.write(self._connection.core.typing(conv=conv, typing=typing))
+
+    def messages(self) -> AsyncIterator[Message]:
+        """Every message stored from now on (incoming, and outgoing from my other devices)."""
+        return self._dispatch.stream(Message)
+
+    def events(self) -> AsyncIterator[Event]:
+        """Every SDK event from now on: messages, receipts, typing, timers, device changes."""
+        return self._dispatch.stream_all()
+
+    def on_message(self, callback: Callback[Message]) -> Callable[[], None]:
+        return self._dispatch.subscribe(Message, callback)
+
+    def on_receipt(self, callback: Callback[ReceiptEvent]) -> Callable[[], None]:
+        return self._dispatch.subscribe(ReceiptEvent, callback)
+
+    def on_typing(self, callback: Callback[TypingEvent]) -> Callable[[], None]:
+        return self._dispatch.subscribe(TypingEvent, callback)
+
+    def on_timer(self, callback: Callback[TimerEvent]) -> Callable[[], None]:
+        return self._dispatch.subscribe(TimerEvent, callback)
+
+    def on_device(self, callback: Callback[DeviceEvent]) -> Callable[[], None]:
+        return self._dispatch.subscribe(DeviceEvent, callback)
+
+    # --- keys, devices, settings (see passerelle.sdk.account) -------------------------------------
+
+    async def safety_number(self, account_id: str) -> str:
+        """60 digits both people see the same when each side has the other's real keys."""
+        return await self._account.safety_number(AccountId(account_id))
+
+    async def safety_qr(self, account_id: str) -> str:
+        """The payload to show as a QR code for the other person to scan."""
+        return await self._account.safety_qr(AccountId(account_id))
+
+    async def verify_safety_qr(self, account_id: str, scanned: str) -> bool:
+        """True when the QR code scanned from their screen matches the keys this device knows."""
+        return await self._account.verify_safety_qr(AccountId(account_id), scanned)
+
+    async def devices(self) -> list[DeviceInfo]:
+        """The devices of my account, this one flagged ``current``."""
+        return await self._account.devices()
+
+    async def remove_device(self, device_id: str) -> None:
+        """Remove a device of my account (its keys, tokens and mailbox go at once)."""
+        await self._account.remove_device(DeviceId(device_id))
+
+    async def settings(
+        self, *, findability: str | None = None, read_receipts: bool | None = None
+    ) -> Settings:
+        """My privacy settings; given values are changed first."""
+        return await self._account.settings(findability=findability, read_receipts=read_receipts)

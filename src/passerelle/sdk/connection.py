@@ -1,0 +1,250 @@
+"""Connection: a client's live side. It runs the transport, turns core events into store updates,
+SDK events and replies, and runs background jobs (key replenishment, session recovery, resends).
+
+Rules
+1. Tasks: ``start`` creates one runner task that owns a TaskGroup (transport, job worker, janitor);
+   ``stop`` cancels it and waits for it. A fatal error (device removed, unsupported version) ends
+   the runner, fails pending sends and ends the event streams with that error.
+2. Items are committed (Inbox), then acked, then delivery receipts are sent, then the events are
+   dispatched: an application callback never sees a message that is not on disk.
+3. Work that waits for the server's answer to a send of ours (recovery, resends) runs in the job
+   worker, never in the reader, which must keep reading to receive that answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+
+from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.sdk.core import (
+    ClientCore,
+    Connected,
+    CoreEvent,
+    Disconnected,
+    ItemsReceived,
+    KeysLowReceived,
+    Rejected,
+    SendFailed,
+    SendSucceeded,
+    ServerError,
+    TypingReceived,
+)
+from passerelle.sdk.dispatch import Dispatcher
+from passerelle.sdk.errors import NotConnected, SdkError, Unavailable, error_from_code
+from passerelle.sdk.events import TypingEvent
+from passerelle.sdk.inbox import Inbox, InboxResult, Recovery
+from passerelle.sdk.schema import ResendContent
+from passerelle.sdk.state import KnownDevice
+from passerelle.sdk.transport import Transport
+
+logger = logging.getLogger(__name__)
+
+RECEIPT_CHUNK = 500
+JANITOR_INTERVAL_S = 60.0
+Job = Callable[[], Awaitable[object]]
+
+
+class Connection:
+    def __init__(
+        self,
+        *,
+        url: str,
+        get_token: Callable[[bool], Awaitable[str]],
+        inbox: Inbox,
+        dispatch: Dispatcher,
+        on_recovery: Callable[[Recovery], Awaitable[object]],
+        on_resend_request: Callable[[KnownDevice, ResendContent], Awaitable[object]],
+        on_orphan_sent: Callable[[SendSucceeded], Awaitable[object]],
+        on_welcome: Callable[[Connected], Job],
+        on_keys_low: Callable[[int], Job],
+        on_my_devices_changed: Job,
+        janitor: Job,
+        ping_interval_s: float = 20.0,
+        send_timeout_s: float = 60.0,
+    ) -> None:
+        self.core = ClientCore()
+        self._transport = Transport(
+            url=url, core=self.core, get_token=get_token, handle=self._handle, ping_interval_s=ping_interval_s
+        )
+        self._inbox = inbox
+        self._on_recovery = on_recovery
+        self._on_resend_request = on_resend_request
+        self._on_orphan_sent = on_orphan_sent
+        self._dispatch = dispatch
+        self._on_welcome = on_welcome
+        self._on_keys_low = on_keys_low
+        self._on_my_devices_changed = on_my_devices_changed
+        self._janitor = janitor
+        self._send_timeout = send_timeout_s
+        self._futures: dict[str, asyncio.Future[SendSucceeded]] = {}
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self._welcomed = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self.failure: BaseException | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.core.connected
+
+    async def start(self, *, timeout_s: float) -> None:
+        """Start the runner and wait for the first ``welcome`` (or a fatal error)."""
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="passerelle-sdk-connection")
+        waiter = asyncio.ensure_future(self._welcomed.wait())
+        try:
+            await asyncio.wait({waiter, self._runner}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if self.failure is not None:
+            raise self.failure
+        if not self._welcomed.is_set():
+            raise Unavailable(f"could not connect within {timeout_s:g} s; still trying in the background")
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            try:
+                await runner
+            except asyncio.CancelledError:
+                if (me := asyncio.current_task()) is not None and me.cancelling():
+                    raise  # we are being cancelled ourselves, not just our runner
+        self._fail_sends(NotConnected("the client was closed"))
+
+    async def _run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._transport.run())
+                tg.create_task(self._work())
+                tg.create_task(self._janitor_loop())
+        except* SdkError as group:
+            self._stopped(group.exceptions[0])
+        except* Exception as group:
+            logger.error("the connection failed", exc_info=group.exceptions[0])
+            self._stopped(group.exceptions[0])
+
+    def _stopped(self, failure: BaseException) -> None:
+        self.failure = failure
+        logger.warning("the connection stopped: %s", type(failure).__name__)
+        self._fail_sends(failure)
+        self._dispatch.close(failure)
+
+    def schedule(self, job: Job) -> None:
+        self._jobs.put_nowait(job)
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                await job()
+            except Exception:  # a task boundary: one failed job must not stop the others
+                logger.exception("a background job failed")
+
+    async def _janitor_loop(self) -> None:
+        while True:
+            await asyncio.sleep(JANITOR_INTERVAL_S)
+            self.schedule(self._janitor)
+
+    # --- Link: sends that wait for the server's answer ---------------------------------------------
+
+    async def submit(
+        self,
+        *,
+        client_id: str,
+        payloads: Mapping[str, bytes],
+        to: str | None = None,
+        conv: str | None = None,
+        ttl: int | None = None,
+    ) -> SendSucceeded:
+        if self._runner is None:
+            raise NotConnected("connect() before sending")
+        future: asyncio.Future[SendSucceeded] = asyncio.get_running_loop().create_future()
+        self._futures[client_id] = future
+        try:
+            await self.write(
+                self.core.send_message(client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl)
+            )
+            async with asyncio.timeout(self._send_timeout):
+                return await future
+        except TimeoutError:
+            self.core.forget_send(client_id)
+            raise Unavailable(
+                "the server did not confirm the message in time; it may not have been sent"
+            ) from None
+        finally:
+            self._futures.pop(client_id, None)
+
+    async def write(self, data: bytes | None) -> bool:
+        return await self._transport.write(data)
+
+    def _fail_sends(self, error: BaseException) -> None:
+        for future in self._futures.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # --- core events --------------------------------------------------------------------------
+
+    async def _handle(self, event: CoreEvent) -> None:
+        match event:
+            case Connected():
+                self._welcomed.set()
+                self.schedule(self._on_welcome(event))
+            case SendSucceeded():
+                if not self._resolve(event.client_id, result=event):
+                    self.schedule(partial(self._on_orphan_sent, event))
+            case SendFailed():
+                error = error_from_code(
+                    event.code,
+                    event.message,
+                    missing=event.missing,
+                    extra=event.extra,
+                    retry_after=event.retry_after,
+                )
+                self._resolve(event.client_id, error=error)
+            case ItemsReceived():
+                await self._items(await self._inbox.process(event.items))
+            case TypingReceived():
+                typing = TypingEvent(
+                    conv=ConversationId(event.conv), sender=AccountId(event.sender), typing=event.typing
+                )
+                await self._dispatch.emit(typing)
+            case KeysLowReceived():
+                self.schedule(self._on_keys_low(event.count))
+            case ServerError():
+                logger.warning("the server answered with an error: %s", event.code)
+            case Rejected():
+                logger.warning("the server refused this connection: %s", event.code)
+            case Disconnected():
+                pass
+
+    def _resolve(
+        self, client_id: str, *, result: SendSucceeded | None = None, error: SdkError | None = None
+    ) -> bool:
+        """Answer the waiting ``submit``; False when no one waits any more."""
+        future = self._futures.get(client_id)
+        if future is None or future.done():
+            return False
+        if error is not None:
+            future.set_exception(error)
+        elif result is not None:
+            future.set_result(result)
+        return True
+
+    async def _items(self, result: InboxResult) -> None:
+        self.core.stored(result.upto)
+        await self.write(self.core.ack())
+        for (conv, to), mids in result.receipts.items():
+            for i in range(0, len(mids), RECEIPT_CHUNK):
+                chunk = mids[i : i + RECEIPT_CHUNK]
+                await self.write(self.core.receipt(conv=conv, to=to, kind="delivered", ids=chunk))
+        for recovery in result.recoveries.values():
+            self.schedule(partial(self._on_recovery, recovery))
+        for requester, request in result.resend_requests:
+            self.schedule(partial(self._on_resend_request, requester, request))
+        if result.my_devices_changed:
+            self.schedule(self._on_my_devices_changed)
+        for sdk_event in result.events:
+            await self._dispatch.emit(sdk_event)

@@ -1,0 +1,146 @@
+"""The directory as this device sees it: verified device keys of the accounts it talks to, and the
+members and timers of its conversations.
+
+Rules
+1. The server is not trusted with keys: every device fetched is checked against its self-signature
+   and every claimed one-time key against the device's ed25519 key (``SecurityError`` otherwise).
+   A device id whose keys changed is refused too: device keys never change, a new device gets a
+   new id.
+2. Device lists are cached in the local store and fetched again when a send is refused with
+   ``stale_devices``, when a ``device`` notice arrives, or when a message comes from an unknown device.
+3. A conversation unknown here is fetched from the server (its members and timer) on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from passerelle.crypto import BadSignature, ClaimedKey, verify_device_keys, verify_one_time_key
+from passerelle.domain.conversations import direct_conversation_id
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId
+from passerelle.sdk import history
+from passerelle.sdk.errors import SecurityError
+from passerelle.sdk.events import Conversation
+from passerelle.sdk.rest import RestApi
+from passerelle.sdk.schema import ConversationInfo, PublishedDevice
+from passerelle.sdk.state import KnownDevice
+from passerelle.sdk.store import LocalStore
+
+logger = logging.getLogger(__name__)
+
+
+class DeviceDirectory:
+    """Verified device keys, cached."""
+
+    def __init__(self, rest: RestApi, store: LocalStore, now_ms: Callable[[], int]) -> None:
+        self._rest = rest
+        self._store = store
+        self._now = now_ms
+
+    async def devices(self, account: AccountId, *, refresh: bool = False) -> list[KnownDevice]:
+        if not refresh:
+            cached, fetched = await self._store.devices(account)
+            if fetched is not None:
+                return cached
+        return await self.refresh(account)
+
+    async def refresh(self, account: AccountId) -> list[KnownDevice]:
+        listing = await self._rest.devices(account)
+        return await self._remember(account, listing.devices)
+
+    async def device(self, account: AccountId, device_id: str) -> KnownDevice | None:
+        """A device's keys; an unknown device makes us fetch the account's list once."""
+        for refresh in (False, True):
+            for device in await self.devices(account, refresh=refresh):
+                if device.device_id == device_id:
+                    return device
+        return None
+
+    async def claim(self, account: AccountId) -> dict[DeviceId, tuple[KnownDevice, ClaimedKey | None]]:
+        """Claim one key per device of ``account`` (the device list comes with it and is cached)."""
+        claim = await self._rest.claim(account)
+        devices = await self._remember(account, claim.devices)
+        result: dict[DeviceId, tuple[KnownDevice, ClaimedKey | None]] = {}
+        for published, known in zip(claim.devices, devices, strict=True):
+            otk = None
+            if published.one_time_key is not None:
+                raw = {
+                    "key_id": published.one_time_key.key_id,
+                    "key": published.one_time_key.key,
+                    "signature": published.one_time_key.signature,
+                    "fallback": published.one_time_key.fallback,
+                }
+                try:
+                    otk = verify_one_time_key(known.peer, raw)
+                except BadSignature as exc:
+                    raise SecurityError(
+                        f"a one-time key of device {known.device_id} has a bad signature"
+                    ) from exc
+            result[known.device_id] = (known, otk)
+        return result
+
+    async def _remember(self, account: AccountId, published: Sequence[PublishedDevice]) -> list[KnownDevice]:
+        cached, _ = await self._store.devices(account)
+        before = {d.device_id: d for d in cached}
+        verified: list[KnownDevice] = []
+        for p in published:
+            try:
+                peer = verify_device_keys(account, p.as_dict())
+            except BadSignature as exc:
+                raise SecurityError(f"device {p.device_id} of {account} has a bad key signature") from exc
+            old = before.get(peer.device_id)
+            if old is not None and (old.ed25519 != peer.ed25519 or old.curve25519 != peer.curve25519):
+                raise SecurityError(f"the keys of device {p.device_id} of {account} changed")
+            verified.append(
+                KnownDevice(
+                    account=account,
+                    device_id=peer.device_id,
+                    name=p.name,
+                    curve25519=peer.curve25519,
+                    ed25519=peer.ed25519,
+                    signature=p.signature,
+                )
+            )
+        await self._store.replace_devices(account, verified, self._now())
+        return verified
+
+
+class ConversationBook:
+    """Members and timers of my conversations, from the local store or else the server."""
+
+    def __init__(self, rest: RestApi, store: LocalStore) -> None:
+        self._rest = rest
+        self._store = store
+
+    async def get(self, conv: ConversationId) -> Conversation | None:
+        found = await self._store.db.run(history.conversation_txn, conv)
+        if found is None:
+            await self.sync()
+            found = await self._store.db.run(history.conversation_txn, conv)
+        return found
+
+    async def direct(self, me: AccountId, other: AccountId) -> Conversation:
+        """The direct conversation with ``other`` (created on the server if needed; idempotent)."""
+        found = await self._store.db.run(history.conversation_txn, direct_conversation_id(me, other))
+        if found is not None:
+            return found
+        info = await self._rest.open_direct(other)
+        await self._save(info)
+        found = await self._store.db.run(history.conversation_txn, info.conv)
+        assert found is not None
+        return found
+
+    async def sync(self) -> list[Conversation]:
+        """Fetch every conversation (members, timers) from the server."""
+        for info in await self._rest.conversations():
+            await self._save(info)
+        return await self._store.db.run(history.conversations_txn)
+
+    async def set_timer(self, conv: ConversationId, seconds: int) -> None:
+        await self._store.db.run(history.set_timer_txn, conv, seconds)
+
+    async def _save(self, info: ConversationInfo) -> None:
+        await self._store.db.run(
+            history.upsert_conversation_txn, info.conv, kind=info.kind, members=info.members, timer=info.timer
+        )

@@ -1,0 +1,118 @@
+"""The values the SDK hands to applications: messages, receipts, typing, timers, devices, contacts.
+
+All are frozen dataclasses; times are milliseconds since the epoch (UTC), durations seconds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from passerelle.domain.ids import AccountId, AppName, ClientMessageId, ConversationId, DeviceId, MessageId
+
+
+class MessageState(enum.StrEnum):
+    PENDING = "pending"
+    """Outgoing, not yet acknowledged by the server."""
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    RECEIVED = "received"
+    """Incoming, stored here (and a delivery receipt sent)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """A text message in a conversation, incoming or outgoing (also from my other devices)."""
+
+    conv: ConversationId
+    id: MessageId | None
+    """The server's message id (None while an outgoing message is pending)."""
+    client_id: ClientMessageId
+    sender: AccountId
+    sender_device: DeviceId
+    text: str
+    ts: int
+    expires_at: int | None
+    """When this device deletes it (disappearing messages); None: kept."""
+    outgoing: bool
+    state: MessageState = MessageState.RECEIVED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentMessage:
+    conv: ConversationId
+    id: MessageId
+    client_id: ClientMessageId
+    ts: int
+    expires_at: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiptEvent:
+    """``sender`` (another person, or my own account from another device) delivered or read ``ids``."""
+
+    conv: ConversationId
+    sender: AccountId
+    kind: str
+    ids: tuple[MessageId, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TypingEvent:
+    conv: ConversationId
+    sender: AccountId
+    typing: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerEvent:
+    """Someone (maybe me, from another device) set the conversation's disappearing timer."""
+
+    conv: ConversationId
+    sender: AccountId
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceEvent:
+    """My account's device list changed."""
+
+    event: str
+    device_id: DeviceId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    account_id: AccountId
+    app: AppName
+    display_name: str
+    address: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conversation:
+    conv: ConversationId
+    kind: str
+    members: tuple[AccountId, ...]
+    timer: int
+    last_ts: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceInfo:
+    device_id: DeviceId
+    name: str
+    curve25519: str
+    ed25519: str
+    current: bool
+    """True for the device this client runs as."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    findability: str
+    read_receipts: bool
+
+
+Event = Message | ReceiptEvent | TypingEvent | TimerEvent | DeviceEvent

@@ -1,0 +1,247 @@
+"""Inbox: what this device does with each item of its mailbox (docs/protocol.md §5.2, §6).
+
+Rules
+1. Items are handled in position order; each one is committed to the local store (with the session
+   state its decryption advanced, and its message id as processed) before the next. The caller acks
+   up to ``InboxResult.upto`` only after ``process`` returns: never ahead of the store.
+2. A ``msg`` item whose server id was already processed is skipped before decryption (the server
+   redelivers unacked items after a reconnect; Olm would refuse the replay anyway).
+3. Every item is consumed: one that cannot be decrypted is recorded for session recovery, one whose
+   binding is wrong, or that comes from a device whose keys do not verify, is dropped and logged
+   (without its content). Only a network or store failure stops the batch (it is then redelivered).
+4. Messages from my own other devices are stored as outgoing. A message is stored once per
+   (sender device, content id), however many times it is re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from passerelle.crypto import BindingMismatch, DecryptionFailed, DeviceCrypto
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId
+from passerelle.proto.frames import Item
+from passerelle.sdk import history, schema, state
+from passerelle.sdk.directory import ConversationBook, DeviceDirectory
+from passerelle.sdk.errors import SecurityError
+from passerelle.sdk.events import DeviceEvent, Event, MessageState, ReceiptEvent, TimerEvent
+from passerelle.sdk.outbox import expiry
+from passerelle.sdk.state import KnownDevice
+from passerelle.sdk.store import Identity, LocalStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Recovery:
+    device: KnownDevice
+    conv: ConversationId
+    mids: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class InboxResult:
+    upto: int = 0
+    """The highest mailbox position handled (and committed)."""
+    events: list[Event] = field(default_factory=list)
+    receipts: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    """(conv, sender account) -> ids of messages to send a ``delivered`` receipt for."""
+    recoveries: dict[tuple[str, str], Recovery] = field(default_factory=dict)
+    resend_requests: list[tuple[KnownDevice, schema.ResendContent]] = field(default_factory=list)
+    my_devices_changed: bool = False
+
+
+class Inbox:
+    def __init__(
+        self,
+        *,
+        me: Identity,
+        crypto: DeviceCrypto,
+        store: LocalStore,
+        devices: DeviceDirectory,
+        conversations: ConversationBook,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._me = me
+        self._crypto = crypto
+        self._store = store
+        self._devices = devices
+        self._convs = conversations
+        self._now = now_ms
+
+    async def process(self, items: Sequence[Item]) -> InboxResult:
+        result = InboxResult()
+        mids = [i.mid for i in items if i.kind == "msg" and i.mid is not None]
+        seen = await self._store.db.run(state.processed_txn, mids)
+        for item in items:
+            if item.kind == "msg":
+                if item.mid is None or item.mid not in seen:
+                    await self._message(item, result)
+                    if item.mid is not None:
+                        seen.add(item.mid)
+            elif item.kind == "receipt":
+                await self._receipt(item, result)
+            elif item.kind == "timer":
+                await self._timer(item, result)
+            elif item.kind == "device":
+                await self._device(item, result)
+            result.upto = max(result.upto, item.pos)
+        return result
+
+    # --- messages -------------------------------------------------------------------------------
+
+    async def _message(self, item: Item, result: InboxResult) -> None:
+        try:
+            sender = await self._devices.device(AccountId(item.sender), item.dev)
+        except SecurityError:
+            logger.warning("dropped a message: the sender device's keys do not verify")
+            sender = None
+        if sender is None:
+            await self._commit(item)
+            return
+        try:
+            event = self._crypto.decrypt(bytes(item.body), sender.peer)
+        except DecryptionFailed:
+            logger.info("could not decrypt a message; asking the sender's device to start over")
+            await self._commit(item)
+            key = (sender.account, sender.device_id)
+            recovery = result.recoveries.setdefault(
+                key, Recovery(device=sender, conv=ConversationId(item.conv))
+            )
+            if item.mid is not None:
+                recovery.mids.append(item.mid)
+            return
+        except BindingMismatch:
+            logger.warning("dropped a message whose sender or recipient binding is wrong")
+            await self._commit(item)
+            return
+        if event.conv != item.conv:
+            logger.warning("dropped a message encrypted for another conversation")
+            await self._commit(item)
+        elif event.type == "p.msg":
+            await self._text(item, event.content, result)
+        elif event.type == "p.resend":
+            try:
+                result.resend_requests.append((sender, schema.convert(event.content, schema.ResendContent)))
+            except msgspec.MsgspecError:
+                logger.warning("dropped a malformed resend request")
+            await self._commit(item)
+        else:  # p.dummy (a fresh session) and types this SDK does not know
+            await self._commit(item)
+
+    async def _text(self, item: Item, raw: dict[str, object], result: InboxResult) -> None:
+        try:
+            content = schema.convert(raw, schema.TextContent)
+        except msgspec.MsgspecError:
+            logger.warning("dropped a malformed text message")
+            await self._commit(item)
+            return
+        me = self._me.account_id
+        outgoing = item.sender == me
+        conv = await self._convs.get(ConversationId(item.conv))
+        timer = conv.timer if conv is not None else 0
+        exp = expiry(item.ts, timer=timer, ttl=content.ttl)
+        changes = self._crypto.take_changes()
+
+        def store_txn(conn: sqlite3.Connection) -> history.StoredMessage | None:
+            state.save_crypto_txn(conn, changes)
+            if item.mid is not None:
+                state.mark_processed_txn(conn, item.mid, item.exp)
+            if conv is None:
+                members = sorted({me, item.sender})
+                history.upsert_conversation_txn(conn, item.conv, kind="direct", members=members)
+            if exp is not None and exp <= self._now():
+                return None  # it disappeared before it arrived
+            return history.insert_message_txn(
+                conn,
+                self._store.key,
+                conv=item.conv,
+                sender=item.sender,
+                sender_device=item.dev,
+                content=content,
+                mid=item.mid,
+                ts=item.ts,
+                expires_at=exp,
+                outgoing=outgoing,
+                state=MessageState.SENT if outgoing else MessageState.RECEIVED,
+            )
+
+        stored = await self._store.db.run(store_txn)
+        if stored is not None:
+            result.events.append(stored.to_message())
+        if not outgoing and item.mid is not None:
+            result.receipts[(item.conv, item.sender)].append(item.mid)
+
+    async def _commit(self, item: Item) -> None:
+        """Consume an item that yields nothing: persist the crypto state and mark it processed."""
+        changes = self._crypto.take_changes()
+
+        def consume_txn(conn: sqlite3.Connection) -> None:
+            state.save_crypto_txn(conn, changes)
+            if item.mid is not None:
+                state.mark_processed_txn(conn, item.mid, item.exp)
+
+        await self._store.db.run(consume_txn)
+
+    # --- notices --------------------------------------------------------------------------------
+
+    async def _receipt(self, item: Item, result: InboxResult) -> None:
+        try:
+            body = schema.decode(bytes(item.body), schema.ReceiptBody)
+        except msgspec.MsgspecError:
+            logger.warning("ignored a malformed receipt")
+            return
+        if body.kind not in ("delivered", "read"):
+            return
+        mine = item.sender == self._me.account_id
+        if mine and body.kind == "delivered":
+            return  # my other device stored a message: nothing to show
+        new_state = MessageState.READ if body.kind == "read" else MessageState.DELIVERED
+        # From my other device: it read incoming messages. From someone else: my messages.
+        await self._store.db.run(
+            history.advance_state_txn, self._store.key, body.ids, new_state, outgoing=not mine
+        )
+        result.events.append(
+            ReceiptEvent(
+                conv=ConversationId(item.conv),
+                sender=AccountId(item.sender),
+                kind=body.kind,
+                ids=tuple(MessageId(i) for i in body.ids),
+            )
+        )
+
+    async def _timer(self, item: Item, result: InboxResult) -> None:
+        try:
+            body = schema.decode(bytes(item.body), schema.TimerBody)
+        except msgspec.MsgspecError:
+            logger.warning("ignored a malformed timer notice")
+            return
+        if await self._convs.get(ConversationId(item.conv)) is not None:
+            await self._convs.set_timer(ConversationId(item.conv), body.timer)
+        result.events.append(
+            TimerEvent(conv=ConversationId(item.conv), sender=AccountId(item.sender), seconds=body.timer)
+        )
+
+    async def _device(self, item: Item, result: InboxResult) -> None:
+        try:
+            body = schema.decode(bytes(item.body), schema.DeviceNotice)
+        except msgspec.MsgspecError:
+            logger.warning("ignored a malformed device notice")
+            return
+        account = AccountId(item.sender)
+        if account != self._me.account_id:
+            return
+        if body.event == "removed":
+            cached, _ = await self._store.devices(account)
+            for device in cached:
+                if device.device_id == body.device_id:
+                    self._crypto.forget_sessions(device.peer)
+            await self._store.save_crypto(self._crypto.take_changes())
+        await self._store.forget_device_list(account)
+        result.my_devices_changed = True
+        result.events.append(DeviceEvent(event=body.event, device_id=DeviceId(body.device_id)))

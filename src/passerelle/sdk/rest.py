@@ -1,0 +1,186 @@
+"""The REST half of the transport (docs/protocol.md §4): one method per endpoint, typed answers.
+
+Errors come back as SdkError subclasses (``error_from_code``). When an authenticated call is refused
+with ``unauthorized`` and a ``relogin`` hook is set, the hook gets a fresh token (a signed
+challenge, §4.5) and the call is retried once. Tokens travel in the Authorization header only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from passerelle.sdk import schema
+from passerelle.sdk.errors import SdkError, Unauthorized, Unavailable, error_from_code
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT_S = 15.0
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+class RestApi:
+    """The server's REST API for one device. Owns its httpx client unless one is given."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.relogin: Callable[[], Awaitable[str]] | None = None
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self._http.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        kind: type[T] | None,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> T | None:
+        try:
+            return await self._once(method, path, kind, body=body, params=params, auth=auth)
+        except Unauthorized:
+            if not auth or self.relogin is None:
+                raise
+            self.token = await self.relogin()
+            return await self._once(method, path, kind, body=body, params=params, auth=auth)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        kind: type[T] | None,
+        *,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str] | None,
+        auth: bool,
+    ) -> T | None:
+        headers = {"accept": "application/json"}
+        if auth:
+            if not self.token:
+                raise Unauthorized("this device has no token; log in first")
+            headers["authorization"] = f"Bearer {self.token}"
+        content = None
+        if body is not None:
+            content = schema.encode(body)
+            headers["content-type"] = "application/json"
+        try:
+            response = await self._http.request(
+                method, self.base_url + path, content=content, params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach the server: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        if kind is None:
+            return None
+        try:
+            return schema.decode(response.content, kind)
+        except msgspec.MsgspecError as exc:
+            raise SdkError(f"unexpected answer from {method} {path}: {exc}") from exc
+
+    async def _must(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
+        result = await self._call(method, path, kind, **kw)
+        assert result is not None
+        return result
+
+    # --- without a token ----------------------------------------------------------------------
+
+    async def request_code(self, app: str, phone: str) -> int:
+        body = {"app": app, "phone": phone}
+        return (await self._must("POST", "/v1/codes", schema.CodeSent, body=body, auth=False)).expires_in
+
+    async def register(self, body: Mapping[str, Any]) -> schema.DeviceGrant:
+        return await self._must("POST", "/v1/accounts", schema.DeviceGrant, body=body, auth=False)
+
+    async def add_device(self, body: Mapping[str, Any]) -> schema.DeviceGrant:
+        return await self._must("POST", "/v1/devices", schema.DeviceGrant, body=body, auth=False)
+
+    async def challenge(self, device_id: str) -> str:
+        body = {"device_id": device_id}
+        return (
+            await self._must("POST", "/v1/auth/challenge", schema.Challenge, body=body, auth=False)
+        ).challenge
+
+    async def token_for(self, device_id: str, challenge: str, signature: str) -> schema.DeviceGrant:
+        body = {"device_id": device_id, "challenge": challenge, "signature": signature}
+        return await self._must("POST", "/v1/auth/token", schema.DeviceGrant, body=body, auth=False)
+
+    # --- with the device's token --------------------------------------------------------------
+
+    async def me(self) -> schema.Me:
+        return await self._must("GET", "/v1/me", schema.Me)
+
+    async def update_settings(self, changes: Mapping[str, Any]) -> schema.AccountSettings:
+        return await self._must("PATCH", "/v1/me/settings", schema.AccountSettings, body=changes)
+
+    async def remove_device(self, device_id: str) -> None:
+        await self._call("DELETE", f"/v1/devices/{_seg(device_id)}", None)
+
+    async def upload_keys(
+        self, one_time_keys: list[dict[str, str]], fallback_key: dict[str, str] | None = None
+    ) -> int:
+        body: dict[str, Any] = {"one_time_keys": one_time_keys}
+        if fallback_key is not None:
+            body["fallback_key"] = fallback_key
+        return (await self._must("POST", "/v1/keys", schema.KeyCount, body=body)).otk_count
+
+    async def claim(self, account_id: str) -> schema.Claim:
+        return await self._must("POST", "/v1/keys/claim", schema.Claim, body={"account_id": account_id})
+
+    async def devices(self, account_id: str) -> schema.DeviceList:
+        return await self._must("GET", f"/v1/accounts/{_seg(account_id)}/devices", schema.DeviceList)
+
+    async def lookup(self, address: str) -> schema.Found:
+        return await self._must("GET", "/v1/lookup", schema.Found, params={"address": address})
+
+    async def open_direct(self, account_id: str) -> schema.ConversationInfo:
+        return await self._must(
+            "POST", "/v1/conversations", schema.ConversationInfo, body={"with": account_id}
+        )
+
+    async def conversations(self) -> list[schema.ConversationInfo]:
+        return (await self._must("GET", "/v1/conversations", schema.Conversations)).conversations
+
+    async def set_timer(self, conv: str, seconds: int) -> None:
+        await self._call("PUT", f"/v1/conversations/{_seg(conv)}/timer", None, body={"timer": seconds})
+
+
+def _error(response: httpx.Response) -> SdkError:
+    try:
+        body = schema.decode(response.content, schema.ErrorBody)
+    except msgspec.MsgspecError:
+        if response.status_code == 401:
+            return Unauthorized(f"HTTP {response.status_code}")
+        if response.status_code >= 500:
+            return Unavailable(f"HTTP {response.status_code}")
+        return SdkError(f"HTTP {response.status_code}")
+    retry_after = body.error.retry_after if body.error.retry_after is not None else body.retry_after
+    if retry_after is None and "retry-after" in response.headers:
+        try:
+            retry_after = float(response.headers["retry-after"])
+        except ValueError:
+            retry_after = None
+    detail = body.error
+    return error_from_code(
+        detail.code, detail.message, missing=detail.missing, extra=detail.extra, retry_after=retry_after
+    )

@@ -1,0 +1,172 @@
+"""REST endpoints of apps, accounts, devices, login and settings (docs/protocol.md sections 4.1 to
+4.6). Each handler reads and checks the request, calls one use case and renders its answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from passerelle.domain.errors import InvalidInput
+from passerelle.domain.privacy import Findability
+from passerelle.server.rest_bodies import (
+    AddDeviceBody,
+    ChallengeBody,
+    CodeRequestBody,
+    RegisterBody,
+    SettingsBody,
+    TokenBody,
+)
+from passerelle.server.rest_io import (
+    RestServices,
+    authenticated,
+    client_key,
+    endpoint,
+    json_response,
+    read_body,
+)
+from passerelle.service.accounts import AccountSettings, DeviceSession
+from passerelle.service.records import DeviceRecord
+
+
+def device_json(device: DeviceRecord) -> dict[str, Any]:
+    """A device as every answer shows it: its id and its signed public keys."""
+    return {
+        "device_id": device.id,
+        "name": device.name,
+        "curve25519": device.curve25519,
+        "ed25519": device.ed25519,
+        "signature": device.signature,
+    }
+
+
+def session_json(session: DeviceSession) -> dict[str, Any]:
+    return {
+        "account_id": session.account,
+        "device_id": session.device,
+        "token": session.token,
+        "expires_at": session.expires_at,
+        "address": str(session.address),
+    }
+
+
+def settings_json(settings: AccountSettings) -> dict[str, Any]:
+    return {"findability": settings.findability.value, "read_receipts": settings.read_receipts}
+
+
+class AccountRoutes:
+    def __init__(self, services: RestServices) -> None:
+        self.s = services
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/apps", self.list_apps, methods=["GET"]),
+            Route("/v1/codes", self.request_code, methods=["POST"]),
+            Route("/v1/accounts", self.register, methods=["POST"]),
+            Route("/v1/devices", self.add_device, methods=["POST"]),
+            Route("/v1/devices/{device_id}", self.remove_device, methods=["DELETE"]),
+            Route("/v1/auth/challenge", self.challenge, methods=["POST"]),
+            Route("/v1/auth/token", self.token, methods=["POST"]),
+            Route("/v1/me", self.me, methods=["GET"]),
+            Route("/v1/me/settings", self.update_settings, methods=["PATCH"]),
+        ]
+
+    @endpoint
+    async def list_apps(self, request: Request) -> Response:
+        apps = [
+            {
+                "name": app.name,
+                "display_name": app.display_name,
+                "identity": app.identity.value,
+                "colors": dict(app.colors),
+                "features": sorted(app.features),
+            }
+            for app in self.s.apps
+        ]
+        return json_response({"apps": apps})
+
+    @endpoint
+    async def request_code(self, request: Request) -> Response:
+        body = await read_body(request, CodeRequestBody)
+        expires_in = await self.s.accounts.request_code(
+            app=body.app, phone=body.phone, client=client_key(request)
+        )
+        return json_response({"expires_in": expires_in}, status=202)
+
+    @endpoint
+    async def register(self, request: Request) -> Response:
+        body = await read_body(request, RegisterBody)
+        app = self.s.apps.get(body.app)
+        if app is None:
+            raise InvalidInput(f"unknown app {body.app[:32]!r}")
+        session = await self.s.accounts.register(
+            app=app.name,
+            proof=body.proof(app),
+            display_name=body.display_name,
+            device=body.device.to_new_device(),
+            client=client_key(request),
+        )
+        return json_response(session_json(session), status=201)
+
+    @endpoint
+    async def add_device(self, request: Request) -> Response:
+        body = await read_body(request, AddDeviceBody)
+        app = self.s.apps.get(body.app)
+        if app is None:
+            raise InvalidInput(f"unknown app {body.app[:32]!r}")
+        session = await self.s.accounts.add_device(
+            app=app.name,
+            proof=body.proof(app),
+            device=body.device.to_new_device(),
+            client=client_key(request),
+        )
+        return json_response(session_json(session), status=201)
+
+    @endpoint
+    async def remove_device(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        await self.s.accounts.remove_device(caller, request.path_params["device_id"])
+        return Response(status_code=204)
+
+    @endpoint
+    async def challenge(self, request: Request) -> Response:
+        body = await read_body(request, ChallengeBody)
+        challenge = await self.s.accounts.challenge(body.device_id, client=client_key(request))
+        return json_response({"challenge": challenge.challenge, "expires_in": challenge.expires_in_s})
+
+    @endpoint
+    async def token(self, request: Request) -> Response:
+        body = await read_body(request, TokenBody)
+        session = await self.s.accounts.token_from_signature(
+            body.device_id, body.challenge, body.signature, client=client_key(request)
+        )
+        return json_response(session_json(session))
+
+    @endpoint
+    async def me(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        me = await self.s.accounts.me(caller)
+        return json_response(
+            {
+                "account_id": me.account.id,
+                "app": me.account.app,
+                "address": str(me.address),
+                "display_name": me.account.display_name,
+                "device_id": me.device,
+                "settings": settings_json(me.settings),
+                "devices": [device_json(d) for d in me.devices],
+            }
+        )
+
+    @endpoint
+    async def update_settings(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        body = await read_body(request, SettingsBody)
+        settings = await self.s.accounts.update_settings(
+            caller,
+            findability=Findability(body.findability) if body.findability is not None else None,
+            read_receipts=body.read_receipts,
+        )
+        return json_response(settings_json(settings))

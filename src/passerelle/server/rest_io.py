@@ -1,0 +1,94 @@
+"""What every REST endpoint shares: the services it calls, reading a JSON body into a msgspec
+Struct, bearer authentication, the client key for rate limits, JSON answers, and turning errors into
+the error body of docs/protocol.md section 2."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from passerelle.config import Limits
+from passerelle.domain.apps import AppRegistry
+from passerelle.domain.errors import DomainError, InvalidInput, Unauthorized
+from passerelle.proto.errors import ProtocolError
+from passerelle.server.errors import error_response
+from passerelle.service.accounts import AccountService
+from passerelle.service.directory import Directory
+from passerelle.service.keys import KeyService
+from passerelle.service.limiter import ClientKey
+from passerelle.service.records import TokenRecord
+
+logger = logging.getLogger("passerelle.server.rest")
+
+StructT = TypeVar("StructT", bound=msgspec.Struct)
+SelfT = TypeVar("SelfT")
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestServices:
+    """What the REST endpoints of accounts, keys and the directory need (built by server.app)."""
+
+    accounts: AccountService
+    keys: KeyService
+    directory: Directory
+    apps: AppRegistry
+    limits: Limits
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(_encode(body), status_code=status, media_type="application/json")
+
+
+async def read_body(request: Request, kind: type[StructT]) -> StructT:
+    """Decode the JSON body into ``kind``; InvalidInput says what is wrong and where."""
+    raw = await request.body()
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"the body is not a JSON object: {exc}") from exc
+
+
+def bearer_token(request: Request) -> str:
+    """The token of ``Authorization: Bearer <token>`` (the scheme is case-insensitive, RFC 9110)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send the token as 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+def client_key(request: Request) -> ClientKey:
+    """The peer's address (behind a proxy, uvicorn's --proxy-headers makes it the real client's)."""
+    return ClientKey(request.client.host if request.client is not None else "unknown")
+
+
+async def authenticated(request: Request, services: RestServices) -> TokenRecord:
+    return await services.accounts.authenticate(bearer_token(request))
+
+
+def endpoint(
+    handler: Callable[[SelfT, Request], Awaitable[Response]],
+) -> Callable[[SelfT, Request], Awaitable[Response]]:
+    """Answer every error of a request handler with the error body (the request is the boundary)."""
+
+    async def wrapped(self: SelfT, request: Request) -> Response:
+        try:
+            return await handler(self, request)
+        except (DomainError, ProtocolError) as exc:
+            return error_response(exc)
+        except Exception as exc:
+            logger.exception("%s %s failed", request.method, request.url.path)
+            return error_response(exc)
+
+    wrapped.__name__ = wrapped.__qualname__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped

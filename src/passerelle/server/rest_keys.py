@@ -1,0 +1,91 @@
+"""REST endpoints of device keys and the directory (docs/protocol.md sections 4.7 and 4.8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from passerelle.domain.errors import InvalidInput
+from passerelle.server.rest_accounts import device_json
+from passerelle.server.rest_bodies import ClaimBody, UploadKeysBody
+from passerelle.server.rest_io import RestServices, authenticated, endpoint, json_response, read_body
+from passerelle.service.records import ClaimedDevice
+
+MAX_ADDRESS = 256
+
+
+def claimed_json(item: ClaimedDevice) -> dict[str, Any]:
+    key = item.one_time_key
+    one_time_key = (
+        None
+        if key is None
+        else {"key_id": key.key_id, "key": key.key, "signature": key.signature, "fallback": key.fallback}
+    )
+    return {**device_json(item.device), "one_time_key": one_time_key}
+
+
+class KeyRoutes:
+    def __init__(self, services: RestServices) -> None:
+        self.s = services
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/keys", self.upload, methods=["POST"]),
+            Route("/v1/keys/count", self.count, methods=["GET"]),
+            Route("/v1/keys/claim", self.claim, methods=["POST"]),
+            Route("/v1/accounts/{account_id}/devices", self.devices, methods=["GET"]),
+            Route("/v1/lookup", self.lookup, methods=["GET"]),
+        ]
+
+    @endpoint
+    async def upload(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        body = await read_body(request, UploadKeysBody)
+        count = await self.s.keys.upload(
+            caller,
+            one_time_keys=[k.to_key() for k in body.one_time_keys],
+            fallback_key=body.fallback_key.to_key(fallback=True) if body.fallback_key is not None else None,
+        )
+        return json_response({"otk_count": count})
+
+    @endpoint
+    async def count(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        return json_response({"otk_count": await self.s.keys.count(caller)})
+
+    @endpoint
+    async def claim(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        body = await read_body(request, ClaimBody)
+        claim = await self.s.keys.claim(caller, body.account_id)
+        return json_response(
+            {"account_id": claim.account, "devices": [claimed_json(d) for d in claim.devices]}
+        )
+
+    @endpoint
+    async def devices(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        found = await self.s.keys.devices(caller, request.path_params["account_id"])
+        return json_response(
+            {"account_id": found.account, "devices": [device_json(d) for d in found.devices]}
+        )
+
+    @endpoint
+    async def lookup(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        address = request.query_params.get("address")
+        if not address or len(address) > MAX_ADDRESS:
+            raise InvalidInput("give the address to look up: /v1/lookup?address=photo:alice")
+        viewer = await self.s.directory.viewer(caller)
+        found = await self.s.directory.lookup(viewer, address, device=caller.device)
+        return json_response(
+            {
+                "account_id": found.account,
+                "app": found.app,
+                "display_name": found.display_name,
+                "address": str(found.address) if found.address is not None else None,
+            }
+        )

@@ -1,0 +1,85 @@
+"""Credentials: bearer tokens, login challenges and one-time codes. Shared SQL and transaction
+functions (see ``storage.txn``). Only hashes of tokens and codes are stored."""
+
+from __future__ import annotations
+
+from passerelle.domain.ids import AppName, DeviceId, Timestamp
+from passerelle.service.records import CodeRecord, TokenRecord
+from passerelle.storage.dialect import Dialect
+from passerelle.storage.txn import Txn, count, one
+
+PUT_TOKEN = (
+    "INSERT INTO tokens (hash, device, expires_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (hash) DO UPDATE SET device = excluded.device, expires_at = excluded.expires_at"
+)
+RESOLVE_TOKEN = (
+    "SELECT t.device, d.account, t.expires_at FROM tokens t JOIN devices d ON d.id = t.device "
+    "WHERE t.hash = ? AND t.expires_at > ?"
+)
+PUT_CHALLENGE = (
+    "INSERT INTO challenges (challenge, device, expires_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (challenge) DO UPDATE SET device = excluded.device, expires_at = excluded.expires_at"
+)
+# An expired challenge is left for the janitor; one issued to another device is left alone, so a
+# device cannot burn someone else's challenge.
+TAKE_CHALLENGE = "DELETE FROM challenges WHERE challenge = ? AND device = ? AND expires_at > ?"
+
+PUT_CODE = (
+    "INSERT INTO codes (app, phone, code_hash, expires_at, attempts_left) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (app, phone) DO UPDATE SET code_hash = excluded.code_hash, "
+    "expires_at = excluded.expires_at, attempts_left = excluded.attempts_left"
+)
+GET_CODE = "SELECT app, phone, code_hash, expires_at, attempts_left FROM codes WHERE app = ? AND phone = ?"
+SPEND_ATTEMPT = (
+    "UPDATE codes SET attempts_left = attempts_left - 1 "
+    "WHERE app = ? AND phone = ? AND attempts_left > 0 RETURNING attempts_left"
+)
+HAS_CODE = "SELECT attempts_left FROM codes WHERE app = ? AND phone = ?"
+DELETE_CODE = "DELETE FROM codes WHERE app = ? AND phone = ?"
+
+
+def put_token_txn(d: Dialect, token_hash: str, device: DeviceId, expires_at: Timestamp) -> Txn[None]:
+    yield from count(PUT_TOKEN, token_hash, device, expires_at)
+
+
+def resolve_token_txn(d: Dialect, token_hash: str, now: Timestamp) -> Txn[TokenRecord | None]:
+    row = yield from one(RESOLVE_TOKEN, token_hash, now)
+    if row is None:
+        return None
+    return TokenRecord(device=row[0], account=row[1], expires_at=row[2])
+
+
+def put_challenge_txn(d: Dialect, challenge: str, device: DeviceId, expires_at: Timestamp) -> Txn[None]:
+    yield from count(PUT_CHALLENGE, challenge, device, expires_at)
+
+
+def take_challenge_txn(d: Dialect, challenge: str, device: DeviceId, now: Timestamp) -> Txn[bool]:
+    taken = yield from count(TAKE_CHALLENGE, challenge, device, now)
+    return taken > 0
+
+
+def put_code_txn(d: Dialect, record: CodeRecord) -> Txn[None]:
+    yield from count(
+        PUT_CODE, record.app, record.phone, record.code_hash, record.expires_at, record.attempts_left
+    )
+
+
+def get_code_txn(d: Dialect, app: AppName, phone: str) -> Txn[CodeRecord | None]:
+    row = yield from one(GET_CODE, app, phone)
+    if row is None:
+        return None
+    return CodeRecord(app=row[0], phone=row[1], code_hash=row[2], expires_at=row[3], attempts_left=row[4])
+
+
+def spend_attempt_txn(d: Dialect, app: AppName, phone: str) -> Txn[int]:
+    """Never goes below zero: 0 means the code exists but has no attempt left, -1 that there is none."""
+    row = yield from one(SPEND_ATTEMPT, app, phone)
+    if row is not None:
+        left: int = row[0]
+        return left
+    exists = yield from one(HAS_CODE, app, phone)
+    return -1 if exists is None else 0
+
+
+def delete_code_txn(d: Dialect, app: AppName, phone: str) -> Txn[None]:
+    yield from count(DELETE_CODE, app, phone)

@@ -1,0 +1,59 @@
+"""The mailbox: what both engines share. Appends and acks are engine-specific (positions come from
+one writer's counter on SQLite and from a locked per-device counter on PostgreSQL) and live in
+``sqlite_mailbox`` and ``postgres_mailbox``.
+
+Every item of one message carries the message's expiry, and a message's idempotency record
+(``messages``) carries it too. So once a record is past its expiry no item of it can be left, and
+the janitor can drop records older than the idempotency window without looking at the mailbox (an
+index on ``mailbox.message_id`` would cost every insert on the hot path). A record whose items were
+all acked early stays until its expiry: it remembers a client id a little longer, never shorter.
+"""
+
+from __future__ import annotations
+
+from passerelle.domain.ids import DeviceId, Timestamp
+from passerelle.service.records import MailboxItem
+from passerelle.storage.dialect import Dialect
+from passerelle.storage.txn import Row, Txn, count
+
+FETCH = (
+    "SELECT pos, kind, conv, sender, sender_device, ts, expires_at, body, message_id FROM mailbox "
+    "WHERE device = ? AND pos > ? AND expires_at > ? ORDER BY pos LIMIT ?"
+)
+INSERT_MESSAGE = (
+    "INSERT INTO messages (sender_device, client_id, id, ts, expires_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+SELECT_MESSAGE = "SELECT id, ts, expires_at FROM messages WHERE sender_device = ? AND client_id = ?"
+
+DELETE_EXPIRED_ITEMS = "DELETE FROM mailbox WHERE expires_at <= ?"
+DELETE_EXPIRED_MESSAGES = "DELETE FROM messages WHERE expires_at <= ? AND ts < ?"
+DELETE_EXPIRED_TOKENS = "DELETE FROM tokens WHERE expires_at <= ?"
+DELETE_EXPIRED_CHALLENGES = "DELETE FROM challenges WHERE expires_at <= ?"
+DELETE_EXPIRED_CODES = "DELETE FROM codes WHERE expires_at <= ?"
+
+
+def item_from_row(device: DeviceId, row: Row) -> MailboxItem:
+    return MailboxItem(
+        device=device,
+        pos=row[0],
+        kind=row[1],
+        conv=row[2],
+        sender=row[3],
+        sender_device=row[4],
+        ts=row[5],
+        expires_at=row[6],
+        body=row[7],
+        message_id=row[8],
+    )
+
+
+def delete_expired_txn(d: Dialect, now: Timestamp, idempotency_before: Timestamp) -> Txn[int]:
+    """Expired mailbox items, idempotency records past both the window and their expiry, and
+    expired tokens, challenges and codes. Returns how many rows went, all tables together."""
+    deleted = yield from count(DELETE_EXPIRED_ITEMS, now)
+    deleted += yield from count(DELETE_EXPIRED_MESSAGES, now, idempotency_before)
+    deleted += yield from count(DELETE_EXPIRED_TOKENS, now)
+    deleted += yield from count(DELETE_EXPIRED_CHALLENGES, now)
+    deleted += yield from count(DELETE_EXPIRED_CODES, now)
+    return deleted

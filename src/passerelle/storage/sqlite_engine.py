@@ -1,0 +1,269 @@
+"""The SQLite engine: one thread that owns the connection and runs every job, in order.
+
+Rules:
+- The connection is created, used and closed on the writer thread only; nothing else touches it.
+- A job is ``fn(conn, *args)``. ``submit`` puts it on a ``queue.SimpleQueue`` and returns a future
+  of the event loop; the thread completes it with ``loop.call_soon_threadsafe``. That is the whole
+  hand-off: no executor, no extra locks.
+- A job runs to its end even when its awaiting caller was cancelled: a transaction is never cut in
+  half. Its result is then dropped.
+- ``stop`` lets the jobs already queued finish, closes the connection and ends the thread.
+- SQLite's "busy", "locked", I/O and "disk full" errors become ``Unavailable``; any other error is
+  a bug and reaches the caller unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
+
+from passerelle.domain.errors import Unavailable
+from passerelle.storage.dialect import Dialect
+from passerelle.storage.migrate import CREATE_VERSION_TABLE, SELECT_VERSION, Migration, pending
+from passerelle.storage.txn import ALL, COUNT, ONE, Txn
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SYNCHRONOUS_MODES: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+_UNAVAILABLE_CODES: Final = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+    }
+)
+
+_Job = tuple["asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+def translate_error(exc: BaseException) -> BaseException:
+    """The exception the awaiting caller sees for one raised on the writer thread."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and (code & 0xFF) in _UNAVAILABLE_CODES:
+            err = Unavailable("the database is unavailable")
+            err.__cause__ = exc
+            return err
+    return exc
+
+
+def _resolve(fut: asyncio.Future[Any], result: object) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+def _reject(fut: asyncio.Future[Any], exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)
+
+
+class SqliteEngine:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        dialect: Dialect,
+        synchronous: str = "FULL",
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        sync = synchronous.upper()
+        if sync not in SYNCHRONOUS_MODES:
+            raise ValueError(f"sqlite synchronous must be one of {', '.join(sorted(SYNCHRONOUS_MODES))}")
+        self.dialect = dialect
+        self._path = path
+        self._synchronous = sync
+        self._busy_timeout_ms = busy_timeout_ms
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self, migrations: list[Migration], on_open: Callable[[sqlite3.Connection], None]) -> None:
+        """Start the thread, open the database, apply pending migrations, then ``on_open(conn)``."""
+        if self._thread is not None:
+            raise RuntimeError("the SQLite engine is already started")
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready, migrations, on_open), name="passerelle-sqlite", daemon=True
+        )
+        self._thread.start()
+        try:
+            await ready
+        except BaseException:
+            self._closing = True
+            raise
+
+    async def stop(self) -> None:
+        thread = self._thread
+        if thread is None or self._closing:
+            return
+        self._closing = True
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._jobs.put((done, _close_connection, (), {}))
+        self._jobs.put(None)
+        await done
+        # The thread signalled from its last statement; joining it now does not block.
+        thread.join()
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def submit(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> asyncio.Future[R]:
+        """Run ``fn(conn, *args)`` on the writer thread; the future carries its result."""
+        loop = self._loop
+        if loop is None or self._closing:
+            raise Unavailable("the store is closed")
+        fut: asyncio.Future[R] = loop.create_future()
+        self._jobs.put((fut, fn, args, kwargs))
+        return fut
+
+    async def write(
+        self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a transaction function inside BEGIN IMMEDIATE ... COMMIT."""
+        return await self.submit(self._run_write, fn, args, kwargs)
+
+    async def read(
+        self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a read-only transaction function; each of its statements sees committed data."""
+        return await self.submit(self._run_read, fn, args, kwargs)
+
+    def _run_write(
+        self,
+        conn: sqlite3.Connection,
+        fn: Callable[..., Txn[R]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> R:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = self._drive(conn, fn(self.dialect, *args, **kwargs))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def _run_read(
+        self,
+        conn: sqlite3.Connection,
+        fn: Callable[..., Txn[R]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> R:
+        return self._drive(conn, fn(self.dialect, *args, **kwargs))
+
+    def _drive(self, conn: sqlite3.Connection, txn: Txn[R]) -> R:
+        render = self.dialect.render
+        try:
+            query = next(txn)
+            while True:
+                sql = render(query.sql)
+                mode = query.mode
+                result: object
+                if mode == ONE:
+                    result = conn.execute(sql, query.args).fetchone()
+                elif mode == ALL:
+                    result = conn.execute(sql, query.args).fetchall()
+                elif mode == COUNT:
+                    result = conn.execute(sql, query.args).rowcount
+                else:
+                    conn.executemany(sql, query.args)
+                    result = None
+                query = txn.send(result)
+        except StopIteration as stop:
+            value: R = stop.value
+            return value
+        finally:
+            txn.close()
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def _serve(
+        self,
+        ready: asyncio.Future[None],
+        migrations: list[Migration],
+        on_open: Callable[[sqlite3.Connection], None],
+    ) -> None:
+        loop = self._loop
+        assert loop is not None
+        try:
+            conn = self._connect()
+            try:
+                _migrate(conn, migrations)
+                on_open(conn)
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_reject, ready, translate_error(exc))
+            return
+        loop.call_soon_threadsafe(_resolve, ready, None)
+        jobs = self._jobs
+        call = loop.call_soon_threadsafe
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            fut, fn, args, kwargs = job
+            try:
+                result = fn(conn, *args, **kwargs)
+            except BaseException as exc:  # forwarded to the awaiting caller, never swallowed
+                call(_reject, fut, translate_error(exc))
+            else:
+                call(_resolve, fut, result)
+
+    def _connect(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=True, cached_statements=256
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        conn.execute("PRAGMA wal_autocheckpoint = 10000")
+        conn.execute("PRAGMA journal_size_limit = 67108864")
+        return conn
+
+
+def _close_connection(conn: sqlite3.Connection) -> None:
+    conn.close()
+
+
+def _migrate(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
+    conn.execute(CREATE_VERSION_TABLE)
+    applied = int(conn.execute(SELECT_VERSION).fetchone()[0])
+    for migration in pending(migrations, applied):
+        # executescript commits any open transaction first, so BEGIN goes inside the script;
+        # the recorded values are an int and a name matched by migrate._FILE.
+        script = (
+            f"BEGIN IMMEDIATE;\n{migration.sql}\n;\n"
+            "INSERT INTO schema_migrations (version, name, applied_at) "
+            f"VALUES ({migration.version}, '{migration.name}', {int(time.time() * 1000)});\n"
+            "COMMIT;"
+        )
+        try:
+            conn.executescript(script)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,189 @@
+"""The SQLite mailbox: the hot path, as plain functions run on the writer thread.
+
+Rules:
+- One writer assigns message ids and positions from ``Sequences``, an in-memory copy of the
+  ``sequences`` row that is saved in the same transaction as the rows using it and advanced only
+  after COMMIT. So positions grow in commit order across all devices, and a failed batch leaves
+  nothing behind but unused numbers.
+- An append is one transaction of a few ``executemany`` calls. The common case (no repeated client
+  id, every target device present) is detected from row counts, so it costs no extra query; the
+  rare cases look up what they need afterwards.
+- A payload for a device that no longer exists is not stored (as on PostgreSQL, where such a device
+  has no counter to take a position from).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from passerelle.domain.ids import (
+    AccountId,
+    ClientMessageId,
+    ConversationId,
+    DeviceId,
+    MailboxPos,
+    MessageId,
+    Timestamp,
+)
+from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
+from passerelle.storage.sql_mailbox import FETCH, INSERT_MESSAGE, SELECT_MESSAGE, item_from_row
+
+LOAD_SEQUENCES = (
+    "SELECT s.next_message_id, MAX(s.next_pos, COALESCE((SELECT MAX(pos) + 1 FROM mailbox), 1)) "
+    "FROM sequences s WHERE s.id = 0"
+)
+SAVE_SEQUENCES = "UPDATE sequences SET next_message_id = ?, next_pos = ? WHERE id = 0"
+# The EXISTS probe is one primary-key lookup in C per row; its row count says whether any target
+# device was missing, without a query per device.
+INSERT_ITEM = (
+    "INSERT INTO mailbox (pos, device, message_id, kind, conv, sender, sender_device, ts, expires_at, body) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?2)"
+)
+EXISTING_DEVICES = "SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?))"
+ACK = "DELETE FROM mailbox WHERE device = ? AND pos <= ?"
+
+_ItemRow = tuple[
+    MailboxPos, DeviceId, MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp, bytes
+]
+_MessageRow = tuple[DeviceId, ClientMessageId, MessageId, Timestamp, Timestamp]
+
+
+@dataclass(slots=True)
+class Sequences:
+    """The next message id and mailbox position. Owned by the writer thread."""
+
+    next_message_id: int
+    next_pos: int
+
+
+def load_sequences(conn: sqlite3.Connection) -> Sequences:
+    next_message_id, next_pos = conn.execute(LOAD_SEQUENCES).fetchone()
+    return Sequences(next_message_id=int(next_message_id), next_pos=int(next_pos))
+
+
+def append(conn: sqlite3.Connection, seq: Sequences, batch: Sequence[OutgoingMessage]) -> list[AppendResult]:
+    first_id = seq.next_message_id
+    remembered: list[_MessageRow] = [
+        (m.sender_device, m.client_id, MessageId(first_id + i), m.ts, m.expires_at)
+        for i, m in enumerate(batch)
+        if m.client_id is not None
+    ]
+    pos = seq.next_pos
+    rows: list[_ItemRow] = []
+    spans: list[tuple[int, int] | AppendResult] = []
+    missing: set[str] = set()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        repeats: dict[MessageId, AppendResult] = {}
+        if remembered and conn.executemany(INSERT_MESSAGE, remembered).rowcount != len(remembered):
+            repeats = _repeats(conn, remembered)
+        for i, m in enumerate(batch):
+            message_id = MessageId(first_id + i)
+            repeat = repeats.get(message_id)
+            if repeat is not None:
+                spans.append(repeat)
+                continue
+            start = len(rows)
+            for device, body in m.payloads:
+                rows.append(
+                    (
+                        MailboxPos(pos),
+                        device,
+                        message_id,
+                        m.kind,
+                        m.conv,
+                        m.sender,
+                        m.sender_device,
+                        m.ts,
+                        m.expires_at,
+                        body,
+                    )
+                )
+                pos += 1
+            spans.append((start, len(rows)))
+        if rows and conn.executemany(INSERT_ITEM, rows).rowcount != len(rows):
+            missing = _missing_devices(conn, rows)
+        conn.execute(SAVE_SEQUENCES, (first_id + len(batch), pos))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    seq.next_message_id = first_id + len(batch)
+    seq.next_pos = pos
+    return [
+        span
+        if isinstance(span, AppendResult)
+        else _stored(batch[i], MessageId(first_id + i), rows[span[0] : span[1]], missing)
+        for i, span in enumerate(spans)
+    ]
+
+
+def _stored(
+    m: OutgoingMessage, message_id: MessageId, rows: list[_ItemRow], missing: set[str]
+) -> AppendResult:
+    items = tuple(
+        MailboxItem(
+            device=r[1],
+            pos=r[0],
+            kind=m.kind,
+            conv=m.conv,
+            sender=m.sender,
+            sender_device=m.sender_device,
+            ts=m.ts,
+            expires_at=m.expires_at,
+            body=r[9],
+            message_id=message_id,
+        )
+        for r in rows
+        if not missing or r[1] not in missing
+    )
+    return AppendResult(
+        message_id=message_id,
+        ts=m.ts,
+        expires_at=m.expires_at,
+        duplicate=False,
+        items=items,
+    )
+
+
+def _repeats(conn: sqlite3.Connection, remembered: list[_MessageRow]) -> dict[MessageId, AppendResult]:
+    """The messages whose client id was already known (before or earlier in this batch): the id
+    this batch meant to give each of them, mapped to the first message's result."""
+    repeats: dict[MessageId, AppendResult] = {}
+    for sender_device, client_id, meant_id, _ts, _expires in remembered:
+        first_id, ts, expires_at = conn.execute(SELECT_MESSAGE, (sender_device, client_id)).fetchone()
+        if first_id != meant_id:
+            repeats[meant_id] = AppendResult(
+                message_id=first_id, ts=ts, expires_at=expires_at, duplicate=True, items=()
+            )
+    return repeats
+
+
+def _missing_devices(conn: sqlite3.Connection, rows: list[_ItemRow]) -> set[str]:
+    targets: set[str] = {r[1] for r in rows}
+    found = {row[0] for row in conn.execute(EXISTING_DEVICES, (json.dumps(sorted(targets)),))}
+    return targets - found
+
+
+def fetch(
+    conn: sqlite3.Connection, device: DeviceId, after: MailboxPos, limit: int, now: Timestamp
+) -> list[MailboxItem]:
+    return [item_from_row(device, row) for row in conn.execute(FETCH, (device, after, now, limit))]
+
+
+def ack(conn: sqlite3.Connection, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+    if len(acks) == 1:
+        return conn.execute(ACK, acks[0]).rowcount
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        deleted = conn.executemany(ACK, acks).rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return deleted

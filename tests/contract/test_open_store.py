@@ -1,0 +1,97 @@
+"""Choosing an adapter from a URL, and the migration runner's promises."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from passerelle.domain.ids import AppName
+from passerelle.storage import PostgresStore, SqliteStore, open_store
+from passerelle.storage.dialect import postgres_dialect, sqlite_dialect
+from passerelle.storage.migrate import SchemaTooNew, load_migrations
+from tests.contract.conftest import new_person
+
+
+def test_urls_pick_the_adapter() -> None:
+    assert isinstance(open_store("sqlite:///data/passerelle.db"), SqliteStore)
+    assert isinstance(open_store("sqlite:////tmp/passerelle.db", sqlite_synchronous="NORMAL"), SqliteStore)
+    assert isinstance(open_store("postgresql://user@db.example:5432/passerelle"), PostgresStore)
+    assert isinstance(open_store("postgres://user@db.example/passerelle"), PostgresStore)
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///:memory:", "sqlite:///", "mysql://root@localhost/db", "passerelle.db", ""]
+)
+def test_unsupported_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="(?i)sqlite"):
+        open_store(url)
+
+
+def test_a_bad_synchronous_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="synchronous"):
+        open_store("sqlite:///x.db", sqlite_synchronous="SOMETIMES")
+
+
+def test_every_engine_has_numbered_migrations() -> None:
+    for engine in ("sqlite", "postgres"):
+        migrations = load_migrations(engine)
+        assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+        assert migrations[0].name == "init"
+
+
+def test_the_dialects_render_placeholders_and_fragments() -> None:
+    sql = "SELECT a FROM t WHERE b = ? AND c {in_texts} AND d = '?' LIMIT ? {skip_locked}"
+
+    assert postgres_dialect().render(sql) == (
+        "SELECT a FROM t WHERE b = $1 AND c = ANY($2::text[]) AND d = '?' LIMIT $3 FOR UPDATE SKIP LOCKED"
+    )
+    assert sqlite_dialect().render(sql) == (
+        "SELECT a FROM t WHERE b = ? AND c IN (SELECT value FROM json_each(?)) AND d = '?' LIMIT ? "
+    )
+
+
+async def test_reopening_applies_no_migration_twice_and_creates_the_folder(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "folder" / "store.db"
+    for _ in range(2):
+        store = open_store(f"sqlite:///{path}")
+        await store.open()
+        await new_person(store)
+        await store.close()
+
+    def versions() -> list[tuple[int, str]]:
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+
+    assert await asyncio.to_thread(versions) == [(m.version, m.name) for m in load_migrations("sqlite")]
+
+
+async def test_a_database_from_a_newer_server_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+
+    def from_the_future() -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+
+    await asyncio.to_thread(from_the_future)
+
+    newer = SqliteStore(path)
+    with pytest.raises(SchemaTooNew):
+        await newer.open()
+    await newer.close()
+    assert not await newer.ping()
+
+
+async def test_a_store_that_cannot_open_its_file_is_unavailable(tmp_path: Path) -> None:
+    from passerelle.domain.errors import Unavailable
+
+    (tmp_path / "file").write_text("not a folder")
+    store = SqliteStore(tmp_path / "file" / "store.db")
+    with pytest.raises((Unavailable, OSError)):
+        await store.open()
+    assert await store.find_account(AppName("chat"), "x") is None if False else True

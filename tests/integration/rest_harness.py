@@ -1,0 +1,122 @@
+"""The REST edge of accounts, keys and the directory as a real ASGI app (rest_routes + BodyLimit,
+on a real SQLite store), called in process through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+
+from passerelle.config import Limits, load_settings
+from passerelle.domain.addresses import normalize_phone
+from passerelle.server.body_limit import BodyLimit
+from passerelle.server.errors import http_exception_handler
+from passerelle.server.rest import RestServices, rest_routes
+from passerelle.server.system import RandomIds
+from passerelle.service.accounts import AccountService
+from passerelle.service.directory import Directory
+from passerelle.service.keys import KeyService
+from passerelle.service.limiter import RateLimiter
+from passerelle.service.ports import Store
+from passerelle.storage import open_store
+from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
+
+PASSWORD = "correct horse battery"
+GENEROUS = Limits(logins_per_window=1000, codes_per_phone=100, codes_per_client_per_hour=1000)
+
+
+@dataclass
+class Person:
+    account_id: str
+    device_id: str
+    token: str
+    address: str
+    device: TestDevice
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    store: Store
+    clock: FakeClock
+    phone: Phone
+    notices: Notices
+    keys_low: KeysLow
+    limits: Limits
+    transport: httpx.ASGITransport = field(repr=False)
+
+    def client_at(self, address: str) -> httpx.AsyncClient:
+        """Another client, seen by the server as coming from ``address`` (for per-client limits)."""
+        transport = httpx.ASGITransport(app=self.transport.app, client=(address, 4000))
+        return httpx.AsyncClient(transport=transport, base_url="http://passerelle.test")
+
+    async def register(self, body: dict[str, Any], device: TestDevice) -> Person:
+        response = await self.http.post("/v1/accounts", json={**body, "device": device.keys_json()})
+        assert response.status_code == 201, response.text
+        data = response.json()
+        return Person(data["account_id"], data["device_id"], data["token"], data["address"], device)
+
+    async def chat(self, phone: str, name: str = "Bob") -> Person:
+        response = await self.http.post("/v1/codes", json={"app": "chat", "phone": phone})
+        assert response.status_code == 202, response.text
+        code = self.phone.code("chat", normalize_phone(phone))
+        body = {"app": "chat", "phone": phone, "code": code, "display_name": name}
+        return await self.register(body, TestDevice(f"{name}'s phone"))
+
+    async def photo(self, handle: str) -> Person:
+        return await self.register({"app": "photo", "handle": handle, "password": PASSWORD}, TestDevice())
+
+    async def social(self, username: str, name: str = "Marie Dupont") -> Person:
+        body = {"app": "social", "username": username, "password": PASSWORD, "display_name": name}
+        return await self.register(body, TestDevice())
+
+    async def set_findability(self, person: Person, findability: str) -> None:
+        response = await self.http.patch(
+            "/v1/me/settings", json={"findability": findability}, headers=person.auth
+        )
+        assert response.status_code == 200, response.text
+
+
+@contextlib.asynccontextmanager
+async def rest_api(tmp_path: Path, limits: Limits = GENEROUS) -> AsyncIterator[Api]:
+    settings = replace(load_settings(None, data_dir=tmp_path), limits=limits)
+    clock = FakeClock()
+    store = open_store(f"sqlite:///{tmp_path / 'passerelle.db'}", clock=clock)
+    await store.open()
+    phone, notices, keys_low = Phone(), Notices(), KeysLow()
+    limiter = RateLimiter(clock)
+    directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
+    accounts = AccountService(
+        store=store,
+        apps=settings.apps,
+        limits=limits,
+        clock=clock,
+        ids=RandomIds(),
+        codes=phone,
+        limiter=limiter,
+        notices=notices,
+    )
+    keys = KeyService(
+        store=store, limits=limits, clock=clock, limiter=limiter, directory=directory, on_keys_low=keys_low
+    )
+    services = RestServices(
+        accounts=accounts, keys=keys, directory=directory, apps=settings.apps, limits=limits
+    )
+    app = Starlette(routes=rest_routes(services), exception_handlers={HTTPException: http_exception_handler})
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://passerelle.test") as http:
+            yield Api(http, store, clock, phone, notices, keys_low, limits, transport)
+    finally:
+        await store.close()

@@ -1,0 +1,318 @@
+"""The SDK's Client against the real server (uvicorn on loopback, SQLite): what people would see."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import pytest_asyncio
+
+from passerelle.sdk import (
+    AliasTaken,
+    Client,
+    ClientOptions,
+    DeviceEvent,
+    Event,
+    Message,
+    MessageState,
+    ReceiptEvent,
+    StoreError,
+    TimerEvent,
+    TypingEvent,
+    Unauthorized,
+)
+from tests.conftest import ServerHandle, assert_absent
+
+PW = "correct horse battery"
+T = TypeVar("T", bound=Event)
+
+
+class Watcher:
+    """Everything a client dispatches, to wait on with a timeout (never a sleep)."""
+
+    def __init__(self, client: Client) -> None:
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        for subscribe in (
+            client.on_message,
+            client.on_receipt,
+            client.on_typing,
+            client.on_timer,
+            client.on_device,
+        ):
+            subscribe(self.queue.put_nowait)  # type: ignore[arg-type]
+
+    async def next(self, kind: type[T], where: Callable[[T], bool] = lambda e: True) -> T:
+        async with asyncio.timeout(10):
+            while True:
+                event = await self.queue.get()
+                if isinstance(event, kind) and where(event):
+                    return event
+
+    async def any(self) -> Event:
+        async with asyncio.timeout(10):
+            return await self.queue.get()
+
+    async def text(self, text: str) -> Message:
+        return await self.next(Message, lambda m: m.text == text)
+
+
+async def drain(stream: AsyncIterator[Message]) -> None:
+    async with asyncio.timeout(10):
+        async for _ in stream:
+            pass
+
+
+def files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+class Clock:
+    def __init__(self) -> None:
+        import time
+
+        self.offset_ms = 0
+        self._time = time
+
+    def now_ms(self) -> int:
+        return int(self._time.time() * 1000) + self.offset_ms
+
+
+@pytest_asyncio.fixture
+async def people(server: ServerHandle, tmp_path: Path) -> AsyncIterator[tuple[Client, Client]]:
+    alice = await Client.register(server.url, tmp_path / "alice", app="photo", handle="alice", password=PW)
+    bob = await Client.register(server.url, tmp_path / "bob", app="photo", handle="bob", password=PW)
+    await alice.connect()
+    await bob.connect()
+    yield alice, bob
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_text_goes_both_ways_with_receipts(people: tuple[Client, Client]) -> None:
+    alice, bob = people
+    alice_sees, bob_sees = Watcher(alice), Watcher(bob)
+    contact = await alice.lookup("photo:bob")
+    assert contact.account_id == bob.account_id
+    sent = await alice.send_text(contact.account_id, "hello bob ✓")
+
+    got = await bob_sees.text("hello bob ✓")
+    assert (got.id, got.client_id, got.sender, got.outgoing) == (
+        sent.id,
+        sent.client_id,
+        alice.account_id,
+        False,
+    )
+    delivered = await alice_sees.next(ReceiptEvent, lambda r: r.kind == "delivered")
+    assert delivered.ids == (sent.id,)
+
+    await bob.mark_read(got.conv, [got.id or 0])
+    read = await alice_sees.next(ReceiptEvent, lambda r: r.kind == "read")
+    assert read.ids == (sent.id,)
+    [mine] = await alice.history(sent.conv)
+    assert mine.state is MessageState.READ
+    assert mine.outgoing
+
+    await bob.send_text(alice.account_id, "hi alice 🐍")
+    assert (await alice_sees.text("hi alice 🐍")).sender == bob.account_id
+    assert [m.text for m in await bob.history(sent.conv)] == ["hello bob ✓", "hi alice 🐍"]
+    assert await alice.safety_number(bob.account_id) == await bob.safety_number(alice.account_id)
+    assert await bob.verify_safety_qr(alice.account_id, await alice.safety_qr(bob.account_id))
+
+
+async def test_my_other_devices_get_copies_and_stale_lists_are_refreshed(
+    server: ServerHandle, tmp_path: Path, people: tuple[Client, Client]
+) -> None:
+    alice, bob = people
+    await alice.send_text(bob.account_id, "before the tablet")  # bob and alice cache device lists
+    tablet = await Client.add_device(
+        server.url, tmp_path / "tablet", app="photo", handle="alice", password=PW, device_name="tablet"
+    )
+    async with tablet:
+        alice_sees, tablet_sees, bob_sees = Watcher(alice), Watcher(tablet), Watcher(bob)
+        await alice.send_text(bob.account_id, "from the phone")
+        await bob_sees.text("from the phone")
+        copy = await tablet_sees.text("from the phone")
+        assert copy.outgoing
+        assert copy.sender_device == alice.device_id
+        await bob.send_text(alice.account_id, "to both")  # bob's list of alice's devices is stale
+        await alice_sees.text("to both")
+        await tablet_sees.text("to both")
+        assert {d.device_id for d in await alice.devices()} == {alice.device_id, tablet.device_id}
+
+
+async def test_messages_wait_for_an_offline_device_and_survive_a_restart(
+    tmp_path: Path, people: tuple[Client, Client]
+) -> None:
+    alice, bob = people
+    bob_sees = Watcher(bob)
+    await alice.send_text(bob.account_id, "first")
+    await bob_sees.text("first")
+    await bob.close()
+    sent = await alice.send_text(bob.account_id, "while you were away")
+
+    bob = await Client.open(tmp_path / "bob")
+    bob_sees = Watcher(bob)
+    async with bob:
+        await bob_sees.text("while you were away")
+        history = await bob.history(sent.conv)
+        assert [m.text for m in history][-1] == "while you were away"
+    # A second restart does not deliver it twice (acked, and deduped by id).
+    bob = await Client.open(tmp_path / "bob")
+    async with bob:
+        await alice.send_text(bob.account_id, "marker")
+        bob_sees = Watcher(bob)
+        await bob_sees.text("marker")
+        texts = [m.text for m in await bob.history(sent.conv)]
+        assert texts.count("while you were away") == 1
+
+
+async def test_a_device_that_lost_its_sessions_recovers_the_message(
+    tmp_path: Path, people: tuple[Client, Client]
+) -> None:
+    alice, bob = people
+    alice_sees = Watcher(alice)
+    await alice.send_text(bob.account_id, "session set up")
+    await bob.send_text(alice.account_id, "reply")
+    await alice_sees.text("reply")  # alice decrypted a reply: she now sends normal (type 1) messages
+    await bob.close()
+    with sqlite3.connect(tmp_path / "bob" / "client.db") as db:  # bob loses his Olm sessions
+        db.execute("DELETE FROM olm_sessions")
+    lost = await alice.send_text(bob.account_id, "can you read this?")
+
+    bob = await Client.open(tmp_path / "bob")
+    bob_sees = Watcher(bob)
+    async with bob:
+        got = await bob_sees.text("can you read this?")  # re-sent by alice on a fresh session
+        assert not got.outgoing
+        await alice.send_text(bob.account_id, "and this")
+        await bob_sees.text("and this")
+        texts = [m.text for m in await bob.history(got.conv)]
+        assert texts.count("can you read this?") == 1
+    with sqlite3.connect(tmp_path / "alice" / "client.db") as db:
+        [(resends,)] = db.execute("SELECT resends FROM messages WHERE client_id = ?", (lost.client_id,))
+    assert resends == 1  # bob got it through the recovery: a resend on a fresh session
+
+
+async def test_typing_timer_and_disappearing_messages(server: ServerHandle, tmp_path: Path) -> None:
+    clock = Clock()
+    options = ClientOptions(now_ms=clock.now_ms)
+    alice = await Client.register(
+        server.url, tmp_path / "a", app="photo", handle="alice", password=PW, options=options
+    )
+    bob = await Client.register(
+        server.url, tmp_path / "b", app="photo", handle="bob", password=PW, options=options
+    )
+    async with alice, bob:
+        bob_sees = Watcher(bob)
+        sent = await alice.send_text(bob.account_id, "kept")
+        await bob_sees.text("kept")
+        await alice.set_typing(sent.conv, True)
+        assert (await bob_sees.next(TypingEvent)).typing
+
+        await alice.set_timer(sent.conv, 86_400)
+        timer = await bob_sees.next(TimerEvent)
+        assert (timer.seconds, timer.sender) == (86_400, alice.account_id)
+        short = await alice.send_text(bob.account_id, "gone tomorrow")
+        assert short.expires_at == short.ts + 86_400_000
+        got = await bob_sees.text("gone tomorrow")
+        assert got.expires_at is not None
+        quick = await alice.send_text(bob.account_id, "gone in a minute", ttl=60)
+        assert quick.expires_at == quick.ts + 60_000
+
+        clock.offset_ms = 120_000
+        assert "gone in a minute" not in [m.text for m in await alice.history(sent.conv)]
+        clock.offset_ms = 86_400_000 + 60_000
+        assert await bob.purge_expired() >= 1
+        assert [m.text for m in await bob.history(sent.conv)] == ["kept"]
+        assert [m.text for m in await alice.history(sent.conv)] == ["kept"]
+
+
+async def test_read_receipts_off_sends_none(people: tuple[Client, Client]) -> None:
+    alice, bob = people
+    alice_sees, bob_sees = Watcher(alice), Watcher(bob)
+    assert (await bob.settings(read_receipts=False)).read_receipts is False
+    await alice.send_text(bob.account_id, "read me")
+    got = await bob_sees.text("read me")
+    await bob.mark_read(got.conv, [got.id or 0])
+    await bob.send_text(alice.account_id, "after reading")
+    # Everything from bob arrives in order: had a read receipt been sent, it would come first.
+    while True:
+        event = await alice_sees.any()
+        assert not (isinstance(event, ReceiptEvent) and event.kind == "read")
+        if isinstance(event, Message) and event.text == "after reading":
+            break
+    [first, _] = await bob.history(got.conv)
+    assert first.state is MessageState.READ  # still read locally
+
+
+async def test_removed_device_is_cut_off(
+    server: ServerHandle, tmp_path: Path, people: tuple[Client, Client]
+) -> None:
+    alice, bob = people
+    tablet = await Client.add_device(
+        server.url, tmp_path / "tablet", app="photo", handle="alice", password=PW
+    )
+    await tablet.connect()
+    alice_sees = Watcher(alice)
+    stream = tablet.messages()
+    await alice.remove_device(tablet.device_id)
+    with pytest.raises(Unauthorized):
+        await drain(stream)
+    removed = await alice_sees.next(DeviceEvent)
+    assert (removed.event, removed.device_id) == ("removed", tablet.device_id)
+    await tablet.close()
+    bob_sees = Watcher(bob)
+    await alice.send_text(bob.account_id, "only two devices now")
+    await bob_sees.text("only two devices now")
+    assert [d.device_id for d in await alice.devices()] == [alice.device_id]
+
+
+async def test_plaintext_is_nowhere_on_disk(
+    server: ServerHandle, tmp_path: Path, people: tuple[Client, Client]
+) -> None:
+    alice, bob = people
+    bob_sees = Watcher(bob)
+    secrets = ["the treasure is under the old oak", "rendez-vous à l'aube 🌅"]
+    for text in secrets:
+        await alice.send_text(bob.account_id, text)
+        await bob_sees.text(text)
+    files = server.database_files() + await asyncio.to_thread(files_under, tmp_path)
+    assert_absent(secrets, files)
+
+
+async def test_store_errors_and_registration_errors(server: ServerHandle, tmp_path: Path) -> None:
+    client = await Client.register(
+        server.url, tmp_path / "p", app="photo", handle="carol", password=PW, passphrase="open sesame"
+    )
+    await client.close()
+    with pytest.raises(StoreError):
+        await Client.open(tmp_path / "p", passphrase="wrong")
+    reopened = await Client.open(tmp_path / "p", passphrase="open sesame")
+    assert reopened.account_id == client.account_id
+    await reopened.close()
+    with pytest.raises(AliasTaken):
+        await Client.register(server.url, tmp_path / "q", app="photo", handle="carol", password=PW)
+    # The refused registration left nothing behind: the directory can be used again.
+    again = await Client.register(server.url, tmp_path / "q", app="photo", handle="carol2", password=PW)
+    await again.close()
+
+
+async def test_phone_app_registration_with_a_code(server: ServerHandle, tmp_path: Path) -> None:
+    phone = "+33612345678"
+    await Client.request_code(server.url, "chat", phone)
+    await asyncio.wait_for(server.inbox.arrived.wait(), 10)
+    client = await Client.register(
+        server.url,
+        tmp_path / "c",
+        app="chat",
+        phone=phone,
+        code=server.inbox.code_for(phone),
+        display_name="Dan",
+    )
+    assert client.address == f"chat:{phone}"
+    async with client:
+        assert [d.current for d in await client.devices()] == [True]

@@ -1,0 +1,86 @@
+"""REST: lookup by address (docs/protocol.md section 4.8)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from passerelle.config import Limits
+from tests.integration.rest_harness import Api, Person, rest_api
+
+
+@pytest_asyncio.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with rest_api(tmp_path) as api:
+        yield api
+
+
+async def lookup(api: Api, viewer: Person, address: str) -> tuple[int, bytes]:
+    response = await api.http.get("/v1/lookup", params={"address": address}, headers=viewer.auth)
+    return response.status_code, response.content
+
+
+@pytest.mark.parametrize(
+    ("findability", "photo_finds", "social_finds"),
+    [("everyone", True, True), ("app", True, False), ("nobody", False, False)],
+)
+async def test_findability_matrix(api: Api, findability: str, photo_finds: bool, social_finds: bool) -> None:
+    alice = await api.photo("alice")
+    bob = await api.photo("bobby")
+    marie = await api.social("marie.d")
+    await api.set_findability(alice, findability)
+    nobody = await lookup(api, bob, "photo:nobody_here")
+    assert nobody[0] == 404
+    for viewer, finds in ((bob, photo_finds), (marie, social_finds)):
+        status, content = await lookup(api, viewer, "photo:Alice")
+        if finds:
+            assert status == 200
+            response = await api.http.get(
+                "/v1/lookup", params={"address": "photo:alice"}, headers=viewer.auth
+            )
+            assert response.json() == {
+                "account_id": alice.account_id,
+                "app": "photo",
+                "display_name": "alice",
+                "address": "photo:alice",
+            }
+        else:
+            # Hidden and nonexistent: the same answer, byte for byte.
+            assert (status, content) == nobody
+
+
+async def test_a_phone_number_is_never_shown_to_another_app(api: Api) -> None:
+    bob = await api.chat("+33612345678")
+    carol = await api.chat("+33698765432", "Carol")
+    alice = await api.photo("alice")
+    response = await api.http.get("/v1/lookup", params={"address": "chat:+33612345678"}, headers=alice.auth)
+    assert response.status_code == 200
+    assert response.json()["account_id"] == bob.account_id
+    assert response.json()["address"] is None
+    assert b"+336" not in response.content
+    response = await api.http.get(
+        "/v1/lookup", params={"address": "chat:+33 6 12 34 56 78"}, headers=carol.auth
+    )
+    assert response.json()["address"] == "chat:+33612345678"
+
+
+async def test_lookup_needs_an_address(api: Api) -> None:
+    alice = await api.photo("alice")
+    response = await api.http.get("/v1/lookup", headers=alice.auth)
+    assert response.status_code == 400
+    response = await api.http.get("/v1/lookup", params={"address": "alice"}, headers=alice.auth)
+    assert response.status_code == 400
+
+
+async def test_lookups_are_rate_limited(tmp_path: Path) -> None:
+    async with rest_api(tmp_path, Limits(lookups_per_minute=2, logins_per_window=100)) as api:
+        alice = await api.photo("alice")
+        await api.photo("bobby")
+        assert (await lookup(api, alice, "photo:bobby"))[0] == 200
+        assert (await lookup(api, alice, "photo:nobody"))[0] == 404
+        response = await api.http.get("/v1/lookup", params={"address": "photo:bobby"}, headers=alice.auth)
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == "30"

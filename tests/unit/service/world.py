@@ -1,0 +1,84 @@
+"""The services wired on a real store, with helpers that play people signing up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from passerelle.config import Limits, Settings
+from passerelle.domain.addresses import normalize_phone
+from passerelle.service.accounts import AccountService, DeviceSession, PasswordProof, PhoneProof
+from passerelle.service.directory import Directory
+from passerelle.service.keys import KeyService
+from passerelle.service.limiter import ClientKey, RateLimiter
+from passerelle.service.ports import Store
+from passerelle.service.records import AccountRecord, TokenRecord
+from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
+
+CLIENT = ClientKey("192.0.2.1")
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Person:
+    session: DeviceSession
+    device: TestDevice
+
+    @property
+    def token(self) -> TokenRecord:
+        return TokenRecord(
+            device=self.session.device, account=self.session.account, expires_at=self.session.expires_at
+        )
+
+
+@dataclass
+class World:
+    store: Store
+    clock: FakeClock
+    phone: Phone
+    notices: Notices
+    keys_low: KeysLow
+    limits: Limits
+    settings: Settings
+    limiter: RateLimiter
+    accounts: AccountService
+    directory: Directory
+    keys: KeyService
+
+    async def chat(self, phone: str, name: str = "Bob") -> Person:
+        device = TestDevice(f"{name}'s phone")
+        await self.accounts.request_code(app="chat", phone=phone, client=CLIENT)
+        session = await self.accounts.register(
+            app="chat",
+            proof=PhoneProof(phone=phone, code=self.phone.code("chat", normalize_phone(phone))),
+            display_name=name,
+            device=device.new_device(),
+            client=CLIENT,
+        )
+        return Person(session, device)
+
+    async def photo(self, handle: str, display_name: str | None = None) -> Person:
+        device = TestDevice()
+        session = await self.accounts.register(
+            app="photo",
+            proof=PasswordProof(alias=handle, password=PASSWORD),
+            display_name=display_name,
+            device=device.new_device(),
+            client=CLIENT,
+        )
+        return Person(session, device)
+
+    async def social(self, username: str, name: str = "Marie Dupont") -> Person:
+        device = TestDevice()
+        session = await self.accounts.register(
+            app="social",
+            proof=PasswordProof(alias=username, password=PASSWORD),
+            display_name=name,
+            device=device.new_device(),
+            client=CLIENT,
+        )
+        return Person(session, device)
+
+    async def record(self, person: Person) -> AccountRecord:
+        account = await self.store.get_account(person.session.account)
+        assert account is not None
+        return account
