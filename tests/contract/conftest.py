@@ -132,7 +132,9 @@ async def new_person(store: Store, alias: str | None = None, *, app: str = "chat
     account = account_record(alias or f"user{secrets.token_hex(4)}", app=app)
     device = device_record(account.id)
     token_hash = secrets.token_hex(16)
-    await store.create_account(account, device, token_hash=token_hash, token_expires=Timestamp(START + DAY_MS))
+    await store.create_account(
+        account, device, token_hash=token_hash, token_expires=Timestamp(START + DAY_MS)
+    )
     return Person(account=account, device=device, token_hash=token_hash)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AppName
 from passerelle.storage import PostgresStore, SqliteStore, open_store
 from passerelle.storage.dialect import postgres_dialect, sqlite_dialect
@@ -26,7 +27,7 @@ def test_urls_pick_the_adapter() -> None:
     "url", ["sqlite:///:memory:", "sqlite:///", "mysql://root@localhost/db", "passerelle.db", ""]
 )
 def test_unsupported_urls_are_refused(url: str) -> None:
-    with pytest.raises(ValueError, match="(?i)sqlite"):
+    with pytest.raises(ValueError, match=r"(?i)sqlite"):
         open_store(url)
 
 
@@ -87,11 +88,13 @@ async def test_a_database_from_a_newer_server_is_refused(tmp_path: Path) -> None
     assert not await newer.ping()
 
 
-async def test_a_store_that_cannot_open_its_file_is_unavailable(tmp_path: Path) -> None:
-    from passerelle.domain.errors import Unavailable
-
+async def test_a_store_that_cannot_create_its_file_says_why_and_stays_closed(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     store = SqliteStore(tmp_path / "file" / "store.db")
-    with pytest.raises((Unavailable, OSError)):
+
+    with pytest.raises(OSError, match="file"):
         await store.open()
-    assert await store.find_account(AppName("chat"), "x") is None if False else True
+
+    await store.close()
+    with pytest.raises(Unavailable):
+        await store.find_account(AppName("chat"), "x")

@@ -140,8 +140,12 @@ async def test_a_challenge_is_taken_once_by_its_device_before_it_expires(store: 
 
 async def test_codes_are_replaced_spent_and_deleted(store: Store) -> None:
     app, phone = AppName("chat"), "+33612345678"
-    first = CodeRecord(app=app, phone=phone, code_hash="h1", expires_at=Timestamp(START + 600_000), attempts_left=2)
-    second = CodeRecord(app=app, phone=phone, code_hash="h2", expires_at=Timestamp(START + 900_000), attempts_left=3)
+    first = CodeRecord(
+        app=app, phone=phone, code_hash="h1", expires_at=Timestamp(START + 600_000), attempts_left=2
+    )
+    second = CodeRecord(
+        app=app, phone=phone, code_hash="h2", expires_at=Timestamp(START + 900_000), attempts_left=3
+    )
 
     assert await store.get_code(app, phone) is None
     assert await store.spend_attempt(app, phone) == -1

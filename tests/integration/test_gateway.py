@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,9 +16,9 @@ from tests.integration.wire import Wire, add_photo_device, envelope, register_ph
 
 
 @pytest.fixture
-async def http(server: ServerHandle) -> httpx.AsyncClient:
+async def http(server: ServerHandle) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 async def pair(http: httpx.AsyncClient) -> tuple[Wire, Wire]:
@@ -73,7 +74,7 @@ async def test_an_offline_device_gets_exactly_what_it_has_not_acked(http: httpx.
     rest = await bob.items(2)
     assert [i["body"]["ciphertext"]["x"]["body"] for i in rest] == ["3", "4"]
     with pytest.raises(TimeoutError):
-        await bob.next("deliver", timeout=0.3)
+        await bob.next("deliver", within=0.3)
     await alice.close()
     await bob.close()
 
@@ -91,7 +92,7 @@ async def test_a_repeated_client_id_returns_the_first_result_and_stores_nothing(
     [item] = await bob.items(1)
     assert item["body"] == envelope("first")
     with pytest.raises(TimeoutError):
-        await bob.next("deliver", timeout=0.3)
+        await bob.next("deliver", within=0.3)
     await alice.close()
     await bob.close()
 
@@ -248,7 +249,7 @@ async def test_receipts_typing_and_timers(http: httpx.AsyncClient) -> None:
     assert (await bob.next("error"))["code"] == "forbidden"
     await alice.send({"t": "receipt", "conv": conv, "to": bob.account, "kind": "read", "ids": [item["mid"]]})
     with pytest.raises(TimeoutError):
-        await bob.next("deliver", timeout=0.3)
+        await bob.next("deliver", within=0.3)
     # A disappearing timer: a notice to the other side, and the next message expires with it.
     response = await http.put(f"/v1/conversations/{conv}/timer", json={"timer": 86400}, headers=alice.auth)
     assert response.status_code == 200 and response.json()["timer"] == 86400
@@ -298,6 +299,6 @@ async def test_expired_messages_are_not_delivered_and_the_janitor_deletes_them(
     assert await server.running.services.janitor.run_once() >= 1
     await bob.connect()
     with pytest.raises(TimeoutError):
-        await bob.next("deliver", timeout=0.3)
+        await bob.next("deliver", within=0.3)
     await alice.close()
     await bob.close()

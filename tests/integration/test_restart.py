@@ -46,6 +46,6 @@ async def test_accepted_messages_survive_a_restart_exactly_once(tmp_path: Path) 
         await bob.close()
         await bob.connect()
         with pytest.raises(TimeoutError):
-            await bob.next("deliver", timeout=0.3)
+            await bob.next("deliver", within=0.3)
         await alice.close()
         await bob.close()

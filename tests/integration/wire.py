@@ -61,21 +61,21 @@ class Wire:
     async def send(self, frame: dict[str, Any]) -> None:
         await self.send_raw(json.dumps(frame))
 
-    async def next(self, kind: str | None = None, *, timeout: float = 5.0) -> dict[str, Any]:
+    async def next(self, kind: str | None = None, *, within: float = 5.0) -> dict[str, Any]:
         """The next frame (of a type), skipping others of no interest to the test."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 frame = await self.frames.get()
                 if kind is None or frame["t"] == kind:
                     return frame
 
     async def items(
-        self, count: int, *, kind: str | None = None, timeout: float = 5.0
+        self, count: int, *, kind: str | None = None, within: float = 5.0
     ) -> list[dict[str, Any]]:
         """The next ``count`` mailbox items (of one kind, when given)."""
         got: list[dict[str, Any]] = []
         while len(got) < count:
-            frame = await self.next("deliver", timeout=timeout)
+            frame = await self.next("deliver", within=within)
             got.extend(i for i in frame["items"] if kind is None or i["kind"] == kind)
         return got
 

@@ -1,0 +1,85 @@
+"""Bench accounts, registered through the real REST API (docs/protocol.md sections 4.2 and 4.3):
+each has one device whose Ed25519 and Curve25519 keys are real and whose key upload is signed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from passerelle.benchkit.errors import BenchError
+
+REGISTER_CONCURRENCY = 4
+"""Registrations hash a password with Argon2 on the server: a few at a time is as fast as many."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchAccount:
+    handle: str
+    account_id: str
+    device_id: str
+    token: str
+    curve25519: str
+    """The device's public Curve25519 key, named in the envelopes sent to and from it."""
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 without padding, as the protocol wants it."""
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def canonical_json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def signed_device(name: str) -> dict[str, str]:
+    """A fresh device's public keys, signed by its Ed25519 key (section 4.2)."""
+    signing = Ed25519PrivateKey.generate()
+    ed25519 = b64(signing.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    curve25519 = b64(X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    keys = {"curve25519": curve25519, "ed25519": ed25519, "name": name}
+    return {**keys, "signature": b64(signing.sign(canonical_json(keys)))}
+
+
+async def register(http: httpx.AsyncClient, *, app: str, handle: str) -> BenchAccount:
+    device = signed_device(f"{handle} bench")
+    body = {"app": app, "handle": handle, "password": secrets.token_urlsafe(12), "device": device}
+    try:
+        response = await http.post("/v1/accounts", json=body)
+    except httpx.HTTPError as exc:
+        raise BenchError(f"registering {handle} failed: {exc!r}") from exc
+    if response.status_code != 201:
+        raise BenchError(f"registering {handle} failed: HTTP {response.status_code} {response.text[:300]}")
+    answer = response.json()
+    return BenchAccount(
+        handle=handle,
+        account_id=answer["account_id"],
+        device_id=answer["device_id"],
+        token=answer["token"],
+        curve25519=device["curve25519"],
+    )
+
+
+async def register_all(url: str, *, app: str, handles: Sequence[str]) -> list[BenchAccount]:
+    """Register every handle (in the order given), a few at a time."""
+    gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
+
+    async def one(http: httpx.AsyncClient, handle: str) -> BenchAccount:
+        async with gate:
+            return await register(http, app=app, handle=handle)
+
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30.0) as http, asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(http, handle)) for handle in handles]
+    except* BenchError as errors:
+        raise errors.exceptions[0] from None
+    return [task.result() for task in tasks]

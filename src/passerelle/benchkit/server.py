@@ -1,0 +1,153 @@
+"""The server under test: ``python -m passerelle serve`` in a process of its own, so that its CPU
+time and memory can be read from /proc without counting the load generator's.
+
+Each run gets a temporary directory (SQLite database, configuration, the server's log) that is
+removed afterwards. The configuration declares one handle app and lifts the per-device send rate
+and the per-address login limit, which would otherwise cap the load (they are policy, not capacity).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from passerelle.benchkit.errors import BenchError
+
+BENCH_APP = "photo"
+CONFIG = f"""\
+[apps.{BENCH_APP}]
+display_name = "Bench"
+identity = "handle"
+findability = "everyone"
+retention_days = 30
+
+[limits]
+logins_per_window = 1000000
+sends_per_second = 1000000.0
+send_burst = 1000000
+"""
+KEPT_SETTINGS = frozenset({"PASSERELLE_SQLITE_SYNCHRONOUS", "PASSERELLE_LOG_LEVEL"})
+"""The only PASSERELLE_* variables passed to the server: the others (a database URL, a Redis URL,
+a data directory) could point the bench at real data."""
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerHandle:
+    url: str
+    ws_url: str
+    pid: int
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSERELLE_") or k in KEPT_SETTINGS}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _prepare(root: Path) -> tuple[Path, IO[bytes]]:
+    config = root / "bench.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return config, (root / "server.log").open("wb")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.strip().splitlines()[-lines:]) or "(empty log)"
+
+
+@contextlib.asynccontextmanager
+async def spawned_server(
+    *, start_timeout_s: float = 30.0, extra_args: Sequence[str] = ()
+) -> AsyncIterator[ServerHandle]:
+    """Start a server on 127.0.0.1 and a free port, wait until /readyz answers 200, and stop it
+    (SIGTERM, then SIGKILL) on the way out. Raises BenchError with the server's log when it does not
+    become ready in time."""
+    root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="passerelle-bench-"))
+    log_file: IO[bytes] | None = None
+    proc: asyncio.subprocess.Process | None = None
+    try:
+        config, log_file = await asyncio.to_thread(_prepare, root)
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "passerelle", "serve", "--config", str(config), "--data-dir", str(root / "data")),
+            *("--host", "127.0.0.1", "--port", str(port), *extra_args),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            env=server_env(),
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        await _wait_ready(proc, url, start_timeout_s, root / "server.log")
+        yield ServerHandle(url=url, ws_url=f"ws://127.0.0.1:{port}/v1/ws", pid=proc.pid)
+    finally:
+        if proc is not None:
+            await _stop(proc)
+        if log_file is not None:
+            await asyncio.to_thread(log_file.close)
+        await asyncio.to_thread(shutil.rmtree, root, True)
+
+
+async def _wait_ready(proc: asyncio.subprocess.Process, url: str, timeout_s: float, log: Path) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=2.0) as http:
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    if proc.returncode is not None:
+                        tail = await asyncio.to_thread(_tail, log)
+                        raise BenchError(
+                            f"the server exited with status {proc.returncode} while starting; "
+                            f"its log ends with:\n{tail}"
+                        )
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get("/readyz")).status_code == 200:
+                            return
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            tail = await asyncio.to_thread(_tail, log)
+            raise BenchError(
+                f"the server did not answer {url}/readyz within {timeout_s:g} s; its log ends with:\n{tail}"
+            ) from None
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(STOP_TIMEOUT_S):
+            await proc.wait()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+    except BaseException:
+        # Cancelled while waiting: the child must not outlive the bench.
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        raise
