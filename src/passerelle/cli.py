@@ -42,6 +42,102 @@ def serve(
     uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 
+@app.command()
+def bench(
+    scenario: Annotated[
+        str, typer.Option(help="a (saturated), b (open loop), c (offline drain) or all")
+    ] = "all",
+    duration: Annotated[
+        float, typer.Option(help="Seconds measured in (a) and (b), after the warm-up")
+    ] = 10.0,
+    pairs: Annotated[int, typer.Option(help="Sender/receiver pairs (two accounts each)")] = 20,
+    rate: Annotated[float, typer.Option(help="Messages per second in all, for the open loop (b)")] = 5000.0,
+    warmup: Annotated[float, typer.Option(help="Seconds of warm-up before measuring (a) and (b)")] = 2.0,
+    window: Annotated[int, typer.Option(help="Sends in flight per sender in (a) and (c)")] = 64,
+    messages: Annotated[int, typer.Option(help="Messages stored for offline recipients in (c)")] = 50_000,
+    ack_batch: Annotated[int, typer.Option(help="Receivers ack once this many items are unacked")] = 1,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Last stdout line: the figures as JSON")
+    ] = False,
+) -> None:
+    """Measure this machine: a real server in a child process, loaded over loopback by real clients."""
+    from passerelle.benchkit.command import bench_command
+
+    raise typer.Exit(
+        bench_command(
+            scenario=scenario,
+            duration_s=duration,
+            pairs=pairs,
+            rate=rate,
+            warmup_s=warmup,
+            window=window,
+            messages=messages,
+            ack_batch=ack_batch,
+            as_json=json_output,
+        )
+    )
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the server's data and the clients' stores here (default: a temp dir)"),
+    ] = None,
+) -> None:
+    """Three people on three apps talk through an in-process server; then prove it stored no plaintext."""
+    from passerelle.demo import main as demo_main
+
+    raise typer.Exit(demo_main(data_dir))
+
+
+@app.command()
+def chat(
+    server: Annotated[
+        str, typer.Option(envvar="PASSERELLE_SERVER", help="Server URL")
+    ] = "http://127.0.0.1:8000",
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="Your app (first run): chat, photo, social")
+    ] = None,
+    store: Annotated[Path | None, typer.Option(help="This device's store (keys, messages)")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone apps: your number, +33612345678")] = None,
+    handle: Annotated[str | None, typer.Option(help="Handle apps: your handle")] = None,
+    username: Annotated[str | None, typer.Option(help="Profile apps: your username")] = None,
+    name: Annotated[str | None, typer.Option(help="Your name, shown to others (first run)")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="PASSERELLE_PASSWORD", help="Password (else asked for)", show_default=False),
+    ] = None,
+    new_device: Annotated[bool, typer.Option(help="Add this device to an existing account")] = False,
+    device_name: Annotated[str | None, typer.Option(help="This device's name")] = None,
+    send: Annotated[str | None, typer.Option(help="Send this one message (with --to) and exit")] = None,
+    to: Annotated[str | None, typer.Option(help="Address for --send: photo:alice")] = None,
+    receive: Annotated[int | None, typer.Option(help="Print this many messages, then exit")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds --receive waits")] = 30.0,
+) -> None:
+    """A terminal client: register or resume a device, then chat (/help lists the commands)."""
+    from passerelle.cli_chat import ChatOptions
+    from passerelle.cli_chat import main as chat_main
+
+    options = ChatOptions(
+        server=server,
+        app=app_name,
+        store=store,
+        phone=phone,
+        handle=handle,
+        username=username,
+        name=name,
+        password=password,
+        new_device=new_device,
+        device_name=device_name,
+        send=send,
+        to=to,
+        receive=receive,
+        timeout=timeout,
+    )
+    raise typer.Exit(chat_main(options))
+
+
 def main() -> None:
     app()
 

@@ -44,11 +44,13 @@ class SendFrames:
         recipient_key: str,
         envelope_bytes: int,
     ) -> None:
-        prefix = (
-            '{"algorithm":"m.olm.v1.curve25519-aes-sha2","sender_key":"%s","ciphertext":{"%s":{"type":1,"body":"'
-            % (sender_key, recipient_key)
-        ).encode()
+        envelope = {
+            "algorithm": "m.olm.v1.curve25519-aes-sha2",
+            "sender_key": sender_key,
+            "ciphertext": {recipient_key: {"type": 1, "body": ""}},
+        }
         suffix = b'"}}}'
+        prefix = json.dumps(envelope, separators=(",", ":")).encode()[: -len(suffix)]
         filler = max(envelope_bytes - len(prefix) - len(suffix) - STAMP_DIGITS, 8)
         self._fillers = tuple(
             base64.b64encode(os.urandom(filler)).rstrip(b"=")[:filler] for _ in range(FILLERS)

@@ -51,6 +51,16 @@ def read_sample(pid: int) -> ProcSample:
     return ProcSample(cpu_ticks=ticks, rss_kb=rss, peak_rss_kb=peak)
 
 
+def reset_peak_rss(pid: int) -> bool:
+    """Reset the process's VmHWM to its current RSS (Linux 4.0+), so that the peak read later is the
+    peak since now. Blocking; best effort: False when the kernel refuses."""
+    try:
+        (Path("/proc") / str(pid) / "clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def own_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime

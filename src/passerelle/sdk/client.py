@@ -22,7 +22,6 @@ from pathlib import Path
 from types import TracebackType
 
 from passerelle.crypto import DeviceCrypto
-from passerelle.domain.conversations import TIMERS_S
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
 from passerelle.sdk import enrol, history
 from passerelle.sdk.account import MyAccount
@@ -31,7 +30,7 @@ from passerelle.sdk.core import Connected
 from passerelle.sdk.credentials import Credentials
 from passerelle.sdk.directory import ConversationBook, DeviceDirectory
 from passerelle.sdk.dispatch import Callback, Dispatcher
-from passerelle.sdk.errors import InvalidInput, NotConnected
+from passerelle.sdk.errors import NotConnected
 from passerelle.sdk.events import (
     Contact,
     Conversation,
@@ -84,9 +83,9 @@ class Client:
         now_ms = options.now_ms
         self._store = store
         self._me = identity
-        self._crypto = crypto
         self._rest = rest
         self._now = now_ms
+        self._closed = False
         self._credentials = Credentials(
             device_id=identity.device_id, crypto=crypto, store=store, rest=rest, now_ms=now_ms
         )
@@ -257,6 +256,10 @@ class Client:
         await self._connection.start(timeout_s=timeout_s)
 
     async def close(self) -> None:
+        """Disconnect and close the local store; the Client cannot be used afterwards."""
+        if self._closed:
+            return
+        self._closed = True
         await self._connection.stop()
         self._dispatch.close()
         await self._rest.aclose()
@@ -305,11 +308,7 @@ class Client:
 
     async def set_timer(self, conv: str, seconds: int) -> None:
         """Set the conversation's disappearing timer (0: off) for every member."""
-        if seconds not in TIMERS_S:
-            raise InvalidInput(f"a timer is one of {sorted(TIMERS_S)} seconds")
-        await self._rest.set_timer(conv, seconds)
-        if await self._convs.get(ConversationId(conv)) is not None:
-            await self._convs.set_timer(ConversationId(conv), seconds)
+        await self._convs.change_timer(ConversationId(conv), seconds)
 
     async def purge_expired(self) -> int:
         """Delete the messages whose disappearing time has passed; returns how many."""

@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable, Sequence
 
 from passerelle.crypto import BadSignature, ClaimedKey, verify_device_keys, verify_one_time_key
-from passerelle.domain.conversations import direct_conversation_id
+from passerelle.domain.conversations import TIMERS_S, direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId
 from passerelle.sdk import history
-from passerelle.sdk.errors import SecurityError
+from passerelle.sdk.errors import InvalidInput, SecurityError
 from passerelle.sdk.events import Conversation
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import ConversationInfo, PublishedDevice
@@ -138,7 +138,16 @@ class ConversationBook:
         return await self._store.db.run(history.conversations_txn)
 
     async def set_timer(self, conv: ConversationId, seconds: int) -> None:
+        """Record a timer someone set (a ``timer`` notice)."""
         await self._store.db.run(history.set_timer_txn, conv, seconds)
+
+    async def change_timer(self, conv: ConversationId, seconds: int) -> None:
+        """Set the timer for every member (the server tells their devices)."""
+        if seconds not in TIMERS_S:
+            raise InvalidInput(f"a timer is one of {sorted(TIMERS_S)} seconds")
+        await self._rest.set_timer(conv, seconds)
+        if await self.get(conv) is not None:
+            await self.set_timer(conv, seconds)
 
     async def _save(self, info: ConversationInfo) -> None:
         await self._store.db.run(

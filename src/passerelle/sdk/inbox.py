@@ -28,7 +28,7 @@ from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import Item
 from passerelle.sdk import history, schema, state
 from passerelle.sdk.directory import ConversationBook, DeviceDirectory
-from passerelle.sdk.errors import SecurityError
+from passerelle.sdk.errors import SdkError, SecurityError, Unavailable
 from passerelle.sdk.events import DeviceEvent, Event, MessageState, ReceiptEvent, TimerEvent
 from passerelle.sdk.outbox import expiry
 from passerelle.sdk.state import KnownDevice
@@ -98,8 +98,13 @@ class Inbox:
     async def _message(self, item: Item, result: InboxResult) -> None:
         try:
             sender = await self._devices.device(AccountId(item.sender), item.dev)
+        except Unavailable:
+            raise  # the batch is retried after a reconnect
         except SecurityError:
             logger.warning("dropped a message: the sender device's keys do not verify")
+            sender = None
+        except SdkError as exc:  # not_found, forbidden, ...: the sender cannot be checked
+            logger.warning("dropped a message from a device whose keys cannot be fetched (%s)", exc.code)
             sender = None
         if sender is None:
             await self._commit(item)

@@ -1,0 +1,9 @@
+"""``python -m benchmarks [options]``: the same as ``passerelle bench [options]``."""
+
+from __future__ import annotations
+
+import sys
+
+from passerelle.cli import app
+
+app(args=["bench", *sys.argv[1:]], prog_name="python -m benchmarks")

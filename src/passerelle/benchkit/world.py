@@ -1,0 +1,152 @@
+"""The set-up a scenario runs in: the server's process, the pairs of connected devices, and a meter
+that samples the server's CPU time and memory around a measured interval."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+
+from passerelle.benchkit.client import BenchSocket, Recorder, Sender, connect
+from passerelle.benchkit.envelopes import SendFrames
+from passerelle.benchkit.figures import Interval
+from passerelle.benchkit.identity import BenchAccount
+from passerelle.benchkit.options import BenchOptions
+from passerelle.benchkit.procstat import (
+    ProcSample,
+    clock_ticks_per_s,
+    own_cpu_s,
+    read_sample,
+    reset_peak_rss,
+)
+from passerelle.benchkit.server import ServerHandle
+
+
+async def wait_until(done: Callable[[], bool], changed: asyncio.Event, timeout_s: float) -> bool:
+    """Wait until ``done`` holds (True) or ``timeout_s`` passes (False); ``changed`` is set by whatever
+    may make it hold."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not done():
+                changed.clear()
+                await changed.wait()
+    except TimeoutError:
+        return done()
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    seconds: float
+    server_cpu_ticks: int
+    client_cpu_s: float
+    end: ProcSample
+
+
+class Meter:
+    """Server CPU (from /proc), client CPU and wall time between ``begin`` and ``end``."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._start: tuple[float, ProcSample, float] | None = None
+
+    async def begin(self) -> None:
+        await asyncio.to_thread(reset_peak_rss, self.pid)
+        sample = await asyncio.to_thread(read_sample, self.pid)
+        self._start = (perf_counter(), sample, own_cpu_s())
+
+    async def end(self) -> Reading:
+        assert self._start is not None, "begin() first"
+        elapsed = perf_counter() - self._start[0]
+        client = own_cpu_s() - self._start[2]
+        sample = await asyncio.to_thread(read_sample, self.pid)
+        return Reading(
+            seconds=elapsed,
+            server_cpu_ticks=sample.cpu_ticks - self._start[1].cpu_ticks,
+            client_cpu_s=client,
+            end=sample,
+        )
+
+
+def interval(reading: Reading, recorder: Recorder, extra: dict[str, float]) -> Interval:
+    return Interval(
+        seconds=reading.seconds,
+        delivered=recorder.delivered,
+        latencies_ns=recorder.latencies_ns,
+        server_cpu_ticks=reading.server_cpu_ticks,
+        clock_ticks_per_s=clock_ticks_per_s(),
+        server_rss_kb=reading.end.rss_kb,
+        server_peak_rss_kb=reading.end.peak_rss_kb,
+        client_cpu_s=reading.client_cpu_s,
+        errors=dict(recorder.errors),
+        extra=extra,
+    )
+
+
+@dataclass
+class World:
+    server: ServerHandle
+    options: BenchOptions
+    recorder: Recorder
+    sender_accounts: Sequence[BenchAccount]
+    receiver_accounts: Sequence[BenchAccount]
+    senders: list[Sender] = field(default_factory=list)
+    receivers: list[BenchSocket] = field(default_factory=list)
+
+    def meter(self) -> Meter:
+        return Meter(self.server.pid)
+
+    async def connect_senders(self) -> None:
+        sockets = await self._connect_all(self.sender_accounts)
+        for socket, me, peer in zip(sockets, self.sender_accounts, self.receiver_accounts, strict=True):
+            frames = SendFrames(
+                sender_key=me.curve25519,
+                recipient_account=peer.account_id,
+                recipient_device=peer.device_id,
+                recipient_key=peer.curve25519,
+                envelope_bytes=self.options.envelope_bytes,
+            )
+            self.senders.append(Sender(socket, frames))
+
+    async def connect_receivers(self) -> None:
+        self.receivers.extend(await self._connect_all(self.receiver_accounts))
+
+    async def _connect_all(self, accounts: Sequence[BenchAccount]) -> list[BenchSocket]:
+        url, rec, batch = self.server.ws_url, self.recorder, self.options.ack_batch
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(connect(url, a, rec, ack_batch=batch)) for a in accounts]
+        return [task.result() for task in tasks]
+
+    @property
+    def sent_ok(self) -> int:
+        return sum(sender.socket.sent_ok for sender in self.senders)
+
+    async def settle(self) -> None:
+        """After the senders stopped: wait (bounded) for every reply and every delivery; what is still
+        missing then is counted as ``unanswered`` and ``undelivered`` errors."""
+        rec, senders = self.recorder, self.senders
+        timeout = self.options.drain_timeout_s
+        await wait_until(lambda: all(s.in_flight <= 0 for s in senders), rec.changed, timeout)
+        await wait_until(lambda: rec.delivered_total >= self.sent_ok, rec.changed, timeout)
+        unanswered = sum(max(s.in_flight, 0) for s in senders)
+        undelivered = self.sent_ok - rec.delivered_total
+        if unanswered:
+            rec.error("unanswered", unanswered)
+        if undelivered > 0:
+            rec.error("undelivered", undelivered)
+
+    async def acks_read(self) -> None:
+        """Send every receiver's last ack and wait until the server has read it (ping, pong)."""
+        for socket in self.receivers:
+            socket.flush_ack()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.options.drain_timeout_s):
+                await asyncio.gather(*(socket.ping() for socket in self.receivers))
+
+    async def close(self) -> None:
+        for sender in self.senders:
+            sender.stop()
+        sockets = [sender.socket for sender in self.senders] + self.receivers
+        await asyncio.gather(*(socket.close() for socket in sockets))

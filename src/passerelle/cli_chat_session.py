@@ -1,0 +1,253 @@
+"""ChatSession: the interactive loop of ``passerelle chat``.
+
+Two tasks in one TaskGroup: one prints the client's events as they arrive, the other reads lines
+from standard input (``StdinLines``, never a blocking ``input()``) and runs them one at a time: a
+command (``/to photo:alice``) or a message to the current person. ``/quit`` or the end of the input
+ends the session; a fatal client error (this device was removed) ends it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from rich.console import Console
+from rich.text import Text
+
+from passerelle.cli_chat_events import STATE_MARKS, EventPrinter
+from passerelle.cli_chat_input import StdinLines
+from passerelle.cli_chat_view import TIMER_CHOICES, AppStyles, clock, safety_rows, timer_words, when
+from passerelle.domain.conversations import direct_conversation_id
+from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.sdk import Client, Contact, Event, Message, MessageState, NotFound, SdkError
+
+HELP = """\
+/to <address>     talk to someone: /to photo:alice, /to chat:+33612345678, /to social:marie.d
+                  (or /to <n>, a number from /list)
+/reply            talk to the last person who wrote to you
+/list             your conversations
+/history [n]      the last n messages with the current person (20)
+/timer <t>        disappearing messages with the current person: off, 24h, 7d, 30d, 90d, 365d
+/safety           the safety number you and the current person compare to verify your keys
+/devices          the devices of your account
+/read             mark the current conversation read (the sender sees ✓✓ read)
+/help             this list
+/quit             leave (Ctrl-D too)
+Any other line is sent to the current person."""
+
+
+class Quit(Exception):
+    """/quit: the session ends normally."""
+
+
+class ChatSession:
+    def __init__(self, client: Client, console: Console, lines: StdinLines, styles: AppStyles) -> None:
+        self.client = client
+        self.console = console
+        self.lines = lines
+        self.styles = styles
+        self.printer = EventPrinter(client, console, styles)
+        self.peer: AccountId | None = None
+        self.last_sender: AccountId | None = None
+        self.listed: list[AccountId] = []
+        self.commands: dict[str, Callable[[str], Awaitable[None]]] = {
+            "/to": self.to,
+            "/reply": self.reply,
+            "/list": self.list,
+            "/history": self.history,
+            "/timer": self.timer,
+            "/safety": self.safety,
+            "/devices": self.devices,
+            "/read": self.read,
+            "/help": self.help,
+            "/quit": self.quit,
+            "/exit": self.quit,
+        }
+
+    async def run(self) -> int:
+        """Connect, then chat until /quit or the end of the input. Returns the exit status."""
+        stream = self.client.events()  # before connecting: what waited in the mailbox comes first
+        await self.client.connect()
+        me = Text.assemble("Connected as ", self.styles.tag(self.client.app), f" {self.client.address or ''}")
+        self.console.print(me)
+        self.console.print("Type /to <address> to pick someone, then type messages. /help lists commands.")
+        status = 0
+        try:
+            async with asyncio.TaskGroup() as tg:
+                printer = tg.create_task(self._print_events(stream))
+                await self._read_commands()
+                printer.cancel()
+        except* SdkError as group:
+            self.console.print(Text(f"✗ the connection ended: {group.exceptions[0]}", style="red"))
+            status = 1
+        return status
+
+    async def _print_events(self, stream: AsyncIterator[Event]) -> None:
+        async for event in stream:
+            if isinstance(event, Message) and not event.outgoing:
+                self.last_sender = event.sender
+                if self.peer is None:
+                    self.peer = event.sender
+            await self.printer.show(event)
+
+    async def _read_commands(self) -> None:
+        while (line := await self.lines.readline()) is not None:
+            line = line.strip()
+            if not line:
+                continue
+            word, _, rest = line.partition(" ")
+            command = self.commands.get(word.lower()) if word.startswith("/") else None
+            try:
+                if command is not None:
+                    await command(rest.strip())
+                elif word.startswith("/"):
+                    self.say(f"unknown command {word}; /help lists them", style="yellow")
+                else:
+                    await self.send(line)
+            except Quit:
+                return
+            except SdkError as exc:
+                self.say(f"✗ {exc.message}", style="red")
+
+    def say(self, text: str | Text, *, style: str = "") -> None:
+        self.console.print(text if isinstance(text, Text) else Text(text, style=style))
+
+    def conv(self) -> ConversationId | None:
+        if self.peer is None:
+            self.say("pick someone first: /to photo:alice", style="yellow")
+            return None
+        return direct_conversation_id(self.client.account_id, self.peer)
+
+    # --- sending -------------------------------------------------------------------------------------
+
+    async def send(self, text: str) -> None:
+        if self.peer is None:
+            self.say("pick someone first: /to photo:alice (or /help)", style="yellow")
+            return
+        sent = await self.client.send_text(self.peer, text)
+        self.printer.remember(sent.id, text)
+        line = Text.assemble(f"{clock(sent.ts)} you → ", await self.printer.name(self.peer), ": ", text, " ✓")
+        if sent.expires_at is not None:
+            line.append(f"  ⏳ disappears {when(sent.expires_at)}", style="dim")
+        self.say(line)
+
+    # --- commands -----------------------------------------------------------------------------------
+
+    async def to(self, arg: str) -> None:
+        if not arg:
+            self.say("usage: /to photo:alice", style="yellow")
+            return
+        if arg.isdigit():
+            index = int(arg) - 1
+            if not 0 <= index < len(self.listed):
+                self.say("no such conversation: /list shows their numbers", style="yellow")
+                return
+            self.peer = self.listed[index]
+        else:
+            try:
+                contact: Contact = await self.client.lookup(arg)
+            except NotFound:
+                self.say(f"nobody can be found at {arg} (or they chose not to be found)", style="yellow")
+                return
+            if contact.account_id == self.client.account_id:
+                self.say("that is you; your other devices get copies of what you send", style="yellow")
+                return
+            self.peer = contact.account_id
+        self.say(Text.assemble("Now talking to ", await self.printer.name(self.peer)))
+
+    async def reply(self, _: str) -> None:
+        if self.last_sender is None:
+            self.say("nobody has written to you yet", style="yellow")
+            return
+        self.peer = self.last_sender
+        self.say(Text.assemble("Now talking to ", await self.printer.name(self.peer)))
+
+    async def list(self, _: str) -> None:
+        conversations = await self.client.conversations(refresh=True)
+        self.listed = []
+        if not conversations:
+            self.say("no conversations yet: /to photo:alice")
+            return
+        for conversation in sorted(conversations, key=lambda c: c.last_ts or 0, reverse=True):
+            others = [m for m in conversation.members if m != self.client.account_id]
+            if len(others) != 1:
+                continue
+            self.listed.append(others[0])
+            marker = "*" if others[0] == self.peer else " "
+            line = Text.assemble(f"{marker}{len(self.listed)}. ", await self.printer.name(others[0]))
+            if conversation.timer:
+                line.append(f"  ⏱ {timer_words(conversation.timer)}", style="dim")
+            if conversation.last_ts:
+                line.append(f"  last {when(conversation.last_ts)}", style="dim")
+            self.say(line)
+
+    async def history(self, arg: str) -> None:
+        conv = self.conv()
+        if conv is None:
+            return
+        limit = int(arg) if arg.isdigit() and int(arg) > 0 else 20
+        messages = await self.client.history(conv, limit=limit)
+        if not messages:
+            self.say("no messages yet")
+        for message in messages:
+            self.printer.remember(message.id, message.text)
+            who = await self.printer.name(message.sender)
+            line = Text.assemble(f"{clock(message.ts)} ", who, ": ", message.text)
+            if message.outgoing and STATE_MARKS[message.state]:
+                line.append(f"  {STATE_MARKS[message.state]}", style="dim")
+            self.say(line)
+
+    async def timer(self, arg: str) -> None:
+        conv = self.conv()
+        if conv is None:
+            return
+        seconds = TIMER_CHOICES.get(arg.lower())
+        if seconds is None:
+            self.say(f"usage: /timer {'|'.join(TIMER_CHOICES)}", style="yellow")
+            return
+        try:
+            await self.client.set_timer(conv, seconds)
+        except NotFound:
+            self.say("send a first message, then set the timer", style="yellow")
+            return
+        if seconds:
+            self.say(f"⏱ you set disappearing messages to {timer_words(seconds)}")
+        else:
+            self.say("⏱ you turned disappearing messages off")
+
+    async def safety(self, _: str) -> None:
+        if self.conv() is None or self.peer is None:
+            return
+        number = await self.client.safety_number(self.peer)
+        self.say(Text.assemble("Safety number with ", await self.printer.name(self.peer), ":"))
+        for row in safety_rows(number):
+            self.say(f"    {row}")
+        self.say(
+            "Compare it with theirs (in person or on a call): the same digits mean no one is in between."
+        )
+
+    async def devices(self, _: str) -> None:
+        for device in await self.client.devices():
+            current = "  (this one)" if device.current else ""
+            self.say(f"• {device.name}  {device.device_id}  key {device.ed25519[:12]}…{current}")
+
+    async def read(self, _: str) -> None:
+        conv = self.conv()
+        if conv is None:
+            return
+        unread = [
+            m.id
+            for m in await self.client.history(conv, limit=500)
+            if not m.outgoing and m.id is not None and m.state is not MessageState.READ
+        ]
+        if not unread:
+            self.say("nothing new to mark read")
+            return
+        await self.client.mark_read(conv, unread)
+        self.say(f"marked {len(unread)} message{'s' if len(unread) > 1 else ''} read")
+
+    async def help(self, _: str) -> None:
+        self.say(HELP)
+
+    async def quit(self, _: str) -> None:
+        raise Quit

@@ -1,0 +1,154 @@
+"""The WebSocket transport against a tiny scripted server on loopback: hello, resend after
+reconnect, keep-alive, and token renewal on 4001."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+from passerelle.sdk.core import ClientCore, Connected, CoreEvent, Disconnected
+from passerelle.sdk.errors import Unauthorized
+from passerelle.sdk.transport import Backoff, Transport, websocket_url
+
+WELCOME = {"t": "welcome", "account": "a", "device": "d", "otk_count": 50, "time": 1, "v": 1}
+
+
+class FakeServer:
+    """Answers hello with welcome (or closes 4001 for refused tokens), records every frame."""
+
+    def __init__(self) -> None:
+        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.refused: set[str] = set()
+        self.answer_pings = True
+        self.connections = 0
+        self.current: ServerConnection | None = None
+
+    async def handler(self, ws: ServerConnection) -> None:
+        self.connections += 1
+        self.current = ws
+        async for raw in ws:
+            frame = json.loads(raw)
+            await self.frames.put(frame)
+            if frame["t"] == "hello":
+                if frame["token"] in self.refused:
+                    await ws.close(4001, "unauthorized")
+                    return
+                await ws.send(json.dumps(WELCOME))
+            elif frame["t"] == "ping" and self.answer_pings:
+                await ws.send(json.dumps({"t": "pong", "n": frame.get("n", 0)}))
+
+    async def next(self, t: str) -> dict[str, Any]:
+        async with asyncio.timeout(10):
+            while True:
+                frame = await self.frames.get()
+                if frame["t"] == t:
+                    return frame
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[tuple[FakeServer, str]]:
+    fake = FakeServer()
+    server: Server = await serve(fake.handler, "127.0.0.1", 0)
+    port = next(iter(server.sockets)).getsockname()[1]
+    yield fake, f"ws://127.0.0.1:{port}/v1/ws"
+    server.close()
+    await server.wait_closed()
+
+
+def transport_for(
+    url: str, core: ClientCore, tokens: Callable[[bool], str], **kw: Any
+) -> tuple[Transport, asyncio.Queue[CoreEvent]]:
+    events: asyncio.Queue[CoreEvent] = asyncio.Queue()
+
+    async def get_token(refresh: bool) -> str:
+        return tokens(refresh)
+
+    async def handle(event: CoreEvent) -> None:
+        await events.put(event)
+
+    backoff = Backoff(first_s=0.01, max_s=0.02)
+    return Transport(url=url, core=core, get_token=get_token, handle=handle, backoff=backoff, **kw), events
+
+
+async def next_event(events: asyncio.Queue[CoreEvent], kind: type[Any]) -> Any:
+    async with asyncio.timeout(10):
+        while True:
+            event = await events.get()
+            if isinstance(event, kind):
+                return event
+
+
+def test_websocket_url() -> None:
+    assert websocket_url("https://chat.example/base/") == "wss://chat.example/base/v1/ws"
+    assert websocket_url("http://127.0.0.1:8000") == "ws://127.0.0.1:8000/v1/ws"
+    with pytest.raises(ValueError, match="http"):
+        websocket_url("ftp://x")
+
+
+async def test_hello_welcome_and_unanswered_sends_are_written_again(fake: tuple[FakeServer, str]) -> None:
+    server, url = fake
+    core = ClientCore()
+    core.send_message(client_id="c1", payloads={"d2": b"{}"}, to="b")  # queued while offline
+    transport, events = transport_for(url, core, lambda refresh: "tok")
+    task = asyncio.create_task(transport.run())
+    try:
+        assert (await server.next("hello"))["token"] == "tok"
+        assert isinstance(await next_event(events, Connected), Connected)
+        assert (await server.next("send"))["id"] == "c1"
+        assert server.current is not None
+        await server.current.close(1011)  # the server goes away; the send is still unanswered
+        await next_event(events, Disconnected)
+        await server.next("hello")
+        assert (await server.next("send"))["id"] == "c1"
+        assert server.connections == 2
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_unanswered_ping_means_reconnect(fake: tuple[FakeServer, str]) -> None:
+    server, url = fake
+    server.answer_pings = False
+    transport, events = transport_for(url, ClientCore(), lambda refresh: "tok", ping_interval_s=0.01)
+    task = asyncio.create_task(transport.run())
+    try:
+        await server.next("ping")
+        await next_event(events, Disconnected)  # the second interval finds the ping unanswered
+        await server.next("hello")
+        assert server.connections >= 2
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_a_refused_token_is_renewed_once_then_fatal(fake: tuple[FakeServer, str]) -> None:
+    server, url = fake
+    server.refused = {"old"}
+    asked: list[bool] = []
+
+    def tokens(refresh: bool) -> str:
+        asked.append(refresh)
+        return "new" if refresh else "old"
+
+    transport, events = transport_for(url, ClientCore(), tokens)
+    task = asyncio.create_task(transport.run())
+    try:
+        await next_event(events, Connected)
+        assert asked == [False, True]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    server.refused = {"old", "new"}
+    transport, _ = transport_for(url, ClientCore(), tokens)
+    with pytest.raises(Unauthorized):
+        await asyncio.wait_for(transport.run(), 10)
