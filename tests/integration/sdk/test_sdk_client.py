@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,38 +26,10 @@ from passerelle.sdk import (
     Unauthorized,
 )
 from tests.conftest import ServerHandle, assert_absent
+from tests.watch import Watcher
 
 PW = "correct horse battery"
 T = TypeVar("T", bound=Event)
-
-
-class Watcher:
-    """Everything a client dispatches, to wait on with a timeout (never a sleep)."""
-
-    def __init__(self, client: Client) -> None:
-        self.queue: asyncio.Queue[Event] = asyncio.Queue()
-        for subscribe in (
-            client.on_message,
-            client.on_receipt,
-            client.on_typing,
-            client.on_timer,
-            client.on_device,
-        ):
-            subscribe(self.queue.put_nowait)  # type: ignore[arg-type]
-
-    async def next(self, kind: type[T], where: Callable[[T], bool] = lambda e: True) -> T:
-        async with asyncio.timeout(10):
-            while True:
-                event = await self.queue.get()
-                if isinstance(event, kind) and where(event):
-                    return event
-
-    async def any(self) -> Event:
-        async with asyncio.timeout(10):
-            return await self.queue.get()
-
-    async def text(self, text: str) -> Message:
-        return await self.next(Message, lambda m: m.text == text)
 
 
 async def drain(stream: AsyncIterator[Message]) -> None:
