@@ -70,6 +70,10 @@ class ServerHandle:
     def database_files(self) -> list[Path]:
         return [p for p in self.data_dir.rglob("*") if p.is_file()]
 
+    def server_files(self) -> list[Path]:
+        """Everything the server wrote: its data directory (database, WAL) and its log."""
+        return [*self.database_files(), self.log_file]
+
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return load_settings(None, data_dir=data_dir, janitor_interval_s=3600.0, **overrides)

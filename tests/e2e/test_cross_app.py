@@ -138,7 +138,7 @@ async def test_everyone_talks_to_everyone_across_apps(people: People, server: Se
     # Conversations are listed on every side with the other person.
     assert {c.conv for c in await alice.conversations(refresh=True)} >= {delivered.conv}
 
-    server_files = server.database_files() + [server.log_file]
+    server_files = server.server_files()
     assert_absent(plaintexts, server_files)
 
 
@@ -168,7 +168,7 @@ async def test_an_offline_person_gets_everything_once_when_back(people: People, 
         await again.close()
     finally:
         await back.close()
-    assert_absent(texts, server.database_files() + [server.log_file])
+    assert_absent(texts, server.server_files())
 
 
 async def test_disappearing_messages_across_apps(people: People, server: ServerHandle) -> None:
@@ -182,6 +182,4 @@ async def test_disappearing_messages_across_apps(people: People, server: ServerH
     got = await bob_sees.text("ce message disparaîtra")
     assert got.expires_at is not None and got.expires_at - got.ts == pytest.approx(86_400_000, abs=5_000)
     assert sent.expires_at is not None
-    assert_absent(
-        ["avant le minuteur", "ce message disparaîtra"], server.database_files() + [server.log_file]
-    )
+    assert_absent(["avant le minuteur", "ce message disparaîtra"], server.server_files())

@@ -1,0 +1,283 @@
+"""``passerelle chat``: two people in two terminals, on two apps, against ``passerelle serve``.
+
+Everything runs as a user would run it: the server and each client are child processes; the chat
+app's one-time code is read from the server's console and typed into the client; passwords come
+from ``PASSERELLE_PASSWORD``; the interactive sessions are driven through their standard input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+WAIT_S = 30.0
+BOB_PHONE = "+33612345678"
+PASSWORD = "correct horse battery staple"
+SAFETY_ROW = re.compile(r"^    \d{5} \d{5} \d{5} \d{5}$")
+
+
+class Proc:
+    """A child process; its output lines (stdout and stderr together) are collected as they come."""
+
+    def __init__(self, name: str, process: asyncio.subprocess.Process) -> None:
+        self.name = name
+        self.process = process
+        self.lines: list[str] = []
+        self._used: set[int] = set()
+        self._changed = asyncio.Event()
+        assert process.stdout is not None
+        self._reader = asyncio.create_task(self._read(process.stdout), name=f"read {name}")
+
+    @classmethod
+    async def start(cls, name: str, *args: str, env: dict[str, str]) -> Proc:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "passerelle",
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+        )
+        return cls(name, process)
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            self._changed.set()
+        self._changed.set()
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def line(self, wanted: str | re.Pattern[str]) -> str:
+        """The first line not returned before that contains ``wanted`` (or matches it), in any order."""
+        try:
+            async with asyncio.timeout(WAIT_S):
+                while True:
+                    for index, line in enumerate(self.lines):
+                        hit = wanted.search(line) if isinstance(wanted, re.Pattern) else wanted in line
+                        if hit and index not in self._used:
+                            self._used.add(index)
+                            return line
+                    if self._reader.done():
+                        raise AssertionError(
+                            f"{self.name} ended without printing {wanted!r}:\n{self.output()}"
+                        )
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"{self.name} did not print {wanted!r}:\n{self.output()}") from None
+
+    async def type(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text.encode("utf-8") + b"\n")
+        await self.process.stdin.drain()
+
+    async def end_input(self) -> None:
+        assert self.process.stdin is not None
+        if not self.process.stdin.is_closing():
+            self.process.stdin.close()
+            await self.process.stdin.wait_closed()
+
+    async def exit_status(self) -> int:
+        await self.end_input()
+        async with asyncio.timeout(WAIT_S):
+            status = await self.process.wait()
+            await self._reader
+        return status
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+        await self.exit_status()
+
+
+class Terminals:
+    """The test's terminals: a server and clients, all stopped at the end whatever happens."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PASSERELLE_")}
+        self.env |= {"PYTHONIOENCODING": "utf-8", "HOME": str(tmp_path)}
+        self.started: list[Proc] = []
+        self.server: Proc | None = None
+        self.url = ""
+
+    async def serve(self) -> None:
+        with socket.create_server(("127.0.0.1", 0)) as probe:
+            port = probe.getsockname()[1]
+        data = str(self.tmp_path / "server")
+        self.server = await self.run("server", "serve", "--data-dir", data, "--port", str(port))
+        await self.server.line("passerelle is ready")
+        self.url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as http, asyncio.timeout(WAIT_S):
+            while True:  # the app is ready; uvicorn binds the port just after
+                try:
+                    if (await http.get(f"{self.url}/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+
+    async def run(self, name: str, *args: str, password: str | None = None) -> Proc:
+        env = self.env | ({"PASSERELLE_PASSWORD": password} if password else {})
+        proc = await Proc.start(name, *args, env=env)
+        self.started.append(proc)
+        return proc
+
+    async def chat(self, name: str, *args: str, password: str | None = None) -> Proc:
+        store = str(self.tmp_path / name)
+        return await self.run(name, "chat", "--server", self.url, "--store", store, *args, password=password)
+
+    async def code_for(self, phone: str) -> str:
+        assert self.server is not None
+        line = await self.server.line(f"code for chat:{phone}:")
+        return line.rsplit(" ", 1)[1]
+
+    async def stop_all(self) -> None:
+        for proc in reversed(self.started):
+            await proc.stop()
+
+
+@pytest_asyncio.fixture
+async def terminals(tmp_path: Path) -> AsyncIterator[Terminals]:
+    terminals = Terminals(tmp_path)
+    try:
+        await terminals.serve()
+        yield terminals
+    finally:
+        await terminals.stop_all()
+
+
+@pytest.mark.timeout(180)
+async def test_two_people_on_two_apps_write_to_each_other(terminals: Terminals) -> None:
+    bob = await terminals.chat(
+        "bob", "--app", "chat", "--phone", BOB_PHONE, "--name", "Bob", "--receive", "1"
+    )
+    await bob.type(await terminals.code_for(BOB_PHONE))  # as read on the server's console
+    await bob.line(f"registered on [chat] as chat:{BOB_PHONE}")
+
+    alice = await terminals.chat(
+        "alice",
+        "--app",
+        "photo",
+        "--handle",
+        "alice",
+        "--send",
+        "Bonjour Bob ! Ça va ? 🙂",
+        "--to",
+        f"chat:{BOB_PHONE}",
+        password=PASSWORD,
+    )
+    await alice.line("registered on [photo] as photo:alice")
+    await alice.line("✓ sent to [chat] Bob")
+    assert await alice.exit_status() == 0, alice.output()
+    await bob.line(": Bonjour Bob ! Ça va ? 🙂")
+    assert await bob.exit_status() == 0, bob.output()
+
+    # Later runs resume from the store: no registration, no password, no code.
+    bob = await terminals.chat("bob", "--send", "Très bien, merci Alice ✨", "--to", "photo:alice")
+    await bob.line("✓ sent to [photo] alice")
+    assert await bob.exit_status() == 0, bob.output()
+    alice = await terminals.chat("alice", "--receive", "1", "--timeout", "20")
+    await alice.line("[chat] Bob: Très bien, merci Alice ✨")
+    assert await alice.exit_status() == 0, alice.output()
+    assert "registered" not in alice.output()
+
+
+@pytest.mark.timeout(180)
+async def test_an_interactive_session_on_each_side(terminals: Terminals) -> None:
+    alice = await terminals.chat("alice", "--app", "photo", "--handle", "alice", password=PASSWORD)
+    await alice.line("Connected as [photo] photo:alice")
+    bob = await terminals.chat("bob", "--app", "chat", "--phone", BOB_PHONE, "--name", "Bob")
+    await bob.type(await terminals.code_for(BOB_PHONE))
+    await bob.line(f"Connected as [chat] chat:{BOB_PHONE}")
+
+    await bob.type("hello?")
+    await bob.line("pick someone first: /to photo:alice")
+    await bob.type("/to photo:alice")
+    await bob.line("Now talking to [photo] alice")
+    await bob.type("Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]")
+    await bob.line("you → [photo] alice: Salut Alice, ça marche ! 🎉 [bold]not markup[/bold] ✓")
+    await alice.line(": Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]")  # live, while she waits
+    await bob.line('✓ delivered "Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]"')
+
+    await alice.type(f"/to chat:{BOB_PHONE}")
+    await alice.line("Now talking to [chat] Bob")
+    await alice.type("Bien reçu, Bob 👍")
+    await bob.line("[photo] alice: Bien reçu, Bob 👍")
+    await alice.type("/read")
+    await alice.line("marked 1 message read")
+    await bob.line('✓✓ read by [photo] alice "Salut Alice, ça marche ! 🎉 [bold]not…"')
+
+    await bob.type("/timer 24h")
+    await bob.line("⏱ you set disappearing messages to 24 hours")
+    await alice.line("⏱ [chat] Bob set disappearing messages to 24 hours")
+    await bob.type("/list")
+    await bob.line(re.compile(r"^\*1\. \[photo\] alice  ⏱ 24 hours"))
+    await bob.type("/history 5")
+    await bob.line("you: Salut Alice, ça marche !")
+    await bob.line("[photo] alice: Bien reçu, Bob 👍")
+    await bob.type("/devices")
+    await bob.line("(this one)")
+
+    await bob.type("/safety")
+    await alice.type("/safety")
+    on_bob = [await bob.line(SAFETY_ROW) for _ in range(3)]
+    on_alice = [await alice.line(SAFETY_ROW) for _ in range(3)]
+    assert on_bob == on_alice
+
+    await bob.type("/quit")
+    assert await bob.exit_status() == 0, bob.output()
+    assert await alice.exit_status() == 0, alice.output()  # the end of her input (Ctrl-D) ends it too
+
+
+@pytest.mark.timeout(120)
+async def test_a_second_device_and_a_wrong_password(terminals: Terminals) -> None:
+    alice = await terminals.chat(
+        "alice", "--app", "photo", "--handle", "alice", "--receive", "1", password=PASSWORD
+    )
+    await alice.line("registered on [photo] as photo:alice")
+    wrong = await terminals.chat(
+        "alice-laptop",
+        "--app",
+        "photo",
+        "--handle",
+        "alice",
+        "--new-device",
+        "--receive",
+        "1",
+        password="not it!",
+    )
+    await wrong.line("✗")
+    assert await wrong.exit_status() == 1
+
+    laptop = await terminals.chat(
+        "alice-laptop",
+        "--app",
+        "photo",
+        "--handle",
+        "alice",
+        "--new-device",
+        "--device-name",
+        "laptop",
+        "--send",
+        "a note to myself? no: to carol",
+        "--to",
+        "photo:nobody-here",
+        password=PASSWORD,
+    )
+    await laptop.line("this device was added to [photo] photo:alice")
+    await laptop.line("nobody there")
+    assert await laptop.exit_status() == 1
+    await alice.stop()
