@@ -84,11 +84,12 @@ class ChatSession:
 
     async def _print_events(self, stream: AsyncIterator[Event]) -> None:
         async for event in stream:
+            await self.printer.show(event)
             if isinstance(event, Message) and not event.outgoing:
                 self.last_sender = event.sender
                 if self.peer is None:
                     self.peer = event.sender
-            await self.printer.show(event)
+                    self.say("(type to answer; /to picks someone else)", style="dim")
 
     async def _read_commands(self) -> None:
         while (line := await self.lines.readline()) is not None:

@@ -83,5 +83,7 @@ def find_plaintext(texts: Iterable[str], files: Iterable[Path], log_lines: Itera
         data = path.read_bytes()
         found += [Finding(text=t, where=str(path)) for t in texts if any(f in data for f in encodings(t))]
     log = "\n".join(log_lines).encode("utf-8")
-    found += [Finding(text=t, where="the server's logs") for t in texts if any(f in log for f in encodings(t))]
+    found += [
+        Finding(text=t, where="the server's logs") for t in texts if any(f in log for f in encodings(t))
+    ]
     return found

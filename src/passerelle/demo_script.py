@@ -9,6 +9,7 @@ something one of their screens showed, checked before it is printed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from passerelle.cli_chat_view import AppStyles, safety_rows, timer_words, when
-from passerelle.demo_people import Device, DemoFailed, Person, SmsStandIn
+from passerelle.demo_people import DemoFailed, Device, Person, SmsStandIn
 from passerelle.domain.conversations import DAY_S, direct_conversation_id
 from passerelle.domain.ids import AccountId
 from passerelle.sdk import Client, DeviceEvent, Message, ReceiptEvent, SentMessage, TimerEvent, TypingEvent
@@ -24,6 +25,10 @@ from passerelle.sdk import Client, DeviceEvent, Message, ReceiptEvent, SentMessa
 BOB_PHONE = "+33612345678"
 PASSWORD = "demo only: correct horse battery staple"
 ADDRESSES = {"alice": "photo:alice", "bob": f"chat:{BOB_PHONE}", "carol": "social:carol.b"}
+
+
+def text_is(text: str) -> Callable[[Message], bool]:
+    return lambda message: message.text == text
 
 
 class Script:
@@ -98,7 +103,13 @@ class Script:
         code = await self.phone_code()
         store = self.clients_dir / "bob"
         client = await Client.register(
-            self.url, store, app="chat", phone=BOB_PHONE, code=code, display_name="Bob", device_name="Bob's phone"
+            self.url,
+            store,
+            app="chat",
+            phone=BOB_PHONE,
+            code=code,
+            display_name="Bob",
+            device_name="Bob's phone",
         )
         bob = Person(name="bob", app="chat", device=await self.connected("Bob's phone", store, client))
         self.console.print(Text.assemble("✓ ", self.who(bob), f" registered as {client.address} (a code)"))
@@ -108,7 +119,9 @@ class Script:
             self.url, store, app="photo", handle="alice", password=PASSWORD, device_name="Alice's phone"
         )
         alice = Person(name="alice", app="photo", device=await self.connected("Alice's phone", store, client))
-        self.console.print(Text.assemble("✓ ", self.who(alice), f" registered as {client.address} (a password)"))
+        self.console.print(
+            Text.assemble("✓ ", self.who(alice), f" registered as {client.address} (a password)")
+        )
 
         store = self.clients_dir / "carol"
         client = await Client.register(
@@ -120,9 +133,13 @@ class Script:
             password=PASSWORD,
             device_name="Carol's phone",
         )
-        carol = Person(name="carol", app="social", device=await self.connected("Carol's phone", store, client))
+        carol = Person(
+            name="carol", app="social", device=await self.connected("Carol's phone", store, client)
+        )
         self.console.print(
-            Text.assemble("✓ ", self.who(carol), f" registered as {client.address}, Carol Bernard (a profile)")
+            Text.assemble(
+                "✓ ", self.who(carol), f" registered as {client.address}, Carol Bernard (a profile)"
+            )
         )
         await client.settings(findability="everyone")
         self.note("carol lets people of every app find her (Social's default: Social only)")
@@ -131,15 +148,18 @@ class Script:
     async def introduce(self, *people: Person) -> None:
         self.section("Finding each other by address")
         for person in people:
-            found: list[str | Text] = [self.who(person), " looks up "]
+            found: list[str | Text] = [self.who(person), " finds"]
             for other in people:
                 if other is person:
                     continue
                 contact = await person.client.lookup(ADDRESSES[other.name])
                 person.contacts[other.name] = contact
-                shown = contact.address or "phone number hidden from other apps"
-                found += [ADDRESSES[other.name], " → ", self.styles.person(contact.app, contact.display_name)]
-                found += [Text(f" ({shown})", style="dim"), "   "]
+                found += [
+                    " and " if len(found) > 2 else " ",
+                    self.styles.person(contact.app, contact.display_name),
+                ]
+                if contact.address is None:
+                    found.append(Text(" (a phone number: never shown to other apps)", style="dim"))
             self.console.print(Text.assemble(*found))
 
     async def say(
@@ -226,14 +246,16 @@ class Script:
         client = await Client.open(store)
         carol.device = await self.connected("Carol's phone", store, client)
         for text in texts:
-            await carol.screen.wait_for(Message, lambda m, t=text: m.text == t, what=f"carol receiving {text!r}")
+            await carol.screen.wait_for(Message, text_is(text), what=f"carol receiving {text!r}")
         extra = carol.screen.pending(Message)
         conv = direct_conversation_id(carol.client.account_id, AccountId(carol.account_of(alice)))
         latest = [m.text for m in await carol.client.history(conv, limit=2)]
         if extra or latest != texts:
             raise DemoFailed(f"carol did not get exactly the two messages, in order: {latest}")
         self.console.print(
-            Text.assemble(self.who(carol), " opens Social again and receives exactly those 2 messages, in order")
+            Text.assemble(
+                self.who(carol), " opens Social again and receives exactly those 2 messages, in order"
+            )
         )
 
     async def disappearing(self, bob: Person, carol: Person, laptop: Device) -> None:
@@ -241,7 +263,7 @@ class Script:
         conv = direct_conversation_id(bob.client.account_id, AccountId(bob.account_of(carol)))
         await bob.client.set_timer(conv, DAY_S)
         self.console.print(
-            Text.assemble(self.who(bob), f" sets a {timer_words(DAY_S)} timer on his conversation with carol")
+            Text.assemble(self.who(bob), f" turns on disappearing messages ({timer_words(DAY_S)}) with carol")
         )
         for device, who in ((carol.device, "carol's phone"), (laptop, "Bob's laptop")):
             await device.screen.wait_for(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,27 @@ async def test_a_store_that_cannot_create_its_file_says_why_and_stays_closed(tmp
     await store.close()
     with pytest.raises(Unavailable):
         await store.find_account(AppName("chat"), "x")
+
+
+async def test_an_unreachable_postgresql_is_unavailable() -> None:
+    store = open_store("postgresql://nobody@127.0.0.1:1/nothing")
+
+    with pytest.raises(Unavailable):
+        await store.open()
+
+    assert not await store.ping()
+    await store.close()
+
+
+async def test_closing_a_sqlite_store_ends_its_writer_thread(tmp_path: Path) -> None:
+    def writers() -> int:
+        return sum(t.name == "passerelle-sqlite" for t in threading.enumerate())
+
+    before = writers()
+    store = SqliteStore(tmp_path / "store.db")
+    await store.open()
+    assert writers() == before + 1
+
+    await store.close()
+
+    assert writers() == before

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from passerelle.domain.conversations import ConversationKind, direct_conversation_id
-from passerelle.domain.errors import AliasTaken, Unavailable
+from passerelle.domain.errors import AliasTaken, NotFound, Unavailable
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.service.ports import Store
@@ -111,6 +111,23 @@ async def test_removing_a_device_takes_its_mailbox_keys_and_tokens_only(store: S
     assert await store.take_challenge(
         f"challenge-{alice.device.id}", device=alice.device.id, now=Timestamp(START)
     )
+
+
+async def test_writing_for_a_removed_device_is_not_found(store: Store) -> None:
+    alice = await new_person(store)
+    phone = alice.device.id
+    await store.remove_device(phone)
+    later = Timestamp(START + DAY_MS)
+
+    with pytest.raises(NotFound):
+        await store.add_one_time_keys(phone, otks("k1"))
+    with pytest.raises(NotFound):
+        await store.set_fallback_key(phone, OneTimeKey(key_id="f", key="F", signature="S"))
+    with pytest.raises(NotFound):
+        await store.put_token("late-token", device=phone, expires_at=later)
+    with pytest.raises(NotFound):
+        await store.put_challenge("late-challenge", device=phone, expires_at=later)
+    assert await store.count_one_time_keys(phone) == 0
 
 
 # -- tokens, challenges, codes -----------------------------------------------------------------

@@ -210,7 +210,7 @@ async def test_an_interactive_session_on_each_side(terminals: Terminals) -> None
     await bob.type("Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]")
     await bob.line("you → [photo] alice: Salut Alice, ça marche ! 🎉 [bold]not markup[/bold] ✓")
     await alice.line(": Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]")  # live, while she waits
-    await bob.line('✓ delivered "Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]"')
+    await bob.line('✓ delivered "Salut Alice, ça marche ! 🎉 [bold]not ma…"')
 
     await alice.type(f"/to chat:{BOB_PHONE}")
     await alice.line("Now talking to [chat] Bob")
@@ -218,7 +218,7 @@ async def test_an_interactive_session_on_each_side(terminals: Terminals) -> None
     await bob.line("[photo] alice: Bien reçu, Bob 👍")
     await alice.type("/read")
     await alice.line("marked 1 message read")
-    await bob.line('✓✓ read by [photo] alice "Salut Alice, ça marche ! 🎉 [bold]not…"')
+    await bob.line('✓✓ read by [photo] alice "Salut Alice, ça marche ! 🎉 [bold]not ma…"')
 
     await bob.type("/timer 24h")
     await bob.line("⏱ you set disappearing messages to 24 hours")
@@ -274,7 +274,7 @@ async def test_a_second_device_and_a_wrong_password(terminals: Terminals) -> Non
         "--send",
         "a note to myself? no: to carol",
         "--to",
-        "photo:nobody-here",
+        "photo:nobody_here",
         password=PASSWORD,
     )
     await laptop.line("this device was added to [photo] photo:alice")

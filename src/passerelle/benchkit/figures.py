@@ -38,6 +38,8 @@ class Interval:
     latencies_ns: Sequence[int]
     server_cpu_ticks: int
     """Δ(utime + stime) of the server process, in clock ticks."""
+    server_thread_ticks: Mapping[str, int]
+    """The same per thread name."""
     clock_ticks_per_s: int
     server_rss_kb: int
     server_peak_rss_kb: int
@@ -54,6 +56,8 @@ class ScenarioFigures:
     p99_ms: float | None
     cpu_us_per_msg: float | None
     """Server CPU per delivered message."""
+    thread_cpu_us_per_msg: dict[str, float]
+    """The same for the event loop thread and for the other threads together."""
     client_cpu_us_per_msg: float | None
     rss_mb: float
     peak_rss_mb: float
@@ -69,6 +73,9 @@ class ScenarioFigures:
             "p95_ms": _round(self.p95_ms, 3),
             "p99_ms": _round(self.p99_ms, 3),
             "cpu_us_per_msg": _round(self.cpu_us_per_msg, 2),
+            "cpu_us_per_msg_by_thread": {
+                k: round(v, 2) for k, v in sorted(self.thread_cpu_us_per_msg.items())
+            },
             "client_cpu_us_per_msg": _round(self.client_cpu_us_per_msg, 2),
             "rss_mb": round(self.rss_mb, 1),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
@@ -90,13 +97,20 @@ def compute(interval: Interval) -> ScenarioFigures:
     if latencies:
         p50, p95, p99 = (percentile(latencies, q) / NS_PER_MS for q in (50, 95, 99))
     delivered = interval.delivered
-    server_cpu_s = interval.server_cpu_ticks / interval.clock_ticks_per_s
+    hz = interval.clock_ticks_per_s
+    server_cpu_s = interval.server_cpu_ticks / hz
+    threads = {
+        name: us
+        for name, ticks in interval.server_thread_ticks.items()
+        if ticks > 0 and (us := per_message_us(ticks / hz, delivered)) is not None
+    }
     return ScenarioFigures(
         msgs_per_s=delivered / interval.seconds if interval.seconds > 0 else 0.0,
         p50_ms=p50,
         p95_ms=p95,
         p99_ms=p99,
         cpu_us_per_msg=per_message_us(server_cpu_s, delivered),
+        thread_cpu_us_per_msg=threads,
         client_cpu_us_per_msg=per_message_us(interval.client_cpu_s, delivered),
         rss_mb=interval.server_rss_kb / 1024,
         peak_rss_mb=interval.server_peak_rss_kb / 1024,

@@ -20,6 +20,8 @@ class ProcSample:
     """utime + stime of every thread of the process, in clock ticks."""
     rss_kb: int
     peak_rss_kb: int
+    threads: dict[str, int]
+    """CPU ticks of the event loop's thread and of the other threads."""
 
 
 def clock_ticks_per_s() -> int:
@@ -43,12 +45,26 @@ def parse_status(text: str) -> tuple[int, int]:
     return values["VmRSS:"], values["VmHWM:"]
 
 
+def _threads(proc: Path) -> dict[str, int]:
+    """CPU ticks of the main thread (the server's event loop) and of all the others together (the
+    SQLite writer, thread pools)."""
+    threads = {"event_loop": 0, "other_threads": 0}
+    for task in proc.glob("task/*"):
+        try:
+            ticks = parse_stat((task / "stat").read_text())
+        except OSError:  # the thread ended meanwhile
+            continue
+        threads["event_loop" if task.name == proc.name else "other_threads"] += ticks
+    return threads
+
+
 def read_sample(pid: int) -> ProcSample:
-    """Blocking (reads two small /proc files): call it through a thread from async code."""
+    """Blocking (reads small /proc files): call it through a thread from async code. The process
+    total counts threads that ended too, so it can exceed the sum over the live threads."""
     proc = Path("/proc") / str(pid)
     ticks = parse_stat((proc / "stat").read_text())
     rss, peak = parse_status((proc / "status").read_text())
-    return ProcSample(cpu_ticks=ticks, rss_kb=rss, peak_rss_kb=peak)
+    return ProcSample(cpu_ticks=ticks, rss_kb=rss, peak_rss_kb=peak, threads=_threads(proc))
 
 
 def reset_peak_rss(pid: int) -> bool:
@@ -98,4 +114,5 @@ def machine_info(loop_name: str) -> dict[str, Any]:
         "client": f"picows {_version('picows')}",
         "client_loop": loop_name,
         "sqlite": sqlite3.sqlite_version,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }

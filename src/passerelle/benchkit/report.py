@@ -25,6 +25,7 @@ def _errors(figures: ScenarioFigures) -> str:
 def _notes(name: str, figures: ScenarioFigures) -> str:
     extra = figures.extra
     batch = extra.get("commit_batch_mean")
+    commit_ms = extra.get("commit_ms_mean")
     notes = [f"{figures.delivered:,} delivered in {figures.seconds:.2f} s"]
     if name == "a":
         notes.append(f"window {extra.get('window', 0):.0f} per sender")
@@ -37,8 +38,11 @@ def _notes(name: str, figures: ScenarioFigures) -> str:
             f"{extra.get('stored', 0):,.0f} stored offline at {extra.get('fill_msgs_per_s', 0):,.0f}/s "
             f"({extra.get('fill_cpu_us_per_msg', 0):.1f} µs server CPU each); latency from the connects"
         )
-    if batch is not None:
-        notes.append(f"{batch:.1f} messages per commit")
+    if batch is not None and commit_ms is not None:
+        notes.append(f"{batch:.1f} messages per commit, {commit_ms:.1f} ms per commit (whole run)")
+    if figures.thread_cpu_us_per_msg:
+        split = ", ".join(f"{k} {v:.1f}" for k, v in sorted(figures.thread_cpu_us_per_msg.items()))
+        notes.append(f"server µs/msg by thread: {split}")
     return f"({name}) " + "; ".join(notes)
 
 
@@ -66,7 +70,10 @@ def table(report: BenchReport) -> Table:
         )
     m = report.machine
     notes = [_notes(name, f) for name, f in report.scenarios.items()]
-    notes.append(f"{m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, {m['client']} on {m['client_loop']}")
+    notes.append(
+        f"{m['cpus']} CPUs ({m['cpu']}), load average {m['load_avg_1m']} at the start, "
+        f"Python {m['python']}, {m['client']} on {m['client_loop']}"
+    )
     grid.caption = "\n".join(notes)
     grid.caption_justify = "left"
     return grid

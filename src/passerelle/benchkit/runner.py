@@ -68,25 +68,32 @@ async def run_scenario(name: str, options: BenchOptions, progress: Progress) -> 
             measured = await scenario(world)
         finally:
             await world.close()
-        batch = await commit_batch_mean(server.url)
-    if batch is not None:
-        measured = dataclasses.replace(measured, extra={**measured.extra, "commit_batch_mean": batch})
+        commits = await commit_figures(server.url)
+    measured = dataclasses.replace(measured, extra={**measured.extra, **commits})
     figures = compute(measured)
     progress(f"{label}: {figures.delivered} messages delivered, {figures.msgs_per_s:,.0f}/s")
     return figures
 
 
-async def commit_batch_mean(url: str) -> float | None:
-    """Messages per group commit over the server's life, from its Prometheus metrics."""
+async def commit_figures(url: str) -> dict[str, float]:
+    """Mean messages per group commit and mean time per commit (ms) over the server's life, from its
+    Prometheus metrics; empty when they cannot be read."""
     try:
         async with httpx.AsyncClient(base_url=url, timeout=5.0) as http:
             text = (await http.get("/metrics")).text
     except httpx.HTTPError:
-        return None
+        return {}
     values: dict[str, float] = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[0].startswith("passerelle_commit_batch_size_"):
-            values[parts[0].removeprefix("passerelle_commit_batch_size_")] = float(parts[1])
-    count = values.get("count", 0.0)
-    return values.get("sum", 0.0) / count if count else None
+        if len(parts) == 2 and parts[0].startswith("passerelle_commit_"):
+            values[parts[0]] = float(parts[1])
+    out: dict[str, float] = {}
+    commits = values.get("passerelle_commit_batch_size_count", 0.0)
+    if commits:
+        out["commits"] = commits
+        out["commit_batch_mean"] = values.get("passerelle_commit_batch_size_sum", 0.0) / commits
+    timed = values.get("passerelle_commit_seconds_count", 0.0)
+    if timed:
+        out["commit_ms_mean"] = values.get("passerelle_commit_seconds_sum", 0.0) / timed * 1000
+    return out

@@ -42,6 +42,8 @@ KEPT_SETTINGS = frozenset({"PASSERELLE_SQLITE_SYNCHRONOUS", "PASSERELLE_LOG_LEVE
 """The only PASSERELLE_* variables passed to the server: the others (a database URL, a Redis URL,
 a data directory) could point the bench at real data."""
 STOP_TIMEOUT_S = 10.0
+SERVER_COMMAND: tuple[str, ...] = ("-m", "passerelle", "serve")
+"""After the interpreter; a profiling session may prepend e.g. ``-m cProfile -o <file>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,7 @@ async def spawned_server(
         port = free_port()
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            *("-m", "passerelle", "serve", "--config", str(config), "--data-dir", str(root / "data")),
+            *(*SERVER_COMMAND, "--config", str(config), "--data-dir", str(root / "data")),
             *("--host", "127.0.0.1", "--port", str(port), *extra_args),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log_file,

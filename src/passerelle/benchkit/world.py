@@ -41,6 +41,7 @@ async def wait_until(done: Callable[[], bool], changed: asyncio.Event, timeout_s
 class Reading:
     seconds: float
     server_cpu_ticks: int
+    thread_ticks: dict[str, int]
     client_cpu_s: float
     end: ProcSample
 
@@ -62,9 +63,11 @@ class Meter:
         elapsed = perf_counter() - self._start[0]
         client = own_cpu_s() - self._start[2]
         sample = await asyncio.to_thread(read_sample, self.pid)
+        before = self._start[1].threads
         return Reading(
             seconds=elapsed,
             server_cpu_ticks=sample.cpu_ticks - self._start[1].cpu_ticks,
+            thread_ticks={name: ticks - before.get(name, 0) for name, ticks in sample.threads.items()},
             client_cpu_s=client,
             end=sample,
         )
@@ -76,6 +79,7 @@ def interval(reading: Reading, recorder: Recorder, extra: dict[str, float]) -> I
         delivered=recorder.delivered,
         latencies_ns=recorder.latencies_ns,
         server_cpu_ticks=reading.server_cpu_ticks,
+        server_thread_ticks=reading.thread_ticks,
         clock_ticks_per_s=clock_ticks_per_s(),
         server_rss_kb=reading.end.rss_kb,
         server_peak_rss_kb=reading.end.peak_rss_kb,

@@ -60,6 +60,8 @@ class PostgresStore(SqlStore):
         return await self._pg.transact(postgres_mailbox.append, batch)
 
     async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
+        if limit <= 0:
+            return []
         return await self._pg.run(postgres_mailbox.fetch, self._dialect, device, after, limit, self._now())
 
     async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:

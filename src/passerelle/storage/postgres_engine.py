@@ -6,7 +6,8 @@ Rules:
   its own (every read transaction function issues a single statement); ``write`` runs it inside
   one transaction, retried from the start (up to ``_ATTEMPTS`` times) when PostgreSQL aborts it to
   break a deadlock or a serialization conflict.
-- Losing the server, the network or a connection slot raises ``Unavailable`` (``raise ... from``).
+- Losing the server, the network or a connection slot raises ``Unavailable`` (``raise ... from``);
+  a foreign key naming a row that is gone (a device removed meanwhile) raises ``NotFound``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 import asyncpg
 
-from passerelle.domain.errors import Unavailable
+from passerelle.domain.errors import NotFound, Unavailable
 from passerelle.storage.dialect import Dialect
 from passerelle.storage.migrate import (
     CREATE_VERSION_TABLE,
@@ -40,6 +41,7 @@ _UNAVAILABLE: Final = (
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
+_GONE = "the device, account or conversation no longer exists"
 # One migration at a time per schema, even when several servers start together.
 _MIGRATION_LOCK = "SELECT pg_advisory_lock(hashtext('passerelle.migrate:' || current_schema()))"
 _MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('passerelle.migrate:' || current_schema()))"
@@ -113,6 +115,8 @@ class PostgresEngine:
                 return await op(conn, *args, **kwargs)
         except _UNAVAILABLE as exc:
             raise Unavailable("the database is unavailable") from exc
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise NotFound(_GONE) from exc
 
     async def transact(
         self, op: Callable[Concatenate[Connection, P], Awaitable[R]], *args: P.args, **kwargs: P.kwargs
@@ -131,6 +135,8 @@ class PostgresEngine:
                     raise Unavailable("the database is too busy; try again") from exc
             except _UNAVAILABLE as exc:
                 raise Unavailable("the database is unavailable") from exc
+            except asyncpg.ForeignKeyViolationError as exc:
+                raise NotFound(_GONE) from exc
         raise AssertionError("unreachable")
 
     async def read(

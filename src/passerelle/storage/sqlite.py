@@ -68,6 +68,8 @@ class SqliteStore(SqlStore):
         return await self._sqlite.submit(sqlite_mailbox.append, self._seq, batch)
 
     async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
+        if limit <= 0:
+            return []
         return await self._sqlite.submit(sqlite_mailbox.fetch, device, after, limit, self._now())
 
     async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:

@@ -1,0 +1,143 @@
+"""``passerelle demo``: three people on three apps talk through a real server, then the proof.
+
+The server runs in this process (``running_server``) on SQLite in ``<dir>/server``, with an SMS
+stand-in as its code sender; each person's device is a real SDK client with its store in
+``<dir>/clients/<name>``. After the conversation (``demo_script``) the server is stopped and every
+byte of its data directory and every line it logged are searched for every text that was sent: the
+demo exits 0 only when none is found. It is bounded in time (``DEMO_TIMEOUT_S``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from passerelle.cli_chat_view import AppStyles, make_console
+from passerelle.config import Settings, load_settings
+from passerelle.demo_people import DemoFailed, SmsStandIn
+from passerelle.demo_proof import LogCapture, captured_logs, files_under, find_plaintext
+from passerelle.demo_script import Script
+from passerelle.sdk import SdkError
+from passerelle.server.runner import running_server
+
+DEMO_TIMEOUT_S = 50.0
+STATUS_USAGE = 2
+
+
+def main(data_dir: Path | None = None) -> int:
+    """Run the demo; returns the process exit status."""
+    try:
+        return asyncio.run(run_demo(data_dir, console=make_console()))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def run_demo(data_dir: Path | None, *, console: Console) -> int:
+    """The demo in ``data_dir`` (kept afterwards; it must be empty or new), or in a fresh temporary
+    directory that is removed afterwards."""
+    if data_dir is None:
+        root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="passerelle-demo-"))
+        try:
+            return await run_in(root, console=console)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, root, True)
+    if await asyncio.to_thread(_holds_files, data_dir):
+        console.print(Text(f"✗ {data_dir} is not empty: give a new or empty directory", style="red"))
+        return STATUS_USAGE
+    status = await run_in(data_dir, console=console)
+    console.print(Text(f"The server's data, its log and the clients' stores are in {data_dir}", style="dim"))
+    return status
+
+
+def _holds_files(path: Path) -> bool:
+    return path.exists() and any(path.iterdir())
+
+
+def demo_settings(server_dir: Path) -> Settings:
+    """The bundled apps, SQLite in ``server_dir`` whatever the environment says, one process."""
+    return load_settings(None, data_dir=server_dir, database_url="", redis_url="", janitor_interval_s=3600.0)
+
+
+async def run_in(root: Path, *, console: Console) -> int:
+    server_dir, clients_dir = root / "server", root / "clients"
+    await asyncio.to_thread(server_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(clients_dir.mkdir, parents=True, exist_ok=True)
+    settings = await asyncio.to_thread(demo_settings, server_dir)
+    styles = AppStyles(
+        colors={a.name: a.colors.get("primary", "") for a in settings.apps},
+        names={a.name: a.display_name for a in settings.apps},
+    )
+    phone = SmsStandIn()
+    with captured_logs() as logs:
+        try:
+            async with asyncio.timeout(DEMO_TIMEOUT_S):
+                sent = await converse(settings, phone, clients_dir, console, styles)
+        except TimeoutError:
+            console.print(Text(f"✗ the demo did not finish within {DEMO_TIMEOUT_S:g} s", style="red"))
+            return 1
+        except (DemoFailed, SdkError) as exc:
+            console.print(Text(f"✗ {exc}", style="red"))
+            return 1
+    return await prove(sent, server_dir, clients_dir, logs, console)
+
+
+async def converse(
+    settings: Settings, phone: SmsStandIn, clients_dir: Path, console: Console, styles: AppStyles
+) -> list[str]:
+    """Start the server, run the script, close every client, stop the server. Returns the texts sent."""
+    async with running_server(settings, code_sender=phone) as server:
+        apps = ", ".join(f"{a.display_name} ({a.identity.value})" for a in settings.apps)
+        console.print(Text.assemble(Text("Passerelle", style="bold"), f" on {server.url} — apps: {apps}"))
+        console.print(Text(f"Server data (SQLite): {settings.data_dir}", style="dim"))
+        async with AsyncExitStack() as stack:
+            script = Script(
+                url=server.url,
+                clients_dir=clients_dir,
+                phone=phone,
+                console=console,
+                styles=styles,
+                stack=stack,
+            )
+            await script.run()
+        return script.sent
+
+
+async def prove(
+    sent: list[str], server_dir: Path, clients_dir: Path, logs: LogCapture, console: Console
+) -> int:
+    """Search the stopped server's files and logs (and the clients' stores) for every plaintext."""
+    console.print()
+    console.rule(Text("What the server kept", style="bold"))
+    files = await asyncio.to_thread(files_under, server_dir)
+    sizes = await asyncio.to_thread(lambda: [(p.name, p.stat().st_size) for p in files])
+    listing = ", ".join(f"{name} ({size:,} bytes)" for name, size in sizes)
+    console.print(
+        f"{len(files)} files in the server's data directory: {listing}; {len(logs.lines)} log lines"
+    )
+    await asyncio.to_thread(
+        (server_dir.parent / "server.log").write_text, "\n".join(logs.lines) + "\n", "utf-8"
+    )
+    found = await asyncio.to_thread(find_plaintext, sent, files, logs.lines)
+    client_files = await asyncio.to_thread(files_under, clients_dir)
+    in_clients = await asyncio.to_thread(find_plaintext, sent, client_files, [])
+    for finding in found + in_clients:
+        console.print(Text(f"✗ {finding.text!r} appears in {finding.where}", style="bold red"))
+    if found or in_clients:
+        return 1
+    n = len(sent)
+    console.print(
+        Text(f"✓ none of the {n} messages appears in the server's database or logs", style="bold green")
+    )
+    console.print(
+        Text(
+            f"✓ nor in the {len(client_files)} files of the clients' stores, which seal them at rest",
+            style="green",
+        )
+    )
+    return 0
