@@ -7,9 +7,9 @@ the store. Then either an interactive session (``ChatSession``) or, for scripts 
     passerelle chat --store S --send "text" --to photo:alice     send one message, exit 0
     passerelle chat --store S --receive 2 --timeout 30           print 2 messages, exit 0 (1 on timeout)
 
-Secrets are never taken from the command line's visible arguments by default: a password comes from
-``--password``, the ``PASSERELLE_PASSWORD`` environment variable, the terminal (``getpass``), or one
-line of standard input when that is not a terminal; a code is asked for on standard input.
+A password comes from the ``PASSERELLE_PASSWORD`` environment variable, ``--password`` (which other
+users of the machine can see in the process list), the terminal (``getpass``, not echoed), or one
+line of standard input when that is not a terminal. A code is asked for on standard input.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ async def run_chat(
         console.print(Text(f"✗ {exc}", style="red"))
         return STATUS_USAGE
     except SdkError as exc:
-        console.print(Text(f"✗ {explain(exc)}", style="red"))
+        console.print(Text(f"✗ {explain(exc, enrolling=True)}", style="red"))
         return 1
     try:
         if options.send is not None and options.to is not None:
@@ -105,10 +105,10 @@ async def run_chat(
         await client.close()
 
 
-def explain(exc: SdkError) -> str:
+def explain(exc: SdkError, *, enrolling: bool = False) -> str:
     if isinstance(exc, AliasTaken):
         return f"{exc.message}: to use this account here too, run again with --new-device"
-    if isinstance(exc, Unauthorized):
+    if isinstance(exc, Unauthorized) and enrolling:
         return f"{exc.message} (a wrong code or password?)"
     if isinstance(exc, NotFound):
         return f"{exc.message} (nobody there, or they chose not to be found from your app)"

@@ -225,6 +225,23 @@ async def test_a_claim_covers_every_device_and_may_find_no_key(store: Store) -> 
     assert await store.claim_keys(AccountId("acc_unknown")) == []
 
 
+async def test_a_claim_can_name_its_devices_and_never_takes_the_callers_key(store: Store) -> None:
+    bob = await new_person(store)
+    tablet = device_record(bob.account.id, name="tablet", created_at=START + 1)
+    await store.add_device(tablet, token_hash="tablet-token", token_expires=Timestamp(START + DAY_MS))
+    await store.add_one_time_keys(bob.device.id, otks("p1"))
+    await store.add_one_time_keys(tablet.id, otks("t1"))
+
+    only_tablet = await store.claim_keys(bob.account.id, only=[tablet.id])
+    assert [(c.device.id, c.one_time_key is not None) for c in only_tablet] == [
+        (bob.device.id, False),
+        (tablet.id, True),
+    ]
+    from_the_phone = await store.claim_keys(bob.account.id, exclude=bob.device.id)
+    assert [c.one_time_key for c in from_the_phone] == [None, None]
+    assert await store.count_one_time_keys(bob.device.id) == 1
+
+
 async def test_a_new_fallback_key_replaces_the_old_one(store: Store) -> None:
     bob = await new_person(store)
     await store.set_fallback_key(bob.device.id, OneTimeKey(key_id="f1", key="F1", signature="S1"))

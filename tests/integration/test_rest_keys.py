@@ -78,6 +78,22 @@ async def test_claim_each_key_once_then_the_fallback(api: Api) -> None:
     assert api.keys_low.calls[-1] == (alice.device_id, 0)
 
 
+async def test_a_claim_takes_keys_only_of_the_named_devices(api: Api) -> None:
+    alice = await api.photo("alice")
+    bob = await api.photo("bobby")
+    await upload(api, alice, {"one_time_keys": key_json(alice, 2)})
+    body = {"account_id": alice.account_id, "device_ids": ["dsomeoneelse"]}
+    response = await api.http.post("/v1/keys/claim", json=body, headers=bob.auth)
+    assert response.status_code == 200, response.text
+    [device] = response.json()["devices"]
+    assert device["device_id"] == alice.device_id and device["one_time_key"] is None
+    assert (await api.http.get("/v1/keys/count", headers=alice.auth)).json() == {"otk_count": 2}
+    # Claiming one's own account never spends the calling device's keys.
+    own = await api.http.post("/v1/keys/claim", json={"account_id": alice.account_id}, headers=alice.auth)
+    assert own.json()["devices"][0]["one_time_key"] is None
+    assert (await api.http.get("/v1/keys/count", headers=alice.auth)).json() == {"otk_count": 2}
+
+
 async def test_claiming_a_hidden_person_is_not_found(api: Api) -> None:
     alice = await api.photo("alice")
     bob = await api.photo("bobby")

@@ -113,6 +113,8 @@ class BenchSocket(WSListener):  # type: ignore[misc]
         self.last_pos = 0
         self.acked_pos = 0
         self.closing = False
+        self.lost = False
+        """Closed or disconnected by the server or the network, not by the bench."""
         self._parts: list[bytes] = []
         self._pongs: dict[int, asyncio.Future[None]] = {}
         self._pings = 0
@@ -139,7 +141,7 @@ class BenchSocket(WSListener):  # type: ignore[misc]
             if not self.closing:
                 code = frame.get_close_code()
                 self.recorder.error(f"closed_{getattr(code, 'value', code)}")
-                self.closing = True
+                self.closing = self.lost = True
             with contextlib.suppress(WSError, OSError, RuntimeError):
                 transport.send_close(WSCloseCode.OK)
             transport.disconnect()
@@ -147,6 +149,7 @@ class BenchSocket(WSListener):  # type: ignore[misc]
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.recorder.changed.set()
         if not self.closing:
+            self.lost = True
             self.recorder.error("disconnected")
         for future in (self.welcome, self.gone, *self._pongs.values()):
             if not future.done():

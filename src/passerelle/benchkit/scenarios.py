@@ -19,7 +19,7 @@ from time import perf_counter_ns
 from passerelle.benchkit.client import Sender
 from passerelle.benchkit.figures import Interval, per_message_us
 from passerelle.benchkit.procstat import clock_ticks_per_s
-from passerelle.benchkit.world import World, interval, wait_until
+from passerelle.benchkit.world import World, interval
 
 TICK_S = 0.001
 
@@ -102,10 +102,8 @@ async def offline_drain(world: World) -> Interval:
     await fill.begin()
     for sender, limit in zip(senders, shares(opts.offline_messages, len(senders)), strict=True):
         sender.start_closed_loop(opts.window, limit=limit)
-    await wait_until(
-        lambda: all(s.limit is not None and s.issued >= s.limit and s.in_flight <= 0 for s in senders),
-        rec.changed,
-        opts.drain_timeout_s,
+    await world.until(
+        lambda: all(s.limit is not None and s.issued >= s.limit and s.in_flight <= 0 for s in senders)
     )
     filled = await fill.end()
     stored = world.sent_ok
@@ -113,7 +111,7 @@ async def offline_drain(world: World) -> Interval:
     await drain.begin()
     rec.start(base_ns=perf_counter_ns())
     await world.connect_receivers()
-    await wait_until(lambda: rec.delivered_total >= stored, rec.changed, opts.drain_timeout_s)
+    await world.until(lambda: rec.delivered_total >= stored)
     await world.acks_read()
     rec.stop()
     reading = await drain.end()

@@ -127,13 +127,22 @@ class World:
     def sent_ok(self) -> int:
         return sum(sender.socket.sent_ok for sender in self.senders)
 
+    @property
+    def lost(self) -> bool:
+        """Whether a connection was lost: what it was waiting for will not come."""
+        return any(s.socket.lost for s in self.senders) or any(r.lost for r in self.receivers)
+
+    async def until(self, done: Callable[[], bool]) -> bool:
+        """Wait until ``done`` holds, a connection is lost, or ``drain_timeout_s`` passes."""
+        await wait_until(lambda: done() or self.lost, self.recorder.changed, self.options.drain_timeout_s)
+        return done()
+
     async def settle(self) -> None:
         """After the senders stopped: wait (bounded) for every reply and every delivery; what is still
         missing then is counted as ``unanswered`` and ``undelivered`` errors."""
         rec, senders = self.recorder, self.senders
-        timeout = self.options.drain_timeout_s
-        await wait_until(lambda: all(s.in_flight <= 0 for s in senders), rec.changed, timeout)
-        await wait_until(lambda: rec.delivered_total >= self.sent_ok, rec.changed, timeout)
+        await self.until(lambda: all(s.in_flight <= 0 for s in senders))
+        await self.until(lambda: rec.delivered_total >= self.sent_ok)
         unanswered = sum(max(s.in_flight, 0) for s in senders)
         undelivered = self.sent_ok - rec.delivered_total
         if unanswered:

@@ -46,7 +46,8 @@ class RedisBroker:
             await self._subscribed.wait()
 
     async def _listen(self) -> None:
-        assert self._redis is not None and self._handler is not None
+        assert self._redis is not None
+        assert self._handler is not None
         backoff = 0.1
         while True:
             try:

@@ -57,9 +57,12 @@ class DeviceDirectory:
                     return device
         return None
 
-    async def claim(self, account: AccountId) -> dict[DeviceId, tuple[KnownDevice, ClaimedKey | None]]:
-        """Claim one key per device of ``account`` (the device list comes with it and is cached)."""
-        claim = await self._rest.claim(account)
+    async def claim(
+        self, account: AccountId, only: Sequence[DeviceId] | None = None
+    ) -> dict[DeviceId, tuple[KnownDevice, ClaimedKey | None]]:
+        """Claim one key per device of ``account``, or of ``only`` those (the whole device list
+        comes with it and is cached)."""
+        claim = await self._rest.claim(account, only)
         devices = await self._remember(account, claim.devices)
         result: dict[DeviceId, tuple[KnownDevice, ClaimedKey | None]] = {}
         for published, known in zip(claim.devices, devices, strict=True):

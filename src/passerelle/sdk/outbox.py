@@ -178,13 +178,15 @@ class Outbox:
         plaintext: Mapping[str, Any],
         fresh: dict[DeviceId, ClaimedKey],
     ) -> dict[str, bytes]:
-        need = {
-            d.account for d in targets if d.device_id not in fresh and not self._crypto.has_session(d.peer)
-        }
+        need: dict[AccountId, list[DeviceId]] = {}
+        for d in targets:
+            if d.device_id not in fresh and not self._crypto.has_session(d.peer):
+                need.setdefault(d.account, []).append(d.device_id)
         claimed: dict[DeviceId, ClaimedKey | None] = {}
-        for account in sorted(need):
-            for device_id, (_, otk) in (await self._devices.claim(account)).items():
-                claimed[device_id] = otk
+        for account, device_ids in sorted(need.items()):
+            for device_id, (_, otk) in (await self._devices.claim(account, device_ids)).items():
+                if device_id in device_ids:
+                    claimed[device_id] = otk
         payloads: dict[str, bytes] = {}
         for device in targets:
             if device.device_id in fresh:
@@ -223,7 +225,7 @@ class Outbox:
     async def recover(self, peer: KnownDevice, conv: ConversationId, failed: Sequence[int]) -> None:
         """``peer`` sent us messages we could not decrypt: start a fresh session to it and ask for
         them again (``p.resend`` with their server ids), or just send a ``p.dummy``."""
-        claim = await self._devices.claim(peer.account)
+        claim = await self._devices.claim(peer.account, [peer.device_id])
         entry = claim.get(peer.device_id)
         if entry is None or entry[1] is None:
             logger.warning("cannot recover a session: the device has no key to claim")

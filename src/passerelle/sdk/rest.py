@@ -7,7 +7,7 @@ challenge, §4.5) and the call is retried once. Tokens travel in the Authorizati
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -144,8 +144,11 @@ class RestApi:
             body["fallback_key"] = fallback_key
         return (await self._must("POST", "/v1/keys", schema.KeyCount, body=body)).otk_count
 
-    async def claim(self, account_id: str) -> schema.Claim:
-        return await self._must("POST", "/v1/keys/claim", schema.Claim, body={"account_id": account_id})
+    async def claim(self, account_id: str, device_ids: Sequence[str] | None = None) -> schema.Claim:
+        body: dict[str, object] = {"account_id": account_id}
+        if device_ids is not None:
+            body["device_ids"] = list(device_ids)
+        return await self._must("POST", "/v1/keys/claim", schema.Claim, body=body)
 
     async def devices(self, account_id: str) -> schema.DeviceList:
         return await self._must("GET", f"/v1/accounts/{_seg(account_id)}/devices", schema.DeviceList)

@@ -114,3 +114,4 @@ class UploadKeysBody(Body):
 
 class ClaimBody(Body):
     account_id: Short
+    device_ids: list[Short] | None = None

@@ -60,7 +60,7 @@ class KeyRoutes:
     async def claim(self, request: Request) -> Response:
         caller = await authenticated(request, self.s)
         body = await read_body(request, ClaimBody)
-        claim = await self.s.keys.claim(caller, body.account_id)
+        claim = await self.s.keys.claim(caller, body.account_id, device_ids=body.device_ids)
         return json_response(
             {"account_id": claim.account, "devices": [claimed_json(d) for d in claim.devices]}
         )

@@ -132,8 +132,11 @@ class KeyService:
     async def count(self, caller: TokenRecord) -> int:
         return await self._store.count_one_time_keys(caller.device)
 
-    async def claim(self, caller: TokenRecord, target: str) -> KeyClaim:
-        """Take one key of every device of a visible account (the caller's own account included).
+    async def claim(
+        self, caller: TokenRecord, target: str, *, device_ids: Sequence[str] | None = None
+    ) -> KeyClaim:
+        """Take one key of each device of a visible account (the caller's own account included, but
+        never of the calling device), or only of the devices in ``device_ids``.
 
         Raises:
             NotFound: the account does not exist or is hidden from the caller.
@@ -143,10 +146,15 @@ class KeyService:
         self._limiter.check_window(
             "claim:pair", f"{caller.device}>{record.id}", count=CLAIMS_PER_PAIR_PER_MINUTE, window_s=60
         )
-        claimed = await self._store.claim_keys(record.id)
+        only = [DeviceId(d) for d in device_ids] if device_ids is not None else None
+        claimed = await self._store.claim_keys(record.id, only=only, exclude=caller.device)
         threshold = self._limits.keys_low_threshold
         for item in claimed:
             key = item.one_time_key
+            if key is None and (
+                item.device.id == caller.device or (only is not None and item.device.id not in only)
+            ):
+                continue
             left = 0 if key is None or key.fallback else await self._store.count_one_time_keys(item.device.id)
             if left < threshold:
                 await self._tell_keys_low(item.device.id, left)

@@ -136,9 +136,16 @@ class KeyStore(Protocol):
 
     async def count_one_time_keys(self, device: DeviceId) -> int: ...
 
-    async def claim_keys(self, account: AccountId) -> list[ClaimedDevice]:
-        """For every device of the account, take one one-time key (deleted as it is handed out), or
-        return the fallback key when none is left."""
+    async def claim_keys(
+        self,
+        account: AccountId,
+        *,
+        only: Sequence[DeviceId] | None = None,
+        exclude: DeviceId | None = None,
+    ) -> list[ClaimedDevice]:
+        """List every device of the account; for each device in ``only`` (all when None) except
+        ``exclude``, take one one-time key (deleted as it is handed out), or return the fallback key
+        when none is left. The other devices come back with no key."""
         ...
 
 

@@ -47,12 +47,20 @@ def set_fallback_key_txn(d: Dialect, device: DeviceId, key: OneTimeKey) -> Txn[N
     yield from many(SET_FALLBACK_KEY, [(device, key.key_id, key.key, key.signature)])
 
 
-def claim_keys_txn(d: Dialect, account: AccountId) -> Txn[list[ClaimedDevice]]:
+def claim_keys_txn(
+    d: Dialect,
+    account: AccountId,
+    only: frozenset[DeviceId] | None = None,
+    exclude: DeviceId | None = None,
+) -> Txn[list[ClaimedDevice]]:
     rows = yield from all_rows(LIST_DEVICES, account)
     claimed: list[ClaimedDevice] = []
     for row in rows:
         device = device_from_row(row)
         key: OneTimeKey | None = None
+        if device.id == exclude or (only is not None and device.id not in only):
+            claimed.append(ClaimedDevice(device=device, one_time_key=None))
+            continue
         picked = yield from one(CLAIM_ONE_TIME_KEY, device.id)
         if picked is not None:
             key = OneTimeKey(key_id=picked[0], key=picked[1], signature=picked[2])

@@ -126,8 +126,15 @@ class SqlStore:
     async def count_one_time_keys(self, device: DeviceId) -> int:
         return await self._engine.read(sql_keys.count_one_time_keys_txn, device)
 
-    async def claim_keys(self, account: AccountId) -> list[ClaimedDevice]:
-        return await self._engine.write(sql_keys.claim_keys_txn, account)
+    async def claim_keys(
+        self,
+        account: AccountId,
+        *,
+        only: Sequence[DeviceId] | None = None,
+        exclude: DeviceId | None = None,
+    ) -> list[ClaimedDevice]:
+        selected = frozenset(only) if only is not None else None
+        return await self._engine.write(sql_keys.claim_keys_txn, account, selected, exclude)
 
     # -- conversations -------------------------------------------------------------------------
 
