@@ -118,7 +118,7 @@ async def prove(
     sizes = await asyncio.to_thread(lambda: [(p.name, p.stat().st_size) for p in files])
     listing = ", ".join(f"{name} ({size:,} bytes)" for name, size in sizes)
     console.print(
-        f"{len(files)} files in the server's data directory: {listing}; {len(logs.lines)} log lines"
+        f"{len(files)} file{'s' if len(files) != 1 else ''} in the server's data directory: {listing}; {len(logs.lines)} log lines"
     )
     await asyncio.to_thread(
         (server_dir.parent / "server.log").write_text, "\n".join(logs.lines) + "\n", "utf-8"
