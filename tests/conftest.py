@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -111,5 +112,11 @@ def assert_absent(needles: list[str], files: list[Path]) -> None:
     for path in files:
         data = path.read_bytes()
         for needle in needles:
-            for form in {needle.encode("utf-8"), needle.encode("utf-16-le"), needle.encode("unicode_escape")}:
+            forms = {
+                needle.encode("utf-8"),
+                needle.encode("utf-16-le"),
+                needle.encode("unicode_escape"),
+                json.dumps(needle)[1:-1].encode(),  # JSON with \uXXXX escapes
+            }
+            for form in forms:
                 assert form not in data, f"plaintext {needle!r} found in {path}"

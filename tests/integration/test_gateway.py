@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import ServerHandle
+from tests.conftest import ServerHandle, assert_absent
 from tests.integration.wire import Wire, add_photo_device, envelope, register_photo
 
 
@@ -29,7 +29,9 @@ async def pair(http: httpx.AsyncClient) -> tuple[Wire, Wire]:
     return alice, bob
 
 
-async def test_a_message_is_stored_acked_delivered_and_deleted_after_the_ack(http: httpx.AsyncClient) -> None:
+async def test_a_message_is_stored_acked_delivered_and_deleted_after_the_ack(
+    http: httpx.AsyncClient, server: ServerHandle
+) -> None:
     alice, bob = await pair(http)
     await alice.send(
         {"t": "send", "id": "m1", "to": bob.account, "payloads": {bob.device_id: envelope("one")}}
@@ -52,6 +54,8 @@ async def test_a_message_is_stored_acked_delivered_and_deleted_after_the_ack(htt
     assert again["body"] == envelope("two")
     await alice.close()
     await bob.close()
+    # Bearer tokens are never written anywhere: the database keeps their hash, the logs nothing.
+    assert_absent([alice.token, bob.token], server.server_files())
 
 
 async def test_an_offline_device_gets_exactly_what_it_has_not_acked(http: httpx.AsyncClient) -> None:
