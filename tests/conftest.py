@@ -77,7 +77,9 @@ class ServerHandle:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return load_settings(None, data_dir=data_dir, janitor_interval_s=3600.0, **overrides)
+    """Test settings: both WebSocket gateways on (the fast one on a free port), no periodic janitor."""
+    values: dict[str, object] = {"janitor_interval_s": 3600.0, "ws_port": 0, **overrides}
+    return load_settings(None, data_dir=data_dir, **values)
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ def serve(
     data_dir: Annotated[Path | None, typer.Option(help="SQLite database and media live here")] = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    ws_port: Annotated[
+        int | None, typer.Option(help="Also serve /v1/ws on this port with the fast (picows) gateway")
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option(help="postgresql://... (default: SQLite in data dir)")
     ] = None,
@@ -32,7 +35,13 @@ def serve(
     from passerelle.server.runner import uvicorn_config
 
     settings = load_settings(
-        config, data_dir=data_dir, host=host, port=port, database_url=database_url, redis_url=redis_url
+        config,
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        ws_port=ws_port,
+        database_url=database_url,
+        redis_url=redis_url,
     )
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,9 @@ class Limits:
     token_ttl_s: int = 30 * DAY_S
     challenge_ttl_s: int = 60
     send_queue_frames: int = 1024
-    """Frames waiting for a slow connection before it is closed with 1013."""
+    """Frames waiting for a slow connection (ASGI gateway) before it is closed with 1013."""
+    send_buffer_bytes: int = 4 * 1024 * 1024
+    """Bytes waiting for a slow connection (picows gateway) before it is closed with 1013."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +53,8 @@ class Settings:
     """Empty means one process with the in-process broker."""
     host: str = "127.0.0.1"
     port: int = 8000
+    ws_port: int | None = None
+    """When set, the fast (picows) WebSocket gateway also listens on this port (0: any free port)."""
     code_sender: str = "console"
     """'console' prints codes to the server console (development only); an http(s) URL posts them."""
     sqlite_synchronous: str = "FULL"
@@ -104,8 +108,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])
-    for key in ("port",):
-        if key in values:
+    for key in ("port", "ws_port"):
+        if key in values and values[key] is not None:
             values[key] = int(values[key])
     for key in ("janitor_interval_s",):
         if key in values:

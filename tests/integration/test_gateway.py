@@ -21,18 +21,27 @@ async def http(server: ServerHandle) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def pair(http: httpx.AsyncClient) -> tuple[Wire, Wire]:
-    alice = await register_photo(http, "alice")
-    bob = await register_photo(http, "bob")
+@pytest.fixture(params=["asgi", "picows"])
+def ws_url(request: pytest.FixtureRequest, server: ServerHandle) -> str:
+    """Every gateway test runs on both WebSocket layers: uvicorn's (ASGI) and the fast one (picows)."""
+    if request.param == "asgi":
+        return server.running.ws_url
+    assert server.running.fast_ws_url is not None
+    return server.running.fast_ws_url
+
+
+async def pair(http: httpx.AsyncClient, ws_url: str) -> tuple[Wire, Wire]:
+    alice = await register_photo(http, "alice", ws_url)
+    bob = await register_photo(http, "bob", ws_url)
     await alice.connect()
     await bob.connect()
     return alice, bob
 
 
 async def test_a_message_is_stored_acked_delivered_and_deleted_after_the_ack(
-    http: httpx.AsyncClient, server: ServerHandle
+    http: httpx.AsyncClient, server: ServerHandle, ws_url: str
 ) -> None:
-    alice, bob = await pair(http)
+    alice, bob = await pair(http, ws_url)
     await alice.send(
         {"t": "send", "id": "m1", "to": bob.account, "payloads": {bob.device_id: envelope("one")}}
     )
@@ -58,8 +67,10 @@ async def test_a_message_is_stored_acked_delivered_and_deleted_after_the_ack(
     assert_absent([alice.token, bob.token], server.server_files())
 
 
-async def test_an_offline_device_gets_exactly_what_it_has_not_acked(http: httpx.AsyncClient) -> None:
-    alice, bob = await pair(http)
+async def test_an_offline_device_gets_exactly_what_it_has_not_acked(
+    http: httpx.AsyncClient, ws_url: str
+) -> None:
+    alice, bob = await pair(http, ws_url)
     await bob.close()
     for n in range(5):
         await alice.send(
@@ -84,9 +95,9 @@ async def test_an_offline_device_gets_exactly_what_it_has_not_acked(http: httpx.
 
 
 async def test_a_repeated_client_id_returns_the_first_result_and_stores_nothing(
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient, ws_url: str
 ) -> None:
-    alice, bob = await pair(http)
+    alice, bob = await pair(http, ws_url)
     frame = {"t": "send", "id": "same", "to": bob.account, "payloads": {bob.device_id: envelope("first")}}
     await alice.send(frame)
     first = await alice.next("sent")
@@ -101,10 +112,10 @@ async def test_a_repeated_client_id_returns_the_first_result_and_stores_nothing(
     await bob.close()
 
 
-async def test_sends_must_name_exactly_the_current_devices(http: httpx.AsyncClient) -> None:
-    alice, bob = await pair(http)
-    bob2 = await add_photo_device(http, "bob", "Bob's laptop")
-    alice2 = await add_photo_device(http, "alice", "Alice's laptop")
+async def test_sends_must_name_exactly_the_current_devices(http: httpx.AsyncClient, ws_url: str) -> None:
+    alice, bob = await pair(http, ws_url)
+    bob2 = await add_photo_device(http, "bob", "Bob's laptop", ws_url)
+    alice2 = await add_photo_device(http, "alice", "Alice's laptop", ws_url)
     await alice.send({"t": "send", "id": "x1", "to": bob.account, "payloads": {bob.device_id: envelope("a")}})
     error = await alice.next("error")
     assert error["code"] == "stale_devices" and error["ref"] == "x1"
@@ -126,8 +137,8 @@ async def test_sends_must_name_exactly_the_current_devices(http: httpx.AsyncClie
         await device.close()
 
 
-async def test_order_is_preserved_per_conversation(http: httpx.AsyncClient) -> None:
-    alice, bob = await pair(http)
+async def test_order_is_preserved_per_conversation(http: httpx.AsyncClient, ws_url: str) -> None:
+    alice, bob = await pair(http, ws_url)
     for n in range(200):
         await alice.send(
             {"t": "send", "id": f"o{n}", "to": bob.account, "payloads": {bob.device_id: envelope(str(n))}}
@@ -154,9 +165,9 @@ async def test_order_is_preserved_per_conversation(http: httpx.AsyncClient) -> N
     ],
 )
 async def test_bad_frames_get_a_typed_error_and_the_connection_stays_usable(
-    http: httpx.AsyncClient, frame: str, code: str
+    http: httpx.AsyncClient, frame: str, code: str, ws_url: str
 ) -> None:
-    alice, bob = await pair(http)
+    alice, bob = await pair(http, ws_url)
     await alice.send_raw(frame)
     error = await alice.next("error")
     assert error["code"] == code, error
@@ -168,8 +179,7 @@ async def test_bad_frames_get_a_typed_error_and_the_connection_stays_usable(
     await bob.close()
 
 
-async def test_wrong_or_missing_token_closes_with_4001(server: ServerHandle) -> None:
-    ws_url = server.url.replace("http://", "ws://") + "/v1/ws"
+async def test_wrong_or_missing_token_closes_with_4001(server: ServerHandle, ws_url: str) -> None:
     async with connect(ws_url) as ws:
         await ws.send(json.dumps({"t": "hello", "token": "not-a-token"}))
         error = json.loads(await ws.recv())
@@ -186,9 +196,9 @@ async def test_wrong_or_missing_token_closes_with_4001(server: ServerHandle) -> 
 
 
 async def test_a_flood_of_garbage_closes_the_connection_but_not_the_server(
-    http: httpx.AsyncClient, server: ServerHandle
+    http: httpx.AsyncClient, server: ServerHandle, ws_url: str
 ) -> None:
-    alice, bob = await pair(http)
+    alice, bob = await pair(http, ws_url)
     for _ in range(25):
         await alice.send_raw("}{")
     assert alice.reader is not None
@@ -200,8 +210,8 @@ async def test_a_flood_of_garbage_closes_the_connection_but_not_the_server(
     await bob.close()
 
 
-async def test_oversized_frame_closes_with_1009(http: httpx.AsyncClient) -> None:
-    alice, bob = await pair(http)
+async def test_oversized_frame_closes_with_1009(http: httpx.AsyncClient, ws_url: str) -> None:
+    alice, bob = await pair(http, ws_url)
     huge = {
         "t": "send",
         "id": "big",
@@ -215,8 +225,8 @@ async def test_oversized_frame_closes_with_1009(http: httpx.AsyncClient) -> None
     await bob.close()
 
 
-async def test_oversized_envelope_is_refused(http: httpx.AsyncClient) -> None:
-    alice, bob = await pair(http)
+async def test_oversized_envelope_is_refused(http: httpx.AsyncClient, ws_url: str) -> None:
+    alice, bob = await pair(http, ws_url)
     await alice.send(
         {"t": "send", "id": "fat", "to": bob.account, "payloads": {bob.device_id: {"b": "x" * 70_000}}}
     )
@@ -226,8 +236,8 @@ async def test_oversized_envelope_is_refused(http: httpx.AsyncClient) -> None:
     await bob.close()
 
 
-async def test_receipts_typing_and_timers(http: httpx.AsyncClient) -> None:
-    alice, bob = await pair(http)
+async def test_receipts_typing_and_timers(http: httpx.AsyncClient, ws_url: str) -> None:
+    alice, bob = await pair(http, ws_url)
     await alice.send(
         {"t": "send", "id": "r1", "to": bob.account, "payloads": {bob.device_id: envelope("hi")}}
     )
@@ -270,9 +280,11 @@ async def test_receipts_typing_and_timers(http: httpx.AsyncClient) -> None:
     await bob.close()
 
 
-async def test_a_removed_device_is_disconnected_and_the_others_are_told(http: httpx.AsyncClient) -> None:
-    alice, _bob = await pair(http)
-    laptop = await add_photo_device(http, "alice", "Alice's laptop")
+async def test_a_removed_device_is_disconnected_and_the_others_are_told(
+    http: httpx.AsyncClient, ws_url: str
+) -> None:
+    alice, _bob = await pair(http, ws_url)
+    laptop = await add_photo_device(http, "alice", "Alice's laptop", ws_url)
     [added] = await alice.items(1)
     assert added["kind"] == "device" and added["body"] == {"event": "added", "device_id": laptop.device_id}
     await laptop.connect()
@@ -283,7 +295,7 @@ async def test_a_removed_device_is_disconnected_and_the_others_are_told(http: ht
     assert laptop.reader is not None
     await asyncio.wait_for(laptop.reader, 5)
     assert laptop.ws is not None and laptop.ws.close_code == 4001
-    async with connect(laptop.base_url.replace("http", "ws") + "/v1/ws") as ws:
+    async with connect(laptop.ws_url) as ws:
         await ws.send(json.dumps({"t": "hello", "token": laptop.token}))
         assert json.loads(await ws.recv())["code"] == "unauthorized"
     await alice.close()
@@ -291,9 +303,9 @@ async def test_a_removed_device_is_disconnected_and_the_others_are_told(http: ht
 
 
 async def test_expired_messages_are_not_delivered_and_the_janitor_deletes_them(
-    http: httpx.AsyncClient, server: ServerHandle
+    http: httpx.AsyncClient, server: ServerHandle, ws_url: str
 ) -> None:
-    alice, bob = await pair(http)
+    alice, bob = await pair(http, ws_url)
     await bob.close()
     await alice.send(
         {"t": "send", "id": "e1", "to": bob.account, "ttl": 60, "payloads": {bob.device_id: envelope("x")}}

@@ -28,8 +28,8 @@ async def test_accepted_messages_survive_a_restart_exactly_once(tmp_path: Path) 
         await alice.close()
     # A new process on the same data directory.
     async with running_server(make_settings(data_dir), code_sender=CodeInbox()) as second:
-        bob.base_url = second.url
-        alice.base_url = second.url
+        for person in (alice, bob):
+            person.base_url, person.ws_url = second.url, second.ws_url
         await bob.connect()
         items = await bob.items(50)
         assert [i["body"]["ciphertext"]["x"]["body"] for i in items] == [str(n) for n in range(50)]

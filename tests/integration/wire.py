@@ -24,6 +24,7 @@ class Wire:
     """One device of one person, speaking the wire protocol by hand."""
 
     base_url: str
+    ws_url: str
     account: str
     device_id: str
     token: str
@@ -37,8 +38,7 @@ class Wire:
         return {"Authorization": f"Bearer {self.token}"}
 
     async def connect(self, *, expect_welcome: bool = True) -> dict[str, Any]:
-        ws_url = self.base_url.replace("http://", "ws://") + "/v1/ws"
-        self.ws = await connect(ws_url, max_size=2**22)
+        self.ws = await connect(self.ws_url, max_size=2**22)
         await self.ws.send(json.dumps({"t": "hello", "token": self.token}))
         first = json.loads(await self.ws.recv())
         if expect_welcome:
@@ -95,19 +95,27 @@ def envelope(tag: str) -> dict[str, Any]:
     }
 
 
-async def register_photo(http: httpx.AsyncClient, handle: str) -> Wire:
+def asgi_ws_url(http: httpx.AsyncClient) -> str:
+    return str(http.base_url).rstrip("/").replace("http://", "ws://") + "/v1/ws"
+
+
+async def register_photo(http: httpx.AsyncClient, handle: str, ws_url: str | None = None) -> Wire:
     keys = TestDevice(f"{handle}'s phone")
     body = {"app": "photo", "handle": handle, "password": PASSWORD, "device": keys.keys_json()}
     response = await http.post("/v1/accounts", json=body)
     assert response.status_code == 201, response.text
     data = response.json()
-    return Wire(str(http.base_url).rstrip("/"), data["account_id"], data["device_id"], data["token"], keys)
+    base = str(http.base_url).rstrip("/")
+    return Wire(base, ws_url or asgi_ws_url(http), data["account_id"], data["device_id"], data["token"], keys)
 
 
-async def add_photo_device(http: httpx.AsyncClient, handle: str, name: str) -> Wire:
+async def add_photo_device(
+    http: httpx.AsyncClient, handle: str, name: str, ws_url: str | None = None
+) -> Wire:
     keys = TestDevice(name)
     body = {"app": "photo", "handle": handle, "password": PASSWORD, "device": keys.keys_json()}
     response = await http.post("/v1/devices", json=body)
     assert response.status_code == 201, response.text
     data = response.json()
-    return Wire(str(http.base_url).rstrip("/"), data["account_id"], data["device_id"], data["token"], keys)
+    base = str(http.base_url).rstrip("/")
+    return Wire(base, ws_url or asgi_ws_url(http), data["account_id"], data["device_id"], data["token"], keys)

@@ -24,6 +24,8 @@ from passerelle.server.body_limit import BodyLimit
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.gateway import Gateway
+from passerelle.server.gateway_asgi import AsgiGateway
+from passerelle.server.gateway_picows import PicowsGateway
 from passerelle.server.hub import Hub
 from passerelle.server.logs import AccessLog
 from passerelle.server.metrics import Metrics
@@ -57,6 +59,7 @@ class Services:
     janitor: Janitor
     metrics: Metrics
     clock: Clock
+    fast_gateway: PicowsGateway | None
 
 
 def create_app(
@@ -123,6 +126,11 @@ def create_app(
         metrics=metrics,
         clock=clock,
     )
+    fast_gateway = (
+        PicowsGateway(gateway, max_frame_bytes=limits.max_frame_bytes)
+        if settings.ws_port is not None
+        else None
+    )
     services = Services(
         store=store,
         hub=hub,
@@ -134,6 +142,7 @@ def create_app(
         janitor=janitor,
         metrics=metrics,
         clock=clock,
+        fast_gateway=fast_gateway,
     )
 
     @contextlib.asynccontextmanager
@@ -141,6 +150,9 @@ def create_app(
         await store.open()
         try:
             await broker.start(hub.on_broker_event)
+            if fast_gateway is not None:
+                await fast_gateway.start_listening(settings.host, settings.ws_port or 0)
+                log.info("fast WebSocket gateway listening", extra={"port": fast_gateway.port})
             async with asyncio.TaskGroup() as group:
                 tasks = [
                     group.create_task(pipeline.run(), name="pipeline"),
@@ -152,6 +164,8 @@ def create_app(
                     yield
                 finally:
                     hub.close_all()
+                    if fast_gateway is not None:
+                        await fast_gateway.close()
                     for task in tasks:
                         task.cancel()
         finally:
@@ -165,7 +179,7 @@ def create_app(
         *rest_routes(rest),
         *conversations.routes(),
         *ops_routes(store, metrics),
-        WebSocketRoute("/v1/ws", gateway),
+        WebSocketRoute("/v1/ws", AsgiGateway(gateway)),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}

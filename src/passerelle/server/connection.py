@@ -1,8 +1,10 @@
 """One live WebSocket connection of an authenticated device, as the hub sees it.
 
-Frames to the client go through a bounded queue drained by the connection's pump task, so nothing
-that produces frames (the pipeline's commit callback, the broker) ever waits for a slow client; a
-client whose queue overflows is closed with 1013 and resumes from its mailbox when it reconnects.
+Nothing that produces frames (the pipeline's commit callback, the broker) ever waits for a client:
+``push`` either writes at once (transports that write synchronously, like picows, whose write buffer
+is then bounded) or queues the frame for the connection's pump task (ASGI, whose sends are
+awaitable; the queue is bounded). A client that overflows either bound is closed with 1013 and
+resumes from its mailbox when it reconnects.
 """
 
 from __future__ import annotations
@@ -14,14 +16,24 @@ from typing import Protocol
 
 from passerelle.domain.ids import AccountId, DeviceId
 
+SLOW_CONSUMER = 1013
+
 
 class Transport(Protocol):
+    @property
+    def direct(self) -> bool:
+        """True when ``write_now`` writes synchronously (no pump needed for frames)."""
+        ...
+
+    def write_now(self, data: bytes) -> None: ...
+
+    def buffered(self) -> int:
+        """Bytes accepted by ``write_now`` and not yet handed to the kernel."""
+        ...
+
     async def send_text(self, data: bytes) -> None: ...
 
     async def close(self, code: int, reason: str = "") -> None: ...
-
-
-SLOW_CONSUMER = 1013
 
 
 class Connection:
@@ -30,7 +42,9 @@ class Connection:
         "close_code",
         "close_reason",
         "device",
+        "direct",
         "live",
+        "max_buffer",
         "max_frames",
         "need_sync",
         "out",
@@ -40,9 +54,11 @@ class Connection:
         "wakeup",
     )
 
-    def __init__(self, transport: Transport, *, max_frames: int) -> None:
+    def __init__(self, transport: Transport, *, max_frames: int, max_buffer: int) -> None:
         self.transport = transport
+        self.direct = transport.direct
         self.max_frames = max_frames
+        self.max_buffer = max_buffer
         self.out: deque[bytes] = deque()
         self.wakeup = asyncio.Event()
         self.account: AccountId | None = None
@@ -57,8 +73,14 @@ class Connection:
         self.close_reason = ""
 
     def push(self, data: bytes) -> None:
-        """Queue one frame; never blocks. Overflow marks the connection for closing."""
+        """Write or queue one frame; never blocks. Overflow marks the connection for closing."""
         if self.close_code is not None:
+            return
+        if self.direct:
+            if self.transport.buffered() > self.max_buffer:
+                self.close(SLOW_CONSUMER, "too slow: reconnect to resume")
+                return
+            self.transport.write_now(data)
             return
         if len(self.out) >= self.max_frames:
             self.close(SLOW_CONSUMER, "too slow: reconnect to resume")
@@ -78,7 +100,7 @@ class Connection:
         self.wakeup.set()
 
     async def pump(self, sync: Callable[[Connection], Awaitable[None]]) -> None:
-        """Write queued frames and run mailbox syncs until the connection closes. Owned by the gateway."""
+        """Run mailbox syncs, write queued frames and close, until closed. Owned by the gateway."""
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()

@@ -8,7 +8,6 @@ loop reads on; the ``sent`` frame is queued when the batch commits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -18,8 +17,9 @@ from passerelle.domain.ids import MailboxPos
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
-from passerelle.server.connection import Connection
+from passerelle.server.connection import Connection, Transport
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code
+from passerelle.server.frames_in import FrameSource
 from passerelle.server.hub import Hub
 from passerelle.server.metrics import Metrics
 from passerelle.service.accounts import AccountService
@@ -32,20 +32,6 @@ from passerelle.service.records import AppendResult
 log = logging.getLogger("passerelle.gateway")
 TOO_BIG = 1009
 UNAUTHORIZED = 4001
-
-
-class AsgiTransport:
-    __slots__ = ("_send",)
-
-    def __init__(self, send: Any) -> None:
-        self._send = send
-
-    async def send_text(self, data: bytes) -> None:
-        await self._send({"type": "websocket.send", "text": data.decode()})
-
-    async def close(self, code: int, reason: str = "") -> None:
-        with contextlib.suppress(OSError, RuntimeError):
-            await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
 
 class Gateway:
@@ -72,15 +58,15 @@ class Gateway:
         self._limits = limits
         self._metrics = metrics
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        message = await receive()
-        if message["type"] != "websocket.connect":
-            return
-        await send({"type": "websocket.accept"})
-        conn = Connection(AsgiTransport(send), max_frames=self._limits.send_queue_frames)
+    def connection(self, transport: Transport) -> Connection:
+        limits = self._limits
+        return Connection(transport, max_frames=limits.send_queue_frames, max_buffer=limits.send_buffer_bytes)
+
+    async def serve(self, conn: Connection, frames: FrameSource) -> None:
+        """Run one connection until it closes: the read loop here, its pump task beside it."""
         pump = asyncio.create_task(conn.pump(self._hub.sync), name="ws-pump")
         try:
-            await self._read_loop(conn, receive)
+            await self._read_loop(conn, frames)
         finally:
             self._hub.unregister(conn)
             conn.close(1000)
@@ -90,19 +76,15 @@ class Gateway:
             except (TimeoutError, OSError, RuntimeError):
                 pump.cancel()
 
-    async def _read_loop(self, conn: Connection, receive: Any) -> None:
+    async def _read_loop(self, conn: Connection, frames: FrameSource) -> None:
         session = ServerSession()
         sender: Sender | None = None
         max_frame = self._limits.max_frame_bytes
         while conn.close_code is None:
-            message = await receive()
-            kind = message["type"]
-            if kind == "websocket.disconnect":
+            data = await frames.next()
+            if data is None:
                 session.receive_eof()
                 return
-            data = message.get("text")
-            if data is None:
-                data = message.get("bytes") or b""
             self._metrics.frames_in.inc()
             if len(data) > max_frame:
                 conn.push(session.error("too_large", f"a frame is limited to {max_frame} bytes"))

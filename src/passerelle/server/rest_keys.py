@@ -1,4 +1,5 @@
-"""REST endpoints of device keys and the directory (docs/protocol.md sections 4.7 and 4.8)."""
+"""REST endpoints of device keys and the directory: lookups and profiles (docs/protocol.md sections 4.7
+and 4.8)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import InvalidInput
+from passerelle.domain.ids import AccountId
 from passerelle.server.rest_accounts import device_json
 from passerelle.server.rest_bodies import ClaimBody, UploadKeysBody
 from passerelle.server.rest_io import RestServices, authenticated, endpoint, json_response, read_body
+from passerelle.service.directory import LookupResult
 from passerelle.service.records import ClaimedDevice
 
 MAX_ADDRESS = 256
@@ -27,6 +30,16 @@ def claimed_json(item: ClaimedDevice) -> dict[str, Any]:
     return {**device_json(item.device), "one_time_key": one_time_key}
 
 
+def person_json(found: LookupResult) -> dict[str, Any]:
+    """A person as a lookup or a profile shows them (the address is null when hidden from the caller)."""
+    return {
+        "account_id": found.account,
+        "app": found.app,
+        "display_name": found.display_name,
+        "address": str(found.address) if found.address is not None else None,
+    }
+
+
 class KeyRoutes:
     def __init__(self, services: RestServices) -> None:
         self.s = services
@@ -36,6 +49,7 @@ class KeyRoutes:
             Route("/v1/keys", self.upload, methods=["POST"]),
             Route("/v1/keys/count", self.count, methods=["GET"]),
             Route("/v1/keys/claim", self.claim, methods=["POST"]),
+            Route("/v1/accounts/{account_id}", self.profile, methods=["GET"]),
             Route("/v1/accounts/{account_id}/devices", self.devices, methods=["GET"]),
             Route("/v1/lookup", self.lookup, methods=["GET"]),
         ]
@@ -81,11 +95,11 @@ class KeyRoutes:
             raise InvalidInput("give the address to look up: /v1/lookup?address=photo:alice")
         viewer = await self.s.directory.viewer(caller)
         found = await self.s.directory.lookup(viewer, address, device=caller.device)
-        return json_response(
-            {
-                "account_id": found.account,
-                "app": found.app,
-                "display_name": found.display_name,
-                "address": str(found.address) if found.address is not None else None,
-            }
-        )
+        return json_response(person_json(found))
+
+    @endpoint
+    async def profile(self, request: Request) -> Response:
+        caller = await authenticated(request, self.s)
+        viewer = await self.s.directory.viewer(caller)
+        found = await self.s.directory.profile(viewer, AccountId(request.path_params["account_id"]))
+        return json_response(person_json(found))

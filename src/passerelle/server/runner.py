@@ -36,6 +36,7 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
 class RunningServer:
     url: str
     ws_url: str
+    fast_ws_url: str | None
     services: Services
     server: uvicorn.Server
 
@@ -57,10 +58,16 @@ async def running_server(
                     task.result()
                     raise RuntimeError("the server stopped while starting")
                 await asyncio.sleep(0.005)
+        services: Services = app.state.services
         yield RunningServer(
             url=f"http://127.0.0.1:{port}",
             ws_url=f"ws://127.0.0.1:{port}/v1/ws",
-            services=app.state.services,
+            fast_ws_url=(
+                f"ws://127.0.0.1:{services.fast_gateway.port}/v1/ws"
+                if services.fast_gateway is not None
+                else None
+            ),
+            services=services,
             server=server,
         )
     finally:

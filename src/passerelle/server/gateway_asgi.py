@@ -1,0 +1,63 @@
+"""The gateway on the ASGI WebSocket (uvicorn), on the same port as the REST API."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from passerelle.server.gateway import Gateway
+
+
+class AsgiTransport:
+    __slots__ = ("_send",)
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+
+    @property
+    def direct(self) -> bool:
+        return False
+
+    def write_now(self, data: bytes) -> None:
+        raise RuntimeError("ASGI sends are awaited: queue the frame for the pump")
+
+    def buffered(self) -> int:
+        return 0
+
+    async def send_text(self, data: bytes) -> None:
+        await self._send({"type": "websocket.send", "text": data.decode()})
+
+    async def close(self, code: int, reason: str = "") -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class AsgiFrames:
+    __slots__ = ("_receive",)
+
+    def __init__(self, receive: Any) -> None:
+        self._receive = receive
+
+    async def next(self) -> bytes | str | None:
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is not None:
+            return str(text)
+        return bytes(message.get("bytes") or b"")
+
+
+class AsgiGateway:
+    """The ASGI endpoint for ``/v1/ws``."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        conn = self._gateway.connection(AsgiTransport(send))
+        await self._gateway.serve(conn, AsgiFrames(receive))

@@ -1,0 +1,146 @@
+"""The gateway on picows, a Cython WebSocket layer: about half the CPU per frame of the ASGI path
+(benchmarks/ws_layers). It listens on its own port (``ws_port``) beside uvicorn, in the same event
+loop; a reverse proxy routes ``/v1/ws`` to it.
+
+picows calls ``on_ws_frame`` synchronously for every frame; the listener copies the payload into the
+connection's QueuedFrames and the gateway's read loop (one task per connection) drains them. Frames
+to the client are written synchronously; the transport's write buffer is the bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from picows import (
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    ws_create_server,
+)
+
+from passerelle.server.connection import Connection
+from passerelle.server.frames_in import QueuedFrames
+from passerelle.server.gateway import Gateway
+
+log = logging.getLogger("passerelle.gateway")
+PATH = b"/v1/ws"
+TOO_BIG = 1009
+
+
+class PicowsTransport:
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: WSTransport) -> None:
+        self._ws = ws
+
+    @property
+    def direct(self) -> bool:
+        return True
+
+    def write_now(self, data: bytes) -> None:
+        self._ws.send(WSMsgType.TEXT, data)
+
+    def buffered(self) -> int:
+        return self._ws.underlying_transport.get_write_buffer_size()
+
+    async def send_text(self, data: bytes) -> None:
+        self.write_now(data)
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if not self._ws.is_close_frame_sent:
+            self._ws.send_close(WSCloseCode(code), reason.encode()[:120])
+        self._ws.disconnect(graceful=True)
+
+
+class _Listener(WSListener):
+    def __init__(self, server: PicowsGateway) -> None:
+        self._server = server
+        self._frames = QueuedFrames()
+        self._partial: bytearray | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        conn = self._server.gateway.connection(PicowsTransport(transport))
+        self._task = self._server.start(conn, self._frames)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            if frame.fin:
+                self._frames.feed(frame.get_payload_as_bytes())
+            else:
+                self._partial = bytearray(frame.get_payload_as_memoryview())
+        elif kind is WSMsgType.CONTINUATION:
+            if self._partial is None:
+                return
+            self._partial += frame.get_payload_as_memoryview()
+            if len(self._partial) > self._server.max_frame_bytes:
+                # Let the read loop answer it like any oversized message.
+                self._frames.feed(bytes(self._partial))
+                self._partial = None
+            elif frame.fin:
+                self._frames.feed(bytes(self._partial))
+                self._partial = None
+        elif kind is WSMsgType.CLOSE:
+            if not transport.is_close_frame_sent:
+                transport.send_close(frame.get_close_code())
+            transport.disconnect()
+            self._frames.feed_eof()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._frames.feed_eof()
+
+
+class PicowsGateway:
+    """Owns the picows listening socket and the per-connection tasks."""
+
+    def __init__(self, gateway: Gateway, *, max_frame_bytes: int) -> None:
+        self.gateway = gateway
+        self.max_frame_bytes = max_frame_bytes
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start_listening(self, host: str, port: int) -> None:
+        def route(request: WSUpgradeRequest) -> WSListener | None:
+            path = request.path.split(b"?", 1)[0]
+            return _Listener(self) if path == PATH else None
+
+        self._server = await ws_create_server(
+            route,
+            host,
+            port,
+            websocket_handshake_timeout=5,
+            max_frame_size=self.max_frame_bytes + 4096,
+            enable_auto_pong=True,
+        )
+
+    def start(self, conn: Connection, frames: QueuedFrames) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self.gateway.serve(conn, frames), name="ws-conn")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """Stop listening, then wait (briefly) for the connections' own tasks to finish."""
+        if self._server is not None:
+            self._server.close()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._server.wait_closed()
