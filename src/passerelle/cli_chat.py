@@ -84,8 +84,7 @@ async def run_chat(
     lines = lines or StdinLines()
     try:
         options.check()
-        styles = await fetch_styles(options.server)
-        client = await open_or_enrol(options, console, lines, styles)
+        client, styles = await open_or_enrol(options, console, lines)
     except UsageError as exc:
         console.print(Text(f"✗ {exc}", style="red"))
         return STATUS_USAGE
@@ -142,8 +141,10 @@ def default_device_name() -> str:
 
 
 async def open_or_enrol(
-    options: ChatOptions, console: Console, lines: StdinLines, styles: AppStyles
-) -> Client:
+    options: ChatOptions, console: Console, lines: StdinLines
+) -> tuple[Client, AppStyles]:
+    """The device of the store (resumed), or a new one (registered or added). The apps' styles come
+    from the device's own server: the one in its store when resuming, ``--server`` otherwise."""
     alias = options.phone or options.handle or options.username
     if options.store is not None:
         store = options.store
@@ -156,13 +157,17 @@ async def open_or_enrol(
         raise UsageError(f"{store} already holds a device; give the new device its own --store")
     if exists:
         client = await Client.open(store)
-        if options.app and options.app != client.app:
+        try:
+            if options.app and options.app != client.app:
+                raise UsageError(f"the device in {store} belongs to the {client.app} app, not {options.app}")
+            return client, await fetch_styles(client.server_url)
+        except BaseException:
             await client.close()
-            raise UsageError(f"the device in {store} belongs to the {client.app} app, not {options.app}")
-        return client
+            raise
+    styles = await fetch_styles(options.server)
     client = await enrol(options, store, console, lines, styles)
     console.print(Text(f"Your device's keys and messages are kept (encrypted) in {store}", style="dim"))
-    return client
+    return client, styles
 
 
 async def enrol(

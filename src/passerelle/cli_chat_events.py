@@ -2,8 +2,9 @@
 
 ``14:03 [photo] Alice: Bonjour``, ``✓ delivered "Bonjour"``, ``✓✓ read by Alice "Bonjour"``,
 ``… Alice is typing``, ``⏱ Alice set disappearing messages to 24 hours``. A person the client never
-looked up is shown by the start of their account id: the server tells a client who someone is only
-through a lookup by address.
+looked up is shown by the name and app of their profile (``Client.profile``, which the SDK also
+fetches by itself when their first message arrives); only when the server will not say (they are
+hidden from us) by the start of their account id.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from passerelle.cli_chat_view import AppStyles, clock, timer_words, when
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import (
     Client,
+    Contact,
     DeviceEvent,
     Event,
     Message,
     MessageState,
     ReceiptEvent,
+    SdkError,
     TimerEvent,
     TypingEvent,
 )
@@ -48,19 +51,30 @@ class EventPrinter:
         """Server message id -> text, for the receipts of messages this session saw."""
         self._shown: set[tuple[int, str]] = set()
         """(message id, receipt kind) already shown: each of the peer's devices sends its own."""
+        self._nameless: set[str] = set()
+        """Accounts whose profile the server refused this session: not asked again for every line."""
 
     def remember(self, mid: int | None, text: str) -> None:
         if mid is not None:
             self._texts[mid] = text
 
     async def name(self, account: str) -> Text:
-        """``[photo] Alice`` for a person looked up before; ``you``; else ``someone (3f9a2c1b…)``."""
+        """``[photo] Alice`` (known here, else from their profile); ``you``; else ``someone (3f9a2c1b…)``."""
         if account == self.client.account_id:
             return Text("you", style="bold")
-        contact = await self.client.contact(account)
+        contact = await self.client.contact(account) or await self._profile(account)
         if contact is None:
             return Text(f"someone ({account[:8]}…)", style="bold")
         return self.styles.person(contact.app, contact.display_name)
+
+    async def _profile(self, account: str) -> Contact | None:
+        if account in self._nameless:
+            return None
+        try:
+            return await self.client.profile(account)
+        except SdkError:
+            self._nameless.add(account)
+            return None
 
     async def other_member(self, conv: ConversationId) -> AccountId | None:
         for known in await self.client.conversations():

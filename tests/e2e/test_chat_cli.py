@@ -8,6 +8,7 @@ from ``PASSERELLE_PASSWORD``; the interactive sessions are driven through their 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import socket
@@ -18,6 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from rich.console import Console
+
+from passerelle.cli_chat import ChatOptions, run_chat
+from passerelle.sdk import Client
+from tests.conftest import ServerHandle
 
 WAIT_S = 30.0
 BOB_PHONE = "+33612345678"
@@ -182,7 +188,7 @@ async def test_two_people_on_two_apps_write_to_each_other(terminals: Terminals) 
     await alice.line("registered on [photo] as photo:alice")
     await alice.line("✓ sent to [chat] Bob")
     assert await alice.exit_status() == 0, alice.output()
-    await bob.line(": Bonjour Bob ! Ça va ? 🙂")
+    await bob.line("[photo] alice: Bonjour Bob ! Ça va ? 🙂")  # never looked up: named by her profile
     assert await bob.exit_status() == 0, bob.output()
 
     # Later runs resume from the store: no registration, no password, no code.
@@ -209,7 +215,9 @@ async def test_an_interactive_session_on_each_side(terminals: Terminals) -> None
     await bob.line("Now talking to [photo] alice")
     await bob.type("Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]")
     await bob.line("you → [photo] alice: Salut Alice, ça marche ! 🎉 [bold]not markup[/bold] ✓")
-    await alice.line(": Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]")  # live, while she waits
+    await alice.line(
+        "[chat] Bob: Salut Alice, ça marche ! 🎉 [bold]not markup[/bold]"
+    )  # live, while she waits
     await bob.line('✓ delivered "Salut Alice, ça marche ! 🎉 [bold]not ma…"')
 
     await alice.type(f"/to chat:{BOB_PHONE}")
@@ -281,3 +289,20 @@ async def test_a_second_device_and_a_wrong_password(terminals: Terminals) -> Non
     await laptop.line("nobody there")
     assert await laptop.exit_status() == 1
     await alice.stop()
+
+
+async def test_a_resumed_device_takes_its_colours_from_its_own_server(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    for handle in ("alice", "bob"):
+        client = await Client.register(
+            server.url, tmp_path / handle, app="photo", handle=handle, password=PASSWORD
+        )
+        await client.close()
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, color_system="truecolor", soft_wrap=True)
+    # --server names nothing (a closed port): the store knows where the device's server is.
+    options = ChatOptions(server="http://127.0.0.1:9", store=tmp_path / "alice", send="hi", to="photo:bob")
+    assert await run_chat(options, console=console) == 0, screen.getvalue()
+    assert "sent to" in screen.getvalue()
+    assert "38;2;193;53;132" in screen.getvalue()  # the photo app's primary colour, #c13584

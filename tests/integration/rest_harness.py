@@ -1,5 +1,7 @@
-"""The REST edge of accounts, keys and the directory as a real ASGI app (rest_routes + BodyLimit,
-on a real SQLite store), called in process through httpx's ASGI transport."""
+"""The REST edge of accounts, keys, the directory and conversations as a real ASGI app (rest_routes,
+ConversationRoutes and BodyLimit, on a real SQLite store), called in process through httpx's ASGI
+transport. Nothing runs in the background: the send pipeline is built but never started, so sends
+belong to the tests of the real server."""
 
 from __future__ import annotations
 
@@ -13,16 +15,20 @@ import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
+from passerelle.broker import open_broker
 from passerelle.config import Limits, load_settings
 from passerelle.domain.addresses import normalize_phone
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.rest import RestServices, rest_routes
+from passerelle.server.rest_conversations import ConversationRoutes
 from passerelle.server.system import RandomIds
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
 from passerelle.service.keys import KeyService
 from passerelle.service.limiter import RateLimiter
+from passerelle.service.messaging import MessagingService
+from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Store
 from passerelle.storage import open_store
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
@@ -86,6 +92,15 @@ class Api:
         )
         assert response.status_code == 200, response.text
 
+    async def open_direct(self, person: Person, other: Person) -> str:
+        """``POST /v1/conversations {"with": other}``; returns the conversation id."""
+        response = await self.http.post(
+            "/v1/conversations", json={"with": other.account_id}, headers=person.auth
+        )
+        assert response.status_code == 200, response.text
+        conv: str = response.json()["conv"]
+        return conv
+
 
 @contextlib.asynccontextmanager
 async def rest_api(tmp_path: Path, limits: Limits = GENEROUS) -> AsyncIterator[Api]:
@@ -112,7 +127,21 @@ async def rest_api(tmp_path: Path, limits: Limits = GENEROUS) -> AsyncIterator[A
     services = RestServices(
         accounts=accounts, keys=keys, directory=directory, apps=settings.apps, limits=limits
     )
-    app = Starlette(routes=rest_routes(services), exception_handlers={HTTPException: http_exception_handler})
+    messaging = MessagingService(
+        store=store,
+        pipeline=SendPipeline(store),
+        broker=open_broker(""),
+        directory=directory,
+        apps=settings.apps,
+        clock=clock,
+        max_envelope_bytes=limits.max_envelope_bytes,
+        max_targets=limits.max_targets,
+    )
+    conversations = ConversationRoutes(accounts=accounts, messaging=messaging, store=store)
+    app = Starlette(
+        routes=[*rest_routes(services), *conversations.routes()],
+        exception_handlers={HTTPException: http_exception_handler},
+    )
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     transport = httpx.ASGITransport(app=app)
     try:

@@ -1,7 +1,8 @@
-"""REST: lookup by address (docs/protocol.md section 4.8)."""
+"""REST: lookup by address and profiles by account id (docs/protocol.md section 4.8)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,11 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
 
 async def lookup(api: Api, viewer: Person, address: str) -> tuple[int, bytes]:
     response = await api.http.get("/v1/lookup", params={"address": address}, headers=viewer.auth)
+    return response.status_code, response.content
+
+
+async def profile(api: Api, viewer: Person, account_id: str) -> tuple[int, bytes]:
+    response = await api.http.get(f"/v1/accounts/{account_id}", headers=viewer.auth)
     return response.status_code, response.content
 
 
@@ -84,3 +90,78 @@ async def test_lookups_are_rate_limited(tmp_path: Path) -> None:
         response = await api.http.get("/v1/lookup", params={"address": "photo:bobby"}, headers=alice.auth)
         assert response.status_code == 429
         assert response.headers["retry-after"] == "30"
+
+
+async def test_the_profile_of_a_visible_account(api: Api) -> None:
+    alice = await api.photo("alice")
+    marie = await api.social("marie.d", "Marie Dupont")
+    response = await api.http.get(f"/v1/accounts/{alice.account_id}", headers=marie.auth)
+    assert response.status_code == 200
+    assert response.json() == {
+        "account_id": alice.account_id,
+        "app": "photo",
+        "display_name": "alice",
+        "address": "photo:alice",
+    }
+    # Everyone sees themselves, whatever their findability (social's default is "app").
+    response = await api.http.get(f"/v1/accounts/{marie.account_id}", headers=marie.auth)
+    assert response.json() == {
+        "account_id": marie.account_id,
+        "app": "social",
+        "display_name": "Marie Dupont",
+        "address": "social:marie.d",
+    }
+
+
+@pytest.mark.parametrize("findability", ["app", "nobody"])
+async def test_a_hidden_profile_is_answered_like_a_missing_one(api: Api, findability: str) -> None:
+    alice = await api.photo("alice")
+    marie = await api.social("marie.d")
+    await api.set_findability(alice, findability)
+    missing = await profile(api, marie, "a_nobody")
+    assert missing[0] == 404
+    assert json.loads(missing[1])["error"]["code"] == "not_found"
+    assert await profile(api, marie, alice.account_id) == missing  # byte for byte
+    # Someone of her own app still sees her with "app"; nobody does with "nobody".
+    bob = await api.photo("bobby")
+    status, _ = await profile(api, bob, alice.account_id)
+    assert status == (200 if findability == "app" else 404)
+
+
+async def test_a_profile_never_shows_a_phone_number_to_another_app(api: Api) -> None:
+    bob = await api.chat("+33612345678")
+    carol = await api.chat("+33698765432", "Carol")
+    alice = await api.photo("alice")
+    response = await api.http.get(f"/v1/accounts/{bob.account_id}", headers=alice.auth)
+    assert response.status_code == 200
+    assert response.json() == {
+        "account_id": bob.account_id,
+        "app": "chat",
+        "display_name": "Bob",
+        "address": None,
+    }
+    assert b"+336" not in response.content
+    response = await api.http.get(f"/v1/accounts/{bob.account_id}", headers=carol.auth)
+    assert response.json()["address"] == "chat:+33612345678"
+
+
+async def test_a_shared_conversation_keeps_a_profile_visible(api: Api) -> None:
+    alice = await api.photo("alice")
+    bob = await api.photo("bobby")
+    carol = await api.photo("carol")
+    await api.open_direct(alice, bob)
+    await api.set_findability(bob, "nobody")
+    response = await api.http.get(f"/v1/accounts/{bob.account_id}", headers=alice.auth)
+    assert response.status_code == 200
+    assert response.json()["display_name"] == "bobby"
+    assert response.json()["address"] == "photo:bobby"
+    # Carol shares nothing with him: to her he is not there at all.
+    assert await profile(api, carol, bob.account_id) == await profile(api, carol, "a_nobody")
+    assert (await profile(api, carol, bob.account_id))[0] == 404
+
+
+async def test_a_profile_needs_a_token(api: Api) -> None:
+    alice = await api.photo("alice")
+    response = await api.http.get(f"/v1/accounts/{alice.account_id}")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"

@@ -53,7 +53,7 @@ class PongIn(_In, tag="pong"):
     n: int = 0
 
 
-class OtherIn(_In, tag="keys_low"):
+class KeysLowIn(_In, tag="keys_low"):
     pass
 
 
@@ -61,7 +61,9 @@ class TypingIn(_In, tag="typing"):
     pass
 
 
-_decode = msgspec.json.Decoder(WelcomeIn | SentIn | DeliverIn | ErrorIn | PongIn | OtherIn | TypingIn).decode
+_decode = msgspec.json.Decoder(
+    WelcomeIn | SentIn | DeliverIn | ErrorIn | PongIn | KeysLowIn | TypingIn
+).decode
 
 
 class Recorder:
@@ -99,7 +101,7 @@ def _nothing() -> None:
     return None
 
 
-class BenchSocket(WSListener):  # type: ignore[misc]
+class BenchSocket(WSListener):
     def __init__(self, recorder: Recorder, *, ack_batch: int, loop: asyncio.AbstractEventLoop) -> None:
         self.recorder = recorder
         self.ack_batch = ack_batch

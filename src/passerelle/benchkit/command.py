@@ -9,7 +9,9 @@ bad options.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -33,6 +35,27 @@ def run_with_fast_loop(coro: Coroutine[Any, Any, T]) -> T:
         return runner.run(coro)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+async def cancelled_by_signals(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro``; SIGTERM or SIGHUP cancel it, so that its clean-up (stopping the server, removing
+    the temporary directory) runs as after Ctrl-C, then the CancelledError propagates."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    installed = []
+    for signum in STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, task.cancel)
+            installed.append(signum)
+    try:
+        return await coro
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
 def bench_command(
     *,
     scenario: str = "all",
@@ -46,6 +69,8 @@ def bench_command(
     as_json: bool = False,
 ) -> int:
     console = Console(stderr=as_json)
+    if not console.is_terminal:
+        console.width = 120
     errors = Console(stderr=True)
     try:
         options = BenchOptions(
@@ -66,7 +91,10 @@ def bench_command(
         errors.print(text, style="dim", markup=False, highlight=False)
 
     try:
-        report: BenchReport = run_with_fast_loop(run_bench(options, progress))
+        report: BenchReport = run_with_fast_loop(cancelled_by_signals(run_bench(options, progress)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        errors.print("passerelle bench: interrupted; the server was stopped", style="red", markup=False)
+        return 130
     except BenchError as exc:
         errors.print(f"passerelle bench could not measure: {exc}", style="red", markup=False, highlight=False)
         if as_json:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 SCENARIOS = ("a", "b", "c")
 SCENARIO_TITLES = {
-    "a": "saturated (closed loop)",
+    "a": "saturated",
     "b": "open loop",
     "c": "offline drain",
 }

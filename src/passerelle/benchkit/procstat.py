@@ -8,6 +8,7 @@ import os
 import platform
 import resource
 import sqlite3
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,30 @@ def _version(package: str) -> str | None:
         return None
 
 
+def source_revision() -> str | None:
+    """The git commit of the server's source when it runs from a checkout (``+dirty`` when files
+    under src/ differ from it), else None. Blocking."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / ".git").exists():
+        return None
+    git = ["git", "-C", str(root)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        changes = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no", "src"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if changes.stdout.strip() else "")
+
+
 def machine_info(loop_name: str) -> dict[str, Any]:
     """Blocking (reads /proc/cpuinfo): call it through a thread from async code."""
     try:
@@ -111,6 +136,7 @@ def machine_info(loop_name: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "passerelle": _version("passerelle"),
+        "revision": source_revision(),
         "client": f"picows {_version('picows')}",
         "client_loop": loop_name,
         "sqlite": sqlite3.sqlite_version,

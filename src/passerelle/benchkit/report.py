@@ -72,7 +72,7 @@ def table(report: BenchReport) -> Table:
     notes = [_notes(name, f) for name, f in report.scenarios.items()]
     notes.append(
         f"{m['cpus']} CPUs ({m['cpu']}), load average {m['load_avg_1m']} at the start, "
-        f"Python {m['python']}, {m['client']} on {m['client_loop']}"
+        f"Python {m['python']}, {m['client']} on {m['client_loop']}, source {m['revision'] or 'installed'}"
     )
     grid.caption = "\n".join(notes)
     grid.caption_justify = "left"

@@ -40,7 +40,7 @@ def decode_event(data: bytes) -> BrokerEvent:
     if wire.k == "news":
         return DeviceNews(tuple(DeviceId(d) for d in wire.d), all_devices=wire.x)
     if wire.k == "eph":
-        return Ephemeral(tuple(DeviceId(d) for d in wire.d), base64.b64decode(wire.f), wire.c)
+        return Ephemeral(tuple(DeviceId(d) for d in wire.d), base64.b64decode(wire.f, validate=True), wire.c)
     if wire.k == "inv":
         return Invalidate(tuple(AccountId(a) for a in wire.a), tuple(ConversationId(c) for c in wire.v))
     raise ValueError(f"unknown broker event kind {wire.k!r}")

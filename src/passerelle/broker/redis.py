@@ -42,35 +42,55 @@ class RedisBroker:
         except RedisError as exc:
             raise Unavailable("the Redis broker does not answer") from exc
         self._task = asyncio.create_task(self._listen(), name="redis-broker")
-        async with asyncio.timeout(10):
-            await self._subscribed.wait()
+        try:
+            async with asyncio.timeout(10):
+                await self._subscribed.wait()
+        except TimeoutError as exc:
+            raise Unavailable("the Redis broker did not confirm the subscription") from exc
 
     async def _listen(self) -> None:
         assert self._redis is not None
-        assert self._handler is not None
         backoff = 0.1
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
-                    if self._subscribed.is_set():
-                        # We were cut off: pokes may have been lost while away. Resync from the store.
-                        await self._handler(DeviceNews((), all_devices=True))
-                    self._subscribed.set()
-                    backoff = 0.1
                     async for message in pubsub.listen():
-                        if message.get("type") != "message":
-                            continue
-                        try:
-                            event = decode_event(message["data"])
-                        except ValueError:
-                            log.warning("dropped a malformed broker event")
-                            continue
-                        await self._handler(event)
+                        kind = message.get("type")
+                        if kind == "message":
+                            await self._receive(message["data"])
+                        elif kind == "subscribe":
+                            await self._subscribed_again()
+                            backoff = 0.1
             except RedisError:
                 log.warning("lost the Redis broker; resubscribing in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    async def _subscribed_again(self) -> None:
+        """Redis confirmed a subscription: the first one, or one after a lost connection (ours, or
+        the client library's own reconnection). Pokes published while we were away are gone, so
+        every connection of this node resyncs from the store. The resync starts after Redis
+        registered the subscription, so any commit it misses is poked to us afterwards."""
+        if self._subscribed.is_set():
+            await self._deliver(DeviceNews((), all_devices=True))
+        self._subscribed.set()
+
+    async def _receive(self, data: bytes) -> None:
+        try:
+            event = decode_event(data)
+        except ValueError:
+            log.warning("dropped a malformed broker event (%d bytes)", len(data))
+            return
+        await self._deliver(event)
+
+    async def _deliver(self, event: BrokerEvent) -> None:
+        """Hand one event to the handler; a failure costs that event, not the listener."""
+        assert self._handler is not None
+        try:
+            await self._handler(event)
+        except Exception:
+            log.exception("the broker handler failed on a %s event", type(event).__name__)
 
     async def publish(self, event: BrokerEvent) -> None:
         assert self._redis is not None

@@ -28,7 +28,7 @@ from passerelle.sdk.account import MyAccount
 from passerelle.sdk.connection import Connection
 from passerelle.sdk.core import Connected
 from passerelle.sdk.credentials import Credentials
-from passerelle.sdk.directory import ConversationBook, DeviceDirectory
+from passerelle.sdk.directory import ContactBook, ConversationBook, DeviceDirectory
 from passerelle.sdk.dispatch import Callback, Dispatcher
 from passerelle.sdk.errors import NotConnected
 from passerelle.sdk.events import (
@@ -93,6 +93,10 @@ class Client:
         self._devices = DeviceDirectory(rest, store, now_ms)
         self._convs = ConversationBook(rest, store)
         self._dispatch = Dispatcher()
+        self._contacts = ContactBook(
+            rest, store, me=identity.account_id, schedule=lambda job: self._connection.schedule(job)
+        )
+        self._dispatch.subscribe(Message, self._contacts.heard_from)
         self._account = MyAccount(me=identity, crypto=crypto, store=store, rest=rest, devices=self._devices)
         self._connection = Connection(
             url=websocket_url(identity.server_url),
@@ -231,6 +235,11 @@ class Client:
     # --- identity and lifecycle -------------------------------------------------------------------
 
     @property
+    def server_url(self) -> str:
+        """The server this device is registered with (kept in its store)."""
+        return self._me.server_url
+
+    @property
     def account_id(self) -> AccountId:
         return self._me.account_id
 
@@ -282,19 +291,15 @@ class Client:
 
     async def lookup(self, address: str) -> Contact:
         """Find a person by address (``photo:alice``). Raises NotFound when hidden or absent."""
-        found = await self._rest.lookup(address)
-        contact = Contact(
-            account_id=AccountId(found.account_id),
-            app=AppName(found.app),
-            display_name=found.display_name,
-            address=found.address,
-        )
-        await self._store.put_contact(contact)
-        return contact
+        return await self._contacts.lookup(address)
+
+    async def profile(self, account_id: str) -> Contact:
+        """Who an account is, asked of the server and kept like a lookup. NotFound: hidden or absent."""
+        return await self._contacts.profile(AccountId(account_id))
 
     async def contact(self, account_id: str) -> Contact | None:
-        """A person looked up before (from the local store)."""
-        return await self._store.contact(AccountId(account_id))
+        """A person known here: looked up, or who wrote to me (fetched in the background then)."""
+        return await self._contacts.get(AccountId(account_id))
 
     async def conversations(self, *, refresh: bool = False) -> list[Conversation]:
         if refresh:

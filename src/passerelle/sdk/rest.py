@@ -156,6 +156,9 @@ class RestApi:
     async def lookup(self, address: str) -> schema.Found:
         return await self._must("GET", "/v1/lookup", schema.Found, params={"address": address})
 
+    async def profile(self, account_id: str) -> schema.Found:
+        return await self._must("GET", f"/v1/accounts/{_seg(account_id)}", schema.Found)
+
     async def open_direct(self, account_id: str) -> schema.ConversationInfo:
         return await self._must(
             "POST", "/v1/conversations", schema.ConversationInfo, body={"with": account_id}

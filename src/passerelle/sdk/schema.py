@@ -82,6 +82,8 @@ class Me(Shape, frozen=True):
 
 
 class Found(Shape, frozen=True):
+    """A person, as a lookup by address and a profile by account id both show them (§4.8)."""
+
     account_id: str
     app: str
     display_name: str

@@ -26,6 +26,8 @@ from passerelle.service.records import AppendResult, MailboxItem
 log = logging.getLogger("passerelle.hub")
 BATCH = 256
 REPLACED = 4000
+FLUSH_TIMEOUT_S = 2.0
+"""How long a stopping node may spend publishing its last pokes."""
 
 
 def to_item(item: MailboxItem) -> Item:
@@ -143,18 +145,47 @@ class Hub:
                 self._messaging.invalidate(event)
 
     async def run(self) -> None:
-        """Publish pending pokes in batches (several-node mode). Owned by the lifespan."""
-        while True:
-            await self._poke_ready.wait()
-            self._poke_ready.clear()
-            devices, self._pokes = tuple(self._pokes), set()
-            if devices:
+        """Publish pending pokes in batches (several-node mode). Owned by the lifespan.
+
+        Pokes that could not be published are kept and sent again after a pause. When the task is
+        cancelled (shutdown), the pending pokes are still published, within a short bound: a
+        committed message must not go unannounced to a connection on another node.
+        """
+        pause = 0.1
+        try:
+            while True:
+                await self._poke_ready.wait()
+                self._poke_ready.clear()
+                if await self._publish_pokes():
+                    pause = 0.1
+                    continue
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                self._poke_ready.set()
+        except asyncio.CancelledError:
+            if self._pokes:
                 try:
-                    await self._broker.publish(DeviceNews(devices))
-                except Exception:
-                    log.exception(
-                        "could not publish %d pokes; their devices resync on reconnect", len(devices)
-                    )
+                    async with asyncio.timeout(FLUSH_TIMEOUT_S):
+                        await self._publish_pokes()
+                except TimeoutError:
+                    log.warning("shut down with %d pokes unpublished", len(self._pokes))
+            raise
+
+    async def _publish_pokes(self) -> bool:
+        """Publish what is pending; on failure keep it for the next try and return False."""
+        devices, self._pokes = self._pokes, set()
+        if not devices:
+            return True
+        try:
+            await self._broker.publish(DeviceNews(tuple(devices)))
+        except asyncio.CancelledError:
+            self._pokes |= devices
+            raise
+        except Exception:
+            self._pokes |= devices
+            log.warning("could not publish %d pokes; trying again", len(devices), exc_info=True)
+            return False
+        return True
 
     def close_all(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for conn in list(self.connections.values()):

@@ -1,4 +1,4 @@
-"""The directory: who may find whom, by address or by account id.
+"""The directory: who may find whom, by address (``lookup``) or by account id (``profile``, ``visible``).
 
 Invariants:
 - The target's findability decides (its own setting, else its app's default): ``everyone``, ``app``
@@ -25,6 +25,7 @@ from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
 
 NOT_FOUND = "nobody can be found at this address"
+NO_ACCOUNT = "no such account"
 
 
 def effective_findability(app: App | None, own: Findability | None) -> Findability:
@@ -79,15 +80,24 @@ class Directory:
             raise NotFound(NOT_FOUND)
         if not await self._may_see(viewer, target):
             raise NotFound(NOT_FOUND)
-        shown = may_see_alias(
-            viewer_app=viewer.app, target_app=target.app, alias_is_phone=app.identity is IdentityKind.PHONE
-        )
-        return LookupResult(
-            account=target.id,
-            app=target.app,
-            display_name=target.display_name,
-            address=Address(target.app, target.alias) if shown else None,
-        )
+        return self._shown_to(viewer, target)
+
+    async def profile(self, viewer: AccountRecord, target: AccountId) -> LookupResult:
+        """Who an account is (its app, display name and address), by its id: what a client shows
+        for someone who wrote to it without ever being looked up. Not rate limited, like device
+        lists: an account id is not something one can guess.
+
+        Raises:
+            NotFound: no such account, or one the viewer may not see (indistinguishable).
+        """
+        record = await self._store.get_account(target)
+        if record is None:
+            # Nobody there: pay for the same reads as a hidden person would cost, then say no.
+            await self._store.shares_conversation(viewer.id, viewer.id)
+            raise NotFound(NO_ACCOUNT)
+        if not await self._may_see(viewer, record):
+            raise NotFound(NO_ACCOUNT)
+        return self._shown_to(viewer, record)
 
     async def visible(self, viewer: AccountRecord, target: AccountId) -> AccountRecord | None:
         """The target's record if the viewer may see (and so reach) them, else None."""
@@ -95,6 +105,19 @@ class Directory:
         if record is None or not await self._may_see(viewer, record):
             return None
         return record
+
+    def _shown_to(self, viewer: AccountRecord, target: AccountRecord) -> LookupResult:
+        """What the viewer is told of a person they may see: the alias only if section 4.8 allows."""
+        app = self._apps.get(target.app)
+        # An app gone from the configuration: its identity kind is unknown, so treat it as a phone.
+        alias_is_phone = app is None or app.identity is IdentityKind.PHONE
+        shown = may_see_alias(viewer_app=viewer.app, target_app=target.app, alias_is_phone=alias_is_phone)
+        return LookupResult(
+            account=target.id,
+            app=target.app,
+            display_name=target.display_name,
+            address=Address(target.app, target.alias) if shown else None,
+        )
 
     async def _may_see(self, viewer: AccountRecord, target: AccountRecord) -> bool:
         if target.id == viewer.id:

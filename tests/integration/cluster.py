@@ -1,0 +1,131 @@
+"""Two (or more) real server nodes sharing one PostgreSQL schema and one Redis, in this process.
+
+Each node is a full ``running_server`` with ``redis_url`` set, so its hub works in several-node mode
+(pokes through Redis, mailboxes read from the shared database), exactly as separate processes would.
+The schema is created for the test and dropped afterwards; the database URL names it with a
+``search_path`` query parameter, which asyncpg passes to the server as a session setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from uvicorn.server import HANDLED_SIGNALS
+
+from passerelle.server.runner import RunningServer, running_server
+from tests.conftest import CodeInbox, make_settings
+from tests.integration.wire import Wire
+
+POSTGRES_URL = os.environ.get("PASSERELLE_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("PASSERELLE_TEST_REDIS_URL", "")
+
+
+def with_query(url: str, **params: str) -> str:
+    """The URL with these query parameters added."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query=urlencode([*parse_qsl(parts.query), *params.items()])))
+
+
+@dataclass
+class Node:
+    """One server process of the cluster, and an HTTP client aimed at it."""
+
+    name: str
+    running: RunningServer
+    http: httpx.AsyncClient
+    redis_client_name: str
+    _stack: contextlib.AsyncExitStack
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    async def stop(self) -> None:
+        """Stop this node as an operator would (graceful shutdown); the others keep running."""
+        await self._stack.aclose()
+
+
+@dataclass
+class Cluster:
+    nodes: list[Node]
+    wires: list[Wire] = field(default_factory=list)
+
+    def on(self, node: Node, wire: Wire) -> Wire:
+        """The wire client, aimed at ``node`` for its next connection (and closed after the test)."""
+        wire.base_url = node.url
+        if wire not in self.wires:
+            self.wires.append(wire)
+        return wire
+
+
+@contextlib.asynccontextmanager
+async def shared_schema() -> AsyncIterator[str]:
+    """A fresh schema in the test database (its database URL is returned), dropped afterwards."""
+    schema = f"passerelle_nodes_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield with_query(POSTGRES_URL, search_path=schema)
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
+
+
+async def start_node(name: str, *, database_url: str, data_dir: Path, **overrides: Any) -> Node:
+    client_name = f"passerelle-node-{name}-{secrets.token_hex(4)}"
+    settings = make_settings(
+        data_dir,
+        database_url=database_url,
+        redis_url=with_query(REDIS_URL, client_name=client_name),
+        **overrides,
+    )
+    stack = contextlib.AsyncExitStack()
+    try:
+        running = await stack.enter_async_context(running_server(settings, code_sender=CodeInbox()))
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=running.url, timeout=10.0))
+    except BaseException:
+        await stack.aclose()
+        raise
+    return Node(name, running, http, client_name, stack)
+
+
+@contextlib.asynccontextmanager
+async def cluster(tmp_path: Path, names: tuple[str, ...] = ("A", "B")) -> AsyncIterator[Cluster]:
+    """Nodes started one after the other on one schema and one Redis; all stopped afterwards."""
+    if not (POSTGRES_URL and REDIS_URL):
+        pytest.skip("several nodes need PASSERELLE_TEST_POSTGRES_URL and PASSERELLE_TEST_REDIS_URL")
+    # Each uvicorn server swaps the process's signal handlers and puts back what it found when it
+    # stops; nodes stopping out of order would leave a stopped server's handler installed.
+    handlers: dict[int, Callable[..., Any] | int | None] = {
+        sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS
+    }
+    async with shared_schema() as database_url:
+        nodes: list[Node] = []
+        found = Cluster(nodes)
+        try:
+            for name in names:
+                data_dir = tmp_path / f"node-{name}"
+                data_dir.mkdir()
+                nodes.append(await start_node(name, database_url=database_url, data_dir=data_dir))
+            yield found
+        finally:
+            for wire in found.wires:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(5):
+                        await wire.close()
+            for node in reversed(nodes):
+                await node.stop()
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
