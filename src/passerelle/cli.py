@@ -32,7 +32,7 @@ def serve(
     from passerelle.config import load_settings
     from passerelle.server.app import create_app
     from passerelle.server.logs import configure_logging
-    from passerelle.server.runner import uvicorn_config
+    from passerelle.server.runner import tune_gc, uvicorn_config
 
     settings = load_settings(
         config,
@@ -48,7 +48,9 @@ def serve(
     apps = ", ".join(f"{a.name} ({a.identity.value})" for a in settings.apps)
     typer.echo(f"Passerelle on http://{settings.host}:{settings.port} — apps: {apps}", err=True)
     typer.echo(f"Database: {settings.effective_database_url()}", err=True)
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    tune_gc()
+    server.run()
 
 
 @app.command()
@@ -65,6 +67,9 @@ def bench(
     window: Annotated[int, typer.Option(help="Sends in flight per sender in (a) and (c)")] = 64,
     messages: Annotated[int, typer.Option(help="Messages stored for offline recipients in (c)")] = 50_000,
     ack_batch: Annotated[int, typer.Option(help="Receivers ack once this many items are unacked")] = 1,
+    gateway: Annotated[
+        str, typer.Option(help="WebSocket layer the clients use: picows (the fast port) or asgi (uvicorn)")
+    ] = "picows",
     json_output: Annotated[
         bool, typer.Option("--json", help="Last stdout line: the figures as JSON")
     ] = False,
@@ -82,6 +87,7 @@ def bench(
             window=window,
             messages=messages,
             ack_batch=ack_batch,
+            gateway=gateway,
             as_json=json_output,
         )
     )

@@ -112,6 +112,21 @@ async def test_ack_deletes_up_to_a_position_for_that_device_only(store: Store) -
     assert await store.ack([]) == 0
 
 
+async def test_an_append_can_carry_acks_in_the_same_transaction(store: Store) -> None:
+    alice = await new_person(store)
+    bob = await new_person(store)
+    first = await store.append([message(alice, [bob.device.id], client_id=f"a{i}") for i in range(3)])
+    acked = first[1].items[0].pos
+    second = await store.append(
+        [message(alice, [bob.device.id], client_id="b0")], acks=[(bob.device.id, acked)]
+    )
+    left = [i.pos for i in await everything(store, bob.device.id)]
+    assert left == [first[2].items[0].pos, second[0].items[0].pos]
+    # Acks alone (no message to store) still apply.
+    assert await store.append([], acks=[(bob.device.id, second[0].items[0].pos)]) == []
+    assert await everything(store, bob.device.id) == []
+
+
 async def test_a_repeated_client_id_returns_the_first_result_and_stores_nothing(store: Store) -> None:
     alice = await new_person(store)
     bob = await new_person(store)

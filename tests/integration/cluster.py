@@ -4,6 +4,9 @@ Each node is a full ``running_server`` with ``redis_url`` set, so its hub works 
 (pokes through Redis, mailboxes read from the shared database), exactly as separate processes would.
 The schema is created for the test and dropped afterwards; the database URL names it with a
 ``search_path`` query parameter, which asyncpg passes to the server as a session setting.
+
+Clients of the first node speak to its ASGI WebSocket gateway (uvicorn), clients of the second to its
+fast one (picows), so that traffic between nodes also crosses the two WebSocket layers.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ class Node:
     name: str
     running: RunningServer
     http: httpx.AsyncClient
+    ws_url: str
+    """Where this node's clients open their WebSocket (one of the node's two gateways)."""
     redis_client_name: str
+    """The name of this node's Redis connections (as CLIENT LIST shows them)."""
     _stack: contextlib.AsyncExitStack
 
     @property
@@ -65,6 +71,7 @@ class Cluster:
     def on(self, node: Node, wire: Wire) -> Wire:
         """The wire client, aimed at ``node`` for its next connection (and closed after the test)."""
         wire.base_url = node.url
+        wire.ws_url = node.ws_url
         if wire not in self.wires:
             self.wires.append(wire)
         return wire
@@ -83,7 +90,9 @@ async def shared_schema() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def start_node(name: str, *, database_url: str, data_dir: Path, **overrides: Any) -> Node:
+async def start_node(
+    name: str, *, database_url: str, data_dir: Path, fast_ws: bool, **overrides: Any
+) -> Node:
     client_name = f"passerelle-node-{name}-{secrets.token_hex(4)}"
     settings = make_settings(
         data_dir,
@@ -98,12 +107,15 @@ async def start_node(name: str, *, database_url: str, data_dir: Path, **override
     except BaseException:
         await stack.aclose()
         raise
-    return Node(name, running, http, client_name, stack)
+    ws_url = running.fast_ws_url if fast_ws else running.ws_url
+    assert ws_url is not None, "the fast WebSocket gateway is off in the test settings"
+    return Node(name, running, http, ws_url, client_name, stack)
 
 
 @contextlib.asynccontextmanager
 async def cluster(tmp_path: Path, names: tuple[str, ...] = ("A", "B")) -> AsyncIterator[Cluster]:
-    """Nodes started one after the other on one schema and one Redis; all stopped afterwards."""
+    """Nodes started one after the other on one schema and one Redis; all stopped afterwards.
+    Clients of every other node (the second, the fourth...) use its fast WebSocket gateway."""
     if not (POSTGRES_URL and REDIS_URL):
         pytest.skip("several nodes need PASSERELLE_TEST_POSTGRES_URL and PASSERELLE_TEST_REDIS_URL")
     # Each uvicorn server swaps the process's signal handlers and puts back what it found when it
@@ -115,10 +127,13 @@ async def cluster(tmp_path: Path, names: tuple[str, ...] = ("A", "B")) -> AsyncI
         nodes: list[Node] = []
         found = Cluster(nodes)
         try:
-            for name in names:
+            for index, name in enumerate(names):
                 data_dir = tmp_path / f"node-{name}"
                 data_dir.mkdir()
-                nodes.append(await start_node(name, database_url=database_url, data_dir=data_dir))
+                node = await start_node(
+                    name, database_url=database_url, data_dir=data_dir, fast_ws=index % 2 == 1
+                )
+                nodes.append(node)
             yield found
         finally:
             for wire in found.wires:

@@ -66,6 +66,7 @@ def bench_command(
     window: int = 64,
     messages: int = 50_000,
     ack_batch: int = 1,
+    gateway: str = "picows",
     as_json: bool = False,
 ) -> int:
     console = Console(stderr=as_json)
@@ -82,6 +83,7 @@ def bench_command(
             window=window,
             offline_messages=messages,
             ack_batch=ack_batch,
+            gateway=gateway,
         )
     except ValueError as exc:
         errors.print(f"passerelle bench: {exc}", style="red", markup=False, highlight=False)

@@ -32,8 +32,12 @@ class BenchOptions:
     drain_timeout_s: float = 60.0
     """Bound on waiting for in-flight messages after a measured interval, and on the drain of (c)."""
     start_timeout_s: float = 30.0
+    gateway: str = "picows"
+    """Which WebSocket layer the clients use: "picows" (the fast gateway's port) or "asgi" (uvicorn)."""
 
     def __post_init__(self) -> None:
+        if self.gateway not in {"picows", "asgi"}:
+            raise ValueError("gateway is picows or asgi")
         unknown = set(self.scenarios) - set(SCENARIOS)
         if unknown or not self.scenarios:
             raise ValueError(f"scenarios are some of {', '.join(SCENARIOS)}")

@@ -55,7 +55,7 @@ async def run_scenario(name: str, options: BenchOptions, progress: Progress) -> 
     scenario, receivers_online = SCENARIO_RUNS[name]
     pairs = options.pairs
     label = f"[{name}] {SCENARIO_TITLES[name]}"
-    async with spawned_server(start_timeout_s=options.start_timeout_s) as server:
+    async with spawned_server(start_timeout_s=options.start_timeout_s, gateway=options.gateway) as server:
         progress(f"{label}: server pid {server.pid} ready; registering {2 * pairs} accounts")
         handles = [f"bench_s{i:04d}" for i in range(pairs)] + [f"bench_r{i:04d}" for i in range(pairs)]
         accounts = await register_all(server.url, app=BENCH_APP, handles=handles)

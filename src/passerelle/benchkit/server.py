@@ -82,7 +82,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 @contextlib.asynccontextmanager
 async def spawned_server(
-    *, start_timeout_s: float = 30.0, extra_args: Sequence[str] = ()
+    *, start_timeout_s: float = 30.0, extra_args: Sequence[str] = (), gateway: str = "picows"
 ) -> AsyncIterator[ServerHandle]:
     """Start a server on 127.0.0.1 and a free port, wait until /readyz answers 200, and stop it
     (SIGTERM, then SIGKILL) on the way out. Raises BenchError with the server's log when it does not
@@ -93,6 +93,9 @@ async def spawned_server(
     try:
         config, log_file = await asyncio.to_thread(_prepare, root)
         port = free_port()
+        ws_port = free_port() if gateway == "picows" else port
+        if gateway == "picows":
+            extra_args = (*extra_args, "--ws-port", str(ws_port))
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             *(*SERVER_COMMAND, "--config", str(config), "--data-dir", str(root / "data")),
@@ -105,7 +108,7 @@ async def spawned_server(
         )
         url = f"http://127.0.0.1:{port}"
         await _wait_ready(proc, url, start_timeout_s, root / "server.log")
-        yield ServerHandle(url=url, ws_url=f"ws://127.0.0.1:{port}/v1/ws", pid=proc.pid)
+        yield ServerHandle(url=url, ws_url=f"ws://127.0.0.1:{ws_port}/v1/ws", pid=proc.pid)
     finally:
         if proc is not None:
             await _stop(proc)

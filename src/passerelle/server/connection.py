@@ -27,18 +27,49 @@ class Transport(Protocol):
 
     def write_now(self, data: bytes) -> None: ...
 
+    def write_many(self, frames: list[bytes]) -> None:
+        """Write several frames with as few system calls as the layer allows."""
+        ...
+
     def buffered(self) -> int:
         """Bytes accepted by ``write_now`` and not yet handed to the kernel."""
         ...
+
+    def is_closed(self) -> bool: ...
 
     async def send_text(self, data: bytes) -> None: ...
 
     async def close(self, code: int, reason: str = "") -> None: ...
 
 
+class WriteBatcher:
+    """Coalesces what direct connections write during one turn of the event loop: frames pushed
+    while handling a commit (``sent`` for each message, ``deliver`` for each device) leave in one
+    write per connection, not one system call per frame."""
+
+    __slots__ = ("_dirty", "_scheduled")
+
+    def __init__(self) -> None:
+        self._dirty: list[Connection] = []
+        self._scheduled = False
+
+    def schedule(self, conn: Connection) -> None:
+        self._dirty.append(conn)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            conn.flush()
+
+
 class Connection:
     __slots__ = (
         "account",
+        "batcher",
         "close_code",
         "close_reason",
         "device",
@@ -48,14 +79,20 @@ class Connection:
         "max_frames",
         "need_sync",
         "out",
+        "pending",
         "reading",
         "sent_upto",
         "transport",
         "wakeup",
     )
 
-    def __init__(self, transport: Transport, *, max_frames: int, max_buffer: int) -> None:
+    def __init__(
+        self, transport: Transport, *, max_frames: int, max_buffer: int, batcher: WriteBatcher
+    ) -> None:
         self.transport = transport
+        self.batcher = batcher
+        self.pending: list[bytes] = []
+        """Frames of a direct connection waiting for the end of this loop turn."""
         self.direct = transport.direct
         self.max_frames = max_frames
         self.max_buffer = max_buffer
@@ -77,16 +114,28 @@ class Connection:
         if self.close_code is not None:
             return
         if self.direct:
-            if self.transport.buffered() > self.max_buffer:
-                self.close(SLOW_CONSUMER, "too slow: reconnect to resume")
-                return
-            self.transport.write_now(data)
+            if not self.pending:
+                self.batcher.schedule(self)
+            self.pending.append(data)
             return
         if len(self.out) >= self.max_frames:
             self.close(SLOW_CONSUMER, "too slow: reconnect to resume")
             return
         self.out.append(data)
         self.wakeup.set()
+
+    def flush(self) -> None:
+        """Write a direct connection's pending frames (called by the WriteBatcher)."""
+        frames, self.pending = self.pending, []
+        if not frames or self.transport.is_closed():
+            return
+        if self.transport.buffered() > self.max_buffer:
+            self.close(SLOW_CONSUMER, "too slow: reconnect to resume")
+            return
+        if len(frames) == 1:
+            self.transport.write_now(frames[0])
+        else:
+            self.transport.write_many(frames)
 
     def request_sync(self) -> None:
         self.need_sync = True
@@ -109,5 +158,6 @@ class Connection:
             while self.out:
                 await self.transport.send_text(self.out.popleft())
             if self.close_code is not None:
+                self.flush()
                 await self.transport.close(self.close_code, self.close_reason)
                 return

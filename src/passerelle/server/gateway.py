@@ -17,7 +17,7 @@ from passerelle.domain.ids import MailboxPos
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
-from passerelle.server.connection import Connection, Transport
+from passerelle.server.connection import Connection, Transport, WriteBatcher
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code
 from passerelle.server.frames_in import FrameSource
 from passerelle.server.hub import Hub
@@ -49,6 +49,7 @@ class Gateway:
         clock: Clock,
     ) -> None:
         self._clock = clock
+        self._batcher = WriteBatcher()
         self._hub = hub
         self._accounts = accounts
         self._messaging = messaging
@@ -60,7 +61,12 @@ class Gateway:
 
     def connection(self, transport: Transport) -> Connection:
         limits = self._limits
-        return Connection(transport, max_frames=limits.send_queue_frames, max_buffer=limits.send_buffer_bytes)
+        return Connection(
+            transport,
+            max_frames=limits.send_queue_frames,
+            max_buffer=limits.send_buffer_bytes,
+            batcher=self._batcher,
+        )
 
     async def serve(self, conn: Connection, frames: FrameSource) -> None:
         """Run one connection until it closes: the read loop here, its pump task beside it."""

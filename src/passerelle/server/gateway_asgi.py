@@ -21,8 +21,14 @@ class AsgiTransport:
     def write_now(self, data: bytes) -> None:
         raise RuntimeError("ASGI sends are awaited: queue the frame for the pump")
 
+    def write_many(self, frames: list[bytes]) -> None:
+        raise RuntimeError("ASGI sends are awaited: queue the frames for the pump")
+
     def buffered(self) -> int:
         return 0
+
+    def is_closed(self) -> bool:
+        return False
 
     async def send_text(self, data: bytes) -> None:
         await self._send({"type": "websocket.send", "text": data.decode()})

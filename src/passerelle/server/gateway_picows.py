@@ -45,8 +45,26 @@ class PicowsTransport:
     def write_now(self, data: bytes) -> None:
         self._ws.send(WSMsgType.TEXT, data)
 
+    def write_many(self, frames: list[bytes]) -> None:
+        # Server-to-client frames are unmasked (RFC 6455 §5.1), so several text frames are just their
+        # headers and payloads end to end: one write, one system call.
+        parts: list[bytes] = []
+        for data in frames:
+            size = len(data)
+            if size < 126:
+                parts.append(bytes((0x81, size)))
+            elif size < 65536:
+                parts.append(bytes((0x81, 126)) + size.to_bytes(2, "big"))
+            else:
+                parts.append(bytes((0x81, 127)) + size.to_bytes(8, "big"))
+            parts.append(data)
+        self._ws.underlying_transport.write(b"".join(parts))
+
     def buffered(self) -> int:
         return self._ws.underlying_transport.get_write_buffer_size()
+
+    def is_closed(self) -> bool:
+        return self._ws.is_disconnected or self._ws.is_close_frame_sent
 
     async def send_text(self, data: bytes) -> None:
         self.write_now(data)

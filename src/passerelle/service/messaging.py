@@ -39,6 +39,17 @@ class Visibility(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class _Route:
+    """What a send from one device into one conversation must look like, cached: the exact set of
+    target devices and the retention to apply. Valid until ``until`` or the next change (epoch)."""
+
+    targets: frozenset[str]
+    retention_s: int
+    epoch: int
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
 class Sender:
     account: AccountRecord
     device: DeviceId
@@ -72,6 +83,10 @@ class MessagingService:
         self.devices: TtlCache[AccountId, tuple[DeviceId, ...]] = TtlCache(clock, ttl_s=30.0)
         self.conversations: TtlCache[ConversationId, ConversationRecord] = TtlCache(clock, ttl_s=30.0)
         self._retention: TtlCache[AccountId, int] = TtlCache(clock, ttl_s=300.0)
+        self._direct_ids: dict[tuple[AccountId, AccountId], ConversationId] = {}
+        self._routes: dict[tuple[ConversationId, DeviceId], _Route] = {}
+        self._epoch = 0
+        """Bumped by every change to devices or conversations: cached routes recompute."""
 
     # --- the send path -------------------------------------------------------------------------
 
@@ -85,24 +100,23 @@ class MessagingService:
             raise TooLarge(f"at most {self._max_targets} target devices per message")
         conv = await self._conversation_for(sender, frame)
         now = self._clock.now_ms()
-        others = [m for m in conv.members if m != sender.account.id]
-        expected: set[str] = set()
-        for member in conv.members:
-            expected.update(await self._devices(member))
-        expected.discard(sender.device)
+        route = self._routes.get((conv.id, sender.device))
+        if route is None or route.epoch != self._epoch or route.until < self._clock.monotonic():
+            route = await self._route(conv, sender.device)
         payloads = frame.payloads
-        if len(payloads) != len(expected) or not expected.issuperset(payloads):
-            raise _stale(expected, payloads.keys())
+        if payloads.keys() != route.targets:
+            raise _stale(set(route.targets), payloads.keys())
+        limit = self._max_envelope
         stored: list[tuple[DeviceId, bytes]] = []
         for device, raw in payloads.items():
             body = bytes(raw)
-            if len(body) > self._max_envelope:
-                raise TooLarge(f"an envelope is limited to {self._max_envelope} bytes")
+            if len(body) > limit:
+                raise TooLarge(f"an envelope is limited to {limit} bytes")
             stored.append((DeviceId(device), body))
         ttl = frame.ttl
         if ttl is not None and ttl <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
-        retention = await self._retention_s([sender.account.id, *others])
+        retention = route.retention_s
         return OutgoingMessage(
             kind="msg",
             conv=conv.id,
@@ -114,10 +128,29 @@ class MessagingService:
             payloads=tuple(stored),
         )
 
+    async def _route(self, conv: ConversationRecord, device: DeviceId) -> _Route:
+        epoch = self._epoch
+        expected: set[str] = set()
+        for member in conv.members:
+            expected.update(await self._devices(member))
+        expected.discard(device)
+        retention = await self._retention_s(list(conv.members))
+        route = _Route(frozenset(expected), retention, epoch, self._clock.monotonic() + 10.0)
+        if len(self._routes) > 100_000:
+            self._routes.clear()
+        self._routes[(conv.id, device)] = route
+        return route
+
     async def _conversation_for(self, sender: Sender, frame: Send) -> ConversationRecord:
         me = sender.account.id
         if frame.to is not None:
-            conv_id = direct_conversation_id(me, AccountId(frame.to))
+            key = (me, AccountId(frame.to))
+            conv_id = self._direct_ids.get(key)  # type: ignore[assignment]
+            if conv_id is None:
+                conv_id = direct_conversation_id(*key)
+                if len(self._direct_ids) > 100_000:
+                    self._direct_ids.clear()
+                self._direct_ids[key] = conv_id
             cached = self.conversations.get(conv_id)
             if cached is not None:
                 return cached
@@ -234,6 +267,7 @@ class MessagingService:
         conv = await self.member_conversation(sender.account.id, conv_id)
         await self._store.set_timer(conv.id, timer_s)
         self.conversations.drop(conv.id)
+        self._epoch += 1
         await self._broker.publish(Invalidate(conversations=(conv.id,)))
         targets: list[DeviceId] = []
         for member in conv.members:
@@ -257,6 +291,7 @@ class MessagingService:
 
     async def _devices_changed(self, account: AccountId, device: DeviceId, event: str) -> None:
         self.devices.drop(account)
+        self._epoch += 1
         await self._broker.publish(Invalidate(accounts=(account,)))
         others = [d for d in await self._devices(account) if d != device]
         if not others:
@@ -279,6 +314,7 @@ class MessagingService:
         await self._broker.publish(Ephemeral((device,), _encode(KeysLow(count=count))))
 
     def invalidate(self, event: Invalidate) -> None:
+        self._epoch += 1
         for account in event.accounts:
             self.devices.drop(account)
         for conv in event.conversations:

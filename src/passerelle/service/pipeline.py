@@ -83,22 +83,24 @@ class SendPipeline:
             await self._wake.wait()
             self._wake.clear()
             while self._pending or self._acks:
+                acks, self._acks = self._acks, {}
                 if self._pending:
-                    await self._write_batch()
-                if self._acks:
-                    acks, self._acks = self._acks, {}
+                    await self._write_batch(list(acks.items()))
+                elif acks:
                     try:
                         await self._mailbox.ack(list(acks.items()))
                     except DomainError:
                         # The items stay and are delivered again: at-least-once, deduplicated by clients.
                         log.warning("could not delete %d acknowledged mailbox ranges", len(acks))
 
-    async def _write_batch(self) -> None:
+    async def _write_batch(self, acks: list[tuple[DeviceId, MailboxPos]]) -> None:
+        """Store one batch, with the acks gathered meanwhile, in one transaction. If it fails, the
+        acks are lost too: their items are delivered again (at-least-once; clients deduplicate)."""
         batch = self._pending[: self._max_batch]
         del self._pending[: self._max_batch]
         started = perf_counter()
         try:
-            results = await self._mailbox.append([message for message, _ in batch])
+            results = await self._mailbox.append([message for message, _ in batch], acks=acks)
         except DomainError as exc:
             for _, done in batch:
                 done(exc)

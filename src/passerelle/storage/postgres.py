@@ -54,10 +54,13 @@ class PostgresStore(SqlStore):
 
     # -- mailbox -------------------------------------------------------------------------------
 
-    async def append(self, batch: Sequence[OutgoingMessage]) -> list[AppendResult]:
+    async def append(
+        self, batch: Sequence[OutgoingMessage], *, acks: Sequence[tuple[DeviceId, MailboxPos]] = ()
+    ) -> list[AppendResult]:
         if not batch:
+            await self.ack(acks)
             return []
-        return await self._pg.transact(postgres_mailbox.append, batch)
+        return await self._pg.transact(postgres_mailbox.append, batch, acks)
 
     async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
         if limit <= 0:

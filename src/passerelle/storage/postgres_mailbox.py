@@ -70,8 +70,12 @@ ACK_MANY: Final = (
 )
 
 
-async def append(conn: Connection, batch: Sequence[OutgoingMessage]) -> list[AppendResult]:
-    """Run inside a transaction (``PostgresEngine.transact``)."""
+async def append(
+    conn: Connection, batch: Sequence[OutgoingMessage], acks: Sequence[tuple[DeviceId, MailboxPos]] = ()
+) -> list[AppendResult]:
+    """Run inside a transaction (``PostgresEngine.transact``); ``acks`` are applied in it too."""
+    if acks:
+        await ack(conn, acks)
     ids: list[MessageId] = sorted(await conn.fetchval(NEXT_MESSAGE_IDS, len(batch)))
     repeats = await _insert_records(conn, batch, ids)
 

@@ -62,10 +62,13 @@ class SqliteStore(SqlStore):
 
     # -- mailbox -------------------------------------------------------------------------------
 
-    async def append(self, batch: Sequence[OutgoingMessage]) -> list[AppendResult]:
+    async def append(
+        self, batch: Sequence[OutgoingMessage], *, acks: Sequence[tuple[DeviceId, MailboxPos]] = ()
+    ) -> list[AppendResult]:
         if not batch:
+            await self.ack(acks)
             return []
-        return await self._sqlite.submit(sqlite_mailbox.append, self._seq, batch)
+        return await self._sqlite.submit(sqlite_mailbox.append, self._seq, batch, acks)
 
     async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
         if limit <= 0:

@@ -64,7 +64,12 @@ def load_sequences(conn: sqlite3.Connection) -> Sequences:
     return Sequences(next_message_id=int(next_message_id), next_pos=int(next_pos))
 
 
-def append(conn: sqlite3.Connection, seq: Sequences, batch: Sequence[OutgoingMessage]) -> list[AppendResult]:
+def append(
+    conn: sqlite3.Connection,
+    seq: Sequences,
+    batch: Sequence[OutgoingMessage],
+    acks: Sequence[tuple[DeviceId, MailboxPos]] = (),
+) -> list[AppendResult]:
     first_id = seq.next_message_id
     remembered: list[_MessageRow] = [
         (m.sender_device, m.client_id, MessageId(first_id + i), m.ts, m.expires_at)
@@ -107,6 +112,8 @@ def append(conn: sqlite3.Connection, seq: Sequences, batch: Sequence[OutgoingMes
         if rows and conn.executemany(INSERT_ITEM, rows).rowcount != len(rows):
             missing = _missing_devices(conn, rows)
         conn.execute(SAVE_SEQUENCES, (first_id + len(batch), pos))
+        if acks:
+            conn.executemany(ACK, acks)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
