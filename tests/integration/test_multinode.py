@@ -65,6 +65,14 @@ async def nothing_more(*wires: Wire) -> None:
             await wire.next("deliver", within=0.3)
 
 
+async def closed_by_server(wire: Wire) -> int | None:
+    """Wait for the server to close the client's connection; its close code."""
+    assert wire.reader is not None and wire.ws is not None
+    done, _ = await asyncio.wait({wire.reader}, timeout=WITHIN)
+    assert done, "the server did not close the connection"
+    return wire.ws.close_code
+
+
 def assert_in_order_once(items: list[dict[str, Any]], expected: list[str]) -> None:
     assert tags(items) == expected
     assert len({i["mid"] for i in items}) == len(items)
@@ -177,9 +185,7 @@ async def test_a_device_removed_through_one_node_is_disconnected_on_the_other(tm
         response = await a.http.delete(f"/v1/devices/{laptop.device_id}", headers=alice.auth)
         assert response.status_code == 204
 
-        assert laptop.reader is not None
-        await asyncio.wait_for(laptop.reader, WITHIN)
-        assert laptop.ws is not None and laptop.ws.close_code == 4001
+        assert await closed_by_server(laptop) == 4001
         notices = await alice.items(2, within=WITHIN)  # Bob's message, then the removal
         assert notices[-1]["kind"] == "device"
         assert notices[-1]["body"] == {"event": "removed", "device_id": laptop.device_id}

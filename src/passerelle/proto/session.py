@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from passerelle.proto import PROTOCOL_VERSION
 from passerelle.proto.codec import decode_client_frame, decode_server_frame, encode
@@ -40,8 +41,9 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class FrameReceived:
+class FrameReceived(NamedTuple):
+    """A well-formed client frame for the edge to act on (a tuple: built for every frame)."""
+
     frame: ClientFrame
 
 

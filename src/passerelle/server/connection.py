@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from passerelle.domain.ids import AccountId, DeviceId
+from passerelle.domain.ratelimit import TokenBucket
 
 SLOW_CONSUMER = 1013
 
@@ -81,6 +82,7 @@ class Connection:
         "out",
         "pending",
         "reading",
+        "send_bucket",
         "sent_upto",
         "transport",
         "wakeup",
@@ -105,6 +107,8 @@ class Connection:
         self.live = False
         """Caught up with the mailbox: new commits may be pushed without reading them back."""
         self.reading = False
+        self.send_bucket = TokenBucket.full(rate=0.0, burst=0.0, now=0.0)
+        """Set at hello from the limits; until then nothing may be sent."""
         self.need_sync = False
         self.close_code: int | None = None
         self.close_reason = ""

@@ -12,8 +12,9 @@ import logging
 from typing import Any
 
 from passerelle.config import Limits
-from passerelle.domain.errors import DomainError, Unauthorized
+from passerelle.domain.errors import DomainError, RateLimited, Unauthorized
 from passerelle.domain.ids import MailboxPos
+from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
@@ -91,7 +92,7 @@ class Gateway:
             if data is None:
                 session.receive_eof()
                 return
-            self._metrics.frames_in.inc()
+            self._metrics.frames_in += 1
             if len(data) > max_frame:
                 conn.push(session.error("too_large", f"a frame is limited to {max_frame} bytes"))
                 conn.close(TOO_BIG, "frame too big")
@@ -129,6 +130,11 @@ class Gateway:
             return None
         conn.account = account.id
         conn.device = token.device
+        limits = self._limits
+        # One connection per device (the hub replaces an older one), so this is the device's budget.
+        conn.send_bucket = TokenBucket.full(
+            rate=limits.sends_per_second, burst=limits.send_burst, now=self._clock.monotonic()
+        )
         conn.push(
             session.accept(
                 account=account.id, device=token.device, otk_count=otk_count, time=self._clock.now_ms()
@@ -142,10 +148,9 @@ class Gateway:
     ) -> None:
         try:
             if type(frame) is Send:
-                limits = self._limits
-                self._limiter.check(
-                    "send", sender.device, rate=limits.sends_per_second, burst=limits.send_burst
-                )
+                wait = conn.send_bucket.take(self._clock.monotonic())
+                if wait:
+                    raise RateLimited("too many messages, slow down", retry_after_s=wait)
                 outgoing = await self._messaging.prepare_send(sender, frame)
                 done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
                 self._pipeline.enqueue(outgoing, done)
@@ -197,9 +202,9 @@ class _SentCallback:
             self.conn.push(self.session.error(result.code, result.message, ref=self.id))
             return
         if result.duplicate:
-            self.metrics.duplicates.inc()
+            self.metrics.duplicates += 1
         else:
-            self.metrics.accepted.inc()
+            self.metrics.accepted += 1
         self.conn.push(
             encode(
                 Sent(id=self.id, mid=result.message_id, conv=self.conv, ts=result.ts, exp=result.expires_at)

@@ -96,7 +96,7 @@ class Hub:
             else:
                 conn.request_sync()
         if pushed:
-            self._metrics.delivered.inc(pushed)
+            self._metrics.delivered += pushed
         if self._pokes:
             self._poke_ready.set()
 
@@ -116,7 +116,7 @@ class Hub:
             while True:
                 conn.need_sync = False
                 items = await self._mailbox.fetch(conn.device, after=MailboxPos(conn.sent_upto), limit=BATCH)
-                self._metrics.delivered.inc(self._push(conn, items))
+                self._metrics.delivered += self._push(conn, items)
                 if len(items) < BATCH and not conn.need_sync:
                     break
             conn.live = True

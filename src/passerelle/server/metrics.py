@@ -1,23 +1,35 @@
-"""Prometheus metrics, in a registry of their own per app instance (nothing global at import)."""
+"""Prometheus metrics, in a registry of their own per app instance (nothing global at import).
+
+The counters the message path bumps for every frame or message are plain integers, read by a
+collector when Prometheus scrapes: a prometheus-client Counter takes a lock per increment, which
+cost more than a microsecond per message on the hot path (measured with py-spy).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.frames_in = 0
+        """WebSocket frames received."""
+        self.accepted = 0
+        """Messages durably stored."""
+        self.duplicates = 0
+        """Sends answered from idempotency."""
+        self.delivered = 0
+        """Mailbox items queued to devices."""
+        r.register(_HotCounters(self))
         self.connections = Gauge(
             "passerelle_ws_connections", "Authenticated WebSocket connections", registry=r
         )
-        self.accepted = Counter("passerelle_messages_accepted", "Messages durably stored", registry=r)
-        self.duplicates = Counter(
-            "passerelle_messages_duplicate", "Sends answered from idempotency", registry=r
-        )
-        self.delivered = Counter("passerelle_items_delivered", "Mailbox items queued to devices", registry=r)
-        self.frames_in = Counter("passerelle_ws_frames_received", "WebSocket frames received", registry=r)
         self.errors = Counter("passerelle_errors", "Errors answered to clients", ["code"], registry=r)
         self.batch_size = Histogram(
             "passerelle_commit_batch_size",
@@ -36,3 +48,21 @@ class Metrics:
     def on_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
         self.commit_seconds.observe(seconds)
+
+
+class _HotCounters(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self._m
+        yield CounterMetricFamily(
+            "passerelle_ws_frames_received", "WebSocket frames received", value=m.frames_in
+        )
+        yield CounterMetricFamily("passerelle_messages_accepted", "Messages durably stored", value=m.accepted)
+        yield CounterMetricFamily(
+            "passerelle_messages_duplicate", "Sends answered from idempotency", value=m.duplicates
+        )
+        yield CounterMetricFamily(
+            "passerelle_items_delivered", "Mailbox items queued to devices", value=m.delivered
+        )
