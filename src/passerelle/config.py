@@ -41,6 +41,14 @@ class Limits:
     """Frames waiting for a slow connection (ASGI gateway) before it is closed with 1013."""
     send_buffer_bytes: int = 4 * 1024 * 1024
     """Bytes waiting for a slow connection (picows gateway) before it is closed with 1013."""
+    max_blob_bytes: int = 100 * 1024 * 1024
+    """The largest encrypted media blob (its declared size at upload)."""
+    blob_chunk_bytes: int = 4 * 1024 * 1024
+    """The largest body of one upload chunk (PATCH /v1/media/uploads/{blob})."""
+    max_pending_uploads: int = 16
+    """Unfinished uploads one account may hold at a time."""
+    upload_ttl_s: int = DAY_S
+    """An upload not finished within this time is abandoned; the janitor deletes it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +67,8 @@ class Settings:
     """'console' prints codes to the server console (development only); an http(s) URL posts them."""
     sqlite_synchronous: str = "FULL"
     janitor_interval_s: float = 60.0
+    commit_delay_s: float = 0.001
+    """At light load, how long a commit waits for more messages to share it (0: never)."""
     idempotency_window_s: int = 7 * DAY_S
     log_level: str = "info"
     limits: Limits = field(default_factory=Limits)
@@ -111,7 +121,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     for key in ("port", "ws_port"):
         if key in values and values[key] is not None:
             values[key] = int(values[key])
-    for key in ("janitor_interval_s",):
+    for key in ("janitor_interval_s", "commit_delay_s"):
         if key in values:
             values[key] = float(values[key])
     if "idempotency_window_s" in values:

@@ -78,7 +78,7 @@ def create_app(
     http = httpx.AsyncClient(timeout=10.0)
     limiter = RateLimiter(clock)
     directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
-    pipeline = SendPipeline(store, on_batch=metrics.on_batch)
+    pipeline = SendPipeline(store, on_batch=metrics.on_batch, commit_delay_s=settings.commit_delay_s)
     messaging = MessagingService(
         store=store,
         pipeline=pipeline,
