@@ -85,6 +85,8 @@ async def shared_schema() -> AsyncIterator[str]:
     try:
         await admin.execute(f'CREATE SCHEMA "{schema}"')
         yield with_query(POSTGRES_URL, search_path=schema)
+        # The nodes really worked in the schema (so dropping it leaves nothing behind).
+        assert await admin.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations') is not None
     finally:
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()

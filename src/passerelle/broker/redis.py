@@ -36,7 +36,9 @@ class RedisBroker:
 
     async def start(self, handler: BrokerHandler) -> None:
         self._handler = handler
-        self._redis = aioredis.from_url(self._url)
+        # Keepalive and periodic health checks, so a connection that died without a reset (a network
+        # partition) is noticed and replaced instead of leaving the node deaf to pokes.
+        self._redis = aioredis.from_url(self._url, socket_keepalive=True, health_check_interval=15)
         try:
             await self._redis.ping()
         except RedisError as exc:

@@ -52,6 +52,8 @@ class SendPipeline:
         self._pending: list[tuple[OutgoingMessage, Done]] = []
         self._acks: dict[DeviceId, MailboxPos] = {}
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.on_committed = on_committed
         self._on_batch = on_batch
 
@@ -60,6 +62,7 @@ class SendPipeline:
         if len(self._pending) >= self._max_pending:
             raise PipelineFull("the server is busy; send again shortly")
         self._pending.append((message, done))
+        self._idle.clear()
         self._wake.set()
 
     async def submit(self, message: OutgoingMessage) -> AppendResult:
@@ -82,6 +85,15 @@ class SendPipeline:
             self._acks[device] = upto
             self._wake.set()
 
+    async def drain(self, timeout_s: float = 5.0) -> bool:
+        """Wait until everything queued is stored (for shutdown); False if that took too long."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
     async def run(self) -> None:
         """The writer loop; runs until cancelled. Owned by the server's lifespan."""
         while True:
@@ -92,6 +104,7 @@ class SendPipeline:
                 # PostgreSQL's commit_delay does). Under load batches are full and nobody waits.
                 await asyncio.sleep(self._commit_delay)
             while self._pending or self._acks:
+                self._idle.clear()
                 acks, self._acks = self._acks, {}
                 if self._pending:
                     await self._write_batch(list(acks.items()))
@@ -101,6 +114,7 @@ class SendPipeline:
                     except DomainError:
                         # The items stay and are delivered again: at-least-once, deduplicated by clients.
                         log.warning("could not delete %d acknowledged mailbox ranges", len(acks))
+            self._idle.set()
 
     async def _write_batch(self, acks: list[tuple[DeviceId, MailboxPos]]) -> None:
         """Store one batch, with the acks gathered meanwhile, in one transaction. If it fails, the
