@@ -56,7 +56,7 @@ def serve(
 @app.command()
 def bench(
     scenario: Annotated[
-        str, typer.Option(help="a (saturated), b (open loop), c (offline drain) or all")
+        str, typer.Option(help="a (saturated), b (open loop), c (offline drain), d (group fan-out) or all")
     ] = "all",
     duration: Annotated[
         float, typer.Option(help="Seconds measured in (a) and (b), after the warm-up")
@@ -67,6 +67,8 @@ def bench(
     window: Annotated[int, typer.Option(help="Sends in flight per sender in (a) and (c)")] = 64,
     messages: Annotated[int, typer.Option(help="Messages stored for offline recipients in (c)")] = 50_000,
     ack_batch: Annotated[int, typer.Option(help="Receivers ack once this many items are unacked")] = 1,
+    members: Annotated[int, typer.Option(help="Members of the group in (d), besides its sender")] = 1000,
+    group_sends: Annotated[int, typer.Option(help="Messages sent to the group in (d)")] = 50,
     gateway: Annotated[
         str, typer.Option(help="WebSocket layer the clients use: picows (the fast port) or asgi (uvicorn)")
     ] = "picows",
@@ -87,6 +89,8 @@ def bench(
             window=window,
             messages=messages,
             ack_batch=ack_batch,
+            members=members,
+            group_sends=group_sends,
             gateway=gateway,
             as_json=json_output,
         )

@@ -65,6 +65,9 @@ class Settings:
     """When set, the fast (picows) WebSocket gateway also listens on this port (0: any free port)."""
     code_sender: str = "console"
     """'console' prints codes to the server console (development only); an http(s) URL posts them."""
+    admin_token: str = field(default="", repr=False)
+    """The operator's bearer token for the moderation API (/v1/admin/...); empty: that API is off.
+    Never logged or shown (PASSERELLE_ADMIN_TOKEN in the environment keeps it out of files)."""
     sqlite_synchronous: str = "FULL"
     janitor_interval_s: float = 60.0
     commit_delay_s: float = 0.001

@@ -66,6 +66,8 @@ def bench_command(
     window: int = 64,
     messages: int = 50_000,
     ack_batch: int = 1,
+    members: int = 1000,
+    group_sends: int = 50,
     gateway: str = "picows",
     as_json: bool = False,
 ) -> int:
@@ -83,6 +85,8 @@ def bench_command(
             window=window,
             offline_messages=messages,
             ack_batch=ack_batch,
+            members=members,
+            group_sends=group_sends,
             gateway=gateway,
         )
     except ValueError as exc:

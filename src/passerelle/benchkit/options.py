@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCENARIOS = ("a", "b", "c")
+SCENARIOS = ("a", "b", "c", "d")
 SCENARIO_TITLES = {
     "a": "saturated",
     "b": "open loop",
     "c": "offline drain",
+    "d": "group fan-out",
 }
 
 
@@ -32,6 +33,10 @@ class BenchOptions:
     drain_timeout_s: float = 60.0
     """Bound on waiting for in-flight messages after a measured interval, and on the drain of (c)."""
     start_timeout_s: float = 30.0
+    members: int = 1000
+    """Members of the group of (d), besides its sender: accounts of three apps, one device each."""
+    group_sends: int = 50
+    """Messages the sender of (d) sends to the group, one after the other."""
     gateway: str = "picows"
     """Which WebSocket layer the clients use: "picows" (the fast gateway's port) or "asgi" (uvicorn)."""
 
@@ -50,6 +55,8 @@ class BenchOptions:
             "messages": self.offline_messages >= self.pairs,
             "ack batch": self.ack_batch >= 1,
             "envelope size": 200 <= self.envelope_bytes <= 60_000,
+            "members": 1 <= self.members <= 1023,
+            "group sends": self.group_sends >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -63,5 +70,5 @@ def parse_scenarios(value: str) -> tuple[str, ...]:
         return SCENARIOS
     wanted = {part.strip() for part in value.replace(",", " ").split()}
     if not wanted or not wanted <= set(SCENARIOS):
-        raise ValueError(f"--scenario is one of a, b, c or all (or a list like a,c), not {value!r}")
+        raise ValueError(f"--scenario is one of a, b, c, d or all (or a list like a,d), not {value!r}")
     return tuple(s for s in SCENARIOS if s in wanted)

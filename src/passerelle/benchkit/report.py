@@ -38,6 +38,11 @@ def _notes(name: str, figures: ScenarioFigures) -> str:
             f"{extra.get('stored', 0):,.0f} stored offline at {extra.get('fill_msgs_per_s', 0):,.0f}/s "
             f"({extra.get('fill_cpu_us_per_msg', 0):.1f} µs server CPU each); latency from the connects"
         )
+    elif name == "d":
+        notes.append(
+            f"{extra.get('sends', 0):.0f} sends to {extra.get('members', 0):.0f} members of 3 apps, one at a "
+            "time; latency = until the last member has it; CPU per recipient delivery"
+        )
     if batch is not None and commit_ms is not None:
         notes.append(f"{batch:.1f} messages per commit, {commit_ms:.1f} ms per commit (whole run)")
     if figures.thread_cpu_us_per_msg:

@@ -16,6 +16,7 @@ import httpx
 
 from passerelle.benchkit.client import Recorder
 from passerelle.benchkit.figures import ScenarioFigures, compute
+from passerelle.benchkit.group import run_group
 from passerelle.benchkit.identity import register_all
 from passerelle.benchkit.options import SCENARIO_TITLES, BenchOptions
 from passerelle.benchkit.procstat import machine_info
@@ -52,6 +53,8 @@ async def run_bench(options: BenchOptions, progress: Progress = lambda _: None) 
 
 
 async def run_scenario(name: str, options: BenchOptions, progress: Progress) -> ScenarioFigures:
+    if name == "d":
+        return await run_group(options, progress)
     scenario, receivers_online = SCENARIO_RUNS[name]
     pairs = options.pairs
     label = f"[{name}] {SCENARIO_TITLES[name]}"

@@ -3,7 +3,8 @@ time and memory can be read from /proc without counting the load generator's.
 
 Each run gets a temporary directory (SQLite database, configuration, the server's log) that is
 removed afterwards. The configuration declares one handle app and lifts the per-device send rate
-and the per-address login limit, which would otherwise cap the load (they are policy, not capacity).
+and the per-address login limit, which would otherwise cap the load (they are policy, not capacity). Scenario (d) adds two phone apps' accounts, whose codes it receives
+itself (``extra_config``: a code gateway URL, and no limit on code requests).
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ CONFIG = f"""\
 [apps.{BENCH_APP}]
 display_name = "Bench"
 identity = "handle"
+findability = "everyone"
+retention_days = 30
+
+[apps.chat]
+display_name = "Bench chat"
+identity = "phone"
+findability = "everyone"
+retention_days = 30
+
+[apps.social]
+display_name = "Bench social"
+identity = "phone"
 findability = "everyone"
 retention_days = 30
 
@@ -66,9 +79,9 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def _prepare(root: Path) -> tuple[Path, IO[bytes]]:
+def _prepare(root: Path, extra_config: str) -> tuple[Path, IO[bytes]]:
     config = root / "bench.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(CONFIG + extra_config, encoding="utf-8")
     return config, (root / "server.log").open("wb")
 
 
@@ -82,7 +95,11 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 @contextlib.asynccontextmanager
 async def spawned_server(
-    *, start_timeout_s: float = 30.0, extra_args: Sequence[str] = (), gateway: str = "picows"
+    *,
+    start_timeout_s: float = 30.0,
+    extra_args: Sequence[str] = (),
+    gateway: str = "picows",
+    extra_config: str = "",
 ) -> AsyncIterator[ServerHandle]:
     """Start a server on 127.0.0.1 and a free port, wait until /readyz answers 200, and stop it
     (SIGTERM, then SIGKILL) on the way out. Raises BenchError with the server's log when it does not
@@ -91,7 +108,7 @@ async def spawned_server(
     log_file: IO[bytes] | None = None
     proc: asyncio.subprocess.Process | None = None
     try:
-        config, log_file = await asyncio.to_thread(_prepare, root)
+        config, log_file = await asyncio.to_thread(_prepare, root, extra_config)
         port = free_port()
         ws_port = free_port() if gateway == "picows" else port
         if gateway == "picows":

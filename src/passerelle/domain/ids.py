@@ -14,6 +14,8 @@ AccountId = NewType("AccountId", str)
 DeviceId = NewType("DeviceId", str)
 ConversationId = NewType("ConversationId", str)
 ClientMessageId = NewType("ClientMessageId", str)
+BlobId = NewType("BlobId", str)
+"""An encrypted media blob: ``b_`` + 43 URL-safe characters chosen by the server."""
 MessageId = NewType("MessageId", int)
 MailboxPos = NewType("MailboxPos", int)
 Timestamp = NewType("Timestamp", int)

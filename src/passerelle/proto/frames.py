@@ -12,7 +12,11 @@ from typing import Literal
 import msgspec
 
 ReceiptKind = Literal["delivered", "read"]
-ItemKind = Literal["msg", "receipt", "timer", "device"]
+ItemKind = Literal["msg", "receipt", "timer", "device", "member"]
+
+
+NO_BODY = msgspec.Raw()
+"""The absent ``body`` of a send (omitted when encoding only when it is this very object)."""
 
 
 class Frame(msgspec.Struct, tag_field="t", frozen=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -31,13 +35,17 @@ class Hello(Frame, tag="hello", frozen=True):
 
 class Send(Frame, tag="send", frozen=True):
     """One message: an envelope per target device. Exactly one of ``to`` (a direct conversation with
-    that account) and ``conv`` (an existing conversation) is given."""
+    that account) and ``conv`` (an existing conversation) is given. In a group, ``body`` (a Megolm
+    envelope) is stored once and fanned out by the server to every member device but the sender's;
+    ``payloads`` then name only the devices that get an envelope of their own (room-key shares)."""
 
     id: str
-    payloads: dict[str, msgspec.Raw]
+    payloads: dict[str, msgspec.Raw] = msgspec.field(default_factory=dict)
     to: str | None = None
     conv: str | None = None
     ttl: int | None = None
+    body: msgspec.Raw = NO_BODY
+    """Empty when absent (a Raw cannot be optional); leave it out rather than pass an empty Raw."""
 
 
 class Ack(Frame, tag="ack", frozen=True):

@@ -45,8 +45,11 @@ from passerelle.sdk.events import (
     TimerEvent,
     TypingEvent,
 )
+from passerelle.sdk.groups import GroupsApi
 from passerelle.sdk.inbox import Inbox
+from passerelle.sdk.media import MediaApi
 from passerelle.sdk.outbox import Outbox
+from passerelle.sdk.privacy import PrivacyApi
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.store import Identity, LocalStore
 from passerelle.sdk.transport import websocket_url
@@ -98,6 +101,16 @@ class Client:
         )
         self._dispatch.subscribe(Message, self._contacts.heard_from)
         self._account = MyAccount(me=identity, crypto=crypto, store=store, rest=rest, devices=self._devices)
+        self.groups = GroupsApi(
+            me=identity,
+            crypto=crypto,
+            store=store,
+            devices=self._devices,
+            conversations=self._convs,
+            rest=rest,
+            link=lambda: self._connection,
+            now_ms=now_ms,
+        )
         self._connection = Connection(
             url=websocket_url(identity.server_url),
             get_token=self._credentials.token,
@@ -108,6 +121,7 @@ class Client:
                 devices=self._devices,
                 conversations=self._convs,
                 now_ms=now_ms,
+                groups=self.groups.inbox,
             ),
             dispatch=self._dispatch,
             on_recovery=lambda r: self._outbox.recover(r.device, r.conv, r.mids),
@@ -128,6 +142,12 @@ class Client:
             conversations=self._convs,
             link=self._connection,
             now_ms=now_ms,
+        )
+        self.media = MediaApi(
+            me=identity, rest=rest, outbox=self._outbox, conversations=self._convs, now_ms=now_ms
+        )
+        self.privacy = PrivacyApi(
+            me=identity.account_id, rest=rest, dispatch=self._dispatch, schedule=self._connection.schedule
         )
 
     # --- construction -----------------------------------------------------------------------------

@@ -158,6 +158,7 @@ class Connection:
         to: str | None = None,
         conv: str | None = None,
         ttl: int | None = None,
+        body: bytes | None = None,
     ) -> SendSucceeded:
         if self._runner is None:
             raise NotConnected("connect() before sending")
@@ -165,7 +166,9 @@ class Connection:
         self._futures[client_id] = future
         try:
             await self.write(
-                self.core.send_message(client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl)
+                self.core.send_message(
+                    client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl, body=body
+                )
             )
             async with asyncio.timeout(self._send_timeout):
                 return await future

@@ -24,6 +24,7 @@ import msgspec
 
 from passerelle.proto.errors import ProtocolError
 from passerelle.proto.frames import (
+    NO_BODY,
     Ack,
     Deliver,
     Error,
@@ -245,15 +246,17 @@ class ClientCore:
         to: str | None = None,
         conv: str | None = None,
         ttl: int | None = None,
+        body: bytes | None = None,
     ) -> bytes | None:
         """Remember a send and return its frame, or None when disconnected (it goes out after the
-        next ``welcome``)."""
+        next ``welcome``). ``body``: a group message's Megolm envelope, fanned out by the server."""
         if not valid_client_id(client_id):
             raise InvalidInput("a client message id has 1 to 64 printable ASCII characters")
         if (to is None) == (conv is None):
             raise InvalidInput("give exactly one of 'to' and 'conv'")
         raw = {device: msgspec.Raw(body) for device, body in payloads.items()}
-        data = msgspec.json.encode(Send(id=client_id, payloads=raw, to=to, conv=conv, ttl=ttl))
+        shared = NO_BODY if body is None else msgspec.Raw(body)
+        data = msgspec.json.encode(Send(id=client_id, payloads=raw, to=to, conv=conv, ttl=ttl, body=shared))
         self._sends[client_id] = data
         return data if self.connected else None
 

@@ -20,6 +20,8 @@ from functools import partial
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
+from passerelle.sdk.group_state import GROUP_SCHEMA
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -47,6 +49,8 @@ CREATE TABLE message_ids (
   mid INTEGER PRIMARY KEY, message INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE);
 CREATE TABLE processed (mid INTEGER PRIMARY KEY, exp INTEGER NOT NULL);
 """
+
+EXTRA_SCHEMAS: tuple[str, ...] = (GROUP_SCHEMA,)
 
 
 class ClientDatabase:
@@ -84,6 +88,8 @@ class ClientDatabase:
         elif version > SCHEMA_VERSION:
             conn.close()
             raise RuntimeError(f"the local store is from a newer SDK (schema {version})")
+        for script in EXTRA_SCHEMAS:  # CREATE ... IF NOT EXISTS: tables added since version 1
+            conn.executescript(script)
         self._conn = conn
 
     async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 
 from passerelle.domain.ids import AccountId, AppName, ClientMessageId, ConversationId, DeviceId, MessageId
+from passerelle.sdk.schema import Attachment
 
 
 class MessageState(enum.StrEnum):
@@ -37,6 +38,9 @@ class Message:
     """When this device deletes it (disappearing messages); None: kept."""
     outgoing: bool
     state: MessageState = MessageState.RECEIVED
+    attachment: Attachment | None = None
+    """A file, image, video or voice note (``client.media.download(message)`` fetches it); ``text``
+    is then its caption or a plain-text stand-in."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,4 +119,25 @@ class Settings:
     read_receipts: bool
 
 
-Event = Message | ReceiptEvent | TypingEvent | TimerEvent | DeviceEvent
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupEvent:
+    """A group changed: ``event`` is added, removed, left, joined, promoted, demoted,
+    device_added, device_removed (from the server) or renamed, avatar (from a member, encrypted)."""
+
+    conv: ConversationId
+    event: str
+    account: AccountId
+    by: AccountId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestEvent:
+    """A message arrived in a conversation that waits in my requests folder (someone who is not a
+    contact, from another app): show it apart until ``client.privacy.accept``."""
+
+    conv: ConversationId
+    sender: AccountId
+    message: Message
+
+
+Event = Message | ReceiptEvent | TypingEvent | TimerEvent | DeviceEvent | GroupEvent | RequestEvent

@@ -64,6 +64,7 @@ class StoredMessage:
             expires_at=self.expires_at,
             outgoing=self.outgoing,
             state=self.state,
+            attachment=self.content.attachment,
         )
 
 

@@ -20,10 +20,11 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import msgspec
 
-from passerelle.crypto import BindingMismatch, DecryptionFailed, DeviceCrypto
+from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed, DeviceCrypto
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import Item
 from passerelle.sdk import history, schema, state
@@ -56,6 +57,23 @@ class InboxResult:
     my_devices_changed: bool = False
 
 
+class GroupHandler(Protocol):
+    """Group traffic (passerelle.sdk.group_inbox): Megolm bodies, key shares and requests over Olm,
+    and ``member`` notices. Each consumes its item (commits it) itself."""
+
+    def is_group_body(self, item: Item) -> bool: ...
+
+    async def body(self, item: Item, result: InboxResult) -> None: ...
+
+    def handles(self, event_type: str) -> bool: ...
+
+    async def olm_event(
+        self, item: Item, sender: KnownDevice, event: DecryptedEvent, result: InboxResult
+    ) -> None: ...
+
+    async def member(self, item: Item, result: InboxResult) -> None: ...
+
+
 class Inbox:
     def __init__(
         self,
@@ -66,7 +84,9 @@ class Inbox:
         devices: DeviceDirectory,
         conversations: ConversationBook,
         now_ms: Callable[[], int],
+        groups: GroupHandler | None = None,
     ) -> None:
+        self.groups = groups
         self._me = me
         self._crypto = crypto
         self._store = store
@@ -79,7 +99,9 @@ class Inbox:
         mids = [i.mid for i in items if i.kind == "msg" and i.mid is not None]
         seen = await self._store.db.run(state.processed_txn, mids)
         for item in items:
-            if item.kind == "msg":
+            if item.kind == "msg" and self.groups is not None and self.groups.is_group_body(item):
+                await self.groups.body(item, result)  # deduplicated by (session, index), not by mid
+            elif item.kind == "msg":
                 if item.mid is None or item.mid not in seen:
                     await self._message(item, result)
                     if item.mid is not None:
@@ -90,6 +112,8 @@ class Inbox:
                 await self._timer(item, result)
             elif item.kind == "device":
                 await self._device(item, result)
+            elif item.kind == "member" and self.groups is not None:
+                await self.groups.member(item, result)
             result.upto = max(result.upto, item.pos)
         return result
 
@@ -130,6 +154,8 @@ class Inbox:
             await self._commit(item)
         elif event.type == "p.msg":
             await self._text(item, event.content, result)
+        elif self.groups is not None and self.groups.handles(event.type):
+            await self.groups.olm_event(item, sender, event, result)
         elif event.type == "p.resend":
             try:
                 result.resend_requests.append((sender, schema.convert(event.content, schema.ResendContent)))

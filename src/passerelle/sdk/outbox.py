@@ -91,12 +91,19 @@ class Outbox:
     async def send_text(self, to: AccountId, text: str, *, ttl: int | None = None) -> SentMessage:
         if len(text.encode()) > MAX_TEXT_BYTES:
             raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
+        return await self.send_content(
+            to, TextContent(id=new_client_id(), ts=self._now(), body=text, ttl=ttl)
+        )
+
+    async def send_content(self, to: AccountId, content: TextContent) -> SentMessage:
+        """Store ``content`` (a fresh id, any msgtype: text, or an attachment from sdk.media) as a
+        pending outgoing message, then send it to the direct conversation with ``to``."""
+        ttl = content.ttl
         if ttl is not None and ttl <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
         if to == self._me.account_id:
             raise InvalidInput("send to another account; your other devices get a copy anyway")
         conv = await self._convs.direct(self._me.account_id, to)
-        content = TextContent(id=new_client_id(), ts=self._now(), body=text, ttl=ttl)
         stored = await self._store.db.run(
             history.insert_message_txn,
             self._store.key,

@@ -98,10 +98,54 @@ class RestApi:
         except msgspec.MsgspecError as exc:
             raise SdkError(f"unexpected answer from {method} {path}: {exc}") from exc
 
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """An authenticated request whose body or answer is not (only) JSON: media uploads and
+        downloads (§8). Errors raise SdkError like every call, after one re-login on ``unauthorized``."""
+        for attempt in range(2):
+            if not self.token:
+                raise Unauthorized("this device has no token; log in first")
+            sent = {**(headers or {}), "authorization": f"Bearer {self.token}"}
+            try:
+                response = await self._http.request(
+                    method, self.base_url + path, content=content, headers=sent
+                )
+            except httpx.TransportError as exc:
+                raise Unavailable(f"cannot reach the server: {type(exc).__name__}") from exc
+            if response.status_code == 401 and attempt == 0 and self.relogin is not None:
+                self.token = await self.relogin()
+                continue
+            if response.status_code >= 400:
+                raise _error(response)
+            return response
+        raise AssertionError("unreachable")
+
     async def _must(self, method: str, path: str, kind: type[T], **kw: Any) -> T:
         result = await self._call(method, path, kind, **kw)
         assert result is not None
         return result
+
+    async def call_json(
+        self,
+        method: str,
+        path: str,
+        kind: type[T],
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> T:
+        """Any authenticated endpoint that answers JSON (the feature modules' own, e.g. §9)."""
+        return await self._must(method, path, kind, body=body, params=params)
+
+    async def call_empty(self, method: str, path: str, *, body: Mapping[str, Any] | None = None) -> None:
+        """Any authenticated endpoint whose answer has no body worth reading (204)."""
+        await self._call(method, path, None, body=body)
 
     # --- without a token ----------------------------------------------------------------------
 

@@ -142,9 +142,46 @@ class DeviceNotice(Shape, frozen=True):
 # --- encrypted content --------------------------------------------------------------------------
 
 
+class Thumbnail(Shape, frozen=True):
+    """A preview of an image or video: a second blob, encrypted under its own key (§8.4)."""
+
+    blob: str
+    mime: str
+    size: int
+    key: str
+    nonce: str
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+
+
+class Attachment(Shape, frozen=True):
+    """An encrypted file a message refers to (§8.4). ``key``, ``nonce`` and ``sha256`` are unpadded
+    base64; ``size`` is the plaintext's bytes. Everything here is inside the end-to-end encryption."""
+
+    kind: str
+    """"file", "image", "video" or "voice" (the content's msgtype)."""
+    blob: str
+    mime: str
+    size: int
+    key: str
+    nonce: str
+    sha256: str
+    name: str = ""
+    alg: str = "passerelle.aes-256-gcm.v1"
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    """Voice notes and video."""
+    waveform: list[int] | None = None
+    """Voice notes: loudness samples, each 0 to 255."""
+    thumbnail: Thumbnail | None = None
+
+
 class TextContent(Shape, frozen=True):
     """``p.msg`` content, after MIMI. ``ttl`` (seconds) and ``resend`` (how many times the sender
-    re-encrypted it) are SDK additions that other clients may ignore."""
+    re-encrypted it) are SDK additions that other clients may ignore. With an ``attachment`` the
+    msgtype is its kind and ``body`` is the caption or a plain-text stand-in for the file."""
 
     id: str
     ts: int
@@ -152,6 +189,7 @@ class TextContent(Shape, frozen=True):
     msgtype: str = "text"
     ttl: int | None = None
     resend: int | None = None
+    attachment: Attachment | None = None
 
 
 class ResendContent(Shape, frozen=True):

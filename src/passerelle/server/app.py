@@ -31,16 +31,25 @@ from passerelle.server.logs import AccessLog
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest_conversations import ConversationRoutes, ops_routes
+from passerelle.server.rest_groups import GroupRoutes
+from passerelle.server.rest_media import UPLOAD_PREFIX, MediaRoutes
+from passerelle.server.rest_privacy import PrivacyRoutes
 from passerelle.server.system import RandomIds, SystemClock
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
+from passerelle.service.groups import GroupDeviceNotices, GroupService
 from passerelle.service.janitor import Janitor
 from passerelle.service.keys import KeyService
 from passerelle.service.limiter import RateLimiter
+from passerelle.service.media import MediaService
 from passerelle.service.messaging import MessagingService
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Clock, CodeSender, IdGenerator, Store
+from passerelle.service.presence import Presence
+from passerelle.service.privacy import PrivacyService
+from passerelle.service.safety import SafetyPolicy
 from passerelle.storage import open_store
+from passerelle.storage.blob_files import LocalBlobStore
 
 log = logging.getLogger("passerelle.server")
 
@@ -60,6 +69,9 @@ class Services:
     metrics: Metrics
     clock: Clock
     fast_gateway: PicowsGateway | None
+    groups: GroupService
+    media: MediaService
+    privacy: PrivacyService
 
 
 def create_app(
@@ -78,6 +90,7 @@ def create_app(
     http = httpx.AsyncClient(timeout=10.0)
     limiter = RateLimiter(clock)
     directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
+    safety = SafetyPolicy(store=store, broker=broker, clock=clock)
     pipeline = SendPipeline(store, on_batch=metrics.on_batch, commit_delay_s=settings.commit_delay_s)
     messaging = MessagingService(
         store=store,
@@ -88,6 +101,16 @@ def create_app(
         clock=clock,
         max_envelope_bytes=limits.max_envelope_bytes,
         max_targets=limits.max_targets,
+        safety=safety,
+    )
+    groups = GroupService(
+        store=store,
+        messaging=messaging,
+        pipeline=pipeline,
+        broker=broker,
+        directory=directory,
+        clock=clock,
+        ids=ids,
     )
     accounts = AccountService(
         store=store,
@@ -97,7 +120,7 @@ def create_app(
         ids=ids,
         codes=code_sender or code_sender_from_setting(settings.code_sender, http),
         limiter=limiter,
-        notices=messaging,
+        notices=GroupDeviceNotices(messaging, groups),
     )
     keys = KeyService(
         store=store,
@@ -107,13 +130,39 @@ def create_app(
         directory=directory,
         on_keys_low=messaging.keys_low,
     )
+    media = MediaService(
+        store=store,
+        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        members=messaging,
+        apps=settings.apps,
+        clock=clock,
+        ids=ids,
+        limits=limits,
+    )
     hub = Hub(mailbox=store, broker=broker, messaging=messaging, metrics=metrics)
+    presence = Presence(store=store, clock=clock)
+    hub.on_presence = presence.seen
+    privacy = PrivacyService(
+        store=store,
+        broker=broker,
+        clock=clock,
+        ids=ids,
+        limiter=limiter,
+        safety=safety,
+        accounts=accounts,
+        directory=directory,
+        messaging=messaging,
+        presence=presence,
+        erasers=[media.erase_account],
+    )
+    directory.safety = privacy
     pipeline.on_committed = hub.on_committed
     janitor = Janitor(
         mailbox=store,
         clock=clock,
         idempotency_window_s=settings.idempotency_window_s,
         on_deleted=metrics.janitor_deleted.inc,
+        also=[media.delete_expired],
     )
     gateway = Gateway(
         hub=hub,
@@ -143,6 +192,9 @@ def create_app(
         metrics=metrics,
         clock=clock,
         fast_gateway=fast_gateway,
+        groups=groups,
+        media=media,
+        privacy=privacy,
     )
 
     @contextlib.asynccontextmanager
@@ -158,6 +210,7 @@ def create_app(
                     group.create_task(pipeline.run(), name="pipeline"),
                     group.create_task(hub.run(), name="pokes"),
                     group.create_task(janitor.run(settings.janitor_interval_s), name="janitor"),
+                    group.create_task(presence.run(), name="presence"),
                 ]
                 log.info("passerelle is ready", extra={"apps": [a.name for a in settings.apps]})
                 try:
@@ -181,13 +234,18 @@ def create_app(
     routes = [
         *rest_routes(rest),
         *conversations.routes(),
+        *GroupRoutes(accounts=accounts, groups=groups, store=store).routes(),
         *ops_routes(store, metrics),
+        *PrivacyRoutes(
+            accounts=accounts, privacy=privacy, clock=clock, admin_token=settings.admin_token
+        ).routes(),
+        *MediaRoutes(accounts=accounts, media=media).routes(),
         WebSocketRoute("/v1/ws", AsgiGateway(gateway)),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(AccessLog)
     app.state.services = services
     app.state.settings = settings

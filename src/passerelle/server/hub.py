@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from passerelle.domain.ids import DeviceId, MailboxPos
+from passerelle.domain.ids import AccountId, DeviceId, MailboxPos
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Deliver, Item
 from passerelle.server.connection import Connection
@@ -57,6 +57,8 @@ class Hub:
         self.connections: dict[DeviceId, Connection] = {}
         self._pokes: set[DeviceId] = set()
         self._poke_ready = asyncio.Event()
+        self.on_presence: Callable[[AccountId], None] | None = None
+        """Told of each connect and disconnect (last seen, passerelle.service.presence)."""
 
     # --- connections -----------------------------------------------------------------------------
 
@@ -68,11 +70,15 @@ class Hub:
         self.connections[conn.device] = conn
         self._metrics.connections.inc()
         conn.request_sync()
+        if self.on_presence is not None and conn.account is not None:
+            self.on_presence(conn.account)
 
     def unregister(self, conn: Connection) -> None:
         if conn.device is not None and self.connections.get(conn.device) is conn:
             del self.connections[conn.device]
             self._metrics.connections.dec()
+            if self.on_presence is not None and conn.account is not None:
+                self.on_presence(conn.account)
 
     # --- delivery --------------------------------------------------------------------------------
 

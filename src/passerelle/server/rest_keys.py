@@ -32,12 +32,15 @@ def claimed_json(item: ClaimedDevice) -> dict[str, Any]:
 
 def person_json(found: LookupResult) -> dict[str, Any]:
     """A person as a lookup or a profile shows them (the address is null when hidden from the caller)."""
-    return {
+    person: dict[str, Any] = {
         "account_id": found.account,
         "app": found.app,
         "display_name": found.display_name,
         "address": str(found.address) if found.address is not None else None,
     }
+    if found.last_seen is not None:  # profiles, when the person's setting allows (section 9)
+        person["last_seen"] = found.last_seen
+    return person
 
 
 class KeyRoutes:

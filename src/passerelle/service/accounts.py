@@ -330,6 +330,41 @@ class AccountService:
             read_receipts=keep_receipts,
         )
 
+    async def reprove(
+        self, caller: TokenRecord, *, password: str | None, code: str | None, client: ClientKey
+    ) -> AccountRecord:
+        """Prove the identity again before an irreversible act (erasing the account): the password,
+        or, on a phone app, a fresh one-time code (``request_code`` first). Limited like a login.
+
+        Raises:
+            InvalidInput: the wrong kind of proof for the app.
+            Unauthorized: a wrong password or code.
+        """
+        account = await self._account(caller)
+        self._limit_client(client)
+        limits = self._limits
+        self._limiter.check_window(
+            "login:account",
+            f"{account.app}:{account.alias}",
+            count=limits.logins_per_window,
+            window_s=limits.login_window_s,
+        )
+        home = self._apps.get(account.app)
+        if home is not None and home.identity is IdentityKind.PHONE:
+            if code is None or password is not None:
+                raise InvalidInput("prove it with a one-time code sent to your phone (POST /v1/codes)")
+            await self._codes.check(home, account.alias, code)
+            await self._codes.forget(home, account.alias)
+            return account
+        if password is None or code is not None:
+            raise InvalidInput("prove it with your password")
+        if len(password) > MAX_PASSWORD or account.password_hash is None:
+            await dummy_verify(password[:MAX_PASSWORD])
+            raise Unauthorized(BAD_PASSWORD)
+        if not await verify_password(account.password_hash, password):
+            raise Unauthorized(BAD_PASSWORD)
+        return account
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _app(self, name: str) -> App:

@@ -8,17 +8,20 @@ Invariants:
   number of store reads), so a lookup cannot tell them apart.
 - A phone number is never shown to a person of another app.
 - Lookups are rate limited per device: an address book is not a way to enumerate the directory.
+- Someone who blocked the viewer is hidden from them (lookup, profile, keys, device lists), exactly
+  like a person who does not exist (docs/protocol.md section 9).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from passerelle.config import Limits
 from passerelle.domain.addresses import Address, normalize_alias, parse_address
 from passerelle.domain.apps import App, AppRegistry, IdentityKind
 from passerelle.domain.errors import NotFound, Unauthorized
-from passerelle.domain.ids import AccountId, AppName, DeviceId
+from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
 from passerelle.domain.privacy import Findability, can_find, may_see_alias
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Store
@@ -42,11 +45,33 @@ class LookupResult:
     display_name: str
     address: Address | None
     """None when the viewer may not see the alias (a phone number seen from another app)."""
+    last_seen: Timestamp | None = None
+    """Profiles only, when the person's last-seen setting lets the viewer see it."""
+
+
+class DirectorySafety(Protocol):
+    """What the directory asks of the safety rules (passerelle.service.privacy implements it)."""
+
+    async def hides(self, target: AccountId, viewer: AccountId) -> bool:
+        """True when ``target`` blocked ``viewer``."""
+        ...
+
+    async def last_seen_for(self, viewer: AccountRecord, target: AccountRecord) -> Timestamp | None: ...
 
 
 class Directory:
-    def __init__(self, *, store: Store, apps: AppRegistry, limiter: RateLimiter, limits: Limits) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        apps: AppRegistry,
+        limiter: RateLimiter,
+        limits: Limits,
+        safety: DirectorySafety | None = None,
+    ) -> None:
         self._store = store
+        self.safety = safety
+        """Set by the composition root once the privacy service exists."""
         self._apps = apps
         self._limiter = limiter
         self._limits = limits
@@ -97,7 +122,17 @@ class Directory:
             raise NotFound(NO_ACCOUNT)
         if not await self._may_see(viewer, record):
             raise NotFound(NO_ACCOUNT)
-        return self._shown_to(viewer, record)
+        shown = self._shown_to(viewer, record)
+        if self.safety is None:
+            return shown
+        last_seen = await self.safety.last_seen_for(viewer, record)
+        return LookupResult(
+            account=shown.account,
+            app=shown.app,
+            display_name=shown.display_name,
+            address=shown.address,
+            last_seen=last_seen,
+        )
 
     async def visible(self, viewer: AccountRecord, target: AccountId) -> AccountRecord | None:
         """The target's record if the viewer may see (and so reach) them, else None."""
@@ -122,6 +157,8 @@ class Directory:
     async def _may_see(self, viewer: AccountRecord, target: AccountRecord) -> bool:
         if target.id == viewer.id:
             return True
+        if self.safety is not None and await self.safety.hides(target.id, viewer.id):
+            return False
         setting = effective_findability(self._apps.get(target.app), target.findability)
         if can_find(viewer_app=viewer.app, target_app=target.app, setting=setting):
             return True

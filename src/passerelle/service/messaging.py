@@ -22,11 +22,14 @@ from passerelle.domain.conversations import (
 )
 from passerelle.domain.errors import Forbidden, InvalidInput, NotFound, StaleDevices, TooLarge
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
+from passerelle.domain.safety import Verdict
 from passerelle.proto.frames import KeysLow, Receipt, Send, TypingNotice
 from passerelle.service.caches import TtlCache
+from passerelle.service.group_send import GroupFanout
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Broker, Clock, Ephemeral, Invalidate, Store
 from passerelle.service.records import AccountRecord, ConversationRecord, OutgoingMessage
+from passerelle.service.safety import SafetyPolicy
 
 MAX_RECEIPT_IDS = 1000
 _encode = msgspec.json.Encoder().encode
@@ -47,6 +50,11 @@ class _Route:
     retention_s: int
     epoch: int
     until: float
+    refusal: str = ""
+    """Not empty: sends are refused with ``forbidden`` (the safety policy's reason)."""
+    silent: bool = False
+    """The recipient blocked or declined the sender: ``targets`` are the sender's own other devices
+    and envelopes for anyone else are dropped unseen (the sender is answered ``sent`` as usual)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,7 @@ class MessagingService:
         clock: Clock,
         max_envelope_bytes: int,
         max_targets: int,
+        safety: SafetyPolicy | None = None,
     ) -> None:
         self._store = store
         self._pipeline = pipeline
@@ -80,6 +89,8 @@ class MessagingService:
         self._clock = clock
         self._max_envelope = max_envelope_bytes
         self._max_targets = max_targets
+        self.safety = safety
+        """Blocks, message requests and who may message whom (docs/protocol.md section 9)."""
         self.devices: TtlCache[AccountId, tuple[DeviceId, ...]] = TtlCache(clock, ttl_s=30.0)
         self.conversations: TtlCache[ConversationId, ConversationRecord] = TtlCache(clock, ttl_s=30.0)
         self._retention: TtlCache[AccountId, int] = TtlCache(clock, ttl_s=300.0)
@@ -87,6 +98,7 @@ class MessagingService:
         self._routes: dict[tuple[ConversationId, DeviceId], _Route] = {}
         self._epoch = 0
         """Bumped by every change to devices or conversations: cached routes recompute."""
+        self.groups = GroupFanout(store=store, apps=apps, clock=clock, max_envelope_bytes=max_envelope_bytes)
 
     # --- the send path -------------------------------------------------------------------------
 
@@ -99,13 +111,21 @@ class MessagingService:
         if len(frame.payloads) > self._max_targets:
             raise TooLarge(f"at most {self._max_targets} target devices per message")
         conv = await self._conversation_for(sender, frame)
+        if conv.kind is ConversationKind.GROUP:
+            return await self.groups.prepare(sender.account.id, sender.device, frame, conv, self._epoch)
+        if frame.body:
+            raise InvalidInput("'body' is for group conversations")
         now = self._clock.now_ms()
         route = self._routes.get((conv.id, sender.device))
         if route is None or route.epoch != self._epoch or route.until < self._clock.monotonic():
-            route = await self._route(conv, sender.device)
+            route = await self._route(conv, sender.device, sender.account)
+        if route.refusal:
+            raise Forbidden(route.refusal)
         payloads = frame.payloads
         if payloads.keys() != route.targets:
-            raise _stale(set(route.targets), payloads.keys())
+            if not route.silent:
+                raise _stale(set(route.targets), payloads.keys())
+            payloads = _own_copies(route.targets, payloads)
         limit = self._max_envelope
         stored: list[tuple[DeviceId, bytes]] = []
         for device, raw in payloads.items():
@@ -128,14 +148,24 @@ class MessagingService:
             payloads=tuple(stored),
         )
 
-    async def _route(self, conv: ConversationRecord, device: DeviceId) -> _Route:
+    async def _route(
+        self, conv: ConversationRecord, device: DeviceId, account: AccountRecord | None = None
+    ) -> _Route:
         epoch = self._epoch
+        members = conv.members
+        refusal, silent = "", False
+        if self.safety is not None and account is not None and conv.kind is ConversationKind.DIRECT:
+            verdict, reason = await self.safety.direct_verdict(conv, account)
+            if verdict is Verdict.FORBIDDEN:
+                refusal = reason
+            elif verdict is Verdict.DROP:
+                silent, members = True, (account.id,)
         expected: set[str] = set()
-        for member in conv.members:
+        for member in members:
             expected.update(await self._devices(member))
         expected.discard(device)
         retention = await self._retention_s(list(conv.members))
-        route = _Route(frozenset(expected), retention, epoch, self._clock.monotonic() + 10.0)
+        route = _Route(frozenset(expected), retention, epoch, self._clock.monotonic() + 10.0, refusal, silent)
         if len(self._routes) > 100_000:
             self._routes.clear()
         self._routes[(conv.id, device)] = route
@@ -209,14 +239,15 @@ class MessagingService:
         if not frame.ids or len(frame.ids) > MAX_RECEIPT_IDS:
             raise InvalidInput(f"ids: 1 to {MAX_RECEIPT_IDS} message ids")
         targets = [d for d in await self._devices(sender.account.id) if d != sender.device]
+        allowed = await self._may_signal(conv, sender.account.id, to, frame.kind)
         if frame.kind == "read":
             me = await self._store.get_account(sender.account.id)
             if me is None or not me.read_receipts:
                 raise Forbidden("you turned read receipts off")
             them = await self._store.get_account(to)
-            if them is not None and them.read_receipts:
+            if them is not None and them.read_receipts and allowed:
                 targets.extend(await self._devices(to))
-        else:
+        elif allowed:
             targets.extend(await self._devices(to))
         if not targets:
             return
@@ -226,10 +257,22 @@ class MessagingService:
         conv = await self.member_conversation(sender.account.id, ConversationId(conv_id))
         devices: list[DeviceId] = []
         for member in conv.members:
-            devices.extend(d for d in await self._devices(member) if d != sender.device)
+            if await self._may_signal(conv, sender.account.id, member, "typing"):
+                devices.extend(d for d in await self._devices(member) if d != sender.device)
         if devices:
             frame = _encode(TypingNotice(conv=conv.id, sender=sender.account.id, typing=typing))
             await self._broker.publish(Ephemeral(tuple(devices), frame))
+
+    async def _may_signal(
+        self, conv: ConversationRecord, sender: AccountId, to: AccountId, kind: str
+    ) -> bool:
+        """Receipts and typing never cross a block; in a direct conversation, read receipts and typing
+        also wait until the conversation is accepted (docs/protocol.md section 9)."""
+        if self.safety is None or sender == to:
+            return True
+        if conv.kind is ConversationKind.DIRECT:
+            return await self.safety.may_signal(sender, to, kind)
+        return await self.safety.may_message(sender, to)
 
     async def _notice(
         self,
@@ -315,10 +358,21 @@ class MessagingService:
 
     def invalidate(self, event: Invalidate) -> None:
         self._epoch += 1
+        if self.safety is not None:
+            self.safety.invalidate(event)
         for account in event.accounts:
             self.devices.drop(account)
         for conv in event.conversations:
             self.conversations.drop(conv)
+
+
+def _own_copies(targets: frozenset[str], payloads: dict[str, msgspec.Raw]) -> dict[str, msgspec.Raw]:
+    """A silently dropped send keeps the envelopes for the sender's own devices only; a missing one
+    is still ``stale_devices`` (naming only the sender's devices, so nothing tells of a block)."""
+    missing = targets - payloads.keys()
+    if missing:
+        raise StaleDevices(missing=sorted(missing), extra=[])
+    return {device: raw for device, raw in payloads.items() if device in targets}
 
 
 def _stale(expected: set[str], given: Iterable[str]) -> StaleDevices:

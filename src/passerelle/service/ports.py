@@ -19,15 +19,27 @@ from typing import Protocol
 from passerelle.domain.ids import (
     AccountId,
     AppName,
+    BlobId,
     ConversationId,
     DeviceId,
     MailboxPos,
     Timestamp,
 )
 from passerelle.domain.privacy import Findability
+from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, PairFacts
+from passerelle.service.group_records import GroupDevices, InviteRecord, Role
+from passerelle.service.privacy_records import (
+    AccountExport,
+    ErasedAccount,
+    PrivacySettings,
+    Relation,
+    ReportRecord,
+    RequestRecord,
+)
 from passerelle.service.records import (
     AccountRecord,
     AppendResult,
+    BlobRecord,
     ClaimedDevice,
     CodeRecord,
     ConversationRecord,
@@ -185,7 +197,149 @@ class Mailbox(Protocol):
         ...
 
 
-class Store(AccountStore, DeviceStore, TokenStore, CodeStore, KeyStore, ConversationStore, Mailbox, Protocol):
+class MediaStore(Protocol):
+    """Metadata of encrypted media blobs and their uploads (the bytes are in a BlobStore)."""
+
+    async def create_blob(self, record: BlobRecord, *, max_pending: int) -> bool:
+        """Insert an upload, unless its uploader already has ``max_pending`` unfinished ones (False)."""
+        ...
+
+    async def get_blob(self, blob: BlobId) -> BlobRecord | None: ...
+
+    async def advance_upload(self, blob: BlobId, *, expected: int, received: int) -> bool:
+        """Move an unfinished upload's offset from ``expected`` to ``received``; False when it was not
+        at ``expected`` (or is finished or gone)."""
+        ...
+
+    async def finish_upload(self, blob: BlobId, *, expires_at: Timestamp) -> bool:
+        """Mark a fully received upload complete with its final expiry; False otherwise."""
+        ...
+
+    async def expired_blobs(self, *, now: Timestamp, limit: int) -> list[BlobId]:
+        """Blobs and unfinished uploads whose expiry is at or before ``now`` (at most ``limit``)."""
+        ...
+
+    async def blobs_of(self, account: AccountId) -> list[BlobRecord]:
+        """Every blob the account uploaded (for export and erasure)."""
+        ...
+
+    async def delete_blobs(self, blobs: Sequence[BlobId]) -> int:
+        """Delete the records; returns how many existed."""
+        ...
+
+
+class PrivacyStore(Protocol):
+    """Contacts, blocks, message requests, privacy settings, reports, export and erasure
+    (storage.sql_privacy and storage.sql_erase; docs/protocol.md section 9)."""
+
+    async def pair_facts(self, a: AccountId, b: AccountId) -> PairFacts:
+        """Blocks and contacts between two people, their direct conversation's member states and
+        their ``message_from`` settings, read at once."""
+        ...
+
+    async def decide_state(
+        self, conv: ConversationId, account: AccountId, state: MemberState, *, now: Timestamp
+    ) -> MemberState:
+        """Record a member's state unless one is recorded already; return the recorded one."""
+        ...
+
+    async def accept_conversation(
+        self, conv: ConversationId, account: AccountId, other: AccountId, *, now: Timestamp
+    ) -> None:
+        """The member accepts: state ``accepted`` and ``other`` becomes one of their contacts."""
+        ...
+
+    async def decline_conversation(
+        self, conv: ConversationId, account: AccountId, other: AccountId, *, block: bool, now: Timestamp
+    ) -> int:
+        """State ``declined`` (and a block when asked); the member's undelivered items from ``other``
+        in that conversation are deleted. Returns how many were."""
+        ...
+
+    async def list_requests(self, account: AccountId, state: MemberState) -> list[RequestRecord]: ...
+
+    async def add_contact(self, owner: AccountId, contact: AccountId, *, now: Timestamp) -> None: ...
+
+    async def remove_contact(self, owner: AccountId, contact: AccountId) -> bool: ...
+
+    async def list_contacts(self, owner: AccountId) -> list[Relation]: ...
+
+    async def block(self, blocker: AccountId, blocked: AccountId, *, now: Timestamp) -> None: ...
+
+    async def unblock(self, blocker: AccountId, blocked: AccountId) -> bool: ...
+
+    async def list_blocks(self, blocker: AccountId) -> list[Relation]: ...
+
+    async def get_privacy(self, account: AccountId) -> PrivacySettings: ...
+
+    async def set_privacy(
+        self, account: AccountId, *, message_from: MessageFrom, last_seen: LastSeenVisibility
+    ) -> None: ...
+
+    async def record_last_seen(self, seen: Sequence[tuple[AccountId, Timestamp]]) -> None: ...
+
+    async def add_report(self, report: ReportRecord) -> None: ...
+
+    async def list_reports(self, *, limit: int, before: Timestamp | None = None) -> list[ReportRecord]:
+        """Newest first."""
+        ...
+
+    async def export_account(self, account: AccountId) -> AccountExport | None: ...
+
+    async def erase_account(self, account: AccountId) -> ErasedAccount | None:
+        """Delete the account and every row that names it or its devices, in one transaction."""
+        ...
+
+
+class GroupStore(Protocol):
+    """Groups: members with roles, invite links and the fan-out list (docs/protocol.md section 10)."""
+
+    async def create_group(
+        self, conv: ConversationId, creator: AccountId, members: Sequence[AccountId], *, now: Timestamp
+    ) -> ConversationRecord:
+        """A new group conversation; ``creator`` is its admin, the others plain members."""
+        ...
+
+    async def group_roles(self, conv: ConversationId) -> dict[AccountId, Role]:
+        """Members and their roles; empty when ``conv`` is not a group."""
+        ...
+
+    async def add_members(self, conv: ConversationId, accounts: Sequence[AccountId]) -> list[AccountId]:
+        """Add the accounts that are not members yet; returns those."""
+        ...
+
+    async def remove_member(self, conv: ConversationId, account: AccountId) -> bool: ...
+
+    async def set_role(self, conv: ConversationId, account: AccountId, role: Role) -> bool: ...
+
+    async def group_devices(self, conv: ConversationId) -> GroupDevices:
+        """Every member with its app and its devices, in one read (the fan-out of a group send)."""
+        ...
+
+    async def groups_of(self, account: AccountId) -> list[ConversationId]: ...
+
+    async def create_invite(self, invite: InviteRecord) -> None: ...
+
+    async def find_invite(self, token_hash: str) -> InviteRecord | None: ...
+
+    async def list_invites(self, conv: ConversationId) -> list[InviteRecord]: ...
+
+    async def delete_invite(self, conv: ConversationId, invite_id: str) -> bool: ...
+
+
+class Store(
+    GroupStore,
+    AccountStore,
+    DeviceStore,
+    TokenStore,
+    CodeStore,
+    KeyStore,
+    ConversationStore,
+    Mailbox,
+    MediaStore,
+    PrivacyStore,
+    Protocol,
+):
     """Everything the server keeps, behind one connection (pool) to one database."""
 
     async def open(self) -> None:
@@ -256,3 +410,26 @@ class DeviceNotices(Protocol):
     async def device_added(self, account: AccountId, device: DeviceId) -> None: ...
 
     async def device_removed(self, account: AccountId, device: DeviceId) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Where the bytes of encrypted media live (local files by default). Blob ids are validated by
+    the service before they reach here; an adapter still refuses any id that is not ``b_`` + URL-safe
+    characters. Every method is safe to call from the event loop (I/O runs elsewhere)."""
+
+    async def write(self, blob: BlobId, *, offset: int, data: bytes) -> None:
+        """Durably write ``data`` at ``offset``, dropping whatever the blob held from ``offset`` on
+        (so a chunk sent again after a failure replaces a partial earlier attempt)."""
+        ...
+
+    async def read(self, blob: BlobId, *, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes from ``offset``. Raises NotFound when the blob is absent."""
+        ...
+
+    async def size(self, blob: BlobId) -> int | None:
+        """The bytes stored, or None when the blob is absent."""
+        ...
+
+    async def delete(self, blobs: Sequence[BlobId]) -> int:
+        """Delete the blobs that exist; returns how many were deleted."""
+        ...

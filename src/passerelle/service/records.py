@@ -16,6 +16,7 @@ from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import (
     AccountId,
     AppName,
+    BlobId,
     ClientMessageId,
     ConversationId,
     DeviceId,
@@ -95,8 +96,11 @@ class ConversationRecord:
 class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One message to store: a payload per target device, all in one transaction.
 
-    ``kind`` is "msg" for a message from a person; "receipt", "timer" and "device" for notices.
-    Notices carry ``client_id=None`` and are never deduplicated.
+    ``kind`` is "msg" for a message from a person; "receipt", "timer", "device" and "member" for
+    notices. Notices carry ``client_id=None`` and are never deduplicated.
+
+    A group message also has a ``shared_body``: stored once (in ``bodies``) and referenced from the
+    mailbox of every device in ``shared_to``, after that device's own payload if it has one.
     """
 
     kind: str
@@ -107,6 +111,8 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ts: Timestamp
     expires_at: Timestamp
     payloads: tuple[tuple[DeviceId, bytes], ...]
+    shared_body: bytes | None = None
+    shared_to: tuple[DeviceId, ...] = ()
 
 
 class MailboxItem(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -135,3 +141,25 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     expires_at: Timestamp
     duplicate: bool
     items: tuple[MailboxItem, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlobRecord:
+    """An encrypted media blob (docs/protocol.md §8): what the server knows of it, never its content.
+
+    While ``complete`` is False it is an upload in progress: ``received`` bytes are stored and
+    ``expires_at`` is when the unfinished upload is abandoned. Once finished it can be downloaded by
+    the members of ``conv`` until ``expires_at`` (the retention of a message sent then).
+    """
+
+    id: BlobId
+    uploader: AccountId
+    conv: ConversationId
+    size: int
+    """The declared size of the ciphertext, in bytes."""
+    received: int
+    complete: bool
+    ttl_s: int | None
+    """The lifetime the uploader asked for (a message's own ttl), or None."""
+    created_at: Timestamp
+    expires_at: Timestamp

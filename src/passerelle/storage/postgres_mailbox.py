@@ -63,6 +63,8 @@ MAILBOX_COLUMNS: Final = (
     "expires_at",
     "body",
 )
+SHARED_COLUMNS: Final = (*MAILBOX_COLUMNS, "body_id")
+BODY_COLUMNS: Final = ("id", "expires_at", "body")
 ACK_ONE: Final = "DELETE FROM mailbox WHERE device = $1 AND pos <= $2"
 ACK_MANY: Final = (
     "DELETE FROM mailbox AS m USING unnest($1::text[], $2::bigint[]) AS a(device, upto) "
@@ -84,6 +86,8 @@ async def append(
         if i not in repeats:
             for device, _body in m.payloads:
                 wanted[device] = wanted.get(device, 0) + 1
+            for device in m.shared_to if m.shared_body is not None else ():
+                wanted[device] = wanted.get(device, 0) + 1
     next_pos: dict[DeviceId, int] = {}
     if wanted:
         counts = json.dumps(wanted)
@@ -93,6 +97,8 @@ async def append(
 
     results: list[AppendResult] = []
     records: list[tuple[object, ...]] = []
+    shared: list[tuple[object, ...]] = []
+    bodies: list[tuple[object, ...]] = []
     for i, m in enumerate(batch):
         repeat = repeats.get(i)
         if repeat is not None:
@@ -122,6 +128,9 @@ async def append(
             records.append(
                 (device, pos, message_id, m.kind, m.conv, m.sender, m.sender_device, m.ts, m.expires_at, body)
             )
+        if m.shared_body is not None:
+            bodies.append((message_id, m.expires_at, m.shared_body))
+            items += _shared_items(m, message_id, next_pos, shared)
         results.append(
             AppendResult(
                 message_id=message_id, ts=m.ts, expires_at=m.expires_at, duplicate=False, items=tuple(items)
@@ -129,7 +138,57 @@ async def append(
         )
     if records:
         await conn.copy_records_to_table("mailbox", records=records, columns=MAILBOX_COLUMNS)
+    if bodies:
+        await conn.copy_records_to_table("bodies", records=bodies, columns=BODY_COLUMNS)
+        await conn.copy_records_to_table("mailbox", records=shared, columns=SHARED_COLUMNS)
     return results
+
+
+def _shared_items(
+    m: OutgoingMessage,
+    message_id: MessageId,
+    next_pos: dict[DeviceId, int],
+    records: list[tuple[object, ...]],
+) -> list[MailboxItem]:
+    """The group items of ``m``: each device's mailbox references the body stored once."""
+    body = m.shared_body
+    assert body is not None
+    items: list[MailboxItem] = []
+    for device in m.shared_to:
+        pos = next_pos.get(device)
+        if pos is None:  # the device is gone
+            continue
+        next_pos[device] = pos + 1
+        items.append(
+            MailboxItem(
+                device=device,
+                pos=MailboxPos(pos),
+                kind=m.kind,
+                conv=m.conv,
+                sender=m.sender,
+                sender_device=m.sender_device,
+                ts=m.ts,
+                expires_at=m.expires_at,
+                body=body,
+                message_id=message_id,
+            )
+        )
+        records.append(
+            (
+                device,
+                pos,
+                message_id,
+                m.kind,
+                m.conv,
+                m.sender,
+                m.sender_device,
+                m.ts,
+                m.expires_at,
+                b"",
+                message_id,
+            )
+        )
+    return items
 
 
 async def _insert_records(

@@ -16,9 +16,11 @@ from passerelle.service.records import MailboxItem
 from passerelle.storage.dialect import Dialect
 from passerelle.storage.txn import Row, Txn, count
 
+# A group item's body lives once in ``bodies`` (``body_id``); a 1:1 item's inline (body_id NULL).
 FETCH = (
-    "SELECT pos, kind, conv, sender, sender_device, ts, expires_at, body, message_id FROM mailbox "
-    "WHERE device = ? AND pos > ? AND expires_at > ? ORDER BY pos LIMIT ?"
+    "SELECT m.pos, m.kind, m.conv, m.sender, m.sender_device, m.ts, m.expires_at, "
+    "COALESCE(b.body, m.body), m.message_id FROM mailbox m LEFT JOIN bodies b ON b.id = m.body_id "
+    "WHERE m.device = ? AND m.pos > ? AND m.expires_at > ? ORDER BY m.pos LIMIT ?"
 )
 INSERT_MESSAGE = (
     "INSERT INTO messages (sender_device, client_id, id, ts, expires_at) VALUES (?, ?, ?, ?, ?) "
@@ -27,6 +29,11 @@ INSERT_MESSAGE = (
 SELECT_MESSAGE = "SELECT id, ts, expires_at FROM messages WHERE sender_device = ? AND client_id = ?"
 
 DELETE_EXPIRED_ITEMS = "DELETE FROM mailbox WHERE expires_at <= ?"
+# Group bodies go with their items' expiry, or earlier once every item referencing them was acked.
+DELETE_EXPIRED_BODIES = "DELETE FROM bodies WHERE expires_at <= ?"
+DELETE_UNREFERENCED_BODIES = (
+    "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM mailbox m WHERE m.body_id = bodies.id)"
+)
 DELETE_EXPIRED_MESSAGES = "DELETE FROM messages WHERE expires_at <= ? AND ts < ?"
 DELETE_EXPIRED_TOKENS = "DELETE FROM tokens WHERE expires_at <= ?"
 DELETE_EXPIRED_CHALLENGES = "DELETE FROM challenges WHERE expires_at <= ?"
@@ -52,6 +59,8 @@ def delete_expired_txn(d: Dialect, now: Timestamp, idempotency_before: Timestamp
     """Expired mailbox items, idempotency records past both the window and their expiry, and
     expired tokens, challenges and codes. Returns how many rows went, all tables together."""
     deleted = yield from count(DELETE_EXPIRED_ITEMS, now)
+    deleted += yield from count(DELETE_EXPIRED_BODIES, now)
+    deleted += yield from count(DELETE_UNREFERENCED_BODIES)
     deleted += yield from count(DELETE_EXPIRED_MESSAGES, now, idempotency_before)
     deleted += yield from count(DELETE_EXPIRED_TOKENS, now)
     deleted += yield from count(DELETE_EXPIRED_CHALLENGES, now)

@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, Timestamp
+from passerelle.domain.ids import AccountId, AppName, BlobId, ConversationId, DeviceId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.service.ports import Clock
 from passerelle.service.records import (
     AccountRecord,
+    BlobRecord,
     ClaimedDevice,
     CodeRecord,
     ConversationRecord,
@@ -23,8 +24,10 @@ from passerelle.service.records import (
     OneTimeKey,
     TokenRecord,
 )
-from passerelle.storage import sql_accounts, sql_conversations, sql_credentials, sql_keys
+from passerelle.storage import sql_accounts, sql_conversations, sql_credentials, sql_keys, sql_media
 from passerelle.storage.dialect import Dialect
+from passerelle.storage.sql_groups import SqlGroupStore
+from passerelle.storage.sql_privacy_store import PrivacySql
 from passerelle.storage.txn import Txn
 
 P = ParamSpec("P")
@@ -47,7 +50,7 @@ def wall_clock_ms() -> Timestamp:
     return Timestamp(time.time_ns() // 1_000_000)
 
 
-class SqlStore:
+class SqlStore(SqlGroupStore, PrivacySql):
     def __init__(self, engine: SqlEngine, *, clock: Clock | None = None) -> None:
         self._engine = engine
         self._now: Callable[[], Timestamp] = wall_clock_ms if clock is None else clock.now_ms
@@ -154,3 +157,26 @@ class SqlStore:
 
     async def shares_conversation(self, a: AccountId, b: AccountId) -> bool:
         return await self._engine.read(sql_conversations.shares_conversation_txn, a, b)
+
+    # -- media blobs (storage.sql_media) ---------------------------------------------------------
+
+    async def create_blob(self, record: BlobRecord, *, max_pending: int) -> bool:
+        return await self._engine.write(sql_media.create_blob_txn, record, max_pending)
+
+    async def get_blob(self, blob: BlobId) -> BlobRecord | None:
+        return await self._engine.read(sql_media.get_blob_txn, blob)
+
+    async def advance_upload(self, blob: BlobId, *, expected: int, received: int) -> bool:
+        return await self._engine.write(sql_media.advance_upload_txn, blob, expected, received)
+
+    async def finish_upload(self, blob: BlobId, *, expires_at: Timestamp) -> bool:
+        return await self._engine.write(sql_media.finish_upload_txn, blob, expires_at)
+
+    async def expired_blobs(self, *, now: Timestamp, limit: int) -> list[BlobId]:
+        return await self._engine.read(sql_media.expired_blobs_txn, now, limit)
+
+    async def blobs_of(self, account: AccountId) -> list[BlobRecord]:
+        return await self._engine.read(sql_media.blobs_of_txn, account)
+
+    async def delete_blobs(self, blobs: Sequence[BlobId]) -> int:
+        return await self._engine.write(sql_media.delete_blobs_txn, list(blobs))

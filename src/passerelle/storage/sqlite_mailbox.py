@@ -42,6 +42,12 @@ INSERT_ITEM = (
     "INSERT INTO mailbox (pos, device, message_id, kind, conv, sender, sender_device, ts, expires_at, body) "
     "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?2)"
 )
+# A group item: its body is the message's row in ``bodies`` (one per message, whatever the fan-out).
+INSERT_SHARED_ITEM = (
+    "INSERT INTO mailbox (pos, device, message_id, kind, conv, sender, sender_device, ts, expires_at, body, "
+    "body_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, X'', ?3 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?2)"
+)
+INSERT_BODY = "INSERT INTO bodies (id, expires_at, body) VALUES (?, ?, ?)"
 EXISTING_DEVICES = "SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?))"
 ACK = "DELETE FROM mailbox WHERE device = ? AND pos <= ?"
 
@@ -49,6 +55,11 @@ _ItemRow = tuple[
     MailboxPos, DeviceId, MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp, bytes
 ]
 _MessageRow = tuple[DeviceId, ClientMessageId, MessageId, Timestamp, Timestamp]
+_SharedRow = tuple[
+    MailboxPos, DeviceId, MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp
+]
+_Span = tuple[int, int, int, int]
+"""A message's own rows ``rows[a:b]`` and its group rows ``shared[c:d]``."""
 
 
 @dataclass(slots=True)
@@ -78,7 +89,9 @@ def append(
     ]
     pos = seq.next_pos
     rows: list[_ItemRow] = []
-    spans: list[tuple[int, int] | AppendResult] = []
+    shared: list[_SharedRow] = []
+    bodies: list[tuple[MessageId, Timestamp, bytes]] = []
+    spans: list[_Span | AppendResult] = []
     missing: set[str] = set()
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -108,9 +121,32 @@ def append(
                     )
                 )
                 pos += 1
-            spans.append((start, len(rows)))
+            shared_start = len(shared)
+            if m.shared_body is not None:
+                bodies.append((message_id, m.expires_at, m.shared_body))
+                for device in m.shared_to:
+                    at = MailboxPos(pos)
+                    shared.append(
+                        (
+                            at,
+                            device,
+                            message_id,
+                            m.kind,
+                            m.conv,
+                            m.sender,
+                            m.sender_device,
+                            m.ts,
+                            m.expires_at,
+                        )
+                    )
+                    pos += 1
+            spans.append((start, len(rows), shared_start, len(shared)))
         if rows and conn.executemany(INSERT_ITEM, rows).rowcount != len(rows):
-            missing = _missing_devices(conn, rows)
+            missing = _missing_devices(conn, [r[1] for r in rows])
+        if bodies:
+            conn.executemany(INSERT_BODY, bodies)
+            if conn.executemany(INSERT_SHARED_ITEM, shared).rowcount != len(shared):
+                missing |= _missing_devices(conn, [r[1] for r in shared])
         conn.execute(SAVE_SEQUENCES, (first_id + len(batch), pos))
         if acks:
             conn.executemany(ACK, acks)
@@ -124,13 +160,19 @@ def append(
     return [
         span
         if isinstance(span, AppendResult)
-        else _stored(batch[i], MessageId(first_id + i), rows[span[0] : span[1]], missing)
+        else _stored(
+            batch[i], MessageId(first_id + i), rows[span[0] : span[1]], shared[span[2] : span[3]], missing
+        )
         for i, span in enumerate(spans)
     ]
 
 
 def _stored(
-    m: OutgoingMessage, message_id: MessageId, rows: list[_ItemRow], missing: set[str]
+    m: OutgoingMessage,
+    message_id: MessageId,
+    rows: list[_ItemRow],
+    shared: list[_SharedRow],
+    missing: set[str],
 ) -> AppendResult:
     items = tuple(
         MailboxItem(
@@ -148,6 +190,25 @@ def _stored(
         for r in rows
         if not missing or r[1] not in missing
     )
+    if shared:
+        body = m.shared_body
+        assert body is not None
+        items += tuple(
+            MailboxItem(
+                device=r[1],
+                pos=r[0],
+                kind=m.kind,
+                conv=m.conv,
+                sender=m.sender,
+                sender_device=m.sender_device,
+                ts=m.ts,
+                expires_at=m.expires_at,
+                body=body,
+                message_id=message_id,
+            )
+            for r in shared
+            if not missing or r[1] not in missing
+        )
     return AppendResult(
         message_id=message_id,
         ts=m.ts,
@@ -170,8 +231,8 @@ def _repeats(conn: sqlite3.Connection, remembered: list[_MessageRow]) -> dict[Me
     return repeats
 
 
-def _missing_devices(conn: sqlite3.Connection, rows: list[_ItemRow]) -> set[str]:
-    targets: set[str] = {r[1] for r in rows}
+def _missing_devices(conn: sqlite3.Connection, devices: list[DeviceId]) -> set[str]:
+    targets: set[str] = set(devices)
     found = {row[0] for row in conn.execute(EXISTING_DEVICES, (json.dumps(sorted(targets)),))}
     return targets - found
 

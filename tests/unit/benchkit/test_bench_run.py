@@ -18,12 +18,24 @@ from passerelle.benchkit.server import spawned_server
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY = ["--pairs", "2", "--duration", "0.4", "--warmup", "0.2", "--rate", "250", "--window", "8"]
+TINY_GROUP = ["--members", "12", "--group-sends", "3"]
 
 
 def test_the_bench_runs_every_scenario_and_cleans_up(tmp_path: Path) -> None:
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--json", "--scenario", "all", *TINY, "--messages", "300"],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--json",
+            "--scenario",
+            "all",
+            *TINY,
+            *TINY_GROUP,
+            "--messages",
+            "300",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -32,8 +44,8 @@ def test_the_bench_runs_every_scenario_and_cleans_up(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(figures) == {"a", "b", "c", "machine", "options"}
-    for name in "abc":
+    assert set(figures) == {"a", "b", "c", "d", "machine", "options"}
+    for name in "abcd":
         scenario = figures[name]
         assert scenario["errors"] == {}, (name, scenario)
         assert scenario["delivered"] > 0
@@ -44,11 +56,13 @@ def test_the_bench_runs_every_scenario_and_cleans_up(tmp_path: Path) -> None:
     # The open loop sends 250 messages per second: about 100 in 0.4 s.
     assert 50 <= figures["b"]["delivered"] <= 150
     assert figures["c"]["delivered"] == figures["c"]["stored"] == 300
+    # The group: every one of the 3 sends reached each of the 12 members.
+    assert figures["d"]["delivered"] == 36 and figures["d"]["sends"] == 3 and figures["d"]["members"] == 12
     assert figures["machine"]["cpus"] >= 1
     # The table went to stderr; the servers are gone and so are their directories.
     assert "msgs/s" in done.stderr
     pids = [int(pid) for pid in re.findall(r"server pid (\d+) ready", done.stderr)]
-    assert len(pids) == 3
+    assert len(pids) == 4
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
     assert list(tmp_path.iterdir()) == []
 

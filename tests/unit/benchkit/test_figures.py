@@ -111,11 +111,14 @@ def test_send_frames_are_protocol_frames_carrying_the_stamp() -> None:
 
 
 def test_options_and_scenarios() -> None:
-    assert parse_scenarios("all") == ("a", "b", "c")
+    assert parse_scenarios("all") == ("a", "b", "c", "d")
     assert parse_scenarios("c,a") == ("a", "c")
+    assert parse_scenarios("d") == ("d",)
     with pytest.raises(ValueError, match="--scenario"):
-        parse_scenarios("d")
+        parse_scenarios("e")
     with pytest.raises(ValueError, match="pairs"):
         BenchOptions(pairs=0)
+    with pytest.raises(ValueError, match="members"):
+        BenchOptions(members=1024)
     assert shares(10, 3) == [4, 3, 3]
     assert sum(shares(50_000, 20)) == 50_000

@@ -1,0 +1,217 @@
+"""``client.groups``: groups of people from any app, end-to-end encrypted with Megolm (§10).
+
+```python
+group = await alice.groups.create("Vélo du dimanche", [bob.account_id, carol.account_id])
+await alice.groups.send_text(group.conv, "On part à 9 h")   # arrives in everyone's messages()
+link = await alice.groups.create_invite(group.conv)          # pass link.token on; revoke_invite()
+await alice.groups.remove(group.conv, carol.account_id)       # carol can read nothing sent after
+```
+The server keeps the member list and admins; the name and the avatar are content, sent encrypted
+to the members (a ``p.group`` event) and kept sealed in the local store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from passerelle.crypto import DeviceCrypto
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, MessageId
+from passerelle.sdk import history
+from passerelle.sdk.directory import ConversationBook, DeviceDirectory
+from passerelle.sdk.errors import InvalidInput, SdkError, TooLarge, Unavailable
+from passerelle.sdk.events import MessageState, SentMessage
+from passerelle.sdk.group_inbox import GroupInbox
+from passerelle.sdk.group_keys import GroupKeys, GroupLink
+from passerelle.sdk.group_rest import GroupInfo, GroupRest, InviteLink
+from passerelle.sdk.outbox import MAX_TEXT_BYTES, expiry, new_client_id
+from passerelle.sdk.rest import RestApi
+from passerelle.sdk.schema import Attachment, TextContent
+from passerelle.sdk.store import Identity, LocalStore
+
+MAX_NAME_CHARS = 128
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Group:
+    conv: ConversationId
+    name: str | None
+    """As last set by a member (encrypted content); None until known here."""
+    avatar: Attachment | None
+    members: tuple[AccountId, ...]
+    admins: tuple[AccountId, ...]
+
+
+class GroupsApi:
+    def __init__(
+        self,
+        *,
+        me: Identity,
+        crypto: DeviceCrypto,
+        store: LocalStore,
+        devices: DeviceDirectory,
+        conversations: ConversationBook,
+        rest: RestApi,
+        link: Callable[[], GroupLink],
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._me = me
+        self._store = store
+        self._convs = conversations
+        self._now = now_ms
+        self._rest = GroupRest(rest)
+        self.keys = GroupKeys(
+            me=me, crypto=crypto, store=store, devices=devices, rest=self._rest, link=link, now_ms=now_ms
+        )
+        self.inbox = GroupInbox(self.keys, conversations)
+        """The Inbox's handler of group traffic (passerelle.sdk.inbox.GroupHandler)."""
+
+    # --- the group and its members -------------------------------------------------------------------
+
+    async def create(self, name: str, members: Sequence[str]) -> Group:
+        """A new group with me as its admin; ``name`` goes to the members encrypted."""
+        _check_name(name)
+        info = await self._rest.create([str(m) for m in members])
+        await self._remember(info)
+        await self.rename(info.conv, name)
+        return await self._group(info)
+
+    async def info(self, conv: str) -> Group:
+        """Members and admins (asked of the server), name and avatar (from the encrypted state)."""
+        info = await self._rest.show(conv)
+        await self._remember(info)
+        return await self._group(info)
+
+    async def rename(self, conv: str, name: str) -> None:
+        _check_name(name)
+        await self._state_event(ConversationId(conv), {"name": name})
+
+    async def set_avatar(self, conv: str, avatar: Attachment) -> None:
+        """Set the group picture: an image already encrypted and uploaded to this group's
+        conversation (``client.media``); its key travels to the members inside Megolm."""
+        await self._state_event(ConversationId(conv), {"avatar": msgspec.to_builtins(avatar)})
+
+    async def add(self, conv: str, accounts: Sequence[str]) -> Group:
+        """Add people (admins only); they get the group's key with the next message."""
+        info = await self._rest.add(conv, [str(a) for a in accounts])
+        await self._remember(info)
+        return await self._group(info)
+
+    async def remove(self, conv: str, account: str) -> Group:
+        """Remove a member (admins only). My next message uses a new session they never get."""
+        info = await self._rest.remove(conv, account)
+        await self._remember(info)
+        await self.keys.discard(ConversationId(conv))
+        return await self._group(info)
+
+    async def leave(self, conv: str) -> None:
+        await self._rest.leave(conv)
+        await self.keys.discard(ConversationId(conv))
+        await self._store.db.run(history.upsert_conversation_txn, conv, kind="group", members=[])
+
+    async def promote(self, conv: str, account: str) -> Group:
+        return await self._group(await self._rest.set_admin(conv, account, True))
+
+    async def demote(self, conv: str, account: str) -> Group:
+        return await self._group(await self._rest.set_admin(conv, account, False))
+
+    # --- invite links --------------------------------------------------------------------------------
+
+    async def create_invite(self, conv: str) -> InviteLink:
+        """A new invite link (admins only); its ``token`` is the secret to pass on."""
+        return await self._rest.create_invite(conv)
+
+    async def invites(self, conv: str) -> list[InviteLink]:
+        return await self._rest.invites(conv)
+
+    async def revoke_invite(self, conv: str, invite_id: str) -> None:
+        await self._rest.revoke_invite(conv, invite_id)
+
+    async def join(self, token: str) -> Group:
+        """Join the group of an invite link; its members' keys arrive with their next messages."""
+        info = await self._rest.join(token)
+        await self._remember(info)
+        return await self._group(info)
+
+    # --- messages --------------------------------------------------------------------------------------
+
+    async def send_text(self, conv: str, text: str, *, ttl: int | None = None) -> SentMessage:
+        """Send ``text`` to every member device (stored once by the server); returns once stored."""
+        if len(text.encode()) > MAX_TEXT_BYTES:
+            raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
+        if ttl is not None and ttl <= 0:
+            raise InvalidInput("ttl is a positive number of seconds")
+        group = ConversationId(conv)
+        content = TextContent(id=new_client_id(), ts=self._now(), body=text, ttl=ttl)
+        found = await self._convs.get(group)
+        timer = found.timer if found is not None else 0
+        stored = await self._store.db.run(
+            history.insert_message_txn,
+            self._store.key,
+            conv=group,
+            sender=self._me.account_id,
+            sender_device=self._me.device_id,
+            content=content,
+            mid=None,
+            ts=content.ts,
+            expires_at=expiry(content.ts, timer=timer, ttl=ttl),
+            outgoing=True,
+            state=MessageState.PENDING,
+        )
+        assert stored is not None, "a fresh client id cannot collide"
+        try:
+            sent = await self.keys.send_event(
+                group, "p.msg", msgspec.to_builtins(content), client_id=content.id, ttl=ttl
+            )
+        except Unavailable:
+            raise
+        except SdkError:
+            await self._store.db.run(history.delete_message_txn, stored.row)
+            raise
+        exp = expiry(sent.ts, timer=timer, ttl=ttl)
+        await self._store.db.run(
+            history.mark_sent_txn, self._store.key, stored.row, mid=sent.mid, ts=sent.ts, expires_at=exp
+        )
+        return SentMessage(
+            conv=group,
+            id=MessageId(sent.mid),
+            client_id=ClientMessageId(content.id),
+            ts=sent.ts,
+            expires_at=exp,
+        )
+
+    async def _state_event(self, conv: ConversationId, values: dict[str, Any]) -> None:
+        await self.keys.send_event(conv, "p.group", values, client_id=new_client_id())
+        await self.keys.put_group_state(conv, values)
+
+    # --- local view ------------------------------------------------------------------------------------
+
+    async def _remember(self, info: GroupInfo) -> None:
+        await self._store.db.run(
+            history.upsert_conversation_txn, info.conv, kind="group", members=info.members, timer=info.timer
+        )
+
+    async def _group(self, info: GroupInfo) -> Group:
+        known = await self.keys.group_state(ConversationId(info.conv))
+        avatar = None
+        if isinstance(known.get("avatar"), dict):
+            try:
+                avatar = msgspec.convert(known["avatar"], Attachment)
+            except msgspec.MsgspecError:
+                avatar = None
+        name = known.get("name")
+        return Group(
+            conv=ConversationId(info.conv),
+            name=name if isinstance(name, str) else None,
+            avatar=avatar,
+            members=tuple(AccountId(m) for m in info.members),
+            admins=tuple(AccountId(a) for a in info.admins),
+        )
+
+
+def _check_name(name: str) -> None:
+    if not 0 < len(name) <= MAX_NAME_CHARS or not name.strip():
+        raise InvalidInput(f"a group name has 1 to {MAX_NAME_CHARS} characters")

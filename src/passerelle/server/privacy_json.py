@@ -1,0 +1,136 @@
+"""How privacy and safety answers look on the wire (docs/protocol.md section 9): reports, requests,
+settings and the export of everything the server holds about a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from passerelle.service.privacy import PrivacyChoices
+from passerelle.service.privacy_records import AccountExport, Relation, ReportRecord, RequestRecord
+from passerelle.service.records import ConversationRecord
+
+EXPORT_FORMAT = "passerelle-export-1"
+
+
+def relation_json(relation: Relation) -> dict[str, Any]:
+    return {"account_id": relation.account, "since": relation.since}
+
+
+def request_json(request: RequestRecord) -> dict[str, Any]:
+    return {
+        "conv": request.conv,
+        "from": request.sender,
+        "state": request.state.value,
+        "since": request.since,
+    }
+
+
+def choices_json(choices: PrivacyChoices) -> dict[str, Any]:
+    return {
+        "findability": choices.findability.value,
+        "read_receipts": choices.read_receipts,
+        "message_from": choices.message_from.value,
+        "last_seen": choices.last_seen.value,
+    }
+
+
+def report_json(report: ReportRecord) -> dict[str, Any]:
+    return {
+        "report_id": report.id,
+        "reporter": report.reporter,
+        "reported": report.reported,
+        "conv": report.conv,
+        "reason": report.reason,
+        "created_at": report.created_at,
+        "messages": [
+            {"mid": m.mid, "id": m.client_id, "sender": m.sender, "ts": m.ts, "text": m.text}
+            for m in report.messages
+        ],
+    }
+
+
+def _conversation_json(conv: ConversationRecord) -> dict[str, Any]:
+    return {
+        "conv": conv.id,
+        "kind": conv.kind.value,
+        "members": list(conv.members),
+        "timer": conv.timer_s,
+        "created_at": conv.created_at,
+    }
+
+
+def export_json(data: AccountExport, *, exported_at: int) -> dict[str, Any]:
+    """Everything the server holds about the caller, and nothing about anybody else."""
+    account = data.account
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": exported_at,
+        "account": {
+            "account_id": account.id,
+            "app": account.app,
+            "alias": account.alias,
+            "address": f"{account.app}:{account.alias}",
+            "display_name": account.display_name,
+            "created_at": account.created_at,
+            "has_password": account.password_hash is not None,
+        },
+        "settings": {
+            "findability": account.findability.value if account.findability is not None else None,
+            "read_receipts": account.read_receipts,
+            "message_from": data.settings.message_from.value,
+            "last_seen": data.settings.last_seen.value,
+            "last_seen_at": data.settings.last_seen_at,
+        },
+        "devices": [
+            {
+                "device_id": d.device.id,
+                "name": d.device.name,
+                "curve25519": d.device.curve25519,
+                "ed25519": d.device.ed25519,
+                "signature": d.device.signature,
+                "created_at": d.device.created_at,
+                "one_time_keys": [{"key_id": k, "key": v} for k, v in d.one_time_keys],
+                "fallback_key": (
+                    None
+                    if d.fallback_key is None
+                    else {"key_id": d.fallback_key[0], "key": d.fallback_key[1]}
+                ),
+                "tokens": [{"expires_at": t} for t in d.token_expiries],
+            }
+            for d in data.devices
+        ],
+        "contacts": [relation_json(r) for r in data.contacts],
+        "blocks": [relation_json(r) for r in data.blocks],
+        "conversations": [
+            {**_conversation_json(conv), "state": state.value if state is not None else None}
+            for conv, state in data.conversations
+        ],
+        "mailbox": [
+            {
+                "device_id": m.device,
+                "pos": m.pos,
+                "kind": m.kind,
+                "conv": m.conv,
+                "from": m.sender,
+                "from_device": m.sender_device,
+                "ts": m.ts,
+                "expires_at": m.expires_at,
+                "size": m.size,
+            }
+            for m in data.mailbox
+        ],
+        "sent": [
+            {
+                "device_id": s.device,
+                "id": s.client_id,
+                "mid": s.message_id,
+                "ts": s.ts,
+                "expires_at": s.expires_at,
+            }
+            for s in data.sent
+        ],
+        "reports": [report_json(r) for r in data.reports],
+        "pending_code": (
+            None if data.pending_code_expires_at is None else {"expires_at": data.pending_code_expires_at}
+        ),
+    }

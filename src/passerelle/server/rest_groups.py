@@ -1,0 +1,150 @@
+"""REST: groups (docs/protocol.md section 10.2). Every answer that shows a group is
+``{"conv", "kind": "group", "members", "admins", "timer"}``; names and avatars are never here (they
+travel encrypted inside the group)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from passerelle.domain.errors import Unauthorized
+from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.server.rest_io import bearer_token, endpoint, json_response, read_body
+from passerelle.service.accounts import AccountService
+from passerelle.service.group_records import InviteRecord
+from passerelle.service.groups import GroupService, GroupView
+from passerelle.service.messaging import Sender
+from passerelle.service.ports import Store
+
+
+class _Create(msgspec.Struct, forbid_unknown_fields=True):
+    members: list[str]
+
+
+class _Add(msgspec.Struct, forbid_unknown_fields=True):
+    accounts: list[str]
+
+
+class _Join(msgspec.Struct, forbid_unknown_fields=True):
+    token: str
+
+
+def group_json(view: GroupView) -> dict[str, Any]:
+    return {
+        "conv": view.conv,
+        "kind": "group",
+        "members": list(view.members),
+        "admins": list(view.admins),
+        "timer": view.timer_s,
+    }
+
+
+def invite_json(invite: InviteRecord) -> dict[str, Any]:
+    return {"invite_id": invite.id, "created_by": invite.created_by, "created_at": invite.created_at}
+
+
+class GroupRoutes:
+    def __init__(self, *, accounts: AccountService, groups: GroupService, store: Store) -> None:
+        self._accounts = accounts
+        self._groups = groups
+        self._store = store
+
+    async def _caller(self, request: Request) -> Sender:
+        record = await self._accounts.authenticate(bearer_token(request))
+        account = await self._store.get_account(record.account)
+        if account is None:
+            raise Unauthorized("unknown account")
+        return Sender(account, record.device)
+
+    @staticmethod
+    def _conv(request: Request) -> ConversationId:
+        return ConversationId(request.path_params["conv"])
+
+    @endpoint
+    async def create(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        body = await read_body(request, _Create)
+        view = await self._groups.create(caller, [AccountId(m) for m in body.members])
+        return json_response(group_json(view), status=201)
+
+    @endpoint
+    async def show(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        return json_response(group_json(await self._groups.view(caller, self._conv(request))))
+
+    @endpoint
+    async def add(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        body = await read_body(request, _Add)
+        view = await self._groups.add(caller, self._conv(request), [AccountId(a) for a in body.accounts])
+        return json_response(group_json(view))
+
+    @endpoint
+    async def remove(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        account = AccountId(request.path_params["account"])
+        return json_response(group_json(await self._groups.remove(caller, self._conv(request), account)))
+
+    @endpoint
+    async def leave(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        await self._groups.leave(caller, self._conv(request))
+        return Response(status_code=204)
+
+    @endpoint
+    async def promote(self, request: Request) -> Response:
+        return await self._set_admin(request, True)
+
+    @endpoint
+    async def demote(self, request: Request) -> Response:
+        return await self._set_admin(request, False)
+
+    async def _set_admin(self, request: Request, admin: bool) -> Response:
+        caller = await self._caller(request)
+        account = AccountId(request.path_params["account"])
+        view = await self._groups.set_admin(caller, self._conv(request), account, admin)
+        return json_response(group_json(view))
+
+    @endpoint
+    async def create_invite(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        made = await self._groups.create_invite(caller, self._conv(request))
+        return json_response({**invite_json(made.invite), "token": made.token}, status=201)
+
+    @endpoint
+    async def list_invites(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        invites = await self._groups.list_invites(caller, self._conv(request))
+        return json_response({"invites": [invite_json(i) for i in invites]})
+
+    @endpoint
+    async def revoke_invite(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        await self._groups.revoke_invite(caller, self._conv(request), request.path_params["invite"])
+        return Response(status_code=204)
+
+    @endpoint
+    async def join(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        body = await read_body(request, _Join)
+        return json_response(group_json(await self._groups.join(caller, body.token)))
+
+    def routes(self) -> list[BaseRoute]:
+        base = "/v1/groups/{conv}"
+        return [
+            Route("/v1/groups", self.create, methods=["POST"]),
+            Route("/v1/groups/join", self.join, methods=["POST"]),
+            Route(base, self.show, methods=["GET"]),
+            Route(f"{base}/members", self.add, methods=["POST"]),
+            Route(base + "/members/{account}", self.remove, methods=["DELETE"]),
+            Route(f"{base}/leave", self.leave, methods=["POST"]),
+            Route(base + "/admins/{account}", self.promote, methods=["PUT"]),
+            Route(base + "/admins/{account}", self.demote, methods=["DELETE"]),
+            Route(f"{base}/invites", self.create_invite, methods=["POST"]),
+            Route(f"{base}/invites", self.list_invites, methods=["GET"]),
+            Route(base + "/invites/{invite}", self.revoke_invite, methods=["DELETE"]),
+        ]

@@ -1,0 +1,137 @@
+"""REST endpoints of encrypted media (docs/protocol.md §8): resumable uploads and streamed downloads.
+
+Upload chunks are exempt from the 64 KiB BodyLimit (``UPLOAD_PREFIX``): this module reads them
+itself, refusing a chunk over ``blob_chunk_bytes`` before keeping more than that in memory. Bodies
+are ciphertext and are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from passerelle.domain.errors import InvalidInput, TooLarge
+from passerelle.domain.ids import BlobId, ConversationId
+from passerelle.server.rest_io import bearer_token, endpoint, json_response, read_body
+from passerelle.service.accounts import AccountService
+from passerelle.service.media import MediaService, parse_blob_id
+from passerelle.service.records import BlobRecord
+
+UPLOAD_PREFIX = "/v1/media/uploads/"
+"""Paths under here carry raw chunks: ``server.app`` exempts them from the JSON body limit."""
+OFFSET_HEADER = "upload-offset"
+
+
+class _CreateUpload(msgspec.Struct, forbid_unknown_fields=True):
+    conv: str
+    size: int
+    ttl: int | None = None
+
+
+def upload_json(record: BlobRecord) -> dict[str, Any]:
+    return {
+        "blob": record.id,
+        "conv": record.conv,
+        "size": record.size,
+        "offset": record.received,
+        "complete": record.complete,
+        "expires_at": record.expires_at,
+    }
+
+
+class MediaRoutes:
+    def __init__(self, *, accounts: AccountService, media: MediaService) -> None:
+        self._accounts = accounts
+        self._media = media
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/media/uploads", self.create, methods=["POST"]),
+            Route("/v1/media/uploads/{blob}", self.status, methods=["GET"]),
+            Route("/v1/media/uploads/{blob}", self.chunk, methods=["PATCH"]),
+            Route("/v1/media/uploads/{blob}", self.cancel, methods=["DELETE"]),
+            Route("/v1/media/uploads/{blob}/finish", self.finish, methods=["POST"]),
+            Route("/v1/media/{blob}", self.download, methods=["GET"]),
+        ]
+
+    @endpoint
+    async def create(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        body = await read_body(request, _CreateUpload)
+        record = await self._media.create_upload(
+            caller.account, ConversationId(body.conv), size=body.size, ttl_s=body.ttl
+        )
+        return json_response({**upload_json(record), "chunk_bytes": self._media.chunk_bytes}, status=201)
+
+    @endpoint
+    async def status(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        record = await self._media.upload_status(caller.account, parse_blob_id(request.path_params["blob"]))
+        return json_response({**upload_json(record), "chunk_bytes": self._media.chunk_bytes})
+
+    @endpoint
+    async def chunk(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        blob = parse_blob_id(request.path_params["blob"])
+        offset = _offset(request)
+        data = await self._read_chunk(request)
+        if data is None:
+            return Response(status_code=400)  # the client went away mid-chunk: nothing was kept
+        received = await self._media.write_chunk(caller.account, blob, offset=offset, data=data)
+        return json_response({"blob": blob, "offset": received})
+
+    @endpoint
+    async def finish(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        record = await self._media.finish(caller.account, parse_blob_id(request.path_params["blob"]))
+        return json_response(upload_json(record))
+
+    @endpoint
+    async def cancel(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        await self._media.cancel(caller.account, parse_blob_id(request.path_params["blob"]))
+        return Response(status_code=204)
+
+    @endpoint
+    async def download(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        blob = parse_blob_id(request.path_params["blob"])
+        _, size = await self._media.open_download(caller.account, blob)
+        return StreamingResponse(
+            self._stream(blob, size),
+            media_type="application/octet-stream",
+            headers={"content-length": str(size), "cache-control": "private, no-store"},
+        )
+
+    async def _stream(self, blob: BlobId, size: int) -> AsyncIterator[bytes]:
+        async for chunk in self._media.read_chunks(blob, size):
+            yield chunk
+
+    async def _read_chunk(self, request: Request) -> bytes | None:
+        limit = self._media.chunk_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise TooLarge(f"an upload chunk is limited to {limit} bytes")
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for part in request.stream():
+                size += len(part)
+                if size > limit:
+                    raise TooLarge(f"an upload chunk is limited to {limit} bytes")
+                parts.append(part)
+        except ClientDisconnect:
+            return None
+        return b"".join(parts)
+
+
+def _offset(request: Request) -> int:
+    raw = request.headers.get(OFFSET_HEADER, "")
+    if not raw.isdigit() or len(raw) > 15:
+        raise InvalidInput("send the chunk's offset in the Upload-Offset header (a whole number of bytes)")
+    return int(raw)

@@ -1,0 +1,244 @@
+"""REST endpoints of privacy and safety (docs/protocol.md section 9): contacts, message requests,
+blocks, privacy settings, reports, the operator's moderation API, export and erasure.
+
+The moderation API authenticates the operator with ``admin_token`` from the settings, compared in
+constant time; it is never logged (the access log records route templates only)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from passerelle.domain.errors import InvalidInput, Unauthorized
+from passerelle.domain.ids import AccountId, MessageId, Timestamp
+from passerelle.domain.privacy import Findability
+from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
+from passerelle.server.privacy_json import (
+    choices_json,
+    export_json,
+    relation_json,
+    report_json,
+    request_json,
+)
+from passerelle.server.rest_io import bearer_token, client_key, endpoint, json_response, read_body
+from passerelle.service.accounts import AccountService
+from passerelle.service.ports import Clock
+from passerelle.service.privacy import MAX_REPORTED_TEXT, PrivacyService
+from passerelle.service.privacy_records import ReportedMessage
+from passerelle.service.records import AccountRecord, TokenRecord
+
+Short = Annotated[str, msgspec.Meta(max_length=128)]
+Text = Annotated[str, msgspec.Meta(max_length=512)]
+Revealed = Annotated[str, msgspec.Meta(max_length=MAX_REPORTED_TEXT)]
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class DeclineBody(_Body):
+    block: bool = False
+
+
+class PrivacyBody(_Body):
+    findability: Literal["everyone", "app", "nobody"] | None = None
+    read_receipts: bool | None = None
+    message_from: Literal["everyone", "contacts"] | None = None
+    last_seen: Literal["everyone", "contacts", "nobody"] | None = None
+
+
+class RevealedMessage(_Body):
+    id: Short
+    sender: Short
+    ts: int
+    text: Revealed
+    mid: int | None = None
+
+
+class ReportBody(_Body):
+    account_id: Short
+    messages: list[RevealedMessage]
+    reason: Text = ""
+    conv: Short | None = None
+    block: bool = False
+
+
+class EraseBody(_Body):
+    password: Text | None = None
+    code: Short | None = None
+
+
+class PrivacyRoutes:
+    def __init__(
+        self, *, accounts: AccountService, privacy: PrivacyService, clock: Clock, admin_token: str
+    ) -> None:
+        self._accounts = accounts
+        self._privacy = privacy
+        self._clock = clock
+        self._admin_token = admin_token.encode()
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/contacts", self.list_contacts, methods=["GET"]),
+            Route("/v1/contacts/{account_id}", self.add_contact, methods=["PUT"]),
+            Route("/v1/contacts/{account_id}", self.remove_contact, methods=["DELETE"]),
+            Route("/v1/requests", self.list_requests, methods=["GET"]),
+            Route("/v1/conversations/{conv}/accept", self.accept, methods=["POST"]),
+            Route("/v1/conversations/{conv}/decline", self.decline, methods=["POST"]),
+            Route("/v1/blocks", self.list_blocks, methods=["GET"]),
+            Route("/v1/blocks/{account_id}", self.block, methods=["PUT"]),
+            Route("/v1/blocks/{account_id}", self.unblock, methods=["DELETE"]),
+            Route("/v1/me/privacy", self.get_settings, methods=["GET"]),
+            Route("/v1/me/privacy", self.update_settings, methods=["PATCH"]),
+            Route("/v1/reports", self.report, methods=["POST"]),
+            Route("/v1/me/export", self.export, methods=["GET"]),
+            Route("/v1/me", self.erase, methods=["DELETE"]),
+            Route("/v1/admin/reports", self.admin_reports, methods=["GET"]),
+        ]
+
+    async def _token(self, request: Request) -> TokenRecord:
+        return await self._accounts.authenticate(bearer_token(request))
+
+    async def _caller(self, request: Request) -> AccountRecord:
+        return await self._privacy.caller(await self._token(request))
+
+    # --- contacts and blocks -------------------------------------------------------------------------
+
+    @endpoint
+    async def list_contacts(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        contacts = await self._privacy.contacts(caller)
+        return json_response({"contacts": [relation_json(r) for r in contacts]})
+
+    @endpoint
+    async def add_contact(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        await self._privacy.add_contact(caller, request.path_params["account_id"])
+        return Response(status_code=204)
+
+    @endpoint
+    async def remove_contact(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        await self._privacy.remove_contact(caller, request.path_params["account_id"])
+        return Response(status_code=204)
+
+    @endpoint
+    async def list_blocks(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        blocks = await self._privacy.blocks(caller)
+        return json_response({"blocks": [relation_json(r) for r in blocks]})
+
+    @endpoint
+    async def block(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        await self._privacy.block(caller, request.path_params["account_id"])
+        return Response(status_code=204)
+
+    @endpoint
+    async def unblock(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        await self._privacy.unblock(caller, request.path_params["account_id"])
+        return Response(status_code=204)
+
+    # --- message requests ----------------------------------------------------------------------------
+
+    @endpoint
+    async def list_requests(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        raw = request.query_params.get("state", MemberState.REQUEST.value)
+        if raw not in (MemberState.REQUEST.value, MemberState.DECLINED.value):
+            raise InvalidInput("state: 'request' or 'declined'")
+        found = await self._privacy.requests(caller, MemberState(raw))
+        return json_response({"requests": [request_json(r) for r in found]})
+
+    @endpoint
+    async def accept(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        conv = await self._privacy.accept(caller, request.path_params["conv"])
+        return json_response({"conv": conv.id, "state": MemberState.ACCEPTED.value})
+
+    @endpoint
+    async def decline(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        body = await read_body(request, DeclineBody) if await request.body() else DeclineBody()
+        conv = request.path_params["conv"]
+        await self._privacy.decline(caller, conv, block=body.block)
+        return json_response({"conv": conv, "state": MemberState.DECLINED.value, "blocked": body.block})
+
+    # --- settings ------------------------------------------------------------------------------------
+
+    @endpoint
+    async def get_settings(self, request: Request) -> Response:
+        return json_response(choices_json(await self._privacy.settings(await self._token(request))))
+
+    @endpoint
+    async def update_settings(self, request: Request) -> Response:
+        token = await self._token(request)
+        body = await read_body(request, PrivacyBody)
+        choices = await self._privacy.update_settings(
+            token,
+            findability=None if body.findability is None else Findability(body.findability),
+            read_receipts=body.read_receipts,
+            message_from=None if body.message_from is None else MessageFrom(body.message_from),
+            last_seen=None if body.last_seen is None else LastSeenVisibility(body.last_seen),
+        )
+        return json_response(choices_json(choices))
+
+    # --- reports and moderation ----------------------------------------------------------------------
+
+    @endpoint
+    async def report(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        body = await read_body(request, ReportBody)
+        record = await self._privacy.report(
+            caller,
+            reported=body.account_id,
+            conv=body.conv,
+            reason=body.reason,
+            messages=[
+                ReportedMessage(
+                    mid=None if m.mid is None else MessageId(m.mid),
+                    client_id=m.id,
+                    sender=AccountId(m.sender),
+                    ts=Timestamp(m.ts),
+                    text=m.text,
+                )
+                for m in body.messages
+            ],
+            block=body.block,
+        )
+        return json_response({"report_id": record.id}, status=201)
+
+    @endpoint
+    async def admin_reports(self, request: Request) -> Response:
+        given = bearer_token(request).encode()
+        if not self._admin_token or not hmac.compare_digest(given, self._admin_token):
+            raise Unauthorized("the moderation API needs the operator's admin token")
+        try:
+            limit = int(request.query_params.get("limit", "100"))
+            raw_before = request.query_params.get("before")
+            before = None if raw_before is None else Timestamp(int(raw_before))
+        except ValueError as exc:
+            raise InvalidInput("limit and before are integers") from exc
+        reports = await self._privacy.reports(limit=limit, before=before)
+        return json_response({"reports": [report_json(r) for r in reports]})
+
+    # --- export and erasure --------------------------------------------------------------------------
+
+    @endpoint
+    async def export(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        data = await self._privacy.export(caller)
+        return json_response(export_json(data, exported_at=self._clock.now_ms()))
+
+    @endpoint
+    async def erase(self, request: Request) -> Response:
+        token = await self._token(request)
+        body = await read_body(request, EraseBody)
+        await self._privacy.erase(token, password=body.password, code=body.code, client=client_key(request))
+        return Response(status_code=204)

@@ -1,0 +1,88 @@
+"""Media blob metadata and uploads: shared SQL and transaction functions (see ``storage.txn``).
+
+The bytes themselves are in a BlobStore (``storage.blob_files``); these rows say who uploaded a
+blob, into which conversation, how much of it arrived, and until when it is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
+from passerelle.service.records import BlobRecord
+from passerelle.storage.dialect import Dialect
+from passerelle.storage.txn import Row, Txn, all_rows, count, one
+
+_COLUMNS = "id, uploader, conv, size, received, complete, ttl_s, created_at, expires_at"
+COUNT_PENDING = "SELECT COUNT(*) FROM blobs WHERE uploader = ? AND complete = ?"
+INSERT_BLOB = f"INSERT INTO blobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SELECT_BLOB = f"SELECT {_COLUMNS} FROM blobs WHERE id = ?"
+ADVANCE = "UPDATE blobs SET received = ? WHERE id = ? AND received = ? AND complete = ? AND ? <= size"
+FINISH = "UPDATE blobs SET complete = ?, expires_at = ? WHERE id = ? AND complete = ? AND received = size"
+EXPIRED = "SELECT id FROM blobs WHERE expires_at <= ? ORDER BY expires_at LIMIT ?"
+OF_ACCOUNT = f"SELECT {_COLUMNS} FROM blobs WHERE uploader = ? ORDER BY created_at, id"
+DELETE_BLOBS = "DELETE FROM blobs WHERE id {in_texts}"
+
+
+def _blob(row: Row) -> BlobRecord:
+    return BlobRecord(
+        id=BlobId(row[0]),
+        uploader=AccountId(row[1]),
+        conv=ConversationId(row[2]),
+        size=int(row[3]),
+        received=int(row[4]),
+        complete=bool(row[5]),
+        ttl_s=None if row[6] is None else int(row[6]),
+        created_at=Timestamp(int(row[7])),
+        expires_at=Timestamp(int(row[8])),
+    )
+
+
+def create_blob_txn(d: Dialect, record: BlobRecord, max_pending: int) -> Txn[bool]:
+    row = yield from one(COUNT_PENDING, record.uploader, False)
+    if row is not None and int(row[0]) >= max_pending:
+        return False
+    yield from count(
+        INSERT_BLOB,
+        record.id,
+        record.uploader,
+        record.conv,
+        record.size,
+        record.received,
+        record.complete,
+        record.ttl_s,
+        record.created_at,
+        record.expires_at,
+    )
+    return True
+
+
+def get_blob_txn(d: Dialect, blob: BlobId) -> Txn[BlobRecord | None]:
+    row = yield from one(SELECT_BLOB, blob)
+    return None if row is None else _blob(row)
+
+
+def advance_upload_txn(d: Dialect, blob: BlobId, expected: int, received: int) -> Txn[bool]:
+    changed = yield from count(ADVANCE, received, blob, expected, False, received)
+    return changed == 1
+
+
+def finish_upload_txn(d: Dialect, blob: BlobId, expires_at: Timestamp) -> Txn[bool]:
+    changed = yield from count(FINISH, True, expires_at, blob, False)
+    return changed == 1
+
+
+def expired_blobs_txn(d: Dialect, now: Timestamp, limit: int) -> Txn[list[BlobId]]:
+    rows = yield from all_rows(EXPIRED, now, limit)
+    return [BlobId(r[0]) for r in rows]
+
+
+def blobs_of_txn(d: Dialect, account: AccountId) -> Txn[list[BlobRecord]]:
+    rows = yield from all_rows(OF_ACCOUNT, account)
+    return [_blob(r) for r in rows]
+
+
+def delete_blobs_txn(d: Dialect, blobs: Sequence[BlobId]) -> Txn[int]:
+    if not blobs:
+        return 0
+    return (yield from count(DELETE_BLOBS, d.texts(list(blobs))))
