@@ -1,0 +1,2 @@
+-- Reserved for stories; filled in by its change.
+SELECT 1;
