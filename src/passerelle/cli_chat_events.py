@@ -12,7 +12,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli_chat_view import AppStyles, clock, timer_words, when
+from passerelle.cli_chat_shown import GroupNames, ShownMessages, is_group
+from passerelle.cli_chat_view import AppStyles, clock, human_size, timer_words, when
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import (
     Client,
@@ -22,10 +23,12 @@ from passerelle.sdk import (
     Message,
     MessageState,
     ReceiptEvent,
+    RequestEvent,
     SdkError,
     TimerEvent,
     TypingEvent,
 )
+from passerelle.sdk.events import GroupEvent
 
 SNIPPET_CHARS = 40
 STATE_MARKS = {
@@ -53,6 +56,11 @@ class EventPrinter:
         """(message id, receipt kind) already shown: each of the peer's devices sends its own."""
         self._nameless: set[str] = set()
         """Accounts whose profile the server refused this session: not asked again for every line."""
+        self.shown = ShownMessages()
+        """The numbers of the messages printed, for /save, /react, /reply …"""
+        self.groups = GroupNames(client)
+        self._requests: set[ConversationId] = set()
+        """Conversations whose request this session announced (once each)."""
 
     def remember(self, mid: int | None, text: str) -> None:
         if mid is not None:
@@ -96,24 +104,110 @@ class EventPrinter:
                 await self.timer(event)
             case DeviceEvent():
                 self.console.print(f"🔐 a device was {event.event} on your account ({event.device_id})")
+            case GroupEvent():
+                await self.group_event(event)
+            case RequestEvent():
+                await self.request(event)
 
     async def message(self, message: Message) -> None:
+        before = self.shown.previous(message)
+        number = self.shown.number(message)
+        if before is not None:
+            await self.changed(before, message, number)
+            return
         self.remember(message.id, message.text)
+        line = Text(f"({number}) {clock(message.ts)} ")
+        if is_group(message.conv):
+            line.append_text(await self.groups.tag(message.conv))
+            line.append(" › ")
         if message.outgoing:  # a copy of what I sent from another of my devices
-            peer = await self.other_member(message.conv)
-            line = Text.assemble(
-                f"{clock(message.ts)} ",
-                Text("you", style="bold"),
-                " (from another device) → ",
-                await self.name(peer) if peer else Text("?"),
-                ": ",
-                message.text,
-            )
+            line.append_text(Text("you", style="bold"))
+            line.append(" (from another device)")
+            if not is_group(message.conv):
+                peer = await self.other_member(message.conv)
+                line.append_text(Text.assemble(" → ", await self.name(peer) if peer else Text("?")))
         else:
-            line = Text.assemble(f"{clock(message.ts)} ", await self.name(message.sender), ": ", message.text)
+            line.append_text(await self.name(message.sender))
+        line.append(": ")
+        line.append(message.text)
         if message.expires_at is not None:
             line.append(f"  ⏳ disappears {when(message.expires_at)}", style="dim")
         self.console.print(line)
+        self.attachment(message, number)
+
+    async def changed(self, before: Message, after: Message, number: int) -> None:
+        """A message shown before changed: reacted to, edited or deleted (by its sender)."""
+        who = await self.name(after.sender)
+        if after.deleted and not before.deleted:
+            self.console.print(Text.assemble(f"({number}) 🗑 ", who, " deleted this message for everyone"))
+        elif after.edited and after.text != before.text:
+            line = Text.assemble(f"({number}) ✎ ", who, ": ", after.text)
+            line.append("  (edited)", style="dim")
+            self.console.print(line)
+        added = set(after.reactions) - set(before.reactions)
+        for account, emoji in sorted(added):
+            quoted = Text(f' "{snippet(after.text)}"', style="dim")
+            self.console.print(
+                Text.assemble(f"({number}) ", await self.name(account), f" reacted {emoji} to", quoted)
+            )
+        removed = {a for a, _ in before.reactions} - {a for a, _ in after.reactions}
+        for account in sorted(removed):
+            self.console.print(Text.assemble(f"({number}) ", await self.name(account), " removed a reaction"))
+
+    def attachment(self, message: Message, number: int) -> None:
+        """``📎 image "beach.jpg", 12.4 kB (image/jpeg) — /save 3 <path>``: what came, not yet fetched."""
+        att = message.attachment
+        if att is None:
+            return
+        details = f"{att.kind} {att.name!r}" if att.name else att.kind
+        size = f", {human_size(att.size)} ({att.mime})"
+        extra = f", {att.duration_ms / 1000:.0f} s" if att.duration_ms else ""
+        self.console.print(
+            Text.assemble("    📎 ", details, size, extra, Text(f" — /save {number} <path>", style="dim"))
+        )
+
+    async def group_event(self, event: GroupEvent) -> None:
+        """``👥 [photo] alice added [chat] Bob to #Vélo``; ``👥 [photo] alice named the group #Vélo``."""
+        if event.event == "renamed":
+            self.groups.forget(event.conv)
+            tag = await self.groups.tag(event.conv)
+            self.console.print(Text.assemble("👥 ", await self.name(event.by), " named the group ", tag))
+            return
+        tag = await self.groups.tag(event.conv)
+        by, who = await self.name(event.by), await self.name(event.account)
+        match event.event:
+            case "added":
+                line = Text.assemble("👥 ", by, " added ", who, " to ", tag)
+            case "removed":
+                line = Text.assemble("👥 ", by, " removed ", who, " from ", tag)
+            case "left":
+                line = Text.assemble("👥 ", who, " left ", tag)
+            case "joined":
+                line = Text.assemble("👥 ", who, " joined ", tag, " with an invite link")
+            case "promoted" | "demoted":
+                line = Text.assemble("👥 ", by, f" {event.event} ", who, " in ", tag)
+            case "avatar":
+                line = Text.assemble("👥 ", by, " changed the picture of ", tag)
+            case _:
+                return  # device changes of members: the keys follow by themselves
+        self.console.print(line)
+
+    async def request(self, event: RequestEvent) -> None:
+        """A message from someone not in my contacts: said once per conversation and session."""
+        if event.conv in self._requests:
+            return
+        self._requests.add(event.conv)
+        self.console.print(
+            Text.assemble(
+                "✉ a message request from ",
+                await self.name(event.sender),
+                " (not in your contacts): ",
+                Text("/accept, /decline or /block", style="bold"),
+            )
+        )
+
+    def accepted(self, conv: ConversationId) -> None:
+        self._requests.discard(conv)
 
     async def receipt(self, receipt: ReceiptEvent) -> None:
         if receipt.sender == self.client.account_id:

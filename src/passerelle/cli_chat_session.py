@@ -14,26 +14,37 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from rich.console import Console
 from rich.text import Text
 
+from passerelle.cli_chat_content import ContentCommands
 from passerelle.cli_chat_events import STATE_MARKS, EventPrinter
+from passerelle.cli_chat_files import FileCommands
+from passerelle.cli_chat_groups import GroupCommands, Target
 from passerelle.cli_chat_input import StdinLines
+from passerelle.cli_chat_requests import RequestCommands
+from passerelle.cli_chat_shown import is_group, sent_message
 from passerelle.cli_chat_view import TIMER_CHOICES, AppStyles, clock, safety_rows, timer_words, when
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.sdk import Client, Contact, Event, Message, MessageState, NotFound, SdkError
+from passerelle.sdk import Client, Contact, Event, Message, MessageState, NotFound, RequestEvent, SdkError
 
 HELP = """\
 /to <address>     talk to someone: /to photo:alice, /to chat:+33612345678, /to social:marie.d
-                  (or /to <n>, a number from /list)
+                  (or /to <n>, a number from /list; /to #NAME or /to #<n> talks in a group)
 /reply            talk to the last person who wrote to you
 /list             your conversations
-/history [n]      the last n messages with the current person (20)
-/timer <t>        disappearing messages with the current person: off, 24h, 7d, 30d, 90d, 365d
+/history [n]      the last n messages with the current person or group (20)
+/timer <t>        disappearing messages here: off, 24h, 7d, 30d, 90d, 365d
 /safety           the safety number you and the current person compare to verify your keys
 /devices          the devices of your account
 /read             mark the current conversation read (the sender sees ✓✓ read)
+/groups           your groups;  /group new NAME ADDRESS…, /group add|remove ADDRESS, /group leave
+/send-file PATH [caption]   send a file or image here, encrypted;  /save N PATH  save one received
+/requests         messages from people not in your contacts;  /accept, /decline, /block [N]
+/react N 👍       react to message (N) (/react N - removes it);  /reply N text  reply quoting it
+/edit N text      edit a message you sent;  /delete N  delete it for everyone
+/story TEXT       a 24-hour story for your contacts;  /stories  your contacts' stories
 /help             this list
 /quit             leave (Ctrl-D too)
-Any other line is sent to the current person."""
+Any other line is sent to the current person or group; (N) before a message is its number."""
 
 
 class Quit(Exception):
@@ -47,10 +58,18 @@ class ChatSession:
         self.lines = lines
         self.styles = styles
         self.printer = EventPrinter(client, console, styles)
-        self.peer: AccountId | None = None
+        self.target = Target()
         self.last_sender: AccountId | None = None
         self.listed: list[AccountId] = []
+        self.groups = GroupCommands(client, self.printer, self.target, self.say)
+        self.files = FileCommands(client, self.printer, self.target, self.say)
+        self.requests = RequestCommands(client, self.printer, self.target, self.say)
+        self.content = ContentCommands(client, self.printer, self.target, self.say)
         self.commands: dict[str, Callable[[str], Awaitable[None]]] = {
+            **self.groups.commands(),
+            **self.files.commands(),
+            **self.requests.commands(),
+            **self.content.commands(),
             "/to": self.to,
             "/reply": self.reply,
             "/list": self.list,
@@ -82,13 +101,24 @@ class ChatSession:
             status = 1
         return status
 
+    @property
+    def peer(self) -> AccountId | None:
+        return self.target.peer
+
     async def _print_events(self, stream: AsyncIterator[Event]) -> None:
         async for event in stream:
             await self.printer.show(event)
+            if isinstance(event, RequestEvent):
+                self.requests.heard(event)
             if isinstance(event, Message) and not event.outgoing:
+                if is_group(event.conv):
+                    if self.target.peer is None and self.target.group is None:
+                        self.target.in_group(event.conv)
+                        self.say("(type to answer in the group; /to picks someone else)", style="dim")
+                    continue
                 self.last_sender = event.sender
-                if self.peer is None:
-                    self.peer = event.sender
+                if self.target.peer is None and self.target.group is None:
+                    self.target.person(event.sender)
                     self.say("(type to answer; /to picks someone else)", style="dim")
 
     async def _read_commands(self) -> None:
@@ -114,6 +144,8 @@ class ChatSession:
         self.console.print(text if isinstance(text, Text) else Text(text, style=style))
 
     def conv(self) -> ConversationId | None:
+        if self.target.group is not None:
+            return self.target.group
         if self.peer is None:
             self.say("pick someone first: /to photo:alice", style="yellow")
             return None
@@ -122,12 +154,18 @@ class ChatSession:
     # --- sending -------------------------------------------------------------------------------------
 
     async def send(self, text: str) -> None:
-        if self.peer is None:
+        if self.target.group is not None:
+            sent = await self.client.groups.send_text(self.target.group, text)
+            where = await self.printer.groups.tag(self.target.group)
+        elif self.peer is not None:
+            sent = await self.client.send_text(self.peer, text)
+            where = await self.printer.name(self.peer)
+        else:
             self.say("pick someone first: /to photo:alice (or /help)", style="yellow")
             return
-        sent = await self.client.send_text(self.peer, text)
         self.printer.remember(sent.id, text)
-        line = Text.assemble(f"{clock(sent.ts)} you → ", await self.printer.name(self.peer), ": ", text, " ✓")
+        number = self.printer.shown.number(sent_message(self.client, sent, text))
+        line = Text.assemble(f"({number}) {clock(sent.ts)} you → ", where, ": ", text, " ✓")
         if sent.expires_at is not None:
             line.append(f"  ⏳ disappears {when(sent.expires_at)}", style="dim")
         self.say(line)
@@ -136,14 +174,17 @@ class ChatSession:
 
     async def to(self, arg: str) -> None:
         if not arg:
-            self.say("usage: /to photo:alice", style="yellow")
+            self.say("usage: /to photo:alice (a person) or /to #NAME (a group)", style="yellow")
+            return
+        if arg.startswith("#"):
+            await self.groups.pick(arg)
             return
         if arg.isdigit():
             index = int(arg) - 1
             if not 0 <= index < len(self.listed):
                 self.say("no such conversation: /list shows their numbers", style="yellow")
                 return
-            self.peer = self.listed[index]
+            self.target.person(self.listed[index])
         else:
             try:
                 contact: Contact = await self.client.lookup(arg)
@@ -153,15 +194,18 @@ class ChatSession:
             if contact.account_id == self.client.account_id:
                 self.say("that is you; your other devices get copies of what you send", style="yellow")
                 return
-            self.peer = contact.account_id
-        self.say(Text.assemble("Now talking to ", await self.printer.name(self.peer)))
+            self.target.person(contact.account_id)
+        self.say(Text.assemble("Now talking to ", await self.printer.name(self.target.peer or "")))
 
-    async def reply(self, _: str) -> None:
+    async def reply(self, arg: str) -> None:
+        if arg:  # /reply N text: a reply quoting message N (rich content)
+            await self.content.reply(arg)
+            return
         if self.last_sender is None:
             self.say("nobody has written to you yet", style="yellow")
             return
-        self.peer = self.last_sender
-        self.say(Text.assemble("Now talking to ", await self.printer.name(self.peer)))
+        self.target.person(self.last_sender)
+        self.say(Text.assemble("Now talking to ", await self.printer.name(self.last_sender)))
 
     async def list(self, _: str) -> None:
         conversations = await self.client.conversations(refresh=True)
@@ -171,7 +215,7 @@ class ChatSession:
             return
         for conversation in sorted(conversations, key=lambda c: c.last_ts or 0, reverse=True):
             others = [m for m in conversation.members if m != self.client.account_id]
-            if len(others) != 1:
+            if conversation.kind == "group" or len(others) != 1:
                 continue
             self.listed.append(others[0])
             marker = "*" if others[0] == self.peer else " "
@@ -192,11 +236,13 @@ class ChatSession:
             self.say("no messages yet")
         for message in messages:
             self.printer.remember(message.id, message.text)
+            number = self.printer.shown.number(message)
             who = await self.printer.name(message.sender)
-            line = Text.assemble(f"{clock(message.ts)} ", who, ": ", message.text)
+            line = Text.assemble(f"({number}) {clock(message.ts)} ", who, ": ", message.text)
             if message.outgoing and STATE_MARKS[message.state]:
                 line.append(f"  {STATE_MARKS[message.state]}", style="dim")
             self.say(line)
+            self.printer.attachment(message, number)
 
     async def timer(self, arg: str) -> None:
         conv = self.conv()
@@ -218,6 +264,8 @@ class ChatSession:
 
     async def safety(self, _: str) -> None:
         if self.conv() is None or self.peer is None:
+            if self.target.group is not None:
+                self.say("a safety number is between two people: /to one of them first", style="yellow")
             return
         number = await self.client.safety_number(self.peer)
         self.say(Text.assemble("Safety number with ", await self.printer.name(self.peer), ":"))

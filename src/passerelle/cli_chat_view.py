@@ -55,6 +55,23 @@ def when(ts_ms: int) -> str:
     return time.strftime("%a %d %b %H:%M", time.localtime(ts_ms / 1000))
 
 
+def human_size(size: int) -> str:
+    """``812 B``, ``12.4 kB``, ``3.1 MB`` (powers of 1 000, as file managers show them)."""
+    if size < 1000:
+        return f"{size} B"
+    value = size / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def group_tag(name: str) -> Text:
+    """``#Vélo du dimanche``: how a group is named on screen."""
+    return Text(f"#{name}", style="bold magenta")
+
+
 def safety_rows(number: str, per_row: int = 4) -> list[str]:
     """The 12 groups of a safety number on three rows, as apps show them."""
     groups = number.split()

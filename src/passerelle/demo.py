@@ -89,8 +89,9 @@ async def run_in(root: Path, *, console: Console) -> int:
 
 async def converse(
     settings: Settings, phone: SmsStandIn, clients_dir: Path, console: Console, styles: AppStyles
-) -> list[str]:
-    """Start the server, run the script, close every client, stop the server. Returns the texts sent."""
+) -> list[tuple[str, str]]:
+    """Start the server, run the script, close every client, stop the server. Returns what was sent:
+    (what, plaintext) pairs — messages, and the group's name, the caption, the file's name …"""
     async with running_server(settings, code_sender=phone) as server:
         apps = ", ".join(f"{a.display_name} ({a.identity.value})" for a in settings.apps)
         console.print(Text.assemble(Text("Passerelle", style="bold"), f" on {server.url} — apps: {apps}"))
@@ -105,11 +106,19 @@ async def converse(
                 stack=stack,
             )
             await script.run()
-        return script.sent
+        return script.plaintexts()
+
+
+def counted(sent: list[tuple[str, str]]) -> str:
+    """``16 messages, a group name, a caption, a file name, a photo``."""
+    counts: dict[str, int] = {}
+    for what, _ in sent:
+        counts[what] = counts.get(what, 0) + 1
+    return ", ".join(f"{n} {what}s" if n > 1 else f"a {what}" for what, n in counts.items())
 
 
 async def prove(
-    sent: list[str], server_dir: Path, clients_dir: Path, logs: LogCapture, console: Console
+    plaintexts: list[tuple[str, str]], server_dir: Path, clients_dir: Path, logs: LogCapture, console: Console
 ) -> int:
     """Search the stopped server's files and logs (and the clients' stores) for every plaintext."""
     console.print()
@@ -123,6 +132,7 @@ async def prove(
     await asyncio.to_thread(
         (server_dir.parent / "server.log").write_text, "\n".join(logs.lines) + "\n", "utf-8"
     )
+    sent = [text for _, text in plaintexts]
     found = await asyncio.to_thread(find_plaintext, sent, files, logs.lines)
     client_files = await asyncio.to_thread(files_under, clients_dir)
     in_clients = await asyncio.to_thread(find_plaintext, sent, client_files, [])
@@ -130,9 +140,12 @@ async def prove(
         console.print(Text(f"✗ {finding.text!r} appears in {finding.where}", style="bold red"))
     if found or in_clients:
         return 1
-    n = len(sent)
     console.print(
-        Text(f"✓ none of the {n} messages appears in the server's database or logs", style="bold green")
+        Text(
+            f"✓ none of the {len(sent)} plaintexts ({counted(plaintexts)}) appears in the server's"
+            " database, blob files or logs",
+            style="bold green",
+        )
     )
     console.print(
         Text(

@@ -44,21 +44,19 @@ class SmsStandIn:
 
 
 class Screen:
-    """What one device shows: every event its client dispatched, kept until a step looks for it
-    (so the order in which events arrive does not matter)."""
+    """What one device shows: every event its client dispatched (messages, receipts, group changes,
+    requests …), kept until a step looks for it (so the order in which events arrive does not
+    matter). ``follow`` reads them; it ends when the client closes."""
 
     def __init__(self, client: Client) -> None:
         self._events: list[Event] = []
         self._changed = asyncio.Event()
-        client.on_message(self._add)
-        client.on_receipt(self._add)
-        client.on_typing(self._add)
-        client.on_timer(self._add)
-        client.on_device(self._add)
+        self._stream = client.events()  # subscribed now: nothing dispatched from here on is missed
 
-    def _add(self, event: Event) -> None:
-        self._events.append(event)
-        self._changed.set()
+    async def follow(self) -> None:
+        async for event in self._stream:
+            self._events.append(event)
+            self._changed.set()
 
     async def wait_for(self, kind: type[E], where: Callable[[E], bool], *, what: str) -> E:
         """Take the first event of ``kind`` that matches; DemoFailed after ``STEP_TIMEOUT_S``."""
@@ -86,6 +84,8 @@ class Device:
     store: Path
     client: Client
     screen: Screen
+    following: asyncio.Task[None] | None = None
+    """The task that reads the client's events onto the screen (awaited when the client closes)."""
 
     @classmethod
     def of(cls, label: str, store: Path, client: Client) -> Device:

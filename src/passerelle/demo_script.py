@@ -9,6 +9,7 @@ something one of their screens showed, checked before it is printed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.text import Text
 
 from passerelle.cli_chat_view import AppStyles, safety_rows, timer_words, when
 from passerelle.demo_people import DemoFailed, Device, Person, SmsStandIn
+from passerelle.demo_scenes import Scenes
 from passerelle.domain.conversations import DAY_S, direct_conversation_id
 from passerelle.domain.ids import AccountId
 from passerelle.sdk import Client, DeviceEvent, Message, ReceiptEvent, SentMessage, TimerEvent, TypingEvent
@@ -49,18 +51,32 @@ class Script:
         self.styles = styles
         self.stack = stack
         self.sent: list[str] = []
-        """Every plaintext sent, for the final search of the server's files and logs."""
-        self._open: list[Client] = []
+        """Every message text sent, for the final search of the server's files and logs."""
+        self.secrets: list[tuple[str, str]] = []
+        """Other content searched for: (what it is, its text), like ("caption", "Vue depuis …")."""
+        self._open: dict[Client, asyncio.Task[None]] = {}
+        """Each open client and the task reading its events onto its screen."""
 
     async def run(self) -> None:
+        scenes = Scenes(self)
         alice, bob, carol = await self.register()
         await self.introduce(alice, bob, carol)
+        await scenes.request(alice, bob)
         await self.one_to_one(alice, bob, carol)
         await self.safety_numbers(alice, bob)
         laptop = await self.second_device(alice, bob)
         await self.offline_recipient(alice, carol)
         await self.disappearing(bob, carol, laptop)
         await self.receipts(alice, bob)
+        await scenes.group(alice, bob, carol, laptop)
+        await scenes.story(alice, bob)
+
+    def plaintexts(self) -> list[tuple[str, str]]:
+        """(what, text) for everything searched for at the end: messages first, then the rest."""
+        return [("message", text) for text in self.sent] + self.secrets
+
+    def secret(self, what: str, text: str) -> None:
+        self.secrets.append((what, text))
 
     # --- printing ------------------------------------------------------------------------------------
 
@@ -80,15 +96,20 @@ class Script:
     async def connected(self, label: str, store: Path, client: Client) -> Device:
         """Watch the client's events, connect it, and close it when the demo ends."""
         device = Device.of(label, store, client)
-        self._open.append(client)
+        device.following = asyncio.create_task(device.screen.follow(), name=f"screen of {label}")
+        self._open[client] = device.following
         self.stack.push_async_callback(self.close, client)
         await client.connect()
         return device
 
     async def close(self, client: Client) -> None:
-        if client in self._open:
-            self._open.remove(client)
-            await client.close()
+        """Close the client; its screen's reader then ends (its stream ends with the client)."""
+        following = self._open.pop(client, None)
+        if following is not None:
+            try:
+                await client.close()
+            finally:
+                await following
 
     async def phone_code(self) -> str:
         code = await self.phone.receive(BOB_PHONE)
@@ -181,7 +202,6 @@ class Script:
 
     async def one_to_one(self, alice: Person, bob: Person, carol: Person) -> None:
         self.section("1:1 across apps, end-to-end encrypted")
-        await self.say(alice, bob, "Bonjour Bob ! Ça va ? 📸")
         await self.say(bob, alice, "Très bien, merci Alice ! Je t'écris depuis Chat 🙂")
         await self.say(bob, carol, "Salut Carol, café jeudi à l'Étoile ? ☕")
         await self.say(carol, bob, "Oui ! Jeudi 10 h, c'est noté 👍")

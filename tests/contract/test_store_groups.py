@@ -66,7 +66,7 @@ async def test_a_group_body_is_stored_once_and_every_member_device_gets_it(
     [result] = await store.append([group_message(alice, fanout, own={carol.device.id: share})])
 
     assert not result.duplicate
-    assert [(i.device, i.body) for i in result.items] == [
+    assert [(i.device, i.body) for i in result.all_items()] == [
         (carol.device.id, share),
         (bob.device.id, BODY),
         (carol.device.id, BODY),
@@ -81,11 +81,35 @@ async def test_a_group_body_is_stored_once_and_every_member_device_gets_it(
     assert await count_rows(store, backend, "bodies") == 1
 
 
+async def test_the_group_items_come_back_compactly_one_record_for_the_fan_out(store: Store) -> None:
+    alice, bob, carol, dave = [await new_person(store) for _ in range(4)]
+    gone = device_record(dave.account.id, name="old phone")
+    await store.add_device(gone, token_hash="t-gone-2", token_expires=Timestamp(START + DAY_MS))
+    await store.remove_device(gone.id)
+    fanout = [bob.device.id, carol.device.id, gone.id, dave.device.id]
+    share = b'{"algorithm":"m.olm.v1.curve25519-aes-sha2","for":"bob"}'
+
+    [result] = await store.append([group_message(alice, fanout, own={bob.device.id: share})])
+
+    # Own payloads stay MailboxItems; the body is one record with the (device, position) pairs.
+    assert [(i.device, i.body) for i in result.items] == [(bob.device.id, share)]
+    shared = result.shared
+    assert shared is not None
+    assert list(shared.devices) == [bob.device.id, carol.device.id, dave.device.id]
+    assert (shared.body, shared.message_id, shared.conv) == (BODY, result.message_id, GROUP)
+    for device, pos in zip(shared.devices, shared.positions, strict=True):
+        [*_, last] = await store.fetch(device, after=ZERO, limit=10)
+        assert (last.pos, last.body, last.sender_device) == (pos, BODY, alice.device.id)
+    # bob's room-key share comes before the body it opens.
+    assert result.items[0].pos < shared.positions[0]
+
+
 async def test_a_repeated_group_send_stores_nothing_more(store: Store, backend: Backend) -> None:
     alice, bob = await new_person(store), await new_person(store)
     [first] = await store.append([group_message(alice, [bob.device.id])])
     [again] = await store.append([group_message(alice, [bob.device.id])])
     assert again.duplicate and again.message_id == first.message_id and again.items == ()
+    assert again.shared is None
     assert len(await store.fetch(bob.device.id, after=ZERO, limit=10)) == 1
     assert await count_rows(store, backend, "bodies") == 1
 
@@ -96,7 +120,7 @@ async def test_a_removed_device_gets_no_group_item(store: Store) -> None:
     await store.add_device(gone, token_hash="t-gone", token_expires=Timestamp(START + DAY_MS))
     await store.remove_device(gone.id)
     [result] = await store.append([group_message(alice, [bob.device.id, gone.id])])
-    assert [i.device for i in result.items] == [bob.device.id]
+    assert [i.device for i in result.all_items()] == [bob.device.id]
     assert await store.fetch(gone.id, after=ZERO, limit=10) == []
 
 
@@ -106,12 +130,12 @@ async def test_bodies_go_once_acked_everywhere_or_expired(store: Store, backend:
     [short] = await store.append(
         [group_message(alice, [bob.device.id], client_id="b", expires_at=START + 1000)]
     )
-    await store.ack([(bob.device.id, kept.items[0].pos)])
+    await store.ack([(bob.device.id, kept.all_items()[0].pos)])
     now, window = Timestamp(START + 10), Timestamp(START - DAY_MS)
     await store.delete_expired(now=now, idempotency_before=window)
     assert await count_rows(store, backend, "bodies") == 2  # carol has not acked yet
 
-    await store.ack([(carol.device.id, kept.items[1].pos)])
+    await store.ack([(carol.device.id, kept.all_items()[1].pos)])
     await store.delete_expired(now=now, idempotency_before=window)
     assert await count_rows(store, backend, "bodies") == 1
     assert [i.message_id for i in await store.fetch(bob.device.id, after=ZERO, limit=10)] == [

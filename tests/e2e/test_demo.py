@@ -16,11 +16,18 @@ from passerelle.cli_chat_view import make_console
 from passerelle.demo import run_demo
 from passerelle.demo_people import Person
 from passerelle.demo_proof import find_plaintext
+from passerelle.demo_scenes import GROUP_NAME, PHOTO_CAPTION, PHOTO_MARKER, PHOTO_NAME, REACTION, STORY_TEXT
 from passerelle.demo_script import Script
 from tests.conftest import assert_absent
 
 MESSAGE_LINE = re.compile(
     r"^\[(chat|photo|social)\] \w+( \(laptop\))? → \[(chat|photo|social)\] \w+: (?P<text>.+)$"
+)
+GROUP_LINE = re.compile(rf"^\[(chat|photo|social)\] \w+ → #{GROUP_NAME}: (?P<text>[^📷].+)$")
+SUMMARY = re.compile(
+    r"^✓ none of the (\d+) plaintexts \((\d+) messages, a group name, a caption, a file name, a photo,"
+    r" a reaction, a story\)"
+    r" appears in the server's database, blob files or logs$"
 )
 
 
@@ -46,16 +53,41 @@ async def test_the_demo_converses_across_apps_and_the_server_keeps_no_plaintext(
     assert "   alice's screen: ✓ delivered" in lines
     assert "   bob reads it; alice's screen: ✓✓ read" in lines
     assert "✓ the same 60 digits on both screens: no one sits between them" in lines
+    # A message request, shown and accepted.
+    assert (
+        "   bob's phone: ✉ a message request from [photo] alice (not in his contacts, another app)" in lines
+    )
+    assert "✓ [chat] bob accepts: [photo] alice is now a contact" in lines
+    # A group across the three apps, a photo with its caption, a member removed.
+    assert f"[photo] alice creates #{GROUP_NAME} with [chat] bob and [social] carol" in lines
+    assert f"[social] carol → #{GROUP_NAME}: Je prends le pique-nique 🧺" in lines
+    assert f"[photo] alice → #{GROUP_NAME}: 📷 {PHOTO_NAME} — {PHOTO_CAPTION}" in lines
+    assert any(
+        re.match(r"^   bob's phone downloads it, checks its hash, decrypts it: .* identical$", x)
+        for x in lines
+    )
+    assert f"[photo] alice removes [social] carol from #{GROUP_NAME}" in lines
+    assert "✓ [social] carol received nothing sent to the group after her removal" in lines
+    assert f"[chat] bob reacts {REACTION} to alice's photo" in lines
+    assert f"[chat] bob posts a story: {STORY_TEXT}" in lines
+
     texts = [m["text"] for line in lines if (m := MESSAGE_LINE.match(line))]
-    assert len(texts) == 12
-    assert f"✓ none of the {len(texts)} messages appears in the server's database or logs" in lines
+    group_texts = [m["text"] for line in lines if (m := GROUP_LINE.match(line))]
+    assert len(texts) == 13 and len(group_texts) == 3
+    [summary] = [m for line in lines if (m := SUMMARY.match(line))]
+    assert (int(summary[1]), int(summary[2])) == (
+        len(texts) + len(group_texts) + 6,
+        len(texts) + len(group_texts),
+    )
 
     # An independent look at what the demo left behind: the database, and the log it wrote out.
     server_files = [p for p in (tmp_path / "demo" / "server").rglob("*") if p.is_file()]
     assert any(p.name == "passerelle.db" for p in server_files)
+    assert len(server_files) >= 2  # the photo's blob, beside the database: ciphertext only
     log = tmp_path / "demo" / "server.log"
     assert log.read_text("utf-8").count("\n") > 50  # the server did log: the check had lines to search
-    assert_absent(texts, [*server_files, log])
+    content = [GROUP_NAME, PHOTO_CAPTION, PHOTO_NAME, PHOTO_MARKER, REACTION, STORY_TEXT]
+    assert_absent([*texts, *group_texts, *content], [*server_files, log])
     assert sorted(p.name for p in (tmp_path / "demo" / "clients").iterdir()) == [
         "alice",
         "bob",
@@ -119,5 +151,7 @@ async def test_the_command_runs_in_a_temporary_directory_and_removes_it(tmp_path
         output, _ = await process.communicate()
     out = output.decode("utf-8")
     assert process.returncode == 0, out
-    assert re.search(r"^✓ none of the \d+ messages appears in the server's database or logs$", out, re.M)
+    assert re.search(
+        r"^✓ none of the \d+ plaintexts \(.*\) appears in the server's database, blob files", out, re.M
+    )
     assert list(temp.iterdir()) == []

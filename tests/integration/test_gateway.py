@@ -244,6 +244,9 @@ async def test_receipts_typing_and_timers(http: httpx.AsyncClient, ws_url: str) 
     sent = await alice.next("sent")
     conv = sent["conv"]
     [item] = await bob.items(1)
+    # alice is a stranger to bob: her first message is a request until bob accepts it.
+    accepted = await http.post(f"/v1/conversations/{conv}/accept", headers=bob.auth)
+    assert accepted.status_code == 200, accepted.text
     await bob.send(
         {"t": "receipt", "conv": conv, "to": alice.account, "kind": "delivered", "ids": [item["mid"]]}
     )

@@ -207,6 +207,9 @@ async def test_typing_and_timers_cross_nodes(tmp_path: Path) -> None:
         [sent], _ = await gather(alice, sent=1)
         conv = sent["conv"]
         await bob.items(1)
+        # alice is a stranger to bob: he accepts her request (on node B) so his typing reaches her.
+        accepted = await b.http.post(f"/v1/conversations/{conv}/accept", headers=bob.auth)
+        assert accepted.status_code == 200, accepted.text
 
         await bob.send({"t": "typing", "conv": conv, "typing": True})
         assert await alice.next("typing", within=WITHIN) == {

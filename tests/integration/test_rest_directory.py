@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from passerelle.config import Limits
+from passerelle.config import Limits, load_settings
+from passerelle.domain.ids import AppName
 from tests.integration.rest_harness import Api, Person, rest_api
+
+
+def features(app: str) -> list[str]:
+    """The content features lookups and profiles show for a person of ``app`` (section 11)."""
+    found = load_settings().apps.get(AppName(app))
+    assert found is not None
+    return sorted(found.features)
 
 
 @pytest_asyncio.fixture
@@ -52,6 +60,7 @@ async def test_findability_matrix(api: Api, findability: str, photo_finds: bool,
                 "app": "photo",
                 "display_name": "alice",
                 "address": "photo:alice",
+                "features": features("photo"),
             }
         else:
             # Hidden and nonexistent: the same answer, byte for byte.
@@ -102,6 +111,7 @@ async def test_the_profile_of_a_visible_account(api: Api) -> None:
         "app": "photo",
         "display_name": "alice",
         "address": "photo:alice",
+        "features": features("photo"),
     }
     # Everyone sees themselves, whatever their findability (social's default is "app").
     response = await api.http.get(f"/v1/accounts/{marie.account_id}", headers=marie.auth)
@@ -110,6 +120,7 @@ async def test_the_profile_of_a_visible_account(api: Api) -> None:
         "app": "social",
         "display_name": "Marie Dupont",
         "address": "social:marie.d",
+        "features": features("social"),
     }
 
 
@@ -139,6 +150,7 @@ async def test_a_profile_never_shows_a_phone_number_to_another_app(api: Api) -> 
         "app": "chat",
         "display_name": "Bob",
         "address": None,
+        "features": features("chat"),
     }
     assert b"+336" not in response.content
     response = await api.http.get(f"/v1/accounts/{bob.account_id}", headers=carol.auth)

@@ -7,7 +7,8 @@ Rules (docs/protocol.md section 9):
    detected by sending. Typing and receipts never cross a block.
 2. In a direct conversation each member has a state: ``accepted``, ``request`` or ``declined``
    (``None``: not decided yet). The first message decides the recipient's state: a ``request`` when
-   the sender is not one of the recipient's contacts and comes from another app, else ``accepted``.
+   the sender is not one of the recipient's contacts (which a person of another app never is until
+   added), else ``accepted``.
    Writing into a conversation accepts it (replying to a request accepts it).
 3. A message to someone whose state is ``request`` is stored and delivered, so it can be shown in
    the requests folder; to someone who ``declined`` it is dropped like a blocked one.
@@ -89,7 +90,10 @@ class PairFacts:
 
 def first_state(*, sender_app: AppName, recipient_app: AppName, is_contact: bool) -> MemberState:
     """The recipient's state when a conversation's first message arrives (rule 2)."""
-    if is_contact or sender_app == recipient_app:
+    # Someone who is not a contact writes first: a request, on the same app as across apps (and a
+    # person of another app is never a contact until added). The apps are kept in the signature so an
+    # operator policy per app can grow here.
+    if is_contact:
         return MemberState.ACCEPTED
     return MemberState.REQUEST
 

@@ -7,11 +7,12 @@ from typing import cast
 import msgspec
 
 from passerelle.proto.errors import RemoteProtocolError
-from passerelle.proto.frames import ClientFrame, ServerFrame
+from passerelle.proto.frames import Ack, ClientFrame, ServerFrame
 
 _encoder = msgspec.json.Encoder()
 _client_decoder = msgspec.json.Decoder(ClientFrame)
 _server_decoder = msgspec.json.Decoder(ServerFrame)
+_ack_decoder = msgspec.json.Decoder(Ack)
 
 encode = _encoder.encode
 
@@ -30,6 +31,15 @@ def decode_client_frame(data: bytes | str) -> ClientFrame:
         return cast(ClientFrame, _client_decoder.decode(data))
     except msgspec.MsgspecError as exc:
         raise _explain(exc) from exc
+
+
+def decode_ack(data: bytes) -> Ack | None:
+    """An ``ack`` frame, or None when ``data`` is anything else or malformed (then the caller takes
+    the general path, which answers errors as usual)."""
+    try:
+        return _ack_decoder.decode(data)
+    except msgspec.MsgspecError:
+        return None
 
 
 def decode_server_frame(data: bytes | str) -> ServerFrame:

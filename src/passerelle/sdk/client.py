@@ -26,6 +26,7 @@ from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, 
 from passerelle.sdk import enrol, history
 from passerelle.sdk.account import MyAccount
 from passerelle.sdk.connection import Connection
+from passerelle.sdk.content import ContentApi
 from passerelle.sdk.core import Connected
 from passerelle.sdk.credentials import Credentials
 from passerelle.sdk.directory import ContactBook, ConversationBook, DeviceDirectory
@@ -52,6 +53,7 @@ from passerelle.sdk.outbox import Outbox
 from passerelle.sdk.privacy import PrivacyApi
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.stories import StoriesApi
 from passerelle.sdk.transport import websocket_url
 
 DEFAULT_DEVICE_NAME = "Passerelle SDK"
@@ -111,6 +113,18 @@ class Client:
             link=lambda: self._connection,
             now_ms=now_ms,
         )
+        self.content = ContentApi(
+            me=identity,
+            store=store,
+            rest=rest,
+            outbox=lambda: self._outbox,
+            groups=self.groups,
+            conversations=self._convs,
+            now_ms=now_ms,
+        )
+        self.stories = StoriesApi(
+            me=identity, rest=rest, store=store, outbox=lambda: self._outbox, now_ms=now_ms
+        )
         self._connection = Connection(
             url=websocket_url(identity.server_url),
             get_token=self._credentials.token,
@@ -121,7 +135,8 @@ class Client:
                 devices=self._devices,
                 conversations=self._convs,
                 now_ms=now_ms,
-                groups=self.groups.inbox,
+                groups=self.stories.inbox_handler(self.groups.inbox, crypto),
+                features=self.content.features.mine,
             ),
             dispatch=self._dispatch,
             on_recovery=lambda r: self._outbox.recover(r.device, r.conv, r.mids),

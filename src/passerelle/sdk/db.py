@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from passerelle.sdk.group_state import GROUP_SCHEMA
+from passerelle.sdk.rich_state import ANNOTATION_SCHEMA
+from passerelle.sdk.story_state import STORY_SCHEMA
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -50,7 +52,7 @@ CREATE TABLE message_ids (
 CREATE TABLE processed (mid INTEGER PRIMARY KEY, exp INTEGER NOT NULL);
 """
 
-EXTRA_SCHEMAS: tuple[str, ...] = (GROUP_SCHEMA,)
+EXTRA_SCHEMAS: tuple[str, ...] = (GROUP_SCHEMA, ANNOTATION_SCHEMA, STORY_SCHEMA)
 
 
 class ClientDatabase:

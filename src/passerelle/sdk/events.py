@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 
 from passerelle.domain.ids import AccountId, AppName, ClientMessageId, ConversationId, DeviceId, MessageId
-from passerelle.sdk.schema import Attachment
+from passerelle.sdk.schema import Attachment, Mention, ReplyRef, Theme
 
 
 class MessageState(enum.StrEnum):
@@ -41,6 +41,20 @@ class Message:
     attachment: Attachment | None = None
     """A file, image, video or voice note (``client.media.download(message)`` fetches it); ``text``
     is then its caption or a plain-text stand-in."""
+    reply_to: ReplyRef | None = None
+    """A reply: the message it answers (its content id, sender and a quote) (§11)."""
+    mentions: tuple[Mention, ...] = ()
+    """People named in ``text`` (account, offset, length in characters)."""
+    reactions: tuple[tuple[AccountId, str], ...] = ()
+    """(person, emoji) for everyone who reacted, one reaction each, sorted by person."""
+    edited: bool = False
+    """The sender edited it: ``text`` is the newest version."""
+    deleted: bool = False
+    """The sender deleted it for everyone: ``text`` is the tombstone ``DELETED_TEXT``."""
+
+
+DELETED_TEXT = "message deleted"
+"""What a message deleted for everyone shows in history (its content is gone from this device)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,4 +154,16 @@ class RequestEvent:
     message: Message
 
 
-Event = Message | ReceiptEvent | TypingEvent | TimerEvent | DeviceEvent | GroupEvent | RequestEvent
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThemeEvent:
+    """A member (maybe me, from another device) set the conversation's theme (§11)."""
+
+    conv: ConversationId
+    sender: AccountId
+    theme: Theme
+    ts: int
+
+
+Event = (
+    Message | ReceiptEvent | TypingEvent | TimerEvent | DeviceEvent | GroupEvent | RequestEvent | ThemeEvent
+)

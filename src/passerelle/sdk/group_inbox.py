@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -23,10 +24,10 @@ from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed
 from passerelle.crypto.megolm import GroupDecrypted, Replayed, UnknownSession, parse_group_envelope
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.frames import Item
-from passerelle.sdk import group_state, history, schema, state
+from passerelle.sdk import content_rules, group_state, history, schema, state
 from passerelle.sdk.directory import ConversationBook
 from passerelle.sdk.errors import SdkError, Unavailable
-from passerelle.sdk.events import GroupEvent, MessageState
+from passerelle.sdk.events import Event, GroupEvent, MessageState
 from passerelle.sdk.group_keys import FORWARDED_KEY, KEY_REQUEST, ROOM_KEY, GroupKeys
 from passerelle.sdk.inbox import InboxResult
 from passerelle.sdk.outbox import expiry
@@ -52,6 +53,8 @@ class GroupInbox:
     def __init__(self, keys: GroupKeys, conversations: ConversationBook) -> None:
         self._keys = keys
         self._convs = conversations
+        self.features: Callable[[], Awaitable[frozenset[str] | None]] | None = None
+        """This device's app's content features (§11), set by ``client.content``; None: all."""
 
     def is_group_body(self, item: Item) -> bool:
         return _MARK in bytes(item.body)
@@ -119,16 +122,15 @@ class GroupInbox:
         conv = await self._convs.get(ConversationId(item.conv))
         exp = expiry(item.ts, timer=conv.timer if conv is not None else 0, ttl=content.ttl)
         now = keys.now()
+        features = await self.features() if self.features is not None else None
 
-        def store_txn(conn: sqlite3.Connection) -> history.StoredMessage | None:
+        def store_txn(conn: sqlite3.Connection) -> Event | None:
             group_state.save_group_crypto_txn(conn, changes)
             if item.mid is not None:
                 state.mark_processed_txn(conn, item.mid, item.exp)
             if exp is not None and exp <= now:
                 return None
-            return history.insert_message_txn(
-                conn,
-                keys.store.key,
+            received = content_rules.Received(
                 conv=item.conv,
                 sender=item.sender,
                 sender_device=item.dev,
@@ -139,10 +141,11 @@ class GroupInbox:
                 outgoing=outgoing,
                 state=MessageState.SENT if outgoing else MessageState.RECEIVED,
             )
+            return content_rules.store_txn(conn, keys.store.key, features, received, now)
 
-        stored = await keys.store.db.run(store_txn)
-        if stored is not None:
-            result.events.append(stored.to_message())
+        shown = await keys.store.db.run(store_txn)
+        if shown is not None:
+            result.events.append(shown)
         if not outgoing and item.mid is not None:
             result.receipts[(item.conv, item.sender)].append(item.mid)
 

@@ -144,8 +144,13 @@ class GroupsApi:
             raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
         if ttl is not None and ttl <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
-        group = ConversationId(conv)
         content = TextContent(id=new_client_id(), ts=self._now(), body=text, ttl=ttl)
+        return await self.send_content(conv, content)
+
+    async def send_content(self, conv: str, content: TextContent) -> SentMessage:
+        """Send prepared content (``client.media.prepare(conv, ...)`` for an attachment) to the group."""
+        group = ConversationId(conv)
+        ttl = content.ttl
         found = await self._convs.get(group)
         timer = found.timer if found is not None else 0
         stored = await self._store.db.run(

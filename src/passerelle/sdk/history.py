@@ -22,7 +22,9 @@ import msgspec
 
 from passerelle.crypto import StoreKey
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MessageId
-from passerelle.sdk.events import Conversation, Message, MessageState
+from passerelle.sdk import rich_state
+from passerelle.sdk.events import DELETED_TEXT, Conversation, Message, MessageState
+from passerelle.sdk.rich_state import Annotation
 from passerelle.sdk.schema import TextContent
 
 _RANK = {
@@ -51,20 +53,28 @@ class StoredMessage:
     state: MessageState
     resends: int
     content: TextContent
+    note: Annotation | None = None
+    """Reactions, edit and delete marks (sdk.rich_state), when history or a change loaded them."""
 
     def to_message(self) -> Message:
+        note, content = self.note, self.content
         return Message(
             conv=self.conv,
             id=self.mid,
             client_id=self.client_id,
             sender=self.sender,
             sender_device=self.sender_device,
-            text=self.content.body,
+            text=DELETED_TEXT if note is not None and note.deleted else content.body,
             ts=self.ts,
             expires_at=self.expires_at,
             outgoing=self.outgoing,
             state=self.state,
-            attachment=self.content.attachment,
+            attachment=None if note is not None and note.deleted else content.attachment,
+            reply_to=content.in_reply_to,
+            mentions=tuple(content.mentions or ()),
+            reactions=tuple(sorted((AccountId(a), e) for a, e in note.reactions.items())) if note else (),
+            edited=note is not None and note.edited,
+            deleted=note is not None and note.deleted,
         )
 
 
@@ -254,10 +264,38 @@ def history_txn(
         "ORDER BY ts DESC, id DESC LIMIT ?",
         (conv, now, limit),
     ).fetchall()
-    return [_row(key, r) for r in reversed(rows)]
+    found = [_row(key, r) for r in reversed(rows)]
+    notes = rich_state.load_txn(conn, key, conv, [(m.sender, m.client_id) for m in found])
+    return [replace(m, note=notes.get((m.sender, m.client_id))) for m in found]
 
 
 def purge_expired_txn(conn: sqlite3.Connection, now: int) -> int:
-    """Delete every message past its ``expires_at``; returns how many."""
+    """Delete every message past its ``expires_at`` (and what annotated it); returns how many."""
     cur = conn.execute("DELETE FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+    rich_state.purge_txn(conn, now)
     return cur.rowcount
+
+
+def find_txn(
+    conn: sqlite3.Connection, key: StoreKey, conv: str, sender: str, client_id: str, *, now: int
+) -> StoredMessage | None:
+    """The unexpired message ``client_id`` that ``sender`` (any of their devices) sent into ``conv``,
+    with its annotation."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE conv = ? AND sender = ? AND client_id = ? "
+        "AND (expires_at IS NULL OR expires_at > ?)",
+        (conv, sender, client_id, now),
+    ).fetchone()
+    if row is None:
+        return None
+    found = _row(key, row)
+    return replace(found, note=rich_state.get_txn(conn, key, conv, sender, client_id))
+
+
+def reseal_txn(
+    conn: sqlite3.Connection, key: StoreKey, msg: StoredMessage, content: TextContent
+) -> StoredMessage:
+    """Replace a message's content (an edit, or the empty tombstone of a delete); its id stays."""
+    sealed = key.seal(msgspec.json.encode(content), _aad(msg.sender_device, msg.client_id))
+    conn.execute("UPDATE messages SET body = ? WHERE id = ?", (sealed, msg.row))
+    return replace(msg, content=content)

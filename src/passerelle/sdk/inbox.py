@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,7 +27,7 @@ import msgspec
 from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed, DeviceCrypto
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import Item
-from passerelle.sdk import history, schema, state
+from passerelle.sdk import content_rules, history, schema, state
 from passerelle.sdk.directory import ConversationBook, DeviceDirectory
 from passerelle.sdk.errors import SdkError, SecurityError, Unavailable
 from passerelle.sdk.events import DeviceEvent, Event, MessageState, ReceiptEvent, TimerEvent
@@ -85,8 +85,11 @@ class Inbox:
         conversations: ConversationBook,
         now_ms: Callable[[], int],
         groups: GroupHandler | None = None,
+        features: Callable[[], Awaitable[frozenset[str] | None]] | None = None,
     ) -> None:
         self.groups = groups
+        self.features = features
+        """This device's app's content features (§11; None: show everything)."""
         self._me = me
         self._crypto = crypto
         self._store = store
@@ -177,20 +180,20 @@ class Inbox:
         conv = await self._convs.get(ConversationId(item.conv))
         timer = conv.timer if conv is not None else 0
         exp = expiry(item.ts, timer=timer, ttl=content.ttl)
+        features = await self.features() if self.features is not None else None
         changes = self._crypto.take_changes()
+        now = self._now()
 
-        def store_txn(conn: sqlite3.Connection) -> history.StoredMessage | None:
+        def store_txn(conn: sqlite3.Connection) -> Event | None:
             state.save_crypto_txn(conn, changes)
             if item.mid is not None:
                 state.mark_processed_txn(conn, item.mid, item.exp)
             if conv is None:
                 members = sorted({me, item.sender})
                 history.upsert_conversation_txn(conn, item.conv, kind="direct", members=members)
-            if exp is not None and exp <= self._now():
+            if exp is not None and exp <= now:
                 return None  # it disappeared before it arrived
-            return history.insert_message_txn(
-                conn,
-                self._store.key,
+            received = content_rules.Received(
                 conv=item.conv,
                 sender=item.sender,
                 sender_device=item.dev,
@@ -201,10 +204,11 @@ class Inbox:
                 outgoing=outgoing,
                 state=MessageState.SENT if outgoing else MessageState.RECEIVED,
             )
+            return content_rules.store_txn(conn, self._store.key, features, received, now)
 
-        stored = await self._store.db.run(store_txn)
-        if stored is not None:
-            result.events.append(stored.to_message())
+        shown = await self._store.db.run(store_txn)
+        if shown is not None:
+            result.events.append(shown)
         if not outgoing and item.mid is not None:
             result.receipts[(item.conv, item.sender)].append(item.mid)
 

@@ -139,6 +139,12 @@ class Outbox:
             expires_at=exp,
         )
 
+    async def send_control(self, kind: str, content: dict[str, Any], *, to: AccountId) -> SendSucceeded:
+        """Send an encrypted event that is not a chat message (nothing goes to history) into the
+        direct conversation with ``to``, e.g. ``p.story`` (docs/protocol.md §12)."""
+        conv = await self._convs.direct(self._me.account_id, to)
+        return await self._deliver(kind, content, client_id=new_client_id(), conv=conv.conv, to=to)
+
     async def _deliver(
         self,
         kind: str,

@@ -3,7 +3,7 @@ erasure (docs/protocol.md section 9).
 
 ```python
 async for event in client.events():
-    if isinstance(event, RequestEvent):          # someone new, from another app: show it apart
+    if isinstance(event, RequestEvent):          # someone who is not a contact: show it apart
         await client.privacy.accept(event.sender)   # or decline(...), decline_and_block(...)
 await client.privacy.block(account_id)            # both ways, at once, across apps
 await client.privacy.report(account_id, messages) # reveals those messages to the operator

@@ -88,6 +88,19 @@ class Found(Shape, frozen=True):
     app: str
     display_name: str
     address: str | None = None
+    features: list[str] | None = None
+    """The content features of the person's app (§11); None from a server that does not say."""
+
+
+class AppInfo(Shape, frozen=True):
+    name: str
+    features: list[str] = msgspec.field(default_factory=list)
+
+
+class Apps(Shape, frozen=True):
+    """``GET /v1/apps`` (§4.1)."""
+
+    apps: list[AppInfo]
 
 
 class ConversationInfo(Shape, frozen=True):
@@ -178,6 +191,30 @@ class Attachment(Shape, frozen=True):
     thumbnail: Thumbnail | None = None
 
 
+class ReplyRef(Shape, frozen=True):
+    """``in_reply_to`` (§11): the content ``id`` of the message a reply or a reaction is about, its
+    sender's account, and a short quote of it (for display, and for the plain-text fallback)."""
+
+    id: str
+    sender: str
+    quote: str = ""
+
+
+class Mention(Shape, frozen=True):
+    """A person named in ``body`` (§11): ``length`` characters (code points) from ``offset``."""
+
+    account: str
+    offset: int
+    length: int
+
+
+class Theme(Shape, frozen=True):
+    """A conversation's look (§11): a colour ``#rrggbb`` and the emoji of its quick reaction."""
+
+    colour: str
+    quick_reaction: str | None = None
+
+
 class TextContent(Shape, frozen=True):
     """``p.msg`` content, after MIMI. ``ttl`` (seconds) and ``resend`` (how many times the sender
     re-encrypted it) are SDK additions that other clients may ignore. With an ``attachment`` the
@@ -190,6 +227,15 @@ class TextContent(Shape, frozen=True):
     ttl: int | None = None
     resend: int | None = None
     attachment: Attachment | None = None
+    in_reply_to: ReplyRef | None = None
+    """A reply (msgtype text or a file) or a reaction (msgtype ``reaction``): what it is about."""
+    replaces: str | None = None
+    """msgtype ``edit`` / ``delete``: the content id of the sender's own message it changes."""
+    mentions: list[Mention] | None = None
+    theme: Theme | None = None
+    """msgtype ``theme``."""
+    fallback: str | None = None
+    """A readable plain-text stand-in, for apps that cannot show this content (§11)."""
 
 
 class ResendContent(Shape, frozen=True):

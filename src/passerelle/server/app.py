@@ -34,6 +34,7 @@ from passerelle.server.rest_conversations import ConversationRoutes, ops_routes
 from passerelle.server.rest_groups import GroupRoutes
 from passerelle.server.rest_media import UPLOAD_PREFIX, MediaRoutes
 from passerelle.server.rest_privacy import PrivacyRoutes
+from passerelle.server.rest_stories import StoryRoutes
 from passerelle.server.system import RandomIds, SystemClock
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
@@ -48,6 +49,7 @@ from passerelle.service.ports import Clock, CodeSender, IdGenerator, Store
 from passerelle.service.presence import Presence
 from passerelle.service.privacy import PrivacyService
 from passerelle.service.safety import SafetyPolicy
+from passerelle.service.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blob_files import LocalBlobStore
 
@@ -72,6 +74,7 @@ class Services:
     groups: GroupService
     media: MediaService
     privacy: PrivacyService
+    stories: StoryService
 
 
 def create_app(
@@ -139,6 +142,8 @@ def create_app(
         ids=ids,
         limits=limits,
     )
+    stories = StoryService(store=store, safety=safety, clock=clock, ids=ids, blobs=media)
+    media.stories = stories
     hub = Hub(mailbox=store, broker=broker, messaging=messaging, metrics=metrics)
     presence = Presence(store=store, clock=clock)
     hub.on_presence = presence.seen
@@ -153,7 +158,7 @@ def create_app(
         directory=directory,
         messaging=messaging,
         presence=presence,
-        erasers=[media.erase_account],
+        erasers=[stories.erase_account, media.erase_account],
     )
     directory.safety = privacy
     pipeline.on_committed = hub.on_committed
@@ -162,7 +167,7 @@ def create_app(
         clock=clock,
         idempotency_window_s=settings.idempotency_window_s,
         on_deleted=metrics.janitor_deleted.inc,
-        also=[media.delete_expired],
+        also=[stories.delete_expired, media.delete_expired],
     )
     gateway = Gateway(
         hub=hub,
@@ -195,6 +200,7 @@ def create_app(
         groups=groups,
         media=media,
         privacy=privacy,
+        stories=stories,
     )
 
     @contextlib.asynccontextmanager
@@ -240,6 +246,7 @@ def create_app(
             accounts=accounts, privacy=privacy, clock=clock, admin_token=settings.admin_token
         ).routes(),
         *MediaRoutes(accounts=accounts, media=media).routes(),
+        *StoryRoutes(accounts=accounts, stories=stories).routes(),
         WebSocketRoute("/v1/ws", AsgiGateway(gateway)),
     ]
     app = Starlette(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
+
+ACK_PREFIX = b'{"t":"ack",'
 
 
 class FrameSource(Protocol):
@@ -15,16 +18,24 @@ class FrameSource(Protocol):
 
 class QueuedFrames:
     """Fed synchronously by a callback-style WebSocket layer (picows); drained by the read loop, which
-    takes every queued message without yielding in between."""
+    takes every queued message without yielding in between.
 
-    __slots__ = ("_closed", "_items", "_ready")
+    An ack (the frame every receiver sends after each delivery: a thousand per group message) may be
+    handled on the spot by ``on_ack``, without waking the read loop, when nothing is queued before
+    it. ``on_ack`` returns False for what it does not take, which then goes to the read loop."""
+
+    __slots__ = ("_closed", "_items", "_ready", "on_ack")
 
     def __init__(self) -> None:
         self._items: deque[bytes] = deque()
         self._ready = asyncio.Event()
         self._closed = False
+        self.on_ack: Callable[[bytes], bool] | None = None
 
     def feed(self, data: bytes) -> None:
+        on_ack = self.on_ack
+        if on_ack is not None and not self._items and data.startswith(ACK_PREFIX) and on_ack(data):
+            return
         self._items.append(data)
         self._ready.set()
 

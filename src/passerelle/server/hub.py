@@ -13,37 +13,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from passerelle.domain.ids import AccountId, DeviceId, MailboxPos
 from passerelle.proto.codec import encode
-from passerelle.proto.frames import Deliver, Item
+from passerelle.proto.frames import Deliver
 from passerelle.server.connection import Connection
+from passerelle.server.deliver import (
+    DELIVER_CLOSE,
+    DELIVER_HEAD,
+    DELIVER_OPEN,
+    ITEM_HEAD,
+    shared_tail,
+    to_item,
+)
 from passerelle.server.metrics import Metrics
 from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Broker, BrokerEvent, DeviceNews, Ephemeral, Invalidate, Mailbox
-from passerelle.service.records import AppendResult, MailboxItem
+from passerelle.service.records import AppendResult, MailboxItem, SharedItems
 
 log = logging.getLogger("passerelle.hub")
 BATCH = 256
 REPLACED = 4000
 FLUSH_TIMEOUT_S = 2.0
 """How long a stopping node may spend publishing its last pokes."""
-
-
-def to_item(item: MailboxItem) -> Item:
-    from msgspec import Raw
-
-    return Item(
-        pos=item.pos,
-        kind=item.kind,  # type: ignore[arg-type]
-        conv=item.conv,
-        sender=item.sender,
-        dev=item.sender_device,
-        ts=item.ts,
-        exp=item.expires_at,
-        body=Raw(item.body),
-        mid=item.message_id,
-    )
 
 
 class Hub:
@@ -84,27 +77,93 @@ class Hub:
 
     def on_committed(self, results: Sequence[AppendResult]) -> None:
         """Called by the pipeline after each commit, in commit order."""
-        local = self._broker.is_local
-        per_device: dict[DeviceId, list[MailboxItem]] = {}
+        if not self._broker.is_local:
+            for result in results:
+                self._pokes.update(item.device for item in result.items)
+                if result.shared is not None:
+                    self._pokes.update(result.shared.devices)
+            if self._pokes:
+                self._poke_ready.set()
+            return
+        if len(results) == 1 and not results[0].items and results[0].shared is not None:
+            pushed = self._fan_out(results[0].shared)  # a group message committed alone: the common case
+            if pushed:
+                self._metrics.delivered += pushed
+            return
+        # Each device's entries in position order: a MailboxItem, or (pos, tail) for a group item
+        # whose JSON after the position was encoded once for all its devices.
+        per_device: dict[DeviceId, list[MailboxItem | tuple[int, bytes]]] = {}
+        connections = self.connections
         for result in results:
             for item in result.items:
-                per_device.setdefault(item.device, []).append(item)
+                if item.device in connections:
+                    per_device.setdefault(item.device, []).append(item)
+            shared = result.shared
+            if shared is not None:
+                tail = b""
+                for device, pos in zip(shared.devices, shared.positions, strict=True):
+                    if device in connections:
+                        tail = tail or shared_tail(shared)
+                        entries = per_device.get(device)
+                        if entries is None:
+                            per_device[device] = [(pos, tail)]
+                        else:
+                            entries.append((pos, tail))
         pushed = 0
-        for device, items in per_device.items():
-            conn = self.connections.get(device)
-            if not local:
-                self._pokes.add(device)
-                continue
-            if conn is None:
-                continue
+        for device, entries in per_device.items():
+            conn = connections[device]
             if conn.live and not conn.reading:
-                pushed += self._push(conn, items)
+                pushed += self._push_entries(conn, entries)
             else:
                 conn.request_sync()
         if pushed:
             self._metrics.delivered += pushed
-        if self._pokes:
-            self._poke_ready.set()
+
+    def _fan_out(self, shared: SharedItems) -> int:
+        """Push one group message to its live devices: one frame each, encoded once but for the position."""
+        connections = self.connections
+        end = b""
+        pushed = 0
+        for device, pos in zip(shared.devices, shared.positions, strict=True):
+            conn = connections.get(device)
+            if conn is None:
+                continue
+            if conn.live and not conn.reading:
+                if pos > conn.sent_upto:
+                    end = end or shared_tail(shared) + DELIVER_CLOSE
+                    conn.push(b"%b%d%b" % (DELIVER_HEAD, pos, end))
+                    conn.sent_upto = pos
+                    pushed += 1
+            else:
+                conn.request_sync()
+        return pushed
+
+    def _push_entries(self, conn: Connection, entries: list[MailboxItem | tuple[int, bytes]]) -> int:
+        first = entries[0]
+        if len(entries) == 1 and isinstance(first, tuple):
+            # The group fast path: one item, its frame made of constant parts and the position.
+            pos, tail = first
+            if pos <= conn.sent_upto:
+                return 0
+            conn.push(b"%b%d%b%b" % (DELIVER_HEAD, pos, tail, DELIVER_CLOSE))
+            conn.sent_upto = pos
+            return 1
+        if not any(isinstance(e, tuple) for e in entries):
+            return self._push(conn, cast(list[MailboxItem], entries))
+        parts: list[bytes] = []
+        last = conn.sent_upto
+        for e in entries:
+            if isinstance(e, tuple):
+                if e[0] > last:
+                    parts.append(b"%b%d%b" % (ITEM_HEAD, e[0], e[1]))
+                    last = e[0]
+            elif e.pos > last:
+                parts.append(encode(to_item(e)))
+                last = e.pos
+        for start in range(0, len(parts), BATCH):
+            conn.push(DELIVER_OPEN + b",".join(parts[start : start + BATCH]) + DELIVER_CLOSE)
+        conn.sent_upto = last
+        return len(parts)
 
     def _push(self, conn: Connection, items: Sequence[MailboxItem]) -> int:
         fresh = [to_item(i) for i in items if i.pos > conn.sent_upto]

@@ -37,6 +37,7 @@ def person_json(found: LookupResult) -> dict[str, Any]:
         "app": found.app,
         "display_name": found.display_name,
         "address": str(found.address) if found.address is not None else None,
+        "features": sorted(found.features),  # what the person's app can show (section 11)
     }
     if found.last_seen is not None:  # profiles, when the person's setting allows (section 9)
         person["last_seen"] = found.last_seen

@@ -28,8 +28,10 @@ OFFSET_HEADER = "upload-offset"
 
 
 class _CreateUpload(msgspec.Struct, forbid_unknown_fields=True):
-    conv: str
     size: int
+    conv: str | None = None
+    story: str | None = None
+    """Instead of ``conv``: upload into a story of the caller's (docs/protocol.md §12)."""
     ttl: int | None = None
 
 
@@ -63,8 +65,11 @@ class MediaRoutes:
     async def create(self, request: Request) -> Response:
         caller = await self._accounts.authenticate(bearer_token(request))
         body = await read_body(request, _CreateUpload)
+        if (body.conv is None) == (body.story is None):
+            raise InvalidInput("name either the conversation (conv) or the story (story) to upload into")
+        container = body.conv if body.conv is not None else body.story
         record = await self._media.create_upload(
-            caller.account, ConversationId(body.conv), size=body.size, ttl_s=body.ttl
+            caller.account, ConversationId(container or ""), size=body.size, ttl_s=body.ttl
         )
         return json_response({**upload_json(record), "chunk_bytes": self._media.chunk_bytes}, status=201)
 

@@ -47,6 +47,8 @@ class LookupResult:
     """None when the viewer may not see the alias (a phone number seen from another app)."""
     last_seen: Timestamp | None = None
     """Profiles only, when the person's last-seen setting lets the viewer see it."""
+    features: frozenset[str] = frozenset()
+    """The content features the person's app declares (what it can show: section 11)."""
 
 
 class DirectorySafety(Protocol):
@@ -132,6 +134,7 @@ class Directory:
             display_name=shown.display_name,
             address=shown.address,
             last_seen=last_seen,
+            features=shown.features,
         )
 
     async def visible(self, viewer: AccountRecord, target: AccountId) -> AccountRecord | None:
@@ -152,6 +155,7 @@ class Directory:
             app=target.app,
             display_name=target.display_name,
             address=Address(target.app, target.alias) if shown else None,
+            features=app.features if app is not None else frozenset(),
         )
 
     async def _may_see(self, viewer: AccountRecord, target: AccountRecord) -> bool:

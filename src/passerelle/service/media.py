@@ -51,6 +51,16 @@ class Members(Protocol):
     ) -> ConversationRecord: ...
 
 
+class StoryBlobs(Protocol):
+    """What media needs from stories (docs/protocol.md §12): a blob may also be uploaded into a
+    story (its container is then the story id), by the story's author only, and downloaded by the
+    author and the story's audience. ``StoryService`` is one."""
+
+    async def upload_expiry(self, caller: AccountId, container: str) -> Timestamp: ...
+
+    async def may_download(self, caller: AccountId, container: str) -> bool: ...
+
+
 def parse_blob_id(value: str) -> BlobId:
     """A blob id from a URL; anything that is not one is simply not found."""
     if not _BLOB_ID.fullmatch(value):
@@ -82,6 +92,8 @@ class MediaService:
         self._upload_ttl_ms = limits.upload_ttl_s * 1000
         self._writing: set[BlobId] = set()
         """Uploads with a chunk being written by this process (a second one at once is a conflict)."""
+        self.stories: StoryBlobs | None = None
+        """Set by the composition root: containers starting ``s_`` are stories."""
 
     # --- uploads -------------------------------------------------------------------------------
 
@@ -95,7 +107,10 @@ class MediaService:
             raise InvalidInput("size: the number of bytes to upload, at least 1")
         if ttl_s is not None and ttl_s <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
-        await self._members.member_conversation(caller, conv_id)
+        if self._story(conv_id) is not None:
+            await self._story_expiry(caller, conv_id)
+        else:
+            await self._members.member_conversation(caller, conv_id)
         now = self._clock.now_ms()
         record = BlobRecord(
             id=BlobId("b_" + self._ids.token()),
@@ -147,14 +162,16 @@ class MediaService:
             return record
         if record.received != record.size or await self._blobs.size(blob) != record.size:
             raise Conflict(f"the upload has {record.received} of {record.size} bytes")
-        conv = await self._members.member_conversation(caller, record.conv)
-        now = self._clock.now_ms()
-        expires_at = message_expiry(
-            now=now,
-            retention_s=await self._retention_s(conv.members),
-            timer_s=conv.timer_s,
-            ttl_s=record.ttl_s,
-        )
+        if self._story(record.conv) is not None:
+            expires_at = await self._story_expiry(caller, record.conv)
+        else:
+            conv = await self._members.member_conversation(caller, record.conv)
+            expires_at = message_expiry(
+                now=self._clock.now_ms(),
+                retention_s=await self._retention_s(conv.members),
+                timer_s=conv.timer_s,
+                ttl_s=record.ttl_s,
+            )
         if not await self._store.finish_upload(blob, expires_at=expires_at):
             raise Conflict("the upload changed meanwhile; ask for its state")
         found = await self._store.get_blob(blob)
@@ -176,10 +193,15 @@ class MediaService:
         record = await self._store.get_blob(blob)
         if record is None or not record.complete or record.expires_at <= self._clock.now_ms():
             raise NotFound(_NOT_FOUND)
-        try:
-            await self._members.member_conversation(caller, record.conv)
-        except NotFound:
-            raise NotFound(_NOT_FOUND) from None
+        stories = self._story(record.conv)
+        if stories is not None:
+            if not await stories.may_download(caller, record.conv):
+                raise NotFound(_NOT_FOUND)
+        else:
+            try:
+                await self._members.member_conversation(caller, record.conv)
+            except NotFound:
+                raise NotFound(_NOT_FOUND) from None
         stored = await self._blobs.size(blob)
         if stored is None:
             raise NotFound(_NOT_FOUND)
@@ -218,7 +240,20 @@ class MediaService:
         """What the server holds about the account's uploads (for an export)."""
         return await self._store.blobs_of(account)
 
+    async def delete(self, blobs: Sequence[BlobId]) -> int:
+        """Delete these blobs' files, then their records (a deleted story's blobs); returns how many."""
+        return await self._delete(blobs)
+
     # --- helpers -------------------------------------------------------------------------------
+
+    def _story(self, container: str) -> StoryBlobs | None:
+        return self.stories if container.startswith("s_") else None
+
+    async def _story_expiry(self, caller: AccountId, container: str) -> Timestamp:
+        stories = self.stories
+        if stories is None:
+            raise NotFound("no such story")
+        return await stories.upload_expiry(caller, container)
 
     async def _own(self, caller: AccountId, blob: BlobId) -> BlobRecord:
         record = await self._store.get_blob(blob)

@@ -8,6 +8,7 @@ immutability and equality. They hold no reference cycles, so they stay out of th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -128,12 +129,51 @@ class MailboxItem(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     message_id: MessageId | None
 
 
+class SharedItems(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The group items of one message, compactly: the same fields and body for every device, so one
+    record with the (device, position) pairs instead of a MailboxItem per member device.
+
+    ``devices[i]`` got position ``positions[i]``; a device that no longer exists is left out.
+    """
+
+    kind: str
+    conv: ConversationId
+    sender: AccountId
+    sender_device: DeviceId
+    ts: Timestamp
+    expires_at: Timestamp
+    body: bytes
+    message_id: MessageId
+    devices: Sequence[DeviceId]
+    positions: Sequence[int]
+
+    def expand(self) -> tuple[MailboxItem, ...]:
+        """One MailboxItem per device (for readers that want the uniform view; not the hot path)."""
+        return tuple(
+            MailboxItem(
+                device=device,
+                pos=MailboxPos(pos),
+                kind=self.kind,
+                conv=self.conv,
+                sender=self.sender,
+                sender_device=self.sender_device,
+                ts=self.ts,
+                expires_at=self.expires_at,
+                body=self.body,
+                message_id=self.message_id,
+            )
+            for device, pos in zip(self.devices, self.positions, strict=True)
+        )
+
+
 class AppendResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What the store did with one OutgoingMessage.
 
     For a repeated (sender_device, client_id) the first message's id, ts and expiry come back with
-    ``duplicate=True`` and no new mailbox items. Otherwise ``items`` are the new mailbox entries, one
-    per target device, with their positions.
+    ``duplicate=True`` and no new mailbox items. Otherwise ``items`` are the new mailbox entries of
+    the message's own payloads, one per target device, with their positions, and ``shared`` (a
+    group message's body) the entries of every device in ``shared_to``; for a device in both, its
+    payload's position comes first.
     """
 
     message_id: MessageId
@@ -141,6 +181,13 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     expires_at: Timestamp
     duplicate: bool
     items: tuple[MailboxItem, ...]
+    shared: SharedItems | None = None
+
+    def all_items(self) -> tuple[MailboxItem, ...]:
+        """``items`` followed by the expanded ``shared`` entries."""
+        if self.shared is None:
+            return self.items
+        return self.items + self.shared.expand()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
-from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
+from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
 from passerelle.storage.dialect import Dialect
 from passerelle.storage.postgres_engine import Connection, rowcount
 from passerelle.storage.sql_mailbox import FETCH, item_from_row
@@ -128,12 +128,18 @@ async def append(
             records.append(
                 (device, pos, message_id, m.kind, m.conv, m.sender, m.sender_device, m.ts, m.expires_at, body)
             )
+        group: SharedItems | None = None
         if m.shared_body is not None:
             bodies.append((message_id, m.expires_at, m.shared_body))
-            items += _shared_items(m, message_id, next_pos, shared)
+            group = _shared_items(m, message_id, next_pos, shared)
         results.append(
             AppendResult(
-                message_id=message_id, ts=m.ts, expires_at=m.expires_at, duplicate=False, items=tuple(items)
+                message_id=message_id,
+                ts=m.ts,
+                expires_at=m.expires_at,
+                duplicate=False,
+                items=tuple(items),
+                shared=group,
             )
         )
     if records:
@@ -149,30 +155,19 @@ def _shared_items(
     message_id: MessageId,
     next_pos: dict[DeviceId, int],
     records: list[tuple[object, ...]],
-) -> list[MailboxItem]:
+) -> SharedItems:
     """The group items of ``m``: each device's mailbox references the body stored once."""
     body = m.shared_body
     assert body is not None
-    items: list[MailboxItem] = []
+    devices: list[DeviceId] = []
+    positions: list[int] = []
     for device in m.shared_to:
         pos = next_pos.get(device)
         if pos is None:  # the device is gone
             continue
         next_pos[device] = pos + 1
-        items.append(
-            MailboxItem(
-                device=device,
-                pos=MailboxPos(pos),
-                kind=m.kind,
-                conv=m.conv,
-                sender=m.sender,
-                sender_device=m.sender_device,
-                ts=m.ts,
-                expires_at=m.expires_at,
-                body=body,
-                message_id=message_id,
-            )
-        )
+        devices.append(device)
+        positions.append(pos)
         records.append(
             (
                 device,
@@ -188,7 +183,18 @@ def _shared_items(
                 message_id,
             )
         )
-    return items
+    return SharedItems(
+        kind=m.kind,
+        conv=m.conv,
+        sender=m.sender,
+        sender_device=m.sender_device,
+        ts=m.ts,
+        expires_at=m.expires_at,
+        body=body,
+        message_id=message_id,
+        devices=devices,
+        positions=positions,
+    )
 
 
 async def _insert_records(

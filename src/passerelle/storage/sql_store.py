@@ -28,6 +28,7 @@ from passerelle.storage import sql_accounts, sql_conversations, sql_credentials,
 from passerelle.storage.dialect import Dialect
 from passerelle.storage.sql_groups import SqlGroupStore
 from passerelle.storage.sql_privacy_store import PrivacySql
+from passerelle.storage.sql_stories import StorySql
 from passerelle.storage.txn import Txn
 
 P = ParamSpec("P")
@@ -50,7 +51,7 @@ def wall_clock_ms() -> Timestamp:
     return Timestamp(time.time_ns() // 1_000_000)
 
 
-class SqlStore(SqlGroupStore, PrivacySql):
+class SqlStore(SqlGroupStore, PrivacySql, StorySql):
     def __init__(self, engine: SqlEngine, *, clock: Clock | None = None) -> None:
         self._engine = engine
         self._now: Callable[[], Timestamp] = wall_clock_ms if clock is None else clock.now_ms

@@ -28,7 +28,7 @@ from passerelle.domain.ids import (
     MessageId,
     Timestamp,
 )
-from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
+from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
 from passerelle.storage.sql_mailbox import FETCH, INSERT_MESSAGE, SELECT_MESSAGE, item_from_row
 
 LOAD_SEQUENCES = (
@@ -42,10 +42,13 @@ INSERT_ITEM = (
     "INSERT INTO mailbox (pos, device, message_id, kind, conv, sender, sender_device, ts, expires_at, body) "
     "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?2)"
 )
-# A group item: its body is the message's row in ``bodies`` (one per message, whatever the fan-out).
-INSERT_SHARED_ITEM = (
+# A group message's items, one statement for the whole fan-out: the devices come as one JSON array
+# and device i gets position ?1 + i (a device that no longer exists leaves its number unused). The
+# body is the message's row in ``bodies`` (one per message, whatever the fan-out).
+INSERT_SHARED_ITEMS = (
     "INSERT INTO mailbox (pos, device, message_id, kind, conv, sender, sender_device, ts, expires_at, body, "
-    "body_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, X'', ?3 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?2)"
+    "body_id) SELECT ?1 + j.key, j.value, ?2, ?3, ?4, ?5, ?6, ?7, ?8, X'', ?2 FROM json_each(?9) AS j "
+    "WHERE EXISTS (SELECT 1 FROM devices WHERE id = j.value)"
 )
 INSERT_BODY = "INSERT INTO bodies (id, expires_at, body) VALUES (?, ?, ?)"
 EXISTING_DEVICES = "SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?))"
@@ -55,11 +58,10 @@ _ItemRow = tuple[
     MailboxPos, DeviceId, MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp, bytes
 ]
 _MessageRow = tuple[DeviceId, ClientMessageId, MessageId, Timestamp, Timestamp]
-_SharedRow = tuple[
-    MailboxPos, DeviceId, MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp
-]
-_Span = tuple[int, int, int, int]
-"""A message's own rows ``rows[a:b]`` and its group rows ``shared[c:d]``."""
+_SharedRow = tuple[int, MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp, str]
+"""A group message's items: first position, the message's fields, its devices as a JSON array."""
+_Span = tuple[int, int, int]
+"""A message's own rows ``rows[a:b]`` and its group items' first position (or -1)."""
 
 
 @dataclass(slots=True)
@@ -93,6 +95,7 @@ def append(
     bodies: list[tuple[MessageId, Timestamp, bytes]] = []
     spans: list[_Span | AppendResult] = []
     missing: set[str] = set()
+    fanout: list[DeviceId] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
         repeats: dict[MessageId, AppendResult] = {}
@@ -121,32 +124,33 @@ def append(
                     )
                 )
                 pos += 1
-            shared_start = len(shared)
+            shared_at = -1
             if m.shared_body is not None:
+                shared_at = pos
                 bodies.append((message_id, m.expires_at, m.shared_body))
-                for device in m.shared_to:
-                    at = MailboxPos(pos)
-                    shared.append(
-                        (
-                            at,
-                            device,
-                            message_id,
-                            m.kind,
-                            m.conv,
-                            m.sender,
-                            m.sender_device,
-                            m.ts,
-                            m.expires_at,
-                        )
-                    )
-                    pos += 1
-            spans.append((start, len(rows), shared_start, len(shared)))
+                devices = json.dumps(m.shared_to, separators=(",", ":"))
+                row = (
+                    pos,
+                    message_id,
+                    m.kind,
+                    m.conv,
+                    m.sender,
+                    m.sender_device,
+                    m.ts,
+                    m.expires_at,
+                    devices,
+                )
+                shared.append(row)
+                fanout += m.shared_to
+                pos += len(m.shared_to)
+            spans.append((start, len(rows), shared_at))
         if rows and conn.executemany(INSERT_ITEM, rows).rowcount != len(rows):
             missing = _missing_devices(conn, [r[1] for r in rows])
         if bodies:
             conn.executemany(INSERT_BODY, bodies)
-            if conn.executemany(INSERT_SHARED_ITEM, shared).rowcount != len(shared):
-                missing |= _missing_devices(conn, [r[1] for r in shared])
+            inserted = sum(conn.execute(INSERT_SHARED_ITEMS, row).rowcount for row in shared)
+            if inserted != len(fanout):
+                missing |= _missing_devices(conn, fanout)
         conn.execute(SAVE_SEQUENCES, (first_id + len(batch), pos))
         if acks:
             conn.executemany(ACK, acks)
@@ -160,9 +164,7 @@ def append(
     return [
         span
         if isinstance(span, AppendResult)
-        else _stored(
-            batch[i], MessageId(first_id + i), rows[span[0] : span[1]], shared[span[2] : span[3]], missing
-        )
+        else _stored(batch[i], MessageId(first_id + i), rows[span[0] : span[1]], span[2], missing)
         for i, span in enumerate(spans)
     ]
 
@@ -171,7 +173,7 @@ def _stored(
     m: OutgoingMessage,
     message_id: MessageId,
     rows: list[_ItemRow],
-    shared: list[_SharedRow],
+    shared_at: int,
     missing: set[str],
 ) -> AppendResult:
     items = tuple(
@@ -190,24 +192,24 @@ def _stored(
         for r in rows
         if not missing or r[1] not in missing
     )
-    if shared:
-        body = m.shared_body
-        assert body is not None
-        items += tuple(
-            MailboxItem(
-                device=r[1],
-                pos=r[0],
-                kind=m.kind,
-                conv=m.conv,
-                sender=m.sender,
-                sender_device=m.sender_device,
-                ts=m.ts,
-                expires_at=m.expires_at,
-                body=body,
-                message_id=message_id,
-            )
-            for r in shared
-            if not missing or r[1] not in missing
+    shared: SharedItems | None = None
+    if m.shared_body is not None:
+        devices: Sequence[DeviceId] = m.shared_to
+        positions: Sequence[int] = range(shared_at, shared_at + len(devices))
+        if missing:
+            kept = [(d, p) for d, p in zip(devices, positions, strict=True) if d not in missing]
+            devices, positions = [d for d, _ in kept], [p for _, p in kept]
+        shared = SharedItems(
+            kind=m.kind,
+            conv=m.conv,
+            sender=m.sender,
+            sender_device=m.sender_device,
+            ts=m.ts,
+            expires_at=m.expires_at,
+            body=m.shared_body,
+            message_id=message_id,
+            devices=devices,
+            positions=positions,
         )
     return AppendResult(
         message_id=message_id,
@@ -215,6 +217,7 @@ def _stored(
         expires_at=m.expires_at,
         duplicate=False,
         items=items,
+        shared=shared,
     )
 
 

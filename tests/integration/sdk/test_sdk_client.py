@@ -81,6 +81,9 @@ async def test_a_text_goes_both_ways_with_receipts(people: tuple[Client, Client]
     delivered = await alice_sees.next(ReceiptEvent, lambda r: r.kind == "delivered")
     assert delivered.ids == (sent.id,)
 
+    # alice is not bob's contact: her first message is a request, and bob's read receipts only
+    # reach her once he accepts it.
+    await bob.privacy.accept(alice.account_id)
     await bob.mark_read(got.conv, [got.id or 0])
     read = await alice_sees.next(ReceiptEvent, lambda r: r.kind == "read")
     assert read.ids == (sent.id,)

@@ -31,7 +31,8 @@ def verdict(facts: PairFacts, state: MemberState = MemberState.ACCEPTED) -> Verd
     [
         ("photo", "chat", False, MemberState.REQUEST),
         ("photo", "chat", True, MemberState.ACCEPTED),
-        ("photo", "photo", False, MemberState.ACCEPTED),
+        ("photo", "photo", False, MemberState.REQUEST),
+        ("photo", "photo", True, MemberState.ACCEPTED),
     ],
 )
 def test_the_first_message_is_a_request_from_a_stranger_of_another_app(

@@ -1,0 +1,204 @@
+"""The group commands of ``passerelle chat``: ``/group new|add|remove|leave|rename``, ``/groups``.
+
+/group new "Vélo du dimanche" chat:+33612345678 social:carol.b   (quotes optional: the name
+                                                                  is the words before the
+                                                                  first address)
+/groups                  the groups you are in, numbered: /to #2 or /to #Vélo talks in one
+/group add photo:dave    (in the current group; admins only)
+/group remove photo:dave
+/group leave
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Awaitable, Callable
+
+from rich.text import Text
+
+from passerelle.cli_chat_events import EventPrinter
+from passerelle.cli_chat_view import group_tag
+from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.sdk import Client, NotFound
+
+GROUP_USAGE = """\
+/group new NAME ADDRESS…  a group with these people (and you, its admin)
+/group add ADDRESS…       add people to the current group (admins)
+/group remove ADDRESS     remove someone from the current group (admins)
+/group rename NAME        rename the current group
+/group leave              leave the current group"""
+
+
+class Target:
+    """Where typed lines go: a person (``peer``) or a group (``group``), never both."""
+
+    def __init__(self) -> None:
+        self.peer: AccountId | None = None
+        self.group: ConversationId | None = None
+
+    def person(self, account: AccountId) -> None:
+        self.peer, self.group = account, None
+
+    def in_group(self, conv: ConversationId) -> None:
+        self.peer, self.group = None, conv
+
+
+class GroupCommands:
+    def __init__(
+        self,
+        client: Client,
+        printer: EventPrinter,
+        target: Target,
+        say: Callable[[str | Text], None],
+    ) -> None:
+        self.client = client
+        self.printer = printer
+        self.target = target
+        self.say = say
+        self.listed: list[ConversationId] = []
+
+    def commands(self) -> dict[str, Callable[[str], Awaitable[None]]]:
+        return {"/group": self.group, "/groups": self.groups}
+
+    async def group(self, arg: str) -> None:
+        word, _, rest = arg.strip().partition(" ")
+        action = {
+            "new": self.new,
+            "add": self.add,
+            "remove": self.remove,
+            "rename": self.rename,
+            "leave": self.leave,
+        }.get(word.lower())
+        if action is None:
+            self.say(Text(GROUP_USAGE, style="yellow"))
+            return
+        await action(rest.strip())
+
+    async def new(self, arg: str) -> None:
+        try:
+            words = shlex.split(arg)
+        except ValueError:
+            words = arg.split()
+        at = next((i for i, w in enumerate(words) if ":" in w and i > 0), len(words))
+        name, addresses = " ".join(words[:at]), words[at:]
+        if not name or not addresses:
+            self.say(
+                Text("usage: /group new NAME ADDRESS… (like /group new Vélo photo:alice)", style="yellow")
+            )
+            return
+        members = await self._accounts(addresses)
+        if members is None:
+            return
+        group = await self.client.groups.create(name, members)
+        self.target.in_group(group.conv)
+        names = [await self.printer.name(m) for m in group.members if m != self.client.account_id]
+        self.say(
+            Text.assemble(
+                "👥 you created ", group_tag(name), " with ", *_joined(names), " — now talking there"
+            )
+        )
+
+    async def add(self, arg: str) -> None:
+        conv = self._current()
+        if conv is None or (accounts := await self._accounts(arg.split())) is None:
+            return
+        if not accounts:
+            self.say(Text("usage: /group add ADDRESS…", style="yellow"))
+            return
+        await self.client.groups.add(conv, accounts)
+        names = [await self.printer.name(a) for a in accounts]
+        self.say(Text.assemble("👥 you added ", *_joined(names), " to ", await self.printer.groups.tag(conv)))
+
+    async def remove(self, arg: str) -> None:
+        conv = self._current()
+        if conv is None or (accounts := await self._accounts(arg.split())) is None:
+            return
+        if len(accounts) != 1:
+            self.say(Text("usage: /group remove ADDRESS", style="yellow"))
+            return
+        await self.client.groups.remove(conv, accounts[0])
+        tag = await self.printer.groups.tag(conv)
+        self.say(
+            Text.assemble(
+                "👥 you removed ",
+                await self.printer.name(accounts[0]),
+                " from ",
+                tag,
+                ": ",
+                Text("they cannot read anything sent from now on", style="dim"),
+            )
+        )
+
+    async def rename(self, arg: str) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        if not arg:
+            self.say(Text("usage: /group rename NAME", style="yellow"))
+            return
+        await self.client.groups.rename(conv, arg)
+        self.printer.groups.forget(conv)
+        self.say(Text.assemble("👥 you renamed the group ", group_tag(arg)))
+
+    async def leave(self, _: str) -> None:
+        conv = self._current()
+        if conv is None:
+            return
+        tag = await self.printer.groups.tag(conv)
+        await self.client.groups.leave(conv)
+        self.target.group = None
+        self.say(Text.assemble("👥 you left ", tag))
+
+    async def groups(self, _: str) -> None:
+        found = await self.printer.groups.groups()
+        self.listed = [conv for conv, _, _ in found]
+        if not found:
+            self.say("no groups yet: /group new NAME ADDRESS…")
+            return
+        for number, (conv, name, members) in enumerate(found, 1):
+            marker = "*" if conv == self.target.group else " "
+            count = f"  {len(members)} member{'s' if len(members) != 1 else ''}"
+            self.say(Text.assemble(f"{marker}#{number} ", group_tag(name), Text(count, style="dim")))
+
+    async def pick(self, arg: str) -> bool:
+        """``/to #2`` or ``/to #Vélo``: talk in that group. False when there is no such group."""
+        wanted = arg.lstrip("#").strip()
+        found = await self.printer.groups.groups()
+        if wanted.isdigit() and self.listed and 0 < int(wanted) <= len(self.listed):
+            conv: ConversationId | None = self.listed[int(wanted) - 1]
+        else:
+            exact = [c for c, name, _ in found if name.casefold() == wanted.casefold()]
+            starts = [c for c, name, _ in found if name.casefold().startswith(wanted.casefold())]
+            conv = next(iter(exact or starts), None)
+        if conv is None or conv not in {c for c, _, _ in found}:
+            self.say(Text(f"you are in no group called {wanted!r}: /groups lists them", style="yellow"))
+            return False
+        self.target.in_group(conv)
+        self.say(Text.assemble("Now talking in ", await self.printer.groups.tag(conv)))
+        return True
+
+    def _current(self) -> ConversationId | None:
+        if self.target.group is None:
+            self.say(Text("pick a group first: /to #NAME (/groups lists them)", style="yellow"))
+        return self.target.group
+
+    async def _accounts(self, addresses: list[str]) -> list[AccountId] | None:
+        accounts = []
+        for address in addresses:
+            try:
+                accounts.append((await self.client.lookup(address)).account_id)
+            except NotFound:
+                self.say(
+                    Text(f"nobody can be found at {address} (or they chose not to be found)", style="yellow")
+                )
+                return None
+        return accounts
+
+
+def _joined(parts: list[Text]) -> list[Text | str]:
+    out: list[Text | str] = []
+    for index, part in enumerate(parts):
+        if index:
+            out.append(" and " if index == len(parts) - 1 else ", ")
+        out.append(part)
+    return out

@@ -1,0 +1,123 @@
+"""Message requests in ``passerelle chat``: ``/requests``, ``/accept``, ``/decline``, ``/block``.
+
+The first message from someone who is not a contact (always, from another app) waits in the
+requests folder; until it is accepted they do not see read receipts or typing. Each command takes
+a number from ``/requests``, an address, or nothing (the latest request announced this session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from rich.text import Text
+
+from passerelle.cli_chat_events import EventPrinter
+from passerelle.cli_chat_groups import Target
+from passerelle.cli_chat_view import when
+from passerelle.domain.conversations import direct_conversation_id
+from passerelle.domain.ids import AccountId
+from passerelle.sdk import Client, NotFound, RequestEvent
+
+
+class RequestCommands:
+    def __init__(
+        self,
+        client: Client,
+        printer: EventPrinter,
+        target: Target,
+        say: Callable[[str | Text], None],
+    ) -> None:
+        self.client = client
+        self.printer = printer
+        self.target = target
+        self.say = say
+        self.latest: AccountId | None = None
+        """Who sent the latest request this session announced."""
+        self.listed: list[AccountId] = []
+
+    def commands(self) -> dict[str, Callable[[str], Awaitable[None]]]:
+        return {
+            "/requests": self.requests,
+            "/accept": self.accept,
+            "/decline": self.decline,
+            "/block": self.block,
+        }
+
+    def heard(self, event: RequestEvent) -> None:
+        self.latest = event.sender
+
+    async def requests(self, _: str) -> None:
+        waiting = await self.client.privacy.requests()
+        self.listed = [r.sender for r in waiting]
+        if not waiting:
+            self.say("no message requests")
+            return
+        for number, request in enumerate(waiting, 1):
+            name = await self.printer.name(request.sender)
+            self.say(Text.assemble(f" {number}. ", name, Text(f"  since {when(request.since)}", style="dim")))
+        self.say(Text("/accept N, /decline N or /block N", style="dim"))
+
+    async def accept(self, arg: str) -> None:
+        who = await self._who(arg)
+        if who is None:
+            return
+        await self.client.privacy.accept(who)
+        self.printer.accepted(direct_conversation_id(self.client.account_id, who))
+        self.latest = None if who == self.latest else self.latest
+        self.target.person(who)
+        self.say(
+            Text.assemble(
+                "✓ you accepted ", await self.printer.name(who), "'s request: now a contact (talking to them)"
+            )
+        )
+
+    async def decline(self, arg: str) -> None:
+        who = await self._who(arg)
+        if who is None:
+            return
+        await self.client.privacy.decline(who)
+        self._forget(who)
+        self.say(Text.assemble("✓ you declined ", await self.printer.name(who), "'s request"))
+
+    async def block(self, arg: str) -> None:
+        """Decline and block a request, or block anyone (``/block photo:alice``): both ways, at once."""
+        who = await self._who(arg, fallback_to_peer=True)
+        if who is None:
+            return
+        pending = {r.sender for r in await self.client.privacy.requests()}
+        if who in pending:
+            await self.client.privacy.decline_and_block(who)
+        else:
+            await self.client.privacy.block(who)
+        name = await self.printer.name(who)
+        self._forget(who)
+        self.say(Text.assemble("⛔ you blocked ", name, ": neither of you can reach the other"))
+
+    def _forget(self, who: AccountId) -> None:
+        if self.latest == who:
+            self.latest = None
+        if self.target.peer == who:
+            self.target.peer = None
+
+    async def _who(self, arg: str, *, fallback_to_peer: bool = False) -> AccountId | None:
+        if arg.isdigit():
+            index = int(arg) - 1
+            if not 0 <= index < len(self.listed):
+                self.say(Text("no such request: /requests shows their numbers", style="yellow"))
+                return None
+            return self.listed[index]
+        if arg:
+            try:
+                return (await self.client.lookup(arg)).account_id
+            except NotFound:
+                self.say(Text(f"nobody can be found at {arg}", style="yellow"))
+                return None
+        if self.latest is not None:
+            return self.latest
+        waiting = await self.client.privacy.requests()
+        if len(waiting) == 1:
+            return waiting[0].sender
+        if fallback_to_peer and self.target.peer is not None:
+            return self.target.peer
+        self.say(Text("which one? /requests lists them: /accept N", style="yellow"))
+        return None

@@ -1,0 +1,84 @@
+"""REST endpoints of stories (docs/protocol.md §12): post, list (metadata only), delete, and the
+``cross_app`` setting. Story content never passes here: it travels end-to-end encrypted over Olm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from passerelle.server.rest_io import bearer_token, endpoint, json_response, read_body
+from passerelle.service.accounts import AccountService
+from passerelle.service.stories import StoryService, parse_story_id
+from passerelle.service.story_records import StoryRecord
+
+
+class _Post(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class _Settings(msgspec.Struct, forbid_unknown_fields=True):
+    cross_app: bool
+
+
+def story_json(story: StoryRecord, *, mine: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "story": story.id,
+        "author": story.author,
+        "created_at": story.created_at,
+        "expires_at": story.expires_at,
+    }
+    if mine:
+        body["audience_size"] = story.audience_size
+    return body
+
+
+class StoryRoutes:
+    def __init__(self, *, accounts: AccountService, stories: StoryService) -> None:
+        self._accounts = accounts
+        self._stories = stories
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/stories", self.post, methods=["POST"]),
+            Route("/v1/stories", self.list, methods=["GET"]),
+            Route("/v1/stories/settings", self.settings, methods=["GET"]),
+            Route("/v1/stories/settings", self.update_settings, methods=["PATCH"]),
+            Route("/v1/stories/{story}", self.delete, methods=["DELETE"]),
+        ]
+
+    @endpoint
+    async def post(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        await read_body(request, _Post)
+        posted = await self._stories.post(caller.account)
+        body = story_json(posted.story, mine=True)
+        body["audience"] = [{"account_id": a.id, "app": a.app} for a in posted.audience]
+        return json_response(body, status=201)
+
+    @endpoint
+    async def list(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        found = await self._stories.visible(caller.account)
+        return json_response({"stories": [story_json(s, mine=s.author == caller.account) for s in found]})
+
+    @endpoint
+    async def delete(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        await self._stories.delete(caller.account, parse_story_id(request.path_params["story"]))
+        return Response(status_code=204)
+
+    @endpoint
+    async def settings(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        return json_response({"cross_app": await self._stories.cross_app(caller.account)})
+
+    @endpoint
+    async def update_settings(self, request: Request) -> Response:
+        caller = await self._accounts.authenticate(bearer_token(request))
+        body = await read_body(request, _Settings)
+        allowed = await self._stories.set_cross_app(caller.account, body.cross_app)
+        return json_response({"cross_app": allowed})

@@ -1,0 +1,176 @@
+"""The hub's deliver frames for group messages: encoded once per message and spliced with each
+device's position, they must be exactly what msgspec writes for the same frame, and a device's items
+must leave in position order, once each, whatever mix of own payloads and group bodies a commit holds."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from msgspec import Raw
+
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, MessageId, Timestamp
+from passerelle.proto.codec import decode_server_frame, encode
+from passerelle.proto.frames import Deliver, Item
+from passerelle.server.connection import Connection, WriteBatcher
+from passerelle.server.deliver import DELIVER_CLOSE, DELIVER_HEAD, shared_tail, to_item
+from passerelle.server.hub import Hub
+from passerelle.server.metrics import Metrics
+from passerelle.service.messaging import MessagingService
+from passerelle.service.ports import Broker, Mailbox
+from passerelle.service.records import AppendResult, MailboxItem, SharedItems
+
+BODY = b'{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"Awg\\"A"}'
+
+
+def shared(devices: list[str], positions: list[int], message_id: int = 7) -> SharedItems:
+    return SharedItems(
+        kind="msg",
+        conv=ConversationId("g_1"),
+        sender=AccountId("a_alice"),
+        sender_device=DeviceId("d_alice"),
+        ts=Timestamp(1_700_000_000_000),
+        expires_at=Timestamp(1_800_000_000_000),
+        body=BODY,
+        message_id=MessageId(message_id),
+        devices=[DeviceId(d) for d in devices],
+        positions=positions,
+    )
+
+
+def own(device: str, pos: int, body: bytes = b'{"olm":1}') -> MailboxItem:
+    return MailboxItem(
+        device=DeviceId(device),
+        pos=MailboxPos(pos),
+        kind="msg",
+        conv=ConversationId("g_1"),
+        sender=AccountId("a_alice"),
+        sender_device=DeviceId("d_alice"),
+        ts=Timestamp(1_700_000_000_000),
+        expires_at=Timestamp(1_800_000_000_000),
+        body=body,
+        message_id=MessageId(7),
+    )
+
+
+def result(items: tuple[MailboxItem, ...] = (), group: SharedItems | None = None) -> AppendResult:
+    return AppendResult(
+        message_id=MessageId(7),
+        ts=Timestamp(1_700_000_000_000),
+        expires_at=Timestamp(1_800_000_000_000),
+        duplicate=False,
+        items=items,
+        shared=group,
+    )
+
+
+class Wire:
+    """A direct transport that keeps what it was asked to write."""
+
+    direct = True
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+
+    def write_now(self, data: bytes) -> None:
+        self.frames.append(data)
+
+    def write_many(self, frames: list[bytes]) -> None:
+        self.frames += frames
+
+    def buffered(self) -> int:
+        return 0
+
+    def is_closed(self) -> bool:
+        return False
+
+    async def send_text(self, data: bytes) -> None:
+        self.frames.append(data)
+
+    async def close(self, code: int, reason: str = "") -> None:
+        pass
+
+
+class LocalBroker:
+    is_local = True
+
+
+def hub_with(devices: list[str], batcher: WriteBatcher) -> tuple[Hub, dict[str, Wire]]:
+    hub = Hub(
+        mailbox=cast(Mailbox, None),
+        broker=cast(Broker, LocalBroker()),
+        messaging=cast(MessagingService, None),
+        metrics=Metrics(),
+    )
+    wires: dict[str, Wire] = {}
+    for name in devices:
+        wires[name] = Wire()
+        conn = Connection(wires[name], max_frames=100, max_buffer=1 << 20, batcher=batcher)
+        conn.device = DeviceId(name)
+        conn.live = True
+        hub.connections[DeviceId(name)] = conn
+    return hub, wires
+
+
+def items_of(frames: list[bytes]) -> list[Item]:
+    out: list[Item] = []
+    for frame in frames:
+        decoded = decode_server_frame(frame)
+        assert isinstance(decoded, Deliver)
+        out += decoded.items
+    return out
+
+
+def test_the_spliced_frame_is_byte_for_byte_what_msgspec_writes() -> None:
+    group = shared(["d_bob"], [123_456])
+    [expected] = group.expand()
+    spliced = b"%b%d%b%b" % (DELIVER_HEAD, 123_456, shared_tail(group), DELIVER_CLOSE)
+    assert spliced == encode(Deliver(items=[to_item(expected)]))
+    assert decode_server_frame(spliced) == Deliver(
+        items=[
+            Item(
+                pos=123_456,
+                kind="msg",
+                conv="g_1",
+                sender="a_alice",
+                dev="d_alice",
+                ts=1_700_000_000_000,
+                exp=1_800_000_000_000,
+                body=Raw(BODY),
+                mid=7,
+            )
+        ]
+    )
+
+
+async def test_a_lone_group_message_reaches_each_live_device_once_with_its_own_position() -> None:
+    batcher = WriteBatcher()
+    hub, wires = hub_with(["d_bob", "d_carol", "d_dave"], batcher)
+    hub.connections[DeviceId("d_dave")].live = False  # still syncing: told to read again instead
+    hub.connections[DeviceId("d_carol")].sent_upto = 11  # already had it from a read
+
+    hub.on_committed([result(group=shared(["d_bob", "d_carol", "d_dave", "d_offline"], [10, 11, 12, 13]))])
+    batcher._flush()
+
+    assert [(i.pos, bytes(i.body)) for i in items_of(wires["d_bob"].frames)] == [(10, BODY)]
+    assert wires["d_carol"].frames == [] and wires["d_dave"].frames == []
+    assert hub.connections[DeviceId("d_dave")].need_sync
+    assert hub.connections[DeviceId("d_bob")].sent_upto == 10
+
+
+async def test_own_payloads_and_group_bodies_of_one_commit_leave_in_position_order() -> None:
+    batcher = WriteBatcher()
+    hub, wires = hub_with(["d_bob", "d_carol"], batcher)
+    commit = [
+        result(items=(own("d_bob", 1),), group=shared(["d_bob", "d_carol"], [2, 3])),
+        result(items=(own("d_carol", 4),)),
+        result(group=shared(["d_carol", "d_bob"], [5, 6], message_id=8)),
+    ]
+    hub.on_committed(commit)
+    batcher._flush()
+
+    assert len(wires["d_bob"].frames) == 1  # one frame per device per commit
+    bob = items_of(wires["d_bob"].frames)
+    assert [(i.pos, bytes(i.body), i.mid) for i in bob] == [(1, b'{"olm":1}', 7), (2, BODY, 7), (6, BODY, 8)]
+    carol = items_of(wires["d_carol"].frames)
+    assert [i.pos for i in carol] == [3, 4, 5]
+    assert hub.connections[DeviceId("d_carol")].sent_upto == 5
