@@ -262,7 +262,7 @@ async def test_export_holds_exactly_the_persons_data(people: People) -> None:
     data = await alice.privacy.export()
     assert set(data) == {
         "format", "exported_at", "account", "settings", "devices", "contacts", "blocks",
-        "conversations", "mailbox", "sent", "reports", "pending_code",
+        "conversations", "mailbox", "sent", "reports", "pending_code", "uploads", "stories",
     }  # fmt: skip
     assert data["account"]["account_id"] == alice.account_id
     assert data["account"]["address"] == "photo:alice"
@@ -318,6 +318,16 @@ async def test_erasure_leaves_no_row_naming_the_person(people: People, server: S
     await bob.privacy.block(carol.account_id)
     await alice.privacy.report(bob_id, [reply])
     await bob.privacy.report(alice.account_id, [got])
+    # Everything else a person leaves on a server: a group he created (admin) with an invite link
+    # and a message, a file he uploaded, and a story.
+    group = await bob.groups.create("Les voisins", [alice.account_id])
+    await bob.groups.create_invite(group.conv)
+    await bob.groups.send_text(group.conv, "Réunion jeudi")
+    await bob.media.send_file(alice.account_id, b"bob's file", name="plan.txt")
+    await bob.stories.post_text("Bob's story")
+    export = await bob.privacy.export()
+    assert len(export["uploads"]) == 1
+    assert len(export["stories"]) == 1
     await services(server).privacy.presence.idle()
     db = server.data_dir / "passerelle.db"
     assert rows_naming(db, [bob_id, *bob_devices])  # the scan does find him before
@@ -332,10 +342,14 @@ async def test_erasure_leaves_no_row_naming_the_person(people: People, server: S
         await asyncio.wait_for(drain(events), timeout=10)
     await services(server).privacy.presence.idle()
     assert rows_naming(db, [bob_id, *bob_devices, BOB_PHONE]) == []
+    blobs = server.data_dir / "blobs"
+    assert not blobs.exists() or not [p for p in blobs.rglob("*") if p.is_file()]  # his upload's file too
     with pytest.raises(NotFound):
         await alice.lookup(f"chat:{BOB_PHONE}")
     assert [c.account_id for c in await alice.privacy.contacts()] == []
-    assert await services(server).store.list_conversations(alice.account_id) == []  # on the server
+    # On the server: the direct conversation is gone; the group goes on without him.
+    left = await services(server).store.list_conversations(alice.account_id)
+    assert [(c.id, c.members) for c in left] == [(group.conv, (alice.account_id,))]
     again = await people.chat(name="Robert")  # the phone number is free again
     assert again.account_id != bob_id
 

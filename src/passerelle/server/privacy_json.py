@@ -130,6 +130,26 @@ def export_json(data: AccountExport, *, exported_at: int) -> dict[str, Any]:
             for s in data.sent
         ],
         "reports": [report_json(r) for r in data.reports],
+        "uploads": [
+            {
+                "blob": b.id,
+                "conv": b.conv,
+                "size": b.size,
+                "complete": b.complete,
+                "created_at": b.created_at,
+                "expires_at": b.expires_at,
+            }
+            for b in data.uploads
+        ],
+        "stories": [
+            {
+                "story": s.id,
+                "created_at": s.created_at,
+                "expires_at": s.expires_at,
+                "audience_size": s.audience_size,
+            }
+            for s in data.stories
+        ],
         "pending_code": (
             None if data.pending_code_expires_at is None else {"expires_at": data.pending_code_expires_at}
         ),

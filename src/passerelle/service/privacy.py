@@ -13,6 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -276,7 +277,11 @@ class PrivacyService:
         found = await self._store.export_account(caller.id)
         if found is None:
             raise Unauthorized("this account no longer exists")
-        return found
+        uploads = await self._store.blobs_of(caller.id)
+        stories = [await self._store.get_story(s) for s in await self._store.stories_by(caller.id)]
+        return dataclasses.replace(
+            found, uploads=tuple(uploads), stories=tuple(s for s in stories if s is not None)
+        )
 
     async def erase(
         self, token: TokenRecord, *, password: str | None, code: str | None, client: ClientKey

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
-from passerelle.service.records import AccountRecord, ConversationRecord, DeviceRecord
+from passerelle.service.records import AccountRecord, BlobRecord, ConversationRecord, DeviceRecord
+from passerelle.service.story_records import StoryRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +111,10 @@ class AccountExport:
     reports: tuple[ReportRecord, ...]
     """Reports the person made (never reports about them: those are the reporters' data)."""
     pending_code_expires_at: Timestamp | None
+    uploads: tuple[BlobRecord, ...] = ()
+    """Media the person uploaded (sizes and dates; the server never had the content or keys)."""
+    stories: tuple[StoryRecord, ...] = ()
+    """Stories the person posted that the server still holds."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

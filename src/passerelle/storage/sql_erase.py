@@ -61,6 +61,16 @@ DELETE_REPORTS = "DELETE FROM reports WHERE reporter = ? OR reported = ?"
 DELETE_CODE = "DELETE FROM codes WHERE app = ? AND phone = ?"
 DELETE_CONVERSATIONS = "DELETE FROM conversations WHERE id {in_texts}"
 DELETE_ACCOUNT = "DELETE FROM accounts WHERE id = ?"
+# Group notices and bodies still waiting for other members may name the person (a member notice, a
+# Megolm envelope's device id). An erasure is rare, so they are found by reading them, not indexed.
+SHARED_BODIES = "SELECT id, body FROM bodies"
+MEMBER_NOTICES = "SELECT device, pos, body FROM mailbox WHERE kind = 'member' AND body_id IS NULL"
+DELETE_ITEMS_OF_BODY = "DELETE FROM mailbox WHERE body_id = ?"
+DELETE_BODY = "DELETE FROM bodies WHERE id = ?"
+DELETE_ITEM = "DELETE FROM mailbox WHERE device = ? AND pos = ?"
+DELETE_UNREFERENCED_BODIES = (
+    "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.body_id = bodies.id)"
+)
 DELETE_EMPTY_CONVERSATIONS = (
     "DELETE FROM conversations WHERE id {in_texts} "
     "AND NOT EXISTS (SELECT 1 FROM members m WHERE m.conv = conversations.id) RETURNING id"
@@ -147,8 +157,27 @@ def erase_account_txn(d: Dialect, account: AccountId) -> Txn[ErasedAccount | Non
     # Memberships, contacts and blocks both ways, states and settings cascade with the account.
     yield from count(DELETE_ACCOUNT, account)
     emptied = yield from all_rows(DELETE_EMPTY_CONVERSATIONS, d.texts(shared))
+    yield from _forget_in_pending_items(account, device_ids)
     return ErasedAccount(
         account=account,
         devices=tuple(DeviceId(i) for i in device_ids),
         conversations=(*direct, *(ConversationId(r[0]) for r in emptied)),
     )
+
+
+def _forget_in_pending_items(account: AccountId, devices: list[DeviceId]) -> Txn[None]:
+    """Delete undelivered group items whose body names the person or one of their devices."""
+    needles = [account.encode(), *(device.encode() for device in devices)]
+
+    def names(body: object) -> bool:
+        data = bytes(body)  # type: ignore[call-overload]
+        return any(needle in data for needle in needles)
+
+    for body_id, body in (yield from all_rows(SHARED_BODIES)):
+        if names(body):
+            yield from count(DELETE_ITEMS_OF_BODY, body_id)
+            yield from count(DELETE_BODY, body_id)
+    for device, pos, body in (yield from all_rows(MEMBER_NOTICES)):
+        if names(body):
+            yield from count(DELETE_ITEM, device, pos)
+    yield from count(DELETE_UNREFERENCED_BODIES)
