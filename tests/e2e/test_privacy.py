@@ -350,6 +350,7 @@ async def test_erasure_leaves_no_row_naming_the_person(people: People, server: S
     # On the server: the direct conversation is gone; the group goes on without him.
     left = await services(server).store.list_conversations(alice.account_id)
     assert [(c.id, c.members) for c in left] == [(group.conv, (alice.account_id,))]
+    assert (await alice.groups.info(group.conv)).admins == (alice.account_id,)  # it keeps an admin
     again = await people.chat(name="Robert")  # the phone number is free again
     assert again.account_id != bob_id
 

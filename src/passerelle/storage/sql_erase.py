@@ -68,6 +68,12 @@ MEMBER_NOTICES = "SELECT device, pos, body FROM mailbox WHERE kind = 'member' AN
 DELETE_ITEMS_OF_BODY = "DELETE FROM mailbox WHERE body_id = ?"
 DELETE_BODY = "DELETE FROM bodies WHERE id = ?"
 DELETE_ITEM = "DELETE FROM mailbox WHERE device = ? AND pos = ?"
+# A group keeps an admin while it has members (as when the last admin leaves): the remaining member
+# with the smallest account id becomes one.
+PROMOTE_IF_NO_ADMIN = (
+    "UPDATE members SET role = 'admin' WHERE conv = ? AND account = (SELECT MIN(account) FROM members "
+    "WHERE conv = ?) AND NOT EXISTS (SELECT 1 FROM members WHERE conv = ? AND role = 'admin')"
+)
 DELETE_UNREFERENCED_BODIES = (
     "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.body_id = bodies.id)"
 )
@@ -157,6 +163,8 @@ def erase_account_txn(d: Dialect, account: AccountId) -> Txn[ErasedAccount | Non
     # Memberships, contacts and blocks both ways, states and settings cascade with the account.
     yield from count(DELETE_ACCOUNT, account)
     emptied = yield from all_rows(DELETE_EMPTY_CONVERSATIONS, d.texts(shared))
+    for conv in shared:
+        yield from count(PROMOTE_IF_NO_ADMIN, conv, conv, conv)
     yield from _forget_in_pending_items(account, device_ids)
     return ErasedAccount(
         account=account,
