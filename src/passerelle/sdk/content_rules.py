@@ -25,6 +25,7 @@ import msgspec
 
 from passerelle.crypto import StoreKey
 from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.proto.frames import Item
 from passerelle.sdk import history, rich_state
 from passerelle.sdk.events import Event, MessageState, ThemeEvent
 from passerelle.sdk.rich_state import Annotation, ThemeState
@@ -50,6 +51,21 @@ class Received:
     expires_at: int | None
     outgoing: bool
     state: MessageState
+
+    @classmethod
+    def of(cls, item: Item, content: TextContent, *, expires_at: int | None, outgoing: bool) -> Received:
+        """A mailbox item's decrypted content (one of mine from another device when ``outgoing``)."""
+        return cls(
+            conv=item.conv,
+            sender=item.sender,
+            sender_device=item.dev,
+            content=content,
+            mid=item.mid,
+            ts=item.ts,
+            expires_at=expires_at,
+            outgoing=outgoing,
+            state=MessageState.SENT if outgoing else MessageState.RECEIVED,
+        )
 
 
 def quote(text: str) -> str:

@@ -27,7 +27,7 @@ from passerelle.proto.frames import Item
 from passerelle.sdk import content_rules, group_state, history, schema, state
 from passerelle.sdk.directory import ConversationBook
 from passerelle.sdk.errors import SdkError, Unavailable
-from passerelle.sdk.events import Event, GroupEvent, MessageState
+from passerelle.sdk.events import Event, GroupEvent
 from passerelle.sdk.group_keys import FORWARDED_KEY, KEY_REQUEST, ROOM_KEY, GroupKeys
 from passerelle.sdk.inbox import InboxResult
 from passerelle.sdk.outbox import expiry
@@ -130,17 +130,7 @@ class GroupInbox:
                 state.mark_processed_txn(conn, item.mid, item.exp)
             if exp is not None and exp <= now:
                 return None
-            received = content_rules.Received(
-                conv=item.conv,
-                sender=item.sender,
-                sender_device=item.dev,
-                content=content,
-                mid=item.mid,
-                ts=item.ts,
-                expires_at=exp,
-                outgoing=outgoing,
-                state=MessageState.SENT if outgoing else MessageState.RECEIVED,
-            )
+            received = content_rules.Received.of(item, content, expires_at=exp, outgoing=outgoing)
             return content_rules.store_txn(conn, keys.store.key, features, received, now)
 
         shown = await keys.store.db.run(store_txn)

@@ -193,17 +193,7 @@ class Inbox:
                 history.upsert_conversation_txn(conn, item.conv, kind="direct", members=members)
             if exp is not None and exp <= now:
                 return None  # it disappeared before it arrived
-            received = content_rules.Received(
-                conv=item.conv,
-                sender=item.sender,
-                sender_device=item.dev,
-                content=content,
-                mid=item.mid,
-                ts=item.ts,
-                expires_at=exp,
-                outgoing=outgoing,
-                state=MessageState.SENT if outgoing else MessageState.RECEIVED,
-            )
+            received = content_rules.Received.of(item, content, expires_at=exp, outgoing=outgoing)
             return content_rules.store_txn(conn, self._store.key, features, received, now)
 
         shown = await self._store.db.run(store_txn)
