@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +16,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from passerelle.broker import open_broker
-from passerelle.config import Limits, load_settings
+from passerelle.config import Limits
 from passerelle.domain.addresses import normalize_phone
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest_conversations import ConversationRoutes
-from passerelle.server.system import RandomIds
-from passerelle.service.accounts import AccountService
-from passerelle.service.directory import Directory
-from passerelle.service.keys import KeyService
-from passerelle.service.limiter import RateLimiter
 from passerelle.service.messaging import MessagingService
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Store
-from passerelle.storage import open_store
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
+from tests.unit.service.world import open_world
 
 PASSWORD = "correct horse battery"
 GENEROUS = Limits(logins_per_window=1000, codes_per_phone=100, codes_per_client_per_hour=1000)
@@ -104,48 +99,26 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def rest_api(tmp_path: Path, limits: Limits = GENEROUS) -> AsyncIterator[Api]:
-    settings = replace(load_settings(None, data_dir=tmp_path), limits=limits)
-    clock = FakeClock()
-    store = open_store(f"sqlite:///{tmp_path / 'passerelle.db'}", clock=clock)
-    await store.open()
-    phone, notices, keys_low = Phone(), Notices(), KeysLow()
-    limiter = RateLimiter(clock)
-    directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
-    accounts = AccountService(
-        store=store,
-        apps=settings.apps,
-        limits=limits,
-        clock=clock,
-        ids=RandomIds(),
-        codes=phone,
-        limiter=limiter,
-        notices=notices,
-    )
-    keys = KeyService(
-        store=store, limits=limits, clock=clock, limiter=limiter, directory=directory, on_keys_low=keys_low
-    )
-    services = RestServices(
-        accounts=accounts, keys=keys, directory=directory, apps=settings.apps, limits=limits
-    )
-    messaging = MessagingService(
-        store=store,
-        pipeline=SendPipeline(store),
-        broker=open_broker(""),
-        directory=directory,
-        apps=settings.apps,
-        clock=clock,
-        max_envelope_bytes=limits.max_envelope_bytes,
-        max_targets=limits.max_targets,
-    )
-    conversations = ConversationRoutes(accounts=accounts, messaging=messaging, store=store)
-    app = Starlette(
-        routes=[*rest_routes(services), *conversations.routes()],
-        exception_handlers={HTTPException: http_exception_handler},
-    )
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
-    transport = httpx.ASGITransport(app=app)
-    try:
+    async with open_world(tmp_path, limits) as w:
+        services = RestServices(
+            accounts=w.accounts, keys=w.keys, directory=w.directory, apps=w.settings.apps, limits=limits
+        )
+        messaging = MessagingService(
+            store=w.store,
+            pipeline=SendPipeline(w.store),
+            broker=open_broker(""),
+            directory=w.directory,
+            apps=w.settings.apps,
+            clock=w.clock,
+            max_envelope_bytes=limits.max_envelope_bytes,
+            max_targets=limits.max_targets,
+        )
+        conversations = ConversationRoutes(accounts=w.accounts, messaging=messaging, store=w.store)
+        app = Starlette(
+            routes=[*rest_routes(services), *conversations.routes()],
+            exception_handlers={HTTPException: http_exception_handler},
+        )
+        app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://passerelle.test") as http:
-            yield Api(http, store, clock, phone, notices, keys_low, limits, transport)
-    finally:
-        await store.close()
+            yield Api(http, w.store, w.clock, w.phone, w.notices, w.keys_low, limits, transport)

@@ -30,7 +30,7 @@ from passerelle.sdk.core import SendSucceeded
 from passerelle.sdk.directory import DeviceDirectory
 from passerelle.sdk.errors import NotFound, SdkError, StaleDevices, TooLarge
 from passerelle.sdk.group_rest import GroupRest
-from passerelle.sdk.outbox import MAX_ENVELOPE_BYTES, new_client_id
+from passerelle.sdk.outbox import MAX_ENVELOPE_BYTES, Link, new_client_id
 from passerelle.sdk.state import KnownDevice
 from passerelle.sdk.store import Identity, LocalStore
 
@@ -45,17 +45,8 @@ KEY_REQUEST = "p.key_request"
 Job = Callable[[], Awaitable[object]]
 
 
-class GroupLink(Protocol):
-    async def submit(
-        self,
-        *,
-        client_id: str,
-        payloads: Mapping[str, bytes],
-        to: str | None = None,
-        conv: str | None = None,
-        ttl: int | None = None,
-        body: bytes | None = None,
-    ) -> SendSucceeded: ...
+class GroupLink(Link, Protocol):
+    """The send link (``body`` carries a group's shared Megolm body), plus background jobs."""
 
     def schedule(self, job: Job) -> None: ...
 

@@ -55,6 +55,7 @@ class Link(Protocol):
         to: str | None = None,
         conv: str | None = None,
         ttl: int | None = None,
+        body: bytes | None = None,
     ) -> SendSucceeded: ...
 
 

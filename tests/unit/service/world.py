@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from passerelle.config import Limits, Settings
+from passerelle.config import Limits, Settings, load_settings
 from passerelle.domain.addresses import normalize_phone
+from passerelle.server.system import RandomIds
 from passerelle.service.accounts import AccountService, DeviceSession, PasswordProof, PhoneProof
 from passerelle.service.directory import Directory
 from passerelle.service.keys import KeyService
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
+from passerelle.storage import open_store
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
 
 CLIENT = ClientKey("192.0.2.1")
@@ -82,3 +87,34 @@ class World:
         account = await self.store.get_account(person.session.account)
         assert account is not None
         return account
+
+
+@contextlib.asynccontextmanager
+async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
+    """The account, directory and key services wired on a real SQLite store in ``tmp_path``."""
+    settings = replace(load_settings(None, data_dir=tmp_path), limits=limits)
+    clock = FakeClock()
+    store = open_store(f"sqlite:///{tmp_path / 'passerelle.db'}", clock=clock)
+    await store.open()
+    phone, notices, keys_low = Phone(), Notices(), KeysLow()
+    limiter = RateLimiter(clock)
+    directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
+    accounts = AccountService(
+        store=store,
+        apps=settings.apps,
+        limits=limits,
+        clock=clock,
+        ids=RandomIds(),
+        codes=phone,
+        limiter=limiter,
+        notices=notices,
+    )
+    keys = KeyService(
+        store=store, limits=limits, clock=clock, limiter=limiter, directory=directory, on_keys_low=keys_low
+    )
+    try:
+        yield World(
+            store, clock, phone, notices, keys_low, limits, settings, limiter, accounts, directory, keys
+        )
+    finally:
+        await store.close()
