@@ -112,14 +112,13 @@ async def test_an_unreachable_postgresql_is_unavailable() -> None:
 
 
 async def test_closing_a_sqlite_store_ends_its_writer_thread(tmp_path: Path) -> None:
-    def writers() -> int:
-        return sum(t.name == "passerelle-sqlite" for t in threading.enumerate())
-
-    before = writers()
+    # Compare thread objects, not counts: a writer of an earlier test may still be finishing.
+    before = set(threading.enumerate())
     store = SqliteStore(tmp_path / "store.db")
     await store.open()
-    assert writers() == before + 1
+    [writer] = [t for t in threading.enumerate() if t not in before and t.name == "passerelle-sqlite"]
+    assert writer.is_alive()
 
     await store.close()
 
-    assert writers() == before
+    assert not writer.is_alive()
