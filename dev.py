@@ -3,41 +3,89 @@
 
     python3 dev.py serve [passerelle serve options]   set up, then start the server with the demo apps
     python3 dev.py test  [pytest options]             set up, then run the linters and the test suite
+    python3 dev.py lock  [--upgrade]                  re-resolve uv.lock after editing pyproject.toml
+                                                      (--upgrade: take the newest allowed releases)
 
-Set-up is idempotent: a virtual environment in ./.venv with the package installed in editable mode,
-refreshed when pyproject.toml changes.
+Set-up is idempotent and installs exact versions only: a virtual environment in ./.venv, into which
+pip installs uv from the hash-pinned requirements-uv.txt, and uv then installs every runtime and
+development dependency from uv.lock (`uv sync --locked`: it refuses to run when uv.lock no longer
+matches pyproject.toml). It runs again only when pyproject.toml, uv.lock or requirements-uv.txt change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+EXE = ".exe" if os.name == "nt" else ""
+UV = BIN / f"uv{EXE}"
+UV_REQUIREMENTS = ROOT / "requirements-uv.txt"
+LOCK_INPUTS = ("pyproject.toml", "uv.lock", "requirements-uv.txt")
 STAMP = VENV / ".passerelle-installed"
 
 
-def _run(*cmd: str | Path) -> None:
+def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, env=env)
+
+
+def _uv_env() -> dict[str, str]:
+    # uv manages ./.venv, the environment dev.py created, with the interpreter that runs dev.py.
+    return {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV), "UV_PYTHON": str(BIN / f"python{EXE}")}
+
+
+def _bootstrap_uv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("Passerelle needs Python 3.11 or newer")
+    if not (BIN / f"python{EXE}").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = re.search(r"^uv==(\S+)", UV_REQUIREMENTS.read_text(), re.M)
+    assert wanted, "requirements-uv.txt names no uv version"
+    have = subprocess.run([str(UV), "--version"], capture_output=True, text=True) if UV.exists() else None
+    if have is None or wanted.group(1) not in have.stdout:
+        _run(BIN / f"python{EXE}", "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps",
+             "-r", UV_REQUIREMENTS)
 
 
 def setup() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit("Passerelle needs Python 3.11 or newer")
-    if not (BIN / "python").exists():
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    _bootstrap_uv()
+    digest = hashlib.sha256(b"".join((ROOT / name).read_bytes() for name in LOCK_INPUTS)).hexdigest()
     if not STAMP.exists() or STAMP.read_text() != digest:
-        _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        # --locked: fail (instead of re-resolving) when uv.lock does not match pyproject.toml.
+        # --inexact: keep pip and uv, which the lock does not list, in the environment.
+        _run(UV, "sync", "--locked", "--inexact", "--extra", "dev", env=_uv_env())
         STAMP.write_text(digest)
+
+
+def lock(args: list[str]) -> int:
+    """Re-resolve uv.lock from pyproject.toml; `--upgrade` also moves pins to the newest releases."""
+    _bootstrap_uv()
+    _run(UV, "lock", *args, env=_uv_env())
+    return 0
+
+
+def _write_uv_requirements(version: str) -> None:
+    """Pin uv itself by every platform's wheel hash (used when moving to a newer uv)."""
+    page = urllib.request.urlopen("https://pypi.org/simple/uv/", timeout=30).read().decode()
+    hashes = sorted(set(re.findall(rf"uv-{re.escape(version)}[^\"#<]*#sha256=([0-9a-f]{{64}})", page)))
+    if not hashes:
+        sys.exit(f"uv {version} is not on PyPI")
+    lines = [
+        "# uv, the one tool the set-up installs with pip; it installs everything else from uv.lock.",
+        "# Written by `python3 dev.py lock --uv VERSION` (every platform's hash, from PyPI's index).",
+        f"uv=={version} \\",
+        *(f"    --hash=sha256:{h}" + (" \\" if i < len(hashes) - 1 else "") for i, h in enumerate(hashes)),
+    ]
+    UV_REQUIREMENTS.write_text("\n".join(lines) + "\n")
 
 
 def test(args: list[str]) -> int:
@@ -57,11 +105,16 @@ def test(args: list[str]) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test", "setup"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test", "setup", "lock"}:
         print(__doc__)
         return 2
-    setup()
     command, rest = sys.argv[1], sys.argv[2:]
+    if command == "lock":
+        if rest[:1] == ["--uv"] and len(rest) >= 2:
+            _write_uv_requirements(rest[1])
+            rest = rest[2:]
+        return lock(rest)
+    setup()
     if command == "test":
         return test(rest)
     if command == "serve":

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import msgspec
 
 from passerelle.proto.errors import RemoteProtocolError
 from passerelle.proto.frames import Ack, ClientFrame, ServerFrame
 
 _encoder = msgspec.json.Encoder()
-_client_decoder = msgspec.json.Decoder(ClientFrame)
-_server_decoder = msgspec.json.Decoder(ServerFrame)
+_client_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
+_server_decoder: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
 _ack_decoder = msgspec.json.Decoder(Ack)
 
 encode = _encoder.encode
@@ -28,7 +26,7 @@ def _explain(exc: msgspec.MsgspecError) -> RemoteProtocolError:
 
 def decode_client_frame(data: bytes | str) -> ClientFrame:
     try:
-        return cast(ClientFrame, _client_decoder.decode(data))
+        return _client_decoder.decode(data)
     except msgspec.MsgspecError as exc:
         raise _explain(exc) from exc
 
@@ -44,6 +42,6 @@ def decode_ack(data: bytes) -> Ack | None:
 
 def decode_server_frame(data: bytes | str) -> ServerFrame:
     try:
-        return cast(ServerFrame, _server_decoder.decode(data))
+        return _server_decoder.decode(data)
     except msgspec.MsgspecError as exc:
         raise _explain(exc) from exc
