@@ -62,7 +62,10 @@ def setup() -> None:
     if not STAMP.exists() or STAMP.read_text() != digest:
         # --locked: fail (instead of re-resolving) when uv.lock does not match pyproject.toml.
         # --inexact: keep pip and uv, which the lock does not list, in the environment.
-        _run(UV, "sync", "--locked", "--inexact", "--extra", "dev", env=_uv_env())
+        try:
+            _run(UV, "sync", "--locked", "--inexact", "--extra", "dev", env=_uv_env())
+        except subprocess.CalledProcessError:
+            sys.exit("set-up failed (above). If uv.lock no longer matches pyproject.toml, run: python3 dev.py lock")
         STAMP.write_text(digest)
 
 
