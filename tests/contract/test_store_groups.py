@@ -192,3 +192,36 @@ async def test_invite_links_are_found_by_their_token_hash_and_revoked(store: Sto
     assert await store.delete_invite(GROUP, "i_one")
     assert await store.find_invite("ab" * 32) is None
     assert await store.list_invites(GROUP) == []
+
+
+async def test_a_removal_by_an_admin_bars_joins_until_an_admin_adds_the_person_back(store: Store) -> None:
+    alice = await new_person(store, app="photo")
+    bob = await new_person(store, app="chat")
+    carol = await new_person(store, app="social")
+    await store.create_group(
+        GROUP, alice.account.id, [bob.account.id, carol.account.id], now=Timestamp(START)
+    )
+
+    # Leaving (no bar): a join by link lets the person back in.
+    assert await store.remove_member(GROUP, carol.account.id)
+    assert not await store.is_barred(GROUP, carol.account.id)
+    assert await store.join_group(GROUP, carol.account.id)
+    assert carol.account.id in await store.group_roles(GROUP)
+
+    # Removed by an admin: barred, and a join adds nothing.
+    assert await store.remove_member(GROUP, bob.account.id, barred_at=Timestamp(START + 1))
+    assert await store.is_barred(GROUP, bob.account.id)
+    assert not await store.join_group(GROUP, bob.account.id)
+    assert bob.account.id not in await store.group_roles(GROUP)
+    assert not await store.is_barred(ConversationId("g_other"), bob.account.id)
+
+    # An admin's add lifts the bar; a second removal bars again (idempotent).
+    assert await store.add_members(GROUP, [bob.account.id]) == [bob.account.id]
+    assert not await store.is_barred(GROUP, bob.account.id)
+    assert await store.remove_member(GROUP, bob.account.id, barred_at=Timestamp(START + 2))
+    assert await store.remove_member(GROUP, carol.account.id, barred_at=Timestamp(START + 2))
+    assert await store.is_barred(GROUP, carol.account.id)
+    # Removing someone who is not a member bars nobody.
+    dave = await new_person(store)
+    assert not await store.remove_member(GROUP, dave.account.id, barred_at=Timestamp(START + 3))
+    assert not await store.is_barred(GROUP, dave.account.id)

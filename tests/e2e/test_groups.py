@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -201,3 +202,61 @@ async def test_invite_links_admins_and_late_joiners(people: People, server: Serv
     with pytest.raises(TimeoutError):
         await dave_sees.next(Message, lambda m: m.text == "Dave est parti", within=1.0)
     assert_absent([NAME, text, "Salut Marie", "Dave est parti", link.token], server.server_files())
+
+
+async def raw_join(server: ServerHandle, client: Client, token: str) -> httpx.Response:
+    """``POST /v1/groups/join`` as the client, answered as it is on the wire."""
+    bearer = await client._credentials.token(False)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        return await http.post(
+            "/v1/groups/join", json={"token": token}, headers={"Authorization": f"Bearer {bearer}"}
+        )
+
+
+async def test_a_removed_member_cannot_rejoin_by_the_old_link_but_one_who_left_can(
+    people: People, server: ServerHandle
+) -> None:
+    """Issue 9: after an admin removed her, carol's old invite link answered 200 and let her back
+    in. Now it answers her exactly as a revoked link does, and she receives nothing new; dave, who
+    left of his own accord, rejoins by the same link; an admin's add lifts carol's bar."""
+    alice, bob, carol, dave = people.alice, people.bob, people.carol, people.dave
+    group = await alice.groups.create(NAME, [bob.account_id, carol.account_id, dave.account_id])
+    link = await alice.groups.create_invite(group.conv)
+    revoked = await alice.groups.create_invite(group.conv)
+    assert link.token is not None and revoked.token is not None
+    await alice.groups.revoke_invite(group.conv, revoked.invite_id)
+    carol_sees, carol_groups = Watcher(carol), GroupWatch(carol)
+
+    await alice.groups.remove(group.conv, carol.account_id)
+    await carol_groups.next("removed")
+
+    # The old link answers carol byte for byte as a revoked one, and changes nothing.
+    refused = await raw_join(server, carol, link.token)
+    like_revoked = await raw_join(server, carol, revoked.token)
+    assert refused.status_code == like_revoked.status_code == 404
+    assert refused.content == like_revoked.content
+    assert refused.json()["error"]["code"] == "not_found"
+    with pytest.raises(NotFound):
+        await carol.groups.join(link.token)
+    assert carol.account_id not in (await alice.groups.info(group.conv)).members
+
+    # She receives nothing new: alice's message, then a direct message from bob as a sentinel
+    # (a device's mailbox is delivered in order, so once the sentinel is in, nothing came before).
+    secret = "On se retrouve sans Marie à 10 h"
+    await alice.groups.send_text(group.conv, secret)
+    await bob.send_text(carol.account_id, "sentinelle")
+    await carol_sees.text("sentinelle")
+    seen = [e for e in carol_sees.backlog if isinstance(e, Message)]
+    assert all(m.conv != group.conv for m in seen), seen
+    notices = [carol_groups.queue.get_nowait().event for _ in range(carol_groups.queue.qsize())]
+    assert not {"joined", "added"} & set(notices), notices
+
+    # Leaving is not a removal: dave rejoins by the same link.
+    await dave.groups.leave(group.conv)
+    assert dave.account_id in (await dave.groups.join(link.token)).members
+
+    # An admin may add carol back; that lifts the bar, and after leaving she may use the link.
+    assert carol.account_id in (await alice.groups.add(group.conv, [carol.account_id])).members
+    await carol.groups.leave(group.conv)
+    assert carol.account_id in (await carol.groups.join(link.token)).members
+    assert_absent([secret, link.token], server.server_files())

@@ -6,6 +6,9 @@ Rules:
   anyone may leave. A group keeps at least one admin while it has members: when the last admin
   leaves, the remaining member with the smallest account id becomes one.
 - Only people the caller may see (the directory's rule) can be added.
+- A person an admin removed is barred from the group's invite links, existing and future: a join
+  answers them exactly as a revoked link does, until an admin adds them back (which lifts the bar).
+  Someone who left of their own accord is not barred and may rejoin by link.
 - Every change leaves a durable ``member`` notice ``{event, account, by}`` (with ``accounts`` when it
   names several, as at creation: one notice per change, not per member) in the mailbox of every
   member device (and of the devices of whoever was removed or left), so SDKs rotate their keys.
@@ -34,6 +37,7 @@ from passerelle.service.ports import Broker, Clock, DeviceNotices, IdGenerator, 
 from passerelle.service.records import OutgoingMessage
 
 NOT_A_GROUP = "no such group"
+NO_INVITE = "this invite link does not exist or was revoked"
 _encode = msgspec.json.Encoder().encode
 
 
@@ -140,7 +144,7 @@ class GroupService:
             raise InvalidInput("to remove yourself, leave the group")
         if account not in roles:
             raise NotFound("not a member of this group")
-        await self._store.remove_member(conv, account)
+        await self._store.remove_member(conv, account, barred_at=self._clock.now_ms())
         return await self._after(conv, caller, [("removed", [account])], gone=[account])
 
     async def leave(self, caller: Sender, conv: ConversationId) -> None:
@@ -195,18 +199,20 @@ class GroupService:
     async def join(self, caller: Sender, token: str) -> GroupView:
         if not 0 < len(token) <= 256:
             raise InvalidInput("token: 1 to 256 characters")
+        me = caller.account.id
         invite = await self._store.find_invite(token_hash(token))
-        if invite is None:
-            raise NotFound("this invite link does not exist or was revoked")
+        if invite is None or await self._store.is_barred(invite.conv, me):
+            raise NotFound(NO_INVITE)
         roles = await self._store.group_roles(invite.conv)
-        if caller.account.id in roles:
+        if me in roles:
             return await self._view(invite.conv, roles)
         if not roles:
-            raise NotFound("this invite link does not exist or was revoked")
+            raise NotFound(NO_INVITE)
         if len(roles) >= MAX_GROUP_MEMBERS:
             raise Conflict(f"a group has at most {MAX_GROUP_MEMBERS} members")
-        await self._store.add_members(invite.conv, [caller.account.id])
-        return await self._after(invite.conv, caller, [("joined", [caller.account.id])])
+        if not await self._store.join_group(invite.conv, me):
+            raise NotFound(NO_INVITE)  # an admin removed them meanwhile
+        return await self._after(invite.conv, caller, [("joined", [me])])
 
     # --- devices of members (AccountService's DeviceNotices, through GroupDeviceNotices) ----------
 

@@ -306,10 +306,25 @@ class GroupStore(Protocol):
         ...
 
     async def add_members(self, conv: ConversationId, accounts: Sequence[AccountId]) -> list[AccountId]:
-        """Add the accounts that are not members yet; returns those."""
+        """Add the accounts that are not members yet (an admin's act: it lifts their bar, see
+        ``remove_member``); returns those."""
         ...
 
-    async def remove_member(self, conv: ConversationId, account: AccountId) -> bool: ...
+    async def remove_member(
+        self, conv: ConversationId, account: AccountId, *, barred_at: Timestamp | None = None
+    ) -> bool:
+        """Remove a member; with ``barred_at`` (an admin's removal) the person is also barred from
+        joining by invite link until ``add_members`` adds them again. False when not a member."""
+        ...
+
+    async def is_barred(self, conv: ConversationId, account: AccountId) -> bool:
+        """True when an admin removed the account and nobody added it back since."""
+        ...
+
+    async def join_group(self, conv: ConversationId, account: AccountId) -> bool:
+        """Add the account as a plain member (a join by invite link) unless it is barred, in one
+        statement; True when it is a member afterwards."""
+        ...
 
     async def set_role(self, conv: ConversationId, account: AccountId, role: Role) -> bool: ...
 

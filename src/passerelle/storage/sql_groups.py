@@ -23,6 +23,19 @@ SELECT_ROLES = (
     "WHERE m.conv = ? AND c.kind = 'group' ORDER BY m.account"
 )
 DELETE_MEMBER = "DELETE FROM members WHERE conv = ? AND account = ?"
+# An admin's removal bars the person from every invite link of the group; an admin's add lifts it.
+BAR = (
+    "INSERT INTO group_bars (conv, account, barred_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (conv, account) DO UPDATE SET barred_at = excluded.barred_at"
+)
+UNBAR = "DELETE FROM group_bars WHERE conv = ? AND account = ?"
+IS_BARRED = "SELECT 1 FROM group_bars WHERE conv = ? AND account = ?"
+IS_MEMBER = "SELECT 1 FROM members WHERE conv = ? AND account = ?"
+# A join by invite link: added unless barred, in one statement.
+JOIN = (
+    "INSERT INTO members (conv, account, role) SELECT ?, ?, ? WHERE NOT EXISTS "
+    "(SELECT 1 FROM group_bars WHERE conv = ? AND account = ?) ON CONFLICT DO NOTHING"
+)
 SET_ROLE = "UPDATE members SET role = ? WHERE conv = ? AND account = ?"
 GROUP_DEVICES = (
     "SELECT m.account, a.app, d.id FROM members m JOIN accounts a ON a.id = m.account "
@@ -72,13 +85,29 @@ def group_roles_txn(d: Dialect, conv: ConversationId) -> Txn[dict[AccountId, Rol
 def add_members_txn(d: Dialect, conv: ConversationId, accounts: Sequence[AccountId]) -> Txn[list[AccountId]]:
     added: list[AccountId] = []
     for account in dict.fromkeys(accounts):
+        yield from count(UNBAR, conv, account)
         if (yield from count(INSERT_ROLE, conv, account, Role.MEMBER.value)):
             added.append(account)
     return added
 
 
-def remove_member_txn(d: Dialect, conv: ConversationId, account: AccountId) -> Txn[bool]:
-    return (yield from count(DELETE_MEMBER, conv, account)) > 0
+def remove_member_txn(
+    d: Dialect, conv: ConversationId, account: AccountId, barred_at: Timestamp | None
+) -> Txn[bool]:
+    removed = (yield from count(DELETE_MEMBER, conv, account)) > 0
+    if removed and barred_at is not None:
+        yield from count(BAR, conv, account, barred_at)
+    return removed
+
+
+def is_barred_txn(d: Dialect, conv: ConversationId, account: AccountId) -> Txn[bool]:
+    return (yield from one(IS_BARRED, conv, account)) is not None
+
+
+def join_group_txn(d: Dialect, conv: ConversationId, account: AccountId) -> Txn[bool]:
+    yield from count(JOIN, conv, account, Role.MEMBER.value, conv, account)
+    row = yield from one(IS_MEMBER, conv, account)
+    return row is not None
 
 
 def set_role_txn(d: Dialect, conv: ConversationId, account: AccountId, role: Role) -> Txn[bool]:
@@ -137,8 +166,16 @@ class SqlGroupStore:
     async def add_members(self, conv: ConversationId, accounts: Sequence[AccountId]) -> list[AccountId]:
         return await self._engine.write(add_members_txn, conv, accounts)
 
-    async def remove_member(self, conv: ConversationId, account: AccountId) -> bool:
-        return await self._engine.write(remove_member_txn, conv, account)
+    async def remove_member(
+        self, conv: ConversationId, account: AccountId, *, barred_at: Timestamp | None = None
+    ) -> bool:
+        return await self._engine.write(remove_member_txn, conv, account, barred_at)
+
+    async def is_barred(self, conv: ConversationId, account: AccountId) -> bool:
+        return await self._engine.read(is_barred_txn, conv, account)
+
+    async def join_group(self, conv: ConversationId, account: AccountId) -> bool:
+        return await self._engine.write(join_group_txn, conv, account)
 
     async def set_role(self, conv: ConversationId, account: AccountId, role: Role) -> bool:
         return await self._engine.write(set_role_txn, conv, account, role)
