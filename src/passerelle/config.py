@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from passerelle.domain.apps import DAY_S, App, AppRegistry, IdentityKind
+from passerelle.domain.apps import DAY_S, MIB, App, AppRegistry, IdentityKind, MediaQuota
 from passerelle.domain.ids import AppName
 from passerelle.domain.privacy import Findability
 
@@ -90,9 +90,18 @@ def _app_from_toml(name: str, raw: dict[str, Any]) -> App:
             features=frozenset(str(f) for f in raw.get("features", [])),
             default_findability=Findability(raw.get("findability", "everyone")),
             retention_s=int(raw.get("retention_days", 30)) * DAY_S,
+            media_quota=_media_quota(raw),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise ValueError(f"app {name!r} in the configuration is invalid: {exc}") from exc
+
+
+def _media_quota(raw: dict[str, Any]) -> MediaQuota:
+    default = MediaQuota()
+    return MediaQuota(
+        max_bytes=int(raw.get("media_quota_mib", default.max_bytes // MIB)) * MIB,
+        max_blobs=int(raw.get("media_quota_blobs", default.max_blobs)),
+    )
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import secrets
 
+from passerelle.domain.apps import MediaQuota
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
 from passerelle.service.ports import Store
-from passerelle.service.records import BlobRecord
+from passerelle.service.records import BlobAdmission, BlobRecord
 from passerelle.service.story_records import StoryId, StoryRecord
 from tests.contract.conftest import DAY_MS, START, new_person
+
+QUOTA = MediaQuota()
 
 
 def story(author: AccountId, *, created: int = START, audience: int = 0) -> StoryRecord:
@@ -64,7 +67,7 @@ async def test_expired_stories_their_blobs_and_deletion(store: Store) -> None:
     for s in (old, young):
         await store.create_story(s, [b])
     blob = blob_in(old.id, a)
-    assert await store.create_blob(blob, max_pending=5)
+    assert BlobAdmission.ADMITTED is await store.create_blob(blob, max_pending=5, quota=QUOTA)
 
     assert await store.expired_stories(now=Timestamp(START + DAY_MS), limit=10) == [old.id]
     assert await store.expired_stories(now=Timestamp(START + DAY_MS - 1), limit=10) == []

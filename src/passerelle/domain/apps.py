@@ -16,6 +16,21 @@ from passerelle.domain.privacy import Findability
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 DAY_S = 86_400
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaQuota:
+    """What one account may hold in media at a time (docs/protocol.md section 8.1): the declared
+    sizes of its blobs and unfinished uploads together, and their number. A blob counts from the
+    moment its upload is created until it is deleted or expires."""
+
+    max_bytes: int = 2048 * MIB
+    max_blobs: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.max_bytes <= 0 or self.max_blobs <= 0:
+            raise ValueError("a media quota must be positive")
 
 
 class IdentityKind(enum.StrEnum):
@@ -37,6 +52,8 @@ class App:
     default_findability: Findability = Findability.EVERYONE
     retention_s: int = 30 * DAY_S
     """How long an undelivered message waits in a mailbox before the janitor deletes it."""
+    media_quota: MediaQuota = MediaQuota()
+    """What each of its people may hold in media at a time."""
 
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):

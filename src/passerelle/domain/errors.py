@@ -46,6 +46,13 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
+class QuotaExceeded(TooLarge):
+    """The caller's account holds as much as its app allows (media bytes or blobs); nothing was
+    stored. Freeing some (deleting a blob, or waiting for one to expire) makes room again."""
+
+    code = "quota_exceeded"
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
 

@@ -64,6 +64,12 @@ class TooLarge(SdkError):
     code = "too_large"
 
 
+class QuotaExceeded(TooLarge):
+    """My account holds as much media as its app allows; delete a blob or wait for one to expire."""
+
+    code = "quota_exceeded"
+
+
 class RateLimited(SdkError):
     code = "rate_limited"
 
@@ -116,6 +122,7 @@ _BY_CODE: dict[str, type[SdkError]] = {
         Conflict,
         AliasTaken,
         TooLarge,
+        QuotaExceeded,
         UnsupportedVersion,
         Unavailable,
     )

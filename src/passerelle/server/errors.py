@@ -25,6 +25,7 @@ from passerelle.domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    QuotaExceeded,
     RateLimited,
     StaleDevices,
     TooLarge,
@@ -53,6 +54,7 @@ DOMAIN_ERRORS: Mapping[type[DomainError], tuple[int, int | None]] = {
     AliasTaken: (409, None),
     StaleDevices: (409, None),
     TooLarge: (413, None),
+    QuotaExceeded: (413, None),
     RateLimited: (429, None),
     Unavailable: (503, None),
 }

@@ -16,6 +16,12 @@ Rules
    the conversation's timer and the ttl the uploader asked for). An unfinished upload is abandoned
    after ``upload_ttl_s``. The janitor deletes the file first and the record second, so a record
    never outlives its file unnoticed.
+5. What an account holds is bounded by its app's ``MediaQuota``: the declared sizes of its blobs and
+   unfinished uploads together, and their number. An upload reserves its declared size when it is
+   created (refused with ``quota_exceeded`` if that would pass the quota) and no chunk may go past
+   that size, so the bytes stored never exceed the quota; a chunk is refused too while the account
+   is over its quota (lowered by the operator meanwhile). Deleting a blob, by its uploader, the
+   janitor or an erasure, gives its size back.
 """
 
 from __future__ import annotations
@@ -26,12 +32,12 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from passerelle.config import Limits
-from passerelle.domain.apps import DAY_S, AppRegistry
+from passerelle.domain.apps import DAY_S, AppRegistry, MediaQuota
 from passerelle.domain.conversations import message_expiry
-from passerelle.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
+from passerelle.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TooLarge
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
 from passerelle.service.ports import BlobStore, Clock, IdGenerator, Store
-from passerelle.service.records import BlobRecord, ConversationRecord
+from passerelle.service.records import BlobAdmission, BlobRecord, ConversationRecord, MediaUsage
 
 log = logging.getLogger("passerelle.media")
 
@@ -123,9 +129,19 @@ class MediaService:
             created_at=now,
             expires_at=Timestamp(now + self._upload_ttl_ms),
         )
-        if not await self._store.create_blob(record, max_pending=self._max_pending):
+        quota = await self.quota_of(caller)
+        admission = await self._store.create_blob(record, max_pending=self._max_pending, quota=quota)
+        if admission is BlobAdmission.TOO_MANY_PENDING:
             raise Conflict(f"you have {self._max_pending} unfinished uploads; finish or cancel one first")
+        if admission is BlobAdmission.OVER_QUOTA:
+            raise _over_quota(quota, await self._store.media_usage(caller), adding=size)
         return record
+
+    async def quota_of(self, account: AccountId) -> MediaQuota:
+        """The media quota of the account's app (the default one if the app is gone)."""
+        record = await self._store.get_account(account)
+        app = self._apps.get(record.app) if record is not None else None
+        return app.media_quota if app is not None else MediaQuota()
 
     async def upload_status(self, caller: AccountId, blob: BlobId) -> BlobRecord:
         """The caller's own upload (finished or not): its size and the offset to resume from."""
@@ -144,6 +160,10 @@ class MediaService:
         end = offset + len(data)
         if end > record.size:
             raise InvalidInput(f"the chunk ends at {end}, past the declared size {record.size}")
+        quota = await self.quota_of(caller)
+        usage = await self._store.media_usage(caller)
+        if usage.bytes > quota.max_bytes or usage.blobs > quota.max_blobs:
+            raise _over_quota(quota, usage, adding=0)
         if blob in self._writing:
             raise Conflict("another chunk of this upload is being written")
         self._writing.add(blob)
@@ -273,3 +293,12 @@ class MediaService:
             retention = app.retention_s if app is not None else 30 * DAY_S
             best = retention if best == 0 else min(best, retention)
         return best or 30 * DAY_S
+
+
+def _over_quota(quota: MediaQuota, usage: MediaUsage, *, adding: int) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"your media quota is {quota.max_bytes} bytes in at most {quota.max_blobs} files; you hold "
+        f"{usage.bytes} bytes in {usage.blobs}"
+        + (f", and this upload needs {adding} more" if adding else "")
+        + ": delete some or wait for them to expire"
+    )

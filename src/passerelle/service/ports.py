@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from passerelle.domain.apps import MediaQuota
 from passerelle.domain.ids import (
     AccountId,
     AppName,
@@ -39,12 +40,14 @@ from passerelle.service.privacy_records import (
 from passerelle.service.records import (
     AccountRecord,
     AppendResult,
+    BlobAdmission,
     BlobRecord,
     ClaimedDevice,
     CodeRecord,
     ConversationRecord,
     DeviceRecord,
     MailboxItem,
+    MediaUsage,
     OneTimeKey,
     OutgoingMessage,
     TokenRecord,
@@ -201,8 +204,15 @@ class Mailbox(Protocol):
 class MediaStore(Protocol):
     """Metadata of encrypted media blobs and their uploads (the bytes are in a BlobStore)."""
 
-    async def create_blob(self, record: BlobRecord, *, max_pending: int) -> bool:
-        """Insert an upload, unless its uploader already has ``max_pending`` unfinished ones (False)."""
+    async def create_blob(self, record: BlobRecord, *, max_pending: int, quota: MediaQuota) -> BlobAdmission:
+        """Insert an upload, unless its uploader already has ``max_pending`` unfinished ones, or its
+        declared size and count would take the uploader's usage past ``quota``. The check and the
+        insert are one transaction, atomic against concurrent uploads of the same account."""
+        ...
+
+    async def media_usage(self, account: AccountId) -> MediaUsage:
+        """What the account holds now: its blobs' declared sizes and their number (every blob
+        counts until ``delete_blobs`` deletes its record)."""
         ...
 
     async def get_blob(self, blob: BlobId) -> BlobRecord | None: ...
@@ -225,7 +235,8 @@ class MediaStore(Protocol):
         ...
 
     async def delete_blobs(self, blobs: Sequence[BlobId]) -> int:
-        """Delete the records; returns how many existed."""
+        """Delete the records and give their sizes back to their uploaders' usage; returns how
+        many existed."""
         ...
 
 

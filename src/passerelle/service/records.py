@@ -8,6 +8,7 @@ immutability and equality. They hold no reference cycles, so they stay out of th
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -188,6 +189,25 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         if self.shared is None:
             return self.items
         return self.items + self.shared.expand()
+
+
+class BlobAdmission(enum.Enum):
+    """What the store made of a new upload (``MediaStore.create_blob``)."""
+
+    ADMITTED = "admitted"
+    TOO_MANY_PENDING = "too_many_pending"
+    """The uploader already has the most unfinished uploads allowed; nothing was stored."""
+    OVER_QUOTA = "over_quota"
+    """It would take the uploader past its media quota (bytes or blobs); nothing was stored."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaUsage:
+    """What an account holds in media: the declared sizes of its blobs and unfinished uploads
+    together, and their number (what its quota bounds)."""
+
+    bytes: int = 0
+    blobs: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

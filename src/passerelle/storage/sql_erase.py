@@ -7,7 +7,7 @@ Rules:
   reports they made. Nobody else's settings, lists, keys or reports.
 - Erasure is one transaction that leaves no row naming the account or one of its devices: tables
   with a foreign key to ``accounts`` go by cascade; the mailbox, the message-id memory, reports,
-  codes and direct conversations are deleted here. A table added later that names accounts without
+  codes, media usage and direct conversations are deleted here. A table added later that names accounts without
   a cascading foreign key must add its statement to ``erase_account_txn``.
 """
 
@@ -59,6 +59,9 @@ DELETE_MAILBOX_IN = "DELETE FROM mailbox WHERE conv {in_texts}"
 DELETE_SENT = "DELETE FROM messages WHERE sender_device {in_texts}"
 DELETE_REPORTS = "DELETE FROM reports WHERE reporter = ? OR reported = ?"
 DELETE_CODE = "DELETE FROM codes WHERE app = ? AND phone = ?"
+# The media erasers deleted the blobs (and so their usage) first; an upload begun meanwhile goes
+# with the account all the same.
+DELETE_MEDIA_USAGE = "DELETE FROM media_usage WHERE account = ?"
 DELETE_CONVERSATIONS = "DELETE FROM conversations WHERE id {in_texts}"
 DELETE_ACCOUNT = "DELETE FROM accounts WHERE id = ?"
 # Group notices and bodies still waiting for other members may name the person (a member notice, a
@@ -158,6 +161,7 @@ def erase_account_txn(d: Dialect, account: AccountId) -> Txn[ErasedAccount | Non
     yield from count(DELETE_SENT, d.texts(device_ids))
     yield from count(DELETE_REPORTS, account, account)
     yield from count(DELETE_CODE, record.app, record.alias)
+    yield from count(DELETE_MEDIA_USAGE, account)
     # A direct conversation cannot outlive one of its two people (its members and states cascade).
     yield from count(DELETE_CONVERSATIONS, d.texts(direct))
     # Memberships, contacts and blocks both ways, states and settings cascade with the account.

@@ -2,14 +2,19 @@
 
 The bytes themselves are in a BlobStore (``storage.blob_files``); these rows say who uploaded a
 blob, into which conversation, how much of it arrived, and until when it is kept.
+
+``media_usage`` holds each uploader's total of declared sizes and count of blobs, changed only
+here, in the transaction that inserts or deletes the blob rows: a quota check is one conditional
+UPDATE, which PostgreSQL serialises on the account's row (no two uploads can both squeeze in).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from passerelle.domain.apps import MediaQuota
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
-from passerelle.service.records import BlobRecord
+from passerelle.service.records import BlobAdmission, BlobRecord, MediaUsage
 from passerelle.storage.dialect import Dialect
 from passerelle.storage.txn import Row, Txn, all_rows, count, one
 
@@ -21,7 +26,15 @@ ADVANCE = "UPDATE blobs SET received = ? WHERE id = ? AND received = ? AND compl
 FINISH = "UPDATE blobs SET complete = ?, expires_at = ? WHERE id = ? AND complete = ? AND received = size"
 EXPIRED = "SELECT id FROM blobs WHERE expires_at <= ? ORDER BY expires_at LIMIT ?"
 OF_ACCOUNT = f"SELECT {_COLUMNS} FROM blobs WHERE uploader = ? ORDER BY created_at, id"
-DELETE_BLOBS = "DELETE FROM blobs WHERE id {in_texts}"
+DELETE_BLOBS = "DELETE FROM blobs WHERE id {in_texts} RETURNING uploader, size"
+NEW_USAGE = "INSERT INTO media_usage (account, bytes, blobs) VALUES (?, 0, 0) ON CONFLICT DO NOTHING"
+RESERVE = (
+    "UPDATE media_usage SET bytes = bytes + ?, blobs = blobs + 1 "
+    "WHERE account = ? AND bytes + ? <= ? AND blobs + 1 <= ?"
+)
+RELEASE = "UPDATE media_usage SET bytes = bytes - ?, blobs = blobs - ? WHERE account = ?"
+DROP_EMPTY_USAGE = "DELETE FROM media_usage WHERE account = ? AND blobs <= 0"
+USAGE = "SELECT bytes, blobs FROM media_usage WHERE account = ?"
 
 
 def _blob(row: Row) -> BlobRecord:
@@ -38,10 +51,16 @@ def _blob(row: Row) -> BlobRecord:
     )
 
 
-def create_blob_txn(d: Dialect, record: BlobRecord, max_pending: int) -> Txn[bool]:
+def create_blob_txn(
+    d: Dialect, record: BlobRecord, max_pending: int, quota: MediaQuota
+) -> Txn[BlobAdmission]:
     row = yield from one(COUNT_PENDING, record.uploader, False)
     if row is not None and int(row[0]) >= max_pending:
-        return False
+        return BlobAdmission.TOO_MANY_PENDING
+    yield from count(NEW_USAGE, record.uploader)
+    size, account = record.size, record.uploader
+    if not (yield from count(RESERVE, size, account, size, quota.max_bytes, quota.max_blobs)):
+        return BlobAdmission.OVER_QUOTA
     yield from count(
         INSERT_BLOB,
         record.id,
@@ -54,7 +73,12 @@ def create_blob_txn(d: Dialect, record: BlobRecord, max_pending: int) -> Txn[boo
         record.created_at,
         record.expires_at,
     )
-    return True
+    return BlobAdmission.ADMITTED
+
+
+def media_usage_txn(d: Dialect, account: AccountId) -> Txn[MediaUsage]:
+    row = yield from one(USAGE, account)
+    return MediaUsage() if row is None else MediaUsage(bytes=int(row[0]), blobs=int(row[1]))
 
 
 def get_blob_txn(d: Dialect, blob: BlobId) -> Txn[BlobRecord | None]:
@@ -85,4 +109,15 @@ def blobs_of_txn(d: Dialect, account: AccountId) -> Txn[list[BlobRecord]]:
 def delete_blobs_txn(d: Dialect, blobs: Sequence[BlobId]) -> Txn[int]:
     if not blobs:
         return 0
-    return (yield from count(DELETE_BLOBS, d.texts(list(blobs))))
+    deleted = yield from all_rows(DELETE_BLOBS, d.texts(list(blobs)))
+    freed: dict[str, list[int]] = {}
+    for uploader, size in deleted:
+        totals = freed.setdefault(str(uploader), [0, 0])
+        totals[0] += int(size)
+        totals[1] += 1
+    # In account order, so two deletions touching the same accounts lock their rows alike.
+    for account in sorted(freed):
+        size, number = freed[account]
+        yield from count(RELEASE, size, number, account)
+        yield from count(DROP_EMPTY_USAGE, account)
+    return len(deleted)

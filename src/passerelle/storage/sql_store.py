@@ -11,16 +11,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
+from passerelle.domain.apps import MediaQuota
 from passerelle.domain.ids import AccountId, AppName, BlobId, ConversationId, DeviceId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.service.ports import Clock
 from passerelle.service.records import (
     AccountRecord,
+    BlobAdmission,
     BlobRecord,
     ClaimedDevice,
     CodeRecord,
     ConversationRecord,
     DeviceRecord,
+    MediaUsage,
     OneTimeKey,
     TokenRecord,
 )
@@ -161,8 +164,11 @@ class SqlStore(SqlGroupStore, PrivacySql, StorySql):
 
     # -- media blobs (storage.sql_media) ---------------------------------------------------------
 
-    async def create_blob(self, record: BlobRecord, *, max_pending: int) -> bool:
-        return await self._engine.write(sql_media.create_blob_txn, record, max_pending)
+    async def create_blob(self, record: BlobRecord, *, max_pending: int, quota: MediaQuota) -> BlobAdmission:
+        return await self._engine.write(sql_media.create_blob_txn, record, max_pending, quota)
+
+    async def media_usage(self, account: AccountId) -> MediaUsage:
+        return await self._engine.read(sql_media.media_usage_txn, account)
 
     async def get_blob(self, blob: BlobId) -> BlobRecord | None:
         return await self._engine.read(sql_media.get_blob_txn, blob)
