@@ -415,3 +415,61 @@ async def test_the_send_path_checks_the_rules_in_memory_until_they_change(
     assert len(reads) == 1
     await alice.send_text(dan.account_id, "encore")
     assert len(reads) == 1
+
+
+async def test_report_block_and_lookup_answer_a_hidden_account_as_an_unknown_one(
+    people: People, server: ServerHandle
+) -> None:
+    """Issue 9: a report or a block answered 201/204 for a hidden account and 404 for an unknown id,
+    which told anyone whether an account exists. Now both are the same 404, byte for byte; and the
+    one who blocked her cannot escape alice's report or block that way."""
+    alice = await people.photo("alice")
+    erin = await Client.register(
+        server.url, people.stores / "erin", app="social", username="erin.x", display_name="Erin", password=PW
+    )
+    people.clients.append(erin)  # social's default findability is `app`: hidden from alice
+    hidden = erin.account_id
+    unknown = "a_" + ("z" * (len(hidden) - 2) if not hidden.endswith("z") else "y" * (len(hidden) - 2))
+    bearer = {"authorization": f"Bearer {alice._rest.token}"}
+
+    def report(target: str) -> dict[str, object]:
+        message = {"id": "m1", "sender": target, "ts": 1, "text": "spam"}
+        return {"account_id": target, "messages": [message], "reason": "spam"}
+
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer) as http:
+        asks = {
+            "block": lambda t: http.put(f"/v1/blocks/{t}"),
+            "report": lambda t: http.post("/v1/reports", json=report(t)),
+            "profile": lambda t: http.get(f"/v1/accounts/{t}"),
+            "devices": lambda t: http.get(f"/v1/accounts/{t}/devices"),
+            "claim": lambda t: http.post("/v1/keys/claim", json={"account_id": t}),
+            "contact": lambda t: http.put(f"/v1/contacts/{t}"),
+        }
+        for name, ask in asks.items():
+            for_hidden, for_unknown = await ask(hidden), await ask(unknown)
+            assert for_hidden.status_code == for_unknown.status_code == 404, name
+            assert for_hidden.content == for_unknown.content, name
+            assert for_hidden.headers["content-type"] == for_unknown.headers["content-type"]
+        by_address = await http.get("/v1/lookup", params={"address": "social:erin.x"})
+        nobody = await http.get("/v1/lookup", params={"address": "social:nobody.here"})
+        assert by_address.status_code == nobody.status_code == 404
+        assert by_address.content == nobody.content
+        # Nothing was stored about erin: no block, no report.
+        assert (await http.get("/v1/blocks")).json() == {"blocks": []}
+        listed = await http.get("/v1/admin/reports", headers={"authorization": f"Bearer {ADMIN}"})
+        assert listed.json() == {"reports": []}
+
+        # mallory writes to alice, then blocks her: he is hidden from her now, but she can still
+        # report and block him (they share a conversation), so blocking is no way to silence her.
+        mallory = await people.chat("+33611111111", "Mallory")
+        alice_sees = watch(alice)
+        await mallory.send_text(alice.account_id, "Tu vas le regretter")
+        [got] = [await alice_sees.text("Tu vas le regretter")]
+        await mallory.privacy.block(alice.account_id)
+        with pytest.raises(NotFound):
+            await alice.profile(mallory.account_id)
+        report_id = await alice.privacy.report(mallory.account_id, [got], reason="menaces")
+        assert (await http.put(f"/v1/blocks/{mallory.account_id}")).status_code == 204
+        listed = await http.get("/v1/admin/reports", headers={"authorization": f"Bearer {ADMIN}"})
+        [only] = listed.json()["reports"]
+        assert (only["report_id"], only["reported"]) == (report_id, mallory.account_id)

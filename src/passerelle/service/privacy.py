@@ -7,6 +7,11 @@ Invariants:
   already obeys it: a block is immediate.
 - A report holds plaintext: the messages the reporter chose to reveal, decrypted on their device.
   It is the only plaintext the server ever holds, and only the operator's moderation API reads it.
+- Reports and blocks name someone the caller knows: a person they may see (section 4.8), or share a
+  conversation with, or already have as a contact or a block. That includes someone who blocked
+  the caller, so nobody escapes a report by blocking the person they harassed. Anybody else, hidden
+  or nonexistent, is the same ``NotFound`` (one message, after the same reads): a report or a block
+  cannot tell whether an account exists.
 - An export holds only the caller's data. An erasure is one transaction (after the media erasers),
   effective at once: the account's connections are closed and every node forgets it.
 """
@@ -43,6 +48,7 @@ MAX_REPORTED_MESSAGES = 100
 MAX_REPORTED_TEXT = 4096
 MAX_REASON = 500
 REPORTS_PER_HOUR = 20
+NO_ACCOUNT = "no such account"
 
 Eraser = Callable[[AccountId], Awaitable[object]]
 """Deletes what another part keeps about an account outside the database transaction (media
@@ -143,9 +149,7 @@ class PrivacyService:
         return await self._store.list_blocks(caller.id)
 
     async def block(self, caller: AccountRecord, target: str) -> None:
-        other = self._other(caller, target)
-        if await self._store.get_account(other) is None:
-            raise NotFound("no such account")
+        other = await self._known(caller, target)
         await self._store.block(caller.id, other, now=self._clock.now_ms())
         await self.safety.changed([(caller.id, other)])
 
@@ -236,9 +240,7 @@ class PrivacyService:
             NotFound: no such account, or a conversation the caller is not in.
         """
         self._limiter.check_window("report", caller.id, count=REPORTS_PER_HOUR, window_s=3600)
-        other = self._other(caller, reported)
-        if await self._store.get_account(other) is None:
-            raise NotFound("no such account")
+        other = await self._known(caller, reported)
         if not 0 < len(messages) <= MAX_REPORTED_MESSAGES:
             raise InvalidInput(f"messages: 1 to {MAX_REPORTED_MESSAGES} revealed messages")
         if len(reason) > MAX_REASON:
@@ -311,6 +313,19 @@ class PrivacyService:
         if target == caller.id:
             raise InvalidInput("that is your own account")
         return AccountId(target)
+
+    async def _known(self, caller: AccountRecord, target: str) -> AccountId:
+        """The account, if the caller knows it (see the module's rules); else NotFound, the same for
+        a hidden account as for one that does not exist."""
+        other = self._other(caller, target)
+        if await self._directory.visible(caller, other) is not None:
+            return other
+        facts = await self.safety.facts(caller.id, other)
+        if facts.blocked(caller.id, other) or facts.is_contact(caller.id, other):
+            return other
+        if await self._store.shares_conversation(caller.id, other):
+            return other
+        raise NotFound(NO_ACCOUNT)
 
     async def _direct(self, caller: AccountRecord, conv_id: str) -> tuple[ConversationRecord, AccountId]:
         conv = await self._messaging.member_conversation(caller.id, ConversationId(conv_id))
