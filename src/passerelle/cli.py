@@ -44,7 +44,6 @@ def serve(
         redis_url=redis_url,
     )
     configure_logging(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     apps = ", ".join(f"{a.name} ({a.identity.value})" for a in settings.apps)
     typer.echo(f"Passerelle on http://{settings.host}:{settings.port} — apps: {apps}", err=True)
     typer.echo(f"Database: {settings.effective_database_url()}", err=True)

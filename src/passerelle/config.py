@@ -68,6 +68,10 @@ class Settings:
     admin_token: str = field(default="", repr=False)
     """The operator's bearer token for the moderation API (/v1/admin/...); empty: that API is off.
     Never logged or shown (PASSERELLE_ADMIN_TOKEN in the environment keeps it out of files)."""
+    code_key: str = field(default="", repr=False)
+    """The secret one-time codes are stored under (an HMAC key, at least 32 characters). Empty: a
+    random key in ``<data_dir>/code.key``, created 0600 at first start. Several nodes must share
+    one (set PASSERELLE_CODE_KEY alike on each). Never logged or shown; kept out of the database."""
     sqlite_synchronous: str = "FULL"
     janitor_interval_s: float = 60.0
     commit_delay_s: float = 0.001

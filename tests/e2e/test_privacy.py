@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -437,7 +437,7 @@ async def test_report_block_and_lookup_answer_a_hidden_account_as_an_unknown_one
         return {"account_id": target, "messages": [message], "reason": "spam"}
 
     async with httpx.AsyncClient(base_url=server.url, headers=bearer) as http:
-        asks = {
+        asks: dict[str, Callable[[str], Awaitable[httpx.Response]]] = {
             "block": lambda t: http.put(f"/v1/blocks/{t}"),
             "report": lambda t: http.post("/v1/reports", json=report(t)),
             "profile": lambda t: http.get(f"/v1/accounts/{t}"),

@@ -34,6 +34,8 @@ from tests.integration.wire import Wire
 POSTGRES_URL = os.environ.get("PASSERELLE_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("PASSERELLE_TEST_REDIS_URL", "")
 
+CLUSTER_CODE_KEY = "one-code-key-shared-by-every-node-of-the-cluster"
+
 
 def with_query(url: str, **params: str) -> str:
     """The URL with these query parameters added."""
@@ -98,6 +100,7 @@ async def start_node(
     client_name = f"passerelle-node-{name}-{secrets.token_hex(4)}"
     settings = make_settings(
         data_dir,
+        code_key=CLUSTER_CODE_KEY,  # as in a real deployment: every node shares the code key
         database_url=database_url,
         redis_url=with_query(REDIS_URL, client_name=client_name),
         **overrides,

@@ -52,6 +52,8 @@ from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blob_files import LocalBlobStore
+from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
+from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 
 log = logging.getLogger("passerelle.server")
 
@@ -91,6 +93,7 @@ def create_app(
     store = open_store(settings.effective_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
     broker = open_broker(settings.redis_url)
     http = httpx.AsyncClient(timeout=10.0)
+    secret = FileServerSecret(settings.data_dir / KEY_FILE, configured=settings.code_key)
     limiter = RateLimiter(clock)
     directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
     safety = SafetyPolicy(store=store, broker=broker, clock=clock)
@@ -124,6 +127,7 @@ def create_app(
         codes=code_sender or code_sender_from_setting(settings.code_sender, http),
         limiter=limiter,
         notices=GroupDeviceNotices(messaging, groups),
+        secret=secret,
     )
     keys = KeyService(
         store=store,
@@ -205,6 +209,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(_private_data_dir, settings)
+        await secret.open()
         await store.open()
         try:
             await broker.start(hub.on_broker_event)
@@ -257,3 +263,10 @@ def create_app(
     app.state.services = services
     app.state.settings = settings
     return app
+
+
+def _private_data_dir(settings: Settings) -> None:
+    """The data directory and its blob folder are 0700 (created so, or tightened: docs/operations.md);
+    the SQLite store and the key file see to their own files."""
+    private_dir(settings.data_dir)
+    tighten(settings.data_dir / "blobs", DIR_MODE)

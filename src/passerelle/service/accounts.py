@@ -31,7 +31,14 @@ from passerelle.service.passwords import (
     hash_password,
     verify_password,
 )
-from passerelle.service.ports import Clock, CodeSender, DeviceNotices, IdGenerator, Store
+from passerelle.service.ports import (
+    Clock,
+    CodeSender,
+    DeviceNotices,
+    IdGenerator,
+    ServerSecret,
+    Store,
+)
 from passerelle.service.records import AccountRecord, DeviceRecord, TokenRecord
 from passerelle.service.signatures import canonical_json, is_public_key, verify_ed25519
 
@@ -132,6 +139,7 @@ class AccountService:
         codes: CodeSender,
         limiter: RateLimiter,
         notices: DeviceNotices,
+        secret: ServerSecret,
     ) -> None:
         self._store = store
         self._apps = apps
@@ -142,7 +150,7 @@ class AccountService:
         self._notices = notices
         self._tokens = Tokens(store=store, clock=clock, ids=ids, limits=limits, limiter=limiter)
         self._codes = PhoneCodes(
-            store=store, clock=clock, ids=ids, limits=limits, limiter=limiter, sender=codes
+            store=store, clock=clock, ids=ids, limits=limits, limiter=limiter, sender=codes, secret=secret
         )
 
     # --- proving an identity -------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Proving who you are: bearer tokens, login challenges and one-time phone codes.
 
 Invariants:
-- Secrets are never stored in the clear: a token is kept as its SHA-256, a code as a salted SHA-256.
-  (A 6-digit code cannot resist an offline search whatever the hash; the hash keeps codes out of
-  casual sight, and a code lives minutes.)
+- Secrets are never stored in the clear: a token is kept as its SHA-256 (256 random bits: no search
+  finds it), a code as an HMAC-SHA256 under the server's secret (``ServerSecret``), kept outside the
+  database. A 6-digit code falls to a search of 10**6 against any unkeyed hash, salted or not;
+  under the key, the database alone gives nothing to search against. The MAC covers the app and
+  the phone too, so a stored value is worth nothing for another number.
 - A challenge is used once, whether its signature verifies or not. An unknown device gets a
   challenge as well, which is never stored and so never verifies.
 - A code is spent by every attempt, right or wrong, through the store's atomic ``spend_attempt``:
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from passerelle.config import Limits
@@ -26,7 +27,7 @@ from passerelle.domain.apps import App
 from passerelle.domain.errors import Unauthorized
 from passerelle.domain.ids import DeviceId, Timestamp
 from passerelle.service.limiter import ClientKey, RateLimiter
-from passerelle.service.ports import Clock, CodeSender, IdGenerator, Store
+from passerelle.service.ports import Clock, CodeSender, IdGenerator, ServerSecret, Store
 from passerelle.service.records import CodeRecord, TokenRecord
 from passerelle.service.signatures import canonical_json, verify_ed25519
 
@@ -42,13 +43,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _code_hash(code: str, *, salt: str) -> str:
-    return salt + "$" + hashlib.sha256(f"{salt}\x00{code}".encode()).hexdigest()
+CODE_MAC = "hmac1$"
+"""The prefix of a stored code: its version. Values of any other form (the salted SHA-256 of
+earlier versions, deleted by migration 0006) never match."""
 
 
-def _code_matches(code: str, stored: str) -> bool:
-    salt, _, _ = stored.partition("$")
-    return hmac.compare_digest(_code_hash(code, salt=salt), stored)
+def code_mac(secret: ServerSecret, *, app: str, phone: str, code: str) -> str:
+    """What is stored for a one-time code: a MAC under the server's secret, bound to app and phone."""
+    return CODE_MAC + secret.mac(f"passerelle-code\x00{app}\x00{phone}\x00{code}".encode())
 
 
 def login_message(*, device_id: str, challenge: str) -> bytes:
@@ -142,7 +144,9 @@ class PhoneCodes:
         limits: Limits,
         limiter: RateLimiter,
         sender: CodeSender,
+        secret: ServerSecret,
     ) -> None:
+        self._secret = secret
         self._store = store
         self._clock = clock
         self._ids = ids
@@ -166,7 +170,7 @@ class PhoneCodes:
         record = CodeRecord(
             app=app.name,
             phone=phone,
-            code_hash=_code_hash(code, salt=secrets.token_hex(8)),
+            code_hash=code_mac(self._secret, app=app.name, phone=phone, code=code),
             expires_at=Timestamp(self._clock.now_ms() + limits.code_ttl_s * 1000),
             attempts_left=limits.code_attempts + 1,  # see the module's invariants
         )
@@ -188,7 +192,8 @@ class PhoneCodes:
         left = await self._store.spend_attempt(app.name, phone)
         if left < 1:
             raise Unauthorized(BAD_CODE)
-        if not _code_matches(code, record.code_hash):
+        expected = code_mac(self._secret, app=app.name, phone=phone, code=code)
+        if not hmac.compare_digest(expected.encode(), record.code_hash.encode()):
             if left == 1:
                 await self._store.delete_code(app.name, phone)
             raise Unauthorized(BAD_CODE)

@@ -476,6 +476,15 @@ class DeviceNotices(Protocol):
     async def device_removed(self, account: AccountId, device: DeviceId) -> None: ...
 
 
+class ServerSecret(Protocol):
+    """A secret of the server's kept outside the database (a key file, or the operator's setting):
+    one-time codes are stored as a MAC under it, so the database alone does not reveal them."""
+
+    def mac(self, message: bytes) -> str:
+        """HMAC-SHA256 of ``message`` under the secret, in hex."""
+        ...
+
+
 class BlobStore(Protocol):
     """Where the bytes of encrypted media live (local files by default). Blob ids are validated by
     the service before they reach here; an adapter still refuses any id that is not ``b_`` + URL-safe

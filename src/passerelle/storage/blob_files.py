@@ -1,6 +1,7 @@
 """``LocalBlobStore``: the BlobStore port on local files, under ``<data_dir>/blobs``.
 
-One file per blob, ``blobs/<2 characters of the id>/<id>``, mode 0600, holding exactly the
+One file per blob, ``blobs/<2 characters of the id>/<id>``, mode 0600 in folders of mode 0700
+(whatever the umask: ``storage.private_files``), holding exactly the
 ciphertext the client uploaded (the server cannot read it). Every file operation runs in a worker
 thread, never on the event loop. A write is fsynced before it returns, so an upload offset recorded
 in the database after it never points past durable bytes.
@@ -20,6 +21,7 @@ from typing import ParamSpec, TypeVar
 
 from passerelle.domain.errors import Conflict, NotFound, Unavailable
 from passerelle.domain.ids import BlobId
+from passerelle.storage.private_files import create_dirs, open_private
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,15 +73,13 @@ async def _in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
 
 def _write(path: Path, offset: int, data: bytes) -> None:
     created = False
-    if offset == 0 and not path.parent.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY)
     except FileNotFoundError:
         if offset != 0:
             raise Conflict("the upload's stored bytes are missing; start it again") from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        create_dirs(path.parent)
+        fd = open_private(path, os.O_WRONLY)
         created = True
     try:
         if os.fstat(fd).st_size < offset:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import queue
 import sqlite3
 import threading
@@ -29,6 +30,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 from passerelle.domain.errors import NotFound, Unavailable
 from passerelle.storage.dialect import Dialect
 from passerelle.storage.migrate import CREATE_VERSION_TABLE, SELECT_VERSION, Migration, pending
+from passerelle.storage.private_files import FILE_MODE, create_dirs, open_private, tighten
 from passerelle.storage.txn import ALL, COUNT, ONE, Txn
 
 P = ParamSpec("P")
@@ -280,7 +282,12 @@ class SqliteEngine:
                 fut.set_exception(value)
 
     def _connect(self) -> sqlite3.Connection:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # The file is created 0600 before SQLite opens it: SQLite gives its -wal and -shm the
+        # database's mode. Files left by an older version are tightened to 0600 as well.
+        create_dirs(self._path.parent)
+        os.close(open_private(self._path, os.O_RDWR))
+        for suffix in ("-wal", "-shm", "-journal"):
+            tighten(self._path.with_name(self._path.name + suffix), FILE_MODE)
         conn = sqlite3.connect(
             self._path, isolation_level=None, check_same_thread=True, cached_statements=256
         )

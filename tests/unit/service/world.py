@@ -17,6 +17,7 @@ from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
 from passerelle.storage import open_store
+from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
 
 CLIENT = ClientKey("192.0.2.1")
@@ -96,6 +97,8 @@ async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
     clock = FakeClock()
     store = open_store(f"sqlite:///{tmp_path / 'passerelle.db'}", clock=clock)
     await store.open()
+    secret = FileServerSecret(tmp_path / KEY_FILE)
+    await secret.open()
     phone, notices, keys_low = Phone(), Notices(), KeysLow()
     limiter = RateLimiter(clock)
     directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
@@ -108,6 +111,7 @@ async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
         codes=phone,
         limiter=limiter,
         notices=notices,
+        secret=secret,
     )
     keys = KeyService(
         store=store, limits=limits, clock=clock, limiter=limiter, directory=directory, on_keys_low=keys_low
