@@ -239,6 +239,7 @@ async def test_a_removed_member_cannot_rejoin_by_the_old_link_but_one_who_left_c
     with pytest.raises(NotFound):
         await carol.groups.join(link.token)
     assert carol.account_id not in (await alice.groups.info(group.conv)).members
+    assert [b["conv"] for b in (await carol.privacy.export())["group_bars"]] == [group.conv]
 
     # She receives nothing new: alice's message, then a direct message from bob as a sentinel
     # (a device's mailbox is delivered in order, so once the sentinel is in, nothing came before).
@@ -257,6 +258,7 @@ async def test_a_removed_member_cannot_rejoin_by_the_old_link_but_one_who_left_c
 
     # An admin may add carol back; that lifts the bar, and after leaving she may use the link.
     assert carol.account_id in (await alice.groups.add(group.conv, [carol.account_id])).members
+    assert (await carol.privacy.export())["group_bars"] == []
     await carol.groups.leave(group.conv)
     assert carol.account_id in (await carol.groups.join(link.token)).members
     assert_absent([secret, link.token], server.server_files())

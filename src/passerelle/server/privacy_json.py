@@ -150,6 +150,7 @@ def export_json(data: AccountExport, *, exported_at: int) -> dict[str, Any]:
             }
             for s in data.stories
         ],
+        "group_bars": [{"conv": conv, "since": since} for conv, since in data.group_bars],
         "pending_code": (
             None if data.pending_code_expires_at is None else {"expires_at": data.pending_code_expires_at}
         ),

@@ -115,6 +115,8 @@ class AccountExport:
     """Media the person uploaded (sizes and dates; the server never had the content or keys)."""
     stories: tuple[StoryRecord, ...] = ()
     """Stories the person posted that the server still holds."""
+    group_bars: tuple[tuple[ConversationId, Timestamp], ...] = ()
+    """Groups an admin removed the person from, and when (their invite links refuse the person)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

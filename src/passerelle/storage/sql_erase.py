@@ -46,6 +46,7 @@ MY_SENT = (
     "ORDER BY ts, client_id"
 )
 PENDING_CODE = "SELECT expires_at FROM codes WHERE app = ? AND phone = ?"
+MY_GROUP_BARS = "SELECT conv, barred_at FROM group_bars WHERE account = ? ORDER BY conv"
 
 MY_CONVERSATIONS = (
     "SELECT c.id, c.kind FROM members m JOIN conversations c ON c.id = m.conv WHERE m.account = ?"
@@ -115,6 +116,7 @@ def export_account_txn(d: Dialect, account: AccountId) -> Txn[AccountExport | No
     sent = yield from all_rows(MY_SENT, ids)
     reports = yield from reports_by_txn(d, account)
     code = yield from one(PENDING_CODE, record.app, record.alias)
+    bars = yield from all_rows(MY_GROUP_BARS, account)
     return AccountExport(
         account=record,
         settings=settings,
@@ -141,6 +143,7 @@ def export_account_txn(d: Dialect, account: AccountId) -> Txn[AccountExport | No
         ),
         reports=tuple(reports),
         pending_code_expires_at=None if code is None else Timestamp(code[0]),
+        group_bars=tuple((ConversationId(r[0]), Timestamp(int(r[1]))) for r in bars),
     )
 
 
