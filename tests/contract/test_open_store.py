@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from passerelle.domain.errors import Unavailable
-from passerelle.domain.ids import AppName
+from passerelle.domain.ids import AccountId, AppName
 from passerelle.storage import PostgresStore, SqliteStore, open_store
 from passerelle.storage.dialect import postgres_dialect, sqlite_dialect
 from passerelle.storage.migrate import SchemaTooNew, load_migrations
@@ -122,3 +122,37 @@ async def test_closing_a_sqlite_store_ends_its_writer_thread(tmp_path: Path) -> 
     await store.close()
 
     assert not writer.is_alive()
+
+
+async def test_migration_0006_counts_the_media_already_held_and_drops_the_salted_codes(
+    tmp_path: Path,
+) -> None:
+    """A database of version 5 with blobs and a pending code (salted SHA-256), opened by this server."""
+    path = tmp_path / "store.db"
+
+    def version_5() -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            )
+            for migration in load_migrations("sqlite")[:5]:
+                conn.executescript(migration.sql)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, 0)", (migration.version, migration.name)
+                )
+            blobs = [("b_1", "a_alice", 700, 1), ("b_2", "a_alice", 300, 0), ("b_3", "a_bob", 5, 1)]
+            conn.executemany(
+                "INSERT INTO blobs VALUES (?, ?, 'd_x', ?, 0, ?, NULL, 0, 99999999999999)", blobs
+            )
+            conn.execute("INSERT INTO codes VALUES ('chat', '+33612345678', 'salt$abc', 99999999999999, 6)")
+
+    await asyncio.to_thread(version_5)
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        alice = await store.media_usage(AccountId("a_alice"))
+        bob = await store.media_usage(AccountId("a_bob"))
+        assert (alice.bytes, alice.blobs, bob.bytes, bob.blobs) == (1000, 2, 5, 1)
+        assert await store.get_code(AppName("chat"), "+33612345678") is None
+    finally:
+        await store.close()
