@@ -129,19 +129,13 @@ class MediaService:
             created_at=now,
             expires_at=Timestamp(now + self._upload_ttl_ms),
         )
-        quota = await self.quota_of(caller)
+        quota = await self._quota_of(caller)
         admission = await self._store.create_blob(record, max_pending=self._max_pending, quota=quota)
         if admission is BlobAdmission.TOO_MANY_PENDING:
             raise Conflict(f"you have {self._max_pending} unfinished uploads; finish or cancel one first")
         if admission is BlobAdmission.OVER_QUOTA:
             raise _over_quota(quota, await self._store.media_usage(caller), adding=size)
         return record
-
-    async def quota_of(self, account: AccountId) -> MediaQuota:
-        """The media quota of the account's app (the default one if the app is gone)."""
-        record = await self._store.get_account(account)
-        app = self._apps.get(record.app) if record is not None else None
-        return app.media_quota if app is not None else MediaQuota()
 
     async def upload_status(self, caller: AccountId, blob: BlobId) -> BlobRecord:
         """The caller's own upload (finished or not): its size and the offset to resume from."""
@@ -160,7 +154,7 @@ class MediaService:
         end = offset + len(data)
         if end > record.size:
             raise InvalidInput(f"the chunk ends at {end}, past the declared size {record.size}")
-        quota = await self.quota_of(caller)
+        quota = await self._quota_of(caller)
         usage = await self._store.media_usage(caller)
         if usage.bytes > quota.max_bytes or usage.blobs > quota.max_blobs:
             raise _over_quota(quota, usage, adding=0)
@@ -274,6 +268,12 @@ class MediaService:
         if stories is None:
             raise NotFound("no such story")
         return await stories.upload_expiry(caller, container)
+
+    async def _quota_of(self, account: AccountId) -> MediaQuota:
+        """The media quota of the account's app (the default one if the app is gone)."""
+        record = await self._store.get_account(account)
+        app = self._apps.get(record.app) if record is not None else None
+        return app.media_quota if app is not None else MediaQuota()
 
     async def _own(self, caller: AccountId, blob: BlobId) -> BlobRecord:
         record = await self._store.get_blob(blob)
