@@ -445,6 +445,7 @@ async def test_report_block_and_lookup_answer_a_hidden_account_as_an_unknown_one
             "devices": lambda t: http.get(f"/v1/accounts/{t}/devices"),
             "claim": lambda t: http.post("/v1/keys/claim", json={"account_id": t}),
             "contact": lambda t: http.put(f"/v1/contacts/{t}"),
+            "conversation": lambda t: http.post("/v1/conversations", json={"with": t}),
         }
         for name, ask in asks.items():
             for_hidden, for_unknown = await ask(hidden), await ask(unknown)
