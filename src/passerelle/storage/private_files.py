@@ -5,15 +5,19 @@ Rules:
 - A folder the server creates is 0700 and a file 0600, whatever the process's umask: the mode is
   set explicitly after creation (``mkdir`` and ``open`` only ever take bits away).
 - What exists already is tightened to the same modes (group and others lose every bit), so a
-  deployment made before this rule is fixed at its next start. Ownership is never changed.
+  deployment made before this rule is fixed at its next start. Ownership is never changed; what
+  belongs to another user (a shared folder) is left as it is, with a warning in the log.
 - Blocking calls: run them in a worker thread from async code.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
+
+log = logging.getLogger("passerelle.storage")
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -52,7 +56,13 @@ def tighten(path: Path, mode: int) -> bool:
     except FileNotFoundError:
         return False
     if current & ~mode:
-        os.chmod(path, current & mode)
+        try:
+            os.chmod(path, current & mode)
+        except PermissionError:
+            log.warning(
+                "others may read a data path that is not ours to tighten",
+                extra={"path": str(path), "mode": oct(current)},
+            )
     return True
 
 
