@@ -149,3 +149,11 @@ async def test_concurrent_uploads_cannot_pass_the_quota_together(store: Store) -
     answers = await asyncio.gather(*(store.create_blob(r, max_pending=100, quota=quota) for r in records))
     assert answers.count(ADMITTED) == 10
     assert await store.media_usage(alice.account.id) == MediaUsage(bytes=1000, blobs=10)
+
+
+async def test_concurrent_uploads_cannot_pass_the_unfinished_limit_together(store: Store) -> None:
+    alice = await new_person(store)
+    records = [upload(alice.account.id, size=1) for _ in range(12)]
+    answers = await asyncio.gather(*(store.create_blob(r, max_pending=4, quota=QUOTA) for r in records))
+    assert answers.count(ADMITTED) == 4 and answers.count(PENDING) == 8
+    assert await store.media_usage(alice.account.id) == MediaUsage(bytes=4, blobs=4)

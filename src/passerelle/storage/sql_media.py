@@ -54,13 +54,16 @@ def _blob(row: Row) -> BlobRecord:
 def create_blob_txn(
     d: Dialect, record: BlobRecord, max_pending: int, quota: MediaQuota
 ) -> Txn[BlobAdmission]:
-    row = yield from one(COUNT_PENDING, record.uploader, False)
-    if row is not None and int(row[0]) >= max_pending:
-        return BlobAdmission.TOO_MANY_PENDING
-    yield from count(NEW_USAGE, record.uploader)
     size, account = record.size, record.uploader
+    yield from count(NEW_USAGE, account)
     if not (yield from count(RESERVE, size, account, size, quota.max_bytes, quota.max_blobs)):
         return BlobAdmission.OVER_QUOTA
+    # The reservation holds the account's usage row, so this count cannot race another upload's.
+    row = yield from one(COUNT_PENDING, account, False)
+    if row is not None and int(row[0]) >= max_pending:
+        yield from count(RELEASE, size, 1, account)
+        yield from count(DROP_EMPTY_USAGE, account)
+        return BlobAdmission.TOO_MANY_PENDING
     yield from count(
         INSERT_BLOB,
         record.id,
