@@ -87,7 +87,7 @@ def parse_envelope(envelope: Mapping[str, Any] | bytes | str) -> Envelope:
             env = _envelope_decoder.decode(envelope)
         else:
             env = msgspec.convert(envelope, Envelope)
-    except msgspec.MsgspecError as exc:
+    except (msgspec.MsgspecError, RecursionError) as exc:  # RecursionError: absurdly deep JSON
         raise DecryptionFailed("malformed envelope") from exc
     if env.algorithm != OLM_ALGORITHM:
         raise DecryptionFailed(f"unsupported algorithm {env.algorithm[:64]!r}")
@@ -113,7 +113,7 @@ def plaintext_bytes(me: LocalDevice, peer: PeerDevice, plaintext: Mapping[str, A
 def parse_plaintext(raw: bytes) -> Plaintext:
     try:
         return _plaintext_decoder.decode(raw)
-    except msgspec.MsgspecError as exc:
+    except (msgspec.MsgspecError, RecursionError) as exc:  # RecursionError: absurdly deep JSON
         raise DecryptionFailed("malformed plaintext") from exc
 
 

@@ -124,7 +124,7 @@ class _Inbound:
 def parse_group_envelope(data: bytes | str) -> GroupEnvelope:
     try:
         env = _envelope.decode(data)
-    except msgspec.MsgspecError as exc:
+    except (msgspec.MsgspecError, RecursionError) as exc:  # RecursionError: absurdly deep JSON
         raise DecryptionFailed("malformed group envelope") from exc
     if env.algorithm != MEGOLM_ALGORITHM:
         raise DecryptionFailed("not a Megolm envelope")
@@ -286,7 +286,7 @@ class GroupCrypto:
             raise Replayed("this group message was seen before")
         try:
             plain = _plain.decode(decrypted.plaintext)
-        except msgspec.MsgspecError as exc:
+        except (msgspec.MsgspecError, RecursionError) as exc:  # RecursionError: absurdly deep JSON
             raise DecryptionFailed("malformed group plaintext") from exc
         if plain.conv != conv:
             raise BindingMismatch("the group message was encrypted for another group")

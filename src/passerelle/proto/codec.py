@@ -29,6 +29,8 @@ def decode_client_frame(data: bytes | str) -> ClientFrame:
         return _client_decoder.decode(data)
     except msgspec.MsgspecError as exc:
         raise _explain(exc) from exc
+    except RecursionError as exc:  # JSON nested deeper than the decoder's stack allows
+        raise RemoteProtocolError("bad_json", "not a JSON frame: nested too deeply") from exc
 
 
 def decode_ack(data: bytes) -> Ack | None:
@@ -36,7 +38,7 @@ def decode_ack(data: bytes) -> Ack | None:
     the general path, which answers errors as usual)."""
     try:
         return _ack_decoder.decode(data)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         return None
 
 
@@ -45,3 +47,5 @@ def decode_server_frame(data: bytes | str) -> ServerFrame:
         return _server_decoder.decode(data)
     except msgspec.MsgspecError as exc:
         raise _explain(exc) from exc
+    except RecursionError as exc:
+        raise RemoteProtocolError("bad_json", "not a JSON frame: nested too deeply") from exc

@@ -250,7 +250,10 @@ class ResendContent(Shape, frozen=True):
 
 def decode(data: bytes | str, kind: type[T]) -> T:
     """Decode JSON into ``kind``; raises msgspec.ValidationError / DecodeError (both MsgspecError)."""
-    return msgspec.json.decode(data, type=kind)
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except RecursionError as exc:  # absurdly deep JSON from a peer or a server
+        raise msgspec.DecodeError("JSON nested too deeply") from exc
 
 
 def convert(obj: Any, kind: type[T]) -> T:

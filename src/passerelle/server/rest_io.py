@@ -56,6 +56,8 @@ async def read_body(request: Request, kind: type[StructT]) -> StructT:
         raise InvalidInput(str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the body is not a JSON object: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInput("the body is not a JSON object: nested too deeply") from exc
 
 
 def bearer_token(request: Request) -> str:
