@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from hypothesis import HealthCheck, settings
+from starlette.applications import Starlette
 from starlette.routing import Route
 
 from passerelle.server.runner import running_server
@@ -71,6 +72,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             found["ws"] = server.ws_url
             found["fast_ws"] = server.fast_ws_url or ""
             app = server.server.config.app
+            assert isinstance(app, Starlette)
             routes.extend(
                 (route.path, method)
                 for route in app.routes

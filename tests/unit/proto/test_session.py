@@ -188,7 +188,11 @@ def test_json_nested_beyond_the_decoder_stack_is_a_bad_frame() -> None:
     """A frame of 100 000 nested arrays is answered like any malformed frame, not with a crash."""
     pair = SessionPair()
     pair.open()
-    deep = b'{"t": "send", "id": "x", "to": "a_1", "payloads": {"d": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    deep = (
+        b'{"t": "send", "id": "x", "to": "a_1", "payloads": {"d": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    )
     event = pair.server.receive_frame(deep)
     assert isinstance(event, Reply)
-    assert decode_server_frame(event.data) == Error(code="bad_json", message="not a JSON frame: nested too deeply")
+    assert decode_server_frame(event.data) == Error(
+        code="bad_json", message="not a JSON frame: nested too deeply"
+    )
