@@ -14,39 +14,70 @@ app = typer.Typer(
 
 @app.command()
 def serve(
-    config: Annotated[Path | None, typer.Option(help="TOML file declaring the apps and settings")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="SQLite database and media live here")] = None,
-    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file of settings and apps (a file without \\[apps.*] keeps the bundled apps)",
+            show_default="the bundled chat, photo and social apps",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="SQLite database and media live here", show_default="./data")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on", show_default="127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port", show_default="8000")] = None,
     ws_port: Annotated[
-        int | None, typer.Option(help="Also serve /v1/ws on this port with the fast (picows) gateway")
+        int | None,
+        typer.Option(
+            help="Also serve /v1/ws on this port with the fast (picows) gateway", show_default="off"
+        ),
     ] = None,
     database_url: Annotated[
-        str | None, typer.Option(help="postgresql://... (default: SQLite in data dir)")
+        str | None, typer.Option(help="postgresql://...", show_default="SQLite in the data dir")
     ] = None,
-    redis_url: Annotated[str | None, typer.Option(help="redis://... to run several nodes")] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="redis://... to run several nodes", show_default="one process")
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="console (readable lines) or json (one JSON object per line)", show_default="console"
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error", show_default="info")
+    ] = None,
 ) -> None:
-    """Start the server (the bundled chat, photo and social apps unless --config says otherwise)."""
+    """Start the server (the bundled chat, photo and social apps unless --config says otherwise).
+
+    Every option can also come from the --config file's \\[server] table or a PASSERELLE_<SETTING>
+    environment variable (PASSERELLE_PORT=9000); options win over both. docs/operations.md lists them.
+    """
     import uvicorn
 
-    from passerelle.config import load_settings
+    from passerelle.config import ConfigError, load_settings
     from passerelle.server.app import create_app
     from passerelle.server.logs import configure_logging
     from passerelle.server.runner import tune_gc, uvicorn_config
+    from passerelle.server.startup import announce
 
-    settings = load_settings(
-        config,
-        data_dir=data_dir,
-        host=host,
-        port=port,
-        ws_port=ws_port,
-        database_url=database_url,
-        redis_url=redis_url,
-    )
-    configure_logging(settings.log_level)
-    apps = ", ".join(f"{a.name} ({a.identity.value})" for a in settings.apps)
-    typer.echo(f"Passerelle on http://{settings.host}:{settings.port} — apps: {apps}", err=True)
-    typer.echo(f"Database: {settings.effective_database_url()}", err=True)
+    try:
+        settings = load_settings(
+            config,
+            data_dir=data_dir,
+            host=host,
+            port=port,
+            ws_port=ws_port,
+            database_url=database_url,
+            redis_url=redis_url,
+            log_format=log_format,
+            log_level=log_level,
+        )
+    except ConfigError as exc:
+        typer.echo(f"passerelle serve: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level, settings.log_format)
+    announce(settings)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     tune_gc()
     server.run()
@@ -112,7 +143,11 @@ def demo(
 @app.command()
 def chat(
     server: Annotated[
-        str, typer.Option(envvar="PASSERELLE_SERVER", help="Server URL")
+        str,
+        typer.Option(
+            envvar="PASSERELLE_SERVER",
+            help="The server to register with (first run; a resumed device uses the one in its store)",
+        ),
     ] = "http://127.0.0.1:8000",
     app_name: Annotated[
         str | None, typer.Option("--app", help="Your app (first run): chat, photo, social")
@@ -133,7 +168,11 @@ def chat(
     receive: Annotated[int | None, typer.Option(help="Print this many messages, then exit")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds --receive waits")] = 30.0,
 ) -> None:
-    """A terminal client: register or resume a device, then chat (/help lists the commands)."""
+    """A terminal client: register or resume a device, then chat (/help lists the commands).
+
+    It talks to http://127.0.0.1:8000 (a local `passerelle serve`) unless --server or PASSERELLE_SERVER
+    names another server: passerelle chat --server https://chat.example --app photo --handle alice
+    """
     from passerelle.cli_chat import ChatOptions
     from passerelle.cli_chat import main as chat_main
 

@@ -78,13 +78,35 @@ class Settings:
     """At light load, how long a commit waits for more messages to share it (0: never)."""
     idempotency_window_s: int = 7 * DAY_S
     log_level: str = "info"
+    """debug, info, warning, error or critical."""
+    log_format: str = "console"
+    """console (one readable line per event) or json (one JSON object per line, for collectors)."""
     limits: Limits = field(default_factory=Limits)
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'passerelle.db'}"
 
 
-def _app_from_toml(name: str, raw: dict[str, Any]) -> App:
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says, in one line, which setting and why."""
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("console", "json")
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+TABLES = ("server", "limits", "apps")
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "log_level": LOG_LEVELS,
+    "log_format": LOG_FORMATS,
+    "sqlite_synchronous": SQLITE_SYNCHRONOUS,
+}
+_FIXED = {"apps", "limits"}
+"""Settings fields that are tables of their own, not ``[server]`` values."""
+
+
+def _app_from_toml(name: str, raw: object, origin: str) -> App:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[apps.{name}] in {origin} must be a table")
     try:
         return App(
             name=AppName(name),
@@ -96,8 +118,100 @@ def _app_from_toml(name: str, raw: dict[str, Any]) -> App:
             retention_s=int(raw.get("retention_days", 30)) * DAY_S,
             media_quota=_media_quota(raw),
         )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ValueError(f"app {name!r} in the configuration is invalid: {exc}") from exc
+    except KeyError as exc:
+        raise ConfigError(
+            f"[apps.{name}] in {origin} has no {exc.args[0]} (phone, handle or profile)"
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"[apps.{name}] in {origin} is invalid: {exc}") from exc
+
+
+def _read(config_file: Path | None) -> tuple[dict[str, Any], str]:
+    """The TOML document and a name for it in messages."""
+    if config_file is None:
+        text = resources.files("passerelle").joinpath("default_apps.toml").read_text("utf-8")
+        return tomllib.loads(text), "the bundled default_apps.toml"
+    origin = str(config_file)
+    try:
+        text = config_file.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration {origin}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the configuration {origin} is not UTF-8 text") from exc
+    try:
+        return tomllib.loads(text), origin
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the configuration {origin} is not valid TOML: {exc}") from exc
+
+
+def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
+    """``value`` (from TOML, or a string from the environment) as the type of the setting's default.
+
+    Values already of the right type (as tests and the demo pass them) go through unchanged."""
+    kind = "int" if default is None else type(default).__name__  # ws_port: an optional port number
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+                return value.lower() in ("true", "1", "yes")
+            raise ValueError
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError
+            return float(value)
+        if kind in ("PosixPath", "WindowsPath", "Path"):
+            if not isinstance(value, str | Path) or not str(value):
+                raise ValueError
+            return Path(value)
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except ValueError:
+        words = {"int": "a whole number", "float": "a number", "bool": "true or false"}
+        wanted = words.get(kind, "a path" if "Path" in kind else "a string")
+        raise ConfigError(f"{_shown(key, value)} ({where}): expected {wanted}") from None
+    return value
+
+
+SECRETS = ("admin_token", "code_key", "database_url", "redis_url")
+"""Settings whose value is never repeated in a message (a token, a key, a URL's password)."""
+MIN_CODE_KEY_CHARS = 32
+
+
+def _shown(key: str, value: Any) -> str:
+    return f"{key} (its value not shown)" if key in SECRETS else f"{key} = {value!r}"
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    """Values that have the right type but cannot be used."""
+    choices = _CHOICES.get(key)
+    if choices is not None:
+        wanted = value.upper() if key == "sqlite_synchronous" else value.lower()
+        if wanted not in choices:
+            raise ConfigError(f"{_shown(key, value)} ({where}): expected one of {', '.join(choices)}")
+        return wanted
+    if key == "code_key" and value and len(value) < MIN_CODE_KEY_CHARS:
+        raise ConfigError(f"{_shown(key, value)} ({where}): at least {MIN_CODE_KEY_CHARS} characters")
+    if key == "code_sender" and value != "console" and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{_shown(key, value)} ({where}): expected console or an http(s) URL")
+    if key in ("port", "ws_port") and value is not None and not 0 <= value <= 65535:
+        raise ConfigError(f"{_shown(key, value)} ({where}): a TCP port is 0 to 65535")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(f"{_shown(key, value)} ({where}): must not be negative")
+    return value
+
+
+def _table(raw: dict[str, Any], name: str, origin: str) -> dict[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] in {origin} must be a table")
+    return table
 
 
 def _media_quota(raw: dict[str, Any]) -> MediaQuota:
@@ -109,37 +223,57 @@ def _media_quota(raw: dict[str, Any]) -> MediaQuota:
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Read the TOML file (the bundled default apps when None), then the environment, then overrides."""
-    if config_file is None:
-        text = resources.files("passerelle").joinpath("default_apps.toml").read_text("utf-8")
-    else:
-        text = config_file.read_text("utf-8")
-    raw = tomllib.loads(text)
-    apps_raw = raw.get("apps", {})
+    """Read the TOML file (the bundled default apps when None), then the environment, then overrides.
+
+    A file without ``[apps.<name>]`` tables keeps the bundled apps. Raises ConfigError, whose message
+    is one line naming the setting, where it came from and what was expected."""
+    raw, origin = _read(config_file)
+    unknown_tables = set(raw) - set(TABLES)
+    if unknown_tables:
+        raise ConfigError(
+            f"unknown table(s) in {origin}: {', '.join(sorted(unknown_tables))} (known: {', '.join(TABLES)})"
+        )
+    apps_raw = _table(raw, "apps", origin)
     if not apps_raw:
-        raise ValueError("the configuration declares no [apps.<name>] table")
-    apps = AppRegistry({AppName(n): _app_from_toml(n, a) for n, a in apps_raw.items()})
-    server = dict(raw.get("server", {}))
-    limits = Limits(**dict(raw.get("limits", {})))
+        apps_raw, apps_origin = _read(None)[0]["apps"], "the bundled default_apps.toml"
+    else:
+        apps_origin = origin
+    apps = AppRegistry({AppName(n): _app_from_toml(n, a, apps_origin) for n, a in apps_raw.items()})
+
+    limit_defaults = Limits()
+    limits_raw = _table(raw, "limits", origin)
+    unknown_limits = set(limits_raw) - set(Limits.__dataclass_fields__)
+    if unknown_limits:
+        raise ConfigError(f"unknown [limits] settings in {origin}: {', '.join(sorted(unknown_limits))}")
+    where = f"[limits] in {origin}"
+    limits = replace(
+        limit_defaults,
+        **{
+            k: _check(k, _coerce(k, v, getattr(limit_defaults, k), where), where)
+            for k, v in limits_raw.items()
+        },
+    )
+
     settings = Settings(apps=apps, limits=limits)
-    known = {f for f in Settings.__dataclass_fields__ if f not in {"apps", "limits"}}
-    values: dict[str, Any] = {k: v for k, v in server.items() if k in known}
-    unknown = set(server) - known
+    known = [f for f in Settings.__dataclass_fields__ if f not in _FIXED]
+    server = _table(raw, "server", origin)
+    unknown = set(server) - set(known)
     if unknown:
-        raise ValueError(f"unknown [server] settings: {', '.join(sorted(unknown))}")
+        raise ConfigError(f"unknown [server] settings in {origin}: {', '.join(sorted(unknown))}")
+    sources: dict[str, tuple[Any, str]] = {k: (v, f"[server] in {origin}") for k, v in server.items()}
     for key in known:
         env = os.environ.get(f"PASSERELLE_{key.upper()}")
         if env is not None:
-            values[key] = env
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if "data_dir" in values:
-        values["data_dir"] = Path(values["data_dir"])
-    for key in ("port", "ws_port"):
-        if key in values and values[key] is not None:
-            values[key] = int(values[key])
-    for key in ("janitor_interval_s", "commit_delay_s"):
-        if key in values:
-            values[key] = float(values[key])
-    if "idempotency_window_s" in values:
-        values["idempotency_window_s"] = int(values["idempotency_window_s"])
+            sources[key] = (env, f"PASSERELLE_{key.upper()} in the environment")
+    for key, value in overrides.items():
+        if value is not None:
+            sources[key] = (value, f"--{key.replace('_', '-')}")
+    values: dict[str, Any] = {}
+    for key, (value, where) in sources.items():
+        if key in _FIXED:
+            values[key] = value
+            continue
+        if key not in Settings.__dataclass_fields__:
+            raise ConfigError(f"unknown setting {key} ({where})")
+        values[key] = _check(key, _coerce(key, value, getattr(settings, key), where), where)
     return replace(settings, **values)

@@ -7,162 +7,21 @@ from ``PASSERELLE_PASSWORD``; the interactive sessions are driven through their 
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
 import re
-import socket
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
-import pytest_asyncio
 from rich.console import Console
 
 from passerelle.cli_chat import ChatOptions, run_chat
 from passerelle.sdk import Client
 from tests.conftest import ServerHandle
+from tests.e2e.terminals import Proc, Terminals
 
-WAIT_S = 30.0
 BOB_PHONE = "+33612345678"
 PASSWORD = "correct horse battery staple"
 SAFETY_ROW = re.compile(r"^    \d{5} \d{5} \d{5} \d{5}$")
-
-
-class Proc:
-    """A child process; its output lines (stdout and stderr together) are collected as they come."""
-
-    def __init__(self, name: str, process: asyncio.subprocess.Process) -> None:
-        self.name = name
-        self.process = process
-        self.lines: list[str] = []
-        self._used: set[int] = set()
-        self._changed = asyncio.Event()
-        assert process.stdout is not None
-        self._reader = asyncio.create_task(self._read(process.stdout), name=f"read {name}")
-
-    @classmethod
-    async def start(cls, name: str, *args: str, env: dict[str, str]) -> Proc:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "passerelle",
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=env,
-        )
-        return cls(name, process)
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        async for raw in stream:
-            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-            self._changed.set()
-        self._changed.set()
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    async def line(self, wanted: str | re.Pattern[str]) -> str:
-        """The first line not returned before that contains ``wanted`` (or matches it), in any order."""
-        try:
-            async with asyncio.timeout(WAIT_S):
-                while True:
-                    for index, line in enumerate(self.lines):
-                        hit = wanted.search(line) if isinstance(wanted, re.Pattern) else wanted in line
-                        if hit and index not in self._used:
-                            self._used.add(index)
-                            return line
-                    if self._reader.done():
-                        raise AssertionError(
-                            f"{self.name} ended without printing {wanted!r}:\n{self.output()}"
-                        )
-                    self._changed.clear()
-                    await self._changed.wait()
-        except TimeoutError:
-            raise AssertionError(f"{self.name} did not print {wanted!r}:\n{self.output()}") from None
-
-    async def type(self, text: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(text.encode("utf-8") + b"\n")
-        await self.process.stdin.drain()
-
-    async def end_input(self) -> None:
-        assert self.process.stdin is not None
-        if not self.process.stdin.is_closing():
-            self.process.stdin.close()
-            await self.process.stdin.wait_closed()
-
-    async def exit_status(self) -> int:
-        await self.end_input()
-        async with asyncio.timeout(WAIT_S):
-            status = await self.process.wait()
-            await self._reader
-        return status
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-        await self.exit_status()
-
-
-class Terminals:
-    """The test's terminals: a server and clients, all stopped at the end whatever happens."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PASSERELLE_")}
-        self.env |= {"PYTHONIOENCODING": "utf-8", "HOME": str(tmp_path)}
-        self.started: list[Proc] = []
-        self.server: Proc | None = None
-        self.url = ""
-
-    async def serve(self) -> None:
-        with socket.create_server(("127.0.0.1", 0)) as probe:
-            port = probe.getsockname()[1]
-        data = str(self.tmp_path / "server")
-        self.server = await self.run("server", "serve", "--data-dir", data, "--port", str(port))
-        await self.server.line("passerelle is ready")
-        self.url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as http, asyncio.timeout(WAIT_S):
-            while True:  # the app is ready; uvicorn binds the port just after
-                try:
-                    if (await http.get(f"{self.url}/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-
-    async def run(self, name: str, *args: str, password: str | None = None) -> Proc:
-        env = self.env | ({"PASSERELLE_PASSWORD": password} if password else {})
-        proc = await Proc.start(name, *args, env=env)
-        self.started.append(proc)
-        return proc
-
-    async def chat(self, name: str, *args: str, password: str | None = None) -> Proc:
-        store = str(self.tmp_path / name)
-        return await self.run(name, "chat", "--server", self.url, "--store", store, *args, password=password)
-
-    async def code_for(self, phone: str) -> str:
-        assert self.server is not None
-        line = await self.server.line(f"code for chat:{phone}:")
-        return line.rsplit(" ", 1)[1]
-
-    async def stop_all(self) -> None:
-        for proc in reversed(self.started):
-            await proc.stop()
-
-
-@pytest_asyncio.fixture
-async def terminals(tmp_path: Path) -> AsyncIterator[Terminals]:
-    terminals = Terminals(tmp_path)
-    try:
-        await terminals.serve()
-        yield terminals
-    finally:
-        await terminals.stop_all()
 
 
 @pytest.mark.timeout(180)

@@ -1,4 +1,8 @@
-"""Structured logs: one JSON object per line on stderr.
+"""Structured logs on stderr: each event is a message and named fields, in one of two formats.
+
+- ``console`` (the default): one readable line per event, ``2026-05-14 14:03:07 INFO
+  passerelle.server: passerelle is ready  apps=chat,photo,social``.
+- ``json``: one JSON object per line, ``{"ts", "level", "logger", "msg", ...fields}``, for a collector.
 
 What is never logged: message content (the server never has it), keys, tokens, codes (except by the
 development console code sender, which exists to print them), passwords, query strings (a lookup's
@@ -11,9 +15,18 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+FORMATS = ("console", "json")
+
+
+def _fields(record: logging.LogRecord) -> Iterator[tuple[str, Any]]:
+    """The named fields a call passed with ``extra=``."""
+    for key, value in record.__dict__.items():
+        if key not in _STANDARD and not key.startswith("_"):
+            yield key, value
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,17 +37,48 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+        entry.update(_fields(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "info", stream: Any = None) -> None:
+def _console_value(value: Any) -> str:
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(_console_value(v) for v in value)
+    text = str(value)
+    if not text or any(c.isspace() or c in '"=' for c in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``2026-05-14 14:03:07 INFO    passerelle.access: request  method=GET route=/v1/apps status=200``
+    (local time; a traceback, when there is one, follows on the next lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
+        line = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        fields = " ".join(f"{k}={_console_value(v)}" for k, v in _fields(record))
+        if fields:
+            line = f"{line}  {fields}"
+        if record.exc_info:
+            line = f"{line}\n{self.formatException(record.exc_info)}"
+        return line
+
+
+def make_formatter(fmt: str) -> logging.Formatter:
+    """The formatter for a ``log_format`` setting: ``console`` or ``json`` (ValueError otherwise)."""
+    if fmt == "json":
+        return JsonFormatter()
+    if fmt == "console":
+        return ConsoleFormatter()
+    raise ValueError(f"log_format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+
+
+def configure_logging(level: str = "info", fmt: str = "console", stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(make_formatter(fmt))
     root = logging.getLogger("passerelle")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

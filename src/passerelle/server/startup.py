@@ -1,0 +1,80 @@
+"""What ``passerelle serve`` says as it starts: where it listens, on which database, and what to run
+next (a ``passerelle chat`` command for each app). Nothing secret: a database URL's password is
+masked."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from passerelle.config import Settings
+from passerelle.domain.apps import App, IdentityKind
+
+log = logging.getLogger("passerelle.server")
+
+_EXAMPLES: dict[IdentityKind, tuple[str, ...]] = {
+    IdentityKind.PHONE: ("--phone", "+33612345678", "--name", "Bob"),
+    IdentityKind.HANDLE: ("--handle", "alice"),
+    IdentityKind.PROFILE: ("--username", "carol.b", "--name", "Carol B."),
+}
+
+
+def client_url(settings: Settings) -> str:
+    """The URL a client on this machine uses (a wildcard listening address is reached on loopback)."""
+    host = settings.host
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def masked(url: str) -> str:
+    """``postgresql://user:***@db/name``: a URL without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def chat_command(settings: Settings, app: App) -> str:
+    """``passerelle chat --server http://127.0.0.1:8000 --app chat --phone +33612345678 --name Bob``."""
+    words = ["passerelle", "chat", "--server", client_url(settings), "--app", app.name]
+    return shlex.join([*words, *_EXAMPLES.get(app.identity, ())])
+
+
+def announce(settings: Settings, out: TextIO | None = None) -> None:
+    """Readable lines on the console (``log_format = "console"``), or one structured log event."""
+    apps = list(settings.apps)
+    commands = [chat_command(settings, app) for app in apps]
+    database = masked(settings.effective_database_url())
+    if settings.log_format == "json":
+        log.info(
+            "passerelle is starting",
+            extra={
+                "url": client_url(settings),
+                "apps": [a.name for a in apps],
+                "database": database,
+                "next": commands,
+            },
+        )
+        return
+    out = out or sys.stderr
+    listing = ", ".join(f"{a.name} ({a.identity.value})" for a in apps)
+    lines = [
+        f"Passerelle on {client_url(settings)} — apps: {listing}",
+        f"Database: {database}",
+        "Next, chat from another terminal (one per person), for example:",
+        *(f"    {command}" for command in commands),
+    ]
+    if settings.code_sender == "console" and any(a.identity is IdentityKind.PHONE for a in apps):
+        lines.append("One-time codes for phone apps are printed here (a development code sender).")
+    lines.append("Ctrl-C stops the server.")
+    out.write("\n".join(lines) + "\n")
+    out.flush()
