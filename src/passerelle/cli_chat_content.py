@@ -13,7 +13,7 @@ from rich.text import Text
 
 from passerelle.cli_chat_events import EventPrinter, snippet
 from passerelle.cli_chat_groups import Target
-from passerelle.cli_chat_shown import sent_message
+from passerelle.cli_chat_shown import no_message, sent_message
 from passerelle.cli_chat_view import when
 from passerelle.sdk import Client, Message
 
@@ -42,9 +42,12 @@ class ContentCommands:
 
     def _message(self, arg: str, *, usage: str) -> tuple[Message, str] | None:
         number, _, rest = arg.strip().partition(" ")
-        message = self.printer.shown.get(int(number)) if number.isdigit() else None
-        if message is None:
+        if not number.isdigit():
             self.say(Text(f"usage: {usage} (N: the number shown before a message)", style="yellow"))
+            return None
+        message = self.printer.shown.get(int(number))
+        if message is None:
+            self.say(Text(no_message(number), style="yellow"))
             return None
         if message.id is None:
             self.say(Text(f"message ({number}) has not reached the server yet", style="yellow"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from passerelle.cli_chat_notices import DeviceNotices, GroupNotices
 from passerelle.cli_chat_shown import GroupNames, ShownMessages, is_group
 from passerelle.cli_chat_view import AppStyles, clock, human_size, timer_words, when
 from passerelle.domain.ids import AccountId, ConversationId
@@ -59,6 +60,8 @@ class EventPrinter:
         self.shown = ShownMessages()
         """The numbers of the messages printed, for /save, /react, /reply …"""
         self.groups = GroupNames(client)
+        self.notices = GroupNotices(client, console, self.groups, self.name)
+        self.devices = DeviceNotices(client, console)
         self._requests: set[ConversationId] = set()
         """Conversations whose request this session announced (once each)."""
 
@@ -67,12 +70,12 @@ class EventPrinter:
             self._texts[mid] = text
 
     async def name(self, account: str) -> Text:
-        """``[photo] Alice`` (known here, else from their profile); ``you``; else ``someone (3f9a2c1b…)``."""
+        """``[photo] Alice`` (known here, else from their profile); ``you``; else ``someone you cannot see``."""
         if account == self.client.account_id:
             return Text("you", style="bold")
         contact = await self.client.contact(account) or await self._profile(account)
         if contact is None:
-            return Text(f"someone ({account[:8]}…)", style="bold")
+            return Text("someone you cannot see", style="bold")
         return self.styles.person(contact.app, contact.display_name)
 
     async def _profile(self, account: str) -> Contact | None:
@@ -103,9 +106,9 @@ class EventPrinter:
             case TimerEvent():
                 await self.timer(event)
             case DeviceEvent():
-                self.console.print(f"🔐 a device was {event.event} on your account ({event.device_id})")
+                await self.devices.show(event)
             case GroupEvent():
-                await self.group_event(event)
+                await self.notices.show(event)
             case RequestEvent():
                 await self.request(event)
 
@@ -115,12 +118,24 @@ class EventPrinter:
         if before is not None:
             await self.changed(before, message, number)
             return
+        await self.show_message(message, number, live=True)
+
+    async def history(self, message: Message) -> None:
+        """A message of ``/history``: as it was shown live, with its receipt state, replies and
+        reactions (it keeps its number if it was shown before)."""
+        await self.show_message(message, self.shown.number(message), live=False)
+
+    async def show_message(self, message: Message, number: int, *, live: bool) -> None:
+        """``(3) 14:03 [photo] alice: text``, then what goes with it on lines of its own: the message
+        it replies to, its reactions, its attachment."""
         self.remember(message.id, message.text)
+        if is_group(message.conv):
+            await self.notices.before_message(message.conv)
         line = Text(f"({number}) {clock(message.ts)} ")
         if is_group(message.conv):
             line.append_text(await self.groups.tag(message.conv))
             line.append(" › ")
-        if message.outgoing:  # a copy of what I sent from another of my devices
+        if message.outgoing and live:  # a copy of what I sent from another of my devices
             line.append_text(Text("you", style="bold"))
             line.append(" (from another device)")
             if not is_group(message.conv):
@@ -129,11 +144,42 @@ class EventPrinter:
         else:
             line.append_text(await self.name(message.sender))
         line.append(": ")
-        line.append(message.text)
-        if message.expires_at is not None:
+        line.append(message.text, style="dim italic" if message.deleted else "")
+        if message.edited and not message.deleted:
+            line.append("  (edited)", style="dim")
+        if not live and message.outgoing and STATE_MARKS[message.state]:
+            line.append(f"  {STATE_MARKS[message.state]}", style="dim")
+        if live and message.expires_at is not None:
             line.append(f"  ⏳ disappears {when(message.expires_at)}", style="dim")
         self.console.print(line)
+        if message.reply_to is not None:
+            self.console.print(await self.quoted(message))
+        if message.reactions:
+            self.console.print(await self.reactions(message))
         self.attachment(message, number)
+
+    async def quoted(self, message: Message) -> Text:
+        """``    ↩ replying to (3) [photo] alice: “Au salon 📸”``."""
+        ref = message.reply_to
+        assert ref is not None
+        number = self.shown.number_of(ref.sender, ref.id)
+        line = Text("    ↩ replying to ", style="dim")
+        if number is not None:
+            line.append(f"({number}) ", style="dim")
+        line.append_text(await self.name(ref.sender))
+        if ref.quote:
+            line.append(f": “{snippet(ref.quote)}”", style="dim")
+        return line
+
+    async def reactions(self, message: Message) -> Text:
+        """``    👍 [chat] Bob · ❤️ you``."""
+        line = Text("    ")
+        for index, (account, emoji) in enumerate(message.reactions):
+            if index:
+                line.append(" · ", style="dim")
+            line.append(f"{emoji} ")
+            line.append_text(await self.name(account))
+        return line
 
     async def changed(self, before: Message, after: Message, number: int) -> None:
         """A message shown before changed: reacted to, edited or deleted (by its sender)."""
@@ -165,32 +211,6 @@ class EventPrinter:
         self.console.print(
             Text.assemble("    📎 ", details, size, extra, Text(f" — /save {number} <path>", style="dim"))
         )
-
-    async def group_event(self, event: GroupEvent) -> None:
-        """``👥 [photo] alice added [chat] Bob to #Vélo``; ``👥 [photo] alice named the group #Vélo``."""
-        if event.event == "renamed":
-            self.groups.forget(event.conv)
-            tag = await self.groups.tag(event.conv)
-            self.console.print(Text.assemble("👥 ", await self.name(event.by), " named the group ", tag))
-            return
-        tag = await self.groups.tag(event.conv)
-        by, who = await self.name(event.by), await self.name(event.account)
-        match event.event:
-            case "added":
-                line = Text.assemble("👥 ", by, " added ", who, " to ", tag)
-            case "removed":
-                line = Text.assemble("👥 ", by, " removed ", who, " from ", tag)
-            case "left":
-                line = Text.assemble("👥 ", who, " left ", tag)
-            case "joined":
-                line = Text.assemble("👥 ", who, " joined ", tag, " with an invite link")
-            case "promoted" | "demoted":
-                line = Text.assemble("👥 ", by, f" {event.event} ", who, " in ", tag)
-            case "avatar":
-                line = Text.assemble("👥 ", by, " changed the picture of ", tag)
-            case _:
-                return  # device changes of members: the keys follow by themselves
-        self.console.print(line)
 
     async def request(self, event: RequestEvent) -> None:
         """A message from someone not in my contacts: said once per conversation and session."""

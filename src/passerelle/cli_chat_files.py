@@ -18,7 +18,7 @@ from rich.text import Text
 
 from passerelle.cli_chat_events import EventPrinter
 from passerelle.cli_chat_groups import Target
-from passerelle.cli_chat_shown import sent_message
+from passerelle.cli_chat_shown import no_message, sent_message
 from passerelle.cli_chat_view import clock, human_size
 from passerelle.sdk import Client, SentMessage
 
@@ -123,7 +123,10 @@ class FileCommands:
             self.say(Text("usage: /save N PATH (N: the number shown before the message)", style="yellow"))
             return
         message = self.printer.shown.get(int(words[0]))
-        if message is None or message.attachment is None:
+        if message is None:
+            self.say(Text(no_message(words[0]), style="yellow"))
+            return
+        if message.attachment is None:
             self.say(Text(f"message ({words[0]}) has no attachment", style="yellow"))
             return
         target = await asyncio.to_thread(_expand, words[1])

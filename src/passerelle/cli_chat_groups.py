@@ -30,17 +30,30 @@ GROUP_USAGE = """\
 
 
 class Target:
-    """Where typed lines go: a person (``peer``) or a group (``group``), never both."""
+    """Where typed lines go: a person (``peer``) or a group (``group``), never both; or nowhere.
+
+    ``chosen`` says that the person picked (or tried to pick) a target this session: from then on an
+    incoming message never picks one for them, so a failed ``/to`` cannot send the next line to
+    whoever wrote last."""
 
     def __init__(self) -> None:
         self.peer: AccountId | None = None
         self.group: ConversationId | None = None
+        self.chosen = False
 
     def person(self, account: AccountId) -> None:
-        self.peer, self.group = account, None
+        self.peer, self.group, self.chosen = account, None, True
 
     def in_group(self, conv: ConversationId) -> None:
-        self.peer, self.group = None, conv
+        self.peer, self.group, self.chosen = None, conv, True
+
+    def clear(self) -> None:
+        """Nobody: lines typed now are not sent anywhere (and say so)."""
+        self.peer, self.group, self.chosen = None, None, True
+
+    @property
+    def empty(self) -> bool:
+        return self.peer is None and self.group is None
 
 
 class GroupCommands:
@@ -188,11 +201,17 @@ class GroupCommands:
             try:
                 accounts.append((await self.client.lookup(address)).account_id)
             except NotFound:
-                self.say(
-                    Text(f"nobody can be found at {address} (or they chose not to be found)", style="yellow")
-                )
+                self.say(Text(not_found(address), style="yellow"))
                 return None
         return accounts
+
+
+def not_found(address: str) -> str:
+    """Why a lookup found nobody, and what the other person can do about it."""
+    return (
+        f"nobody can be found at {address}: no such account, or they chose not to be found from "
+        "your app (they can change that with /settings findable everyone)"
+    )
 
 
 def _joined(parts: list[Text]) -> list[Text | str]:

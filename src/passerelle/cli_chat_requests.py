@@ -1,4 +1,5 @@
-"""Message requests in ``passerelle chat``: ``/requests``, ``/accept``, ``/decline``, ``/block``.
+"""Message requests and blocks in ``passerelle chat``: ``/requests``, ``/accept``, ``/decline``,
+``/block``, ``/unblock``, ``/blocked``.
 
 The first message from someone who is not a contact (always, from another app) waits in the
 requests folder; until it is accepted they do not see read receipts or typing. Each command takes
@@ -34,6 +35,8 @@ class RequestCommands:
         self.latest: AccountId | None = None
         """Who sent the latest request this session announced."""
         self.listed: list[AccountId] = []
+        self.blocks: list[AccountId] = []
+        """The people ``/blocked`` listed, for ``/unblock N``."""
 
     def commands(self) -> dict[str, Callable[[str], Awaitable[None]]]:
         return {
@@ -41,6 +44,8 @@ class RequestCommands:
             "/accept": self.accept,
             "/decline": self.decline,
             "/block": self.block,
+            "/unblock": self.unblock,
+            "/blocked": self.blocked,
         }
 
     def heard(self, event: RequestEvent) -> None:
@@ -93,11 +98,61 @@ class RequestCommands:
         self._forget(who)
         self.say(Text.assemble("⛔ you blocked ", name, ": neither of you can reach the other"))
 
+    async def blocked(self, _: str) -> None:
+        """The people I blocked, numbered for ``/unblock N``."""
+        blocks = await self.client.privacy.blocks()
+        self.blocks = [b.account_id for b in blocks]
+        if not blocks:
+            self.say("you have blocked nobody")
+            return
+        for number, block in enumerate(blocks, 1):
+            name = await self.printer.name(block.account_id)
+            self.say(Text.assemble(f" {number}. ", name, Text(f"  blocked {when(block.since)}", style="dim")))
+        self.say(Text("/unblock N", style="dim"))
+
+    async def unblock(self, arg: str) -> None:
+        """``/unblock photo:alice``, ``/unblock N`` (from ``/blocked``), or ``/unblock`` when there is one."""
+        who: AccountId | None = None
+        if arg.isdigit():
+            if not 0 < int(arg) <= len(self.blocks):
+                self.say(Text("no such number: /blocked lists whom you blocked", style="yellow"))
+                return
+            who = self.blocks[int(arg) - 1]
+        elif arg:
+            try:
+                who = (await self.client.lookup(arg)).account_id
+            except NotFound:
+                self.say(Text(f"nobody can be found at {arg}", style="yellow"))
+                return
+        else:
+            blocks = await self.client.privacy.blocks()
+            if len(blocks) != 1:
+                self.say(
+                    Text(
+                        "you have blocked nobody"
+                        if not blocks
+                        else "which one? /blocked lists them: /unblock N",
+                        style="yellow",
+                    )
+                )
+                return
+            who = blocks[0].account_id
+        try:
+            await self.client.privacy.unblock(who)
+        except NotFound:
+            self.say(Text.assemble(await self.printer.name(who), " is not blocked"))
+            return
+        self.say(
+            Text.assemble(
+                "✓ you unblocked ", await self.printer.name(who), ": you can write to each other again"
+            )
+        )
+
     def _forget(self, who: AccountId) -> None:
         if self.latest == who:
             self.latest = None
         if self.target.peer == who:
-            self.target.peer = None
+            self.target.clear()
 
     async def _who(self, arg: str, *, fallback_to_peer: bool = False) -> AccountId | None:
         if arg.isdigit():

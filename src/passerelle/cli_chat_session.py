@@ -15,16 +15,29 @@ from rich.console import Console
 from rich.text import Text
 
 from passerelle.cli_chat_content import ContentCommands
-from passerelle.cli_chat_events import STATE_MARKS, EventPrinter
+from passerelle.cli_chat_events import EventPrinter
 from passerelle.cli_chat_files import FileCommands
-from passerelle.cli_chat_groups import GroupCommands, Target
+from passerelle.cli_chat_groups import GroupCommands, Target, not_found
 from passerelle.cli_chat_input import StdinLines
 from passerelle.cli_chat_requests import RequestCommands
+from passerelle.cli_chat_settings import SettingsCommands
 from passerelle.cli_chat_shown import is_group, sent_message
 from passerelle.cli_chat_view import TIMER_CHOICES, AppStyles, clock, safety_rows, timer_words, when
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.sdk import Client, Contact, Event, Message, MessageState, NotFound, RequestEvent, SdkError
+from passerelle.sdk import (
+    Client,
+    Contact,
+    Event,
+    Forbidden,
+    Message,
+    MessageState,
+    NotFound,
+    RequestEvent,
+    SdkError,
+    TooLarge,
+    Unavailable,
+)
 
 HELP = """\
 /to <address>     talk to someone: /to photo:alice, /to chat:+33612345678, /to social:marie.d
@@ -39,12 +52,18 @@ HELP = """\
 /groups           your groups;  /group new NAME ADDRESS…, /group add|remove ADDRESS, /group leave
 /send-file PATH [caption]   send a file or image here, encrypted;  /save N PATH  save one received
 /requests         messages from people not in your contacts;  /accept, /decline, /block [N]
+/unblock ADDRESS  let someone you blocked write again;  /blocked  whom you blocked
+/settings         your privacy: /settings findable everyone|app|nobody, messages everyone|contacts,
+                  receipts on|off, last-seen everyone|contacts|nobody
 /react N 👍       react to message (N) (/react N - removes it);  /reply N text  reply quoting it
 /edit N text      edit a message you sent;  /delete N  delete it for everyone
 /story TEXT       a 24-hour story for your contacts;  /stories  your contacts' stories
 /help             this list
 /quit             leave (Ctrl-D too)
 Any other line is sent to the current person or group; (N) before a message is its number."""
+
+
+NOBODY = "not sent: pick someone first: /to photo:alice, or a group: /to #NAME (/help lists commands)"
 
 
 class Quit(Exception):
@@ -65,11 +84,13 @@ class ChatSession:
         self.files = FileCommands(client, self.printer, self.target, self.say)
         self.requests = RequestCommands(client, self.printer, self.target, self.say)
         self.content = ContentCommands(client, self.printer, self.target, self.say)
+        self.privacy = SettingsCommands(client, self.say)
         self.commands: dict[str, Callable[[str], Awaitable[None]]] = {
             **self.groups.commands(),
             **self.files.commands(),
             **self.requests.commands(),
             **self.content.commands(),
+            **self.privacy.commands(),
             "/to": self.to,
             "/reply": self.reply,
             "/list": self.list,
@@ -86,6 +107,8 @@ class ChatSession:
     async def run(self) -> int:
         """Connect, then chat until /quit or the end of the input. Returns the exit status."""
         stream = self.client.events()  # before connecting: what waited in the mailbox comes first
+        await self.printer.notices.learn()
+        await self.printer.devices.learn()
         await self.client.connect()
         me = Text.assemble("Connected as ", self.styles.tag(self.client.app), f" {self.client.address or ''}")
         self.console.print(me)
@@ -112,12 +135,12 @@ class ChatSession:
                 self.requests.heard(event)
             if isinstance(event, Message) and not event.outgoing:
                 if is_group(event.conv):
-                    if self.target.peer is None and self.target.group is None:
+                    if not self.target.chosen:
                         self.target.in_group(event.conv)
                         self.say("(type to answer in the group; /to picks someone else)", style="dim")
                     continue
                 self.last_sender = event.sender
-                if self.target.peer is None and self.target.group is None:
+                if not self.target.chosen:
                     self.target.person(event.sender)
                     self.say("(type to answer; /to picks someone else)", style="dim")
 
@@ -138,7 +161,16 @@ class ChatSession:
             except Quit:
                 return
             except SdkError as exc:
-                self.say(f"✗ {exc.message}", style="red")
+                self.say(f"✗ {self.explain(exc)}", style="red")
+
+    def explain(self, exc: SdkError) -> str:
+        if isinstance(exc, Forbidden) and "unblock" in exc.message:
+            return f"{exc.message}: /unblock (or /blocked lists whom you blocked)"
+        if isinstance(exc, TooLarge):
+            return f"{exc.message}: not sent (split it, or send it as a file with /send-file)"
+        if isinstance(exc, Unavailable):
+            return f"{exc.message} ({self.client.server_url}); the client keeps trying to reconnect"
+        return exc.message
 
     def say(self, text: str | Text, *, style: str = "") -> None:
         self.console.print(text if isinstance(text, Text) else Text(text, style=style))
@@ -147,7 +179,7 @@ class ChatSession:
         if self.target.group is not None:
             return self.target.group
         if self.peer is None:
-            self.say("pick someone first: /to photo:alice", style="yellow")
+            self.say("pick someone first: /to photo:alice, or a group: /to #NAME", style="yellow")
             return None
         return direct_conversation_id(self.client.account_id, self.peer)
 
@@ -161,7 +193,7 @@ class ChatSession:
             sent = await self.client.send_text(self.peer, text)
             where = await self.printer.name(self.peer)
         else:
-            self.say("pick someone first: /to photo:alice (or /help)", style="yellow")
+            self.say(NOBODY, style="yellow")
             return
         self.printer.remember(sent.id, text)
         number = self.printer.shown.number(sent_message(self.client, sent, text))
@@ -173,29 +205,49 @@ class ChatSession:
     # --- commands -----------------------------------------------------------------------------------
 
     async def to(self, arg: str) -> None:
+        """Pick a person or a group. Whatever goes wrong, nobody stays selected afterwards: the next
+        line is never sent to the person picked before."""
         if not arg:
             self.say("usage: /to photo:alice (a person) or /to #NAME (a group)", style="yellow")
             return
+        self.target.clear()
+        try:
+            picked = await self._pick(arg)
+        except SdkError as exc:
+            self.say(f"✗ {self.explain(exc)}", style="red")
+            picked = False
+        if not picked:
+            self.say("nobody is selected now: lines you type are not sent until /to succeeds", style="dim")
+
+    async def _pick(self, arg: str) -> bool:
         if arg.startswith("#"):
-            await self.groups.pick(arg)
-            return
+            return await self.groups.pick(arg)
         if arg.isdigit():
             index = int(arg) - 1
             if not 0 <= index < len(self.listed):
                 self.say("no such conversation: /list shows their numbers", style="yellow")
-                return
-            self.target.person(self.listed[index])
+                return False
+            account = self.listed[index]
         else:
             try:
                 contact: Contact = await self.client.lookup(arg)
             except NotFound:
-                self.say(f"nobody can be found at {arg} (or they chose not to be found)", style="yellow")
-                return
+                self.say(not_found(arg), style="yellow")
+                return False
             if contact.account_id == self.client.account_id:
                 self.say("that is you; your other devices get copies of what you send", style="yellow")
-                return
-            self.target.person(contact.account_id)
-        self.say(Text.assemble("Now talking to ", await self.printer.name(self.target.peer or "")))
+                return False
+            account = contact.account_id
+        if account in {b.account_id for b in await self.client.privacy.blocks()}:
+            name = await self.printer.name(account)
+            unblock = "/unblock" if arg.isdigit() else f"/unblock {arg}"
+            self.say(
+                Text.assemble("you blocked ", name, f": {unblock} to write to them again"), style="yellow"
+            )
+            return False
+        self.target.person(account)
+        self.say(Text.assemble("Now talking to ", await self.printer.name(account)))
+        return True
 
     async def reply(self, arg: str) -> None:
         if arg:  # /reply N text: a reply quoting message N (rich content)
@@ -235,14 +287,7 @@ class ChatSession:
         if not messages:
             self.say("no messages yet")
         for message in messages:
-            self.printer.remember(message.id, message.text)
-            number = self.printer.shown.number(message)
-            who = await self.printer.name(message.sender)
-            line = Text.assemble(f"({number}) {clock(message.ts)} ", who, ": ", message.text)
-            if message.outgoing and STATE_MARKS[message.state]:
-                line.append(f"  {STATE_MARKS[message.state]}", style="dim")
-            self.say(line)
-            self.printer.attachment(message, number)
+            await self.printer.history(message)
 
     async def timer(self, arg: str) -> None:
         conv = self.conv()

@@ -17,6 +17,12 @@ from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import Client, Message, MessageState, SentMessage
 from passerelle.sdk.schema import Attachment
 
+UNNAMED = "(a group without a name yet)"
+
+
+def no_message(number: str | int) -> str:
+    return f"there is no message ({number}): the number is the one shown before a message, like (3)"
+
 
 def is_group(conv: str) -> bool:
     return conv.startswith("g_")
@@ -43,6 +49,10 @@ class ShownMessages:
         """The copy of this message shown before, if any (a change re-sends the whole message)."""
         found = self._numbers.get((message.sender, message.client_id))
         return self._messages[found - 1] if found is not None else None
+
+    def number_of(self, sender: str, client_id: str) -> int | None:
+        """The number of a message shown, by its sender and content id (what a reply refers to)."""
+        return self._numbers.get((sender, client_id))
 
     def get(self, number: int) -> Message | None:
         return self._messages[number - 1] if 0 < number <= len(self._messages) else None
@@ -97,8 +107,8 @@ class GroupNames:
         return None
 
     async def tag(self, conv: ConversationId) -> Text:
-        """``#Vélo du dimanche`` (or ``#group g_3f9a2c…`` while its name has not arrived)."""
-        return group_tag(await self.name(conv) or f"group {conv[:8]}…")
+        """``#Vélo du dimanche`` (or ``#(a group without a name yet)`` while its name has not arrived)."""
+        return group_tag(await self.name(conv) or UNNAMED)
 
     def forget(self, conv: ConversationId) -> None:
         """The group was renamed: read its name again."""
@@ -110,6 +120,6 @@ class GroupNames:
         for conversation in await self._client.conversations():
             if conversation.kind != "group" or self._client.account_id not in conversation.members:
                 continue
-            name = await self.name(conversation.conv) or f"group {conversation.conv[:8]}…"
+            name = await self.name(conversation.conv) or UNNAMED
             found.append((conversation.conv, name, conversation.members))
         return sorted(found, key=lambda g: g[1].casefold())

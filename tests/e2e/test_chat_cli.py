@@ -191,8 +191,7 @@ async def test_a_group_made_in_one_terminal_talks_and_a_file_is_saved_in_the_oth
     await alice.line("👥 you created #Vélo du dimanche 🚲 with [chat] Bob — now talking there")
     await alice.type("On part à 9 h devant la boulangerie 🥐")
     await alice.line("you → #Vélo du dimanche 🚲: On part à 9 h devant la boulangerie 🥐 ✓")
-    await bob.line("👥 [photo] alice added you to #")
-    await bob.line("👥 [photo] alice named the group #Vélo du dimanche 🚲")
+    await bob.line("👥 [photo] alice added you to #Vélo du dimanche 🚲")  # by name, never by its id
     await bob.line(re.compile(r"^\(\d+\) \d\d:\d\d #Vélo du dimanche 🚲 › \[photo\] alice: On part à 9 h"))
 
     await bob.type("/groups")
