@@ -28,13 +28,16 @@ from rich.text import Text
 
 from passerelle.cli_chat_events import EventPrinter
 from passerelle.cli_chat_input import StdinLines
+from passerelle.cli_chat_reach import ServerUnreachable, reach
 from passerelle.cli_chat_session import ChatSession
 from passerelle.cli_chat_view import AppStyles, make_console
-from passerelle.sdk import AliasTaken, Client, NotFound, SdkError, Unauthorized
+from passerelle.sdk import AliasTaken, Client, InvalidInput, NotFound, SdkError, Unauthorized
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 STORE_FILE = "client.db"
 STATUS_USAGE = 2
+SIGNUP_TRIES = 3
+"""A wrong code or password at sign-up is asked for again, this many times in all."""
 
 
 class UsageError(Exception):
@@ -82,21 +85,30 @@ async def run_chat(
 ) -> int:
     console = console or make_console()
     lines = lines or StdinLines()
+    interactive = options.send is None and options.receive is None
+    within_s = None if interactive else options.timeout
     try:
         options.check()
-        client, styles = await open_or_enrol(options, console, lines)
+        client, styles = await open_or_enrol(options, console, lines, within_s=within_s)
     except UsageError as exc:
         console.print(Text(f"✗ {exc}", style="red"))
         return STATUS_USAGE
+    except ServerUnreachable as exc:
+        console.print(Text(f"✗ {exc}", style="red"))
+        return 1
     except SdkError as exc:
         console.print(Text(f"✗ {explain(exc, enrolling=True)}", style="red"))
         return 1
     try:
+        await reach(client.server_url, console, within_s=within_s)
         if options.send is not None and options.to is not None:
             return await send_once(client, console, styles, options.to, options.send)
         if options.receive is not None:
             return await receive(client, console, styles, options.receive, options.timeout)
         return await ChatSession(client, console, lines, styles).run()
+    except ServerUnreachable as exc:
+        console.print(Text(f"✗ {exc}", style="red"))
+        return 1
     except SdkError as exc:
         console.print(Text(f"✗ {explain(exc)}", style="red"))
         return 1
@@ -141,7 +153,7 @@ def default_device_name() -> str:
 
 
 async def open_or_enrol(
-    options: ChatOptions, console: Console, lines: StdinLines
+    options: ChatOptions, console: Console, lines: StdinLines, *, within_s: float | None = None
 ) -> tuple[Client, AppStyles]:
     """The device of the store (resumed), or a new one (registered or added). The apps' styles come
     from the device's own server: the one in its store when resuming, ``--server`` otherwise."""
@@ -164,70 +176,120 @@ async def open_or_enrol(
         except BaseException:
             await client.close()
             raise
+    if not options.app:
+        raise UsageError("--app is needed the first time (chat, photo or social)")
+    await reach(options.server, console, within_s=within_s)
     styles = await fetch_styles(options.server)
-    client = await enrol(options, store, console, lines, styles)
+    new_folders = await asyncio.to_thread(_missing_folders, store)
+    try:
+        client = await enrol(options, store, console, lines, styles)
+    except BaseException:
+        await asyncio.to_thread(_remove_empty, new_folders)  # nothing left behind
+        raise
     console.print(Text(f"Your device's keys and messages are kept (encrypted) in {store}", style="dim"))
     return client, styles
+
+
+def _missing_folders(store: Path) -> list[Path]:
+    """``store`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    folder = store.expanduser().absolute()
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; a folder that holds anything stays
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 async def enrol(
     options: ChatOptions, store: Path, console: Console, lines: StdinLines, styles: AppStyles
 ) -> Client:
-    app = options.app
-    if not app:
-        raise UsageError("--app is needed the first time (chat, photo or social)")
-    kind = styles.identities.get(app) or (
-        "phone" if options.phone else "handle" if options.handle else "profile" if options.username else ""
-    )
-    if not kind:
-        raise UsageError(f"the server at {options.server} has no app {app!r} (or cannot be reached)")
+    app = options.app or ""
+    kind = styles.identities.get(app)
+    if kind is None:
+        if styles.identities:
+            listing = ", ".join(f"{name} ({how})" for name, how in styles.identities.items())
+            raise UsageError(f"the server at {options.server} has no app {app!r}; its apps: {listing}")
+        raise UsageError(f"the server at {options.server} did not list its apps (GET /v1/apps)")
     adding = options.new_device
-    phone = code = handle = username = secret = None
+    phone = handle = username = None
     if kind == "phone":
         phone = options.phone or await ask(console, lines, "Your phone number (like +33612345678): ")
-        await Client.request_code(options.server, app, phone)
-        console.print(f"A code was sent to {phone} (a development server prints it on its console).")
-        code = await ask(console, lines, "Code: ")
     elif kind == "handle":
         handle = options.handle or await ask(console, lines, "Your handle: ")
-        secret = await password(options, console, lines)
     else:
         username = options.username or await ask(console, lines, "Your username: ")
-        secret = await password(options, console, lines)
     display_name = options.name
     if display_name is None and kind != "handle" and not adding:
         display_name = await ask(console, lines, "Your name: " if kind == "phone" else "Your real name: ")
+    if phone is not None:
+        await Client.request_code(options.server, app, phone)
+        console.print(f"A code was sent to {phone} (a development server prints it on its console).")
     device_name = options.device_name or default_device_name()
+    for attempt in range(1, SIGNUP_TRIES + 1):
+        code = secret = None
+        if phone is not None:
+            code = await ask(console, lines, "Code: ")
+        else:
+            secret = await password(options, console, lines)
+        try:
+            if adding:
+                client = await Client.add_device(
+                    options.server,
+                    store,
+                    app=app,
+                    device_name=device_name,
+                    phone=phone,
+                    code=code,
+                    handle=handle,
+                    username=username,
+                    password=secret,
+                )
+            else:
+                client = await Client.register(
+                    options.server,
+                    store,
+                    app=app,
+                    display_name=display_name,
+                    device_name=device_name,
+                    phone=phone,
+                    code=code,
+                    handle=handle,
+                    username=username,
+                    password=secret,
+                )
+        except (Unauthorized, InvalidInput) as exc:
+            asked = "code" if phone is not None else "password"
+            retry = asked in exc.message.lower() or isinstance(exc, Unauthorized)
+            if not retry or attempt == SIGNUP_TRIES or (secret is not None and options.password):
+                raise
+            left = SIGNUP_TRIES - attempt
+            console.print(
+                Text(
+                    f"✗ {exc.message}: try again ({left} more {plural(left, 'try')})",
+                    style="red",
+                )
+            )
+            continue
+        break
     if adding:
-        client = await Client.add_device(
-            options.server,
-            store,
-            app=app,
-            device_name=device_name,
-            phone=phone,
-            code=code,
-            handle=handle,
-            username=username,
-            password=secret,
-        )
         console.print(
             Text.assemble("✓ this device was added to ", styles.tag(app), f" {client.address or ''}")
         )
     else:
-        client = await Client.register(
-            options.server,
-            store,
-            app=app,
-            display_name=display_name,
-            device_name=device_name,
-            phone=phone,
-            code=code,
-            handle=handle,
-            username=username,
-            password=secret,
-        )
         console.print(Text.assemble("✓ registered on ", styles.tag(app), f" as {client.address or ''}"))
     return client
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else ("tries" if word == "try" else f"{word}s")
 
 
 async def ask(console: Console, lines: StdinLines, prompt: str) -> str:

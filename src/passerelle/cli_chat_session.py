@@ -63,6 +63,7 @@ HELP = """\
 Any other line is sent to the current person or group; (N) before a message is its number."""
 
 
+CONNECT_WAIT_S = 10.0
 NOBODY = "not sent: pick someone first: /to photo:alice, or a group: /to #NAME (/help lists commands)"
 
 
@@ -109,7 +110,15 @@ class ChatSession:
         stream = self.client.events()  # before connecting: what waited in the mailbox comes first
         await self.printer.notices.learn()
         await self.printer.devices.learn()
-        await self.client.connect()
+        while True:  # the server answered (cli_chat_reach); the WebSocket may still take a while
+            try:
+                await self.client.connect(timeout_s=CONNECT_WAIT_S)
+                break
+            except Unavailable:
+                self.say(
+                    f"… still connecting to {self.client.server_url}, in the background (Ctrl-C to stop)",
+                    style="dim",
+                )
         me = Text.assemble("Connected as ", self.styles.tag(self.client.app), f" {self.client.address or ''}")
         self.console.print(me)
         self.console.print("Type /to <address> to pick someone, then type messages. /help lists commands.")
