@@ -104,7 +104,8 @@ class GroupCommands:
             return
         group = await self.client.groups.create(name, members)
         self.target.in_group(group.conv)
-        names = [await self.printer.name(m) for m in group.members if m != self.client.account_id]
+        others = [m for m in dict.fromkeys(members) if m != self.client.account_id]  # in the order typed
+        names = [await self.printer.name(m) for m in others]
         self.say(
             Text.assemble(
                 "👥 you created ", group_tag(name), " with ", *_joined(names), " — now talking there"

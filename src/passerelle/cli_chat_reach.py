@@ -9,6 +9,7 @@ The waits between tries are the retry schedule itself, not a way to synchronise.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import httpx
@@ -25,10 +26,24 @@ class ServerUnreachable(Exception):
 
 
 def _reason(exc: httpx.HTTPError) -> str:
+    """Why a request failed, in words: ``connection refused``, ``unknown host``, ``no answer in 5 s``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer in {PROBE_TIMEOUT_S:g} s"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused: nothing listens there"
+        if isinstance(cause, socket.gaierror):
+            return "unknown host"
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__ or cause.__context__
     text = str(exc).strip()
-    if text.startswith("[Errno") and "]" in text:
-        text = text.split("]", 1)[1].strip()
-    return text.lower() or type(exc).__name__
+    return text[:1].lower() + text[1:] if text else type(exc).__name__
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.1f}".rstrip("0").rstrip(".")
 
 
 async def _probe(http: httpx.AsyncClient, url: str) -> str | None:
@@ -64,7 +79,7 @@ async def reach(url: str, console: Console, *, within_s: float | None = None) ->
                 console.print(
                     Text(f"✗ cannot reach the server at {url} ({why}); trying again {until}", style="red")
                 )
-            console.print(Text(f"  … try {tries + 1} in {delay:g} s", style="dim"))
+            console.print(Text(f"  … try {tries + 1} in {_seconds(delay)} s", style="dim"))
             await asyncio.sleep(delay)
     if tries:
         console.print(Text(f"✓ the server at {url} answers", style="green"))

@@ -178,7 +178,7 @@ class ChatSession:
         if isinstance(exc, TooLarge):
             return f"{exc.message}: not sent (split it, or send it as a file with /send-file)"
         if isinstance(exc, Unavailable):
-            return f"{exc.message} ({self.client.server_url}); the client keeps trying to reconnect"
+            return f"{exc.message} (at {self.client.server_url}); this device reconnects by itself once it answers"
         return exc.message
 
     def say(self, text: str | Text, *, style: str = "") -> None:
