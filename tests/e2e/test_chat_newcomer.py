@@ -144,6 +144,10 @@ async def test_a_failed_to_selects_nobody_a_block_can_be_undone_and_numbers_are_
     await alice.type("De retour")
     await bob.line("[photo] alice: De retour")
 
+    # The text limit (docs/protocol.md section 3): said, and nothing sent.
+    await alice.type("é" * 16_385)  # 32 770 bytes of UTF-8
+    await alice.line("✗ a text message has at most 32768 bytes: not sent")
+
     # A new device of hers is named by its name.
     laptop = await terminals.chat(
         "alice-laptop",
@@ -170,6 +174,7 @@ async def test_a_failed_to_selects_nobody_a_block_can_be_undone_and_numbers_are_
     assert await bob.exit_status() == 0, bob.output()
     assert "Pour personne" not in bob.output()
     assert "Toujours pas" not in bob.output()
+    assert "éé" not in bob.output()
 
 
 @pytest.mark.timeout(180)
