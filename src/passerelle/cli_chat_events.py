@@ -18,6 +18,7 @@ from passerelle.cli_chat_view import AppStyles, clock, human_size, timer_words, 
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import (
     Client,
+    ConnectionEvent,
     Contact,
     DeviceEvent,
     Event,
@@ -62,6 +63,8 @@ class EventPrinter:
         self.groups = GroupNames(client)
         self.notices = GroupNotices(client, console, self.groups, self.name)
         self.devices = DeviceNotices(client, console)
+        self._lost = False
+        """The connection was lost and has not come back yet."""
         self._requests: set[ConversationId] = set()
         """Conversations whose request this session announced (once each)."""
 
@@ -111,6 +114,22 @@ class EventPrinter:
                 await self.notices.show(event)
             case RequestEvent():
                 await self.request(event)
+            case ConnectionEvent():
+                self.connection(event)
+
+    def connection(self, event: ConnectionEvent) -> None:
+        """Said when the connection is lost and when it is back (the first one goes without saying)."""
+        url = self.client.server_url
+        if not event.connected:
+            self._lost = True
+            self.console.print(
+                Text(
+                    f"⚠ lost the connection to {url}; reconnecting by itself (Ctrl-C to stop)", style="yellow"
+                )
+            )
+        elif self._lost:
+            self._lost = False
+            self.console.print(Text(f"✓ connected again to {url}", style="green"))
 
     async def message(self, message: Message) -> None:
         before = self.shown.previous(message)

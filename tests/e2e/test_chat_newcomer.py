@@ -265,9 +265,15 @@ async def test_a_server_that_is_down_is_named_at_once_and_tried_again(no_server:
     server = no_server.server
     assert server is not None
     await server.stop()
+    await bob.line(f"⚠ lost the connection to {no_server.url}; reconnecting by itself")
     await bob.type("/to photo:alice")
     failed = await bob.line("✗ cannot reach the server")
     assert f"(at {no_server.url})" in failed
     await bob.line("nobody is selected now")
+    # It comes back (same port, same data): the session says so and works again.
+    await no_server.serve(port=port)
+    await bob.line(f"✓ connected again to {no_server.url}")
+    await bob.type(f"/to chat:{BOB_PHONE}")
+    await bob.line("that is you")
     await bob.type("/quit")
     assert await bob.exit_status() == 0, bob.output()

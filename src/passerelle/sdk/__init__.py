@@ -27,6 +27,7 @@ from passerelle.sdk.errors import (
     UnsupportedVersion,
 )
 from passerelle.sdk.events import (
+    ConnectionEvent,
     Contact,
     Conversation,
     DeviceEvent,
@@ -47,6 +48,7 @@ __all__ = [
     "Client",
     "ClientOptions",
     "Conflict",
+    "ConnectionEvent",
     "Contact",
     "Conversation",
     "DeviceEvent",

@@ -34,7 +34,7 @@ from passerelle.sdk.core import (
 )
 from passerelle.sdk.dispatch import Dispatcher
 from passerelle.sdk.errors import NotConnected, SdkError, Unavailable, error_from_code
-from passerelle.sdk.events import TypingEvent
+from passerelle.sdk.events import ConnectionEvent, TypingEvent
 from passerelle.sdk.inbox import Inbox, InboxResult, Recovery
 from passerelle.sdk.schema import ResendContent
 from passerelle.sdk.state import KnownDevice
@@ -82,6 +82,8 @@ class Connection:
         self._futures: dict[str, asyncio.Future[SendSucceeded]] = {}
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._welcomed = asyncio.Event()
+        self._up = False
+        """Welcomed on the current connection (a ConnectionEvent is emitted when this changes)."""
         self._runner: asyncio.Task[None] | None = None
         self.failure: BaseException | None = None
 
@@ -195,6 +197,9 @@ class Connection:
             case Connected():
                 self._welcomed.set()
                 self.schedule(self._on_welcome(event))
+                if not self._up:
+                    self._up = True
+                    await self._dispatch.emit(ConnectionEvent(connected=True))
             case SendSucceeded():
                 if not self._resolve(event.client_id, result=event):
                     self.schedule(partial(self._on_orphan_sent, event))
@@ -221,7 +226,9 @@ class Connection:
             case Rejected():
                 logger.warning("the server refused this connection: %s", event.code)
             case Disconnected():
-                pass
+                if self._up:
+                    self._up = False
+                    await self._dispatch.emit(ConnectionEvent(connected=False))
 
     def _resolve(
         self, client_id: str, *, result: SendSucceeded | None = None, error: SdkError | None = None

@@ -164,6 +164,22 @@ class ThemeEvent:
     ts: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionEvent:
+    """The live connection came up (the server's welcome) or was lost; while it is down the client
+    reconnects by itself, with backoff, until it is closed."""
+
+    connected: bool
+
+
 Event = (
-    Message | ReceiptEvent | TypingEvent | TimerEvent | DeviceEvent | GroupEvent | RequestEvent | ThemeEvent
+    Message
+    | ReceiptEvent
+    | TypingEvent
+    | TimerEvent
+    | DeviceEvent
+    | GroupEvent
+    | RequestEvent
+    | ThemeEvent
+    | ConnectionEvent
 )
