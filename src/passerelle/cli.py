@@ -166,7 +166,10 @@ def chat(
     send: Annotated[str | None, typer.Option(help="Send this one message (with --to) and exit")] = None,
     to: Annotated[str | None, typer.Option(help="Address for --send: photo:alice")] = None,
     receive: Annotated[int | None, typer.Option(help="Print this many messages, then exit")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds --receive waits")] = 30.0,
+    timeout: Annotated[
+        float,
+        typer.Option(help="Seconds --send and --receive wait for the server (and --receive for messages)"),
+    ] = 30.0,
 ) -> None:
     """A terminal client: register or resume a device, then chat (/help lists the commands).
 

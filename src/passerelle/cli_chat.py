@@ -31,7 +31,15 @@ from passerelle.cli_chat_input import StdinLines
 from passerelle.cli_chat_reach import ServerUnreachable, reach
 from passerelle.cli_chat_session import ChatSession
 from passerelle.cli_chat_view import AppStyles, make_console
-from passerelle.sdk import AliasTaken, Client, InvalidInput, NotFound, SdkError, Unauthorized
+from passerelle.sdk import (
+    AliasTaken,
+    Client,
+    InvalidInput,
+    NotFound,
+    SdkError,
+    Unauthorized,
+    Unavailable,
+)
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 STORE_FILE = "client.db"
@@ -102,7 +110,9 @@ async def run_chat(
     try:
         await reach(client.server_url, console, within_s=within_s)
         if options.send is not None and options.to is not None:
-            return await send_once(client, console, styles, options.to, options.send)
+            return await send_once(
+                client, console, styles, options.to, options.send, within_s=options.timeout
+            )
         if options.receive is not None:
             return await receive(client, console, styles, options.receive, options.timeout)
         return await ChatSession(client, console, lines, styles).run()
@@ -316,8 +326,20 @@ async def password(options: ChatOptions, console: Console, lines: StdinLines) ->
 # --- one message in, one message out ---------------------------------------------------------------
 
 
-async def send_once(client: Client, console: Console, styles: AppStyles, to: str, text: str) -> int:
-    await client.connect()
+async def connect_within(client: Client, within_s: float) -> None:
+    """Connect, or give up after ``within_s`` with a line that promises nothing (the client closes)."""
+    try:
+        await client.connect(timeout_s=within_s)
+    except Unavailable:
+        raise ServerUnreachable(
+            f"the server at {client.server_url} answers, but no live connection came up within {within_s:g} s"
+        ) from None
+
+
+async def send_once(
+    client: Client, console: Console, styles: AppStyles, to: str, text: str, *, within_s: float
+) -> int:
+    await connect_within(client, within_s)
     contact = await client.lookup(to)
     sent = await client.send_text(contact.account_id, text)
     console.print(
@@ -332,7 +354,7 @@ async def receive(client: Client, console: Console, styles: AppStyles, count: in
     got = 0
     try:
         async with asyncio.timeout(within_s):
-            await client.connect(timeout_s=within_s)
+            await connect_within(client, within_s)
             async for message in stream:
                 await printer.message(message)
                 got += 1
