@@ -281,11 +281,9 @@ async def enrol(
             if not retry or attempt == SIGNUP_TRIES or (secret is not None and options.password):
                 raise
             left = SIGNUP_TRIES - attempt
+            why = exc.message if isinstance(exc, InvalidInput) else f"that {asked} was not accepted"
             console.print(
-                Text(
-                    f"✗ {exc.message}: try again ({left} more {plural(left, 'try')})",
-                    style="red",
-                )
+                Text(f"✗ {why}: type the {asked} again ({left} more {plural(left, 'try')})", style="red")
             )
             continue
         break

@@ -257,7 +257,9 @@ class EventPrinter:
                 continue
             self._shown.add((mid, receipt.kind))
             text = self._texts.get(mid) or await self._text_of(receipt.conv, mid)
-            quoted = f' "{snippet(text)}"' if text else ""
+            if text is None:
+                continue  # not a message shown here (a reaction, an edit): nothing to point at
+            quoted = f' "{snippet(text)}"'
             if receipt.kind == "read":
                 line = Text.assemble(
                     Text("✓✓ read", style="bold blue"), " by ", await self.name(receipt.sender), quoted

@@ -186,7 +186,7 @@ async def test_sign_up_asks_again_and_leaves_nothing_behind(terminals: Terminals
     code = await terminals.code_for(BOB_PHONE)
     wrong = f"{code[:-1]}{(int(code[-1]) + 1) % 10}"
     await bob.type(wrong)
-    await bob.line("try again (2 more tries)")
+    await bob.line("✗ that code was not accepted: type the code again (2 more tries)")
     await bob.type(code)
     await bob.line(f"registered on [chat] as chat:{BOB_PHONE}")
     await bob.stop()
@@ -196,7 +196,7 @@ async def test_sign_up_asks_again_and_leaves_nothing_behind(terminals: Terminals
     await carol.type("short")  # typed at the prompt (which ends no line)
     retry = await carol.line("a password has 8 to")
     assert retry.startswith("Password (or set PASSERELLE_PASSWORD): ✗ ")
-    assert retry.endswith("try again (2 more tries)")
+    assert retry.endswith(": type the password again (2 more tries)")
     await carol.type(PASSWORD)
     await carol.line("registered on [social] as social:carol.b")
     await carol.stop()
@@ -219,7 +219,7 @@ async def test_sign_up_asks_again_and_leaves_nothing_behind(terminals: Terminals
     for attempt in range(3):
         await laptop.type(f"not the password {attempt}")
     assert await laptop.exit_status() == 1
-    assert laptop.output().count("try again") == 2
+    assert laptop.output().count("type the password again") == 2
     assert "✗ wrong name or password" in laptop.lines[-1]
     assert not (tmp_path / "nested").exists()
 
