@@ -118,6 +118,13 @@ async def test_a_failed_to_selects_nobody_a_block_can_be_undone_and_numbers_are_
     await alice.line("nobody is selected now")
     await alice.type("Pour personne")
     await alice.line("not sent: pick someone first")
+    await alice.type(f"/to chat:{BOB_PHONE}")
+    await alice.line("Now talking to [chat] Bob")
+    await alice.type("/to #nulle part")
+    await alice.line("you are in no group called 'nulle part'")
+    await alice.line("nobody is selected now")
+    await alice.type("Pour personne non plus")
+    await alice.line("not sent: pick someone first")
 
     # Numbers that name no message.
     await alice.type("/react 99 👍")
@@ -172,7 +179,7 @@ async def test_a_failed_to_selects_nobody_a_block_can_be_undone_and_numbers_are_
     assert await alice.exit_status() == 0, alice.output()
     await bob.type("/quit")
     assert await bob.exit_status() == 0, bob.output()
-    assert "Pour personne" not in bob.output()
+    assert "Pour personne" not in bob.output()  # neither line
     assert "Toujours pas" not in bob.output()
     assert "éé" not in bob.output()
 
