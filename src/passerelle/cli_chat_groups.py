@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from rich.text import Text
 
 from passerelle.cli_chat_events import EventPrinter
+from passerelle.cli_chat_notices import joined
 from passerelle.cli_chat_view import group_tag
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import Client, NotFound
@@ -108,7 +109,7 @@ class GroupCommands:
         names = [await self.printer.name(m) for m in others]
         self.say(
             Text.assemble(
-                "👥 you created ", group_tag(name), " with ", *_joined(names), " — now talking there"
+                "👥 you created ", group_tag(name), " with ", *joined(names), " — now talking there"
             )
         )
 
@@ -121,7 +122,7 @@ class GroupCommands:
             return
         await self.client.groups.add(conv, accounts)
         names = [await self.printer.name(a) for a in accounts]
-        self.say(Text.assemble("👥 you added ", *_joined(names), " to ", await self.printer.groups.tag(conv)))
+        self.say(Text.assemble("👥 you added ", *joined(names), " to ", await self.printer.groups.tag(conv)))
 
     async def remove(self, arg: str) -> None:
         conv = self._current()
@@ -213,12 +214,3 @@ def not_found(address: str) -> str:
         f"nobody can be found at {address}: no such account, or they chose not to be found from "
         "your app (they can change that with /settings findable everyone)"
     )
-
-
-def _joined(parts: list[Text]) -> list[Text | str]:
-    out: list[Text | str] = []
-    for index, part in enumerate(parts):
-        if index:
-            out.append(" and " if index == len(parts) - 1 else ", ")
-        out.append(part)
-    return out
