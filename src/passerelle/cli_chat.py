@@ -108,7 +108,6 @@ async def run_chat(
         console.print(Text(f"✗ {explain(exc, enrolling=True)}", style="red"))
         return 1
     try:
-        await reach(client.server_url, console, within_s=within_s)
         if options.send is not None and options.to is not None:
             return await send_once(
                 client, console, styles, options.to, options.send, within_s=options.timeout
@@ -182,6 +181,7 @@ async def open_or_enrol(
         try:
             if options.app and options.app != client.app:
                 raise UsageError(f"the device in {store} belongs to the {client.app} app, not {options.app}")
+            await reach(client.server_url, console, within_s=within_s)
             return client, await fetch_styles(client.server_url)
         except BaseException:
             await client.close()

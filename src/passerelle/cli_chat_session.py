@@ -251,7 +251,7 @@ class ChatSession:
             name = await self.printer.name(account)
             unblock = "/unblock" if arg.isdigit() else f"/unblock {arg}"
             self.say(
-                Text.assemble("you blocked ", name, f": {unblock} to write to them again"), style="yellow"
+                Text.assemble("you blocked ", name, f": {unblock} to write to them again", style="yellow")
             )
             return False
         self.target.person(account)

@@ -284,3 +284,15 @@ async def test_a_server_that_is_down_is_named_at_once_and_tried_again(no_server:
     await bob.line("that is you")
     await bob.type("/quit")
     assert await bob.exit_status() == 0, bob.output()
+
+    # A resumed device whose server is down: the same, from the URL kept in its store.
+    server = no_server.server
+    assert server is not None
+    await server.stop()
+    again = await no_server.run("bob-again", "chat", "--store", str(no_server.tmp_path / "bob"))
+    await again.line(f"✗ cannot reach the server at {no_server.url} (connection refused")
+    await no_server.serve(port=port)
+    await again.line(f"✓ the server at {no_server.url} answers")
+    await again.line(f"Connected as [chat] chat:{BOB_PHONE}")
+    await again.type("/quit")
+    assert await again.exit_status() == 0, again.output()

@@ -33,7 +33,7 @@ def test_the_readme_has_a_python_snippet_and_it_is_a_whole_program() -> None:
 
 
 async def bob_answers(bob: Client, seen: list[Message]) -> None:
-    """Bob answers alice's first message, then waits for her reaction and her reply to his answer."""
+    """Bob answers the program's first message, then waits for its reaction and its reply to his answer."""
     answered = reacted = replied = False
     async for message in bob.messages():
         seen.append(message)
@@ -63,6 +63,11 @@ async def test_each_readme_python_snippet_runs_against_a_real_server(
         code=server.inbox.code_for(BOB_PHONE),
         display_name="Bob",
     )
+    # The tour's people are there already (the snippet must not take one of their names).
+    alice = await Client.register(
+        server.url, tmp_path / "alice", app="photo", handle="alice", password="x" * 12
+    )
+    await alice.close()
     program = tmp_path / "hello.py"
     program.write_text(snippet, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PASSERELLE_")}
@@ -85,4 +90,4 @@ async def test_each_readme_python_snippet_runs_against_a_real_server(
     assert "Bob: Ça va ? Et toi ?" in text
     reply = next(m for m in seen if m.text == "Salut !")
     assert reply.reply_to is not None and reply.reply_to.quote.startswith("Ça va ?")
-    assert (tmp_path / "alice-store").is_dir()
+    assert (tmp_path / "dave-store").is_dir()
