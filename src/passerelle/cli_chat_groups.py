@@ -121,6 +121,9 @@ class GroupCommands:
             self.say(Text("usage: /group add ADDRESS…", style="yellow"))
             return
         await self.client.groups.add(conv, accounts)
+        name = await self.printer.groups.name(conv)
+        if name is not None:  # the name is content: sent again, so the new members learn it now
+            await self.client.groups.rename(conv, name)
         names = [await self.printer.name(a) for a in accounts]
         self.say(Text.assemble("👥 you added ", *joined(names), " to ", await self.printer.groups.tag(conv)))
 

@@ -74,11 +74,14 @@ class GroupNotices:
     async def show(self, event: GroupEvent) -> None:
         conv = event.conv
         if event.event == "renamed":
+            before = self.groups.cached(conv)
             self.groups.forget(conv)
             adder = self._joining.pop(conv, None)
             if adder is not None:
                 await self._added_me(conv, adder)
                 return
+            if before is not None and before == await self.groups.name(conv):
+                return  # the same name again (sent for members just added): nothing to say
             tag = await self.groups.tag(conv)
             self.console.print(Text.assemble("👥 ", await self.name(event.by), " named the group ", tag))
             return

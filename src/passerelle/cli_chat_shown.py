@@ -110,6 +110,10 @@ class GroupNames:
         """``#Vélo du dimanche`` (or ``#(a group without a name yet)`` while its name has not arrived)."""
         return group_tag(await self.name(conv) or UNNAMED)
 
+    def cached(self, conv: ConversationId) -> str | None:
+        """The name this session last read, if any (before the store was asked again)."""
+        return self._names.get(conv)
+
     def forget(self, conv: ConversationId) -> None:
         """The group was renamed: read its name again."""
         self._names.pop(conv, None)

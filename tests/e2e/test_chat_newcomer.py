@@ -92,11 +92,23 @@ async def test_the_readme_group_across_three_apps(terminals: Terminals) -> None:
     await alice.line("👥 you removed [social] Carol B. from #Vélo du dimanche")
     await bob.line("👥 [photo] alice removed [social] Carol B. from #Vélo du dimanche")
     await carol.line("👥 [photo] alice removed you from #Vélo du dimanche")
+    await carol.type("/groups")
+    await carol.line("no groups yet")
+
+    # Added again later: told at once, by name, before anyone writes.
+    await alice.type("/group add social:carol.b")
+    await alice.line("👥 you added [social] Carol B. to #Vélo du dimanche")
+    await carol.line("👥 [photo] alice added you to #Vélo du dimanche with [chat] Bob")
+    await bob.line("👥 [photo] alice added [social] Carol B. to #Vélo du dimanche")
+    await alice.type("Re-bonjour Carol")
+    await carol.line("#Vélo du dimanche › [photo] alice: Re-bonjour Carol")
+    await bob.line("#Vélo du dimanche › [photo] alice: Re-bonjour Carol")
 
     for person in (alice, bob, carol):
         await person.type("/quit")
         assert await person.exit_status() == 0, person.output()
     assert "someone you cannot see" not in bob.output() + carol.output()
+    assert "named the group" not in bob.output() + carol.output()  # the name sent again says nothing
     assert "g_" not in bob.output() + carol.output()
 
 
