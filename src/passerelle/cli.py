@@ -59,7 +59,7 @@ def serve(
     from passerelle.server.app import create_app
     from passerelle.server.logs import configure_logging
     from passerelle.server.runner import tune_gc, uvicorn_config
-    from passerelle.server.startup import announce
+    from passerelle.server.startup import announce, unusable_ports
 
     try:
         settings = load_settings(
@@ -77,6 +77,10 @@ def serve(
         typer.echo(f"passerelle serve: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
+    unusable = unusable_ports(settings)
+    if unusable is not None:
+        typer.echo(f"passerelle serve: {unusable}", err=True)
+        raise typer.Exit(1)
     announce(settings)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     tune_gc()

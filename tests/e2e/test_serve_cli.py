@@ -101,3 +101,15 @@ async def test_a_bad_config_is_one_clear_line(
     assert len(server.lines) == 1, server.output()
     assert server.lines[0].startswith("passerelle serve: ")
     assert expected in server.lines[0]
+
+
+async def test_a_port_in_use_is_one_clear_line(terminals: Terminals) -> None:
+    port = terminals.url.rsplit(":", 1)[1]
+    second = await terminals.run(
+        "second", "serve", "--data-dir", str(terminals.tmp_path / "other"), "--port", port
+    )
+    assert await second.exit_status() == 1
+    assert second.lines == [
+        f"passerelle serve: cannot listen on 127.0.0.1:{port} (address already in use): another server there? "
+        "--port (or PASSERELLE_PORT) picks another"
+    ]

@@ -122,3 +122,10 @@ def test_a_secret_is_never_repeated_in_a_message(tmp_path: Path, monkeypatch: py
         load_settings(path)
     assert "admin_token (its value not shown)" in str(caught.value)
     assert "12345678" not in str(caught.value)
+
+
+def test_a_bad_option_names_the_option() -> None:
+    with pytest.raises(
+        ConfigError, match=r"log_format = 'xml' \(--log-format\): expected one of console, json"
+    ):
+        load_settings(log_format="xml")

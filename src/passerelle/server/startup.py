@@ -5,7 +5,9 @@ masked."""
 from __future__ import annotations
 
 import logging
+import os
 import shlex
+import socket
 import sys
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
@@ -47,6 +49,26 @@ def chat_command(settings: Settings, app: App) -> str:
     """``passerelle chat --server http://127.0.0.1:8000 --app chat --phone +33612345678 --name Bob``."""
     words = ["passerelle", "chat", "--server", client_url(settings), "--app", app.name]
     return shlex.join([*words, *_EXAMPLES.get(app.identity, ())])
+
+
+def unusable_ports(settings: Settings) -> str | None:
+    """Why the server could not listen where it is told to (a port taken, an address not of this
+    machine), said before anything starts; None when it can. Each port is bound, then released."""
+    ports = [("--port", settings.port)]
+    if settings.ws_port:
+        ports.append(("--ws-port", settings.ws_port))
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    for option, port in ports:
+        try:
+            with socket.create_server((settings.host, port), family=family):
+                pass
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            return (
+                f"cannot listen on {settings.host}:{port} ({reason.lower()}): another server there? "
+                f"{option} (or PASSERELLE_{option[2:].upper().replace('-', '_')}) picks another"
+            )
+    return None
 
 
 def announce(settings: Settings, out: TextIO | None = None) -> None:
