@@ -195,6 +195,13 @@ class ChatSession:
     # --- sending -------------------------------------------------------------------------------------
 
     async def send(self, text: str) -> None:
+        if not self.target.empty and not self.client.connected:
+            self.say(
+                f"✗ not sent: no connection to {self.client.server_url} right now (it reconnects by "
+                "itself and says so; send it again then)",
+                style="red",
+            )
+            return
         if self.target.group is not None:
             sent = await self.client.groups.send_text(self.target.group, text)
             where = await self.printer.groups.tag(self.target.group)

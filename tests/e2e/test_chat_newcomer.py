@@ -280,11 +280,22 @@ async def test_a_server_that_is_down_is_named_at_once_and_tried_again(no_server:
     await bob.type(f"/to chat:{BOB_PHONE}")
     await bob.line("that is you")
 
-    # The server goes away mid-session: a /to fails visibly and selects nobody.
+    alice = await no_server.chat(
+        "alice", "--app", "photo", "--handle", "alice", "--receive", "1", "--timeout", "1", password=PASSWORD
+    )
+    await alice.line("registered on [photo] as photo:alice")
+    await alice.exit_status()
+    await bob.type("/to photo:alice")
+    await bob.line("Now talking to [photo] alice")
+
+    # The server goes away mid-session: said at once; a line is not sent, and says so;
+    # a /to fails visibly and selects nobody.
     server = no_server.server
     assert server is not None
     await server.stop()
     await bob.line(f"⚠ lost the connection to {no_server.url}; reconnecting by itself")
+    await bob.type("Tu es là ?")
+    await bob.line(f"✗ not sent: no connection to {no_server.url} right now")
     await bob.type("/to photo:alice")
     failed = await bob.line("✗ cannot reach the server")
     assert f"(at {no_server.url})" in failed
