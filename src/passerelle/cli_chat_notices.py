@@ -129,7 +129,11 @@ class GroupNotices:
     async def _added_me(self, conv: ConversationId, by: AccountId) -> None:
         me = self.client.account_id
         others = [m for m in await self.members(conv) if m not in (me, by)]
-        line = Text.assemble("👥 ", await self.name(by), " added you to ", await self.groups.tag(conv))
+        tag = await self.groups.tag(conv)
+        if by == me:  # made (or joined) from another of my devices
+            line = Text.assemble("👥 you are in ", tag, " (from another of your devices)")
+        else:
+            line = Text.assemble("👥 ", await self.name(by), " added you to ", tag)
         if others:
             names = [await self.name(m) for m in others[:NAMED_MEMBERS]]
             line.append(" with ")

@@ -187,6 +187,16 @@ async def test_a_failed_to_selects_nobody_a_block_can_be_undone_and_numbers_are_
     await laptop.exit_status()
     await alice.line("🔐 a new device, “laptop”, was added to your account")
 
+    # A group she makes on her phone shows on her laptop as hers, not as "you added you".
+    laptop = await terminals.chat("alice-laptop")
+    await laptop.line("Connected as [photo] photo:alice")
+    await alice.type(f"/group new Duo chat:{BOB_PHONE}")
+    await alice.line("👥 you created #Duo with [chat] Bob")
+    await laptop.line("👥 you are in #Duo (from another of your devices) with [chat] Bob")
+    await bob.line("👥 [photo] alice added you to #Duo")
+    await laptop.type("/quit")
+    assert await laptop.exit_status() == 0, laptop.output()
+
     await alice.type("/quit")
     assert await alice.exit_status() == 0, alice.output()
     await bob.type("/quit")
