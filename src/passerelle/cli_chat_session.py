@@ -244,6 +244,9 @@ class ChatSession:
                 self.say("no such conversation: /list shows their numbers", style="yellow")
                 return False
             account = self.listed[index]
+        elif ":" not in arg:
+            self.say(f"an address is app:name, like photo:{arg} or chat:+33612345678", style="yellow")
+            return False
         else:
             try:
                 contact: Contact = await self.client.lookup(arg)
