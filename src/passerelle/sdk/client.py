@@ -388,7 +388,8 @@ class Client:
         return self._dispatch.stream(Message)
 
     def events(self) -> AsyncIterator[Event]:
-        """Every SDK event from now on: messages, receipts, typing, timers, device changes."""
+        """Every SDK event from now on: messages, receipts, typing, timers, device changes, and the
+        connection going down or coming back (``ConnectionEvent``)."""
         return self._dispatch.stream_all()
 
     def on_message(self, callback: Callback[Message]) -> Callable[[], None]:
