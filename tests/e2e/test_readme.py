@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from passerelle.cli import app
 from passerelle.sdk import Client, Message
 from tests.conftest import ServerHandle
 
@@ -91,3 +94,25 @@ async def test_each_readme_python_snippet_runs_against_a_real_server(
     reply = next(m for m in seen if m.text == "Salut !")
     assert reply.reply_to is not None and reply.reply_to.quote.startswith("Ça va ?")
     assert (tmp_path / "dave-store").is_dir()
+
+
+def readme_commands() -> list[list[str]]:
+    """Every ``passerelle ...`` command line of the README's shell blocks, as words."""
+    blocks = re.findall(r"^```sh\n(.*?)^```$", README.read_text("utf-8"), flags=re.MULTILINE | re.DOTALL)
+    commands = []
+    for block in blocks:
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["passerelle"]:
+                commands.append(words[1:])
+    return commands
+
+
+def test_the_readme_commands_name_options_that_exist() -> None:
+    commands = readme_commands()
+    assert ["serve"] in commands
+    assert any(c[:1] == ["chat"] and "--username" in c for c in commands)
+    for words in commands:
+        # --help after the words: click refuses an unknown option before it shows the help.
+        result = CliRunner().invoke(app, [*words, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+        assert result.exit_code == 0, f"passerelle {' '.join(words)}:\n{result.output}"
