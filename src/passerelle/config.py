@@ -182,6 +182,11 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
 SECRETS = ("admin_token", "code_key", "database_url", "redis_url")
 """Settings whose value is never repeated in a message (a token, a key, a URL's password)."""
 MIN_CODE_KEY_CHARS = 32
+_URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "database_url": ("sqlite:///", "postgresql://", "postgres://"),
+    "redis_url": ("redis://", "rediss://", "unix://"),
+}
+"""What the storage and broker adapters accept (empty: SQLite in data_dir, one process)."""
 
 
 def _shown(key: str, value: Any) -> str:
@@ -196,6 +201,11 @@ def _check(key: str, value: Any, where: str) -> Any:
         if wanted not in choices:
             raise ConfigError(f"{_shown(key, value)} ({where}): expected one of {', '.join(choices)}")
         return wanted
+    schemes = _URL_SCHEMES.get(key)
+    if schemes is not None and value not in ("", "local") and not value.startswith(schemes):
+        scheme = value.split(":", 1)[0] if ":" in value else value[:12]
+        wanted = " or ".join(f"{s}..." for s in schemes)
+        raise ConfigError(f"{key} ({where}) starts with {scheme!r}: expected {wanted} (or nothing)")
     if key == "code_key" and value and len(value) < MIN_CODE_KEY_CHARS:
         raise ConfigError(f"{_shown(key, value)} ({where}): at least {MIN_CODE_KEY_CHARS} characters")
     if key == "code_sender" and value != "console" and not value.startswith(("http://", "https://")):

@@ -129,3 +129,25 @@ def test_a_bad_option_names_the_option() -> None:
         ConfigError, match=r"log_format = 'xml' \(--log-format\): expected one of console, json"
     ):
         load_settings(log_format="xml")
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"database_url": "mysql://root:pw@db/x"}, "database_url (--database-url) starts with 'mysql'"),
+        ({"redis_url": "http://cache"}, "redis_url (--redis-url) starts with 'http': expected redis://"),
+    ],
+)
+def test_a_url_the_server_cannot_use_is_one_line_without_its_password(
+    override: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, **override)
+    assert expected in str(caught.value)
+    assert "pw" not in str(caught.value)
+
+
+def test_the_urls_the_server_uses_are_accepted() -> None:
+    settings = load_settings(database_url="postgresql://u:p@db/x", redis_url="redis://cache:6379/0")
+    assert settings.database_url.startswith("postgresql://")
+    assert load_settings(database_url="sqlite:///tmp/x.db", redis_url="local").redis_url == "local"
