@@ -59,7 +59,7 @@ def serve(
     from passerelle.server.app import create_app
     from passerelle.server.logs import configure_logging
     from passerelle.server.runner import tune_gc, uvicorn_config
-    from passerelle.server.startup import announce, unusable_ports
+    from passerelle.server.startup import announce, unusable_data_dir, unusable_ports
 
     try:
         settings = load_settings(
@@ -77,7 +77,7 @@ def serve(
         typer.echo(f"passerelle serve: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
-    unusable = unusable_ports(settings)
+    unusable = unusable_data_dir(settings) or unusable_ports(settings)
     if unusable is not None:
         typer.echo(f"passerelle serve: {unusable}", err=True)
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ masked."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shlex
@@ -63,11 +64,23 @@ def unusable_ports(settings: Settings) -> str | None:
             with socket.create_server((settings.host, port), family=family):
                 pass
         except OSError as exc:
-            reason = os.strerror(exc.errno) if exc.errno else str(exc)
-            return (
-                f"cannot listen on {settings.host}:{port} ({reason.lower()}): another server there? "
-                f"{option} (or PASSERELLE_{option[2:].upper().replace('-', '_')}) picks another"
-            )
+            reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+            if exc.errno == errno.EADDRINUSE:
+                variable = f"PASSERELLE_{option[2:].upper().replace('-', '_')}"
+                advice = f"another server there? {option} (or {variable}) picks another"
+            else:
+                advice = "--host (or PASSERELLE_HOST) names an address of this machine, like 127.0.0.1"
+            return f"cannot listen on {settings.host}:{port} ({reason}): {advice}"
+    return None
+
+
+def unusable_data_dir(settings: Settings) -> str | None:
+    """A data dir that cannot be one (it, or a folder above it, is a file), said before starting."""
+    folder = settings.data_dir.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"the data dir {settings.data_dir} cannot be made: {folder} is a file, not a folder"
     return None
 
 
