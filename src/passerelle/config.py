@@ -49,6 +49,29 @@ class Limits:
     """Unfinished uploads one account may hold at a time."""
     upload_ttl_s: int = DAY_S
     """An upload not finished within this time is abandoned; the janitor deletes it."""
+    hello_timeout_s: float = 10.0
+    """A WebSocket that has not said ``hello`` this long after it opened is closed with 4002."""
+    max_connections_per_client: int = 256
+    """Open WebSockets (authenticated or not) per client address on one node; past it, 4008.
+    IPv6 clients are counted per /64."""
+    max_connections_per_account: int = 16
+    """Authenticated WebSockets per account on one node (one per device); past it, 4008."""
+    max_connections: int = 10_000
+    """Open WebSockets on one node, all clients together; past it, 1013 (keep it under the fd limit)."""
+    failed_hellos_per_window: int = 20
+    """``hello`` frames with a bad token per client address per ``failed_hello_window_s``; past it, 4008."""
+    failed_hello_window_s: int = 60
+    hellos_per_device_per_second: float = 1.0
+    hello_burst: int = 20
+    """Accepted ``hello`` frames per device: a reconnect loop is refused with 4008."""
+    typing_per_second: float = 5.0
+    typing_burst: int = 10
+    rate_limit_keys: int = 100_000
+    """Buckets kept per rate limit (each limit has its own table); a full table never forgets a
+    limit in force: it refuses new keys of that limit until one refills."""
+    token_check_interval_s: float = 5.0
+    """How often each node looks for connections whose token expired (they close at expiry, and at
+    the latest this long after a clock jump)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,9 +20,11 @@ from starlette.routing import WebSocketRoute
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
+from passerelle.server.admission import Admission
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.errors import http_exception_handler
+from passerelle.server.expiry import TokenExpiry
 from passerelle.server.gateway import Gateway
 from passerelle.server.gateway_asgi import AsgiGateway
 from passerelle.server.gateway_picows import PicowsGateway
@@ -53,6 +55,7 @@ from passerelle.service.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blob_files import LocalBlobStore
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
+from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 
 log = logging.getLogger("passerelle.server")
@@ -94,7 +97,8 @@ def create_app(
     broker = open_broker(settings.redis_url)
     http = httpx.AsyncClient(timeout=10.0)
     secret = FileServerSecret(settings.data_dir / KEY_FILE, configured=settings.code_key)
-    limiter = RateLimiter(clock)
+    rate_limits = open_rate_limits(settings.redis_url, clock, max_keys=limits.rate_limit_keys)
+    limiter = RateLimiter(rate_limits)
     directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
     safety = SafetyPolicy(store=store, broker=broker, clock=clock)
     pipeline = SendPipeline(store, on_batch=metrics.on_batch, commit_delay_s=settings.commit_delay_s)
@@ -183,7 +187,13 @@ def create_app(
         limits=limits,
         metrics=metrics,
         clock=clock,
+        admission=Admission(
+            per_client=limits.max_connections_per_client,
+            per_account=limits.max_connections_per_account,
+            total=limits.max_connections,
+        ),
     )
+    expiry = TokenExpiry(hub.connections, clock, interval_s=limits.token_check_interval_s)
     fast_gateway = (
         PicowsGateway(gateway, max_frame_bytes=limits.max_frame_bytes)
         if settings.ws_port is not None
@@ -223,6 +233,7 @@ def create_app(
                     group.create_task(hub.run(), name="pokes"),
                     group.create_task(janitor.run(settings.janitor_interval_s), name="janitor"),
                     group.create_task(presence.run(), name="presence"),
+                    group.create_task(expiry.run(), name="token-expiry"),
                 ]
                 log.info("passerelle is ready", extra={"apps": [a.name for a in settings.apps]})
                 try:
@@ -237,6 +248,7 @@ def create_app(
                     for task in tasks:
                         task.cancel()
         finally:
+            await rate_limits.close()
             await broker.close()
             await http.aclose()
             await store.close()

@@ -71,10 +71,12 @@ class Connection:
     __slots__ = (
         "account",
         "batcher",
+        "client",
         "close_code",
         "close_reason",
         "device",
         "direct",
+        "expires_at",
         "live",
         "max_buffer",
         "max_frames",
@@ -89,9 +91,17 @@ class Connection:
     )
 
     def __init__(
-        self, transport: Transport, *, max_frames: int, max_buffer: int, batcher: WriteBatcher
+        self,
+        transport: Transport,
+        *,
+        max_frames: int,
+        max_buffer: int,
+        batcher: WriteBatcher,
+        client: str = "unknown",
     ) -> None:
         self.transport = transport
+        self.client = client
+        """The peer's rate-limit key (its address; an IPv6 client's /64)."""
         self.batcher = batcher
         self.pending: list[bytes] = []
         """Frames of a direct connection waiting for the end of this loop turn."""
@@ -102,6 +112,8 @@ class Connection:
         self.wakeup = asyncio.Event()
         self.account: AccountId | None = None
         self.device: DeviceId | None = None
+        self.expires_at = 0
+        """When the token given at hello expires (ms); the connection is closed then."""
         self.sent_upto = 0
         """The highest mailbox position queued to this client."""
         self.live = False

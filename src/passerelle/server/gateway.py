@@ -3,28 +3,42 @@
 The read loop feeds each WebSocket message to the connection's ServerSession and dispatches the
 event. Sends are pipelined: a send is checked, handed to the SendPipeline with a callback and the
 loop reads on; the ``sent`` frame is queued when the batch commits.
+
+Admission (both WebSocket layers come through ``serve``): a connection is counted against its
+address and the node's caps as it opens (``Admission``), must say ``hello`` within
+``hello_timeout_s`` (else 4002), and is counted against its account at ``welcome``. A ``hello`` with
+a bad token is charged to the client's address; once that address has failed too often, its hellos
+are refused with 4008 before any token is looked up. Accepted hellos are limited per device.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from passerelle.config import Limits
-from passerelle.domain.errors import DomainError, RateLimited, Unauthorized
+from passerelle.domain.errors import DomainError, RateLimited, Unauthorized, Unavailable
 from passerelle.domain.ids import DeviceId, MailboxPos
 from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import decode_ack, encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
+from passerelle.server.admission import Admission
 from passerelle.server.connection import Connection, Transport, WriteBatcher
-from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code
+from passerelle.server.errors import (
+    CLOSE_PROTOCOL,
+    CLOSE_RATE_LIMITED,
+    CLOSE_TRY_LATER,
+    PROTOCOL_ERRORS,
+    ws_close_code,
+)
 from passerelle.server.frames_in import FrameSource, QueuedFrames
 from passerelle.server.hub import Hub
 from passerelle.server.metrics import Metrics
 from passerelle.service.accounts import AccountService
-from passerelle.service.limiter import RateLimiter
+from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging import MessagingService, Sender
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Clock, Store
@@ -33,6 +47,7 @@ from passerelle.service.records import AppendResult
 log = logging.getLogger("passerelle.gateway")
 TOO_BIG = 1009
 UNAUTHORIZED = 4001
+FAILED_HELLOS = "hello-failed:client"
 
 
 class Gateway:
@@ -48,8 +63,10 @@ class Gateway:
         limits: Limits,
         metrics: Metrics,
         clock: Clock,
+        admission: Admission,
     ) -> None:
         self._clock = clock
+        self._admission = admission
         self._batcher = WriteBatcher()
         self._hub = hub
         self._accounts = accounts
@@ -60,22 +77,32 @@ class Gateway:
         self._limits = limits
         self._metrics = metrics
 
-    def connection(self, transport: Transport) -> Connection:
+    def connection(self, transport: Transport, client: ClientKey) -> Connection:
         limits = self._limits
         return Connection(
             transport,
             max_frames=limits.send_queue_frames,
             max_buffer=limits.send_buffer_bytes,
             batcher=self._batcher,
+            client=client,
         )
 
     async def serve(self, conn: Connection, frames: FrameSource) -> None:
         """Run one connection until it closes: the read loop here, its pump task beside it."""
         pump = asyncio.create_task(conn.pump(self._hub.sync), name="ws-pump")
+        admitted = False
         try:
-            await self._read_loop(conn, frames)
+            try:
+                self._admission.enter(conn)
+            except (RateLimited, Unavailable) as exc:
+                self._refuse(conn, ServerSession(), exc)
+            else:
+                admitted = True
+                await self._read_loop(conn, frames)
         finally:
             self._hub.unregister(conn)
+            if admitted:
+                self._admission.leave(conn)
             conn.close(1000)
             try:
                 async with asyncio.timeout(5):
@@ -94,8 +121,22 @@ class Gateway:
         session = ServerSession()
         sender: Sender | None = None
         max_frame = self._limits.max_frame_bytes
+        hello_timeout = self._limits.hello_timeout_s
+        hello_by = asyncio.get_running_loop().time() + hello_timeout
         while conn.close_code is None:
-            data = await frames.next()
+            if sender is None:
+                try:
+                    async with asyncio.timeout_at(hello_by):
+                        data = await frames.next()
+                except TimeoutError:
+                    self._metrics.errors.labels("hello_timeout").inc()
+                    conn.push(
+                        session.error("bad_state", f"say hello within {hello_timeout:g} s of connecting")
+                    )
+                    conn.close(CLOSE_PROTOCOL, "no hello in time")
+                    return
+            else:
+                data = await frames.next()
             if data is None:
                 session.receive_eof()
                 return
@@ -125,21 +166,34 @@ class Gateway:
                 return
 
     async def _hello(self, conn: Connection, session: ServerSession, frame: Hello) -> Sender | None:
+        limits = self._limits
+        failures = {"count": limits.failed_hellos_per_window, "window_s": limits.failed_hello_window_s}
         try:
-            self._limiter.check("ws-hello", frame.token[:16], rate=1.0, burst=20)
-            token = await self._accounts.authenticate(frame.token)
+            await self._limiter.check_open(FAILED_HELLOS, conn.client, **failures)
+            try:
+                token = await self._accounts.authenticate(frame.token)
+            except Unauthorized:
+                with contextlib.suppress(RateLimited):
+                    await self._limiter.check_window(FAILED_HELLOS, conn.client, **failures)
+                raise
+            await self._limiter.check(
+                "hello:device",
+                token.device,
+                rate=limits.hellos_per_device_per_second,
+                burst=limits.hello_burst,
+            )
             account = await self._store.get_account(token.account)
             if account is None:
                 raise Unauthorized("unknown account")
+            conn.account = account.id
+            conn.device = token.device
+            conn.expires_at = token.expires_at
+            self._admission.join_account(conn, account.id)
             otk_count = await self._store.count_one_time_keys(token.device)
         except DomainError as exc:
-            self._metrics.errors.labels(exc.code).inc()
-            conn.push(session.reject(exc.code, exc.message))
-            conn.close(ws_close_code(exc) or UNAUTHORIZED, exc.code)
+            session.reject(exc.code, exc.message)
+            self._refuse(conn, session, exc)
             return None
-        conn.account = account.id
-        conn.device = token.device
-        limits = self._limits
         # One connection per device (the hub replaces an older one), so this is the device's budget.
         conn.send_bucket = TokenBucket.full(
             rate=limits.sends_per_second, burst=limits.send_burst, now=self._clock.monotonic()
@@ -151,6 +205,18 @@ class Gateway:
         )
         self._hub.register(conn)
         return Sender(account, token.device)
+
+    def _refuse(self, conn: Connection, session: ServerSession, exc: DomainError) -> None:
+        """Answer a refused connection or hello with an ``error`` frame, then close it."""
+        self._metrics.errors.labels(exc.code).inc()
+        conn.push(session.error(exc.code, exc.message, **_details(exc)))
+        if isinstance(exc, RateLimited):
+            code = CLOSE_RATE_LIMITED
+        elif isinstance(exc, Unavailable):
+            code = CLOSE_TRY_LATER
+        else:
+            code = ws_close_code(exc) or UNAUTHORIZED
+        conn.close(code, exc.code)
 
     async def _dispatch(
         self, conn: Connection, session: ServerSession, sender: Sender, frame: object
@@ -170,7 +236,10 @@ class Gateway:
             elif type(frame) is Receipt:
                 await self._messaging.receipt(sender, frame)
             elif type(frame) is Typing:
-                self._limiter.check("typing", sender.device, rate=5.0, burst=10)
+                limits = self._limits
+                await self._limiter.check(
+                    "typing", sender.device, rate=limits.typing_per_second, burst=limits.typing_burst
+                )
                 await self._messaging.typing(sender, frame.conv, frame.typing)
         except DomainError as exc:
             ref = frame.id if type(frame) is Send else None

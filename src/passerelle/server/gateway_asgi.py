@@ -6,6 +6,7 @@ import contextlib
 from typing import Any
 
 from passerelle.server.gateway import Gateway
+from passerelle.service.limiter import client_key_of
 
 
 class AsgiTransport:
@@ -65,5 +66,6 @@ class AsgiGateway:
         if message["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        conn = self._gateway.connection(AsgiTransport(send))
+        peer = scope.get("client")
+        conn = self._gateway.connection(AsgiTransport(send), client_key_of(peer[0] if peer else None))
         await self._gateway.serve(conn, AsgiFrames(receive))

@@ -26,10 +26,13 @@ from picows import (
 from passerelle.server.connection import Connection
 from passerelle.server.frames_in import QueuedFrames
 from passerelle.server.gateway import Gateway
+from passerelle.service.limiter import client_key_of
 
 log = logging.getLogger("passerelle.gateway")
 PATH = b"/v1/ws"
 TOO_BIG = 1009
+TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
+"""Peers whose X-Forwarded-For names the real client (as uvicorn's default forwarded_allow_ips)."""
 
 
 class PicowsTransport:
@@ -75,15 +78,29 @@ class PicowsTransport:
         self._ws.disconnect(graceful=True)
 
 
+def _peer(transport: WSTransport, forwarded_for: str | None) -> str | None:
+    """The client's address: the peer's, or behind a local reverse proxy the last one it forwarded."""
+    peer = transport.underlying_transport.get_extra_info("peername")
+    host = str(peer[0]) if isinstance(peer, tuple) and peer else None
+    if forwarded_for and host in TRUSTED_PROXIES:
+        for hop in reversed(forwarded_for.split(",")):
+            hop = hop.strip()
+            if hop and hop not in TRUSTED_PROXIES:
+                return hop
+    return host
+
+
 class _Listener(WSListener):
-    def __init__(self, server: PicowsGateway) -> None:
+    def __init__(self, server: PicowsGateway, forwarded_for: str | None = None) -> None:
         self._server = server
+        self._forwarded_for = forwarded_for
         self._frames = QueuedFrames()
         self._partial: bytearray | None = None
         self._task: asyncio.Task[None] | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        conn = self._server.gateway.connection(PicowsTransport(transport))
+        client = client_key_of(_peer(transport, self._forwarded_for))
+        conn = self._server.gateway.connection(PicowsTransport(transport), client)
         self._task = self._server.start(conn, self._frames)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
@@ -131,7 +148,10 @@ class PicowsGateway:
     async def start_listening(self, host: str, port: int) -> None:
         def route(request: WSUpgradeRequest) -> WSListener | None:
             path = request.path.split(b"?", 1)[0]
-            return _Listener(self) if path == PATH else None
+            if path != PATH:
+                return None
+            forwarded = request.headers.get("x-forwarded-for")
+            return _Listener(self, str(forwarded) if forwarded else None)
 
         self._server = await ws_create_server(
             route,

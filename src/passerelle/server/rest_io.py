@@ -21,7 +21,7 @@ from passerelle.server.errors import error_response
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
 from passerelle.service.keys import KeyService
-from passerelle.service.limiter import ClientKey
+from passerelle.service.limiter import ClientKey, client_key_of
 from passerelle.service.records import TokenRecord
 
 logger = logging.getLogger("passerelle.server.rest")
@@ -70,7 +70,7 @@ def bearer_token(request: Request) -> str:
 
 def client_key(request: Request) -> ClientKey:
     """The peer's address (behind a proxy, uvicorn's --proxy-headers makes it the real client's)."""
-    return ClientKey(request.client.host if request.client is not None else "unknown")
+    return client_key_of(request.client.host if request.client is not None else None)
 
 
 async def authenticated(request: Request, services: RestServices) -> TokenRecord:

@@ -178,7 +178,7 @@ class AccountService:
             RateLimited: too many logins from this client.
         """
         home = self._app(app)
-        self._limit_client(client)
+        await self._limit_client(client)
         alias = self._alias(home, proof)
         if display_name is None:
             if home.identity is not IdentityKind.HANDLE:
@@ -231,10 +231,10 @@ class AccountService:
             NotFound: a right code for a phone number that has no account.
         """
         home = self._app(app)
-        self._limit_client(client)
+        await self._limit_client(client)
         alias = self._alias(home, proof)
         limits = self._limits
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "login:account",
             f"{home.name}:{alias}",
             count=limits.logins_per_window,
@@ -349,9 +349,9 @@ class AccountService:
             Unauthorized: a wrong password or code.
         """
         account = await self._account(caller)
-        self._limit_client(client)
+        await self._limit_client(client)
         limits = self._limits
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "login:account",
             f"{account.app}:{account.alias}",
             count=limits.logins_per_window,
@@ -388,9 +388,9 @@ class AccountService:
             raise InvalidInput(f"app {app.name} identifies people by {kind}")
         return normalize_alias(app, proof.phone if isinstance(proof, PhoneProof) else proof.alias)
 
-    def _limit_client(self, client: ClientKey) -> None:
+    async def _limit_client(self, client: ClientKey) -> None:
         limits = self._limits
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "login:client", client, count=limits.logins_per_window, window_s=limits.login_window_s
         )
 

@@ -99,7 +99,7 @@ class Tokens:
 
     async def challenge(self, device_id: str, *, client: ClientKey) -> Challenge:
         limits = self._limits
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "challenge:client", client, count=limits.logins_per_window, window_s=limits.login_window_s
         )
         challenge = self._ids.token()
@@ -115,10 +115,12 @@ class Tokens:
         """Exchange a signed challenge for a new token. Raises Unauthorized, uniformly."""
         limits = self._limits
         window = {"count": limits.logins_per_window, "window_s": limits.login_window_s}
-        self._limiter.check_window("login:client", client, **window)
+        await self._limiter.check_window("login:client", client, **window)
         device = await self._store.get_device(DeviceId(device_id))
         # Per account when the device exists, else per claimed device id: same cost either way.
-        self._limiter.check_window("login:account", device.account if device else f"?{device_id}", **window)
+        await self._limiter.check_window(
+            "login:account", device.account if device else f"?{device_id}", **window
+        )
         now = self._clock.now_ms()
         if device is None or not challenge or len(challenge) > MAX_TOKEN_CHARS:
             raise Unauthorized(BAD_CHALLENGE)
@@ -157,10 +159,10 @@ class PhoneCodes:
     async def send(self, app: App, phone: str, *, client: ClientKey) -> int:
         """Send a fresh code to ``phone`` (E.164), replacing any pending one; return its lifetime."""
         limits = self._limits
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "code:client", client, count=limits.codes_per_client_per_hour, window_s=3600
         )
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "code:phone",
             f"{app.name}:{phone}",
             count=limits.codes_per_phone,

@@ -93,7 +93,7 @@ class Directory:
             NotFound: nobody there, or somebody the viewer may not find (indistinguishable).
             RateLimited: too many lookups from this device.
         """
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "lookup:device", device, count=self._limits.lookups_per_minute, window_s=60
         )
         app_name, raw_alias = parse_address(address)

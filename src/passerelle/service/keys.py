@@ -143,7 +143,7 @@ class KeyService:
             RateLimited: this device claimed this account's keys too often.
         """
         record = await self._visible(caller, target)
-        self._limiter.check_window(
+        await self._limiter.check_window(
             "claim:pair", f"{caller.device}>{record.id}", count=CLAIMS_PER_PAIR_PER_MINUTE, window_s=60
         )
         only = [DeviceId(d) for d in device_ids] if device_ids is not None else None

@@ -506,3 +506,22 @@ class BlobStore(Protocol):
     async def delete(self, blobs: Sequence[BlobId]) -> int:
         """Delete the blobs that exist; returns how many were deleted."""
         ...
+
+
+class RateLimits(Protocol):
+    """Token buckets keyed by (rule, key), in one table per rule, each table bounded on its own.
+
+    A rule's table never loses a bucket that is in force: only a bucket that has refilled (which is
+    the same as no bucket) may be forgotten to make room. When a rule's table is full of buckets in
+    force, a new key of that rule is refused (fail safe) until one refills; other rules are unaffected.
+    With several nodes the adapter must share the buckets (Redis), so a limit holds across nodes.
+    """
+
+    async def take(self, rule: str, key: str, *, rate: float, burst: float, cost: float = 1.0) -> float:
+        """Spend ``cost`` tokens of the (rule, key) bucket, created full when new.
+
+        A ``cost`` of 0 spends nothing and creates nothing: it asks whether one token is there.
+        Returns 0 when allowed, else the seconds to wait before a retry (nothing was spent).
+        Raises Unavailable when shared state cannot be reached.
+        """
+        ...

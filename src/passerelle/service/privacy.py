@@ -239,7 +239,7 @@ class PrivacyService:
             InvalidInput: no message, too many or too long, or a message from a third person.
             NotFound: no such account, or a conversation the caller is not in.
         """
-        self._limiter.check_window("report", caller.id, count=REPORTS_PER_HOUR, window_s=3600)
+        await self._limiter.check_window("report", caller.id, count=REPORTS_PER_HOUR, window_s=3600)
         other = await self._known(caller, reported)
         if not 0 < len(messages) <= MAX_REPORTED_MESSAGES:
             raise InvalidInput(f"messages: 1 to {MAX_REPORTED_MESSAGES} revealed messages")

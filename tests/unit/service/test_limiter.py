@@ -1,4 +1,6 @@
-"""The rate limiter: buckets per (rule, key), bounded memory, RateLimited with a retry delay."""
+"""The rate limiter's use-case side: named rules over the RateLimits port, RateLimited with a retry
+delay, limits charged only on failure, and the key of a client address. How buckets are kept (one
+bounded table per rule) is the RateLimits contract's business: tests/contract/test_rate_limits.py."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import pytest
 
 from passerelle.domain.errors import RateLimited
 from passerelle.domain.ids import Timestamp
-from passerelle.service.limiter import RateLimiter
+from passerelle.service.limiter import RateLimiter, client_key_of
+from passerelle.storage.ratelimit_memory import MemoryRateLimits
 
 
 class StepClock:
@@ -20,61 +23,56 @@ class StepClock:
         return self.t
 
 
-def test_a_burst_is_allowed_then_refused_with_the_wait() -> None:
+async def test_a_burst_is_allowed_then_refused_with_the_wait() -> None:
     clock = StepClock()
-    limiter = RateLimiter(clock)
+    limiter = RateLimiter(MemoryRateLimits(clock))
     for _ in range(3):
-        limiter.check("login", "1.2.3.4", rate=0.5, burst=3)
+        await limiter.check("login", "1.2.3.4", rate=0.5, burst=3)
     with pytest.raises(RateLimited) as caught:
-        limiter.check("login", "1.2.3.4", rate=0.5, burst=3)
+        await limiter.check("login", "1.2.3.4", rate=0.5, burst=3)
     assert caught.value.retry_after_s == pytest.approx(2.0)
     clock.t += 2.0
-    limiter.check("login", "1.2.3.4", rate=0.5, burst=3)
+    await limiter.check("login", "1.2.3.4", rate=0.5, burst=3)
 
 
-def test_rules_and_keys_have_their_own_buckets() -> None:
-    limiter = RateLimiter(StepClock())
-    limiter.check("login", "a", rate=1, burst=1)
-    limiter.check("login", "b", rate=1, burst=1)
-    limiter.check("lookup", "a", rate=1, burst=1)
-    with pytest.raises(RateLimited):
-        limiter.check("login", "a", rate=1, burst=1)
-
-
-def test_a_window_allows_count_requests_per_window() -> None:
+async def test_a_window_allows_count_requests_per_window() -> None:
     clock = StepClock()
-    limiter = RateLimiter(clock)
+    limiter = RateLimiter(MemoryRateLimits(clock))
     for _ in range(3):
-        limiter.check_window("code", "+33612345678", count=3, window_s=600)
+        await limiter.check_window("code", "+33612345678", count=3, window_s=600)
     with pytest.raises(RateLimited) as caught:
-        limiter.check_window("code", "+33612345678", count=3, window_s=600)
+        await limiter.check_window("code", "+33612345678", count=3, window_s=600)
     assert caught.value.retry_after_s == pytest.approx(200.0)
     clock.t += 600
     for _ in range(3):
-        limiter.check_window("code", "+33612345678", count=3, window_s=600)
+        await limiter.check_window("code", "+33612345678", count=3, window_s=600)
 
 
-def test_memory_is_bounded_and_the_least_recently_used_key_goes_first() -> None:
-    limiter = RateLimiter(StepClock(), max_keys=2)
-    limiter.check("r", "old", rate=1, burst=1)
-    limiter.check("r", "kept", rate=1, burst=1)
-    with pytest.raises(RateLimited):
-        limiter.check("r", "old", rate=1, burst=1)  # touches "old": "kept" is now the oldest
-    limiter.check("r", "new", rate=1, burst=1)
-    assert len(limiter) == 2
-    with pytest.raises(RateLimited):
-        limiter.check("r", "old", rate=1, burst=1)
-    limiter.check("r", "kept", rate=1, burst=1)  # forgotten, so full again
+async def test_a_limit_charged_on_failure_is_asked_first_without_spending() -> None:
+    buckets = MemoryRateLimits(StepClock())
+    limiter = RateLimiter(buckets)
+    for _ in range(5):
+        await limiter.check_open("hello-failed", "1.2.3.4", count=2, window_s=60)
+    assert buckets.size("hello-failed") == 0  # asking created nothing
+    for _ in range(2):
+        await limiter.check_window("hello-failed", "1.2.3.4", count=2, window_s=60)
+    with pytest.raises(RateLimited) as caught:
+        await limiter.check_open("hello-failed", "1.2.3.4", count=2, window_s=60)
+    assert caught.value.retry_after_s == pytest.approx(30.0)
+    await limiter.check_open("hello-failed", "5.6.7.8", count=2, window_s=60)
 
 
-def test_cost_takes_several_tokens() -> None:
-    limiter = RateLimiter(StepClock())
-    limiter.check("r", "k", rate=1, burst=10, cost=8)
-    with pytest.raises(RateLimited):
-        limiter.check("r", "k", rate=1, burst=10, cost=3)
-    limiter.check("r", "k", rate=1, burst=10, cost=2)
-
-
-def test_max_keys_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="max_keys"):
-        RateLimiter(StepClock(), max_keys=0)
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.4", "198.51.100.4"),
+        (None, "unknown"),
+        ("", "unknown"),
+        ("not-an-address", "not-an-address"),
+    ],
+)
+def test_a_client_is_keyed_by_its_address_and_an_ipv6_client_by_its_64(host: str | None, key: str) -> None:
+    assert client_key_of(host) == key

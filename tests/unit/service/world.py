@@ -17,6 +17,7 @@ from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
 from passerelle.storage import open_store
+from passerelle.storage.ratelimit_memory import MemoryRateLimits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
 
@@ -100,7 +101,7 @@ async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
     secret = FileServerSecret(tmp_path / KEY_FILE)
     await secret.open()
     phone, notices, keys_low = Phone(), Notices(), KeysLow()
-    limiter = RateLimiter(clock)
+    limiter = RateLimiter(MemoryRateLimits(clock))
     directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
     accounts = AccountService(
         store=store,

@@ -1,0 +1,17 @@
+"""Which RateLimits adapter a deployment uses: shared through Redis when one is configured (several
+nodes), else this process's memory."""
+
+from __future__ import annotations
+
+from passerelle.service.ports import Clock
+from passerelle.storage.ratelimit_memory import MemoryRateLimits
+from passerelle.storage.ratelimit_redis import RedisRateLimits
+
+
+def open_rate_limits(redis_url: str, clock: Clock, *, max_keys: int) -> MemoryRateLimits | RedisRateLimits:
+    """Nothing is opened yet: the Redis client connects on first use; ``close`` it at shutdown."""
+    if not redis_url or redis_url == "local":
+        return MemoryRateLimits(clock, max_keys=max_keys)
+    if redis_url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisRateLimits(redis_url, clock, max_keys=max_keys)
+    raise ValueError(f"unsupported Redis URL {redis_url!r}")
