@@ -80,6 +80,7 @@ class Services:
     media: MediaService
     privacy: PrivacyService
     stories: StoryService
+    admission: Admission
 
 
 def create_app(
@@ -177,6 +178,11 @@ def create_app(
         on_deleted=metrics.janitor_deleted.inc,
         also=[stories.delete_expired, media.delete_expired],
     )
+    admission = Admission(
+        per_client=limits.max_connections_per_client,
+        per_account=limits.max_connections_per_account,
+        total=limits.max_connections,
+    )
     gateway = Gateway(
         hub=hub,
         accounts=accounts,
@@ -187,11 +193,7 @@ def create_app(
         limits=limits,
         metrics=metrics,
         clock=clock,
-        admission=Admission(
-            per_client=limits.max_connections_per_client,
-            per_account=limits.max_connections_per_account,
-            total=limits.max_connections,
-        ),
+        admission=admission,
     )
     expiry = TokenExpiry(hub.connections, clock, interval_s=limits.token_check_interval_s)
     fast_gateway = (
@@ -215,6 +217,7 @@ def create_app(
         media=media,
         privacy=privacy,
         stories=stories,
+        admission=admission,
     )
 
     @contextlib.asynccontextmanager
