@@ -2,9 +2,11 @@
 time and memory can be read from /proc without counting the load generator's.
 
 Each run gets a temporary directory (SQLite database, configuration, the server's log) that is
-removed afterwards. The configuration declares one handle app and lifts the per-device send rate
-and the per-address login limit, which would otherwise cap the load (they are policy, not capacity). Scenario (d) adds two phone apps' accounts, whose codes it receives
-itself (``extra_config``: a code gateway URL, and no limit on code requests).
+removed afterwards. The configuration declares one handle app and lifts the per-device send rate,
+the per-address login limit and the connection caps (every client connects from loopback), which
+would otherwise cap the load (they are policy, not capacity). Scenario (d) adds two phone apps'
+accounts, whose codes it receives itself (``extra_config``: a code gateway URL, and no limit on
+code requests).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ retention_days = 30
 logins_per_window = 1000000
 sends_per_second = 1000000.0
 send_burst = 1000000
+max_connections_per_client = 1000000
+max_connections = 1000000
 """
 KEPT_SETTINGS = frozenset({"PASSERELLE_SQLITE_SYNCHRONOUS", "PASSERELLE_LOG_LEVEL"})
 """The only PASSERELLE_* variables passed to the server: the others (a database URL, a Redis URL,
