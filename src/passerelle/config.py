@@ -82,6 +82,9 @@ class Settings:
     """sqlite:///path or postgresql://...; empty means SQLite under data_dir."""
     redis_url: str = ""
     """Empty means one process with the in-process broker."""
+    redis_key_prefix: str = "passerelle:rl"
+    """Where this deployment's shared rate limits live in Redis; deployments that share one Redis
+    database need prefixes of their own."""
     host: str = "127.0.0.1"
     port: int = 8000
     ws_port: int | None = None

@@ -118,9 +118,12 @@ async def start_node(
 
 
 @contextlib.asynccontextmanager
-async def cluster(tmp_path: Path, names: tuple[str, ...] = ("A", "B")) -> AsyncIterator[Cluster]:
+async def cluster(
+    tmp_path: Path, names: tuple[str, ...] = ("A", "B"), **overrides: Any
+) -> AsyncIterator[Cluster]:
     """Nodes started one after the other on one schema and one Redis; all stopped afterwards.
-    Clients of every other node (the second, the fourth...) use its fast WebSocket gateway."""
+    Clients of every other node (the second, the fourth...) use its fast WebSocket gateway.
+    ``overrides`` are settings every node gets (``limits=...``)."""
     if not (POSTGRES_URL and REDIS_URL):
         pytest.skip("several nodes need PASSERELLE_TEST_POSTGRES_URL and PASSERELLE_TEST_REDIS_URL")
     # Each uvicorn server swaps the process's signal handlers and puts back what it found when it
@@ -128,6 +131,8 @@ async def cluster(tmp_path: Path, names: tuple[str, ...] = ("A", "B")) -> AsyncI
     handlers: dict[int, Callable[..., Any] | int | None] = {
         sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS
     }
+    # The nodes share their rate limits in Redis with each other, not with other tests' nodes.
+    overrides.setdefault("redis_key_prefix", f"passerelle:test-rl:{secrets.token_hex(6)}")
     async with shared_schema() as database_url:
         nodes: list[Node] = []
         found = Cluster(nodes)
@@ -136,7 +141,7 @@ async def cluster(tmp_path: Path, names: tuple[str, ...] = ("A", "B")) -> AsyncI
                 data_dir = tmp_path / f"node-{name}"
                 data_dir.mkdir()
                 node = await start_node(
-                    name, database_url=database_url, data_dir=data_dir, fast_ws=index % 2 == 1
+                    name, database_url=database_url, data_dir=data_dir, fast_ws=index % 2 == 1, **overrides
                 )
                 nodes.append(node)
             yield found

@@ -98,7 +98,9 @@ def create_app(
     broker = open_broker(settings.redis_url)
     http = httpx.AsyncClient(timeout=10.0)
     secret = FileServerSecret(settings.data_dir / KEY_FILE, configured=settings.code_key)
-    rate_limits = open_rate_limits(settings.redis_url, clock, max_keys=limits.rate_limit_keys)
+    rate_limits = open_rate_limits(
+        settings.redis_url, clock, max_keys=limits.rate_limit_keys, prefix=settings.redis_key_prefix
+    )
     limiter = RateLimiter(rate_limits)
     directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
     safety = SafetyPolicy(store=store, broker=broker, clock=clock)
