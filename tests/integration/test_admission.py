@@ -23,7 +23,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from passerelle.config import Limits
+from passerelle.domain.ids import DeviceId
 from passerelle.server.runner import RunningServer, running_server
+from passerelle.service.ports import DeviceNews
 from tests.conftest import CodeInbox, SettableClock, make_settings
 from tests.integration.wire import PASSWORD, Wire, add_photo_device, envelope, register_photo
 
@@ -382,3 +384,27 @@ async def test_an_expired_token_closes_its_open_connection_with_4001(tmp_path: P
             refused = await alice.connect(expect_welcome=False)
             assert refused["code"] == "unauthorized"
             await bob.close()
+
+
+async def test_a_revocation_the_broker_lost_is_caught_when_the_node_resubscribes(
+    tmp_path: Path, layer: str
+) -> None:
+    async with serving(tmp_path) as server:
+        url = gateway_url(server, layer)
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            alice = await register_photo(http, "alice", url)
+            bob = await register_photo(http, "bob", url)
+        await alice.connect()
+        await bob.connect()
+        # Alice's device and tokens are deleted, and the broker's close for it is lost (as when
+        # Redis drops a node's subscription): her connection does not know yet.
+        assert await server.services.store.remove_device(DeviceId(alice.device_id))
+        await alive(alice)
+        # The node resubscribes and asks for a resync of all its connections, as RedisBroker does.
+        await server.services.expiry.on_broker_event(DeviceNews((), all_devices=True))
+
+        error = await alice.next("error")
+        assert error["code"] == "unauthorized" and "revoked" in error["message"]
+        assert await closed_code(alice) == 4001
+        await alive(bob)
+        await bob.close()

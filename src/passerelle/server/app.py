@@ -81,6 +81,7 @@ class Services:
     privacy: PrivacyService
     stories: StoryService
     admission: Admission
+    expiry: TokenExpiry
 
 
 def create_app(
@@ -197,7 +198,13 @@ def create_app(
         clock=clock,
         admission=admission,
     )
-    expiry = TokenExpiry(hub.connections, clock, interval_s=limits.token_check_interval_s)
+    expiry = TokenExpiry(
+        hub.connections,
+        clock,
+        tokens=store,
+        broker_events=hub.on_broker_event,
+        interval_s=limits.token_check_interval_s,
+    )
     fast_gateway = (
         PicowsGateway(gateway, max_frame_bytes=limits.max_frame_bytes)
         if settings.ws_port is not None
@@ -220,6 +227,7 @@ def create_app(
         privacy=privacy,
         stories=stories,
         admission=admission,
+        expiry=expiry,
     )
 
     @contextlib.asynccontextmanager
@@ -228,7 +236,7 @@ def create_app(
         await secret.open()
         await store.open()
         try:
-            await broker.start(hub.on_broker_event)
+            await broker.start(expiry.on_broker_event)
             if fast_gateway is not None:
                 await fast_gateway.start_listening(settings.host, settings.ws_port or 0)
                 log.info("fast WebSocket gateway listening", extra={"port": fast_gateway.port})

@@ -86,6 +86,7 @@ class Connection:
         "reading",
         "send_bucket",
         "sent_upto",
+        "token_hash",
         "transport",
         "wakeup",
     )
@@ -114,6 +115,8 @@ class Connection:
         self.device: DeviceId | None = None
         self.expires_at = 0
         """When the token given at hello expires (ms); the connection is closed then."""
+        self.token_hash = ""
+        """The SHA-256 of the token given at hello (to look it up again; never the token)."""
         self.sent_upto = 0
         """The highest mailbox position queued to this client."""
         self.live = False

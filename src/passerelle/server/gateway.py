@@ -38,6 +38,7 @@ from passerelle.server.frames_in import FrameSource, QueuedFrames
 from passerelle.server.hub import Hub
 from passerelle.server.metrics import Metrics
 from passerelle.service.accounts import AccountService
+from passerelle.service.auth import token_hash
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging import MessagingService, Sender
 from passerelle.service.pipeline import SendPipeline
@@ -188,6 +189,7 @@ class Gateway:
             conn.account = account.id
             conn.device = token.device
             conn.expires_at = token.expires_at
+            conn.token_hash = token_hash(frame.token)
             self._admission.join_account(conn, account.id)
             otk_count = await self._store.count_one_time_keys(token.device)
         except DomainError as exc:
