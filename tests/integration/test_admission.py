@@ -408,3 +408,20 @@ async def test_a_revocation_the_broker_lost_is_caught_when_the_node_resubscribes
         assert await closed_code(alice) == 4001
         await alive(bob)
         await bob.close()
+
+
+async def test_behind_a_local_proxy_each_forwarded_client_has_its_own_cap(tmp_path: Path, layer: str) -> None:
+    async with serving(tmp_path, max_connections_per_client=1, hello_timeout_s=60) as server:
+        url = gateway_url(server, layer)
+
+        async def via_proxy(client: str) -> ClientConnection:
+            return await connect(url, additional_headers={"X-Forwarded-For": f"198.51.100.9, {client}"})
+
+        first = await via_proxy("203.0.113.1")
+        second = await via_proxy("203.0.113.2")  # another client behind the same proxy
+        frame, code = await first_frame_and_close(await via_proxy("203.0.113.1"))
+        assert (frame["code"], code) == ("rate_limited", 4008)
+        assert server.services.admission.of_client("203.0.113.1") == 1
+        assert server.services.admission.of_client("203.0.113.2") == 1
+        await first.close()
+        await second.close()

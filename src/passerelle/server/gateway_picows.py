@@ -150,8 +150,8 @@ class PicowsGateway:
             path = request.path.split(b"?", 1)[0]
             if path != PATH:
                 return None
-            forwarded = request.headers.get("x-forwarded-for")
-            return _Listener(self, str(forwarded) if forwarded else None)
+            forwarded = ",".join(request.headers.getall("x-forwarded-for", ()))
+            return _Listener(self, forwarded or None)
 
         self._server = await ws_create_server(
             route,
