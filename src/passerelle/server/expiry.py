@@ -17,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from typing import Protocol
 
-from passerelle.domain.ids import DeviceId
+from passerelle.domain.ids import DeviceId, Timestamp
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Error
 from passerelle.server.connection import Connection
 from passerelle.server.errors import CLOSE_UNAUTHORIZED
-from passerelle.service.ports import BrokerEvent, BrokerHandler, Clock, DeviceNews, TokenStore
+from passerelle.service.ports import BrokerEvent, BrokerHandler, Clock, DeviceNews
+from passerelle.service.records import TokenRecord
 
 MIN_PAUSE_S = 0.5
 """At most this late after the expiry, and at most two rounds a second."""
@@ -32,13 +34,19 @@ EXPIRED = encode(Error(code="unauthorized", message="the token expired; log in a
 REVOKED = encode(Error(code="unauthorized", message="the token was revoked"))
 
 
+class TokenLookup(Protocol):
+    """The part of the TokenStore port this needs."""
+
+    async def resolve_token(self, token_hash: str, *, now: Timestamp) -> TokenRecord | None: ...
+
+
 class TokenExpiry:
     def __init__(
         self,
         connections: Mapping[DeviceId, Connection],
         clock: Clock,
         *,
-        tokens: TokenStore,
+        tokens: TokenLookup,
         broker_events: BrokerHandler,
         interval_s: float,
     ) -> None:

@@ -1,0 +1,158 @@
+"""Admission and token expiry, without a network: caps per address, per account and per node, and
+connections closed when their token expires."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from passerelle.domain.errors import RateLimited, Unavailable
+from passerelle.domain.ids import AccountId, DeviceId, Timestamp
+from passerelle.server.admission import Admission
+from passerelle.server.connection import Connection, WriteBatcher
+from passerelle.server.expiry import TokenExpiry
+from passerelle.service.ports import BrokerEvent, DeviceNews
+from passerelle.service.records import TokenRecord
+
+
+class Wire:
+    """A transport that writes nowhere."""
+
+    direct = True
+
+    def write_now(self, data: bytes) -> None: ...
+
+    def write_many(self, frames: list[bytes]) -> None: ...
+
+    def buffered(self) -> int:
+        return 0
+
+    def is_closed(self) -> bool:
+        return False
+
+    async def send_text(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str = "") -> None: ...
+
+
+async def conn(client: str = "1.2.3.4", device: str = "", account: str = "") -> Connection:
+    c = Connection(Wire(), max_frames=8, max_buffer=1024, batcher=WriteBatcher(), client=client)
+    if device:
+        c.device = DeviceId(device)
+    if account:
+        c.account = AccountId(account)
+    return c
+
+
+async def test_an_address_holds_its_cap_and_no_more_and_leaving_frees_a_place() -> None:
+    admission = Admission(per_client=2, per_account=8, total=100)
+    first, second, third = [await conn() for _ in range(3)]
+    admission.enter(first)
+    admission.enter(second)
+    with pytest.raises(RateLimited):
+        admission.enter(third)
+    admission.enter(await conn("5.6.7.8"))  # another address is unaffected
+    admission.leave(first)
+    admission.enter(third)
+    assert admission.of_client("1.2.3.4") == 2 and admission.open == 3
+
+
+async def test_a_full_node_is_unavailable() -> None:
+    admission = Admission(per_client=10, per_account=10, total=2)
+    admission.enter(await conn("a"))
+    admission.enter(await conn("b"))
+    with pytest.raises(Unavailable):
+        admission.enter(await conn("c"))
+    assert admission.open == 2
+
+
+async def test_an_account_holds_its_cap_but_a_device_may_replace_its_own_connection() -> None:
+    admission = Admission(per_client=10, per_account=2, total=100)
+    alice = AccountId("acc_alice")
+    phone, laptop = await conn(device="phone"), await conn(device="laptop")
+    admission.join_account(phone, alice)
+    admission.join_account(laptop, alice)
+    with pytest.raises(RateLimited):
+        admission.join_account(await conn(device="tablet"), alice)
+    admission.join_account(await conn(device="phone"), alice)  # the phone again: replaces, not adds
+    phone.close(4000)  # as the hub does to the connection it replaces
+    laptop.close(1000)
+    admission.join_account(await conn(device="tablet"), alice)  # a closing connection does not count
+    admission.join_account(await conn(device="phone"), AccountId("acc_bob"))
+
+
+class Tokens:
+    def __init__(self) -> None:
+        self.live: set[str] = set()
+
+    async def resolve_token(self, token_hash: str, *, now: Timestamp) -> TokenRecord | None:
+        if token_hash not in self.live:
+            return None
+        return TokenRecord(device=DeviceId("d"), account=AccountId("a"), expires_at=Timestamp(now + 1))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = 1_000_000
+
+    def now_ms(self) -> Timestamp:
+        return Timestamp(self.ms)
+
+    def monotonic(self) -> float:
+        return self.ms / 1000
+
+
+async def test_expired_tokens_close_their_connections_and_the_next_expiry_is_known() -> None:
+    clock = Clock()
+    soon, later = await conn(device="soon"), await conn(device="later")
+    soon.expires_at, later.expires_at = clock.ms + 1000, clock.ms + 60_000
+    seen: list[BrokerEvent] = []
+
+    async def hub(event: BrokerEvent) -> None:
+        seen.append(event)
+
+    expiry = TokenExpiry(
+        {DeviceId("soon"): soon, DeviceId("later"): later},
+        clock,
+        tokens=Tokens(),
+        broker_events=hub,
+        interval_s=5.0,
+    )
+    assert expiry.close_expired() == pytest.approx(1.0)
+    clock.ms += 1000
+    assert expiry.close_expired() == pytest.approx(59.0)
+    assert (soon.close_code, later.close_code) == (4001, None)
+
+
+async def test_after_a_resync_revoked_tokens_close_their_connections() -> None:
+    clock, tokens = Clock(), Tokens()
+    kept, revoked = await conn(device="kept"), await conn(device="revoked")
+    kept.token_hash, revoked.token_hash = "h-kept", "h-revoked"
+    kept.expires_at = revoked.expires_at = clock.ms + 60_000
+    tokens.live.add("h-kept")
+    seen: list[BrokerEvent] = []
+
+    async def hub(event: BrokerEvent) -> None:
+        seen.append(event)
+
+    expiry = TokenExpiry(
+        {DeviceId("kept"): kept, DeviceId("revoked"): revoked},
+        clock,
+        tokens=tokens,
+        broker_events=hub,
+        interval_s=5.0,
+    )
+    runner = asyncio.create_task(expiry.run())
+    try:
+        await expiry.on_broker_event(DeviceNews((DeviceId("kept"),)))
+        resync = DeviceNews((), all_devices=True)
+        await expiry.on_broker_event(resync)
+        async with asyncio.timeout(5):
+            await revoked.wakeup.wait()
+    finally:
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+    assert seen == [DeviceNews((DeviceId("kept"),)), resync]  # the hub still gets every event
+    assert (kept.close_code, revoked.close_code) == (None, 4001)
