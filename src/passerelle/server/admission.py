@@ -9,12 +9,28 @@ full. Other addresses and accounts are unaffected.
 
 from __future__ import annotations
 
+import resource
+
 from passerelle.domain.errors import RateLimited, Unavailable
 from passerelle.domain.ids import AccountId
 from passerelle.server.connection import Connection
 
 RETRY_AFTER_S = 5.0
 """What a refused client is told to wait before trying again."""
+FD_HEADROOM = 256
+"""File descriptors kept for what is not a WebSocket: the database, Redis, REST requests, logs."""
+
+
+def fd_limit_warning(max_connections: int) -> str | None:
+    """A warning when ``max_connections`` does not fit under this process's open-file limit (the
+    node would then fail on accept() before the cap refuses anyone cleanly)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or max_connections + FD_HEADROOM <= soft:
+        return None
+    return (
+        f"max_connections is {max_connections} but this process may open {soft} files: "
+        f"raise the limit (ulimit -n) or lower max_connections to {max(1, soft - FD_HEADROOM)}"
+    )
 
 
 class Admission:

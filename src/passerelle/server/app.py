@@ -20,7 +20,7 @@ from starlette.routing import WebSocketRoute
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
-from passerelle.server.admission import Admission
+from passerelle.server.admission import Admission, fd_limit_warning
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.errors import http_exception_handler
@@ -248,6 +248,8 @@ def create_app(
                     group.create_task(presence.run(), name="presence"),
                     group.create_task(expiry.run(), name="token-expiry"),
                 ]
+                if (fd_warning := fd_limit_warning(limits.max_connections)) is not None:
+                    log.warning(fd_warning)
                 log.info("passerelle is ready", extra={"apps": [a.name for a in settings.apps]})
                 try:
                     yield

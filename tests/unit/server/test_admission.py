@@ -4,12 +4,13 @@ connections closed when their token expires."""
 from __future__ import annotations
 
 import asyncio
+import resource
 
 import pytest
 
 from passerelle.domain.errors import RateLimited, Unavailable
 from passerelle.domain.ids import AccountId, DeviceId, Timestamp
-from passerelle.server.admission import Admission
+from passerelle.server.admission import FD_HEADROOM, Admission, fd_limit_warning
 from passerelle.server.connection import Connection, WriteBatcher
 from passerelle.server.expiry import TokenExpiry
 from passerelle.service.ports import BrokerEvent, DeviceNews
@@ -156,3 +157,11 @@ async def test_after_a_resync_revoked_tokens_close_their_connections() -> None:
             await runner
     assert seen == [DeviceNews((DeviceId("kept"),)), resync]  # the hub still gets every event
     assert (kept.close_code, revoked.close_code) == (None, 4001)
+
+
+def test_a_cap_over_the_open_file_limit_is_warned_about() -> None:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert fd_limit_warning(10) is None or soft < 10 + FD_HEADROOM
+    if soft != resource.RLIM_INFINITY:
+        warning = fd_limit_warning(soft)
+        assert warning is not None and "ulimit -n" in warning
