@@ -57,10 +57,13 @@ class Connected:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rejected:
-    """The server refused the ``hello`` (bad token, unsupported version); it closes the connection."""
+    """The server refused the ``hello`` (bad token, unsupported version, too many connections or
+    attempts); it closes the connection."""
 
     code: str
     message: str
+    retry_after: float | None = None
+    """Seconds to wait before connecting again (``rate_limited``, ``unavailable``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,7 +227,7 @@ class ClientCore:
                 retry_after=frame.retry_after,
             )
         if self._session is not None and self._session.state is State.CLOSED:
-            return Rejected(code=frame.code, message=frame.message)
+            return Rejected(code=frame.code, message=frame.message, retry_after=frame.retry_after)
         return ServerError(code=frame.code, message=frame.message)
 
     def pending_frames(self) -> list[bytes]:

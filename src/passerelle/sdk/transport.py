@@ -8,7 +8,8 @@ Rules
 3. A lost connection is retried with exponential backoff and jitter (0.5 s doubling to 30 s),
    reset by each ``welcome``. A refused token (close 4001, or an ``unauthorized`` answer to hello)
    is renewed once through ``get_token(refresh=True)``; refused again, the device is gone and
-   ``run`` raises ``Unauthorized``. ``unsupported_version`` is fatal too.
+   ``run`` raises ``Unauthorized``. ``unsupported_version`` is fatal too. A hello refused with a
+   ``retry_after`` (too many connections or attempts: close 4008) waits at least that long.
 4. A failure to handle a frame because the server or network is unavailable (fetching keys)
    closes the connection: nothing after it is acked, so the items come again after reconnecting.
 5. Keep-alive: a ``ping`` frame every ``ping_interval_s``; when the previous one is unanswered the
@@ -39,6 +40,8 @@ from passerelle.sdk.errors import (
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4001
+MAX_RETRY_AFTER_S = 3600.0
+"""The longest wait a server's ``retry_after`` can impose between two connection attempts."""
 MAX_FRAME = 2 * 1024 * 1024
 
 
@@ -109,7 +112,7 @@ class Transport:
                 logger.info("cannot log in now (%s); retrying", exc.code)
                 await asyncio.sleep(max(wait, self._backoff.next_delay()))
                 continue
-            unauthorized = await self._connect_once(token)
+            unauthorized, retry_after = await self._connect_once(token)
             if unauthorized:
                 if refreshed:
                     raise Unauthorized(
@@ -118,10 +121,11 @@ class Transport:
                 refreshed = True
                 continue
             refreshed = False
-            await asyncio.sleep(self._backoff.next_delay())
+            await asyncio.sleep(max(retry_after, self._backoff.next_delay()))
 
-    async def _connect_once(self, token: str) -> bool:
-        """One connection, from opening to closing. Returns True when the token was refused."""
+    async def _connect_once(self, token: str) -> tuple[bool, float]:
+        """One connection, from opening to closing. Returns whether the token was refused, and how
+        long the server asked to wait before the next attempt."""
         rejected: Rejected | None = None
         try:
             async with connect(
@@ -155,8 +159,8 @@ class Transport:
         if rejected is not None:
             if rejected.code == "unsupported_version":
                 raise UnsupportedVersion(rejected.message)
-            return rejected.code == "unauthorized"
-        return code == CLOSE_UNAUTHORIZED
+            return rejected.code == "unauthorized", min(rejected.retry_after or 0.0, MAX_RETRY_AFTER_S)
+        return code == CLOSE_UNAUTHORIZED, 0.0
 
     async def _read(self, ws: ClientConnection) -> Rejected | None:
         try:

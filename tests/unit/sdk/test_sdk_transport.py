@@ -152,3 +152,39 @@ async def test_a_refused_token_is_renewed_once_then_fatal(fake: tuple[FakeServer
     transport, _ = transport_for(url, ClientCore(), tokens)
     with pytest.raises(Unauthorized):
         await asyncio.wait_for(transport.run(), 10)
+
+
+async def test_a_hello_refused_with_retry_after_waits_that_long_before_the_next_attempt() -> None:
+    attempts: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def handler(ws: ServerConnection) -> None:
+        attempts.append(loop.time())
+        async for raw in ws:
+            if json.loads(raw)["t"] == "hello":
+                if len(attempts) == 1:
+                    refusal = {
+                        "t": "error",
+                        "code": "rate_limited",
+                        "message": "slow down",
+                        "retry_after": 0.3,
+                    }
+                    await ws.send(json.dumps(refusal))
+                    await ws.close(4008, "rate_limited")
+                    return
+                await ws.send(json.dumps(WELCOME))
+
+    server: Server = await serve(handler, "127.0.0.1", 0)
+    port = next(iter(server.sockets)).getsockname()[1]
+    transport, events = transport_for(f"ws://127.0.0.1:{port}/v1/ws", ClientCore(), lambda refresh: "tok")
+    task = asyncio.create_task(transport.run())
+    try:
+        await next_event(events, Connected)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        server.close()
+        await server.wait_closed()
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= 0.3  # not the 0.01 s backoff
