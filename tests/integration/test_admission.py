@@ -200,6 +200,9 @@ async def test_3000_idle_connections_from_one_address_are_capped_and_others_stil
                 await chat(alice, bob, "still here")
                 await chat(bob, alice, "me too")
                 assert (await http.get("/healthz")).status_code == 200
+                metrics = (await http.get("/metrics")).text
+                assert "passerelle_ws_open 52.0" in metrics  # the 50 idle ones, Alice and Bob
+                assert 'passerelle_errors_total{code="rate_limited"} 2951.0' in metrics
                 await alice.close()
                 await bob.close()
         finally:

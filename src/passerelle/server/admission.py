@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import resource
 
+from prometheus_client import Gauge
+
 from passerelle.domain.errors import RateLimited, Unavailable
 from passerelle.domain.ids import AccountId
 from passerelle.server.connection import Connection
@@ -34,7 +36,7 @@ def fd_limit_warning(max_connections: int) -> str | None:
 
 
 class Admission:
-    def __init__(self, *, per_client: int, per_account: int, total: int) -> None:
+    def __init__(self, *, per_client: int, per_account: int, total: int, gauge: Gauge | None = None) -> None:
         if min(per_client, per_account, total) < 1:
             raise ValueError("connection caps must be positive")
         self._per_client = per_client
@@ -44,6 +46,7 @@ class Admission:
         self._accounts: dict[AccountId, set[Connection]] = {}
         self.open = 0
         """WebSockets open on this node (authenticated or not)."""
+        self._gauge = gauge
 
     def of_client(self, client: str) -> int:
         return self._clients.get(client, 0)
@@ -57,6 +60,8 @@ class Admission:
             raise RateLimited("too many connections from this address", retry_after_s=RETRY_AFTER_S)
         self._clients[conn.client] = held + 1
         self.open += 1
+        if self._gauge is not None:
+            self._gauge.inc()
 
     def leave(self, conn: Connection) -> None:
         """Count a connection that ``enter`` let in out again (once, when it ends)."""
@@ -67,6 +72,8 @@ class Admission:
         else:
             self._clients.pop(conn.client, None)
         self.open -= 1
+        if self._gauge is not None:
+            self._gauge.dec()
 
     def join_account(self, conn: Connection, account: AccountId) -> None:
         """At hello: raise RateLimited when the account holds its cap of other live connections (a

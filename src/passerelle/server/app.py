@@ -185,6 +185,7 @@ def create_app(
         per_client=limits.max_connections_per_client,
         per_account=limits.max_connections_per_account,
         total=limits.max_connections,
+        gauge=metrics.sockets,
     )
     gateway = Gateway(
         hub=hub,

@@ -30,6 +30,9 @@ class Metrics:
         self.connections = Gauge(
             "passerelle_ws_connections", "Authenticated WebSocket connections", registry=r
         )
+        self.sockets = Gauge(
+            "passerelle_ws_open", "WebSocket connections open, before and after hello", registry=r
+        )
         self.errors = Counter("passerelle_errors", "Errors answered to clients", ["code"], registry=r)
         self.batch_size = Histogram(
             "passerelle_commit_batch_size",
