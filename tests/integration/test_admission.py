@@ -428,3 +428,24 @@ async def test_behind_a_local_proxy_each_forwarded_client_has_its_own_cap(tmp_pa
         assert server.services.admission.of_client("203.0.113.2") == 1
         await first.close()
         await second.close()
+
+
+async def test_a_socket_that_never_sends_a_whole_request_head_is_dropped(tmp_path: Path, layer: str) -> None:
+    async with serving(tmp_path) as server:
+        url = gateway_url(server, layer)
+        parts = urlsplit(url)
+        before = server_sockets(url)
+        opened = []
+        for payload in (b"", b"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\n"):  # silent, then slowloris
+            for _ in range(20):
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+                writer.write(payload)
+                opened.append(Idle(reader, writer))
+        try:
+            # Dropped within the head deadline (5 s on both gateways), before any WebSocket exists.
+            assert all(await asyncio.gather(*(c.closed_by_server() for c in opened)))
+            assert server_sockets(url) == before
+            assert server.services.admission.open == 0
+        finally:
+            for c in opened:
+                c.close()

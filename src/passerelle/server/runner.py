@@ -8,14 +8,13 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from passerelle.config import Settings
 from passerelle.server.app import Services, create_app
+from passerelle.server.uvicorn_protocols import HttpProtocol, WebSocketProtocol
 from passerelle.service.ports import Clock, CodeSender
 
 
@@ -28,25 +27,12 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-CLOSE_HANDSHAKE_S = 2.0
-"""How long uvicorn's WebSocket waits for a peer to answer its close frame before dropping the
-socket (uvicorn's own default is 10 s): a client refused or closed by the server, which never
-answers, holds a socket that long at most."""
-
-
-class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O WebSocket protocol, waiting at most CLOSE_HANDSHAKE_S for a close reply."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.close_timeout = CLOSE_HANDSHAKE_S
-
-
 def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        http=HttpProtocol,
         ws=WebSocketProtocol,
         ws_max_size=settings.limits.max_frame_bytes + 4096,
         ws_ping_interval=30.0,
