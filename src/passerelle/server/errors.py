@@ -112,6 +112,22 @@ def ws_close_code(exc: BaseException) -> int | None:
     return CLOSE_SERVER_ERROR
 
 
+REFUSED_HELLO: Mapping[type[DomainError], int] = {
+    RateLimited: CLOSE_RATE_LIMITED,
+    Unavailable: CLOSE_TRY_LATER,
+}
+"""A connection refused before or at ``hello`` always closes: these errors with these codes, any
+other with its own close code (else 4001)."""
+
+
+def ws_refusal_code(exc: DomainError) -> int:
+    """The close code of a WebSocket refused before or at ``hello`` because of ``exc``."""
+    for kind in type(exc).__mro__:
+        if kind in REFUSED_HELLO:
+            return REFUSED_HELLO[kind]  # type: ignore[index]
+    return ws_close_code(exc) or CLOSE_UNAUTHORIZED
+
+
 def retry_after_s(exc: RateLimited) -> int:
     """Whole seconds, at least 1, as the Retry-After header needs (RFC 9110 section 10.2.3)."""
     return max(1, math.ceil(exc.retry_after_s)) if math.isfinite(exc.retry_after_s) else 3600

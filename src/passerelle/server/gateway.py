@@ -27,13 +27,7 @@ from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
 from passerelle.server.admission import Admission
 from passerelle.server.connection import Connection, Transport, WriteBatcher
-from passerelle.server.errors import (
-    CLOSE_PROTOCOL,
-    CLOSE_RATE_LIMITED,
-    CLOSE_TRY_LATER,
-    PROTOCOL_ERRORS,
-    ws_close_code,
-)
+from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
 from passerelle.server.frames_in import FrameSource, QueuedFrames
 from passerelle.server.hub import Hub
 from passerelle.server.metrics import Metrics
@@ -47,7 +41,6 @@ from passerelle.service.records import AppendResult
 
 log = logging.getLogger("passerelle.gateway")
 TOO_BIG = 1009
-UNAUTHORIZED = 4001
 FAILED_HELLOS = "hello-failed:client"
 
 
@@ -212,13 +205,7 @@ class Gateway:
         """Answer a refused connection or hello with an ``error`` frame, then close it."""
         self._metrics.errors.labels(exc.code).inc()
         conn.push(session.error(exc.code, exc.message, **_details(exc)))
-        if isinstance(exc, RateLimited):
-            code = CLOSE_RATE_LIMITED
-        elif isinstance(exc, Unavailable):
-            code = CLOSE_TRY_LATER
-        else:
-            code = ws_close_code(exc) or UNAUTHORIZED
-        conn.close(code, exc.code)
+        conn.close(ws_refusal_code(exc), exc.code)
 
     async def _dispatch(
         self, conn: Connection, session: ServerSession, sender: Sender, frame: object
