@@ -24,6 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from passerelle.config import Limits
 from passerelle.domain.ids import DeviceId
+from passerelle.server import uvicorn_protocols
 from passerelle.server.runner import RunningServer, running_server
 from passerelle.service.ports import DeviceNews
 from tests.conftest import CodeInbox, SettableClock, make_settings
@@ -448,4 +449,29 @@ async def test_a_socket_that_never_sends_a_whole_request_head_is_dropped(tmp_pat
             assert server.services.admission.open == 0
         finally:
             for c in opened:
+                c.close()
+
+
+async def test_a_request_body_dripped_too_slowly_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uvicorn_protocols, "BODY_WINDOW_S", 0.5)
+    async with serving(tmp_path) as server:
+        parts = urlsplit(server.url)
+        before = server_sockets(server.url)
+        head = b"POST /v1/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        dripping = []
+        for _ in range(20):
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.write(head + b"Content-Length: 60000\r\n\r\n{")
+            dripping.append(Idle(reader, writer))
+        try:
+            assert all(await asyncio.gather(*(c.closed_by_server() for c in dripping)))
+            assert server_sockets(server.url) == before
+            # Requests whose bodies come at once are served as ever.
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                alice = await register_photo(http, "alice")
+                assert (await http.get("/v1/me", headers=alice.auth)).status_code == 200
+        finally:
+            for c in dripping:
                 c.close()
