@@ -99,12 +99,18 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest_asyncio.fixture
-async def server(tmp_path: Path, log_file: Path) -> AsyncIterator[ServerHandle]:
+async def server(
+    request: pytest.FixtureRequest, tmp_path: Path, log_file: Path
+) -> AsyncIterator[ServerHandle]:
+    """The real server; a test marked ``@pytest.mark.settings(name=value, ...)`` gets those settings."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     inbox = CodeInbox()
     clock = SettableClock()
-    async with running_server(make_settings(data_dir), clock=clock, code_sender=inbox) as running:
+    marker = request.node.get_closest_marker("settings")
+    overrides = marker.kwargs if marker is not None else {}
+    settings = make_settings(data_dir, **overrides)
+    async with running_server(settings, clock=clock, code_sender=inbox) as running:
         yield ServerHandle(running, data_dir, log_file, inbox, clock)
 
 

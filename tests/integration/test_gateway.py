@@ -70,6 +70,19 @@ async def test_a_message_is_stored_acked_delivered_and_deleted_after_the_ack(
 async def test_an_offline_device_gets_exactly_what_it_has_not_acked(
     http: httpx.AsyncClient, ws_url: str
 ) -> None:
+    await _acked_items_are_not_delivered_again(http, ws_url)
+
+
+@pytest.mark.settings(commit_delay_s=0.3)
+async def test_an_ack_still_waiting_for_its_commit_is_not_delivered_again(
+    http: httpx.AsyncClient, ws_url: str
+) -> None:
+    """A device that acks and reconnects before the ack is committed is not sent those items again
+    (the new connection starts after the pending ack)."""
+    await _acked_items_are_not_delivered_again(http, ws_url)
+
+
+async def _acked_items_are_not_delivered_again(http: httpx.AsyncClient, ws_url: str) -> None:
     alice, bob = await pair(http, ws_url)
     await bob.close()
     for n in range(5):

@@ -198,6 +198,9 @@ class Gateway:
                 account=account.id, device=token.device, otk_count=otk_count, time=self._clock.now_ms()
             )
         )
+        # An ack this device sent on its previous connection may still wait for its commit: start
+        # after it, or the first read of the mailbox would deliver those items a second time.
+        conn.sent_upto = max(conn.sent_upto, self._pipeline.pending_ack(token.device))
         self._hub.register(conn)
         return Sender(account, token.device)
 

@@ -51,6 +51,8 @@ class SendPipeline:
         self._commit_delay = commit_delay_s
         self._pending: list[tuple[OutgoingMessage, Done]] = []
         self._acks: dict[DeviceId, MailboxPos] = {}
+        self._acks_writing: dict[DeviceId, MailboxPos] = {}
+        """The acks of the transaction under way (still pending until it commits)."""
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -85,6 +87,10 @@ class SendPipeline:
             self._acks[device] = upto
             self._wake.set()
 
+    def pending_ack(self, device: DeviceId) -> MailboxPos:
+        """The highest position ``device`` acknowledged that is not committed yet (0 when none)."""
+        return max(self._acks.get(device, MailboxPos(0)), self._acks_writing.get(device, MailboxPos(0)))
+
     async def drain(self, timeout_s: float = 5.0) -> bool:
         """Wait until everything queued is stored (for shutdown); False if that took too long."""
         try:
@@ -99,21 +105,27 @@ class SendPipeline:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._commit_delay and len(self._pending) < self._max_batch // 8:
+            if self._commit_delay and 0 < len(self._pending) < self._max_batch // 8:
                 # Light load: wait a moment so that this commit carries more than one message (as
-                # PostgreSQL's commit_delay does). Under load batches are full and nobody waits.
+                # PostgreSQL's commit_delay does). Under load batches are full and nobody waits; acks
+                # alone never wait (a device that reconnects must not be sent what it acked).
                 await asyncio.sleep(self._commit_delay)
             while self._pending or self._acks:
                 self._idle.clear()
                 acks, self._acks = self._acks, {}
-                if self._pending:
-                    await self._write_batch(list(acks.items()))
-                elif acks:
-                    try:
-                        await self._mailbox.ack(list(acks.items()))
-                    except DomainError:
-                        # The items stay and are delivered again: at-least-once, deduplicated by clients.
-                        log.warning("could not delete %d acknowledged mailbox ranges", len(acks))
+                self._acks_writing = acks
+                try:
+                    if self._pending:
+                        await self._write_batch(list(acks.items()))
+                    elif acks:
+                        try:
+                            await self._mailbox.ack(list(acks.items()))
+                        except DomainError:
+                            # The items stay and are delivered again: at-least-once, deduplicated
+                            # by clients.
+                            log.warning("could not delete %d acknowledged mailbox ranges", len(acks))
+                finally:
+                    self._acks_writing = {}
             self._idle.set()
 
     async def _write_batch(self, acks: list[tuple[DeviceId, MailboxPos]]) -> None:
