@@ -5,6 +5,8 @@
     python3 dev.py test  [pytest options]             set up, then run the linters and the test suite
     python3 dev.py lock  [--upgrade]                  re-resolve uv.lock after editing pyproject.toml
                                                       (--upgrade: take the newest allowed releases)
+    python3 dev.py fuzz  [EXAMPLES]                   the abuse suite's fuzzers, long (default 20 000
+                                                      examples each; CI runs a minute's worth)
 
 Set-up is idempotent and installs exact versions only: a virtual environment in ./.venv, into which
 pip installs uv from the hash-pinned requirements-uv.txt, and uv then installs every runtime and
@@ -107,8 +109,16 @@ def test(args: list[str]) -> int:
     return 0
 
 
+def fuzz(args: list[str]) -> int:
+    examples, rest = (args[0], args[1:]) if args and args[0].isdigit() else ("20000", args)
+    env = {**os.environ, "PASSERELLE_FUZZ": "long", "PASSERELLE_FUZZ_EXAMPLES": examples}
+    cmd = [str(BIN / "python"), "-m", "pytest", "tests/abuse", "-q", "--timeout=0", *rest]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test", "setup", "lock"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test", "setup", "lock", "fuzz"}:
         print(__doc__)
         return 2
     command, rest = sys.argv[1], sys.argv[2:]
@@ -120,6 +130,8 @@ def main() -> int:
     setup()
     if command == "test":
         return test(rest)
+    if command == "fuzz":
+        return fuzz(rest)
     if command == "serve":
         os.execv(str(BIN / "passerelle"), [str(BIN / "passerelle"), "serve", *rest])
     return 0
