@@ -112,6 +112,26 @@ async def test_ack_deletes_up_to_a_position_for_that_device_only(store: Store) -
     assert await store.ack([]) == 0
 
 
+async def test_drop_deletes_only_the_named_items_of_that_device(store: Store) -> None:
+    alice = await new_person(store)
+    bob = await new_person(store)
+    carol = await new_person(store)
+    results = await store.append(
+        [message(alice, [bob.device.id, carol.device.id], client_id=f"m{i}") for i in range(4)]
+    )
+    bob_positions = [r.items[0].pos for r in results]
+    carol_positions = [r.items[1].pos for r in results]
+
+    assert await store.drop(bob.device.id, [bob_positions[1], bob_positions[3]]) == 2
+    assert [i.pos for i in await everything(store, bob.device.id)] == [bob_positions[0], bob_positions[2]]
+    assert [i.pos for i in await everything(store, carol.device.id)] == carol_positions
+    assert await store.drop(bob.device.id, [bob_positions[1]]) == 0
+    assert await store.drop(bob.device.id, []) == 0
+    # A later append still gets a position above every dropped one.
+    [later] = await store.append([message(alice, [bob.device.id], client_id="m9")])
+    assert later.items[0].pos > bob_positions[3]
+
+
 async def test_an_append_can_carry_acks_in_the_same_transaction(store: Store) -> None:
     alice = await new_person(store)
     bob = await new_person(store)

@@ -5,9 +5,11 @@ Rules
 2. A connection is AWAIT_HELLO until the client's Hello; then AUTHENTICATING until the edge calls
    ``accept`` or ``reject``; then OPEN; CLOSED after ``reject``, a fatal error or end of input.
 3. One WebSocket message carries exactly one frame; ``receive_frame`` takes it and returns one event.
-4. A malformed frame from the peer is answered with an Error frame and the connection stays usable,
+4. A frame is UTF-8 JSON: bytes that are not UTF-8 are a malformed frame (``bad_json``), so that
+   nothing a client sends can reach another client as text it cannot decode.
+5. A malformed frame from the peer is answered with an Error frame and the connection stays usable,
    until the peer has sent ``MAX_ERRORS`` of them; then the session is CLOSED (fatal).
-5. End of input is an input: ``receive_eof``.
+6. End of input is an input: ``receive_eof``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from passerelle.proto.frames import (
     ServerFrame,
     Welcome,
 )
+from passerelle.proto.payloads import utf8_problem
 
 MAX_ERRORS = 20
 MAX_ID_LEN = 64
@@ -82,6 +85,12 @@ class ServerSession:
     def receive_frame(self, data: bytes | str) -> ServerEvent:
         if self.state is State.CLOSED:
             return ConnectionClosed()
+        if isinstance(data, bytes):
+            problem = utf8_problem(data)
+            if problem is not None:
+                return self._fail(
+                    RemoteProtocolError("bad_json", f"a frame is UTF-8 JSON: {problem}"), ref=None
+                )
         try:
             frame = decode_client_frame(data)
         except RemoteProtocolError as exc:

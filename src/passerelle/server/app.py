@@ -156,7 +156,13 @@ def create_app(
     )
     stories = StoryService(store=store, safety=safety, clock=clock, ids=ids, blobs=media)
     media.stories = stories
-    hub = Hub(mailbox=store, broker=broker, messaging=messaging, metrics=metrics)
+    hub = Hub(
+        mailbox=store,
+        broker=broker,
+        messaging=messaging,
+        metrics=metrics,
+        max_frame_bytes=limits.max_frame_bytes,
+    )
     presence = Presence(store=store, clock=clock)
     hub.on_presence = presence.seen
     privacy = PrivacyService(

@@ -6,18 +6,24 @@ Two ways in, one rule (a device's items are queued in position order, each once)
   back. A connection that is still syncing is told to read again instead.
 - Several nodes (Redis broker): the pipeline's commits become pokes ("device D has news"), and every
   node reads the mailboxes of its own connections from the database after its last queued position.
+
+Nothing stored may stop a device's delivery: a ``deliver`` frame stays within the frame limit, and an
+item read back from the database whose body could not be delivered (not UTF-8 JSON: a row older than
+the checks at the edge) is dropped and the device told with an ``undeliverable`` error, instead of
+breaking the frame that carries it on every reconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import cast
 
 from passerelle.domain.ids import AccountId, DeviceId, MailboxPos
 from passerelle.proto.codec import encode
-from passerelle.proto.frames import Deliver
+from passerelle.proto.frames import Deliver, Error
+from passerelle.proto.payloads import body_problem
 from passerelle.server.connection import Connection
 from passerelle.server.deliver import (
     DELIVER_CLOSE,
@@ -41,9 +47,17 @@ FLUSH_TIMEOUT_S = 2.0
 
 class Hub:
     def __init__(
-        self, *, mailbox: Mailbox, broker: Broker, messaging: MessagingService, metrics: Metrics
+        self,
+        *,
+        mailbox: Mailbox,
+        broker: Broker,
+        messaging: MessagingService,
+        metrics: Metrics,
+        max_frame_bytes: int = 1 << 20,
     ) -> None:
         self._mailbox = mailbox
+        self._max_frame = max_frame_bytes
+        """No ``deliver`` frame is larger (unless one item alone is): what clients must accept."""
         self._broker = broker
         self._messaging = messaging
         self._metrics = metrics
@@ -160,18 +174,62 @@ class Hub:
             elif e.pos > last:
                 parts.append(encode(to_item(e)))
                 last = e.pos
-        for start in range(0, len(parts), BATCH):
-            conn.push(DELIVER_OPEN + b",".join(parts[start : start + BATCH]) + DELIVER_CLOSE)
+        for frame in self._frames(parts):
+            conn.push(frame)
         conn.sent_upto = last
         return len(parts)
 
     def _push(self, conn: Connection, items: Sequence[MailboxItem]) -> int:
         fresh = [to_item(i) for i in items if i.pos > conn.sent_upto]
         for start in range(0, len(fresh), BATCH):
-            conn.push(encode(Deliver(items=fresh[start : start + BATCH])))
+            batch = fresh[start : start + BATCH]
+            frame = encode(Deliver(items=batch))
+            if len(frame) <= self._max_frame:
+                conn.push(frame)
+            else:
+                for part in self._frames([encode(item) for item in batch]):
+                    conn.push(part)
         if fresh:
             conn.sent_upto = fresh[-1].pos
         return len(fresh)
+
+    def _frames(self, parts: list[bytes]) -> Iterator[bytes]:
+        """``deliver`` frames of the encoded items, in order: at most BATCH items and (unless one item
+        alone is larger) at most the frame limit each."""
+        room = self._max_frame - len(DELIVER_OPEN) - len(DELIVER_CLOSE)
+        start, size = 0, 0
+        for end, part in enumerate(parts):
+            size += len(part) + 1
+            if end > start and (end - start == BATCH or size > room):
+                yield DELIVER_OPEN + b",".join(parts[start:end]) + DELIVER_CLOSE
+                start, size = end, len(part) + 1
+        if start < len(parts):
+            yield DELIVER_OPEN + b",".join(parts[start:]) + DELIVER_CLOSE
+
+    async def _deliverable(self, conn: Connection, items: list[MailboxItem]) -> list[MailboxItem]:
+        """The items that can be delivered; the others are dropped from the mailbox, and the device
+        is told of each with an ``undeliverable`` error."""
+        good: list[MailboxItem] = []
+        bad: list[MailboxPos] = []
+        for item in items:
+            problem = body_problem(item.body)
+            if problem is None:
+                good.append(item)
+                continue
+            bad.append(item.pos)
+            log.warning(
+                "dropped undeliverable mailbox item %d of device %s: %s", item.pos, item.device, problem
+            )
+            self._metrics.errors.labels("undeliverable").inc()
+            message = (
+                f"mailbox item {item.pos} (message {item.message_id} from {item.sender} in {item.conv}) "
+                f"could not be delivered ({problem}) and was dropped"
+            )
+            conn.push(encode(Error(code="undeliverable", message=message)))
+        if bad:
+            assert conn.device is not None
+            await self._mailbox.drop(conn.device, bad)
+        return good
 
     async def sync(self, conn: Connection) -> None:
         """Read the device's mailbox after what was queued, until caught up. Runs in the pump task."""
@@ -181,8 +239,13 @@ class Hub:
             while True:
                 conn.need_sync = False
                 items = await self._mailbox.fetch(conn.device, after=MailboxPos(conn.sent_upto), limit=BATCH)
-                self._metrics.delivered += self._push(conn, items)
-                if len(items) < BATCH and not conn.need_sync:
+                fetched = len(items)
+                if items:
+                    last = items[-1].pos
+                    items = await self._deliverable(conn, items)
+                    self._metrics.delivered += self._push(conn, items)
+                    conn.sent_upto = max(conn.sent_upto, last)
+                if fetched < BATCH and not conn.need_sync:
                     break
             conn.live = True
         finally:

@@ -17,6 +17,7 @@ from passerelle.domain.conversations import message_expiry
 from passerelle.domain.errors import InvalidInput, NotFound, StaleDevices, TooLarge
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
 from passerelle.proto.frames import Send
+from passerelle.proto.payloads import envelope_problem
 from passerelle.service.ports import Clock, Store
 from passerelle.service.records import ConversationRecord, OutgoingMessage
 
@@ -83,8 +84,12 @@ class GroupFanout:
         if body is None and not frame.payloads:
             raise InvalidInput("a group send carries a body, payloads or both")
         limit = self._max_envelope
-        if body is not None and len(body) > limit:
-            raise TooLarge(f"an envelope is limited to {limit} bytes")
+        if body is not None:
+            if len(body) > limit:
+                raise TooLarge(f"an envelope is limited to {limit} bytes")
+            problem = envelope_problem(body)
+            if problem is not None:
+                raise InvalidInput(f"body: {problem}")
         stored: list[tuple[DeviceId, bytes]] = []
         strangers: list[str] = []
         for target, raw in frame.payloads.items():
@@ -94,6 +99,9 @@ class GroupFanout:
             envelope = bytes(raw)
             if len(envelope) > limit:
                 raise TooLarge(f"an envelope is limited to {limit} bytes")
+            problem = envelope_problem(envelope)
+            if problem is not None:
+                raise InvalidInput(f"payloads: {problem}")
             stored.append((DeviceId(target), envelope))
         if strangers:
             raise StaleDevices(missing=[], extra=sorted(strangers))

@@ -24,6 +24,7 @@ from passerelle.domain.errors import Forbidden, InvalidInput, NotFound, StaleDev
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
 from passerelle.domain.safety import Verdict
 from passerelle.proto.frames import KeysLow, Receipt, Send, TypingNotice
+from passerelle.proto.payloads import envelope_problem
 from passerelle.service.caches import TtlCache
 from passerelle.service.group_send import GroupFanout
 from passerelle.service.pipeline import SendPipeline
@@ -132,6 +133,9 @@ class MessagingService:
             body = bytes(raw)
             if len(body) > limit:
                 raise TooLarge(f"an envelope is limited to {limit} bytes")
+            problem = envelope_problem(body)
+            if problem is not None:
+                raise InvalidInput(f"payloads: {problem}")
             stored.append((DeviceId(device), body))
         ttl = frame.ttl
         if ttl is not None and ttl <= 0:

@@ -195,6 +195,11 @@ class Mailbox(Protocol):
         """Delete every item of each device up to its position; return how many were deleted."""
         ...
 
+    async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+        """Delete these items of the device, and only these (items that cannot be delivered); return
+        how many were deleted."""
+        ...
+
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         """The janitor: delete mailbox items past their expiry, and message records (the memory of
         client ids) older than ``idempotency_before`` with no item left."""

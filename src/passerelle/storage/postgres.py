@@ -72,5 +72,10 @@ class PostgresStore(SqlStore):
             return 0
         return await self._pg.run(postgres_mailbox.ack, acks)
 
+    async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+        if not positions:
+            return 0
+        return await self._pg.run(postgres_mailbox.drop, device, positions)
+
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         return await self._pg.write(delete_expired_txn, now, idempotency_before)

@@ -66,6 +66,7 @@ MAILBOX_COLUMNS: Final = (
 SHARED_COLUMNS: Final = (*MAILBOX_COLUMNS, "body_id")
 BODY_COLUMNS: Final = ("id", "expires_at", "body")
 ACK_ONE: Final = "DELETE FROM mailbox WHERE device = $1 AND pos <= $2"
+DROP: Final = "DELETE FROM mailbox WHERE device = $1 AND pos = ANY($2::bigint[])"
 ACK_MANY: Final = (
     "DELETE FROM mailbox AS m USING unnest($1::text[], $2::bigint[]) AS a(device, upto) "
     "WHERE m.device = a.device AND m.pos <= a.upto"
@@ -247,3 +248,7 @@ async def ack(conn: Connection, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> 
         return rowcount(await conn.execute(ACK_ONE, device, upto))
     status = await conn.execute(ACK_MANY, [a[0] for a in acks], [a[1] for a in acks])
     return rowcount(status)
+
+
+async def drop(conn: Connection, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+    return rowcount(await conn.execute(DROP, device, list(positions)))

@@ -80,6 +80,11 @@ class SqliteStore(SqlStore):
             return 0
         return await self._sqlite.submit(sqlite_mailbox.ack, acks)
 
+    async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+        if not positions:
+            return 0
+        return await self._sqlite.submit(sqlite_mailbox.drop, device, positions)
+
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         return await self._sqlite.write(delete_expired_txn, now, idempotency_before)
 

@@ -53,6 +53,7 @@ INSERT_SHARED_ITEMS = (
 INSERT_BODY = "INSERT INTO bodies (id, expires_at, body) VALUES (?, ?, ?)"
 EXISTING_DEVICES = "SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?))"
 ACK = "DELETE FROM mailbox WHERE device = ? AND pos <= ?"
+DROP = "DELETE FROM mailbox WHERE device = ? AND pos = ?"
 
 _ItemRow = tuple[
     MailboxPos, DeviceId, MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp, bytes
@@ -252,6 +253,18 @@ def ack(conn: sqlite3.Connection, acks: Sequence[tuple[DeviceId, MailboxPos]]) -
     conn.execute("BEGIN IMMEDIATE")
     try:
         deleted = conn.executemany(ACK, acks).rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return deleted
+
+
+def drop(conn: sqlite3.Connection, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        deleted = conn.executemany(DROP, [(device, pos) for pos in positions]).rowcount
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -94,12 +94,15 @@ class LocalBroker:
     is_local = True
 
 
-def hub_with(devices: list[str], batcher: WriteBatcher) -> tuple[Hub, dict[str, Wire]]:
+def hub_with(
+    devices: list[str], batcher: WriteBatcher, max_frame_bytes: int = 1 << 20
+) -> tuple[Hub, dict[str, Wire]]:
     hub = Hub(
         mailbox=cast(Mailbox, None),
         broker=cast(Broker, LocalBroker()),
         messaging=cast(MessagingService, None),
         metrics=Metrics(),
+        max_frame_bytes=max_frame_bytes,
     )
     wires: dict[str, Wire] = {}
     for name in devices:
@@ -174,3 +177,26 @@ async def test_own_payloads_and_group_bodies_of_one_commit_leave_in_position_ord
     carol = items_of(wires["d_carol"].frames)
     assert [i.pos for i in carol] == [3, 4, 5]
     assert hub.connections[DeviceId("d_carol")].sent_upto == 5
+
+
+async def test_no_deliver_frame_is_larger_than_the_frame_limit() -> None:
+    """Many large items for one device (a stranger's 64 KiB messages) leave in frames a client with
+    the protocol's frame limit accepts, in order, none lost."""
+    batcher = WriteBatcher()
+    limit = 10_000
+    hub, wires = hub_with(["d_bob"], batcher, max_frame_bytes=limit)
+    big = b'{"c":"' + b"A" * 3000 + b'"}'
+    commit = [result(items=(own("d_bob", pos, big),)) for pos in range(1, 10)]
+    commit.append(result(group=shared(["d_bob"], [10])))
+    hub.on_committed(commit)
+    batcher._flush()
+    assert all(len(frame) <= limit for frame in wires["d_bob"].frames)
+    assert len(wires["d_bob"].frames) > 1
+    assert [i.pos for i in items_of(wires["d_bob"].frames)] == list(range(1, 11))
+
+    wires["d_bob"].frames.clear()
+    conn = hub.connections[DeviceId("d_bob")]
+    hub._push(conn, [own("d_bob", pos, big) for pos in range(11, 30)])
+    batcher._flush()
+    assert all(len(frame) <= limit for frame in wires["d_bob"].frames)
+    assert [i.pos for i in items_of(wires["d_bob"].frames)] == list(range(11, 30))
