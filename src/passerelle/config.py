@@ -32,6 +32,9 @@ class Limits:
     login_window_s: int = 600
     sends_per_second: float = 200.0
     send_burst: int = 400
+    receipts_per_second: float = 20.0
+    """Receipt frames per device (each is stored in the mailboxes of its recipient's devices)."""
+    receipt_burst: int = 100
     lookups_per_minute: int = 30
     max_one_time_keys: int = 200
     keys_low_threshold: int = 10
@@ -40,7 +43,11 @@ class Limits:
     send_queue_frames: int = 1024
     """Frames waiting for a slow connection (ASGI gateway) before it is closed with 1013."""
     send_buffer_bytes: int = 4 * 1024 * 1024
-    """Bytes waiting for a slow connection (picows gateway) before it is closed with 1013."""
+    """Bytes waiting for a slow connection before it is closed with 1013 (picows: the transport's
+    write buffer; ASGI: the frames queued for the pump, besides ``send_queue_frames``)."""
+    recv_buffer_bytes: int = 1024 * 1024
+    """Bytes of received frames waiting for a connection's read loop (picows gateway) before the
+    server stops reading from its socket until the loop catches up (TCP backpressure)."""
     max_blob_bytes: int = 100 * 1024 * 1024
     """The largest encrypted media blob (its declared size at upload)."""
     blob_chunk_bytes: int = 4 * 1024 * 1024

@@ -54,6 +54,10 @@ class Ack(Frame, tag="ack", frozen=True):
     upto: int
 
 
+MAX_RECEIPT_IDS = 256
+"""Message ids in one receipt frame (a client sends more in several frames)."""
+
+
 class Receipt(Frame, tag="receipt", frozen=True):
     conv: str
     to: str

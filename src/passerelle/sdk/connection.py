@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 
 from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.proto.frames import MAX_RECEIPT_IDS
 from passerelle.sdk.core import (
     ClientCore,
     Connected,
@@ -42,7 +43,7 @@ from passerelle.sdk.transport import Transport
 
 logger = logging.getLogger(__name__)
 
-RECEIPT_CHUNK = 500
+RECEIPT_CHUNK = MAX_RECEIPT_IDS
 JANITOR_INTERVAL_S = 60.0
 Job = Callable[[], Awaitable[object]]
 

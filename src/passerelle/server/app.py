@@ -213,7 +213,9 @@ def create_app(
         interval_s=limits.token_check_interval_s,
     )
     fast_gateway = (
-        PicowsGateway(gateway, max_frame_bytes=limits.max_frame_bytes)
+        PicowsGateway(
+            gateway, max_frame_bytes=limits.max_frame_bytes, recv_buffer_bytes=limits.recv_buffer_bytes
+        )
         if settings.ws_port is not None
         else None
     )

@@ -3,8 +3,8 @@
 Nothing that produces frames (the pipeline's commit callback, the broker) ever waits for a client:
 ``push`` either writes at once (transports that write synchronously, like picows, whose write buffer
 is then bounded) or queues the frame for the connection's pump task (ASGI, whose sends are
-awaitable; the queue is bounded). A client that overflows either bound is closed with 1013 and
-resumes from its mailbox when it reconnects.
+awaitable; the queue is bounded in frames and in bytes). A client that overflows either bound is
+closed with 1013 and resumes from its mailbox when it reconnects.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class Connection:
         "max_frames",
         "need_sync",
         "out",
+        "out_bytes",
         "pending",
         "reading",
         "send_bucket",
@@ -110,6 +111,8 @@ class Connection:
         self.max_frames = max_frames
         self.max_buffer = max_buffer
         self.out: deque[bytes] = deque()
+        self.out_bytes = 0
+        """Bytes in ``out`` (bounded by ``max_buffer``, as a direct transport's write buffer is)."""
         self.wakeup = asyncio.Event()
         self.account: AccountId | None = None
         self.device: DeviceId | None = None
@@ -137,10 +140,11 @@ class Connection:
                 self.batcher.schedule(self)
             self.pending.append(data)
             return
-        if len(self.out) >= self.max_frames:
+        if len(self.out) >= self.max_frames or self.out_bytes > self.max_buffer:
             self.close(SLOW_CONSUMER, "too slow: reconnect to resume")
             return
         self.out.append(data)
+        self.out_bytes += len(data)
         self.wakeup.set()
 
     def flush(self) -> None:
@@ -175,7 +179,9 @@ class Connection:
             if self.need_sync and self.close_code is None:
                 await sync(self)
             while self.out:
-                await self.transport.send_text(self.out.popleft())
+                data = self.out.popleft()
+                self.out_bytes -= len(data)
+                await self.transport.send_text(data)
             if self.close_code is not None:
                 self.flush()
                 await self.transport.close(self.close_code, self.close_reason)

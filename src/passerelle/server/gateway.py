@@ -226,6 +226,10 @@ class Gateway:
                 if upto > 0:
                     self._pipeline.ack(sender.device, MailboxPos(upto))
             elif type(frame) is Receipt:
+                limits = self._limits
+                await self._limiter.check(
+                    "receipt", sender.device, rate=limits.receipts_per_second, burst=limits.receipt_burst
+                )
                 await self._messaging.receipt(sender, frame)
             elif type(frame) is Typing:
                 limits = self._limits

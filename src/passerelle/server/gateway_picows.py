@@ -3,8 +3,10 @@
 loop; a reverse proxy routes ``/v1/ws`` to it.
 
 picows calls ``on_ws_frame`` synchronously for every frame; the listener copies the payload into the
-connection's QueuedFrames and the gateway's read loop (one task per connection) drains them. Frames
-to the client are written synchronously; the transport's write buffer is the bounded queue.
+connection's QueuedFrames and the gateway's read loop (one task per connection) drains them; past
+``recv_buffer_bytes`` waiting, the QueuedFrames stops reading from the socket until the read loop
+catches up. Frames to the client are written synchronously; the transport's write buffer is the
+bounded queue.
 """
 
 from __future__ import annotations
@@ -94,11 +96,12 @@ class _Listener(WSListener):
     def __init__(self, server: PicowsGateway, forwarded_for: str | None = None) -> None:
         self._server = server
         self._forwarded_for = forwarded_for
-        self._frames = QueuedFrames()
+        self._frames = QueuedFrames(max_bytes=server.recv_buffer_bytes)
         self._partial: bytearray | None = None
         self._task: asyncio.Task[None] | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
+        self._frames.flow = transport.underlying_transport
         client = client_key_of(_peer(transport, self._forwarded_for))
         conn = self._server.gateway.connection(PicowsTransport(transport), client)
         self._task = self._server.start(conn, self._frames)
@@ -134,9 +137,10 @@ class _Listener(WSListener):
 class PicowsGateway:
     """Owns the picows listening socket and the per-connection tasks."""
 
-    def __init__(self, gateway: Gateway, *, max_frame_bytes: int) -> None:
+    def __init__(self, gateway: Gateway, *, max_frame_bytes: int, recv_buffer_bytes: int = 1 << 20) -> None:
         self.gateway = gateway
         self.max_frame_bytes = max_frame_bytes
+        self.recv_buffer_bytes = recv_buffer_bytes
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -23,16 +23,16 @@ from passerelle.domain.conversations import (
 from passerelle.domain.errors import Forbidden, InvalidInput, NotFound, StaleDevices, TooLarge
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
 from passerelle.domain.safety import Verdict
-from passerelle.proto.frames import KeysLow, Receipt, Send, TypingNotice
+from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, Receipt, Send, TypingNotice
 from passerelle.proto.payloads import envelope_problem
 from passerelle.service.caches import TtlCache
 from passerelle.service.group_send import GroupFanout
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Broker, Clock, Ephemeral, Invalidate, Store
+from passerelle.service.receipts import RecentReceipts
 from passerelle.service.records import AccountRecord, ConversationRecord, OutgoingMessage
 from passerelle.service.safety import SafetyPolicy
 
-MAX_RECEIPT_IDS = 1000
 _encode = msgspec.json.Encoder().encode
 
 
@@ -99,6 +99,8 @@ class MessagingService:
         self._routes: dict[tuple[ConversationId, DeviceId], _Route] = {}
         self._epoch = 0
         """Bumped by every change to devices or conversations: cached routes recompute."""
+        self._receipts = RecentReceipts(max_ids=MAX_RECEIPT_IDS)
+        """What each device lately sent receipts for: repeats are coalesced, not stored again."""
         self.groups = GroupFanout(store=store, apps=apps, clock=clock, max_envelope_bytes=max_envelope_bytes)
 
     # --- the send path -------------------------------------------------------------------------
@@ -242,6 +244,8 @@ class MessagingService:
             raise InvalidInput("'to' must be another member of the conversation")
         if not frame.ids or len(frame.ids) > MAX_RECEIPT_IDS:
             raise InvalidInput(f"ids: 1 to {MAX_RECEIPT_IDS} message ids")
+        if min(frame.ids) <= 0:
+            raise InvalidInput("ids: message ids are positive")
         targets = [d for d in await self._devices(sender.account.id) if d != sender.device]
         allowed = await self._may_signal(conv, sender.account.id, to, frame.kind)
         if frame.kind == "read":
@@ -253,9 +257,12 @@ class MessagingService:
                 targets.extend(await self._devices(to))
         elif allowed:
             targets.extend(await self._devices(to))
-        if not targets:
-            return
-        await self._notice("receipt", conv, sender, {"kind": frame.kind, "ids": frame.ids}, targets)
+        key = (sender.device, conv.id, to, frame.kind)
+        ids = self._receipts.fresh(key, frame.ids)
+        if not targets or not ids:
+            return  # nobody to tell, or coalesced: every id is in a receipt already stored
+        await self._notice("receipt", conv, sender, {"kind": frame.kind, "ids": ids}, targets)
+        self._receipts.remember(key, ids)
 
     async def typing(self, sender: Sender, conv_id: str, typing: bool) -> None:
         conv = await self.member_conversation(sender.account.id, ConversationId(conv_id))

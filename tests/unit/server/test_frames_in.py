@@ -47,3 +47,31 @@ async def test_an_ack_behind_a_queued_frame_waits_its_turn_and_refused_ones_go_t
         None,
     ]
     assert taken == []
+
+
+class Flow:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pause_reading(self) -> None:
+        self.calls.append("pause")
+
+    def resume_reading(self) -> None:
+        self.calls.append("resume")
+
+
+async def test_reading_stops_past_the_bound_and_restarts_once_the_loop_caught_up() -> None:
+    flow = Flow()
+    frames = QueuedFrames(max_bytes=100, flow=flow)
+    for _ in range(3):
+        frames.feed(b"x" * 40)
+    assert flow.calls == ["pause"] and frames.paused and frames.queued_bytes == 120
+    frames.feed(b"y" * 40)  # what one read from the socket still held: queued, no second pause
+    assert flow.calls == ["pause"]
+    assert await frames.next() == b"x" * 40
+    assert await frames.next() == b"x" * 40
+    assert flow.calls == ["pause"]  # 80 bytes left: above half the bound
+    await frames.next()
+    assert flow.calls == ["pause", "resume"] and not frames.paused
+    assert await frames.next() == b"y" * 40
+    assert frames.queued_bytes == 0
