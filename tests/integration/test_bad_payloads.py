@@ -175,3 +175,44 @@ async def still_delivers_offline_setup(alice: Wire, bob: Wire) -> None:
     await alice.send(
         {"t": "send", "id": "first", "to": bob.account, "payloads": {bob.device_id: envelope("first")}}
     )
+
+
+async def test_a_stored_group_body_that_cannot_be_delivered_silences_no_member(
+    http: httpx.AsyncClient, server: ServerHandle, ws_url: str
+) -> None:
+    alice = await register_photo(http, "alice", ws_url)
+    bob = await register_photo(http, "bob", ws_url)
+    carol = await register_photo(http, "carol", ws_url)
+    made = await http.post("/v1/groups", json={"members": [bob.account, carol.account]}, headers=alice.auth)
+    conv = made.json()["conv"]
+    # One group message stored before the checks, its shared body not UTF-8: for every member.
+    members = (DeviceId(bob.device_id), DeviceId(carol.device_id))
+    bad = OutgoingMessage(
+        kind="msg",
+        conv=ConversationId(conv),
+        sender=AccountId(alice.account),
+        sender_device=DeviceId(alice.device_id),
+        client_id=None,
+        ts=Timestamp(1),
+        expires_at=Timestamp(2**52),
+        payloads=(),
+        shared_body=b'{"ciphertext": "\xff\xfe"}',
+        shared_to=members,
+    )
+    await server.running.services.store.append([bad])
+    await alice.connect()
+    await alice.send({"t": "send", "id": "g-ok", "conv": conv, "body": envelope("fine")})
+    assert (await alice.next("sent"))["id"] == "g-ok"
+    for member in (bob, carol):
+        await member.connect()
+        bodies: list[Any] = []
+        codes: list[str] = []
+        while not (bodies and codes):
+            frame = await member.next()
+            if frame["t"] == "error":
+                codes.append(frame["code"])
+            elif frame["t"] == "deliver":
+                bodies += [i["body"] for i in frame["items"] if i["kind"] == "msg"]
+        assert (bodies, codes) == ([envelope("fine")], ["undeliverable"])
+        await member.close()
+    await alice.close()
