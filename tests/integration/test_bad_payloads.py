@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, Timestamp
-from passerelle.proto.payloads import MAX_DEPTH
+from passerelle.proto.payloads import MAX_OPENS
 from passerelle.service.records import OutgoingMessage
 from tests.conftest import ServerHandle
 from tests.integration.wire import Wire, envelope, register_photo
@@ -61,7 +61,7 @@ async def test_a_payload_that_is_not_utf8_json_is_refused_to_its_sender(
     bob = await register_photo(http, "bob", ws_url)
     await alice.connect()
     await bob.connect()
-    deep = b'{"a": ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}"
+    deep = b'{"a": ' + b"[" * MAX_OPENS + b"]" * MAX_OPENS + b"}"
     refusals: list[tuple[bytes | str, str, str | None]] = [
         # Byte 0xff inside a JSON string, as a binary message: the frame is not UTF-8.
         (send_bytes("b1", bob.account, bob.device_id, b'{"x": "\xff"}'), "bad_json", None),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from passerelle.proto.payloads import MAX_DEPTH, body_problem, envelope_problem, utf8_problem
+from passerelle.proto.payloads import MAX_DEPTH, MAX_OPENS, body_problem, envelope_problem, utf8_problem
 from passerelle.proto.session import Reply, ServerSession
 
 OLM = json.dumps(
@@ -43,13 +43,24 @@ def test_an_envelope_is_an_object() -> None:
         assert envelope_problem(data) == "an envelope is a JSON object"
 
 
-def test_depth_is_counted_exactly_past_the_quick_bound() -> None:
-    assert envelope_problem(nest(MAX_DEPTH)) is None
-    assert envelope_problem(nest(MAX_DEPTH + 1)) is not None
+def test_an_envelope_holds_few_opening_brackets_wherever_they_are() -> None:
+    assert envelope_problem(b"{" + b'"a": {},' * (MAX_OPENS - 1) + b'"b": 1}') is None
+    assert envelope_problem(b"{" + b'"a": {},' * MAX_OPENS + b'"b": 1}') is not None
+    assert envelope_problem(b'{"a": "' + b"[" * MAX_OPENS + b'"}') is not None
+    # Long envelopes are searched rather than counted: the same answers.
+    padding = b', "pad": "' + b"A" * 4000 + b'"}'
+    assert envelope_problem(nest(MAX_OPENS)[:-1] + padding) is None
+    assert envelope_problem(nest(MAX_OPENS + 1)[:-1] + padding) is not None
+
+
+def test_a_stored_body_is_measured_for_depth_not_counted() -> None:
+    assert body_problem(nest(MAX_DEPTH)) is None
+    assert body_problem(nest(MAX_DEPTH + 1)) == f"nested deeper than {MAX_DEPTH}"
     wide = b'{"a": [' + b",".join([b"[]"] * 500) + b"]}"
-    assert envelope_problem(wide) is None
+    assert body_problem(wide) is None
     brackets_in_strings = b'{"a": "' + b"[{" * 100 + b'\\"[", "b": ["]]]"]}'
-    assert envelope_problem(brackets_in_strings) is None
+    assert body_problem(brackets_in_strings) is None
+    assert body_problem(b"[1]") == "not a JSON object"
 
 
 def test_stored_bodies_must_be_json() -> None:
