@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
 
+from passerelle.config import Limits
 from passerelle.domain.ids import DeviceId, MailboxPos
 from passerelle.proto.frames import MAX_RECEIPT_IDS
-from tests.conftest import ServerHandle
+from passerelle.server.runner import running_server
+from tests.conftest import CodeInbox, ServerHandle, make_settings
 from tests.integration.flood import MIB, Flooder, Memory, client_frame, files_size
 from tests.integration.wire import Wire, envelope, register_photo
 
@@ -162,3 +166,36 @@ async def test_repeated_receipts_are_coalesced_and_oversized_ones_refused(
     assert len([item for item in stored if item.kind == "receipt"]) == 2
     await mallory.close()
     await bob.close()
+
+
+@pytest.mark.parametrize("layer", ["asgi", "picows"])
+async def test_a_client_writing_faster_than_the_server_handles_meets_backpressure(
+    tmp_path: Path, layer: str
+) -> None:
+    """No rate limit to help here: every receipt is accepted and stored (a commit each), so the
+    server handles them far slower than they arrive. It stops reading instead of queueing them."""
+    limits = replace(Limits(), receipts_per_second=1e9, receipt_burst=10**9)
+    settings = make_settings(tmp_path, limits=limits)
+    async with running_server(settings, code_sender=CodeInbox()) as running:
+        ws_url = running.ws_url if layer == "asgi" else running.fast_ws_url
+        assert ws_url is not None
+        async with httpx.AsyncClient(base_url=running.url) as http:
+            bob = await register_photo(http, "bob", ws_url)
+            mallory = await register_photo(http, "mallory", ws_url)
+            await mallory.connect()
+            payloads = {bob.device_id: envelope("hi")}
+            await mallory.send({"t": "send", "id": "m0", "to": bob.account, "payloads": payloads})
+            conv = (await mallory.next("sent"))["conv"]
+            await mallory.close()
+
+            chunks = receipt_chunks(conv, bob.account, frames=4000, per_chunk=16)
+            memory = Memory()
+            flooder = await Flooder.connect(ws_url, mallory.token)
+            await flooder.flood(chunks, FLOOD_S, memory.sample)
+            peak = memory.peak()
+            flooder.close()
+            print(
+                f"\n[{layer}] backpressure: {flooder.written / MIB:.1f} MiB written in {FLOOD_S} s; "
+                f"server peak memory {memory.start / MIB:.0f} -> {peak / MIB:.0f} MiB"
+            )
+            assert peak - memory.start < MEMORY_BOUND, (memory.start, peak, flooder.written)
