@@ -32,7 +32,9 @@ class AsgiTransport:
         return False
 
     async def send_text(self, data: bytes) -> None:
-        await self._send({"type": "websocket.send", "text": data.decode()})
+        # Every frame is UTF-8 by construction (the edge checks what it stores, the hub what it reads
+        # back); should one not be, a replacement character must not cost the connection its pump.
+        await self._send({"type": "websocket.send", "text": data.decode(errors="replace")})
 
     async def close(self, code: int, reason: str = "") -> None:
         with contextlib.suppress(OSError, RuntimeError):
