@@ -148,8 +148,9 @@ async def test_repeated_receipts_are_coalesced_and_oversized_ones_refused(
     conv = (await mallory.next("sent"))["conv"]
     await next_message(bob, mallory.account, within=5)
     receipt = {"t": "receipt", "conv": conv, "to": bob.account, "kind": "delivered"}
-    await mallory.send({**receipt, "ids": list(range(1, MAX_RECEIPT_IDS + 2))})
-    assert (await mallory.next("error"))["code"] == "invalid_input"
+    for ids in (list(range(1, MAX_RECEIPT_IDS + 2)), [0], [2**70], []):
+        await mallory.send({**receipt, "ids": ids})
+        assert (await mallory.next("error"))["code"] == "invalid_input"
     for _ in range(50):
         await mallory.send({**receipt, "ids": [3, 1, 2, 2]})
     await mallory.send({**receipt, "ids": [2, 4]})

@@ -34,6 +34,8 @@ from passerelle.service.records import AccountRecord, ConversationRecord, Outgoi
 from passerelle.service.safety import SafetyPolicy
 
 _encode = msgspec.json.Encoder().encode
+MAX_SAFE_ID = 2**53 - 1
+"""The largest id a receipt may name: every JSON parser reads it exactly (message ids are far below)."""
 
 
 class Visibility(Protocol):
@@ -244,8 +246,8 @@ class MessagingService:
             raise InvalidInput("'to' must be another member of the conversation")
         if not frame.ids or len(frame.ids) > MAX_RECEIPT_IDS:
             raise InvalidInput(f"ids: 1 to {MAX_RECEIPT_IDS} message ids")
-        if min(frame.ids) <= 0:
-            raise InvalidInput("ids: message ids are positive")
+        if min(frame.ids) <= 0 or max(frame.ids) > MAX_SAFE_ID:
+            raise InvalidInput("ids: message ids are positive integers below 2^53")
         targets = [d for d in await self._devices(sender.account.id) if d != sender.device]
         allowed = await self._may_signal(conv, sender.account.id, to, frame.kind)
         if frame.kind == "read":
