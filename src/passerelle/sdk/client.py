@@ -23,6 +23,7 @@ from types import TracebackType
 
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
+from passerelle.proto.frames import MAX_RECEIPT_IDS
 from passerelle.sdk import enrol, history
 from passerelle.sdk.account import MyAccount
 from passerelle.sdk.connection import Connection
@@ -375,8 +376,10 @@ class Client:
             if msg.mid is not None and msg.sender != self._me.account_id:
                 by_sender.setdefault(msg.sender, []).append(msg.mid)
         for sender, sender_mids in by_sender.items():
-            frame = self._connection.core.receipt(conv=conv, to=sender, kind="read", ids=sender_mids)
-            await self._connection.write(frame)
+            for start in range(0, len(sender_mids), MAX_RECEIPT_IDS):
+                chunk = sender_mids[start : start + MAX_RECEIPT_IDS]
+                frame = self._connection.core.receipt(conv=conv, to=sender, kind="read", ids=chunk)
+                await self._connection.write(frame)
 
     async def set_typing(self, conv: str, typing: bool = True) -> None:
         if not self.connected:
