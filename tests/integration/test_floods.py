@@ -73,9 +73,12 @@ async def next_message(bob: Wire, sender: str, within: float) -> dict[str, objec
                 return dict(item)
 
 
-async def test_a_receipt_flood_from_a_stranger_who_reads_nothing_is_bounded(
-    http: httpx.AsyncClient, server: ServerHandle, ws_url: str
+@pytest.mark.parametrize("accepted", [False, True], ids=["stranger", "accepted"])
+async def test_a_receipt_flood_from_someone_who_reads_nothing_is_bounded(
+    http: httpx.AsyncClient, server: ServerHandle, ws_url: str, accepted: bool
 ) -> None:
+    """A stranger (Bob never answered) gets nothing into Bob's mailbox; someone Bob accepted gets no
+    more than the rate limit lets through."""
     bob = await register_photo(http, "bob", ws_url)
     alice = await register_photo(http, "alice", ws_url)
     mallory = await register_photo(http, "mallory", ws_url)
@@ -89,6 +92,9 @@ async def test_a_receipt_flood_from_a_stranger_who_reads_nothing_is_bounded(
     conv = (await mallory.next("sent"))["conv"]
     await mallory.close()
     await next_message(bob, mallory.account, within=5)
+    if accepted:
+        answer = await http.post(f"/v1/conversations/{conv}/accept", headers=bob.auth)
+        assert answer.status_code == 200, answer.text
 
     chunks = receipt_chunks(conv, bob.account, frames=4000, per_chunk=16)
     database = server.database_files()
@@ -107,7 +113,8 @@ async def test_a_receipt_flood_from_a_stranger_who_reads_nothing_is_bounded(
     )
     receipts = [item for item in stored if item.kind == "receipt"]
     print(
-        f"\n[{ws_url.split(':')[2].split('/')[0]}] flood: {flooder.written / MIB:.1f} MiB written in "
+        f"\n[{'accepted' if accepted else 'stranger'} {ws_url.split(':')[2].split('/')[0]}] flood: "
+        f"{flooder.written / MIB:.1f} MiB written in "
         f"{FLOOD_S} s; server peak memory {memory.start / MIB:.0f} -> {peak / MIB:.0f} MiB; database "
         f"{size_before / MIB:.2f} -> {size_after / MIB:.2f} MiB; {len(receipts)} receipts stored; "
         f"{sum(e['code'] == 'rate_limited' for e in errors)} rate_limited; close {close_code}"
@@ -122,7 +129,10 @@ async def test_a_receipt_flood_from_a_stranger_who_reads_nothing_is_bounded(
     assert close_code in (None, 1013), close_code
     assert closed_while_writing is False or close_code in (None, 1013)
 
-    assert 0 < len(receipts) <= 100 + 20 * (FLOOD_S + 10 + 2), len(receipts)
+    if accepted:
+        assert 0 < len(receipts) <= 100 + 20 * (FLOOD_S + 10 + 2), len(receipts)
+    else:
+        assert receipts == []
     assert all(len(json.loads(item.body)["ids"]) <= MAX_RECEIPT_IDS for item in receipts)
 
     # And Bob still gets Alice's next message.
@@ -147,6 +157,8 @@ async def test_repeated_receipts_are_coalesced_and_oversized_ones_refused(
     )
     conv = (await mallory.next("sent"))["conv"]
     await next_message(bob, mallory.account, within=5)
+    answer = await http.post(f"/v1/conversations/{conv}/accept", headers=bob.auth)
+    assert answer.status_code == 200, answer.text
     receipt = {"t": "receipt", "conv": conv, "to": bob.account, "kind": "delivered"}
     for ids in (list(range(1, MAX_RECEIPT_IDS + 2)), [0], [2**70], []):
         await mallory.send({**receipt, "ids": ids})
@@ -188,6 +200,9 @@ async def test_a_client_writing_faster_than_the_server_handles_meets_backpressur
             await mallory.send({"t": "send", "id": "m0", "to": bob.account, "payloads": payloads})
             conv = (await mallory.next("sent"))["conv"]
             await mallory.close()
+            # Bob accepts: Mallory's receipts are stored for him (a commit each), not dropped.
+            answer = await http.post(f"/v1/conversations/{conv}/accept", headers=bob.auth)
+            assert answer.status_code == 200, answer.text
 
             chunks = receipt_chunks(conv, bob.account, frames=4000, per_chunk=16)
             memory = Memory()

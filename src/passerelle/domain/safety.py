@@ -16,6 +16,8 @@ Rules (docs/protocol.md section 9):
    person has not accepted (``forbidden``, nothing stored).
 5. Read receipts and typing go from X to Y only when X has accepted the conversation and Y has not
    declined it; delivery receipts need no acceptance. Neither crosses a block.
+6. No receipt goes to someone whose state is ``request``: they have written nothing there (writing
+   accepts), so there is nothing to acknowledge, and a stranger cannot fill their mailbox with them.
 """
 
 from __future__ import annotations
@@ -118,9 +120,12 @@ def send_verdict(
 
 
 def may_signal(facts: PairFacts, *, sender: AccountId, to: AccountId, kind: str) -> bool:
-    """Whether a receipt (``delivered``/``read``) or ``typing`` from ``sender`` may reach ``to`` (rule 5)."""
+    """Whether a receipt (``delivered``/``read``) or ``typing`` from ``sender`` may reach ``to`` (rules 5
+    and 6)."""
     if facts.blocked_either(sender, to) or facts.state(to) is MemberState.DECLINED:
         return False
+    if kind != "typing" and facts.state(to) is MemberState.REQUEST:
+        return False  # rule 6
     if kind == "delivered":
         return True
     return facts.state(sender) in (None, MemberState.ACCEPTED)

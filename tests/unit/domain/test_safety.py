@@ -75,6 +75,10 @@ def test_signals_wait_for_acceptance_and_never_cross_a_block() -> None:
     assert not may_signal(requested, sender=B, to=A, kind="typing")
     assert may_signal(requested, sender=B, to=A, kind="delivered")
     assert may_signal(requested, sender=A, to=B, kind="typing")
+    # B has written nothing (writing accepts): A, who wrote first, has nothing B could acknowledge...
+    # and no receipt of A's reaches B's mailbox, delivered or read.
+    assert not may_signal(requested, sender=A, to=B, kind="delivered")
+    assert not may_signal(requested, sender=A, to=B, kind="read")
     declined = PairFacts(states={B: MemberState.DECLINED})
     assert not may_signal(declined, sender=A, to=B, kind="delivered")
     blocked = PairFacts(blocks=frozenset({(A, B)}))
