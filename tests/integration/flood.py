@@ -135,3 +135,13 @@ class Memory:
 
 def files_size(files: list[Path]) -> int:
     return sum(path.stat().st_size for path in files if path.exists())
+
+
+def faults_in(log_file: Path) -> list[dict[str, Any]]:
+    """The server's log lines that tell of a fault: errors (tracebacks) and 5xx answers."""
+    faults: list[dict[str, Any]] = []
+    for line in log_file.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("level") in ("error", "critical") or int(record.get("status", 0)) >= 500:
+            faults.append(record)
+    return faults

@@ -20,7 +20,7 @@ from passerelle.domain.ids import DeviceId, MailboxPos
 from passerelle.proto.frames import MAX_RECEIPT_IDS
 from passerelle.server.runner import running_server
 from tests.conftest import CodeInbox, ServerHandle, make_settings
-from tests.integration.flood import MIB, Flooder, Memory, client_frame, files_size
+from tests.integration.flood import MIB, Flooder, Memory, client_frame, faults_in, files_size
 from tests.integration.wire import Wire, envelope, register_photo
 
 FLOOD_S = 3.0
@@ -143,6 +143,7 @@ async def test_a_receipt_flood_from_someone_who_reads_nothing_is_bounded(
     assert (await next_message(bob, alice.account, within=15))["body"] == envelope("later")
     await alice.close()
     await bob.close()
+    assert faults_in(server.log_file) == []
 
 
 async def test_repeated_receipts_are_coalesced_and_oversized_ones_refused(
@@ -183,7 +184,7 @@ async def test_repeated_receipts_are_coalesced_and_oversized_ones_refused(
 
 @pytest.mark.parametrize("layer", ["asgi", "picows"])
 async def test_a_client_writing_faster_than_the_server_handles_meets_backpressure(
-    tmp_path: Path, layer: str
+    tmp_path: Path, log_file: Path, layer: str
 ) -> None:
     """No rate limit to help here: every receipt is accepted and stored (a commit each), so the
     server handles them far slower than they arrive. It stops reading instead of queueing them."""
@@ -215,3 +216,4 @@ async def test_a_client_writing_faster_than_the_server_handles_meets_backpressur
                 f"server peak memory {memory.start / MIB:.0f} -> {peak / MIB:.0f} MiB"
             )
             assert peak - memory.start < MEMORY_BOUND, (memory.start, peak, flooder.written)
+    assert faults_in(log_file) == []
