@@ -88,6 +88,8 @@ def body_problem(data: bytes) -> str | None:
         _any_json.decode(data)
     except msgspec.MsgspecError:
         return "not JSON"
+    except RecursionError:  # nested deeper than the decoder's stack allows
+        return f"nested deeper than {MAX_DEPTH}"
     data = data.strip()
     if data[:1] != b"{":
         return "not a JSON object"

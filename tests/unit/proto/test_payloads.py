@@ -61,6 +61,10 @@ def test_a_stored_body_is_measured_for_depth_not_counted() -> None:
     brackets_in_strings = b'{"a": "' + b"[{" * 100 + b'\\"[", "b": ["]]]"]}'
     assert body_problem(brackets_in_strings) is None
     assert body_problem(b"[1]") == "not a JSON object"
+    # Deeper than msgspec's own stack allows: an answer, not a RecursionError.
+    assert (
+        body_problem(b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}") == f"nested deeper than {MAX_DEPTH}"
+    )
 
 
 def test_stored_bodies_must_be_json() -> None:
