@@ -1,0 +1,63 @@
+"""What a person sees when their mailbox holds items a stranger's bad bytes made undeliverable (rows
+older than the checks at the edge): nothing of them, and every later message, with the real SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, Timestamp
+from passerelle.sdk import Client
+from passerelle.service.records import OutgoingMessage
+from tests.conftest import ServerHandle
+from tests.watch import Watcher
+
+PW = "correct horse battery"
+BAD_BODIES = [
+    b'{"algorithm": "m.olm.v1.curve25519-aes-sha2", "ciphertext": "\xff"}',  # not UTF-8
+    b'{"a": ' + b"[" * 2000 + b"]" * 2000 + b"}",  # deeper than the client's parser goes
+    b'{"a": ',  # not JSON
+]
+
+
+async def test_undeliverable_items_do_not_stop_the_messages_after_them(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    alice = await Client.register(server.url, tmp_path / "alice", app="photo", handle="alice", password=PW)
+    bob = await Client.register(server.url, tmp_path / "bob", app="photo", handle="bob", password=PW)
+    await alice.connect()
+    await bob.connect()
+    bob_sees = Watcher(bob)
+    sent = await alice.send_text(bob.account_id, "one")
+    await bob_sees.text("one")
+    await bob.close()
+
+    bad = [
+        OutgoingMessage(
+            kind="msg",
+            conv=ConversationId(sent.conv),
+            sender=AccountId(alice.account_id),
+            sender_device=DeviceId(alice.device_id),
+            client_id=None,
+            ts=Timestamp(1),
+            expires_at=Timestamp(2**52),
+            payloads=((DeviceId(bob.device_id), body),),
+        )
+        for body in BAD_BODIES
+    ]
+    await server.running.services.store.append(bad)
+    await alice.send_text(bob.account_id, "two")
+
+    bob = await Client.open(tmp_path / "bob")
+    bob_sees = Watcher(bob)
+    async with bob:
+        await bob_sees.text("two")
+    # Once more from the start: nothing bad comes back, and what follows still arrives.
+    bob = await Client.open(tmp_path / "bob")
+    bob_sees = Watcher(bob)
+    async with bob:
+        await alice.send_text(bob.account_id, "three")
+        await bob_sees.text("three")
+        assert [m.text for m in await bob.history(sent.conv)] == ["one", "two", "three"]
+    await alice.close()
+    left = await server.running.services.store.fetch(DeviceId(bob.device_id), after=MailboxPos(0), limit=10)
+    assert all(item.body not in BAD_BODIES for item in left)
