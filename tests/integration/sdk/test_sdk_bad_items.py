@@ -3,12 +3,16 @@ older than the checks at the edge): nothing of them, and every later message, wi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import httpx
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.sdk import Client
 from passerelle.service.records import OutgoingMessage
 from tests.conftest import ServerHandle
+from tests.integration.wire import register_photo
 from tests.watch import Watcher
 
 PW = "correct horse battery"
@@ -61,3 +65,39 @@ async def test_undeliverable_items_do_not_stop_the_messages_after_them(
     await alice.close()
     left = await server.running.services.store.fetch(DeviceId(bob.device_id), after=MailboxPos(0), limit=10)
     assert all(item.body not in BAD_BODIES for item in left)
+
+
+JUNK = [
+    b'{"x": 1e999}',
+    b'{"algorithm": "m.olm.v1.curve25519-aes-sha2", "sender_key": 5, "ciphertext": []}',
+    b"{}",
+    b'{"algorithm": "m.olm.v1.curve25519-aes-sha2", "sender_key": "k", '
+    b'"ciphertext": {"k": {"type": 99, "body": "@@"}}}',
+    b'{"a": "\\u0000\\ud83d\\ude00", "b": 123456789012345678901234567890}',
+    b'{"a": ' + b"[" * 30 + b"]" * 30 + b"}",
+]
+
+
+async def test_whatever_a_stranger_gets_accepted_does_not_stop_the_sdk(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    """Envelopes the server takes (JSON objects) but that are nonsense to a client: the SDK drops
+    them and goes on receiving."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        mallory = await register_photo(http, "mallory")
+    alice = await Client.register(server.url, tmp_path / "alice", app="photo", handle="alice", password=PW)
+    bob = await Client.register(server.url, tmp_path / "bob", app="photo", handle="bob", password=PW)
+    await mallory.connect()
+    head = json.dumps({"t": "send", "to": bob.account_id}).encode()[:-1]
+    for n, junk in enumerate(JUNK):
+        await mallory.send_raw(
+            head + b', "id": "j%d", "payloads": {"%b": %b}}' % (n, bob.device_id.encode(), junk)
+        )
+        assert (await mallory.next())["t"] == "sent"
+    await mallory.close()
+    await alice.connect()
+    bob_sees = Watcher(bob)
+    async with bob:
+        await alice.send_text(bob.account_id, "still here")
+        await bob_sees.text("still here")
+    await alice.close()
