@@ -101,3 +101,37 @@ async def test_whatever_a_stranger_gets_accepted_does_not_stop_the_sdk(
         await alice.send_text(bob.account_id, "still here")
         await bob_sees.text("still here")
     await alice.close()
+
+
+GROUP_JUNK = [
+    b'{"algorithm": "m.megolm.v1.aes-sha2"}',
+    b'{"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "k", "session_id": 7, "ciphertext": "@@"}',
+    b'{"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "k", "session_id": "s", "ciphertext": "@@",'
+    b' "device_id": "d"}',
+    b'{"m.megolm.v1": 1e999}',
+]
+
+
+async def test_a_group_member_cannot_silence_the_group_with_nonsense_bodies(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        mallory = await register_photo(http, "mallory")
+    alice = await Client.register(server.url, tmp_path / "alice", app="photo", handle="alice", password=PW)
+    bob = await Client.register(server.url, tmp_path / "bob", app="photo", handle="bob", password=PW)
+    await alice.connect()
+    await bob.connect()
+    bob_sees = Watcher(bob)
+    group = await alice.groups.create("g", [bob.account_id, mallory.account])
+    await alice.groups.send_text(group.conv, "before")
+    await bob_sees.text("before")
+    await mallory.connect()
+    head = json.dumps({"t": "send", "conv": group.conv}).encode()[:-1]
+    for n, junk in enumerate(GROUP_JUNK):
+        await mallory.send_raw(head + b', "id": "g%d", "body": %b}' % (n, junk))
+        assert (await mallory.next("sent"))["id"] == f"g{n}"
+    await mallory.close()
+    await alice.groups.send_text(group.conv, "after")
+    await bob_sees.text("after")
+    await alice.close()
+    await bob.close()
