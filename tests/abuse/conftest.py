@@ -12,7 +12,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -26,7 +26,7 @@ from tests.conftest import CodeInbox, make_settings
 from tests.unit.service.fakes import TestDevice
 
 settings.register_profile(
-    "ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
+    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
 )
 settings.register_profile(
     "long",
@@ -67,7 +67,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     async def serve() -> None:
         stop.append(asyncio.Event())
         loop_box.append(asyncio.get_running_loop())
-        async with running_server(make_settings(data_dir), code_sender=CodeInbox()) as server:
+        settings = make_settings(data_dir)
+        # The fuzzers reconnect the same devices for every example, far faster than a person would:
+        # only the reconnect limit is lifted; every other limit is the default.
+        limits = replace(settings.limits, hellos_per_device_per_second=1000.0, hello_burst=1000)
+        async with running_server(replace(settings, limits=limits), code_sender=CodeInbox()) as server:
             found["url"] = server.url
             found["ws"] = server.ws_url
             found["fast_ws"] = server.fast_ws_url or ""
