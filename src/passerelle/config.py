@@ -150,6 +150,7 @@ def _app_from_toml(name: str, raw: object, origin: str) -> App:
             default_findability=Findability(raw.get("findability", "everyone")),
             retention_s=int(raw.get("retention_days", 30)) * DAY_S,
             media_quota=_media_quota(raw),
+            allowed_origins=tuple(str(o) for o in raw.get("allowed_origins", [])),
         )
     except KeyError as exc:
         raise ConfigError(

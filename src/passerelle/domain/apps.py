@@ -15,6 +15,8 @@ from passerelle.domain.ids import AppName
 from passerelle.domain.privacy import Findability
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\*$")
+"""A web origin as browsers send it (scheme, host, optional port; no path), or ``*`` for any."""
 DAY_S = 86_400
 MIB = 1024 * 1024
 
@@ -54,12 +56,18 @@ class App:
     """How long an undelivered message waits in a mailbox before the janitor deletes it."""
     media_quota: MediaQuota = MediaQuota()
     """What each of its people may hold in media at a time."""
+    allowed_origins: tuple[str, ...] = ()
+    """Web origins whose pages may call the API from a browser (CORS, docs/protocol.md section 13);
+    the app's own pages, served by the server at ``/app/<name>/``, need none."""
 
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):
             raise ValueError(f"invalid app name {self.name!r}")
         if self.retention_s <= 0:
             raise ValueError(f"app {self.name}: retention must be positive")
+        for origin in self.allowed_origins:
+            if not ORIGIN.match(origin):
+                raise ValueError(f"app {self.name}: {origin[:80]!r} is not an origin (scheme://host[:port])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +79,8 @@ class AppRegistry:
 
     def __iter__(self) -> Iterator[App]:
         return iter(self.apps.values())
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """Every app's allowed web origins: a browser page names no app before it has an account."""
+        return frozenset(o for app in self.apps.values() for o in app.allowed_origins)

@@ -23,6 +23,7 @@ from passerelle.config import Settings
 from passerelle.server.admission import Admission, fd_limit_warning
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.codes import code_sender_from_setting
+from passerelle.server.cors import Cors
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.expiry import TokenExpiry
 from passerelle.server.gateway import Gateway
@@ -295,6 +296,7 @@ def create_app(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
+    app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)
     app.state.services = services
     app.state.settings = settings
