@@ -39,6 +39,7 @@ from passerelle.server.rest_media import UPLOAD_PREFIX, MediaRoutes
 from passerelle.server.rest_privacy import PrivacyRoutes
 from passerelle.server.rest_stories import StoryRoutes
 from passerelle.server.system import RandomIds, SystemClock
+from passerelle.server.web import WebApps
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
 from passerelle.service.groups import GroupDeviceNotices, GroupService
@@ -291,6 +292,7 @@ def create_app(
         *MediaRoutes(accounts=accounts, media=media).routes(),
         *StoryRoutes(accounts=accounts, stories=stories).routes(),
         WebSocketRoute("/v1/ws", AsgiGateway(gateway)),
+        *WebApps(settings.apps).routes(),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}

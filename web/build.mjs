@@ -1,0 +1,48 @@
+// Builds the browser apps into the Python package (src/passerelle/web/), where `passerelle serve`
+// finds them: app.js (one ES module bundle), app.css, olm.wasm and the page template index.html.
+//   npm ci && npm run build      rebuild the committed assets
+//   npm run check                rebuild into a temporary folder and fail when the committed assets differ
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const committed = join(here, "..", "src", "passerelle", "web");
+const check = process.argv.includes("--check");
+const out = check ? mkdtempSync(join(tmpdir(), "passerelle-web-")) : committed;
+const FILES = ["app.js", "app.css", "olm.wasm", "index.html"];
+
+mkdirSync(out, { recursive: true });
+const common = { bundle: true, minify: true, legalComments: "eof", logLevel: "warning", charset: "utf8" };
+await build({
+  ...common,
+  entryPoints: [join(here, "src", "main.js")],
+  outfile: join(out, "app.js"),
+  format: "esm",
+  target: "es2022",
+  platform: "browser",
+});
+await build({ ...common, entryPoints: [join(here, "src", "app.css")], outfile: join(out, "app.css") });
+copyFileSync(join(here, "node_modules", "@towns-protocol", "olm", "olm.wasm"), join(out, "olm.wasm"));
+copyFileSync(join(here, "index.html"), join(out, "index.html"));
+
+if (check) {
+  const stale = FILES.filter((name) => {
+    try {
+      return !readFileSync(join(out, name)).equals(readFileSync(join(committed, name)));
+    } catch {
+      return true;
+    }
+  });
+  const extra = readdirSync(committed).filter((n) => !FILES.includes(n) && n !== "README.md");
+  rmSync(out, { recursive: true, force: true });
+  if (stale.length || extra.length) {
+    console.error(`the committed web build is stale: ${[...stale, ...extra].join(", ")}; run: cd web && npm ci && npm run build`);
+    process.exit(1);
+  }
+  console.log("the committed web build matches the sources");
+} else {
+  for (const name of FILES) console.log(`${name}\t${readFileSync(join(out, name)).length} bytes`);
+}

@@ -1,0 +1,364 @@
+// A Passerelle device in the page: registration, keys, lookup, 1:1 sends and receives (docs/protocol.md
+// sections 4 to 6). All encryption goes through crypto.js; all traffic through api.js.
+import { ApiError, Rest, Socket } from "./api.js";
+import { DeviceCrypto, initCrypto, verifyDevice, verifyOneTimeKey } from "./crypto.js";
+import { LocalStore } from "./store.js";
+
+const OTK_TARGET = 50;
+const MAX_MESSAGES = 500;
+
+function clientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export class Client extends EventTarget {
+  constructor(app, store, rest) {
+    super();
+    this.app = app; // {name, display_name, identity, colors, features}
+    this.store = store;
+    this.rest = rest;
+    this.device = null;
+    this.state = null; // {me, token, expiresAt, seen: [mid], convs: {conv: {...}}, people: {}}
+    this.devices = new Map(); // account -> [published device]
+    this.pending = new Map(); // client id -> {resolve, reject}
+    this.socket = null;
+  }
+
+  static async open(app) {
+    await initCrypto();
+    const client = new Client(app, await LocalStore.open(app.name), new Rest());
+    const saved = await client.store.load();
+    if (saved) {
+      client.device = DeviceCrypto.restore(saved.crypto);
+      client.state = saved.state;
+      client.rest.token = saved.state.token;
+    }
+    return client;
+  }
+
+  get signedIn() {
+    return this.state !== null;
+  }
+
+  async save() {
+    await this.store.save({ crypto: this.device.exportState(), state: this.state });
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // --- accounts -------------------------------------------------------------------------------
+
+  async requestCode(phone) {
+    await this.rest.post("/v1/codes", { app: this.app.name, phone });
+  }
+
+  /** Registers a new account (`join: false`) or adds this browser to an existing one (`join: true`). */
+  async enrol(identity, { join = false, deviceName = "Web browser" } = {}) {
+    const device = DeviceCrypto.create();
+    const body = { app: this.app.name, ...identity, device: device.deviceKeys(deviceName) };
+    const grant = await this.rest.post(join ? "/v1/devices" : "/v1/accounts", body);
+    this.device = device;
+    this.state = {
+      me: { account: grant.account_id, device: grant.device_id, address: grant.address },
+      token: grant.token,
+      expiresAt: grant.expires_at,
+      seen: [],
+      convs: {},
+      people: {},
+    };
+    this.rest.token = grant.token;
+    await this.save();
+    await this.uploadKeys(OTK_TARGET, true);
+  }
+
+  async uploadKeys(count, withFallback) {
+    const body = { one_time_keys: this.device.newOneTimeKeys(count) };
+    if (withFallback) body.fallback_key = this.device.newFallbackKey();
+    await this.save(); // the private halves are stored before the public ones leave
+    return this.rest.post("/v1/keys", body);
+  }
+
+  /** A fresh token from the device key (docs/protocol.md section 4.5). */
+  async login() {
+    const deviceId = this.state.me.device;
+    const { challenge } = await this.rest.post("/v1/auth/challenge", { device_id: deviceId });
+    const grant = await this.rest.post("/v1/auth/token", {
+      device_id: deviceId,
+      challenge,
+      signature: this.device.loginSignature(challenge, deviceId),
+    });
+    this.state.token = grant.token;
+    this.state.expiresAt = grant.expires_at;
+    this.rest.token = grant.token;
+    await this.save();
+  }
+
+  async signOut() {
+    if (this.socket) this.socket.close();
+    try {
+      await this.rest.call("DELETE", `/v1/devices/${encodeURIComponent(this.state.me.device)}`);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    }
+    await this.store.clear();
+    this.state = null;
+    this.device = null;
+  }
+
+  // --- the connection -----------------------------------------------------------------------
+
+  async connect() {
+    if (this.state.expiresAt - Date.now() < 86_400_000) await this.login();
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    this.socket = new Socket(`${scheme}//${location.host}/v1/ws`, this.state.token, {
+      onFrame: (frame) => this.onFrame(frame).catch((err) => this.emit("problem", err.message)),
+      onState: (state) => {
+        if (state === "unauthorized") {
+          this.login().then(() => {
+            this.socket.token = this.state.token;
+            this.socket.start();
+          }, (err) => this.emit("problem", err.message));
+          return;
+        }
+        this.emit("connection", state);
+      },
+    });
+    this.socket.start();
+  }
+
+  async onFrame(frame) {
+    switch (frame.t) {
+      case "deliver":
+        await this.onDeliver(frame.items);
+        break;
+      case "sent":
+      case "error": {
+        const waiter = this.pending.get(frame.t === "sent" ? frame.id : frame.ref);
+        if (!waiter) {
+          if (frame.t === "error") this.emit("problem", frame.message);
+          break;
+        }
+        this.pending.delete(frame.t === "sent" ? frame.id : frame.ref);
+        if (frame.t === "sent") waiter.resolve(frame);
+        else waiter.reject(new ApiError(0, frame.code, frame.message, frame));
+        break;
+      }
+      case "keys_low":
+        await this.uploadKeys(Math.max(1, OTK_TARGET - frame.count), false);
+        break;
+      case "typing":
+        this.emit("typing", frame);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // --- people and devices -------------------------------------------------------------------
+
+  async lookup(address) {
+    const person = await this.rest.get(`/v1/lookup?address=${encodeURIComponent(address)}`);
+    this.state.people[person.account_id] = person;
+    return person;
+  }
+
+  async person(accountId) {
+    if (!this.state.people[accountId]) {
+      this.state.people[accountId] = await this.rest.get(`/v1/accounts/${encodeURIComponent(accountId)}`);
+    }
+    return this.state.people[accountId];
+  }
+
+  /** The account's devices, every signature checked; a device with a bad signature is left out. */
+  async devicesOf(accountId, refresh = false) {
+    if (refresh || !this.devices.has(accountId)) {
+      const answer = await this.rest.get(`/v1/accounts/${encodeURIComponent(accountId)}/devices`);
+      const good = [];
+      for (const d of answer.devices) {
+        try {
+          good.push(verifyDevice(d));
+        } catch {
+          this.emit("problem", `a device of ${accountId} has a bad signature; it is left out`);
+        }
+      }
+      this.devices.set(accountId, good);
+    }
+    return this.devices.get(accountId);
+  }
+
+  async conversationWith(accountId) {
+    const found = Object.values(this.state.convs).find((c) => c.with === accountId);
+    if (found) return found;
+    const answer = await this.rest.post("/v1/conversations", { with: accountId });
+    return this.remember(answer.conv, accountId);
+  }
+
+  /** The other member of one of my direct conversations (for copies sent by my other devices). */
+  async otherMember(conv) {
+    if (this.state.convs[conv]) return this.state.convs[conv].with;
+    const { conversations } = await this.rest.get("/v1/conversations");
+    const found = conversations.find((c) => c.conv === conv);
+    const other = found && found.members.find((m) => m !== this.state.me.account);
+    if (!other) throw new Error("a copy for a conversation this device does not know");
+    return other;
+  }
+
+  remember(conv, withAccount) {
+    if (!this.state.convs[conv]) this.state.convs[conv] = { conv, with: withAccount, messages: [] };
+    return this.state.convs[conv];
+  }
+
+  // --- sending --------------------------------------------------------------------------------
+
+  async sendText(accountId, text) {
+    const conv = await this.conversationWith(accountId);
+    const content = { id: clientId(), ts: Date.now(), msgtype: "text", body: text };
+    const message = { id: content.id, from: this.state.me.account, body: text, ts: content.ts, mine: true };
+    this.addMessage(conv, message, "sending");
+    const sent = await this.deliver(accountId, conv.conv, content, content.id);
+    message.mid = sent.mid;
+    message.ts = sent.ts;
+    this.addMessage(conv, message, "sent");
+    await this.save();
+    return sent;
+  }
+
+  async deliver(accountId, conv, content, id) {
+    for (let attempt = 0; ; attempt++) {
+      const refresh = attempt > 0;
+      const targets = [
+        ...(await this.devicesOf(accountId, refresh)).map((d) => ({ account: accountId, ...d })),
+        ...(await this.devicesOf(this.state.me.account, refresh))
+          .filter((d) => d.device_id !== this.state.me.device)
+          .map((d) => ({ account: this.state.me.account, ...d })),
+      ];
+      const payloads = await this.encryptFor(targets, { type: "p.msg", conv, content });
+      await this.save(); // session state before the frame leaves
+      try {
+        return await this.submit({ t: "send", id, to: accountId, payloads });
+      } catch (err) {
+        if (err.code !== "stale_devices" || attempt > 0) throw err;
+      }
+    }
+  }
+
+  async encryptFor(targets, plaintext) {
+    const keys = new Map();
+    const need = new Map();
+    for (const d of targets) {
+      if (!this.device.hasSession(d.curve25519)) {
+        need.set(d.account, [...(need.get(d.account) || []), d.device_id]);
+      }
+    }
+    for (const [account, deviceIds] of need) {
+      const claim = await this.rest.post("/v1/keys/claim", { account_id: account, device_ids: deviceIds });
+      for (const d of claim.devices) {
+        const known = targets.find((t) => t.device_id === d.device_id);
+        if (known && d.one_time_key && known.ed25519 === d.ed25519) {
+          keys.set(d.device_id, verifyOneTimeKey(known, d.one_time_key).key);
+        }
+      }
+    }
+    const me = this.state.me;
+    const payloads = {};
+    for (const d of targets) {
+      const body = JSON.stringify({
+        ...plaintext,
+        sender: me.account,
+        sender_device: me.device,
+        keys: { ed25519: this.device.ed25519 },
+        recipient: d.account,
+        recipient_keys: { ed25519: d.ed25519 },
+      });
+      if (!this.device.hasSession(d.curve25519) && !keys.has(d.device_id)) {
+        this.emit("problem", `no key to start a session with device ${d.device_id}; it is skipped`);
+        continue;
+      }
+      const part = this.device.encrypt(d.curve25519, body, keys.get(d.device_id));
+      payloads[d.device_id] = {
+        algorithm: "m.olm.v1.curve25519-aes-sha2",
+        sender_key: this.device.curve25519,
+        ciphertext: { [d.curve25519]: { type: part.type, body: part.body } },
+      };
+    }
+    return payloads;
+  }
+
+  submit(frame) {
+    return new Promise((resolve, reject) => {
+      this.pending.set(frame.id, { resolve, reject });
+      this.socket.send(frame).catch(reject);
+    });
+  }
+
+  // --- receiving ------------------------------------------------------------------------------
+
+  async onDeliver(items) {
+    let upto = null;
+    for (const item of items) {
+      try {
+        if (item.kind === "msg") await this.onMessage(item);
+      } catch (err) {
+        this.emit("problem", `a message from ${item.from} could not be read: ${err.message}`);
+      }
+      upto = item.pos;
+    }
+    if (upto !== null) {
+      await this.save(); // what we read is stored before the server may delete it
+      await this.socket.send({ t: "ack", upto });
+    }
+  }
+
+  async onMessage(item) {
+    if (item.mid !== undefined && this.state.seen.includes(item.mid)) return;
+    const env = item.body;
+    const mine = env && env.ciphertext && env.ciphertext[this.device.curve25519];
+    if (!env || env.algorithm !== "m.olm.v1.curve25519-aes-sha2" || !mine) {
+      throw new Error("not an Olm envelope for this device");
+    }
+    let sender = (await this.devicesOf(item.from)).find((d) => d.device_id === item.dev);
+    if (!sender) sender = (await this.devicesOf(item.from, true)).find((d) => d.device_id === item.dev);
+    if (!sender) throw new Error("unknown sender device");
+    if (env.sender_key !== sender.curve25519) throw new Error("the envelope's sender key is not the device's");
+    const me = this.state.me;
+    let plain = null;
+    this.device.decrypt(sender.curve25519, mine.type, mine.body, (text) => {
+      const p = JSON.parse(text);
+      const ok =
+        p.sender === item.from &&
+        p.sender_device === item.dev &&
+        p.keys?.ed25519 === sender.ed25519 &&
+        p.recipient === me.account &&
+        p.recipient_keys?.ed25519 === this.device.ed25519 &&
+        p.conv === item.conv;
+      if (!ok) throw new Error("the plaintext's binding does not match (docs/protocol.md section 6)");
+      plain = p;
+    });
+    if (item.mid !== undefined) {
+      this.state.seen.push(item.mid);
+      if (this.state.seen.length > 2000) this.state.seen.splice(0, 1000);
+    }
+    if (plain.type !== "p.msg") return;
+    const content = plain.content || {};
+    const fromMe = item.from === me.account;
+    const other = fromMe ? await this.otherMember(item.conv) : item.from;
+    await this.person(other).catch(() => null);
+    const conv = this.remember(item.conv, other);
+    if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return;
+    const body = typeof content.body === "string" ? content.body : "";
+    const text = content.msgtype === "text" ? body : content.fallback || body || `[${content.msgtype}]`;
+    this.addMessage(conv, { id: content.id, mid: item.mid, from: item.from, body: text, ts: item.ts, mine: fromMe }, "received");
+  }
+
+  addMessage(conv, message, status) {
+    message.status = status;
+    if (!conv.messages.includes(message)) {
+      conv.messages.push(message);
+      if (conv.messages.length > MAX_MESSAGES) conv.messages.splice(0, conv.messages.length - MAX_MESSAGES);
+    }
+    this.emit("message", { conv: conv.conv, message });
+  }
+}

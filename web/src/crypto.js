@@ -1,0 +1,203 @@
+// The crypto module: the ONLY file that imports the Olm library (@towns-protocol/olm, a libolm build).
+// Everything else talks to the small interface below, so the library can be swapped (for instance for
+// a vodozemac build) without touching the app: strings in, strings out, state out as pickles.
+//
+// Wire encodings follow docs/protocol.md sections 1, 4.2, 4.7 and 6: unpadded standard base64, the
+// Matrix m.olm.v1.curve25519-aes-sha2 envelope, signatures over canonical JSON.
+import OlmLib from "@towns-protocol/olm";
+
+let olm = null;
+
+/** Load the WebAssembly once; olm.wasm sits next to the bundle. */
+export async function initCrypto() {
+  if (olm === null) {
+    const wasm = new URL("olm.wasm", import.meta.url).href;
+    olm = await OlmLib.initAsync({ locateFile: () => wasm });
+  }
+  return olm;
+}
+
+/** Canonical JSON (docs/protocol.md section 1) of an object: sorted keys, no spaces, UTF-8 as is. */
+export function canonicalJson(value) {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]";
+  const keys = Object.keys(value).sort();
+  return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJson(value[k])).join(",") + "}";
+}
+
+/** Throws unless `signature` is ed25519 `key`'s signature over `message` (a string, signed as UTF-8). */
+export function verifySignature(key, message, signature) {
+  const util = new olm.Utility();
+  try {
+    util.ed25519_verify(key, message, signature);
+  } finally {
+    util.free();
+  }
+}
+
+/** The checked published device (docs/protocol.md section 4.2), or an exception. */
+export function verifyDevice(device) {
+  const { name, curve25519, ed25519, signature } = device;
+  verifySignature(ed25519, canonicalJson({ curve25519, ed25519, name }), signature);
+  return device;
+}
+
+/** Checks a claimed one-time (or fallback) key against the device that signed it. */
+export function verifyOneTimeKey(device, otk) {
+  verifySignature(device.ed25519, canonicalJson({ key: otk.key }), otk.signature);
+  return otk;
+}
+
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/=+$/, "");
+}
+
+/**
+ * One device: its Olm account and its Olm sessions, per peer device curve25519 key, newest first.
+ * The caller persists exportState() after every call that changes state, before acting on it.
+ */
+export class DeviceCrypto {
+  constructor(account, pickleKey, sessions) {
+    this.account = account;
+    this.pickleKey = pickleKey;
+    this.sessions = sessions; // Map<curve25519, Session[]>
+    const ids = JSON.parse(account.identity_keys());
+    this.curve25519 = ids.curve25519;
+    this.ed25519 = ids.ed25519;
+  }
+
+  static create() {
+    const account = new olm.Account();
+    account.create();
+    return new DeviceCrypto(account, randomKey(), new Map());
+  }
+
+  static restore(state) {
+    const account = new olm.Account();
+    account.unpickle(state.pickleKey, state.account);
+    const sessions = new Map();
+    for (const [peer, pickles] of Object.entries(state.sessions)) {
+      sessions.set(
+        peer,
+        pickles.map((p) => {
+          const s = new olm.Session();
+          s.unpickle(state.pickleKey, p);
+          return s;
+        }),
+      );
+    }
+    return new DeviceCrypto(account, state.pickleKey, sessions);
+  }
+
+  exportState() {
+    const sessions = {};
+    for (const [peer, list] of this.sessions) sessions[peer] = list.map((s) => s.pickle(this.pickleKey));
+    return { pickleKey: this.pickleKey, account: this.account.pickle(this.pickleKey), sessions };
+  }
+
+  sign(message) {
+    return this.account.sign(message);
+  }
+
+  /** The signed `device` object of registration (docs/protocol.md section 4.2). */
+  deviceKeys(name) {
+    const { curve25519, ed25519 } = this;
+    return { name, curve25519, ed25519, signature: this.sign(canonicalJson({ curve25519, ed25519, name })) };
+  }
+
+  loginSignature(challenge, deviceId) {
+    return this.sign(canonicalJson({ challenge, device_id: deviceId, purpose: "passerelle-login" }));
+  }
+
+  signedKey(keyId, key) {
+    return { key_id: keyId, key, signature: this.sign(canonicalJson({ key })) };
+  }
+
+  /** New signed one-time keys, marked published (persist before uploading them). */
+  newOneTimeKeys(count) {
+    const n = Math.min(count, this.account.max_number_of_one_time_keys());
+    this.account.generate_one_time_keys(n);
+    const keys = JSON.parse(this.account.one_time_keys()).curve25519;
+    this.account.mark_keys_as_published();
+    return Object.entries(keys).map(([id, key]) => this.signedKey(id, key));
+  }
+
+  newFallbackKey() {
+    this.account.generate_fallback_key();
+    const keys = JSON.parse(this.account.unpublished_fallback_key()).curve25519;
+    this.account.mark_keys_as_published();
+    const [[id, key]] = Object.entries(keys);
+    return this.signedKey(id, key);
+  }
+
+  hasSession(peerCurve) {
+    return (this.sessions.get(peerCurve) || []).length > 0;
+  }
+
+  /** Encrypts a plaintext string for one device; starts a session from `oneTimeKey` if there is none. */
+  encrypt(peerCurve, plaintext, oneTimeKey) {
+    let list = this.sessions.get(peerCurve) || [];
+    if (list.length === 0) {
+      if (!oneTimeKey) throw new Error("no session with that device and no one-time key");
+      const s = new olm.Session();
+      s.create_outbound(this.account, peerCurve, oneTimeKey);
+      list = [s];
+      this.sessions.set(peerCurve, list);
+    }
+    return list[0].encrypt(plaintext);
+  }
+
+  /**
+   * Decrypts an Olm message {type, body} from the device with curve25519 `senderCurve`.
+   * `check(plaintext)` must throw when the plaintext is not acceptable (binding): the sessions are then
+   * put back as they were, so a decryption is all or nothing.
+   */
+  decrypt(senderCurve, type, body, check) {
+    const list = this.sessions.get(senderCurve) || [];
+    if (type === 0) {
+      for (const s of list) {
+        if (s.matches_inbound_from(senderCurve, body)) return this.#decryptWith(s, list, 0, body, check);
+      }
+      const s = new olm.Session();
+      s.create_inbound_from(this.account, senderCurve, body);
+      let plain;
+      try {
+        plain = s.decrypt(0, body);
+        check(plain);
+      } catch (err) {
+        s.free();
+        throw err;
+      }
+      this.account.remove_one_time_keys(s);
+      this.sessions.set(senderCurve, [s, ...list]);
+      return plain;
+    }
+    for (const s of list) {
+      let plain;
+      try {
+        plain = this.#decryptWith(s, list, 1, body, check);
+      } catch (err) {
+        if (err && err.binding) throw err;
+        continue;
+      }
+      return plain;
+    }
+    throw new Error("no session with the sender device decrypts this message");
+  }
+
+  #decryptWith(session, list, type, body, check) {
+    const before = session.pickle(this.pickleKey);
+    const plain = session.decrypt(type, body);
+    try {
+      check(plain);
+    } catch (err) {
+      session.unpickle(this.pickleKey, before);
+      err.binding = true;
+      throw err;
+    }
+    list.splice(list.indexOf(session), 1);
+    list.unshift(session);
+    return plain;
+  }
+}

@@ -1,0 +1,249 @@
+// The page: one app (its name comes from the URL, /app/<name>/), its sign-up or log-in form, then its
+// conversations. Rendering is plain DOM; every control has a label and works from the keyboard.
+import { Client } from "./client.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function field(label, name, attrs = {}) {
+  const id = `f-${name}`;
+  return el("p", { class: "field" }, el("label", { for: id }, label), el("input", { id, name, ...attrs }));
+}
+
+let client = null;
+let current = null; // the account id of the person on screen
+
+function showError(message) {
+  const box = $("#error");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+function explain(err) {
+  const known = {
+    unauthorized: "That did not work: check what you typed and try again.",
+    alias_taken: "That name is taken already. Choose another one, or log in.",
+    not_found: "Nobody found at that address (or they cannot be found from your app).",
+    rate_limited: "Too many attempts. Wait a little and try again.",
+    offline: "The server cannot be reached. Check your connection.",
+  };
+  return known[err.code] || err.message || String(err);
+}
+
+async function guarded(action) {
+  showError("");
+  try {
+    await action();
+  } catch (err) {
+    showError(explain(err));
+  }
+}
+
+// --- sign-up and log-in ---------------------------------------------------------------------------
+
+function identityFields(kind, join) {
+  if (kind === "phone") {
+    return [
+      field("Phone number (international, e.g. +33612345678)", "phone", { type: "tel", autocomplete: "tel", required: true }),
+      el("p", {}, el("button", { type: "button", id: "send-code" }, "Send me a code")),
+      field("Code", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+      join ? null : field("Your name", "display_name", { required: true, maxlength: 64 }),
+    ];
+  }
+  const alias = kind === "handle" ? ["Handle", "handle"] : ["Username", "username"];
+  return [
+    field(alias[0], alias[1], { autocomplete: "username", required: true }),
+    join || kind === "handle" ? null : field("Your real name", "display_name", { required: true, maxlength: 64 }),
+    kind === "handle" && !join ? field("Display name (optional)", "display_name", { maxlength: 64 }) : null,
+    field("Password (8 characters or more)", "password", {
+      type: "password",
+      autocomplete: join ? "current-password" : "new-password",
+      minlength: 8,
+      required: true,
+    }),
+  ];
+}
+
+function renderAuth(join) {
+  const app = client.app;
+  const form = el(
+    "form",
+    { id: "auth", "aria-labelledby": "auth-title" },
+    el("h2", { id: "auth-title" }, join ? `Log in to ${app.display_name} on this browser` : `Create your ${app.display_name} account`),
+    ...identityFields(app.identity, join),
+    el("p", {}, el("button", { type: "submit" }, join ? "Log in" : "Create account")),
+    el(
+      "p",
+      {},
+      el("button", { type: "button", class: "link", id: "switch-auth" }, join ? "I am new here: create an account" : "I have an account: log in"),
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(form).entries());
+    for (const k of Object.keys(data)) if (data[k] === "") delete data[k];
+    guarded(async () => {
+      await client.enrol(data, { join });
+      await startChat();
+    });
+  });
+  const main = $("#main");
+  main.replaceChildren(form);
+  $("#switch-auth").addEventListener("click", () => renderAuth(!join));
+  const code = $("#send-code");
+  if (code) {
+    code.addEventListener("click", () =>
+      guarded(async () => {
+        await client.requestCode($("#f-phone").value.trim());
+        $("#f-code").focus();
+      }),
+    );
+  }
+  form.querySelector("input").focus();
+}
+
+// --- conversations ----------------------------------------------------------------------------
+
+function personName(accountId) {
+  const p = client.state.people[accountId];
+  if (!p) return accountId;
+  return p.address ? `${p.display_name} (${p.address})` : p.display_name;
+}
+
+function renderChat() {
+  const app = client.app;
+  $("#me").textContent = client.state.me.address;
+  $("#signout").hidden = false;
+  const find = el(
+    "form",
+    { id: "find", role: "search" },
+    field("Find a person by address (e.g. chat:+33612345678, photo:alice, social:marie.d)", "address", {
+      required: true,
+      autocomplete: "off",
+    }),
+    el("button", { type: "submit" }, "Find"),
+  );
+  find.addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const person = await client.lookup($("#f-address").value.trim());
+      await client.conversationWith(person.account_id);
+      await client.save();
+      open(person.account_id);
+    });
+  });
+  const list = el("nav", { "aria-label": "Conversations" }, el("ul", { id: "convs" }));
+  const thread = el(
+    "section",
+    { id: "thread", "aria-labelledby": "thread-title" },
+    el("h2", { id: "thread-title" }, "No conversation open"),
+    el("ol", { id: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" }),
+    el(
+      "form",
+      { id: "composer", hidden: true },
+      el("label", { for: "f-text", class: "visually-hidden" }, "Message"),
+      el("input", { id: "f-text", name: "text", autocomplete: "off", placeholder: "Write a message", required: true }),
+      el("button", { type: "submit" }, "Send"),
+    ),
+  );
+  $("#main").replaceChildren(el("aside", {}, find, list), thread);
+  $("#composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("#f-text");
+    const text = input.value;
+    if (!text.trim() || !current) return;
+    input.value = "";
+    guarded(() => client.sendText(current, text));
+  });
+  document.body.dataset.features = app.features.join(" ");
+  renderList();
+}
+
+function renderList() {
+  const ul = $("#convs");
+  if (!ul) return;
+  ul.replaceChildren(
+    ...Object.values(client.state.convs).map((c) =>
+      el(
+        "li",
+        {},
+        el("button", { type: "button", "aria-current": c.with === current ? "true" : null, onclick: () => open(c.with) }, personName(c.with)),
+      ),
+    ),
+  );
+}
+
+function open(accountId) {
+  current = accountId;
+  $("#thread-title").textContent = personName(accountId);
+  $("#composer").hidden = false;
+  renderMessages();
+  renderList();
+  $("#f-text").focus();
+}
+
+function renderMessages() {
+  const conv = Object.values(client.state.convs).find((c) => c.with === current);
+  const ol = $("#messages");
+  if (!conv || !ol) return;
+  ol.replaceChildren(
+    ...conv.messages.map((m) =>
+      el(
+        "li",
+        { class: m.mine ? "mine" : "theirs", "data-status": m.status },
+        el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
+        el("span", { class: "body" }, m.body),
+        el("time", { datetime: new Date(m.ts).toISOString() }, new Date(m.ts).toLocaleTimeString()),
+      ),
+    ),
+  );
+  ol.scrollTop = ol.scrollHeight;
+}
+
+async function startChat() {
+  renderChat();
+  client.addEventListener("message", () => {
+    renderList();
+    renderMessages();
+  });
+  client.addEventListener("connection", (event) => {
+    const status = $("#status");
+    status.textContent = { online: "Online", connecting: "Connecting…", offline: "Offline: reconnecting…" }[event.detail] || event.detail;
+    status.dataset.state = event.detail;
+  });
+  client.addEventListener("problem", (event) => showError(event.detail));
+  await client.connect();
+}
+
+async function boot() {
+  const name = document.documentElement.dataset.app;
+  try {
+    const { apps } = await (await fetch("/v1/apps")).json();
+    const app = apps.find((a) => a.name === name);
+    if (!app) throw new Error(`this server has no app named ${name}`);
+    client = await Client.open(app);
+    $("#signout").addEventListener("click", () =>
+      guarded(async () => {
+        await client.signOut();
+        location.reload();
+      }),
+    );
+    if (client.signedIn) await startChat();
+    else renderAuth(false);
+    document.body.dataset.ready = "true";
+  } catch (err) {
+    showError(`The app cannot start: ${explain(err)}`);
+  }
+}
+
+boot();
