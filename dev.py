@@ -12,6 +12,11 @@ Set-up is idempotent and installs exact versions only: a virtual environment in 
 pip installs uv from the hash-pinned requirements-uv.txt, and uv then installs every runtime and
 development dependency from uv.lock (`uv sync --locked`: it refuses to run when uv.lock no longer
 matches pyproject.toml). It runs again only when pyproject.toml, uv.lock or requirements-uv.txt change.
+
+The browser tests (tests/browser) drive the system's Chromium through Playwright; Playwright's own
+browser download is never used. When no Chromium is found, set-up installs Debian's `chromium` with
+apt-get if it runs as root on a machine that has apt-get (PASSERELLE_NO_CHROMIUM=1 skips that);
+otherwise it says how, and the browser tests are skipped with that reason.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -69,6 +75,29 @@ def setup() -> None:
         except subprocess.CalledProcessError:
             sys.exit("set-up failed (above). If uv.lock no longer matches pyproject.toml, run: python3 dev.py lock")
         STAMP.write_text(digest)
+    _ensure_chromium()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _ensure_chromium() -> None:
+    """Debian's chromium for the browser tests, when it is missing and can be installed."""
+    if os.environ.get("PASSERELLE_CHROMIUM") or shutil.which("chromium") or Path(CHROMIUM).exists():
+        return
+    if os.environ.get("PASSERELLE_NO_CHROMIUM"):
+        return
+    can_install = os.name == "posix" and shutil.which("apt-get") and os.geteuid() == 0
+    if not can_install:
+        print("no Chromium: the browser tests will be skipped (install it: sudo apt-get install -y chromium)")
+        return
+    quiet = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    print("+", " ".join(install), flush=True)
+    if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=quiet, capture_output=True)
+        if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
+            print("chromium could not be installed: the browser tests will be skipped")
 
 
 def lock(args: list[str]) -> int:
