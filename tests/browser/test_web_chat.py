@@ -99,3 +99,129 @@ async def test_browser_and_sdk_talk_both_ways(
     finally:
         await bob.close()
     assert_absent(plaintexts, server.server_files())
+
+
+async def register_in_browser(page: Page, fields: dict[str, str], button: str = "Create account") -> None:
+    for label, value in fields.items():
+        await page.get_by_label(label, exact=True).fill(value)
+    await page.get_by_role("button", name=button).click()
+    await page.wait_for_selector("#status[data-state=online]", timeout=WAIT_MS)
+
+
+async def write(page: Page, text: str) -> None:
+    await page.get_by_label("Message", exact=True).fill(text)
+    await page.get_by_label("Message", exact=True).press("Enter")
+    await page.locator("#messages li.mine[data-status=sent] .body", has_text=text).wait_for(timeout=WAIT_MS)
+
+
+async def find(page: Page, address: str) -> None:
+    await page.get_by_label("Find a person by address", exact=False).fill(address)
+    await page.get_by_role("button", name="Find", exact=True).click()
+    await page.wait_for_selector("#composer:not([hidden])", timeout=WAIT_MS)
+
+
+async def open_conversation(page: Page, name: str) -> None:
+    await page.locator("#convs button", has_text=name).first.click(timeout=WAIT_MS)
+
+
+async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
+    browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
+) -> None:
+    """bob on the chat web app (phone and one-time code), alice on photo (and later a second browser
+    of hers), carol on social; dave on the Python SDK (chat). Everyone in a browser has their own
+    browser profile (context), as on separate machines."""
+    plaintexts: list[str] = []
+
+    async def page_for(app: str) -> Page:
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(f"{server.url}/app/{app}/")
+        await page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
+        return page
+
+    bob = await page_for("chat")
+    assert await bob.title() == "Chat"
+    await bob.get_by_label("Phone number", exact=False).fill(BOB_PHONE)
+    await bob.get_by_role("button", name="Send me a code").click()
+    await bob.locator("#f-code:focus").wait_for(timeout=WAIT_MS)
+    await register_in_browser(bob, {"Code": server.inbox.code_for(BOB_PHONE), "Your name": "Bob"})
+    assert await bob.inner_text("#me") == f"chat:{BOB_PHONE}"
+
+    alice = await page_for("photo")
+    await register_in_browser(
+        alice, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
+    )
+    carol = await page_for("social")
+    assert await carol.title() == "Social"
+    await register_in_browser(
+        carol,
+        {"Username": "marie.d", "Your real name": "Marie Dupont", "Password (8 characters or more)": PW},
+    )
+
+    # photo -> chat and back
+    await find(alice, f"chat:{BOB_PHONE}")
+    plaintexts.append("Bob, c'est Alice sur Photo 📷")
+    await write(alice, plaintexts[-1])
+    await open_conversation(bob, "Alice")
+    await message_shown(bob, plaintexts[-1])
+    plaintexts.append("Bien reçu sur Chat, Alice")
+    await write(bob, plaintexts[-1])
+    await message_shown(alice, plaintexts[-1])
+
+    # social people are findable only from social by default: carol writes first, then alice answers
+    await find(carol, "photo:alice")
+    plaintexts.append("Alice, Marie de Social ici")
+    await write(carol, plaintexts[-1])
+    await open_conversation(alice, "Marie Dupont")
+    await message_shown(alice, plaintexts[-1])
+    plaintexts.append("Enchantée Marie !")
+    await write(alice, plaintexts[-1])
+    await message_shown(carol, plaintexts[-1])
+
+    # dave, on the Python SDK, and bob's web app: both directions
+    dave_phone = "+33698765432"
+    await Client.request_code(server.url, "chat", dave_phone)
+    dave = await Client.register(
+        server.url,
+        tmp_path / "dave",
+        app="chat",
+        phone=dave_phone,
+        code=server.inbox.code_for(dave_phone),
+        display_name="Dave",
+    )
+    watch = Watcher(dave)
+    await dave.connect()
+    try:
+        bob_for_dave = await dave.lookup(f"chat:{BOB_PHONE}")
+        plaintexts.append("Bob, ici Dave depuis le SDK Python")
+        await dave.send_text(bob_for_dave.account_id, plaintexts[-1])
+        await open_conversation(bob, "Dave")
+        await message_shown(bob, plaintexts[-1])
+        plaintexts.append("Salut Dave, réponse du navigateur")
+        await write(bob, plaintexts[-1])
+        assert (await watch.text(plaintexts[-1])).sender == bob_for_dave.account_id
+
+        # a second browser joins alice's account; both of her devices get what bob sends, and what
+        # she writes from the new one shows in the old one as hers
+        alice2 = await page_for("photo")
+        await alice2.get_by_role("button", name="I have an account: log in").click()
+        await register_in_browser(
+            alice2, {"Handle": "alice", "Password (8 characters or more)": PW}, button="Log in"
+        )
+        await open_conversation(bob, "Alice")
+        plaintexts.append("Alice, tu as deux navigateurs maintenant ?")
+        await write(bob, plaintexts[-1])
+        await open_conversation(alice, "Bob")
+        await message_shown(alice, plaintexts[-1])
+        await open_conversation(alice2, "Bob")
+        await message_shown(alice2, plaintexts[-1])
+        plaintexts.append("Oui, j'écris depuis le second")
+        await write(alice2, plaintexts[-1])
+        await message_shown(bob, plaintexts[-1])
+        await alice.locator("#messages li.mine .body", has_text=plaintexts[-1]).wait_for(timeout=WAIT_MS)
+    finally:
+        await dave.close()
+
+    for name, page in [("chat", bob), ("photo", alice), ("social", carol), ("photo-second-browser", alice2)]:
+        await page.screenshot(path=str(artifacts / f"three-apps-{name}.png"), full_page=True)
+    assert_absent(plaintexts, server.server_files())
