@@ -4,6 +4,7 @@ plaintexts appears in the server's database files or its log."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,6 +84,12 @@ async def test_browser_and_sdk_talk_both_ways(
         await from_sdk("Salut Alice, bien reçu dans le terminal ☎️")
         await from_browser("Parfait, la session est établie des deux côtés")  # a normal message
         await from_sdk("Et la réponse repart aussi ✓")
+
+        # The safety number in the page is the SDK's (docs/protocol.md section 14).
+        await page.get_by_role("button", name="Safety number").click()
+        digits = re.compile(r"^(\d{5} ){11}\d{5}$")
+        await page.locator("#safety-number").filter(has_text=digits).wait_for(timeout=WAIT_MS)
+        assert await page.inner_text("#safety-number") == await bob.safety_number(alice.account_id)
 
         # The messages keep their order and their senders on the page.
         bodies = await page.locator("#messages li .body").all_inner_texts()

@@ -2,6 +2,7 @@
 // sections 4 to 6). All encryption goes through crypto.js; all traffic through api.js.
 import { ApiError, Rest, Socket } from "./api.js";
 import { DeviceCrypto, initCrypto, verifyDevice, verifyOneTimeKey } from "./crypto.js";
+import { safetyNumber } from "./safety.js";
 import { LocalStore } from "./store.js";
 
 const OTK_TARGET = 50;
@@ -187,6 +188,14 @@ export class Client extends EventTarget {
       this.devices.set(accountId, good);
     }
     return this.devices.get(accountId);
+  }
+
+  /** The safety number with that person, from both accounts' device keys fetched afresh. */
+  async safetyNumber(accountId) {
+    const me = this.state.me.account;
+    const mine = (await this.devicesOf(me, true)).map((d) => d.ed25519);
+    const theirs = (await this.devicesOf(accountId, true)).map((d) => d.ed25519);
+    return safetyNumber(me, mine, accountId, theirs);
   }
 
   async conversationWith(accountId) {

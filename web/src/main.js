@@ -147,6 +147,17 @@ function renderChat() {
     "section",
     { id: "thread", "aria-labelledby": "thread-title" },
     el("h2", { id: "thread-title" }, "No conversation open"),
+    el(
+      "p",
+      { id: "safety-row", hidden: true },
+      el("button", { type: "button", class: "link", id: "show-safety", "aria-controls": "safety" }, "Safety number"),
+    ),
+    el(
+      "p",
+      { id: "safety", hidden: true, "aria-live": "polite" },
+      "Compare this number with theirs (in person, or on a call). If it matches, nobody is between you: ",
+      el("strong", { id: "safety-number" }),
+    ),
     el("ol", { id: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" }),
     el(
       "form",
@@ -157,6 +168,13 @@ function renderChat() {
     ),
   );
   $("#main").replaceChildren(el("aside", {}, find, list), thread);
+  $("#show-safety").addEventListener("click", () =>
+    guarded(async () => {
+      $("#safety-number").textContent = "computing…";
+      $("#safety").hidden = false;
+      $("#safety-number").textContent = await client.safetyNumber(current);
+    }),
+  );
   $("#composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("#f-text");
@@ -187,6 +205,8 @@ function open(accountId) {
   current = accountId;
   $("#thread-title").textContent = personName(accountId);
   $("#composer").hidden = false;
+  $("#safety-row").hidden = false;
+  $("#safety").hidden = true;
   renderMessages();
   renderList();
   $("#f-text").focus();
