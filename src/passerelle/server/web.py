@@ -6,6 +6,7 @@ its stylesheet and the Olm WebAssembly). The assets are built from ``web/`` in t
 the package folder ``passerelle/web`` and committed, so a machine with only Python serves them. The
 page learns the rest of its app (identity scheme, features) from ``GET /v1/apps``.
 
+Pages and assets are sent gzip-compressed to a browser that accepts it (compressed once, on first use).
 The pages run under a strict Content Security Policy: scripts, styles and connections only from this
 origin (WebAssembly allowed), no inline script, no framing.
 """
@@ -13,6 +14,7 @@ origin (WebAssembly allowed), no inline script, no framing.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import html
 import re
 from importlib import resources
@@ -60,6 +62,7 @@ class WebApps:
         self.apps = apps
         self.folder = folder if folder is not None else assets_folder()
         self._files: dict[str, bytes] = {}
+        self._gzipped: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
 
     def routes(self) -> list[BaseRoute]:
@@ -85,6 +88,16 @@ class WebApps:
                 self._files[name] = await asyncio.to_thread(file.read_bytes)
             return self._files[name]
 
+    async def _send(self, request: Request, name: str, data: bytes, content_type: str) -> Response:
+        """The file as is, or gzip-compressed when the browser accepts it."""
+        headers = {**PAGE_HEADERS, "Vary": "Accept-Encoding"}
+        if "gzip" not in request.headers.get("accept-encoding", ""):
+            return Response(data, media_type=content_type, headers=headers)
+        if name not in self._gzipped:
+            self._gzipped[name] = await asyncio.to_thread(gzip.compress, data, 9, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+        return Response(self._gzipped[name], media_type=content_type, headers=headers)
+
     async def bare(self, request: Request) -> Response:
         app = self._app(request)
         return RedirectResponse(f"{PREFIX}/{app.name}/", status_code=308)
@@ -95,7 +108,7 @@ class WebApps:
         page = template.replace("{{app}}", html.escape(app.name)).replace(
             "{{title}}", html.escape(app.display_name)
         )
-        return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+        return await self._send(request, f"{app.name}/index.html", page.encode(), CONTENT_TYPES[".html"])
 
     async def theme(self, request: Request) -> Response:
         app = self._app(request)
@@ -116,4 +129,4 @@ class WebApps:
         content_type = CONTENT_TYPES.get(suffix)
         if content_type is None:
             raise HTTPException(404)
-        return Response(await self._read(name), media_type=content_type, headers=PAGE_HEADERS)
+        return await self._send(request, name, await self._read(name), content_type)

@@ -89,3 +89,16 @@ async def test_anything_else_is_not_found(tmp_path: Path, path: str) -> None:
         answer = await http.get(path)
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
+
+
+async def test_assets_are_compressed_for_browsers_that_accept_gzip(tmp_path: Path) -> None:
+    async with client(tmp_path) as http:
+        plain = await http.get("/app/chat/assets/app.js", headers={"Accept-Encoding": "identity"})
+        packed = await http.get("/app/chat/assets/app.js", headers={"Accept-Encoding": "gzip, br"})
+        page = await http.get("/app/social/", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.content == plain.content  # httpx decompresses
+    assert 'data-app="social"' in page.text
