@@ -21,7 +21,7 @@ WAIT_MS = 15_000
 
 
 async def open_app(browser: Browser, server: ServerHandle, app: str) -> Page:
-    page = await browser.new_page()
+    page = await (await browser.new_context()).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(f"{server.url}/app/{app}/")
@@ -96,6 +96,13 @@ async def test_browser_and_sdk_talk_both_ways(
         assert bodies == plaintexts
         await page.screenshot(path=str(artifacts / "photo-web-and-chat-sdk.png"), full_page=True)
 
+        # A second tab of the same app in the same browser would share its device: it says so and stops.
+        tab = await page.context.new_page()
+        await tab.goto(f"{server.url}/app/photo/")
+        await tab.wait_for_selector("body[data-ready=elsewhere]", timeout=WAIT_MS)
+        assert "open in another tab" in await tab.inner_text("#error")
+        await tab.close()
+
         # A reload restores the device from IndexedDB (keys wrapped by a non-extractable key).
         await page.reload()
         await page.wait_for_selector("#status[data-state=online]", timeout=WAIT_MS)
@@ -103,6 +110,16 @@ async def test_browser_and_sdk_talk_both_ways(
         assert await page.locator("#messages li .body").all_inner_texts() == plaintexts
         await from_sdk("Toujours là après le rechargement ?")
         await from_browser("Oui, et la clé ne quitte pas la page")
+
+        # The server drops the page's connection (as a restarting node would): it reconnects by itself
+        # and both directions still work.
+        hub = server.running.services.hub
+        (dropped,) = [c for c in hub.connections.values() if c.account == alice.account_id]
+        dropped.close(1013, "try again later")
+        await from_sdk("Envoyé après la coupure")
+        await from_browser("Reconnectée toute seule")
+        (again,) = [c for c in hub.connections.values() if c.account == alice.account_id]
+        assert again is not dropped
     finally:
         await bob.close()
     assert_absent(plaintexts, server.server_files())

@@ -62,6 +62,7 @@ export class Socket {
     this.waiting = [];
     this.delay = 500;
     this.closed = false;
+    this.generation = 0; // how many times the connection was welcomed
   }
 
   start() {
@@ -73,6 +74,7 @@ export class Socket {
       const frame = JSON.parse(event.data);
       if (frame.t === "welcome") {
         this.ready = true;
+        this.generation += 1;
         this.delay = 500;
         this.onState("online");
         for (const resolve of this.waiting.splice(0)) resolve();
@@ -92,9 +94,11 @@ export class Socket {
     };
   }
 
+  /** Writes the frame once the connection is welcomed; returns the connection's generation. */
   async send(frame) {
     while (!this.ready) await new Promise((resolve) => this.waiting.push(resolve));
     this.ws.send(JSON.stringify(frame));
+    return this.generation;
   }
 
   close() {

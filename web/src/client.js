@@ -22,8 +22,9 @@ export class Client extends EventTarget {
     this.device = null;
     this.state = null; // {me, token, expiresAt, seen: [mid], convs: {conv: {...}}, people: {}}
     this.devices = new Map(); // account -> [published device]
-    this.pending = new Map(); // client id -> {resolve, reject}
+    this.pending = new Map(); // client id -> {frame, resolve, reject}: sends without their answer yet
     this.socket = null;
+    this.frames = Promise.resolve(); // server frames are handled one at a time, in order
   }
 
   static async open(app) {
@@ -115,7 +116,11 @@ export class Client extends EventTarget {
     if (this.state.expiresAt - Date.now() < 86_400_000) await this.login();
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     this.socket = new Socket(`${scheme}//${location.host}/v1/ws`, this.state.token, {
-      onFrame: (frame) => this.onFrame(frame).catch((err) => this.emit("problem", err.message)),
+      onFrame: (frame) => {
+        this.frames = this.frames
+          .then(() => this.onFrame(frame))
+          .catch((err) => this.emit("problem", err.message));
+      },
       onState: (state) => {
         if (state === "unauthorized") {
           this.login().then(() => {
@@ -132,6 +137,16 @@ export class Client extends EventTarget {
 
   async onFrame(frame) {
     switch (frame.t) {
+      case "welcome":
+        // Sends that got no answer before the connection dropped go again, same id: the server
+        // stores a repeated id once and answers it with the first "sent".
+        for (const entry of this.pending.values()) {
+          if (entry.generation !== undefined && entry.generation < this.socket.generation) {
+            entry.generation = await this.socket.send(entry.frame);
+          }
+        }
+        if (frame.otk_count < OTK_TARGET / 2) await this.uploadKeys(OTK_TARGET - frame.otk_count, false);
+        break;
       case "deliver":
         await this.onDeliver(frame.items);
         break;
@@ -298,8 +313,11 @@ export class Client extends EventTarget {
 
   submit(frame) {
     return new Promise((resolve, reject) => {
-      this.pending.set(frame.id, { resolve, reject });
-      this.socket.send(frame).catch(reject);
+      const entry = { frame, resolve, reject, generation: undefined };
+      this.pending.set(frame.id, entry);
+      this.socket.send(frame).then((generation) => {
+        entry.generation = generation;
+      }, reject);
     });
   }
 
@@ -310,6 +328,7 @@ export class Client extends EventTarget {
     for (const item of items) {
       try {
         if (item.kind === "msg") await this.onMessage(item);
+        else if (item.kind === "device") this.devices.delete(item.from); // its device list changed
       } catch (err) {
         this.emit("problem", `a message from ${item.from} could not be read: ${err.message}`);
       }
@@ -324,6 +343,7 @@ export class Client extends EventTarget {
   async onMessage(item) {
     if (item.mid !== undefined && this.state.seen.includes(item.mid)) return;
     const env = item.body;
+    if (env && env.algorithm === "m.megolm.v1.aes-sha2") return; // groups come in a later version
     const mine = env && env.ciphertext && env.ciphertext[this.device.curve25519];
     if (!env || env.algorithm !== "m.olm.v1.curve25519-aes-sha2" || !mine) {
       throw new Error("not an Olm envelope for this device");

@@ -245,9 +245,26 @@ async function startChat() {
   await client.connect();
 }
 
+/** One tab per app and browser: two would share one device and overwrite each other's sessions. */
+function holdTheApp(name) {
+  if (!navigator.locks) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    navigator.locks.request(`passerelle:${name}`, { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise(() => {}) : undefined; // held until the tab closes
+    });
+  });
+}
+
 async function boot() {
   const name = document.documentElement.dataset.app;
   try {
+    if (!(await holdTheApp(name))) {
+      $("#main").replaceChildren();
+      showError("This app is already open in another tab of this browser. Use that tab, or close it and reload this one.");
+      document.body.dataset.ready = "elsewhere";
+      return;
+    }
     const { apps } = await (await fetch("/v1/apps")).json();
     const app = apps.find((a) => a.name === name);
     if (!app) throw new Error(`this server has no app named ${name}`);
