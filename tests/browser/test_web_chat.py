@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from passerelle.sdk import Client
+from passerelle.sdk import Client, Message, ReceiptEvent, TypingEvent
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 
@@ -67,12 +67,13 @@ async def test_browser_and_sdk_talk_both_ways(
         alice = await bob.lookup("photo:alice")
         plaintexts: list[str] = []
 
-        async def from_browser(text: str) -> None:
+        async def from_browser(text: str) -> Message:
             plaintexts.append(text)
             await page.get_by_label("Message", exact=True).fill(text)
             await page.get_by_label("Message", exact=True).press("Enter")
             got = await watch.text(text)
             assert got.sender == alice.account_id and not got.outgoing
+            return got
 
         async def from_sdk(text: str) -> None:
             plaintexts.append(text)
@@ -82,8 +83,23 @@ async def test_browser_and_sdk_talk_both_ways(
         await from_browser("Bonjour Bob, depuis le navigateur 🌐")
         await from_browser("Encore un message avant ta réponse")  # a second pre-key message
         await from_sdk("Salut Alice, bien reçu dans le terminal ☎️")
-        await from_browser("Parfait, la session est établie des deux côtés")  # a normal message
+        last = await from_browser("Parfait, la session est établie des deux côtés")  # a normal message
         await from_sdk("Et la réponse repart aussi ✓")
+
+        # Receipts and typing, both ways: the page tells bob it got and read his messages, shows that
+        # bob read hers, and each side sees the other typing.
+        read = await watch.next(ReceiptEvent, lambda r: r.kind == "read" and r.sender == alice.account_id)
+        delivered = await watch.next(ReceiptEvent, lambda r: r.kind == "delivered")
+        assert delivered.sender == alice.account_id and read.conv == last.conv
+        await bob.mark_read(last.conv, [last.id or 0])
+        mine = page.locator("#messages li.mine", has_text="Parfait, la session")
+        await mine.locator(".state", has_text="Read").wait_for(timeout=WAIT_MS)
+        await bob.set_typing(last.conv, True)
+        await page.locator("#typing", has_text="Bob is typing").wait_for(timeout=WAIT_MS)
+        await page.get_by_label("Message", exact=True).press_sequentially("Je t")
+        typing = await watch.next(TypingEvent, lambda e: e.sender == alice.account_id)
+        assert typing.typing and typing.conv == last.conv
+        await page.get_by_label("Message", exact=True).fill("")
 
         # The safety number in the page is the SDK's (docs/protocol.md section 14).
         await page.get_by_role("button", name="Safety number").click()
@@ -135,7 +151,8 @@ async def register_in_browser(page: Page, fields: dict[str, str], button: str = 
 async def write(page: Page, text: str) -> None:
     await page.get_by_label("Message", exact=True).fill(text)
     await page.get_by_label("Message", exact=True).press("Enter")
-    await page.locator("#messages li.mine[data-status=sent] .body", has_text=text).wait_for(timeout=WAIT_MS)
+    sent = "#messages li.mine:not([data-status=sending]) .body"
+    await page.locator(sent, has_text=text).wait_for(timeout=WAIT_MS)
 
 
 async def find(page: Page, address: str) -> None:

@@ -6,6 +6,8 @@ import { safetyNumber } from "./safety.js";
 import { LocalStore } from "./store.js";
 
 const OTK_TARGET = 50;
+const RECEIPT_CHUNK = 500;
+const RANK = { sending: 0, sent: 1, delivered: 2, read: 3 };
 const MAX_MESSAGES = 500;
 
 function clientId() {
@@ -158,7 +160,10 @@ export class Client extends EventTarget {
           break;
         }
         this.pending.delete(frame.t === "sent" ? frame.id : frame.ref);
-        if (frame.t === "sent") waiter.resolve(frame);
+        if (frame.t === "sent") {
+          waiter.onSent(frame);
+          waiter.resolve(frame);
+        }
         else waiter.reject(new ApiError(0, frame.code, frame.message, frame));
         break;
       }
@@ -242,15 +247,18 @@ export class Client extends EventTarget {
     const content = { id: clientId(), ts: Date.now(), msgtype: "text", body: text };
     const message = { id: content.id, from: this.state.me.account, body: text, ts: content.ts, mine: true };
     this.addMessage(conv, message, "sending");
-    const sent = await this.deliver(accountId, conv.conv, content, content.id);
-    message.mid = sent.mid;
-    message.ts = sent.ts;
-    this.addMessage(conv, message, "sent");
+    const onSent = (sent) => {
+      // before any later frame (a receipt for it) is handled
+      message.mid = sent.mid;
+      message.ts = sent.ts;
+      this.addMessage(conv, message, "sent");
+    };
+    const sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
     await this.save();
     return sent;
   }
 
-  async deliver(accountId, conv, content, id) {
+  async deliver(accountId, conv, content, id, onSent = () => {}) {
     for (let attempt = 0; ; attempt++) {
       const refresh = attempt > 0;
       const targets = [
@@ -262,7 +270,7 @@ export class Client extends EventTarget {
       const payloads = await this.encryptFor(targets, { type: "p.msg", conv, content });
       await this.save(); // session state before the frame leaves
       try {
-        return await this.submit({ t: "send", id, to: accountId, payloads });
+        return await this.submit({ t: "send", id, to: accountId, payloads }, onSent);
       } catch (err) {
         if (err.code !== "stale_devices" || attempt > 0) throw err;
       }
@@ -311,9 +319,9 @@ export class Client extends EventTarget {
     return payloads;
   }
 
-  submit(frame) {
+  submit(frame, onSent) {
     return new Promise((resolve, reject) => {
-      const entry = { frame, resolve, reject, generation: undefined };
+      const entry = { frame, resolve, reject, onSent, generation: undefined };
       this.pending.set(frame.id, entry);
       this.socket.send(frame).then((generation) => {
         entry.generation = generation;
@@ -323,11 +331,19 @@ export class Client extends EventTarget {
 
   // --- receiving ------------------------------------------------------------------------------
 
+  has(feature) {
+    return this.app.features.includes(feature);
+  }
+
   async onDeliver(items) {
     let upto = null;
+    const delivered = new Map(); // "conv to" -> [mid]
     for (const item of items) {
       try {
-        if (item.kind === "msg") await this.onMessage(item);
+        if (item.kind === "msg" && (await this.onMessage(item)) && item.from !== this.state.me.account) {
+          const key = `${item.conv} ${item.from}`;
+          delivered.set(key, [...(delivered.get(key) || []), item.mid]);
+        } else if (item.kind === "receipt") this.onReceipt(item);
         else if (item.kind === "device") this.devices.delete(item.from); // its device list changed
       } catch (err) {
         this.emit("problem", `a message from ${item.from} could not be read: ${err.message}`);
@@ -338,12 +354,54 @@ export class Client extends EventTarget {
       await this.save(); // what we read is stored before the server may delete it
       await this.socket.send({ t: "ack", upto });
     }
+    if (!this.has("receipts")) return;
+    for (const [key, mids] of delivered) {
+      const [conv, to] = key.split(" ");
+      for (let i = 0; i < mids.length; i += RECEIPT_CHUNK) {
+        await this.socket.send({ t: "receipt", conv, to, kind: "delivered", ids: mids.slice(i, i + RECEIPT_CHUNK) });
+      }
+    }
   }
 
+  /** A receipt from the other person: my messages it names were delivered or read. */
+  onReceipt(item) {
+    const conv = this.state.convs[item.conv];
+    const { kind, ids } = item.body || {};
+    if (!conv || !Array.isArray(ids) || !["delivered", "read"].includes(kind)) return;
+    const mine = item.from === this.state.me.account;
+    for (const m of conv.messages) {
+      if (!ids.includes(m.mid)) continue;
+      if (mine && !m.mine && kind === "read") m.read = true; // read on another of my devices
+      else if (!mine && m.mine && RANK[kind] > (RANK[m.status] || 0)) m.status = kind;
+      else continue;
+      this.emit("message", { conv: conv.conv, message: m });
+    }
+  }
+
+  /** Tells the senders that their messages in `conv` were read here (and marks them read). */
+  async markRead(convId) {
+    const conv = this.state.convs[convId];
+    if (!conv) return;
+    const unread = conv.messages.filter((m) => !m.mine && !m.read && m.mid !== undefined);
+    if (unread.length === 0) return;
+    for (const m of unread) m.read = true;
+    await this.save();
+    if (!this.has("receipts")) return;
+    const mids = unread.map((m) => m.mid);
+    for (let i = 0; i < mids.length; i += RECEIPT_CHUNK) {
+      await this.socket.send({ t: "receipt", conv: convId, to: conv.with, kind: "read", ids: mids.slice(i, i + RECEIPT_CHUNK) });
+    }
+  }
+
+  async setTyping(convId, typing) {
+    if (this.has("typing") && this.socket) await this.socket.send({ t: "typing", conv: convId, typing });
+  }
+
+  /** Decrypts one message item; true when it was a chat message (shown now, or already shown). */
   async onMessage(item) {
-    if (item.mid !== undefined && this.state.seen.includes(item.mid)) return;
+    if (item.mid !== undefined && this.state.seen.includes(item.mid)) return false;
     const env = item.body;
-    if (env && env.algorithm === "m.megolm.v1.aes-sha2") return; // groups come in a later version
+    if (env && env.algorithm === "m.megolm.v1.aes-sha2") return false; // groups come in a later version
     const mine = env && env.ciphertext && env.ciphertext[this.device.curve25519];
     if (!env || env.algorithm !== "m.olm.v1.curve25519-aes-sha2" || !mine) {
       throw new Error("not an Olm envelope for this device");
@@ -370,20 +428,21 @@ export class Client extends EventTarget {
       this.state.seen.push(item.mid);
       if (this.state.seen.length > 2000) this.state.seen.splice(0, 1000);
     }
-    if (plain.type !== "p.msg") return;
+    if (plain.type !== "p.msg") return false;
     const content = plain.content || {};
     const fromMe = item.from === me.account;
     const other = fromMe ? await this.otherMember(item.conv) : item.from;
     await this.person(other).catch(() => null);
     const conv = this.remember(item.conv, other);
-    if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return;
+    if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return true;
     const body = typeof content.body === "string" ? content.body : "";
     const text = content.msgtype === "text" ? body : content.fallback || body || `[${content.msgtype}]`;
-    this.addMessage(conv, { id: content.id, mid: item.mid, from: item.from, body: text, ts: item.ts, mine: fromMe }, "received");
+    this.addMessage(conv, { id: content.id, mid: item.mid, from: item.from, body: text, ts: item.ts, mine: fromMe }, fromMe ? "sent" : "received");
+    return true;
   }
 
   addMessage(conv, message, status) {
-    message.status = status;
+    if (!(RANK[message.status] > RANK[status])) message.status = status;
     if (!conv.messages.includes(message)) {
       conv.messages.push(message);
       if (conv.messages.length > MAX_MESSAGES) conv.messages.splice(0, conv.messages.length - MAX_MESSAGES);

@@ -22,6 +22,17 @@ function field(label, name, attrs = {}) {
 
 let client = null;
 let current = null; // the account id of the person on screen
+let typingSince = 0; // when this page last said "typing"
+let typingClear = null;
+
+function currentConv() {
+  return Object.values(client.state.convs).find((c) => c.with === current);
+}
+
+function readCurrent() {
+  const conv = currentConv();
+  if (conv && document.visibilityState === "visible") client.markRead(conv.conv).catch(() => {});
+}
 
 function showError(message) {
   const box = $("#error");
@@ -159,6 +170,7 @@ function renderChat() {
       el("strong", { id: "safety-number" }),
     ),
     el("ol", { id: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" }),
+    el("p", { id: "typing", "aria-live": "polite" }),
     el(
       "form",
       { id: "composer", hidden: true },
@@ -181,7 +193,16 @@ function renderChat() {
     const text = input.value;
     if (!text.trim() || !current) return;
     input.value = "";
+    typingSince = 0;
+    const conv = currentConv();
+    if (conv) client.setTyping(conv.conv, false).catch(() => {});
     guarded(() => client.sendText(current, text));
+  });
+  $("#f-text").addEventListener("input", () => {
+    const conv = currentConv();
+    if (!conv || Date.now() - typingSince < 3000) return;
+    typingSince = Date.now();
+    client.setTyping(conv.conv, true).catch(() => {});
   });
   document.body.dataset.features = app.features.join(" ");
   renderList();
@@ -207,13 +228,17 @@ function open(accountId) {
   $("#composer").hidden = false;
   $("#safety-row").hidden = false;
   $("#safety").hidden = true;
+  $("#typing").textContent = "";
   renderMessages();
+  readCurrent();
   renderList();
   $("#f-text").focus();
 }
 
+const STATUS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
+
 function renderMessages() {
-  const conv = Object.values(client.state.convs).find((c) => c.with === current);
+  const conv = currentConv();
   const ol = $("#messages");
   if (!conv || !ol) return;
   ol.replaceChildren(
@@ -223,7 +248,12 @@ function renderMessages() {
         { class: m.mine ? "mine" : "theirs", "data-status": m.status },
         el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
         el("span", { class: "body" }, m.body),
-        el("time", { datetime: new Date(m.ts).toISOString() }, new Date(m.ts).toLocaleTimeString()),
+        el(
+          "span",
+          { class: "meta" },
+          el("time", { datetime: new Date(m.ts).toISOString() }, new Date(m.ts).toLocaleTimeString()),
+          m.mine && STATUS[m.status] ? el("span", { class: "state" }, ` · ${STATUS[m.status]}`) : null,
+        ),
       ),
     ),
   );
@@ -232,10 +262,24 @@ function renderMessages() {
 
 async function startChat() {
   renderChat();
-  client.addEventListener("message", () => {
+  client.addEventListener("message", (event) => {
     renderList();
     renderMessages();
+    const conv = currentConv();
+    if (conv && event.detail.conv === conv.conv && !event.detail.message.mine) {
+      $("#typing").textContent = "";
+      readCurrent();
+    }
   });
+  client.addEventListener("typing", (event) => {
+    const { conv, from, typing } = event.detail;
+    const open = currentConv();
+    if (!open || open.conv !== conv || from !== current) return;
+    clearTimeout(typingClear);
+    $("#typing").textContent = typing ? `${personName(from)} is typing…` : "";
+    if (typing) typingClear = setTimeout(() => ($("#typing").textContent = ""), 6000);
+  });
+  document.addEventListener("visibilitychange", readCurrent);
   client.addEventListener("connection", (event) => {
     const status = $("#status");
     status.textContent = { online: "Online", connecting: "Connecting…", offline: "Offline: reconnecting…" }[event.detail] || event.detail;
