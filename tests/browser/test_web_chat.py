@@ -155,10 +155,10 @@ async def write(page: Page, text: str) -> None:
     await page.locator(sent, has_text=text).wait_for(timeout=WAIT_MS)
 
 
-async def find(page: Page, address: str) -> None:
+async def find(page: Page, address: str, name: str) -> None:
     await page.get_by_label("Find a person by address", exact=False).fill(address)
     await page.get_by_role("button", name="Find", exact=True).click()
-    await page.wait_for_selector("#composer:not([hidden])", timeout=WAIT_MS)
+    await page.locator("#thread-title", has_text=name).wait_for(timeout=WAIT_MS)
 
 
 async def open_conversation(page: Page, name: str) -> None:
@@ -200,7 +200,7 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
     )
 
     # photo -> chat and back
-    await find(alice, f"chat:{BOB_PHONE}")
+    await find(alice, f"chat:{BOB_PHONE}", "Bob")
     plaintexts.append("Bob, c'est Alice sur Photo 📷")
     await write(alice, plaintexts[-1])
     await open_conversation(bob, "Alice")
@@ -210,7 +210,7 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
     await message_shown(alice, plaintexts[-1])
 
     # social people are findable only from social by default: carol writes first, then alice answers
-    await find(carol, "photo:alice")
+    await find(carol, "photo:alice", "Alice")
     plaintexts.append("Alice, Marie de Social ici")
     await write(carol, plaintexts[-1])
     await open_conversation(alice, "Marie Dupont")
@@ -260,6 +260,28 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         await write(alice2, plaintexts[-1])
         await message_shown(bob, plaintexts[-1])
         await alice.locator("#messages li.mine .body", has_text=plaintexts[-1]).wait_for(timeout=WAIT_MS)
+
+        # alice sees her two browsers among her devices and removes the second one, which says so
+        await alice.get_by_text("Settings and devices").click()
+        devices = alice.locator("#devices li")
+        await devices.nth(1).wait_for(timeout=WAIT_MS)
+        assert await devices.count() == 2
+        assert "(this browser)" in await devices.first.inner_text() + await devices.nth(1).inner_text()
+        await alice.locator("#devices button", has_text="Remove").click()
+        await alice.locator("#devices li").nth(1).wait_for(state="detached", timeout=WAIT_MS)
+        await alice2.locator("#error", has_text="removed from your account").wait_for(timeout=WAIT_MS)
+        await alice2.screenshot(path=str(artifacts / "three-apps-photo-removed-browser.png"))
+
+        # carol opens her profile to every app; then bob finds her from chat
+        await carol.get_by_text("Settings and devices").click()
+        async with carol.expect_response(lambda r: r.url.endswith("/v1/me/settings")) as saved:
+            await carol.get_by_label("Who can find me by my address").select_option("everyone")
+        assert (await saved.value).status == 200
+        plaintexts.append("Marie, je t'ai trouvée depuis Chat")
+        await find(bob, "social:marie.d", "Marie Dupont")
+        await write(bob, plaintexts[-1])
+        await open_conversation(carol, "Bob")
+        await message_shown(carol, plaintexts[-1])
     finally:
         await dave.close()
 

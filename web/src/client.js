@@ -15,6 +15,11 @@ function clientId() {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+function defaultDeviceName(app) {
+  const platform = (navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform || "";
+  return `${app.display_name} in a browser${platform ? ` (${platform.slice(0, 24)})` : ""}`;
+}
+
 export class Client extends EventTarget {
   constructor(app, store, rest) {
     super();
@@ -60,7 +65,7 @@ export class Client extends EventTarget {
   }
 
   /** Registers a new account (`join: false`) or adds this browser to an existing one (`join: true`). */
-  async enrol(identity, { join = false, deviceName = "Web browser" } = {}) {
+  async enrol(identity, { join = false, deviceName = defaultDeviceName(this.app) } = {}) {
     const device = DeviceCrypto.create();
     const body = { app: this.app.name, ...identity, device: device.deviceKeys(deviceName) };
     const grant = await this.rest.post(join ? "/v1/devices" : "/v1/accounts", body);
@@ -100,6 +105,32 @@ export class Client extends EventTarget {
     await this.save();
   }
 
+  async me() {
+    const me = await this.rest.get("/v1/me");
+    this.state.readReceipts = me.settings.read_receipts;
+    return me;
+  }
+
+  async updateSettings(settings) {
+    const now = await this.rest.call("PATCH", "/v1/me/settings", settings);
+    this.state.readReceipts = now.read_receipts;
+    await this.save();
+    return now;
+  }
+
+  async removeDevice(deviceId) {
+    await this.rest.call("DELETE", `/v1/devices/${encodeURIComponent(deviceId)}`);
+    this.devices.delete(this.state.me.account);
+  }
+
+  /** This browser's device was removed from the account (from another device): forget it here. */
+  async forget() {
+    if (this.socket) this.socket.close();
+    await this.store.clear();
+    this.state = null;
+    this.device = null;
+  }
+
   async signOut() {
     if (this.socket) this.socket.close();
     try {
@@ -125,10 +156,16 @@ export class Client extends EventTarget {
       },
       onState: (state) => {
         if (state === "unauthorized") {
-          this.login().then(() => {
-            this.socket.token = this.state.token;
-            this.socket.start();
-          }, (err) => this.emit("problem", err.message));
+          this.login().then(
+            () => {
+              this.socket.token = this.state.token;
+              this.socket.start();
+            },
+            (err) => {
+              if (err.status === 401) this.forget().then(() => this.emit("removed"));
+              else this.emit("problem", err.message);
+            },
+          );
           return;
         }
         this.emit("connection", state);
@@ -386,7 +423,7 @@ export class Client extends EventTarget {
     if (unread.length === 0) return;
     for (const m of unread) m.read = true;
     await this.save();
-    if (!this.has("receipts")) return;
+    if (!this.has("receipts") || this.state.readReceipts === false) return;
     const mids = unread.map((m) => m.mid);
     for (let i = 0; i < mids.length; i += RECEIPT_CHUNK) {
       await this.socket.send({ t: "receipt", conv: convId, to: conv.with, kind: "read", ids: mids.slice(i, i + RECEIPT_CHUNK) });

@@ -154,6 +154,13 @@ function renderChat() {
     });
   });
   const list = el("nav", { "aria-label": "Conversations" }, el("ul", { id: "convs" }));
+  const settings = el(
+    "details",
+    { id: "settings" },
+    el("summary", {}, "Settings and devices"),
+    el("div", { id: "settings-body" }),
+  );
+  settings.addEventListener("toggle", () => settings.open && guarded(renderSettings));
   const thread = el(
     "section",
     { id: "thread", "aria-labelledby": "thread-title" },
@@ -179,7 +186,7 @@ function renderChat() {
       el("button", { type: "submit" }, "Send"),
     ),
   );
-  $("#main").replaceChildren(el("aside", {}, find, list), thread);
+  $("#main").replaceChildren(el("aside", {}, find, list, settings), thread);
   $("#show-safety").addEventListener("click", () =>
     guarded(async () => {
       $("#safety-number").textContent = "computing…";
@@ -206,6 +213,64 @@ function renderChat() {
   });
   document.body.dataset.features = app.features.join(" ");
   renderList();
+}
+
+async function renderSettings() {
+  const me = await client.me();
+  const who = el(
+    "p",
+    { class: "field" },
+    el("label", { for: "f-findability" }, "Who can find me by my address"),
+    el(
+      "select",
+      { id: "f-findability" },
+      ...[
+        ["everyone", "Everyone, on every app"],
+        ["app", `Only people on ${client.app.display_name}`],
+        ["nobody", "Nobody"],
+      ].map(([value, label]) => el("option", { value, selected: me.settings.findability === value }, label)),
+    ),
+  );
+  const receipts = el(
+    "p",
+    {},
+    el("input", { type: "checkbox", id: "f-receipts", checked: me.settings.read_receipts }),
+    el("label", { for: "f-receipts" }, " Send read receipts"),
+  );
+  const devices = el(
+    "ul",
+    { id: "devices", "aria-label": "My devices" },
+    ...me.devices.map((d) =>
+      el(
+        "li",
+        {},
+        el("span", {}, d.device_id === me.device_id ? `${d.name} (this browser)` : d.name),
+        d.device_id === me.device_id
+          ? null
+          : el(
+              "button",
+              {
+                type: "button",
+                class: "link",
+                "aria-label": `Remove ${d.name}`,
+                onclick: () =>
+                  guarded(async () => {
+                    await client.removeDevice(d.device_id);
+                    await renderSettings();
+                  }),
+              },
+              "Remove",
+            ),
+      ),
+    ),
+  );
+  $("#settings-body").replaceChildren(who, receipts, el("h3", {}, "My devices"), devices);
+  $("#f-findability").addEventListener("change", (event) =>
+    guarded(() => client.updateSettings({ findability: event.target.value })),
+  );
+  $("#f-receipts").addEventListener("change", (event) =>
+    guarded(() => client.updateSettings({ read_receipts: event.target.checked })),
+  );
 }
 
 function renderList() {
@@ -286,6 +351,12 @@ async function startChat() {
     status.dataset.state = event.detail;
   });
   client.addEventListener("problem", (event) => showError(event.detail));
+  client.addEventListener("removed", () => {
+    $("#main").replaceChildren();
+    $("#me").textContent = "";
+    $("#signout").hidden = true;
+    showError("This browser was removed from your account from another device. Reload the page to log in again.");
+  });
   await client.connect();
 }
 
