@@ -203,8 +203,12 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
     await find(alice, f"chat:{BOB_PHONE}", "Bob")
     plaintexts.append("Bob, c'est Alice sur Photo 📷")
     await write(alice, plaintexts[-1])
-    await open_conversation(bob, "Alice")
+    # a first message from another app waits in bob's requests until he accepts it
+    await open_conversation(bob, "Request: Alice")
     await message_shown(bob, plaintexts[-1])
+    await bob.locator("#request", has_text="not in your contacts").wait_for(timeout=WAIT_MS)
+    await bob.get_by_role("button", name="Accept").click()
+    await bob.locator("#request").wait_for(state="hidden", timeout=WAIT_MS)
     plaintexts.append("Bien reçu sur Chat, Alice")
     await write(bob, plaintexts[-1])
     await message_shown(alice, plaintexts[-1])
@@ -213,10 +217,12 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
     await find(carol, "photo:alice", "Alice")
     plaintexts.append("Alice, Marie de Social ici")
     await write(carol, plaintexts[-1])
-    await open_conversation(alice, "Marie Dupont")
+    await open_conversation(alice, "Request: Marie Dupont")
     await message_shown(alice, plaintexts[-1])
+    assert await alice.locator("#request").is_visible()
     plaintexts.append("Enchantée Marie !")
-    await write(alice, plaintexts[-1])
+    await write(alice, plaintexts[-1])  # answering accepts the request
+    await alice.locator("#request").wait_for(state="hidden", timeout=WAIT_MS)
     await message_shown(carol, plaintexts[-1])
 
     # dave, on the Python SDK, and bob's web app: both directions
@@ -282,6 +288,20 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         await write(bob, plaintexts[-1])
         await open_conversation(carol, "Bob")
         await message_shown(carol, plaintexts[-1])
+
+        # bob blocks dave: what dave sends afterwards never reaches bob (dave cannot tell)
+        await open_conversation(bob, "Dave")
+        await bob.get_by_role("button", name="Block", exact=True).click()
+        await bob.get_by_role("button", name="Unblock", exact=True).wait_for(timeout=WAIT_MS)
+        await dave.send_text(bob_for_dave.account_id, "Tu ne devrais pas lire ceci")
+        plaintexts.append("Tu ne devrais pas lire ceci")
+        await open_conversation(carol, "Bob")
+        plaintexts.append("Et ceci arrive, de Marie")
+        await write(carol, plaintexts[-1])
+        await open_conversation(bob, "Marie Dupont")
+        await message_shown(bob, plaintexts[-1])
+        await open_conversation(bob, "Dave")
+        assert "Tu ne devrais pas lire ceci" not in await bob.inner_text("#messages")
     finally:
         await dave.close()
 

@@ -277,6 +277,39 @@ export class Client extends EventTarget {
     return this.state.convs[conv];
   }
 
+  // --- message requests and blocks (docs/protocol.md sections 9.2 and 9.3) ----------------------
+
+  /** Whether a conversation someone else started waits in my requests. */
+  async checkRequest(conv) {
+    const { requests } = await this.rest.get("/v1/requests");
+    conv.request = requests.some((r) => r.conv === conv.conv);
+  }
+
+  async accept(convId) {
+    await this.rest.post(`/v1/conversations/${encodeURIComponent(convId)}/accept`, {});
+    this.state.convs[convId].request = false;
+    await this.save();
+  }
+
+  /** Declines a request (and blocks its sender with `block`); the conversation leaves this device. */
+  async decline(convId, block = false) {
+    await this.rest.post(`/v1/conversations/${encodeURIComponent(convId)}/decline`, { block });
+    delete this.state.convs[convId];
+    await this.save();
+  }
+
+  async block(accountId) {
+    await this.rest.call("PUT", `/v1/blocks/${encodeURIComponent(accountId)}`);
+    for (const conv of Object.values(this.state.convs)) if (conv.with === accountId) conv.blocked = true;
+    await this.save();
+  }
+
+  async unblock(accountId) {
+    await this.rest.call("DELETE", `/v1/blocks/${encodeURIComponent(accountId)}`);
+    for (const conv of Object.values(this.state.convs)) if (conv.with === accountId) conv.blocked = false;
+    await this.save();
+  }
+
   // --- sending --------------------------------------------------------------------------------
 
   async sendText(accountId, text) {
@@ -286,6 +319,7 @@ export class Client extends EventTarget {
     this.addMessage(conv, message, "sending");
     const onSent = (sent) => {
       // before any later frame (a receipt for it) is handled
+      conv.request = false; // sending into a conversation accepts it
       message.mid = sent.mid;
       message.ts = sent.ts;
       this.addMessage(conv, message, "sent");
@@ -418,7 +452,7 @@ export class Client extends EventTarget {
   /** Tells the senders that their messages in `conv` were read here (and marks them read). */
   async markRead(convId) {
     const conv = this.state.convs[convId];
-    if (!conv) return;
+    if (!conv || conv.request) return; // a request is read only once accepted
     const unread = conv.messages.filter((m) => !m.mine && !m.read && m.mid !== undefined);
     if (unread.length === 0) return;
     for (const m of unread) m.read = true;
@@ -470,7 +504,9 @@ export class Client extends EventTarget {
     const fromMe = item.from === me.account;
     const other = fromMe ? await this.otherMember(item.conv) : item.from;
     await this.person(other).catch(() => null);
+    const known = item.conv in this.state.convs;
     const conv = this.remember(item.conv, other);
+    if (!fromMe && (!known || conv.request)) await this.checkRequest(conv);
     if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return true;
     const body = typeof content.body === "string" ? content.body : "";
     const text = content.msgtype === "text" ? body : content.fallback || body || `[${content.msgtype}]`;

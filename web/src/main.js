@@ -167,14 +167,27 @@ function renderChat() {
     el("h2", { id: "thread-title" }, "No conversation open"),
     el(
       "p",
-      { id: "safety-row", hidden: true },
+      { id: "safety-row", class: "actions", hidden: true },
       el("button", { type: "button", class: "link", id: "show-safety", "aria-controls": "safety" }, "Safety number"),
+      el("button", { type: "button", class: "link", id: "block" }, "Block"),
     ),
     el(
       "p",
       { id: "safety", hidden: true, "aria-live": "polite" },
       "Compare this number with theirs (in person, or on a call). If it matches, nobody is between you: ",
       el("strong", { id: "safety-number" }),
+    ),
+    el(
+      "div",
+      { id: "request", role: "region", "aria-label": "Message request", hidden: true },
+      el("p", { id: "request-text" }),
+      el(
+        "p",
+        { class: "actions" },
+        el("button", { type: "button", id: "request-accept" }, "Accept"),
+        el("button", { type: "button", id: "request-decline", class: "secondary" }, "Decline"),
+        el("button", { type: "button", id: "request-block", class: "secondary" }, "Decline and block"),
+      ),
     ),
     el("ol", { id: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" }),
     el("p", { id: "typing", "aria-live": "polite" }),
@@ -187,6 +200,31 @@ function renderChat() {
     ),
   );
   $("#main").replaceChildren(el("aside", {}, find, list, settings), thread);
+  $("#request-accept").addEventListener("click", () =>
+    guarded(async () => {
+      await client.accept(currentConv().conv);
+      open(current);
+    }),
+  );
+  for (const [id, block] of [
+    ["#request-decline", false],
+    ["#request-block", true],
+  ]) {
+    $(id).addEventListener("click", () =>
+      guarded(async () => {
+        await client.decline(currentConv().conv, block);
+        closeThread();
+      }),
+    );
+  }
+  $("#block").addEventListener("click", () =>
+    guarded(async () => {
+      const conv = currentConv();
+      if (conv.blocked) await client.unblock(current);
+      else await client.block(current);
+      open(current);
+    }),
+  );
   $("#show-safety").addEventListener("click", () =>
     guarded(async () => {
       $("#safety-number").textContent = "computing…";
@@ -281,14 +319,30 @@ function renderList() {
       el(
         "li",
         {},
-        el("button", { type: "button", "aria-current": c.with === current ? "true" : null, onclick: () => open(c.with) }, personName(c.with)),
+        el(
+          "button",
+          { type: "button", "aria-current": c.with === current ? "true" : null, onclick: () => open(c.with) },
+          c.request ? `Request: ${personName(c.with)}` : personName(c.with),
+        ),
       ),
     ),
   );
 }
 
+function closeThread() {
+  current = null;
+  $("#thread-title").textContent = "No conversation open";
+  for (const id of ["#composer", "#safety-row", "#safety", "#request"]) $(id).hidden = true;
+  $("#messages").replaceChildren();
+  renderList();
+}
+
 function open(accountId) {
   current = accountId;
+  const conv = currentConv();
+  $("#request").hidden = !(conv && conv.request);
+  $("#request-text").textContent = `${personName(accountId)} is not in your contacts. Their messages wait here until you accept; they do not know whether you read them.`;
+  $("#block").textContent = conv && conv.blocked ? "Unblock" : "Block";
   $("#thread-title").textContent = personName(accountId);
   $("#composer").hidden = false;
   $("#safety-row").hidden = false;
@@ -331,6 +385,7 @@ async function startChat() {
     renderList();
     renderMessages();
     const conv = currentConv();
+    if (conv && event.detail.conv === conv.conv) $("#request").hidden = !conv.request;
     if (conv && event.detail.conv === conv.conv && !event.detail.message.mine) {
       $("#typing").textContent = "";
       readCurrent();
