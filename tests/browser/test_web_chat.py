@@ -136,6 +136,45 @@ async def test_browser_and_sdk_talk_both_ways(
         await from_browser("Reconnectée toute seule")
         (again,) = [c for c in hub.connections.values() if c.account == alice.account_id]
         assert again is not dropped
+
+        # Rich content both ways (docs/protocol.md section 11): reactions, a reply, edits and a delete.
+        bobs = page.locator("#messages li", has_text="Salut Alice, bien reçu")
+        await bobs.get_by_role("button", name="React 👍").click()
+        reacted = await watch.next(Message, lambda m: m.reactions == ((alice.account_id, "👍"),))
+        assert reacted.text == "Salut Alice, bien reçu dans le terminal ☎️"
+        await bob.content.react(last, "❤️")
+        await (
+            page.locator("#messages li", has_text="Parfait, la session")
+            .locator(".reactions", has_text="❤️ Bob")
+            .wait_for(timeout=WAIT_MS)
+        )
+        await bobs.get_by_role("button", name="Reply to this message").click()
+        reply = await from_browser("Oui, je réponds à ton message")
+        assert reply.reply_to is not None and reply.reply_to.id == reacted.client_id
+        mine = page.locator("#messages li", has_text="Oui, je réponds")
+        assert "Salut Alice, bien reçu" in await mine.locator(".quote").inner_text()
+        await mine.get_by_role("button", name="Edit this message").click()
+        await page.get_by_label("Message", exact=True).fill("Oui, je réponds à ton message (corrigé)")
+        await page.get_by_label("Message", exact=True).press("Enter")
+        plaintexts.append("Oui, je réponds à ton message (corrigé)")
+        edited = await watch.next(Message, lambda m: m.edited and m.client_id == reply.client_id)
+        assert edited.text == "Oui, je réponds à ton message (corrigé)"
+        await (
+            page.locator("#messages li", has_text="(corrigé)")
+            .get_by_role("button", name="Delete this message for everyone")
+            .click()
+        )
+        await watch.next(Message, lambda m: m.deleted and m.client_id == reply.client_id)
+        (bob_said,) = [m for m in await bob.history(last.conv) if m.client_id == reacted.client_id]
+        await bob.content.edit(bob_said, "Salut Alice, bien reçu (modifié)")
+        plaintexts.append("Salut Alice, bien reçu (modifié)")
+        await (
+            page.locator("#messages li", has_text="(modifié)")
+            .locator(".meta", has_text="edited")
+            .wait_for(timeout=WAIT_MS)
+        )
+        shown_now = await page.locator("#messages li .body").all_inner_texts()
+        assert "Message deleted" in shown_now
     finally:
         await bob.close()
     assert_absent(plaintexts, server.server_files())
@@ -224,6 +263,12 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
     await write(alice, plaintexts[-1])  # answering accepts the request
     await alice.locator("#request").wait_for(state="hidden", timeout=WAIT_MS)
     await message_shown(carol, plaintexts[-1])
+    # social shows no reactions: alice's reaction reaches carol as its readable fallback, and carol's
+    # page offers none
+    marie = alice.locator("#messages li", has_text="Alice, Marie de Social ici")
+    await marie.get_by_role("button", name="React 👍").click()
+    await message_shown(carol, "👍 reacted to: “Alice, Marie de Social ici”")
+    assert await carol.get_by_role("button", name="React 👍").count() == 0
 
     # dave, on the Python SDK, and bob's web app: both directions
     dave_phone = "+33698765432"

@@ -15,6 +15,28 @@ function clientId() {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** The change msgtypes and the app feature that shows each (docs/protocol.md section 11.1). */
+const CHANGES = { reaction: "reaction", edit: "edit", delete: "delete" };
+
+function refTo(message) {
+  return { id: message.id, sender: message.from, quote: [...message.body].slice(0, 80).join("") };
+}
+
+/** A readable stand-in for content an app cannot show (section 11.2). */
+function fallbackFor(content) {
+  const quote = content.in_reply_to ? String(content.in_reply_to.quote || "") : String(content.quote || "");
+  switch (content.msgtype) {
+    case "reaction":
+      return content.body ? `${content.body} reacted to: “${quote}”` : `removed a reaction to: “${quote}”`;
+    case "edit":
+      return `✏️ edited: ${content.body}`;
+    case "delete":
+      return "🗑 deleted a message";
+    default:
+      return typeof content.body === "string" && content.body ? content.body : `[${content.msgtype}]`;
+  }
+}
+
 function defaultDeviceName(app) {
   const platform = (navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform || "";
   return `${app.display_name} in a browser${platform ? ` (${platform.slice(0, 24)})` : ""}`;
@@ -312,10 +334,18 @@ export class Client extends EventTarget {
 
   // --- sending --------------------------------------------------------------------------------
 
-  async sendText(accountId, text) {
+  /** Sends a text (a reply when `replyTo` is one of the conversation's messages). */
+  async sendText(accountId, text, { replyTo = null } = {}) {
     const conv = await this.conversationWith(accountId);
     const content = { id: clientId(), ts: Date.now(), msgtype: "text", body: text };
     const message = { id: content.id, from: this.state.me.account, body: text, ts: content.ts, mine: true };
+    if (replyTo) {
+      content.in_reply_to = refTo(replyTo);
+      message.replyTo = content.in_reply_to;
+      if (!(await this.theyHave(accountId, "reply"))) {
+        content.fallback = `↩️ replying to “${content.in_reply_to.quote}”: ${text}`;
+      }
+    }
     this.addMessage(conv, message, "sending");
     const onSent = (sent) => {
       // before any later frame (a receipt for it) is handled
@@ -327,6 +357,60 @@ export class Client extends EventTarget {
     const sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
     await this.save();
     return sent;
+  }
+
+  async theyHave(accountId, feature) {
+    const person = await this.person(accountId).catch(() => null);
+    return Boolean(person && Array.isArray(person.features) && person.features.includes(feature));
+  }
+
+  /** A change to a message (docs/protocol.md section 11): applied here at once, then sent. */
+  async change(convId, content) {
+    const conv = this.state.convs[convId];
+    content.id = clientId();
+    content.ts = Date.now();
+    const feature = CHANGES[content.msgtype];
+    if (!(await this.theyHave(conv.with, feature))) content.fallback = fallbackFor(content);
+    this.applyChange(conv, this.state.me.account, content, content.ts);
+    await this.deliver(conv.with, convId, content, content.id);
+    await this.save();
+  }
+
+  react(convId, target, emoji) {
+    return this.change(convId, { msgtype: "reaction", body: emoji, in_reply_to: refTo(target) });
+  }
+
+  edit(convId, target, text) {
+    return this.change(convId, { msgtype: "edit", body: text, replaces: target.id });
+  }
+
+  remove(convId, target) {
+    return this.change(convId, { msgtype: "delete", body: "", replaces: target.id });
+  }
+
+  /** Applies a reaction, edit or delete from `sender` to its target, by the rules of section 11.1. */
+  applyChange(conv, sender, content, ts) {
+    const ref = content.msgtype === "reaction" ? content.in_reply_to && content.in_reply_to.id : content.replaces;
+    const target = conv.messages.find(
+      (m) => m.id === ref && (content.msgtype === "reaction" || m.from === sender),
+    );
+    if (!target || target.deleted) return;
+    if (content.msgtype === "reaction") {
+      target.reactions = { ...(target.reactions || {}) };
+      if (content.body) target.reactions[sender] = String(content.body).slice(0, 64);
+      else delete target.reactions[sender];
+    } else if (content.msgtype === "edit") {
+      if (target.editedTs && ts < target.editedTs) return;
+      target.body = String(content.body);
+      target.edited = true;
+      target.editedTs = ts;
+    } else if (content.msgtype === "delete") {
+      target.deleted = true;
+      target.body = "";
+      target.reactions = {};
+      target.replyTo = undefined;
+    }
+    this.emit("message", { conv: conv.conv, message: target });
   }
 
   async deliver(accountId, conv, content, id, onSent = () => {}) {
@@ -508,9 +592,20 @@ export class Client extends EventTarget {
     const conv = this.remember(item.conv, other);
     if (!fromMe && (!known || conv.request)) await this.checkRequest(conv);
     if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return true;
+    const feature = CHANGES[content.msgtype];
+    if (feature && this.has(feature)) {
+      this.applyChange(conv, item.from, content, item.ts);
+      return true;
+    }
     const body = typeof content.body === "string" ? content.body : "";
-    const text = content.msgtype === "text" ? body : content.fallback || body || `[${content.msgtype}]`;
-    this.addMessage(conv, { id: content.id, mid: item.mid, from: item.from, body: text, ts: item.ts, mine: fromMe }, fromMe ? "sent" : "received");
+    let text = content.msgtype === "text" ? body : content.fallback || fallbackFor(content);
+    const message = { id: content.id, mid: item.mid, from: item.from, body: text, ts: item.ts, mine: fromMe };
+    const ref = content.in_reply_to;
+    if (content.msgtype === "text" && ref && typeof ref.id === "string") {
+      if (this.has("reply")) message.replyTo = { id: ref.id, sender: ref.sender, quote: String(ref.quote || "").slice(0, 80) };
+      else message.body = content.fallback || `↩️ replying to “${String(ref.quote || "").slice(0, 80)}”: ${body}`;
+    }
+    this.addMessage(conv, message, fromMe ? "sent" : "received");
     return true;
   }
 

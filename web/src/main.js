@@ -23,6 +23,17 @@ function field(label, name, attrs = {}) {
 let client = null;
 let current = null; // the account id of the person on screen
 let typingSince = 0; // when this page last said "typing"
+let mode = null; // {kind: "reply" | "edit", target}: what the composer is doing besides a new message
+
+function setMode(next) {
+  mode = next;
+  $("#composing").hidden = !mode;
+  if (!mode) return;
+  const quote = [...mode.target.body].slice(0, 80).join("");
+  $("#composing-text").textContent = mode.kind === "edit" ? "Editing your message" : `Replying to “${quote}”`;
+  if (mode.kind === "edit") $("#f-text").value = mode.target.body;
+  $("#f-text").focus();
+}
 let typingClear = null;
 
 function currentConv() {
@@ -192,6 +203,13 @@ function renderChat() {
     el("ol", { id: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" }),
     el("p", { id: "typing", "aria-live": "polite" }),
     el(
+      "p",
+      { id: "composing", hidden: true },
+      el("span", { id: "composing-text" }),
+      " ",
+      el("button", { type: "button", class: "link", id: "composing-cancel" }, "Cancel"),
+    ),
+    el(
       "form",
       { id: "composer", hidden: true },
       el("label", { for: "f-text", class: "visually-hidden" }, "Message"),
@@ -241,7 +259,14 @@ function renderChat() {
     typingSince = 0;
     const conv = currentConv();
     if (conv) client.setTyping(conv.conv, false).catch(() => {});
-    guarded(() => client.sendText(current, text));
+    const doing = mode;
+    setMode(null);
+    if (doing && doing.kind === "edit") guarded(() => client.edit(conv.conv, doing.target, text));
+    else guarded(() => client.sendText(current, text, { replyTo: doing ? doing.target : null }));
+  });
+  $("#composing-cancel").addEventListener("click", () => {
+    if (mode && mode.kind === "edit") $("#f-text").value = "";
+    setMode(null);
   });
   $("#f-text").addEventListener("input", () => {
     const conv = currentConv();
@@ -348,6 +373,7 @@ function open(accountId) {
   $("#safety-row").hidden = false;
   $("#safety").hidden = true;
   $("#typing").textContent = "";
+  setMode(null);
   renderMessages();
   readCurrent();
   renderList();
@@ -355,27 +381,73 @@ function open(accountId) {
 }
 
 const STATUS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
+const QUICK = ["👍", "❤️", "😂"];
+
+function has(feature) {
+  return client.app.features.includes(feature);
+}
+
+function renderMessage(conv, m) {
+  const actions = [];
+  if (!m.deleted && m.mid !== undefined) {
+    if (has("reply")) {
+      actions.push(el("button", { type: "button", "aria-label": "Reply to this message", onclick: () => setMode({ kind: "reply", target: m }) }, "Reply"));
+    }
+    if (has("reaction")) {
+      const mine = m.reactions && m.reactions[client.state.me.account];
+      for (const emoji of QUICK) {
+        const on = mine === emoji;
+        actions.push(
+          el(
+            "button",
+            {
+              type: "button",
+              "aria-label": on ? `Remove your ${emoji} reaction` : `React ${emoji}`,
+              "aria-pressed": on ? "true" : "false",
+              onclick: () => guarded(() => client.react(conv.conv, m, on ? "" : emoji)),
+            },
+            emoji,
+          ),
+        );
+      }
+    }
+    if (m.mine && has("edit")) {
+      actions.push(el("button", { type: "button", "aria-label": "Edit this message", onclick: () => setMode({ kind: "edit", target: m }) }, "Edit"));
+    }
+    if (m.mine && has("delete")) {
+      actions.push(el("button", { type: "button", "aria-label": "Delete this message for everyone", onclick: () => guarded(() => client.remove(conv.conv, m)) }, "Delete"));
+    }
+  }
+  const reactions = Object.entries(m.reactions || {});
+  return el(
+    "li",
+    { class: `${m.mine ? "mine" : "theirs"}${m.deleted ? " deleted" : ""}`, "data-status": m.status, "data-id": m.id },
+    el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
+    m.replyTo ? el("blockquote", { class: "quote" }, m.replyTo.quote) : null,
+    el("span", { class: "body" }, m.deleted ? "Message deleted" : m.body),
+    reactions.length
+      ? el(
+          "span",
+          { class: "reactions" },
+          reactions.map(([who, emoji]) => `${emoji} ${who === client.state.me.account ? "You" : personName(who)}`).join(" · "),
+        )
+      : null,
+    el(
+      "span",
+      { class: "meta" },
+      el("time", { datetime: new Date(m.ts).toISOString() }, new Date(m.ts).toLocaleTimeString()),
+      m.edited && !m.deleted ? " · edited" : null,
+      m.mine && STATUS[m.status] ? el("span", { class: "state" }, ` · ${STATUS[m.status]}`) : null,
+    ),
+    actions.length ? el("span", { class: "actions msg-actions" }, ...actions) : null,
+  );
+}
 
 function renderMessages() {
   const conv = currentConv();
   const ol = $("#messages");
   if (!conv || !ol) return;
-  ol.replaceChildren(
-    ...conv.messages.map((m) =>
-      el(
-        "li",
-        { class: m.mine ? "mine" : "theirs", "data-status": m.status },
-        el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
-        el("span", { class: "body" }, m.body),
-        el(
-          "span",
-          { class: "meta" },
-          el("time", { datetime: new Date(m.ts).toISOString() }, new Date(m.ts).toLocaleTimeString()),
-          m.mine && STATUS[m.status] ? el("span", { class: "state" }, ` · ${STATUS[m.status]}`) : null,
-        ),
-      ),
-    ),
-  );
+  ol.replaceChildren(...conv.messages.map((m) => renderMessage(conv, m)));
   ol.scrollTop = ol.scrollHeight;
 }
 
