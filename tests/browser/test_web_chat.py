@@ -5,6 +5,8 @@ plaintexts appears in the server's database files or its log."""
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,11 +15,34 @@ from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, FilePayload, Page
 
 BOB_PHONE = "+33612345678"
 PW = "correct horse battery"
 WAIT_MS = 15_000
+
+
+def tiny_png(marker: bytes, width: int = 160, height: int = 100) -> bytes:
+    """A valid PNG (a colour gradient) carrying ``marker`` in a text chunk, to search the server for."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = (
+        b"\x00" + bytes(v for x in range(width) for v in (x * 255 // width, y * 255 // height, 190))
+        for y in range(height)
+    )
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"tEXt", b"c\x00" + marker),
+            chunk(b"IDAT", zlib.compress(b"".join(rows))),
+            chunk(b"IEND", b""),
+        ]
+    )
 
 
 async def open_app(browser: Browser, server: ServerHandle, app: str) -> Page:
@@ -175,6 +200,27 @@ async def test_browser_and_sdk_talk_both_ways(
         )
         shown_now = await page.locator("#messages li .body").all_inner_texts()
         assert "Message deleted" in shown_now
+
+        # Files, encrypted in the page and in the SDK, both ways (docs/protocol.md section 8).
+        photo = tiny_png(b"pixel-secret-0451")
+        plaintexts += ["pixel-secret-0451", "Une photo pour Bob", "plage.png"]
+        await page.get_by_label("Message", exact=True).fill("Une photo pour Bob")
+        payload: FilePayload = {"name": "plage.png", "mimeType": "image/png", "buffer": photo}
+        await page.set_input_files("#f-file", files=payload)
+        got_photo = await watch.next(Message, lambda m: m.attachment is not None)
+        assert got_photo.text == "Une photo pour Bob" and got_photo.attachment is not None
+        assert got_photo.attachment.kind == "image" and got_photo.attachment.name == "plage.png"
+        assert await bob.media.download(got_photo) == photo
+        await page.locator("#messages img.photo[src^='blob:']").wait_for(timeout=WAIT_MS)
+        notes = b"file-secret-7788: the notes of the trip\n" * 100
+        plaintexts += ["file-secret-7788", "notes-voyage.txt"]
+        await bob.media.send_file(alice.account_id, notes, name="notes-voyage.txt", mime="text/plain")
+        button = page.get_by_role("button", name="Download notes-voyage.txt", exact=False)
+        async with page.expect_download() as download_info:
+            await button.click()
+        saved = await (await download_info.value).path()
+        assert saved.read_bytes() == notes
+        await page.screenshot(path=str(artifacts / "photo-web-rich-content-and-files.png"), full_page=True)
     finally:
         await bob.close()
     assert_absent(plaintexts, server.server_files())

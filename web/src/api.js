@@ -15,6 +15,29 @@ export class Rest {
     this.token = null;
   }
 
+  async fetch(method, path, { body, headers = {} } = {}) {
+    const all = { ...headers };
+    if (this.token) all.Authorization = `Bearer ${this.token}`;
+    let resp;
+    try {
+      resp = await fetch(this.base + path, { method, headers: all, body });
+    } catch {
+      throw new ApiError(0, "offline", "The server cannot be reached. Check your connection.");
+    }
+    if (!resp.ok) {
+      const data = await resp.json().catch(() => null);
+      const err = (data && data.error) || {};
+      throw new ApiError(resp.status, err.code || "internal", err.message || `HTTP ${resp.status}`, err);
+    }
+    return resp;
+  }
+
+  /** Raw bytes in (an upload chunk) or out (a download). */
+  async bytes(method, path, body, headers) {
+    const resp = await this.fetch(method, path, { body, headers });
+    return new Uint8Array(await resp.arrayBuffer());
+  }
+
   async call(method, path, body) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -2,6 +2,7 @@
 // sections 4 to 6). All encryption goes through crypto.js; all traffic through api.js.
 import { ApiError, Rest, Socket } from "./api.js";
 import { DeviceCrypto, initCrypto, verifyDevice, verifyOneTimeKey } from "./crypto.js";
+import { ALG, decryptFile, encryptFile, standIn } from "./media.js";
 import { safetyNumber } from "./safety.js";
 import { LocalStore } from "./store.js";
 
@@ -13,6 +14,16 @@ const MAX_MESSAGES = 500;
 function clientId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const MEDIA = ["image", "file", "video", "voice"];
+
+function imageSize(file) {
+  return createImageBitmap(file).then((bitmap) => {
+    const size = { width: bitmap.width, height: bitmap.height };
+    bitmap.close();
+    return size;
+  });
 }
 
 /** The change msgtypes and the app feature that shows each (docs/protocol.md section 11.1). */
@@ -54,6 +65,7 @@ export class Client extends EventTarget {
     this.pending = new Map(); // client id -> {frame, resolve, reject}: sends without their answer yet
     this.socket = null;
     this.frames = Promise.resolve(); // server frames are handled one at a time, in order
+    this.media = new Map(); // blob id -> object URL of the decrypted file
   }
 
   static async open(app) {
@@ -359,6 +371,61 @@ export class Client extends EventTarget {
     return sent;
   }
 
+  /** Encrypts a file in the page, uploads the ciphertext and sends it (docs/protocol.md section 8). */
+  async sendFile(accountId, file, caption = "") {
+    const conv = await this.conversationWith(accountId);
+    const plain = new Uint8Array(await file.arrayBuffer());
+    const kind = file.type.startsWith("image/") ? "image" : "file";
+    const sealed = await encryptFile(plain);
+    const upload = await this.rest.post("/v1/media/uploads", { conv: conv.conv, size: sealed.blob.length });
+    const step = upload.chunk_bytes || 4 * 1024 * 1024;
+    for (let at = 0; at < sealed.blob.length; at += step) {
+      await this.rest.bytes("PATCH", `/v1/media/uploads/${encodeURIComponent(upload.blob)}`, sealed.blob.subarray(at, at + step), {
+        "Upload-Offset": String(at),
+        "Content-Type": "application/offset+octet-stream",
+      });
+    }
+    await this.rest.post(`/v1/media/uploads/${encodeURIComponent(upload.blob)}/finish`, {});
+    const attachment = {
+      kind,
+      blob: upload.blob,
+      mime: file.type || "application/octet-stream",
+      size: sealed.size,
+      key: sealed.key,
+      nonce: sealed.nonce,
+      sha256: sealed.sha256,
+      alg: ALG,
+      name: file.name.slice(0, 255),
+    };
+    if (kind === "image") {
+      const size = await imageSize(file).catch(() => null);
+      if (size) Object.assign(attachment, size);
+    }
+    const content = { id: clientId(), ts: Date.now(), msgtype: kind, body: caption || standIn(kind, attachment.name), attachment };
+    const message = { id: content.id, from: this.state.me.account, body: caption, ts: content.ts, mine: true, attachment };
+    this.media.set(attachment.blob, URL.createObjectURL(file));
+    this.addMessage(conv, message, "sending");
+    const onSent = (sent) => {
+      conv.request = false;
+      message.mid = sent.mid;
+      message.ts = sent.ts;
+      this.addMessage(conv, message, "sent");
+    };
+    const sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
+    await this.save();
+    return sent;
+  }
+
+  /** The decrypted file of an attachment as an object URL (fetched, checked and decrypted once). */
+  async fileUrl(att) {
+    if (!this.media.has(att.blob)) {
+      const blob = await this.rest.bytes("GET", `/v1/media/${encodeURIComponent(att.blob)}`);
+      const plain = await decryptFile(blob, att);
+      this.media.set(att.blob, URL.createObjectURL(new Blob([plain], { type: att.mime || "" })));
+    }
+    return this.media.get(att.blob);
+  }
+
   async theyHave(accountId, feature) {
     const person = await this.person(accountId).catch(() => null);
     return Boolean(person && Array.isArray(person.features) && person.features.includes(feature));
@@ -593,6 +660,14 @@ export class Client extends EventTarget {
     if (!fromMe && (!known || conv.request)) await this.checkRequest(conv);
     if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return true;
     const feature = CHANGES[content.msgtype];
+    const att = content.attachment;
+    if (MEDIA.includes(content.msgtype) && att && typeof att.blob === "string" && this.has("media")) {
+      const attachment = { kind: content.msgtype, blob: att.blob, mime: String(att.mime || ""), size: Number(att.size),
+        key: String(att.key), nonce: String(att.nonce), sha256: String(att.sha256), name: String(att.name || "").slice(0, 255) };
+      const caption = typeof content.body === "string" && content.body !== standIn(content.msgtype, attachment.name) ? content.body : "";
+      this.addMessage(conv, { id: content.id, mid: item.mid, from: item.from, body: caption, ts: item.ts, mine: fromMe, attachment }, fromMe ? "sent" : "received");
+      return true;
+    }
     if (feature && this.has(feature)) {
       this.applyChange(conv, item.from, content, item.ts);
       return true;

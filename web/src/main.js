@@ -214,6 +214,8 @@ function renderChat() {
       { id: "composer", hidden: true },
       el("label", { for: "f-text", class: "visually-hidden" }, "Message"),
       el("input", { id: "f-text", name: "text", autocomplete: "off", placeholder: "Write a message", required: true }),
+      has("media") ? el("label", { for: "f-file", class: "attach", title: "Attach a photo or file" }, "📎 Attach") : null,
+      has("media") ? el("input", { id: "f-file", type: "file", class: "visually-hidden", "aria-label": "Attach a photo or file" }) : null,
       el("button", { type: "submit" }, "Send"),
     ),
   );
@@ -264,6 +266,17 @@ function renderChat() {
     if (doing && doing.kind === "edit") guarded(() => client.edit(conv.conv, doing.target, text));
     else guarded(() => client.sendText(current, text, { replyTo: doing ? doing.target : null }));
   });
+  const picker = $("#f-file");
+  if (picker) {
+    picker.addEventListener("change", () => {
+      const file = picker.files && picker.files[0];
+      if (!file || !current) return;
+      const caption = $("#f-text").value;
+      $("#f-text").value = "";
+      picker.value = "";
+      guarded(() => client.sendFile(current, file, caption));
+    });
+  }
   $("#composing-cancel").addEventListener("click", () => {
     if (mode && mode.kind === "edit") $("#f-text").value = "";
     setMode(null);
@@ -387,6 +400,40 @@ function has(feature) {
   return client.app.features.includes(feature);
 }
 
+function renderAttachment(m) {
+  const att = m.attachment;
+  const who = m.mine ? "you" : personName(m.from);
+  if (att.kind === "image") {
+    const img = el("img", { class: "photo", alt: `Photo from ${who}${att.name ? `: ${att.name}` : ""}`, width: att.width, height: att.height });
+    client.fileUrl(att).then(
+      (url) => (img.src = url),
+      (err) => img.replaceWith(el("span", { class: "broken" }, `The photo cannot be shown: ${err.message}`)),
+    );
+    return img;
+  }
+  const kb = Math.max(1, Math.round(att.size / 1024));
+  return el(
+    "button",
+    {
+      type: "button",
+      class: "file",
+      onclick: () =>
+        guarded(async () => {
+          const a = el("a", { href: await client.fileUrl(att), download: safeName(att.name) || "file" });
+          document.body.append(a);
+          a.click();
+          a.remove();
+        }),
+    },
+    `📎 Download ${att.name || "file"} (${kb} KB)`,
+  );
+}
+
+/** A file name from someone else, made safe to save: no folders, no control characters. */
+function safeName(name) {
+  return String(name || "").replace(/[\\/\u0000-\u001f\u007f]/g, "_").replace(/^\.+/, "").slice(0, 128);
+}
+
 function renderMessage(conv, m) {
   const actions = [];
   if (!m.deleted && m.mid !== undefined) {
@@ -424,6 +471,7 @@ function renderMessage(conv, m) {
     { class: `${m.mine ? "mine" : "theirs"}${m.deleted ? " deleted" : ""}`, "data-status": m.status, "data-id": m.id },
     el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
     m.replyTo ? el("blockquote", { class: "quote" }, m.replyTo.quote) : null,
+    m.attachment && !m.deleted ? renderAttachment(m) : null,
     el("span", { class: "body" }, m.deleted ? "Message deleted" : m.body),
     reactions.length
       ? el(
