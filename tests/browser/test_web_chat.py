@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from passerelle.sdk import Client, Message, ReceiptEvent, TypingEvent
+from passerelle.sdk import Client, Message, ReceiptEvent, TimerEvent, TypingEvent
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 
@@ -221,6 +221,19 @@ async def test_browser_and_sdk_talk_both_ways(
         saved = await (await download_info.value).path()
         assert saved.read_bytes() == notes
         await page.screenshot(path=str(artifacts / "photo-web-rich-content-and-files.png"), full_page=True)
+
+        # Disappearing messages: bob's timer shows in the page, and the page's reaches bob.
+        await bob.set_timer(last.conv, 604800)
+        await page.locator(
+            "#messages li.notice", has_text="Bob turned on disappearing messages: 7 days"
+        ).wait_for(timeout=WAIT_MS)
+        assert await page.get_by_label("Disappearing messages").input_value() == "604800"
+        await page.get_by_label("Disappearing messages").select_option("86400")
+        timer = await watch.next(TimerEvent, lambda e: e.sender == alice.account_id)
+        assert timer.seconds == 86400 and timer.conv == last.conv
+        await page.locator(
+            "#messages li.notice", has_text="You turned on disappearing messages: 24 hours"
+        ).wait_for(timeout=WAIT_MS)
     finally:
         await bob.close()
     assert_absent(plaintexts, server.server_files())

@@ -4,6 +4,7 @@ import { ApiError, Rest, Socket } from "./api.js";
 import { DeviceCrypto, initCrypto, verifyDevice, verifyOneTimeKey } from "./crypto.js";
 import { ALG, decryptFile, encryptFile, standIn } from "./media.js";
 import { safetyNumber } from "./safety.js";
+import { expiry, unexpired } from "./timers.js";
 import { LocalStore } from "./store.js";
 
 const OTK_TARGET = 50;
@@ -293,7 +294,9 @@ export class Client extends EventTarget {
     const found = Object.values(this.state.convs).find((c) => c.with === accountId);
     if (found) return found;
     const answer = await this.rest.post("/v1/conversations", { with: accountId });
-    return this.remember(answer.conv, accountId);
+    const conv = this.remember(answer.conv, accountId);
+    conv.timer = answer.timer || 0;
+    return conv;
   }
 
   /** The other member of one of my direct conversations (for copies sent by my other devices). */
@@ -309,6 +312,34 @@ export class Client extends EventTarget {
   remember(conv, withAccount) {
     if (!this.state.convs[conv]) this.state.convs[conv] = { conv, with: withAccount, messages: [] };
     return this.state.convs[conv];
+  }
+
+  // --- disappearing messages ---------------------------------------------------------------------
+
+  async setTimer(convId, seconds) {
+    await this.rest.call("PUT", `/v1/conversations/${encodeURIComponent(convId)}/timer`, { timer: seconds });
+    this.onTimer(this.state.convs[convId], this.state.me.account, seconds);
+    await this.save();
+  }
+
+  onTimer(conv, by, seconds) {
+    if (!conv) return;
+    conv.timer = seconds;
+    this.addMessage(conv, { id: `timer-${Date.now()}-${Math.random()}`, notice: true, from: by, timer: seconds, ts: Date.now(), mine: by === this.state.me.account }, "notice");
+  }
+
+  /** Deletes the messages whose time has come, here (the server deletes undelivered ones). */
+  async purgeExpired(now = Date.now()) {
+    let changed = false;
+    for (const conv of Object.values(this.state.convs)) {
+      const result = unexpired(conv.messages, now);
+      if (result.changed) {
+        conv.messages = result.kept;
+        changed = true;
+        this.emit("message", { conv: conv.conv, message: null });
+      }
+    }
+    if (changed) await this.save();
   }
 
   // --- message requests and blocks (docs/protocol.md sections 9.2 and 9.3) ----------------------
@@ -566,6 +597,10 @@ export class Client extends EventTarget {
           const key = `${item.conv} ${item.from}`;
           delivered.set(key, [...(delivered.get(key) || []), item.mid]);
         } else if (item.kind === "receipt") this.onReceipt(item);
+        else if (item.kind === "timer" && item.body && Number.isInteger(item.body.timer)) {
+          const conv = this.state.convs[item.conv] || this.remember(item.conv, item.from === this.state.me.account ? await this.otherMember(item.conv) : item.from);
+          this.onTimer(conv, item.from, item.body.timer);
+        }
         else if (item.kind === "device") this.devices.delete(item.from); // its device list changed
       } catch (err) {
         this.emit("problem", `a message from ${item.from} could not be read: ${err.message}`);
@@ -680,12 +715,14 @@ export class Client extends EventTarget {
       if (this.has("reply")) message.replyTo = { id: ref.id, sender: ref.sender, quote: String(ref.quote || "").slice(0, 80) };
       else message.body = content.fallback || `↩️ replying to “${String(ref.quote || "").slice(0, 80)}”: ${body}`;
     }
+    if (typeof content.ttl === "number") message.ttl = content.ttl;
     this.addMessage(conv, message, fromMe ? "sent" : "received");
     return true;
   }
 
   addMessage(conv, message, status) {
     if (!(RANK[message.status] > RANK[status])) message.status = status;
+    if (!message.notice && message.expiresAt === undefined) message.expiresAt = expiry(message.ts, conv.timer, message.ttl);
     if (!conv.messages.includes(message)) {
       conv.messages.push(message);
       if (conv.messages.length > MAX_MESSAGES) conv.messages.splice(0, conv.messages.length - MAX_MESSAGES);

@@ -1,6 +1,7 @@
 // The page: one app (its name comes from the URL, /app/<name>/), its sign-up or log-in form, then its
 // conversations. Rendering is plain DOM; every control has a label and works from the keyboard.
 import { Client } from "./client.js";
+import { TIMERS, timerLabel } from "./timers.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -181,6 +182,14 @@ function renderChat() {
       { id: "safety-row", class: "actions", hidden: true },
       el("button", { type: "button", class: "link", id: "show-safety", "aria-controls": "safety" }, "Safety number"),
       el("button", { type: "button", class: "link", id: "block" }, "Block"),
+      has("disappearing")
+        ? el(
+            "span",
+            {},
+            el("label", { for: "f-timer" }, "Disappearing messages "),
+            el("select", { id: "f-timer" }, ...TIMERS.map(([s, label]) => el("option", { value: String(s) }, label))),
+          )
+        : null,
     ),
     el(
       "p",
@@ -245,6 +254,10 @@ function renderChat() {
       open(current);
     }),
   );
+  const timer = $("#f-timer");
+  if (timer) {
+    timer.addEventListener("change", () => guarded(() => client.setTimer(currentConv().conv, Number(timer.value))));
+  }
   $("#show-safety").addEventListener("click", () =>
     guarded(async () => {
       $("#safety-number").textContent = "computing…";
@@ -381,6 +394,7 @@ function open(accountId) {
   $("#request").hidden = !(conv && conv.request);
   $("#request-text").textContent = `${personName(accountId)} is not in your contacts. Their messages wait here until you accept; they do not know whether you read them.`;
   $("#block").textContent = conv && conv.blocked ? "Unblock" : "Block";
+  if ($("#f-timer")) $("#f-timer").value = String((conv && conv.timer) || 0);
   $("#thread-title").textContent = personName(accountId);
   $("#composer").hidden = false;
   $("#safety-row").hidden = false;
@@ -435,6 +449,11 @@ function safeName(name) {
 }
 
 function renderMessage(conv, m) {
+  if (m.notice) {
+    const who = m.mine ? "You" : personName(m.from);
+    const text = m.timer ? `${who} turned on disappearing messages: ${timerLabel(m.timer)}.` : `${who} turned off disappearing messages.`;
+    return el("li", { class: "notice" }, text);
+  }
   const actions = [];
   if (!m.deleted && m.mid !== undefined) {
     if (has("reply")) {
@@ -505,8 +524,11 @@ async function startChat() {
     renderList();
     renderMessages();
     const conv = currentConv();
-    if (conv && event.detail.conv === conv.conv) $("#request").hidden = !conv.request;
-    if (conv && event.detail.conv === conv.conv && !event.detail.message.mine) {
+    if (conv && event.detail.conv === conv.conv) {
+      $("#request").hidden = !conv.request;
+      if ($("#f-timer")) $("#f-timer").value = String(conv.timer || 0);
+    }
+    if (conv && event.detail.conv === conv.conv && event.detail.message && !event.detail.message.mine) {
       $("#typing").textContent = "";
       readCurrent();
     }
@@ -520,6 +542,8 @@ async function startChat() {
     if (typing) typingClear = setTimeout(() => ($("#typing").textContent = ""), 6000);
   });
   document.addEventListener("visibilitychange", readCurrent);
+  await client.purgeExpired();
+  setInterval(() => client.purgeExpired().catch(() => {}), 30_000);
   client.addEventListener("connection", (event) => {
     const status = $("#status");
     status.textContent = { online: "Online", connecting: "Connecting…", offline: "Offline: reconnecting…" }[event.detail] || event.detail;
