@@ -406,6 +406,24 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         await message_shown(bob, plaintexts[-1])
         await open_conversation(bob, "Dave")
         assert "Tu ne devrais pas lire ceci" not in await bob.inner_text("#messages")
+
+        # bob reports dave: only the message he ticks leaves his device, in plain text (by design,
+        # docs/protocol.md section 9.5), so it is the one plaintext the server may hold afterwards
+        await bob.get_by_role("button", name="Report", exact=True).click()
+        reported = "Bob, ici Dave depuis le SDK Python"
+        assert await bob.get_by_label(f"Dave (chat:+33698765432): {reported}").is_checked()
+        assert not await bob.get_by_label("You: Salut Dave, réponse du navigateur").is_checked()
+        await bob.get_by_label("What is wrong (optional)").fill("spam")
+        async with bob.expect_response(lambda r: r.url.endswith("/v1/reports")) as answered:
+            await bob.get_by_role("button", name="Send the report").click()
+        response = await answered.value
+        assert response.status == 201
+        sent_report = response.request.post_data_json
+        assert sent_report is not None
+        assert [m["text"] for m in sent_report["messages"]] == [reported]
+        assert sent_report["account_id"] == dave.account_id and sent_report["reason"] == "spam"
+        await bob.locator("#report-done").wait_for(timeout=WAIT_MS)
+        plaintexts.remove(reported)
     finally:
         await dave.close()
 

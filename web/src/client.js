@@ -363,6 +363,27 @@ export class Client extends EventTarget {
     await this.save();
   }
 
+  /**
+   * Reports a person to the operator with the messages chosen here, revealed in plain text (the one
+   * exception to "the server sees no plaintext", docs/protocol.md section 9.5); `block` blocks too.
+   */
+  async report(convId, chosen, reason, block) {
+    const conv = this.state.convs[convId];
+    const messages = chosen.slice(-100).map((m) => ({
+      id: m.id,
+      ...(m.mid !== undefined ? { mid: m.mid } : {}),
+      sender: m.from,
+      ts: m.ts,
+      text: [...(m.body || (m.attachment ? `[${m.attachment.kind}]` : ""))].slice(0, 4096).join(""),
+    }));
+    const body = { account_id: conv.with, messages, conv: convId, block };
+    if (reason) body.reason = [...reason].slice(0, 500).join("");
+    const answer = await this.rest.post("/v1/reports", body);
+    if (block) for (const c of Object.values(this.state.convs)) if (c.with === conv.with) c.blocked = true;
+    await this.save();
+    return answer;
+  }
+
   async block(accountId) {
     await this.rest.call("PUT", `/v1/blocks/${encodeURIComponent(accountId)}`);
     for (const conv of Object.values(this.state.convs)) if (conv.with === accountId) conv.blocked = true;

@@ -182,6 +182,7 @@ function renderChat() {
       { id: "safety-row", class: "actions", hidden: true },
       el("button", { type: "button", class: "link", id: "show-safety", "aria-controls": "safety" }, "Safety number"),
       el("button", { type: "button", class: "link", id: "block" }, "Block"),
+      el("button", { type: "button", class: "link", id: "show-report", "aria-controls": "report" }, "Report"),
       has("disappearing")
         ? el(
             "span",
@@ -198,6 +199,21 @@ function renderChat() {
       el("strong", { id: "safety-number" }),
     ),
     el(
+      "form",
+      { id: "report", hidden: true, "aria-labelledby": "report-title" },
+      el("h3", { id: "report-title" }, "Report"),
+      el("p", {}, "The messages you tick are sent to the operator in plain text, from this device; nothing else is."),
+      el("fieldset", { id: "report-messages" }, el("legend", {}, "Messages to include")),
+      el("p", { class: "field" }, el("label", { for: "f-reason" }, "What is wrong (optional)"), el("input", { id: "f-reason", maxlength: 500 })),
+      el("p", {}, el("input", { type: "checkbox", id: "f-report-block" }), el("label", { for: "f-report-block" }, "Also block them")),
+      el(
+        "p",
+        { class: "actions" },
+        el("button", { type: "submit" }, "Send the report"),
+        el("button", { type: "button", class: "secondary", id: "report-cancel" }, "Cancel"),
+      ),
+    ),
+    el(
       "div",
       { id: "request", role: "region", "aria-label": "Message request", hidden: true },
       el("p", { id: "request-text" }),
@@ -209,6 +225,7 @@ function renderChat() {
         el("button", { type: "button", id: "request-block", class: "secondary" }, "Decline and block"),
       ),
     ),
+    el("p", { id: "report-done", role: "status", hidden: true }, "Thank you: your report was sent to the operator."),
     el("ol", { id: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" }),
     el("p", { id: "typing", "aria-live": "polite" }),
     el(
@@ -258,6 +275,41 @@ function renderChat() {
   if (timer) {
     timer.addEventListener("change", () => guarded(() => client.setTimer(currentConv().conv, Number(timer.value))));
   }
+  $("#show-report").addEventListener("click", () => {
+    const conv = currentConv();
+    const shown = conv.messages.filter((m) => !m.notice && !m.deleted).slice(-20);
+    $("#report-title").textContent = `Report ${personName(current)}`;
+    $("#report-messages").replaceChildren(
+      el("legend", {}, "Messages to include"),
+      ...shown.map((m, i) =>
+        el(
+          "p",
+          {},
+          el("input", { type: "checkbox", id: `f-rep-${i}`, value: m.id, checked: !m.mine && i >= shown.length - 3 }),
+          el("label", { for: `f-rep-${i}` }, `${m.mine ? "You" : personName(m.from)}: ${m.body || (m.attachment ? `[${m.attachment.kind}]` : "")}`),
+        ),
+      ),
+    );
+    $("#report").hidden = false;
+    $("#f-reason").focus();
+  });
+  $("#report-cancel").addEventListener("click", () => ($("#report").hidden = true));
+  $("#report").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const conv = currentConv();
+    const ids = new Set([...$("#report-messages").querySelectorAll("input:checked")].map((i) => i.value));
+    const chosen = conv.messages.filter((m) => ids.has(m.id));
+    if (chosen.length === 0) {
+      showError("Tick at least one message to include in the report.");
+      return;
+    }
+    guarded(async () => {
+      await client.report(conv.conv, chosen, $("#f-reason").value.trim(), $("#f-report-block").checked);
+      $("#report").hidden = true;
+      $("#report-done").hidden = false;
+      open(current);
+    });
+  });
   $("#show-safety").addEventListener("click", () =>
     guarded(async () => {
       $("#safety-number").textContent = "computing…";
@@ -380,6 +432,11 @@ function renderList() {
   );
 }
 
+function closeReport() {
+  $("#report").hidden = true;
+  $("#report-done").hidden = true;
+}
+
 function closeThread() {
   current = null;
   $("#thread-title").textContent = "No conversation open";
@@ -389,6 +446,7 @@ function closeThread() {
 }
 
 function open(accountId) {
+  if (accountId !== current) closeReport();
   current = accountId;
   const conv = currentConv();
   $("#request").hidden = !(conv && conv.request);
