@@ -5,6 +5,7 @@ plaintexts appears in the server's database files or its log."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import struct
 import zlib
 from pathlib import Path
@@ -234,6 +235,28 @@ async def test_browser_and_sdk_talk_both_ways(
         await page.locator(
             "#messages li.notice", has_text="You turned on disappearing messages: 24 hours"
         ).wait_for(timeout=WAIT_MS)
+
+        # Session recovery (docs/protocol.md section 6): bob's device loses its Olm sessions; what the
+        # page sends meanwhile cannot be decrypted, so bob's SDK starts a fresh session and asks with
+        # p.resend, and the page encrypts the message again on it.
+        await bob.close()
+        with sqlite3.connect(tmp_path / "bob" / "client.db") as db:
+            db.execute("DELETE FROM olm_sessions")
+        lost = "Tu peux lire ceci malgré ta session perdue ?"
+        plaintexts.append(lost)
+        await page.get_by_label("Message", exact=True).fill(lost)
+        await page.get_by_label("Message", exact=True).press("Enter")
+        await page.locator("#messages li.mine:not([data-status=sending])", has_text=lost).wait_for(
+            timeout=WAIT_MS
+        )
+        bob = await Client.open(tmp_path / "bob")
+        watch = Watcher(bob)
+        await bob.connect()
+        recovered = await watch.text(lost)
+        assert recovered.sender == alice.account_id
+        await from_browser("Et la suite passe sur la nouvelle session")
+        texts = [m.text for m in await bob.history(recovered.conv)]
+        assert texts.count(lost) == 1
     finally:
         await bob.close()
     assert_absent(plaintexts, server.server_files())

@@ -67,6 +67,7 @@ export class Client extends EventTarget {
     this.socket = null;
     this.frames = Promise.resolve(); // server frames are handled one at a time, in order
     this.media = new Map(); // blob id -> object URL of the decrypted file
+    this.recovering = new Map(); // "account/device" -> when we last asked it to send again
   }
 
   static async open(app) {
@@ -478,6 +479,52 @@ export class Client extends EventTarget {
     return this.media.get(att.blob);
   }
 
+  /** Work that sends (and so waits for a "sent" frame) never runs inside the frame queue. */
+  later(work) {
+    setTimeout(() => work().catch((err) => this.emit("problem", err.message)), 0);
+  }
+
+  /**
+   * Session recovery, receiving side (docs/protocol.md section 6): a fresh Olm session with the device
+   * whose message did not decrypt, and a p.resend on it naming the message. At most once a minute
+   * per device.
+   */
+  async recover(item, sender) {
+    const key = `${item.from}/${item.dev}`;
+    if (Date.now() - (this.recovering.get(key) || 0) < 60_000) return;
+    this.recovering.set(key, Date.now());
+    const claim = await this.rest.post("/v1/keys/claim", { account_id: item.from, device_ids: [item.dev] });
+    const d = claim.devices.find((x) => x.device_id === item.dev);
+    if (!d || !d.one_time_key || d.ed25519 !== sender.ed25519 || d.curve25519 !== sender.curve25519) return;
+    verifyOneTimeKey(sender, d.one_time_key);
+    this.device.startSession(sender.curve25519, d.one_time_key.key);
+    const conv = this.state.convs[item.conv];
+    const to = conv ? conv.with : item.from === this.state.me.account ? await this.otherMember(item.conv) : item.from;
+    const request = item.mid !== undefined ? { mids: [item.mid], device: item.dev } : { device: item.dev };
+    await this.deliver(to, item.conv, request, clientId(), () => {}, "p.resend");
+    await this.save();
+  }
+
+  /** Session recovery, sending side: encrypts again, on the newest sessions, the messages asked for. */
+  async resend(convId, request) {
+    const conv = this.state.convs[convId];
+    if (!conv) return;
+    const mids = new Set(Array.isArray(request.mids) ? request.mids : []);
+    const ids = new Set(Array.isArray(request.ids) ? request.ids : []);
+    const wanted = conv.messages.filter((m) => m.mine && !m.notice && (mids.has(m.mid) || ids.has(m.id))).slice(0, 50);
+    for (const m of wanted) {
+      const n = (m.resends || 0) + 1;
+      if (n > 5) continue;
+      m.resends = n;
+      const content = { id: m.id, ts: m.ts, msgtype: m.attachment ? m.attachment.kind : "text", body: m.body, resend: n };
+      if (m.attachment) content.attachment = { ...m.attachment, alg: ALG };
+      if (m.replyTo) content.in_reply_to = m.replyTo;
+      if (m.deleted) continue;
+      await this.deliver(conv.with, convId, content, `${m.id}.r${n}`);
+    }
+    await this.save();
+  }
+
   async theyHave(accountId, feature) {
     const person = await this.person(accountId).catch(() => null);
     return Boolean(person && Array.isArray(person.features) && person.features.includes(feature));
@@ -532,7 +579,7 @@ export class Client extends EventTarget {
     this.emit("message", { conv: conv.conv, message: target });
   }
 
-  async deliver(accountId, conv, content, id, onSent = () => {}) {
+  async deliver(accountId, conv, content, id, onSent = () => {}, type = "p.msg") {
     for (let attempt = 0; ; attempt++) {
       const refresh = attempt > 0;
       const targets = [
@@ -541,7 +588,7 @@ export class Client extends EventTarget {
           .filter((d) => d.device_id !== this.state.me.device)
           .map((d) => ({ account: this.state.me.account, ...d })),
       ];
-      const payloads = await this.encryptFor(targets, { type: "p.msg", conv, content });
+      const payloads = await this.encryptFor(targets, { type, conv, content });
       await this.save(); // session state before the frame leaves
       try {
         return await this.submit({ t: "send", id, to: accountId, payloads }, onSent);
@@ -690,7 +737,7 @@ export class Client extends EventTarget {
     if (env.sender_key !== sender.curve25519) throw new Error("the envelope's sender key is not the device's");
     const me = this.state.me;
     let plain = null;
-    this.device.decrypt(sender.curve25519, mine.type, mine.body, (text) => {
+    const check = (text) => {
       const p = JSON.parse(text);
       const ok =
         p.sender === item.from &&
@@ -701,10 +748,22 @@ export class Client extends EventTarget {
         p.conv === item.conv;
       if (!ok) throw new Error("the plaintext's binding does not match (docs/protocol.md section 6)");
       plain = p;
-    });
+    };
+    try {
+      this.device.decrypt(sender.curve25519, mine.type, mine.body, check);
+    } catch (err) {
+      // No session decrypts it (ours was lost, or theirs): start a fresh one and ask for it again.
+      if (!err.binding) this.later(() => this.recover(item, sender));
+      throw err;
+    }
     if (item.mid !== undefined) {
       this.state.seen.push(item.mid);
       if (this.state.seen.length > 2000) this.state.seen.splice(0, 1000);
+    }
+    if (plain.type === "p.resend") {
+      const request = plain.content || {};
+      if (!request.device || request.device === me.device) this.later(() => this.resend(item.conv, request));
+      return false;
     }
     if (plain.type !== "p.msg") return false;
     const content = plain.content || {};

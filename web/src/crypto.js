@@ -131,6 +131,13 @@ export class DeviceCrypto {
     return this.signedKey(id, key);
   }
 
+  /** A new outbound session to that device, which becomes the one we send on (recovery). */
+  startSession(peerCurve, oneTimeKey) {
+    const s = new olm.Session();
+    s.create_outbound(this.account, peerCurve, oneTimeKey);
+    this.sessions.set(peerCurve, [s, ...(this.sessions.get(peerCurve) || [])]);
+  }
+
   hasSession(peerCurve) {
     return (this.sessions.get(peerCurve) || []).length > 0;
   }
