@@ -236,6 +236,17 @@ async def test_browser_and_sdk_talk_both_ways(
             "#messages li.notice", has_text="You turned on disappearing messages: 24 hours"
         ).wait_for(timeout=WAIT_MS)
 
+        # Mentions both ways, and themes: photo shows them, chat gets the readable fallback.
+        await bob.content.mention(last.conv, "@Alice tu as vu la photo ?", {"@Alice": alice.account_id})
+        plaintexts.append("tu as vu la photo ?")
+        await page.locator("#messages strong.mention.me", has_text="@Alice").wait_for(timeout=WAIT_MS)
+        named = await from_browser("@Bob oui, magnifique")
+        assert [(m.account, m.offset, m.length) for m in named.mentions] == [(bob.account_id, 0, 4)]
+        await page.get_by_label("Colour").fill("#123456")
+        await watch.text("🎨 changed the conversation's colour to #123456")
+        await bob.content.set_theme(last.conv, "#aa3300")
+        await page.locator("#thread[data-theme='#aa3300']").wait_for(timeout=WAIT_MS)
+
         # Session recovery (docs/protocol.md section 6): bob's device loses its Olm sessions; what the
         # page sends meanwhile cannot be decrypted, so bob's SDK starts a fresh session and asks with
         # p.resend, and the page encrypts the message again on it.

@@ -30,6 +30,20 @@ function imageSize(file) {
 /** The change msgtypes and the app feature that shows each (docs/protocol.md section 11.1). */
 const CHANGES = { reaction: "reaction", edit: "edit", delete: "delete" };
 
+/** Mentions of `people` ([account, display name]) written "@Name" in `text`, in code points. */
+function mentionsIn(text, people) {
+  const points = [...text];
+  const found = [];
+  for (const [account, name] of people) {
+    if (!name) continue;
+    const written = [..."@" + name];
+    for (let i = 0; i + written.length <= points.length; i++) {
+      if (written.every((c, j) => points[i + j] === c)) found.push({ account, offset: i, length: written.length });
+    }
+  }
+  return found.sort((a, b) => a.offset - b.offset);
+}
+
 function refTo(message) {
   return { id: message.id, sender: message.from, quote: [...message.body].slice(0, 80).join("") };
 }
@@ -44,6 +58,8 @@ function fallbackFor(content) {
       return `✏️ edited: ${content.body}`;
     case "delete":
       return "🗑 deleted a message";
+    case "theme":
+      return content.theme && content.theme.colour ? `🎨 changed the conversation's colour to ${content.theme.colour}` : "🎨 changed the conversation's colour";
     default:
       return typeof content.body === "string" && content.body ? content.body : `[${content.msgtype}]`;
   }
@@ -404,6 +420,11 @@ export class Client extends EventTarget {
     const conv = await this.conversationWith(accountId);
     const content = { id: clientId(), ts: Date.now(), msgtype: "text", body: text };
     const message = { id: content.id, from: this.state.me.account, body: text, ts: content.ts, mine: true };
+    const mentions = this.has("mention") ? mentionsIn(text, [[accountId, (await this.person(accountId).catch(() => ({}))).display_name]]) : [];
+    if (mentions.length) {
+      content.mentions = mentions;
+      message.mentions = mentions;
+    }
     if (replyTo) {
       content.in_reply_to = refTo(replyTo);
       message.replyTo = content.in_reply_to;
@@ -538,6 +559,18 @@ export class Client extends EventTarget {
     const feature = CHANGES[content.msgtype];
     if (!(await this.theyHave(conv.with, feature))) content.fallback = fallbackFor(content);
     this.applyChange(conv, this.state.me.account, content, content.ts);
+    await this.deliver(conv.with, convId, content, content.id);
+    await this.save();
+  }
+
+  /** Sets the conversation's colour for every member device (docs/protocol.md section 11.1). */
+  async setTheme(convId, colour) {
+    const conv = this.state.convs[convId];
+    const content = { id: clientId(), ts: Date.now(), msgtype: "theme", body: "", theme: { colour } };
+    if (!(await this.theyHave(conv.with, "themes"))) content.fallback = `🎨 changed the conversation's colour to ${colour}`;
+    conv.theme = { colour, by: this.state.me.account };
+    conv.themeTs = content.ts;
+    this.emit("message", { conv: convId, message: null });
     await this.deliver(conv.with, convId, content, content.id);
     await this.save();
   }
@@ -774,6 +807,17 @@ export class Client extends EventTarget {
     const conv = this.remember(item.conv, other);
     if (!fromMe && (!known || conv.request)) await this.checkRequest(conv);
     if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return true;
+    if (content.msgtype === "theme") {
+      const theme = content.theme || {};
+      if (typeof theme.colour === "string" && /^#[0-9a-fA-F]{6}$/.test(theme.colour) && !(conv.themeTs > item.ts)) {
+        conv.theme = { colour: theme.colour, by: item.from };
+        conv.themeTs = item.ts;
+      }
+      if (this.has("themes")) {
+        this.emit("message", { conv: conv.conv, message: null });
+        return true;
+      }
+    }
     const feature = CHANGES[content.msgtype];
     const att = content.attachment;
     if (MEDIA.includes(content.msgtype) && att && typeof att.blob === "string" && this.has("media")) {
@@ -796,6 +840,13 @@ export class Client extends EventTarget {
       else message.body = content.fallback || `↩️ replying to “${String(ref.quote || "").slice(0, 80)}”: ${body}`;
     }
     if (typeof content.ttl === "number") message.ttl = content.ttl;
+    if (content.msgtype === "text" && Array.isArray(content.mentions) && this.has("mention")) {
+      const length = [...message.body].length;
+      message.mentions = content.mentions
+        .filter((m) => m && typeof m.account === "string" && Number.isInteger(m.offset) && Number.isInteger(m.length))
+        .filter((m) => m.offset >= 0 && m.length > 0 && m.offset + m.length <= length)
+        .slice(0, 50);
+    }
     this.addMessage(conv, message, fromMe ? "sent" : "received");
     return true;
   }

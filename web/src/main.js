@@ -183,6 +183,14 @@ function renderChat() {
       el("button", { type: "button", class: "link", id: "show-safety", "aria-controls": "safety" }, "Safety number"),
       el("button", { type: "button", class: "link", id: "block" }, "Block"),
       el("button", { type: "button", class: "link", id: "show-report", "aria-controls": "report" }, "Report"),
+      has("themes")
+        ? el(
+            "span",
+            {},
+            el("label", { for: "f-colour" }, "Colour "),
+            el("input", { id: "f-colour", type: "color", value: "#888888" }),
+          )
+        : null,
       has("disappearing")
         ? el(
             "span",
@@ -271,6 +279,8 @@ function renderChat() {
       open(current);
     }),
   );
+  const colour = $("#f-colour");
+  if (colour) colour.addEventListener("change", () => guarded(() => client.setTheme(currentConv().conv, colour.value)));
   const timer = $("#f-timer");
   if (timer) {
     timer.addEventListener("change", () => guarded(() => client.setTimer(currentConv().conv, Number(timer.value))));
@@ -432,6 +442,16 @@ function renderList() {
   );
 }
 
+/** The conversation's colour, for apps that show themes (set through the CSSOM: the CSP allows it). */
+function applyTheme(conv) {
+  const thread = $("#thread");
+  const colour = has("themes") && conv && conv.theme ? conv.theme.colour : "";
+  thread.style.setProperty("--primary", colour || "");
+  thread.dataset.theme = colour;
+  if (colour && $("#f-colour")) $("#f-colour").value = colour;
+  if (!colour) thread.style.removeProperty("--primary");
+}
+
 function closeReport() {
   $("#report").hidden = true;
   $("#report-done").hidden = true;
@@ -453,6 +473,7 @@ function open(accountId) {
   $("#request-text").textContent = `${personName(accountId)} is not in your contacts. Their messages wait here until you accept; they do not know whether you read them.`;
   $("#block").textContent = conv && conv.blocked ? "Unblock" : "Block";
   if ($("#f-timer")) $("#f-timer").value = String((conv && conv.timer) || 0);
+  applyTheme(conv);
   $("#thread-title").textContent = personName(accountId);
   $("#composer").hidden = false;
   $("#safety-row").hidden = false;
@@ -470,6 +491,23 @@ const QUICK = ["👍", "❤️", "😂"];
 
 function has(feature) {
   return client.app.features.includes(feature);
+}
+
+/** The body with its mentions marked (a mention of me stands out). */
+function withMentions(m) {
+  if (!m.mentions || m.mentions.length === 0) return [m.body];
+  const points = [...m.body];
+  const out = [];
+  let at = 0;
+  for (const men of m.mentions) {
+    if (men.offset < at) continue;
+    out.push(points.slice(at, men.offset).join(""));
+    const me = men.account === client.state.me.account;
+    out.push(el("strong", { class: me ? "mention me" : "mention" }, points.slice(men.offset, men.offset + men.length).join("")));
+    at = men.offset + men.length;
+  }
+  out.push(points.slice(at).join(""));
+  return out;
 }
 
 function renderAttachment(m) {
@@ -549,7 +587,7 @@ function renderMessage(conv, m) {
     el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
     m.replyTo ? el("blockquote", { class: "quote" }, m.replyTo.quote) : null,
     m.attachment && !m.deleted ? renderAttachment(m) : null,
-    el("span", { class: "body" }, m.deleted ? "Message deleted" : m.body),
+    el("span", { class: "body" }, ...(m.deleted ? ["Message deleted"] : withMentions(m))),
     reactions.length
       ? el(
           "span",
@@ -585,6 +623,7 @@ async function startChat() {
     if (conv && event.detail.conv === conv.conv) {
       $("#request").hidden = !conv.request;
       if ($("#f-timer")) $("#f-timer").value = String(conv.timer || 0);
+      applyTheme(conv);
     }
     if (conv && event.detail.conv === conv.conv && event.detail.message && !event.detail.message.mine) {
       $("#typing").textContent = "";
