@@ -247,6 +247,21 @@ async def test_browser_and_sdk_talk_both_ways(
         await bob.content.set_theme(last.conv, "#aa3300")
         await page.locator("#thread[data-theme='#aa3300']").wait_for(timeout=WAIT_MS)
 
+        # A group, Megolm in the page and in the SDK, both directions (docs/protocol.md section 10).
+        await page.get_by_text("New group").click()
+        await page.get_by_label("Group name").fill("Pique-nique du dimanche")
+        await page.get_by_label("Addresses of the people to add", exact=False).fill(f"chat:{BOB_PHONE}")
+        await page.get_by_role("button", name="Create the group").click()
+        await page.locator("#thread-title", has_text="Pique-nique du dimanche").wait_for(timeout=WAIT_MS)
+        plaintexts.append("Pique-nique du dimanche")
+        in_group = await from_browser("Bienvenue dans le groupe 🧺")
+        assert in_group.conv.startswith("g_")
+        assert (await bob.groups.info(in_group.conv)).name == "Pique-nique du dimanche"
+        plaintexts.append("Merci, j'apporte le pain")
+        await bob.groups.send_text(in_group.conv, "Merci, j'apporte le pain")
+        await message_shown(page, "Merci, j'apporte le pain")
+        await open_conversation(page, "Bob")
+
         # Session recovery (docs/protocol.md section 6): bob's device loses its Olm sessions; what the
         # page sends meanwhile cannot be decrypted, so bob's SDK starts a fresh session and asks with
         # p.resend, and the page encrypts the message again on it.
@@ -458,6 +473,23 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         assert sent_report["account_id"] == dave.account_id and sent_report["reason"] == "spam"
         await bob.locator("#report-done").wait_for(timeout=WAIT_MS)
         plaintexts.remove(reported)
+
+        # A group across the three apps, every member in a browser
+        await alice.get_by_text("New group").click()
+        await alice.get_by_label("Group name").fill("Vélo du samedi")
+        members = alice.get_by_label("Addresses of the people to add", exact=False)
+        await members.fill(f"chat:{BOB_PHONE} social:marie.d")
+        await alice.get_by_role("button", name="Create the group").click()
+        await alice.locator("#members", has_text="Bob").wait_for(timeout=WAIT_MS)
+        plaintexts += ["Vélo du samedi", "Rendez-vous à 9 h devant la gare 🚲", "J'y serai, avec Marie"]
+        await write(alice, "Rendez-vous à 9 h devant la gare 🚲")
+        for page in (bob, carol):
+            await open_conversation(page, "Vélo du samedi")
+            await message_shown(page, "Rendez-vous à 9 h devant la gare 🚲")
+        await write(carol, "J'y serai, avec Marie")
+        for page in (alice, bob):
+            await message_shown(page, "J'y serai, avec Marie")
+        await bob.screenshot(path=str(artifacts / "three-apps-group-chat.png"), full_page=True)
     finally:
         await dave.close()
 

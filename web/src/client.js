@@ -18,6 +18,7 @@ function clientId() {
 }
 
 const MEDIA = ["image", "file", "video", "voice"];
+const MEGOLM = "m.megolm.v1.aes-sha2";
 
 function imageSize(file) {
   return createImageBitmap(file).then((bitmap) => {
@@ -331,6 +332,116 @@ export class Client extends EventTarget {
     return this.state.convs[conv];
   }
 
+  // --- groups (docs/protocol.md section 10) -------------------------------------------------------
+
+  /** Creates a group with these people (account ids); its name travels encrypted (p.group). */
+  async createGroup(name, accountIds) {
+    const info = await this.rest.post("/v1/groups", { members: accountIds });
+    const conv = this.rememberGroup(info);
+    conv.name = name;
+    await this.sendGroup(conv.conv, "p.group", { name }, clientId());
+    await this.save();
+    return conv;
+  }
+
+  rememberGroup(info) {
+    const conv = this.state.convs[info.conv] || { conv: info.conv, kind: "group", with: info.conv, name: "", messages: [] };
+    Object.assign(conv, { kind: "group", with: info.conv, members: info.members, admins: info.admins, timer: info.timer || 0 });
+    this.state.convs[info.conv] = conv;
+    return conv;
+  }
+
+  async learnGroup(convId) {
+    return this.rememberGroup(await this.rest.get(`/v1/groups/${encodeURIComponent(convId)}`));
+  }
+
+  /**
+   * A group send (section 10.3): the Megolm body for every member device, and over Olm the session's
+   * key for the devices that lack it. The session is rotated when missing (a member or device left),
+   * after 100 messages or 7 days. On stale_devices the lists are fetched again, once.
+   */
+  async sendGroup(convId, type, content, id, onSent = () => {}) {
+    const me = this.state.me;
+    for (let attempt = 0; ; attempt++) {
+      const conv = await this.learnGroup(convId);
+      const targets = [];
+      for (const member of conv.members) {
+        for (const d of await this.devicesOf(member, attempt > 0)) {
+          if (!(member === me.account && d.device_id === me.device)) targets.push({ account: member, ...d });
+        }
+      }
+      let state = this.device.outboundFor(convId);
+      if (!state || state.sent >= 100 || Date.now() - state.created > 7 * 86_400_000) state = this.device.newOutbound(convId);
+      const need = targets.filter((d) => !state.shared.has(d.device_id));
+      const share = { algorithm: MEGOLM, conv: convId, ...this.device.roomKey(convId) };
+      if (conv.name) share.group = { name: conv.name };
+      const payloads = need.length ? await this.encryptFor(need, { type: "p.room_key", conv: convId, content: share }) : {};
+      const { session_id, ciphertext } = this.device.encryptGroup(convId, JSON.stringify({ type, conv: convId, content }));
+      const body = { algorithm: MEGOLM, sender_key: this.device.curve25519, device_id: me.device, session_id, ciphertext };
+      await this.save(); // Olm and Megolm state before the frame leaves
+      try {
+        const sent = await this.submit({ t: "send", id, conv: convId, payloads, body }, onSent);
+        for (const deviceId of Object.keys(payloads)) state.shared.add(deviceId);
+        await this.save();
+        return sent;
+      } catch (err) {
+        if (err.code !== "stale_devices" || attempt > 0) throw err;
+      }
+    }
+  }
+
+  /** A member item (section 10.2): the member list changed; a departure rotates my session. */
+  async onMember(item) {
+    const body = item.body || {};
+    const conv = this.state.convs[item.conv];
+    if (["removed", "left", "device_removed"].includes(body.event)) this.device.discardOutbound(item.conv);
+    const accounts = Array.isArray(body.accounts) ? body.accounts : body.account ? [body.account] : [];
+    if (body.event === "removed" && accounts.includes(this.state.me.account)) {
+      if (conv) conv.gone = true;
+    } else {
+      await this.learnGroup(item.conv).catch(() => null);
+    }
+    const group = this.state.convs[item.conv];
+    if (!group || body.event === "device_added" || body.event === "device_removed") return;
+    for (const a of [...accounts, body.by]) if (a) await this.person(a).catch(() => null);
+    const names = accounts.map((a) => (a === this.state.me.account ? "you" : this.nameOf(a))).join(", ");
+    const by = body.by === this.state.me.account ? "You" : this.nameOf(body.by);
+    const said = { added: `${by} added ${names}`, removed: `${by} removed ${names}`, left: `${names} left`,
+      joined: `${names} joined`, promoted: `${by} made ${names} an admin`, demoted: `${by} made ${names} no longer an admin` }[body.event];
+    if (said) this.addMessage(group, { id: `member-${item.pos}`, notice: true, text: said, from: body.by, ts: item.ts }, "notice");
+  }
+
+  nameOf(accountId) {
+    const p = this.state.people[accountId];
+    return p ? p.display_name : "someone";
+  }
+
+  /** A group body (section 10.4): checked against the sending device and the session's group. */
+  async onGroupBody(item, env) {
+    const sender = await this.senderDevice(item);
+    if (env.sender_key !== sender.curve25519 || env.device_id !== item.dev) throw new Error("the group message's sender is not the device that sent it");
+    const text = this.device.decryptGroup(env.sender_key, env.session_id, env.ciphertext, { conv: item.conv, sender: item.from, device: item.dev });
+    const plain = JSON.parse(text);
+    if (plain.conv !== item.conv) throw new Error("the group message names another group");
+    const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
+    const content = plain.content || {};
+    if (plain.type === "p.group") {
+      if (typeof content.name === "string") conv.name = [...content.name].slice(0, 64).join("");
+      this.emit("message", { conv: conv.conv, message: null });
+      return false;
+    }
+    if (plain.type !== "p.msg") return false;
+    await this.person(item.from).catch(() => null);
+    return this.showContent(conv, item, content, item.from === this.state.me.account);
+  }
+
+  async senderDevice(item) {
+    let sender = (await this.devicesOf(item.from)).find((d) => d.device_id === item.dev);
+    if (!sender) sender = (await this.devicesOf(item.from, true)).find((d) => d.device_id === item.dev);
+    if (!sender) throw new Error("unknown sender device");
+    return sender;
+  }
+
   // --- disappearing messages ---------------------------------------------------------------------
 
   async setTimer(convId, seconds) {
@@ -518,8 +629,9 @@ export class Client extends EventTarget {
     const d = claim.devices.find((x) => x.device_id === item.dev);
     if (!d || !d.one_time_key || d.ed25519 !== sender.ed25519 || d.curve25519 !== sender.curve25519) return;
     verifyOneTimeKey(sender, d.one_time_key);
-    this.device.startSession(sender.curve25519, d.one_time_key.key);
     const conv = this.state.convs[item.conv];
+    if (conv && conv.kind === "group") return; // group key recovery (key requests) comes later
+    this.device.startSession(sender.curve25519, d.one_time_key.key);
     const to = conv ? conv.with : item.from === this.state.me.account ? await this.otherMember(item.conv) : item.from;
     const request = item.mid !== undefined ? { mids: [item.mid], device: item.dev } : { device: item.dev };
     await this.deliver(to, item.conv, request, clientId(), () => {}, "p.resend");
@@ -613,6 +725,9 @@ export class Client extends EventTarget {
   }
 
   async deliver(accountId, conv, content, id, onSent = () => {}, type = "p.msg") {
+    if (this.state.convs[conv] && this.state.convs[conv].kind === "group") {
+      return this.sendGroup(conv, type, content, id, onSent);
+    }
     for (let attempt = 0; ; attempt++) {
       const refresh = attempt > 0;
       const targets = [
@@ -694,17 +809,19 @@ export class Client extends EventTarget {
     const delivered = new Map(); // "conv to" -> [mid]
     for (const item of items) {
       try {
-        if (item.kind === "msg" && (await this.onMessage(item)) && item.from !== this.state.me.account) {
+        const direct = !(this.state.convs[item.conv] && this.state.convs[item.conv].kind === "group");
+        if (item.kind === "msg" && (await this.onMessage(item)) && item.from !== this.state.me.account && direct) {
           const key = `${item.conv} ${item.from}`;
           delivered.set(key, [...(delivered.get(key) || []), item.mid]);
         } else if (item.kind === "receipt") this.onReceipt(item);
+        else if (item.kind === "member") await this.onMember(item);
         else if (item.kind === "timer" && item.body && Number.isInteger(item.body.timer)) {
           const conv = this.state.convs[item.conv] || this.remember(item.conv, item.from === this.state.me.account ? await this.otherMember(item.conv) : item.from);
           this.onTimer(conv, item.from, item.body.timer);
         }
         else if (item.kind === "device") this.devices.delete(item.from); // its device list changed
       } catch (err) {
-        this.emit("problem", `a message from ${item.from} could not be read: ${err.message}`);
+        if (!err.quiet) this.emit("problem", `a message from ${this.nameOf(item.from)} could not be read: ${err.message}`);
       }
       upto = item.pos;
     }
@@ -740,6 +857,7 @@ export class Client extends EventTarget {
   async markRead(convId) {
     const conv = this.state.convs[convId];
     if (!conv || conv.request) return; // a request is read only once accepted
+    if (conv.kind === "group") return; // receipts in groups come later
     const unread = conv.messages.filter((m) => !m.mine && !m.read && m.mid !== undefined);
     if (unread.length === 0) return;
     for (const m of unread) m.read = true;
@@ -752,14 +870,18 @@ export class Client extends EventTarget {
   }
 
   async setTyping(convId, typing) {
+    const conv = this.state.convs[convId];
+    if (conv && conv.kind === "group") return;
     if (this.has("typing") && this.socket) await this.socket.send({ t: "typing", conv: convId, typing });
   }
 
   /** Decrypts one message item; true when it was a chat message (shown now, or already shown). */
   async onMessage(item) {
-    if (item.mid !== undefined && this.state.seen.includes(item.mid)) return false;
     const env = item.body;
-    if (env && env.algorithm === "m.megolm.v1.aes-sha2") return false; // groups come in a later version
+    // Megolm bodies are deduplicated by (sender key, session, index): a device named in a group send's
+    // payloads gets its Olm envelope and the body under the same mid.
+    if (env && env.algorithm === MEGOLM) return this.onGroupBody(item, env);
+    if (item.mid !== undefined && this.state.seen.includes(item.mid)) return false;
     const mine = env && env.ciphertext && env.ciphertext[this.device.curve25519];
     if (!env || env.algorithm !== "m.olm.v1.curve25519-aes-sha2" || !mine) {
       throw new Error("not an Olm envelope for this device");
@@ -793,6 +915,14 @@ export class Client extends EventTarget {
       this.state.seen.push(item.mid);
       if (this.state.seen.length > 2000) this.state.seen.splice(0, 1000);
     }
+    if (plain.type === "p.room_key") {
+      const key = plain.content || {};
+      if (key.algorithm !== MEGOLM || key.conv !== item.conv) throw new Error("a room key for another group");
+      this.device.addRoomKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), String(key.session_key));
+      const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
+      if (!conv.name && key.group && typeof key.group.name === "string") conv.name = [...key.group.name].slice(0, 64).join("");
+      return false;
+    }
     if (plain.type === "p.resend") {
       const request = plain.content || {};
       if (!request.device || request.device === me.device) this.later(() => this.resend(item.conv, request));
@@ -806,6 +936,11 @@ export class Client extends EventTarget {
     const known = item.conv in this.state.convs;
     const conv = this.remember(item.conv, other);
     if (!fromMe && (!known || conv.request)) await this.checkRequest(conv);
+    return this.showContent(conv, item, content, fromMe);
+  }
+
+  /** Shows or applies the content of a p.msg (1:1 or group) from `item`; true when it is a chat message. */
+  showContent(conv, item, content, fromMe) {
     if (conv.messages.some((m) => m.id === content.id && m.from === item.from)) return true;
     if (content.msgtype === "theme") {
       const theme = content.theme || {};

@@ -62,6 +62,9 @@ export class DeviceCrypto {
     this.account = account;
     this.pickleKey = pickleKey;
     this.sessions = sessions; // Map<curve25519, Session[]>
+    this.outbound = new Map(); // conv -> {session: OutboundGroupSession, created, sent, shared: Set<device id>}
+    this.inbound = new Map(); // "senderKey|sessionId" -> {session: InboundGroupSession, conv, sender, device}
+    this.seenIndexes = new Set(); // "senderKey|sessionId|index": Megolm does not detect replays
     const ids = JSON.parse(account.identity_keys());
     this.curve25519 = ids.curve25519;
     this.ed25519 = ids.ed25519;
@@ -74,6 +77,22 @@ export class DeviceCrypto {
   }
 
   static restore(state) {
+    const device = DeviceCrypto.restoreOlm(state);
+    for (const [conv, o] of Object.entries(state.outbound || {})) {
+      const session = new olm.OutboundGroupSession();
+      session.unpickle(state.pickleKey, o.pickle);
+      device.outbound.set(conv, { session, created: o.created, sent: o.sent, shared: new Set(o.shared) });
+    }
+    for (const [key, i] of Object.entries(state.inbound || {})) {
+      const session = new olm.InboundGroupSession();
+      session.unpickle(state.pickleKey, i.pickle);
+      device.inbound.set(key, { session, conv: i.conv, sender: i.sender, device: i.device });
+    }
+    device.seenIndexes = new Set(state.seenIndexes || []);
+    return device;
+  }
+
+  static restoreOlm(state) {
     const account = new olm.Account();
     account.unpickle(state.pickleKey, state.account);
     const sessions = new Map();
@@ -93,7 +112,82 @@ export class DeviceCrypto {
   exportState() {
     const sessions = {};
     for (const [peer, list] of this.sessions) sessions[peer] = list.map((s) => s.pickle(this.pickleKey));
-    return { pickleKey: this.pickleKey, account: this.account.pickle(this.pickleKey), sessions };
+    const outbound = {};
+    for (const [conv, o] of this.outbound) {
+      outbound[conv] = { pickle: o.session.pickle(this.pickleKey), created: o.created, sent: o.sent, shared: [...o.shared] };
+    }
+    const inbound = {};
+    for (const [key, i] of this.inbound) {
+      inbound[key] = { pickle: i.session.pickle(this.pickleKey), conv: i.conv, sender: i.sender, device: i.device };
+    }
+    const seenIndexes = [...this.seenIndexes].slice(-20000);
+    return { pickleKey: this.pickleKey, account: this.account.pickle(this.pickleKey), sessions, outbound, inbound, seenIndexes };
+  }
+
+  // --- Megolm (docs/protocol.md section 10.4) -------------------------------------------------------
+
+  /** This device's current outbound session for a group, or null. */
+  outboundFor(conv) {
+    return this.outbound.get(conv) || null;
+  }
+
+  /** A new outbound session for a group (the old one, if any, is dropped). */
+  newOutbound(conv) {
+    this.discardOutbound(conv);
+    const session = new olm.OutboundGroupSession();
+    session.create();
+    const state = { session, created: Date.now(), sent: 0, shared: new Set() };
+    this.outbound.set(conv, state);
+    return state;
+  }
+
+  discardOutbound(conv) {
+    const old = this.outbound.get(conv);
+    if (old) old.session.free();
+    this.outbound.delete(conv);
+  }
+
+  /** The signed v2 session key to share, at the session's current index. */
+  roomKey(conv) {
+    const { session } = this.outbound.get(conv);
+    return { session_id: session.session_id(), session_key: session.session_key() };
+  }
+
+  encryptGroup(conv, plaintext) {
+    const state = this.outbound.get(conv);
+    state.sent += 1;
+    return { session_id: state.session.session_id(), ciphertext: state.session.encrypt(plaintext) };
+  }
+
+  /** Keeps a session shared with us over Olm by `device` of `sender` for `conv` (never rebinds one). */
+  addRoomKey(senderKey, sender, device, conv, sessionId, sessionKey) {
+    const key = `${senderKey}|${sessionId}`;
+    const known = this.inbound.get(key);
+    if (known) {
+      if (known.conv !== conv || known.sender !== sender || known.device !== device) throw new Error("a room key for another group or sender");
+      return;
+    }
+    const session = new olm.InboundGroupSession();
+    session.create(sessionKey);
+    if (session.session_id() !== sessionId) {
+      session.free();
+      throw new Error("the room key does not match its session id");
+    }
+    this.inbound.set(key, { session, conv, sender, device });
+  }
+
+  /** Decrypts a group body from `device` of `sender` in `conv`; refuses replays and foreign sessions. */
+  decryptGroup(senderKey, sessionId, ciphertext, { conv, sender, device }) {
+    const found = this.inbound.get(`${senderKey}|${sessionId}`);
+    if (!found) throw Object.assign(new Error("no key for this group message yet"), { noKey: true });
+    if (found.conv !== conv || found.sender !== sender || found.device !== device) {
+      throw new Error("the group session belongs to another group or sender");
+    }
+    const { plaintext, message_index: index } = found.session.decrypt(ciphertext);
+    const mark = `${senderKey}|${sessionId}|${index}`;
+    if (this.seenIndexes.has(mark)) throw Object.assign(new Error("a group message seen already"), { quiet: true });
+    this.seenIndexes.add(mark);
+    return plaintext;
   }
 
   sign(message) {

@@ -138,6 +138,8 @@ function renderAuth(join) {
 // --- conversations ----------------------------------------------------------------------------
 
 function personName(accountId) {
+  const group = client.state.convs[accountId];
+  if (group && group.kind === "group") return group.name ? `${group.name} (group)` : "A group";
   const p = client.state.people[accountId];
   if (!p) return accountId;
   return p.address ? `${p.display_name} (${p.address})` : p.display_name;
@@ -166,6 +168,18 @@ function renderChat() {
     });
   });
   const list = el("nav", { "aria-label": "Conversations" }, el("ul", { id: "convs" }));
+  const newGroup = el(
+    "details",
+    { id: "new-group" },
+    el("summary", {}, "New group"),
+    el(
+      "form",
+      { id: "group-form" },
+      field("Group name", "group-name", { required: true, maxlength: 64 }),
+      field("Addresses of the people to add, separated by spaces", "group-members", { required: true, autocomplete: "off" }),
+      el("button", { type: "submit" }, "Create the group"),
+    ),
+  );
   const settings = el(
     "details",
     { id: "settings" },
@@ -177,6 +191,7 @@ function renderChat() {
     "section",
     { id: "thread", "aria-labelledby": "thread-title" },
     el("h2", { id: "thread-title" }, "No conversation open"),
+    el("p", { id: "members", hidden: true }),
     el(
       "p",
       { id: "safety-row", class: "actions", hidden: true },
@@ -253,7 +268,20 @@ function renderChat() {
       el("button", { type: "submit" }, "Send"),
     ),
   );
-  $("#main").replaceChildren(el("aside", {}, find, list, settings), thread);
+  $("#main").replaceChildren(el("aside", {}, find, list, newGroup, settings), thread);
+  $("#group-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const addresses = $("#f-group-members").value.split(/[\s,]+/).filter(Boolean);
+      const people = [];
+      for (const address of addresses) people.push((await client.lookup(address)).account_id);
+      const conv = await client.createGroup($("#f-group-name").value.trim(), people);
+      $("#f-group-name").value = "";
+      $("#f-group-members").value = "";
+      $("#new-group").open = false;
+      open(conv.conv);
+    });
+  });
   $("#request-accept").addEventListener("click", () =>
     guarded(async () => {
       await client.accept(currentConv().conv);
@@ -477,6 +505,10 @@ function open(accountId) {
   $("#thread-title").textContent = personName(accountId);
   $("#composer").hidden = false;
   $("#safety-row").hidden = false;
+  const group = conv && conv.kind === "group";
+  for (const id of ["#show-safety", "#block", "#show-report"]) $(id).hidden = group;
+  $("#members").hidden = !group;
+  if (group) $("#members").textContent = `Members: ${conv.members.map((a) => (a === client.state.me.account ? "you" : personName(a))).join(", ")}`;
   $("#safety").hidden = true;
   $("#typing").textContent = "";
   setMode(null);
@@ -545,6 +577,7 @@ function safeName(name) {
 }
 
 function renderMessage(conv, m) {
+  if (m.notice && m.text) return el("li", { class: "notice" }, m.text);
   if (m.notice) {
     const who = m.mine ? "You" : personName(m.from);
     const text = m.timer ? `${who} turned on disappearing messages: ${timerLabel(m.timer)}.` : `${who} turned off disappearing messages.`;
