@@ -489,6 +489,15 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         await write(carol, "J'y serai, avec Marie")
         for page in (alice, bob):
             await message_shown(page, "J'y serai, avec Marie")
+        # a reaction in the group: shown on photo, the fallback text on social
+        rdv = bob.locator("#messages li", has_text="Rendez-vous à 9 h")
+        await rdv.get_by_role("button", name="React 👍").click()
+        await (
+            alice.locator("#messages li", has_text="Rendez-vous à 9 h")
+            .locator(".reactions", has_text="👍 Bob")
+            .wait_for(timeout=WAIT_MS)
+        )
+        await message_shown(carol, "👍 reacted to: “Rendez-vous à 9 h devant la gare 🚲”")
         await bob.screenshot(path=str(artifacts / "three-apps-group-chat.png"), full_page=True)
     finally:
         await dave.close()
