@@ -455,6 +455,8 @@ async function renderSettings() {
 function renderList() {
   const ul = $("#convs");
   if (!ul) return;
+  listed.clear();
+  for (const c of Object.keys(client.state.convs)) listed.add(c);
   ul.replaceChildren(
     ...Object.values(client.state.convs).map((c) =>
       el(
@@ -577,11 +579,11 @@ function safeName(name) {
 }
 
 function renderMessage(conv, m) {
-  if (m.notice && m.text) return el("li", { class: "notice" }, m.text);
+  if (m.notice && m.text) return el("li", { class: "notice", "data-key": m.id }, m.text);
   if (m.notice) {
     const who = m.mine ? "You" : personName(m.from);
     const text = m.timer ? `${who} turned on disappearing messages: ${timerLabel(m.timer)}.` : `${who} turned off disappearing messages.`;
-    return el("li", { class: "notice" }, text);
+    return el("li", { class: "notice", "data-key": m.id }, text);
   }
   const actions = [];
   if (!m.deleted && m.mid !== undefined) {
@@ -616,7 +618,7 @@ function renderMessage(conv, m) {
   const reactions = Object.entries(m.reactions || {});
   return el(
     "li",
-    { class: `${m.mine ? "mine" : "theirs"}${m.deleted ? " deleted" : ""}`, "data-status": m.status, "data-id": m.id },
+    { class: `${m.mine ? "mine" : "theirs"}${m.deleted ? " deleted" : ""}`, "data-status": m.status, "data-id": m.id, "data-key": `${m.from} ${m.id}` },
     el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
     m.replyTo ? el("blockquote", { class: "quote" }, m.replyTo.quote) : null,
     m.attachment && !m.deleted ? renderAttachment(m) : null,
@@ -639,6 +641,21 @@ function renderMessage(conv, m) {
   );
 }
 
+/** One message added or changed: only its line is drawn again (a long history stays cheap). */
+function renderOne(conv, m) {
+  const ol = $("#messages");
+  const index = conv.messages.indexOf(m);
+  if (index === -1) return renderMessages(); // it went (expired): draw everything
+  const line = renderMessage(conv, m);
+  const old = ol.children[index];
+  if (old && old.dataset.key === line.dataset.key) old.replaceWith(line);
+  else if (index === ol.children.length) ol.append(line);
+  else return renderMessages();
+  if (index === conv.messages.length - 1) ol.scrollTop = ol.scrollHeight;
+}
+
+const listed = new Set(); // conversations in the list as drawn
+
 function renderMessages() {
   const conv = currentConv();
   const ol = $("#messages");
@@ -650,9 +667,11 @@ function renderMessages() {
 async function startChat() {
   renderChat();
   client.addEventListener("message", (event) => {
-    renderList();
-    renderMessages();
     const conv = currentConv();
+    const { message } = event.detail;
+    if (!listed.has(event.detail.conv) || !message) renderList();
+    if (conv && event.detail.conv === conv.conv && message) renderOne(conv, message);
+    else if (conv && event.detail.conv === conv.conv) renderMessages();
     if (conv && event.detail.conv === conv.conv) {
       $("#request").hidden = !conv.request;
       if ($("#f-timer")) $("#f-timer").value = String(conv.timer || 0);
