@@ -104,7 +104,9 @@ export class Client extends EventTarget {
   }
 
   async save() {
-    await this.store.save({ crypto: this.device.exportState(), state: this.state });
+    const device = this.device;
+    const state = this.state;
+    await this.store.save(() => ({ crypto: device.exportState(), state }));
   }
 
   emit(type, detail) {

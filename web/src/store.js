@@ -38,6 +38,8 @@ export class LocalStore {
     this.app = app;
     this.key = key;
     this.writing = Promise.resolve();
+    this.pending = null;
+    this.latest = null;
   }
 
   static async open(app) {
@@ -61,19 +63,31 @@ export class LocalStore {
     return JSON.parse(new TextDecoder().decode(plain));
   }
 
-  /** Saves `state` (an object); writes happen one after the other, in call order. */
-  save(state) {
-    const text = JSON.stringify(state);
-    this.writing = this.writing.then(async () => {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const data = await crypto.subtle.encrypt(
-        { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(this.app) },
-        this.key,
-        new TextEncoder().encode(text),
-      );
-      await put(this.db, `state:${this.app}`, { iv, data });
-    });
-    return this.writing;
+  /**
+   * Saves the state `snapshot()` returns, taken when the write starts. Writes happen one at a time;
+   * calls made while a write waits share it (the later snapshot holds every earlier change), so a
+   * burst of changes costs one write. Resolves once a write that includes this call's state is done.
+   */
+  save(snapshot) {
+    if (!this.pending) {
+      this.pending = this.writing.then(async () => {
+        this.pending = null;
+        await this.write(JSON.stringify(this.latest()));
+      });
+      this.writing = this.pending.catch(() => {});
+    }
+    this.latest = snapshot;
+    return this.pending;
+  }
+
+  async write(text) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const data = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(this.app) },
+      this.key,
+      new TextEncoder().encode(text),
+    );
+    await put(this.db, `state:${this.app}`, { iv, data });
   }
 
   async clear() {
