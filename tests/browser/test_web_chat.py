@@ -499,6 +499,21 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         )
         await message_shown(carol, "👍 reacted to: “Rendez-vous à 9 h devant la gare 🚲”")
         await bob.screenshot(path=str(artifacts / "three-apps-group-chat.png"), full_page=True)
+
+        # alice removes carol: what alice and bob write afterwards goes on new Megolm sessions that
+        # carol never gets, and her page says she is out
+        await alice.get_by_role("button", name="Remove Marie Dupont (social:marie.d) from the group").click()
+        await carol.locator("#members", has_text="no longer in this group").wait_for(timeout=WAIT_MS)
+        plaintexts += ["Sans Marie cette fois", "Bob aussi, sans Marie"]
+        await write(alice, "Sans Marie cette fois")
+        await message_shown(bob, "Sans Marie cette fois")
+        await write(bob, "Bob aussi, sans Marie")
+        await message_shown(alice, "Bob aussi, sans Marie")
+        await bob.locator("#messages li.notice", has_text="Alice removed Marie Dupont").wait_for(
+            timeout=WAIT_MS
+        )
+        shown_to_carol = await carol.inner_text("#messages")
+        assert "Sans Marie" not in shown_to_carol and "Bob aussi" not in shown_to_carol
     finally:
         await dave.close()
 

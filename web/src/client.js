@@ -346,6 +346,26 @@ export class Client extends EventTarget {
     return conv;
   }
 
+  async addMembers(convId, accountIds) {
+    this.rememberGroup(await this.rest.post(`/v1/groups/${encodeURIComponent(convId)}/members`, { accounts: accountIds }));
+    await this.save();
+  }
+
+  /** Removes someone (admin): my session is replaced before my next message, which they never get. */
+  async removeMember(convId, accountId) {
+    const info = await this.rest.call("DELETE", `/v1/groups/${encodeURIComponent(convId)}/members/${encodeURIComponent(accountId)}`);
+    this.device.discardOutbound(convId);
+    this.rememberGroup(info);
+    await this.save();
+  }
+
+  async leaveGroup(convId) {
+    await this.rest.post(`/v1/groups/${encodeURIComponent(convId)}/leave`, {});
+    this.device.discardOutbound(convId);
+    this.state.convs[convId].gone = true;
+    await this.save();
+  }
+
   rememberGroup(info) {
     const conv = this.state.convs[info.conv] || { conv: info.conv, kind: "group", with: info.conv, name: "", messages: [] };
     Object.assign(conv, { kind: "group", with: info.conv, members: info.members, admins: info.admins, timer: info.timer || 0 });

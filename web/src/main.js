@@ -191,7 +191,7 @@ function renderChat() {
     "section",
     { id: "thread", "aria-labelledby": "thread-title" },
     el("h2", { id: "thread-title" }, "No conversation open"),
-    el("p", { id: "members", hidden: true }),
+    el("div", { id: "members", hidden: true }),
     el(
       "p",
       { id: "safety-row", class: "actions", hidden: true },
@@ -482,6 +482,75 @@ function applyTheme(conv) {
   if (!colour) thread.style.removeProperty("--primary");
 }
 
+/** A group's members; its admins may add and remove people; anyone may leave. */
+function renderMembers(conv) {
+  const me = client.state.me.account;
+  const admin = (conv.admins || []).includes(me);
+  if (conv.gone) {
+    $("#members").replaceChildren(el("p", {}, "You are no longer in this group."));
+    $("#composer").hidden = true;
+    return;
+  }
+  const items = conv.members.map((a) =>
+    el(
+      "li",
+      {},
+      a === me ? "You" : personName(a),
+      (conv.admins || []).includes(a) ? " (admin)" : "",
+      admin && a !== me
+        ? el(
+            "button",
+            {
+              type: "button",
+              class: "link",
+              "aria-label": `Remove ${personName(a)} from the group`,
+              onclick: () =>
+                guarded(async () => {
+                  await client.removeMember(conv.conv, a);
+                  renderMembers(client.state.convs[conv.conv]);
+                }),
+            },
+            " Remove",
+          )
+        : null,
+    ),
+  );
+  const add = admin
+    ? el(
+        "form",
+        { id: "add-members", class: "actions" },
+        el("label", { for: "f-add" }, "Add people (addresses)"),
+        el("input", { id: "f-add", autocomplete: "off", required: true }),
+        el("button", { type: "submit" }, "Add"),
+      )
+    : null;
+  const leave = el(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: () =>
+        guarded(async () => {
+          await client.leaveGroup(conv.conv);
+          renderMembers(conv);
+        }),
+    },
+    "Leave the group",
+  );
+  $("#members").replaceChildren(el("h3", {}, "Members"), el("ul", { id: "member-list" }, ...items), add || "", leave);
+  if (add) {
+    add.addEventListener("submit", (event) => {
+      event.preventDefault();
+      guarded(async () => {
+        const ids = [];
+        for (const address of $("#f-add").value.split(/[\s,]+/).filter(Boolean)) ids.push((await client.lookup(address)).account_id);
+        await client.addMembers(conv.conv, ids);
+        renderMembers(client.state.convs[conv.conv]);
+      });
+    });
+  }
+}
+
 function closeReport() {
   $("#report").hidden = true;
   $("#report-done").hidden = true;
@@ -510,7 +579,7 @@ function open(accountId) {
   const group = conv && conv.kind === "group";
   for (const id of ["#show-safety", "#block", "#show-report"]) $(id).hidden = group;
   $("#members").hidden = !group;
-  if (group) $("#members").textContent = `Members: ${conv.members.map((a) => (a === client.state.me.account ? "you" : personName(a))).join(", ")}`;
+  if (group) renderMembers(conv);
   $("#safety").hidden = true;
   $("#typing").textContent = "";
   setMode(null);
@@ -673,6 +742,7 @@ async function startChat() {
     if (conv && event.detail.conv === conv.conv && message) renderOne(conv, message);
     else if (conv && event.detail.conv === conv.conv) renderMessages();
     if (conv && event.detail.conv === conv.conv) {
+      if (conv.kind === "group" && (!message || message.notice)) renderMembers(conv);
       $("#request").hidden = !conv.request;
       if ($("#f-timer")) $("#f-timer").value = String(conv.timer || 0);
       applyTheme(conv);
