@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # a fake microphone that needs no prompt, for voice notes
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 ARTIFACTS = Path(os.environ.get("PASSERELLE_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 

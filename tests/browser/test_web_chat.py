@@ -401,6 +401,15 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         await write(bob, plaintexts[-1])
         assert (await watch.text(plaintexts[-1])).sender == bob_for_dave.account_id
 
+        # a voice note, recorded and encrypted in chat's web app, reaches the SDK
+        await bob.get_by_role("button", name="🎤 Record").click()
+        await bob.get_by_role("button", name="⏹ Stop (0:01)").click()
+        voice = await watch.next(Message, lambda m: m.attachment is not None and m.attachment.kind == "voice")
+        assert voice.attachment is not None and (voice.attachment.duration_ms or 0) >= 1000
+        assert voice.attachment.mime.startswith("audio/")
+        assert len(await dave.media.download(voice)) == voice.attachment.size > 0
+        await bob.locator("#messages audio.voice[src^='blob:']").wait_for(timeout=WAIT_MS)
+
         # a second browser joins alice's account; both of her devices get what bob sends, and what
         # she writes from the new one shows in the old one as hers
         alice2 = await page_for("photo")

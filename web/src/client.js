@@ -579,10 +579,10 @@ export class Client extends EventTarget {
   }
 
   /** Encrypts a file in the page, uploads the ciphertext and sends it (docs/protocol.md section 8). */
-  async sendFile(accountId, file, caption = "") {
+  async sendFile(accountId, file, caption = "", { kind: asKind = null, durationMs = null } = {}) {
     const conv = await this.conversationWith(accountId);
     const plain = new Uint8Array(await file.arrayBuffer());
-    const kind = file.type.startsWith("image/") ? "image" : "file";
+    const kind = asKind || (file.type.startsWith("image/") ? "image" : "file");
     const sealed = await encryptFile(plain);
     const upload = await this.rest.post("/v1/media/uploads", { conv: conv.conv, size: sealed.blob.length });
     const step = upload.chunk_bytes || 4 * 1024 * 1024;
@@ -608,7 +608,8 @@ export class Client extends EventTarget {
       const size = await imageSize(file).catch(() => null);
       if (size) Object.assign(attachment, size);
     }
-    const content = { id: clientId(), ts: Date.now(), msgtype: kind, body: caption || standIn(kind, attachment.name), attachment };
+    if (durationMs !== null) attachment.duration_ms = Math.round(durationMs);
+    const content = { id: clientId(), ts: Date.now(), msgtype: kind, body: caption || standIn(kind, attachment.name, attachment.duration_ms), attachment };
     const message = { id: content.id, from: this.state.me.account, body: caption, ts: content.ts, mine: true, attachment };
     this.media.set(attachment.blob, URL.createObjectURL(file));
     this.addMessage(conv, message, "sending");
@@ -977,10 +978,12 @@ export class Client extends EventTarget {
     }
     const feature = CHANGES[content.msgtype];
     const att = content.attachment;
-    if (MEDIA.includes(content.msgtype) && att && typeof att.blob === "string" && this.has("media")) {
+    const shows = content.msgtype === "voice" ? this.has("voice") : this.has("media");
+    if (MEDIA.includes(content.msgtype) && att && typeof att.blob === "string" && shows) {
       const attachment = { kind: content.msgtype, blob: att.blob, mime: String(att.mime || ""), size: Number(att.size),
         key: String(att.key), nonce: String(att.nonce), sha256: String(att.sha256), name: String(att.name || "").slice(0, 255) };
-      const caption = typeof content.body === "string" && content.body !== standIn(content.msgtype, attachment.name) ? content.body : "";
+      if (Number.isInteger(att.duration_ms)) attachment.duration_ms = att.duration_ms;
+      const caption = typeof content.body === "string" && content.body !== standIn(content.msgtype, attachment.name, attachment.duration_ms) ? content.body : "";
       this.addMessage(conv, { id: content.id, mid: item.mid, from: item.from, body: caption, ts: item.ts, mine: fromMe, attachment }, fromMe ? "sent" : "received");
       return true;
     }

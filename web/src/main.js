@@ -263,6 +263,7 @@ function renderChat() {
       { id: "composer", hidden: true },
       el("label", { for: "f-text", class: "visually-hidden" }, "Message"),
       el("input", { id: "f-text", name: "text", autocomplete: "off", placeholder: "Write a message", required: true }),
+      has("voice") ? el("button", { type: "button", id: "record", class: "secondary", "aria-pressed": "false" }, "🎤 Record") : null,
       has("media") ? el("label", { for: "f-file", class: "attach", title: "Attach a photo or file" }, "📎 Attach") : null,
       has("media") ? el("input", { id: "f-file", type: "file", class: "visually-hidden", "aria-label": "Attach a photo or file" }) : null,
       el("button", { type: "submit" }, "Send"),
@@ -369,6 +370,8 @@ function renderChat() {
     if (doing && doing.kind === "edit") guarded(() => client.edit(conv.conv, doing.target, text));
     else guarded(() => client.sendText(current, text, { replyTo: doing ? doing.target : null }));
   });
+  const record = $("#record");
+  if (record) record.addEventListener("click", () => guarded(toggleRecording));
   const picker = $("#f-file");
   if (picker) {
     picker.addEventListener("change", () => {
@@ -551,6 +554,42 @@ function renderMembers(conv) {
   }
 }
 
+let recording = null; // {recorder, chunks, started, ticker}
+
+/** A voice note: recorded in the page (MediaRecorder), then encrypted and sent like a file. */
+async function toggleRecording() {
+  const button = $("#record");
+  if (recording) {
+    const { recorder, started, ticker } = recording;
+    clearInterval(ticker);
+    const done = new Promise((resolve) => recorder.addEventListener("stop", resolve, { once: true }));
+    recorder.stop();
+    await done;
+    recorder.stream.getTracks().forEach((track) => track.stop());
+    const { chunks } = recording;
+    recording = null;
+    button.textContent = "🎤 Record";
+    button.setAttribute("aria-pressed", "false");
+    const type = (chunks[0] && chunks[0].type) || "audio/webm";
+    const file = new File(chunks, "voice-note.webm", { type });
+    await client.sendFile(current, file, "", { kind: "voice", durationMs: Date.now() - started });
+    return;
+  }
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const recorder = new MediaRecorder(stream);
+  const chunks = [];
+  recorder.addEventListener("dataavailable", (event) => event.data.size && chunks.push(event.data));
+  recorder.start();
+  const started = Date.now();
+  const ticker = setInterval(() => {
+    const s = Math.floor((Date.now() - started) / 1000);
+    button.textContent = `⏹ Stop (${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")})`;
+  }, 250);
+  recording = { recorder, chunks, started, ticker };
+  button.textContent = "⏹ Stop (0:00)";
+  button.setAttribute("aria-pressed", "true");
+}
+
 function closeReport() {
   $("#report").hidden = true;
   $("#report-done").hidden = true;
@@ -623,6 +662,14 @@ function renderAttachment(m) {
       (err) => img.replaceWith(el("span", { class: "broken" }, `The photo cannot be shown: ${err.message}`)),
     );
     return img;
+  }
+  if (att.kind === "voice" || att.kind === "video") {
+    const media = el(att.kind === "voice" ? "audio" : "video", { controls: true, class: att.kind, "aria-label": `${att.kind === "voice" ? "Voice note" : "Video"} from ${who}` });
+    client.fileUrl(att).then(
+      (url) => (media.src = url),
+      (err) => media.replaceWith(el("span", { class: "broken" }, `It cannot be played: ${err.message}`)),
+    );
+    return media;
   }
   const kb = Math.max(1, Math.round(att.size / 1024));
   return el(

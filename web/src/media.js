@@ -94,7 +94,11 @@ export async function decryptFile(blob, att) {
 }
 
 /** The plain-text stand-in an app without media shows (as the SDK writes it). */
-export function standIn(kind, name) {
+export function standIn(kind, name, durationMs) {
+  if (kind === "voice") {
+    const s = Math.floor((durationMs || 0) / 1000);
+    return `🎤 Voice note (${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")})`;
+  }
   const label = { image: "📷 Photo", video: "🎬 Video", voice: "🎤 Voice note" }[kind] || "📎 File";
   return name ? `${label}: ${name}` : label;
 }
