@@ -455,6 +455,13 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
         await open_conversation(bob, "Dave")
         await bob.get_by_role("button", name="Block", exact=True).click()
         await bob.get_by_role("button", name="Unblock", exact=True).wait_for(timeout=WAIT_MS)
+        # the blocker's own sends to the blocked person are refused: shown as not sent, with the reason
+        plaintexts.append("Un dernier mot pour Dave")
+        await bob.get_by_label("Message", exact=True).fill("Un dernier mot pour Dave")
+        await bob.get_by_label("Message", exact=True).press("Enter")
+        failed = bob.locator("#messages li.mine[data-status=failed]", has_text="Un dernier mot pour Dave")
+        await failed.locator(".state", has_text="Not sent").wait_for(timeout=WAIT_MS)
+        await bob.locator("#error").wait_for(state="visible", timeout=WAIT_MS)
         await dave.send_text(bob_for_dave.account_id, "Tu ne devrais pas lire ceci")
         plaintexts.append("Tu ne devrais pas lire ceci")
         await open_conversation(carol, "Bob")

@@ -9,7 +9,7 @@ import { LocalStore } from "./store.js";
 
 const OTK_TARGET = 50;
 const RECEIPT_CHUNK = 500;
-const RANK = { sending: 0, sent: 1, delivered: 2, read: 3 };
+const RANK = { failed: 0, sending: 0, sent: 1, delivered: 2, read: 3 };
 const MAX_MESSAGES = 500;
 
 function clientId() {
@@ -573,7 +573,14 @@ export class Client extends EventTarget {
       message.ts = sent.ts;
       this.addMessage(conv, message, "sent");
     };
-    const sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
+    let sent;
+    try {
+      sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
+    } catch (err) {
+      message.status = "failed"; // refused (blocked, too large...): it stays here, marked not sent
+      this.emit("message", { conv: conv.conv, message });
+      throw err;
+    }
     await this.save();
     return sent;
   }
@@ -619,7 +626,14 @@ export class Client extends EventTarget {
       message.ts = sent.ts;
       this.addMessage(conv, message, "sent");
     };
-    const sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
+    let sent;
+    try {
+      sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
+    } catch (err) {
+      message.status = "failed"; // refused (blocked, too large...): it stays here, marked not sent
+      this.emit("message", { conv: conv.conv, message });
+      throw err;
+    }
     await this.save();
     return sent;
   }

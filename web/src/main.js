@@ -317,6 +317,7 @@ function renderChat() {
   $("#show-report").addEventListener("click", () => {
     const conv = currentConv();
     const shown = conv.messages.filter((m) => !m.notice && !m.deleted).slice(-20);
+    const theirs = shown.filter((m) => !m.mine).slice(-3); // their last three, ticked to start with
     $("#report-title").textContent = `Report ${personName(current)}`;
     $("#report-messages").replaceChildren(
       el("legend", {}, "Messages to include"),
@@ -324,7 +325,7 @@ function renderChat() {
         el(
           "p",
           {},
-          el("input", { type: "checkbox", id: `f-rep-${i}`, value: m.id, checked: !m.mine && i >= shown.length - 3 }),
+          el("input", { type: "checkbox", id: `f-rep-${i}`, value: m.id, checked: theirs.includes(m) }),
           el("label", { for: `f-rep-${i}` }, `${m.mine ? "You" : personName(m.from)}: ${m.body || (m.attachment ? `[${m.attachment.kind}]` : "")}`),
         ),
       ),
@@ -628,7 +629,7 @@ function open(accountId) {
   $("#f-text").focus();
 }
 
-const STATUS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
+const STATUS = { failed: "Not sent", sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
 const QUICK = ["👍", "❤️", "😂"];
 
 function has(feature) {
