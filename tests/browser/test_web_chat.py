@@ -262,6 +262,30 @@ async def test_browser_and_sdk_talk_both_ways(
         await message_shown(page, "Merci, j'apporte le pain")
         await open_conversation(page, "Bob")
 
+        # Stories (photo shows them; chat gets a line of text): contacts both ways, a story each way,
+        # and viewing one tells its author.
+        await page.get_by_role("button", name="Add to contacts").click()
+        await page.get_by_role("button", name="✓ In your contacts").wait_for(timeout=WAIT_MS)
+        await bob.privacy.add_contact(alice.account_id)
+        plaintexts.append("Coucher de soleil sur la plage")
+        await page.get_by_label("A text story for your contacts", exact=False).fill(
+            "Coucher de soleil sur la plage"
+        )
+        await page.get_by_role("button", name="Post the story").click()
+        story = await bob.stories.wait_for_story(author=alice.account_id)
+        assert (story.text, story.kind) == ("Coucher de soleil sur la plage", "text")
+        await watch.text("📖 posted a story")
+        await bob.stories.view(story)
+        await page.locator("#story-list button", has_text="seen by 1").wait_for(timeout=WAIT_MS)
+        plaintexts.append("Mon histoire du jour")
+        bobs_story = await bob.stories.post_text("Mon histoire du jour")
+        await page.locator("#story-list button", has_text="Bob").click()
+        await page.locator("#story-view .story-text", has_text="Mon histoire du jour").wait_for(
+            timeout=WAIT_MS
+        )
+        (viewer,) = await bob.stories.wait_for_viewers(bobs_story.id, 1)
+        assert viewer.account == alice.account_id
+
         # Session recovery (docs/protocol.md section 6): bob's device loses its Olm sessions; what the
         # page sends meanwhile cannot be decrypted, so bob's SDK starts a fresh session and asks with
         # p.resend, and the page encrypts the message again on it.

@@ -464,6 +464,78 @@ export class Client extends EventTarget {
     return sender;
   }
 
+  // --- contacts and stories (docs/protocol.md sections 9.1 and 12) ---------------------------------
+
+  async addContact(accountId) {
+    await this.rest.call("PUT", `/v1/contacts/${encodeURIComponent(accountId)}`);
+  }
+
+  async appFeatures() {
+    if (!this.allApps) {
+      const { apps } = await this.rest.get("/v1/apps");
+      this.allApps = new Map(apps.map((a) => [a.name, new Set(a.features)]));
+    }
+    return this.allApps;
+  }
+
+  /**
+   * Posts a text story: the server names its audience (my contacts now); each member gets it over Olm
+   * in our direct conversation (p.story), and those whose app shows no stories a line of text too.
+   */
+  async postStory(text) {
+    const posted = await this.rest.post("/v1/stories", {});
+    const content = { id: posted.story, ts: Date.now(), expires_at: posted.expires_at, kind: "text", text };
+    this.state.stories = this.state.stories || {};
+    this.state.stories[posted.story] = { ...content, author: this.state.me.account, mine: true, seenBy: {} };
+    await this.save();
+    const features = await this.appFeatures();
+    for (const member of posted.audience) {
+      const conv = await this.conversationWith(member.account_id);
+      await this.deliver(member.account_id, conv.conv, content, clientId(), () => {}, "p.story");
+      if (!(features.get(member.app) || new Set()).has("stories")) await this.sendText(member.account_id, "📖 posted a story");
+    }
+    this.emit("stories");
+    return posted;
+  }
+
+  /** The stories I may see now (the server's list decides), with their content when this device has it. */
+  async stories() {
+    const { stories } = await this.rest.get("/v1/stories");
+    const known = this.state.stories || {};
+    return stories.filter((s) => known[s.story]).map((s) => ({ ...known[s.story], audience_size: s.audience_size }));
+  }
+
+  /** Shows a story: tells its author once (p.story_seen), as the author's devices record viewers. */
+  async viewStory(storyId) {
+    const story = this.state.stories[storyId];
+    if (!story || story.mine || story.viewed) return story;
+    story.viewed = true;
+    await this.save();
+    const conv = await this.conversationWith(story.author);
+    await this.deliver(story.author, conv.conv, { story: storyId, ts: Date.now() }, clientId(), () => {}, "p.story_seen");
+    return story;
+  }
+
+  onStory(item, content, fromMe) {
+    if (typeof content.id !== "string" || !content.id.startsWith("s_")) return;
+    this.state.stories = this.state.stories || {};
+    if (this.state.stories[content.id]) return;
+    const expires = Math.min(Number(content.expires_at) || 0, item.ts + 25 * 3600 * 1000);
+    const story = { id: content.id, author: item.from, mine: fromMe, kind: String(content.kind || "text"),
+      text: String(content.text || "").slice(0, 4096), ts: item.ts, expires_at: expires, seenBy: {} };
+    if (content.attachment && typeof content.attachment.blob === "string") story.attachment = { ...content.attachment };
+    this.state.stories[content.id] = story;
+    this.emit("stories");
+  }
+
+  onStorySeen(item, content) {
+    const story = this.state.stories && this.state.stories[content.story];
+    if (!story) return;
+    if (item.from === this.state.me.account) story.viewed = true; // I saw it on another device
+    else if (story.mine) story.seenBy[item.from] = Number(content.ts) || item.ts;
+    this.emit("stories");
+  }
+
   // --- disappearing messages ---------------------------------------------------------------------
 
   async setTimer(convId, seconds) {
@@ -487,6 +559,12 @@ export class Client extends EventTarget {
         conv.messages = result.kept;
         changed = true;
         this.emit("message", { conv: conv.conv, message: null });
+      }
+    }
+    for (const [id, story] of Object.entries(this.state.stories || {})) {
+      if (story.expires_at && story.expires_at <= now) {
+        delete this.state.stories[id];
+        changed = true;
       }
     }
     if (changed) await this.save();
@@ -958,6 +1036,12 @@ export class Client extends EventTarget {
       this.device.addRoomKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), String(key.session_key));
       const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
       if (!conv.name && key.group && typeof key.group.name === "string") conv.name = [...key.group.name].slice(0, 64).join("");
+      return false;
+    }
+    if (plain.type === "p.story" || plain.type === "p.story_seen") {
+      if (plain.type === "p.story") this.onStory(item, plain.content || {}, item.from === me.account);
+      else this.onStorySeen(item, plain.content || {});
+      await this.person(item.from).catch(() => null);
       return false;
     }
     if (plain.type === "p.resend") {

@@ -198,6 +198,7 @@ function renderChat() {
       el("button", { type: "button", class: "link", id: "show-safety", "aria-controls": "safety" }, "Safety number"),
       el("button", { type: "button", class: "link", id: "block" }, "Block"),
       el("button", { type: "button", class: "link", id: "show-report", "aria-controls": "report" }, "Report"),
+      el("button", { type: "button", class: "link", id: "add-contact" }, "Add to contacts"),
       has("themes")
         ? el(
             "span",
@@ -269,7 +270,37 @@ function renderChat() {
       el("button", { type: "submit" }, "Send"),
     ),
   );
-  $("#main").replaceChildren(el("aside", {}, find, list, newGroup, settings), thread);
+  const stories = has("stories")
+    ? el(
+        "section",
+        { id: "stories", "aria-labelledby": "stories-title" },
+        el("h2", { id: "stories-title" }, "Stories"),
+        el("ul", { id: "story-list" }),
+        el(
+          "form",
+          { id: "story-form" },
+          field("A text story for your contacts (24 hours)", "story-text", { required: true, maxlength: 700 }),
+          el("button", { type: "submit" }, "Post the story"),
+        ),
+        el("div", { id: "story-view", role: "region", "aria-label": "Story", hidden: true }),
+      )
+    : null;
+  $("#main").replaceChildren(el("aside", {}, find, list, stories, newGroup, settings), thread);
+  if (stories) {
+    $("#story-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      guarded(async () => {
+        const posted = await client.postStory($("#f-story-text").value.trim());
+        $("#f-story-text").value = "";
+        showError("");
+        $("#story-view").hidden = false;
+        $("#story-view").textContent = `Posted for ${posted.audience.length} ${posted.audience.length === 1 ? "person" : "people"}.`;
+        await renderStories();
+      });
+    });
+    client.addEventListener("stories", () => renderStories().catch(() => {}));
+    renderStories().catch(() => {});
+  }
   $("#group-form").addEventListener("submit", (event) => {
     event.preventDefault();
     guarded(async () => {
@@ -314,6 +345,12 @@ function renderChat() {
   if (timer) {
     timer.addEventListener("change", () => guarded(() => client.setTimer(currentConv().conv, Number(timer.value))));
   }
+  $("#add-contact").addEventListener("click", () =>
+    guarded(async () => {
+      await client.addContact(current);
+      $("#add-contact").textContent = "✓ In your contacts";
+    }),
+  );
   $("#show-report").addEventListener("click", () => {
     const conv = currentConv();
     const shown = conv.messages.filter((m) => !m.notice && !m.deleted).slice(-20);
@@ -486,6 +523,38 @@ function applyTheme(conv) {
   if (!colour) thread.style.removeProperty("--primary");
 }
 
+async function renderStories() {
+  const list = $("#story-list");
+  if (!list) return;
+  const stories = await client.stories();
+  list.replaceChildren(
+    ...stories.map((s) => {
+      const who = s.mine ? "You" : personName(s.author);
+      const seen = s.mine ? ` · seen by ${Object.keys(s.seenBy || {}).length}` : s.viewed ? " · seen" : " · new";
+      return el("li", {}, el("button", { type: "button", class: "story", onclick: () => guarded(() => showStory(s.id)) }, `${who}${seen}`));
+    }),
+  );
+}
+
+async function showStory(id) {
+  const story = await client.viewStory(id);
+  const view = $("#story-view");
+  view.hidden = false;
+  const parts = [el("p", { class: "who" }, story.mine ? "Your story" : `${personName(story.author)}'s story`)];
+  if (story.attachment && story.attachment.kind === "image") {
+    const img = el("img", { class: "photo", alt: `Story from ${personName(story.author)}` });
+    client.fileUrl(story.attachment).then((url) => (img.src = url), () => img.remove());
+    parts.push(img);
+  }
+  parts.push(el("p", { class: "story-text" }, story.text));
+  if (story.mine) {
+    const names = Object.keys(story.seenBy || {}).map(personName);
+    parts.push(el("p", {}, names.length ? `Seen by ${names.join(", ")}` : "Nobody has seen it yet."));
+  }
+  view.replaceChildren(...parts);
+  await renderStories();
+}
+
 /** A group's members; its admins may add and remove people; anyone may leave. */
 function renderMembers(conv) {
   const me = client.state.me.account;
@@ -617,7 +686,8 @@ function open(accountId) {
   $("#composer").hidden = false;
   $("#safety-row").hidden = false;
   const group = conv && conv.kind === "group";
-  for (const id of ["#show-safety", "#block", "#show-report"]) $(id).hidden = group;
+  for (const id of ["#show-safety", "#block", "#show-report", "#add-contact"]) $(id).hidden = group;
+  $("#add-contact").textContent = "Add to contacts";
   $("#members").hidden = !group;
   if (group) renderMembers(conv);
   $("#safety").hidden = true;
