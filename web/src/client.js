@@ -8,7 +8,7 @@ import { expiry, unexpired } from "./timers.js";
 import { LocalStore } from "./store.js";
 
 const OTK_TARGET = 50;
-const RECEIPT_CHUNK = 500;
+const RECEIPT_CHUNK = 256; // ids in one receipt frame (docs/protocol.md section 3)
 const RANK = { failed: 0, sending: 0, sent: 1, delivered: 2, read: 3 };
 const MAX_MESSAGES = 500;
 
