@@ -7,7 +7,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -102,14 +102,17 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
 async def server(
     request: pytest.FixtureRequest, tmp_path: Path, log_file: Path
 ) -> AsyncIterator[ServerHandle]:
-    """The real server; a test marked ``@pytest.mark.settings(name=value, ...)`` gets those settings."""
+    """The real server; a test marked ``@pytest.mark.settings(name=value, ..., limits={name: value})``
+    gets those settings."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     inbox = CodeInbox()
     clock = SettableClock()
     marker = request.node.get_closest_marker("settings")
-    overrides = marker.kwargs if marker is not None else {}
+    overrides = dict(marker.kwargs) if marker is not None else {}
+    limits = overrides.pop("limits", {})  # {name: value} of the [limits] table
     settings = make_settings(data_dir, **overrides)
+    settings = replace(settings, limits=replace(settings.limits, **limits))
     async with running_server(settings, clock=clock, code_sender=inbox) as running:
         yield ServerHandle(running, data_dir, log_file, inbox, clock)
 

@@ -23,6 +23,9 @@ class Limits:
     max_frame_bytes: int = 1024 * 1024
     max_envelope_bytes: int = 64 * 1024
     max_targets: int = 1100
+    request_waiting_messages: int = 50
+    """Messages one person may have waiting, unacknowledged, on each device of someone who has not
+    accepted their message request; past it, sends are ``forbidden`` until those are read."""
     codes_per_phone: int = 3
     codes_per_phone_window_s: int = 600
     codes_per_client_per_hour: int = 10

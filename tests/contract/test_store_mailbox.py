@@ -8,7 +8,7 @@ from typing import cast
 
 import pytest
 
-from passerelle.domain.ids import ClientMessageId, DeviceId, MailboxPos, Timestamp
+from passerelle.domain.ids import ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Store
 from passerelle.service.records import MailboxItem, OutgoingMessage
 from tests.contract.conftest import DAY_MS, START, Backend, device_record, message, new_person
@@ -130,6 +130,28 @@ async def test_drop_deletes_only_the_named_items_of_that_device(store: Store) ->
     # A later append still gets a position above every dropped one.
     [later] = await store.append([message(alice, [bob.device.id], client_id="m9")])
     assert later.items[0].pos > bob_positions[3]
+
+
+async def test_count_waiting_counts_one_sender_s_unacked_messages_in_one_conversation(store: Store) -> None:
+    alice = await new_person(store)
+    bob = await new_person(store)
+    carol = await new_person(store)
+    conv = ConversationId("d_alice_bob")
+    results = await store.append(
+        [message(alice, [bob.device.id, carol.device.id], client_id=f"m{i}", conv=conv) for i in range(3)]
+        + [message(alice, [bob.device.id], client_id="other", conv="d_elsewhere")]
+        + [message(carol, [bob.device.id], client_id="c0", conv=conv)]
+        + [message(alice, [bob.device.id], kind="receipt", conv=conv)]
+    )
+    count = store.count_waiting
+    assert await count([bob.device.id], conv=conv, sender=alice.account.id) == 3
+    assert await count([bob.device.id, carol.device.id], conv=conv, sender=alice.account.id) == 3
+    assert await count([bob.device.id], conv=conv, sender=carol.account.id) == 1
+    assert await count([], conv=conv, sender=alice.account.id) == 0
+    # Acknowledged messages no longer wait; the most any one device holds is the answer.
+    await store.ack([(bob.device.id, results[1].items[0].pos)])
+    assert await count([bob.device.id], conv=conv, sender=alice.account.id) == 1
+    assert await count([bob.device.id, carol.device.id], conv=conv, sender=alice.account.id) == 3
 
 
 async def test_an_append_can_carry_acks_in_the_same_transaction(store: Store) -> None:

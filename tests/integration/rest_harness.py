@@ -112,6 +112,7 @@ async def rest_api(tmp_path: Path, limits: Limits = GENEROUS) -> AsyncIterator[A
             clock=w.clock,
             max_envelope_bytes=limits.max_envelope_bytes,
             max_targets=limits.max_targets,
+            max_waiting_requests=limits.request_waiting_messages,
         )
         conversations = ConversationRoutes(accounts=w.accounts, messaging=messaging, store=w.store)
         app = Starlette(

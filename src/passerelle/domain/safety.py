@@ -62,6 +62,10 @@ class Verdict(enum.StrEnum):
 
 BLOCKED_BY_ME = "you blocked this person; unblock them to write"
 CONTACTS_ONLY = "this person accepts messages from their contacts only"
+REQUEST_FULL = (
+    "this person has not accepted your message request and has not received your last messages yet; "
+    "wait until they do"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

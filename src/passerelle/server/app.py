@@ -117,6 +117,7 @@ def create_app(
         clock=clock,
         max_envelope_bytes=limits.max_envelope_bytes,
         max_targets=limits.max_targets,
+        max_waiting_requests=limits.request_waiting_messages,
         safety=safety,
     )
     groups = GroupService(

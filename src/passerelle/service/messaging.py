@@ -22,7 +22,7 @@ from passerelle.domain.conversations import (
 )
 from passerelle.domain.errors import Forbidden, InvalidInput, NotFound, StaleDevices, TooLarge
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
-from passerelle.domain.safety import Verdict
+from passerelle.domain.safety import REQUEST_FULL, Verdict
 from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, Receipt, Send, TypingNotice
 from passerelle.proto.payloads import envelope_problem
 from passerelle.service.caches import TtlCache
@@ -58,6 +58,9 @@ class _Route:
     silent: bool = False
     """The recipient blocked or declined the sender: ``targets`` are the sender's own other devices
     and envelopes for anyone else are dropped unseen (the sender is answered ``sent`` as usual)."""
+    waiting: tuple[DeviceId, ...] = ()
+    """The recipient has the conversation among their requests: their devices, on which the sender
+    may have at most ``max_waiting_requests`` messages waiting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class MessagingService:
         clock: Clock,
         max_envelope_bytes: int,
         max_targets: int,
+        max_waiting_requests: int,
         safety: SafetyPolicy | None = None,
     ) -> None:
         self._store = store
@@ -92,6 +96,7 @@ class MessagingService:
         self._clock = clock
         self._max_envelope = max_envelope_bytes
         self._max_targets = max_targets
+        self._max_waiting_requests = max_waiting_requests
         self.safety = safety
         """Blocks, message requests and who may message whom (docs/protocol.md section 9)."""
         self.devices: TtlCache[AccountId, tuple[DeviceId, ...]] = TtlCache(clock, ttl_s=30.0)
@@ -126,6 +131,12 @@ class MessagingService:
             route = await self._route(conv, sender.device, sender.account)
         if route.refusal:
             raise Forbidden(route.refusal)
+        if route.waiting and (
+            await self._store.count_waiting(route.waiting, conv=conv.id, sender=sender.account.id)
+            >= self._max_waiting_requests
+        ):
+            # A stranger cannot pile messages on someone who has not accepted them (nor read them).
+            raise Forbidden(REQUEST_FULL)
         payloads = frame.payloads
         if payloads.keys() != route.targets:
             if not route.silent:
@@ -161,19 +172,32 @@ class MessagingService:
     ) -> _Route:
         epoch = self._epoch
         members = conv.members
-        refusal, silent = "", False
+        refusal, silent, request = "", False, False
         if self.safety is not None and account is not None and conv.kind is ConversationKind.DIRECT:
             verdict, reason = await self.safety.direct_verdict(conv, account)
             if verdict is Verdict.FORBIDDEN:
                 refusal = reason
             elif verdict is Verdict.DROP:
                 silent, members = True, (account.id,)
+            request = verdict is Verdict.REQUEST
         expected: set[str] = set()
+        waiting: list[DeviceId] = []
         for member in members:
-            expected.update(await self._devices(member))
+            devices = await self._devices(member)
+            expected.update(devices)
+            if request and account is not None and member != account.id:
+                waiting.extend(devices)
         expected.discard(device)
         retention = await self._retention_s(list(conv.members))
-        route = _Route(frozenset(expected), retention, epoch, self._clock.monotonic() + 10.0, refusal, silent)
+        route = _Route(
+            frozenset(expected),
+            retention,
+            epoch,
+            self._clock.monotonic() + 10.0,
+            refusal,
+            silent,
+            tuple(waiting),
+        )
         if len(self._routes) > 100_000:
             self._routes.clear()
         self._routes[(conv.id, device)] = route

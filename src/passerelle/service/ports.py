@@ -200,6 +200,13 @@ class Mailbox(Protocol):
         how many were deleted."""
         ...
 
+    async def count_waiting(
+        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId
+    ) -> int:
+        """The most messages (kind ``msg``) from ``sender`` in ``conv`` that any one of ``devices``
+        has not acknowledged yet (the bound on a message request, docs/protocol.md section 9.2)."""
+        ...
+
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         """The janitor: delete mailbox items past their expiry, and message records (the memory of
         client ids) older than ``idempotency_before`` with no item left."""

@@ -11,10 +11,12 @@ all acked early stays until its expiry: it remembers a client id a little longer
 
 from __future__ import annotations
 
-from passerelle.domain.ids import DeviceId, Timestamp
+from collections.abc import Sequence
+
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
 from passerelle.service.records import MailboxItem
 from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Row, Txn, count
+from passerelle.storage.txn import Row, Txn, count, one
 
 # A group item's body lives once in ``bodies`` (``body_id``); a 1:1 item's inline (body_id NULL).
 FETCH = (
@@ -66,3 +68,17 @@ def delete_expired_txn(d: Dialect, now: Timestamp, idempotency_before: Timestamp
     deleted += yield from count(DELETE_EXPIRED_CHALLENGES, now)
     deleted += yield from count(DELETE_EXPIRED_CODES, now)
     return deleted
+
+
+COUNT_WAITING = "SELECT count(*) FROM mailbox WHERE device = ? AND conv = ? AND sender = ? AND kind = 'msg'"
+
+
+def count_waiting_txn(
+    d: Dialect, devices: Sequence[DeviceId], conv: ConversationId, sender: AccountId
+) -> Txn[int]:
+    """The most unacknowledged messages from ``sender`` in ``conv`` held for any one of ``devices``."""
+    most = 0
+    for device in devices:
+        row = yield from one(COUNT_WAITING, device, conv, sender)
+        most = max(most, int(row[0]) if row is not None else 0)
+    return most

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from passerelle.domain.errors import Unavailable
-from passerelle.domain.ids import DeviceId, MailboxPos, Timestamp
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Clock
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
 from passerelle.storage import sqlite_mailbox
 from passerelle.storage.dialect import sqlite_dialect
 from passerelle.storage.migrate import load_migrations
-from passerelle.storage.sql_mailbox import delete_expired_txn
+from passerelle.storage.sql_mailbox import count_waiting_txn, delete_expired_txn
 from passerelle.storage.sql_store import SqlStore
 from passerelle.storage.sqlite_engine import SqliteEngine
 
@@ -84,6 +84,13 @@ class SqliteStore(SqlStore):
         if not positions:
             return 0
         return await self._sqlite.submit(sqlite_mailbox.drop, device, positions)
+
+    async def count_waiting(
+        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId
+    ) -> int:
+        if not devices:
+            return 0
+        return await self._sqlite.read(count_waiting_txn, devices, conv, sender)
 
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         return await self._sqlite.write(delete_expired_txn, now, idempotency_before)
