@@ -154,6 +154,15 @@ async def test_count_waiting_counts_one_sender_s_unacked_messages_in_one_convers
     assert await count([bob.device.id, carol.device.id], conv=conv, sender=alice.account.id) == 3
 
 
+async def test_was_stored_remembers_client_ids_per_sending_device(store: Store) -> None:
+    alice = await new_person(store)
+    bob = await new_person(store)
+    await store.append([message(alice, [bob.device.id], client_id="m1")])
+    assert await store.was_stored(alice.device.id, ClientMessageId("m1"))
+    assert not await store.was_stored(alice.device.id, ClientMessageId("m2"))
+    assert not await store.was_stored(bob.device.id, ClientMessageId("m1"))
+
+
 async def test_an_append_can_carry_acks_in_the_same_transaction(store: Store) -> None:
     alice = await new_person(store)
     bob = await new_person(store)

@@ -152,6 +152,12 @@ async def test_sends_must_name_exactly_the_current_devices(http: httpx.AsyncClie
 
 async def test_order_is_preserved_per_conversation(http: httpx.AsyncClient, ws_url: str) -> None:
     alice, bob = await pair(http, ws_url)
+    # Bob writes first, so alice's 200 are not a stranger's request (which may leave only 50
+    # unacknowledged messages waiting, protocol section 9.2; this client does not ack).
+    await bob.send(
+        {"t": "send", "id": "hi", "to": alice.account, "payloads": {alice.device_id: envelope("hi")}}
+    )
+    await bob.next("sent")
     for n in range(200):
         await alice.send(
             {"t": "send", "id": f"o{n}", "to": bob.account, "payloads": {bob.device_id: envelope(str(n))}}

@@ -131,11 +131,14 @@ class MessagingService:
             route = await self._route(conv, sender.device, sender.account)
         if route.refusal:
             raise Forbidden(route.refusal)
-        if route.waiting and (
-            await self._store.count_waiting(route.waiting, conv=conv.id, sender=sender.account.id)
+        if (
+            route.waiting
+            and await self._store.count_waiting(route.waiting, conv=conv.id, sender=sender.account.id)
             >= self._max_waiting_requests
+            and not await self._store.was_stored(sender.device, ClientMessageId(frame.id))
         ):
-            # A stranger cannot pile messages on someone who has not accepted them (nor read them).
+            # A stranger cannot pile messages on someone who has not accepted them (nor read them);
+            # a repeated send still gets its first result.
             raise Forbidden(REQUEST_FULL)
         payloads = frame.payloads
         if payloads.keys() != route.targets:

@@ -21,6 +21,7 @@ from passerelle.domain.ids import (
     AccountId,
     AppName,
     BlobId,
+    ClientMessageId,
     ConversationId,
     DeviceId,
     MailboxPos,
@@ -205,6 +206,11 @@ class Mailbox(Protocol):
     ) -> int:
         """The most messages (kind ``msg``) from ``sender`` in ``conv`` that any one of ``devices``
         has not acknowledged yet (the bound on a message request, docs/protocol.md section 9.2)."""
+        ...
+
+    async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:
+        """Whether a message with this client id from this device is remembered (within the
+        idempotency window): a repeated send then returns its first result, whatever bounds say."""
         ...
 
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, Timestamp
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Clock
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
 from passerelle.storage import postgres_mailbox
 from passerelle.storage.dialect import postgres_dialect
 from passerelle.storage.migrate import load_migrations
 from passerelle.storage.postgres_engine import PostgresEngine
-from passerelle.storage.sql_mailbox import count_waiting_txn, delete_expired_txn
+from passerelle.storage.sql_mailbox import count_waiting_txn, delete_expired_txn, was_stored_txn
 from passerelle.storage.sql_store import SqlStore
 
 
@@ -83,6 +83,9 @@ class PostgresStore(SqlStore):
         if not devices:
             return 0
         return await self._pg.read(count_waiting_txn, devices, conv, sender)
+
+    async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:
+        return await self._pg.read(was_stored_txn, sender_device, client_id)
 
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         return await self._pg.write(delete_expired_txn, now, idempotency_before)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
 from passerelle.service.records import MailboxItem
 from passerelle.storage.dialect import Dialect
 from passerelle.storage.txn import Row, Txn, count, one
@@ -82,3 +82,11 @@ def count_waiting_txn(
         row = yield from one(COUNT_WAITING, device, conv, sender)
         most = max(most, int(row[0]) if row is not None else 0)
     return most
+
+
+WAS_STORED = "SELECT 1 FROM messages WHERE sender_device = ? AND client_id = ?"
+
+
+def was_stored_txn(d: Dialect, sender_device: DeviceId, client_id: ClientMessageId) -> Txn[bool]:
+    row = yield from one(WAS_STORED, sender_device, client_id)
+    return row is not None

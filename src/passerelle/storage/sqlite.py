@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from passerelle.domain.errors import Unavailable
-from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, Timestamp
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Clock
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
 from passerelle.storage import sqlite_mailbox
 from passerelle.storage.dialect import sqlite_dialect
 from passerelle.storage.migrate import load_migrations
-from passerelle.storage.sql_mailbox import count_waiting_txn, delete_expired_txn
+from passerelle.storage.sql_mailbox import count_waiting_txn, delete_expired_txn, was_stored_txn
 from passerelle.storage.sql_store import SqlStore
 from passerelle.storage.sqlite_engine import SqliteEngine
 
@@ -91,6 +91,9 @@ class SqliteStore(SqlStore):
         if not devices:
             return 0
         return await self._sqlite.read(count_waiting_txn, devices, conv, sender)
+
+    async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:
+        return await self._sqlite.read(was_stored_txn, sender_device, client_id)
 
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         return await self._sqlite.write(delete_expired_txn, now, idempotency_before)
