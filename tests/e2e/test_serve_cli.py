@@ -44,7 +44,14 @@ async def test_serve_prints_where_it_listens_and_the_chat_command_to_run(termina
     server = terminals.server
     assert server is not None
     await server.line(f"Passerelle on {terminals.url} — apps: chat (phone), photo (handle), social (profile)")
-    await server.line("Next, chat from another terminal")
+    await server.line("Open the web apps in a browser")
+    await server.line(f"    chat: {terminals.url}/app/chat/")
+    await server.line(f"    photo: {terminals.url}/app/photo/")
+    await server.line(f"    social: {terminals.url}/app/social/")
+    async with httpx.AsyncClient() as http:  # what the lines promise is there
+        page = await http.get(f"{terminals.url}/app/photo/")
+    assert page.status_code == 200 and 'data-app="photo"' in page.text
+    await server.line("Or chat from another terminal")
     await server.line(
         f"    passerelle chat --server {terminals.url} --app chat --phone +33612345678 --name Bob"
     )
@@ -79,6 +86,7 @@ async def test_a_config_with_only_a_server_table_keeps_the_apps_and_logs_json(
         f"passerelle chat --server {no_server.url} --app chat --phone +33612345678 --name Bob"
         in (starting["next"])
     )
+    assert starting["web_apps"] == [f"{no_server.url}/app/{name}/" for name in ("chat", "photo", "social")]
     assert all({"ts", "level", "logger", "msg"} <= e.keys() for e in entries)
     assert "photo:x" not in server.output()  # never the query string
 

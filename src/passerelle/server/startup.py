@@ -88,6 +88,7 @@ def announce(settings: Settings, out: TextIO | None = None) -> None:
     """Readable lines on the console (``log_format = "console"``), or one structured log event."""
     apps = list(settings.apps)
     commands = [chat_command(settings, app) for app in apps]
+    web = [f"{client_url(settings)}/app/{a.name}/" for a in apps]
     database = masked(settings.effective_database_url())
     if settings.log_format == "json":
         log.info(
@@ -97,6 +98,7 @@ def announce(settings: Settings, out: TextIO | None = None) -> None:
                 "apps": [a.name for a in apps],
                 "database": database,
                 "next": commands,
+                "web_apps": web,
             },
         )
         return
@@ -105,7 +107,9 @@ def announce(settings: Settings, out: TextIO | None = None) -> None:
     lines = [
         f"Passerelle on {client_url(settings)} — apps: {listing}",
         f"Database: {database}",
-        "Next, chat from another terminal (one per person), for example:",
+        "Open the web apps in a browser (one person per browser profile):",
+        *(f"    {name}: {url}" for name, url in zip((a.name for a in apps), web, strict=True)),
+        "Or chat from another terminal (one per person), for example:",
         *(f"    {command}" for command in commands),
     ]
     if settings.code_sender == "console" and any(a.identity is IdentityKind.PHONE for a in apps):
