@@ -1,4 +1,5 @@
-"""Fixtures for the Store contract suite: every test runs on SQLite (a temporary file) and, when
+"""Fixtures for the Store contract suite: every test runs on the in-memory store (one
+``MemoryDatabase`` shared by the stores a test makes), on SQLite (a temporary file) and, when
 PASSERELLE_TEST_POSTGRES_URL is set, on PostgreSQL in a schema of its own, dropped afterwards."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from passerelle.domain.ids import (
 )
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, DeviceRecord, OutgoingMessage
-from passerelle.storage import PostgresStore, SqliteStore
+from passerelle.storage import MemoryDatabase, MemoryStore, PostgresStore, SqliteStore
 
 POSTGRES_URL = os.environ.get("PASSERELLE_TEST_POSTGRES_URL", "")
 START = 1_700_000_000_000
@@ -72,9 +73,13 @@ async def postgres_backend(clock: ManualClock) -> AsyncIterator[Backend]:
         await admin.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     clock = ManualClock()
+    if request.param == "memory":
+        database = MemoryDatabase()  # outlives the stores made on it, like a file
+        yield Backend(kind="memory", make=lambda: MemoryStore(database, clock=clock), clock=clock)
+        return
     if request.param == "sqlite":
         path = tmp_path / "store.db"
         yield Backend(kind="sqlite", make=lambda: SqliteStore(path, clock=clock), clock=clock)

@@ -1,0 +1,69 @@
+"""Bearer tokens, login challenges and one-time codes of ``MemoryStore`` (``TokenStore`` and
+``CodeStore``). Only hashes of tokens and codes are kept, as in the SQL stores."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from passerelle.domain.ids import AppName, DeviceId, Timestamp
+from passerelle.service.records import CodeRecord, TokenRecord
+from passerelle.storage.memory.database import ExpiringRow
+from passerelle.storage.memory.part import MemoryPart
+
+
+class MemoryTokenStore(MemoryPart):
+    async def put_token(self, token_hash: str, *, device: DeviceId, expires_at: Timestamp) -> None:
+        db = await self._begin()
+        db.need_device(device)
+        db.tokens[token_hash] = ExpiringRow(device=device, expires_at=expires_at)
+
+    async def resolve_token(self, token_hash: str, *, now: Timestamp) -> TokenRecord | None:
+        db = await self._begin()
+        row = db.tokens.get(token_hash)
+        if row is None or row.expires_at <= now:
+            return None
+        device = db.devices.get(row.device)
+        if device is None:
+            return None
+        return TokenRecord(device=row.device, account=device.account, expires_at=row.expires_at)
+
+    async def put_challenge(self, challenge: str, *, device: DeviceId, expires_at: Timestamp) -> None:
+        db = await self._begin()
+        db.need_device(device)
+        db.challenges[challenge] = ExpiringRow(device=device, expires_at=expires_at)
+
+    async def take_challenge(self, challenge: str, *, device: DeviceId, now: Timestamp) -> bool:
+        """An expired challenge is left for the janitor; one issued to another device is left
+        alone, so a device cannot burn someone else's challenge."""
+        db = await self._begin()
+        row = db.challenges.get(challenge)
+        if row is None or row.device != device or row.expires_at <= now:
+            return False
+        del db.challenges[challenge]
+        return True
+
+
+class MemoryCodeStore(MemoryPart):
+    async def put_code(self, record: CodeRecord) -> None:
+        db = await self._begin()
+        db.codes[(record.app, record.phone)] = record
+
+    async def get_code(self, app: AppName, phone: str) -> CodeRecord | None:
+        db = await self._begin()
+        return db.codes.get((app, phone))
+
+    async def spend_attempt(self, app: AppName, phone: str) -> int:
+        """Never below zero: 0 means the code exists with no attempt left, -1 that there is none."""
+        db = await self._begin()
+        record = db.codes.get((app, phone))
+        if record is None:
+            return -1
+        if record.attempts_left <= 0:
+            return 0
+        left = record.attempts_left - 1
+        db.codes[(app, phone)] = dataclasses.replace(record, attempts_left=left)
+        return left
+
+    async def delete_code(self, app: AppName, phone: str) -> None:
+        db = await self._begin()
+        db.codes.pop((app, phone), None)

@@ -1,0 +1,228 @@
+"""The mailbox of ``MemoryStore`` (``Mailbox``): idempotent appends, fetch, ack and the janitor.
+
+Rules (the same as the SQL stores'):
+- Message ids and positions come from the database's counters, one transaction at a time, so a
+  device's positions grow in commit order and are never handed out twice (not even after the
+  items holding the highest ones were acked).
+- A repeated (sender_device, client_id), before or earlier in the same batch, returns the first
+  message's result with ``duplicate=True`` and stores nothing.
+- A payload for a device that no longer exists is not stored (its position stays unused).
+- A group message's body is stored once in ``bodies`` and referenced from each member device's
+  item; bodies go with their expiry, or once no item references them.
+- A batch is checked whole before anything is stored: a failed batch leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
+from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
+from passerelle.storage.memory.database import BodyRow, IntegrityError, MailboxRow, MemoryDatabase, SentRow
+from passerelle.storage.memory.part import MemoryPart
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _check(batch: Sequence[OutgoingMessage]) -> None:
+    for m in batch:
+        bodies: list[object] = [body for _, body in m.payloads]
+        if m.shared_body is not None:
+            bodies.append(m.shared_body)
+        if any(not isinstance(body, bytes) for body in bodies):
+            raise IntegrityError("NOT NULL constraint failed: mailbox.body must be bytes")
+
+
+def _store(db: MemoryDatabase, m: OutgoingMessage, message_id: MessageId) -> AppendResult:
+    items: list[MailboxItem] = []
+    for device, body in m.payloads:
+        pos = MailboxPos(db.next_pos)
+        db.next_pos += 1
+        if device not in db.devices:
+            continue
+        item = MailboxItem(
+            device=device,
+            pos=pos,
+            kind=m.kind,
+            conv=m.conv,
+            sender=m.sender,
+            sender_device=m.sender_device,
+            ts=m.ts,
+            expires_at=m.expires_at,
+            body=body,
+            message_id=message_id,
+        )
+        db.mailbox.setdefault(device, {})[pos] = MailboxRow(item)
+        items.append(item)
+    shared: SharedItems | None = None
+    if m.shared_body is not None:
+        db.bodies[message_id] = BodyRow(expires_at=m.expires_at, body=m.shared_body)
+        devices: list[DeviceId] = []
+        positions: list[int] = []
+        for device in m.shared_to:
+            pos = MailboxPos(db.next_pos)
+            db.next_pos += 1
+            if device not in db.devices:
+                continue
+            row = MailboxItem(
+                device=device,
+                pos=pos,
+                kind=m.kind,
+                conv=m.conv,
+                sender=m.sender,
+                sender_device=m.sender_device,
+                ts=m.ts,
+                expires_at=m.expires_at,
+                body=b"",
+                message_id=message_id,
+            )
+            db.mailbox.setdefault(device, {})[pos] = MailboxRow(row, body_id=message_id)
+            devices.append(device)
+            positions.append(pos)
+        shared = SharedItems(
+            kind=m.kind,
+            conv=m.conv,
+            sender=m.sender,
+            sender_device=m.sender_device,
+            ts=m.ts,
+            expires_at=m.expires_at,
+            body=m.shared_body,
+            message_id=message_id,
+            devices=devices,
+            positions=positions,
+        )
+    return AppendResult(
+        message_id=message_id,
+        ts=m.ts,
+        expires_at=m.expires_at,
+        duplicate=False,
+        items=tuple(items),
+        shared=shared,
+    )
+
+
+def ack_items(db: MemoryDatabase, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+    deleted = 0
+    for device, upto in acks:
+        items = db.mailbox.get(device)
+        if not items:
+            continue
+        gone = [pos for pos in items if pos <= upto]
+        for pos in gone:
+            del items[pos]
+        deleted += len(gone)
+        if not items:
+            del db.mailbox[device]
+    return deleted
+
+
+def delete_items(db: MemoryDatabase, doomed: Callable[[MailboxRow], bool]) -> int:
+    """Delete the items for which ``doomed(row)`` is true; returns how many."""
+    deleted = 0
+    for device in list(db.mailbox):
+        items = db.mailbox[device]
+        gone = [pos for pos, row in items.items() if doomed(row)]
+        for pos in gone:
+            del items[pos]
+        deleted += len(gone)
+        if not items:
+            del db.mailbox[device]
+    return deleted
+
+
+def drop_unreferenced_bodies(db: MemoryDatabase) -> int:
+    referenced = {row.body_id for items in db.mailbox.values() for row in items.values()}
+    gone = [body_id for body_id in db.bodies if body_id not in referenced]
+    for body_id in gone:
+        del db.bodies[body_id]
+    return len(gone)
+
+
+class MemoryMailbox(MemoryPart):
+    async def append(
+        self, batch: Sequence[OutgoingMessage], *, acks: Sequence[tuple[DeviceId, MailboxPos]] = ()
+    ) -> list[AppendResult]:
+        db = await self._begin()
+        _check(batch)
+        results: list[AppendResult] = []
+        for m in batch:
+            message_id = MessageId(db.next_message_id)
+            db.next_message_id += 1
+            if m.client_id is not None:
+                key = (m.sender_device, str(m.client_id))
+                first = db.messages.get(key)
+                if first is not None:
+                    results.append(
+                        AppendResult(
+                            message_id=first.message_id,
+                            ts=first.ts,
+                            expires_at=first.expires_at,
+                            duplicate=True,
+                            items=(),
+                        )
+                    )
+                    continue
+                db.messages[key] = SentRow(message_id=message_id, ts=m.ts, expires_at=m.expires_at)
+            results.append(_store(db, m, message_id))
+        ack_items(db, acks)
+        return results
+
+    async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
+        db = await self._begin()
+        if limit <= 0:
+            return []
+        now = self._now()
+        found: list[MailboxItem] = []
+        for pos, row in db.mailbox.get(device, {}).items():
+            if pos <= after or row.item.expires_at <= now:
+                continue
+            item = row.item
+            if row.body_id is not None:
+                body = db.bodies.get(row.body_id)
+                if body is not None:
+                    item = _with_body(item, body.body)
+            found.append(item)
+            if len(found) == limit:
+                break
+        return found
+
+    async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+        db = await self._begin()
+        return ack_items(db, acks)
+
+    async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
+        db = await self._begin()
+        deleted = delete_items(db, lambda row: row.item.expires_at <= now)
+        for body_id in [b for b, row in db.bodies.items() if row.expires_at <= now]:
+            del db.bodies[body_id]
+            deleted += 1
+        deleted += drop_unreferenced_bodies(db)
+        deleted += _drop(db.messages, lambda r: r.expires_at <= now and r.ts < idempotency_before)
+        deleted += _drop(db.tokens, lambda r: r.expires_at <= now)
+        deleted += _drop(db.challenges, lambda r: r.expires_at <= now)
+        deleted += _drop(db.codes, lambda r: r.expires_at <= now)
+        return deleted
+
+
+def _drop(table: dict[K, V], expired: Callable[[V], bool]) -> int:
+    gone = [key for key, row in table.items() if expired(row)]
+    for key in gone:
+        del table[key]
+    return len(gone)
+
+
+def _with_body(item: MailboxItem, body: bytes) -> MailboxItem:
+    return MailboxItem(
+        device=item.device,
+        pos=item.pos,
+        kind=item.kind,
+        conv=item.conv,
+        sender=item.sender,
+        sender_device=item.sender_device,
+        ts=item.ts,
+        expires_at=item.expires_at,
+        body=body,
+        message_id=item.message_id,
+    )
