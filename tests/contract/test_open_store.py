@@ -1,4 +1,5 @@
-"""Choosing an adapter from a URL, and the migration runner's promises."""
+"""Choosing an adapter from a URL, and the migration runner's promises. The tests of migrations,
+files and the writer thread are about the SQL engines only: the in-memory store has none."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, AppName
-from passerelle.storage import PostgresStore, SqliteStore, open_store
+from passerelle.storage import MemoryStore, PostgresStore, SqliteStore, open_store
 from passerelle.storage.dialect import postgres_dialect, sqlite_dialect
 from passerelle.storage.migrate import SchemaTooNew, load_migrations
 from tests.contract.conftest import new_person
@@ -22,10 +23,25 @@ def test_urls_pick_the_adapter() -> None:
     assert isinstance(open_store("sqlite:////tmp/passerelle.db", sqlite_synchronous="NORMAL"), SqliteStore)
     assert isinstance(open_store("postgresql://user@db.example:5432/passerelle"), PostgresStore)
     assert isinstance(open_store("postgres://user@db.example/passerelle"), PostgresStore)
+    assert isinstance(open_store("memory:"), MemoryStore)
+
+
+async def test_each_memory_url_is_a_new_empty_database() -> None:
+    first, second = open_store("memory:"), open_store("memory:")
+    await first.open()
+    await second.open()
+    try:
+        alice = await new_person(first)
+        assert await first.get_account(alice.account.id) == alice.account
+        assert await second.get_account(alice.account.id) is None
+    finally:
+        await first.close()
+        await second.close()
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite:///:memory:", "sqlite:///", "mysql://root@localhost/db", "passerelle.db", ""]
+    "url",
+    ["sqlite:///:memory:", "sqlite:///", "mysql://root@localhost/db", "passerelle.db", "", "memory://x"],
 )
 def test_unsupported_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match=r"(?i)sqlite"):

@@ -1,4 +1,4 @@
-"""The service under test, on a real SQLite store in a temporary directory."""
+"""The service under test, on the in-memory store (tests/unit/service/world.py)."""
 
 from __future__ import annotations
 

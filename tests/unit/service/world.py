@@ -1,4 +1,5 @@
-"""The services wired on a real store, with helpers that play people signing up."""
+"""The services wired on the in-memory store (the same contract as SQLite and PostgreSQL, see
+tests/contract), with helpers that play people signing up."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from passerelle.service.keys import KeyService
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
-from passerelle.storage import open_store
+from passerelle.storage import MemoryStore
 from passerelle.storage.ratelimit_memory import MemoryRateLimits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
@@ -93,10 +94,11 @@ class World:
 
 @contextlib.asynccontextmanager
 async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
-    """The account, directory and key services wired on a real SQLite store in ``tmp_path``."""
+    """The account, directory and key services wired on a ``MemoryStore``; the server key file is
+    in ``tmp_path``."""
     settings = replace(load_settings(None, data_dir=tmp_path), limits=limits)
     clock = FakeClock()
-    store = open_store(f"sqlite:///{tmp_path / 'passerelle.db'}", clock=clock)
+    store = MemoryStore(clock=clock)
     await store.open()
     secret = FileServerSecret(tmp_path / KEY_FILE)
     await secret.open()
