@@ -89,7 +89,8 @@ class Settings:
     apps: AppRegistry
     data_dir: Path = Path("data")
     database_url: str = ""
-    """sqlite:///path or postgresql://...; empty means SQLite under data_dir."""
+    """sqlite:///path or postgresql://...; empty means SQLite under data_dir; memory: keeps
+    nothing once the process ends (tests and trials only)."""
     redis_url: str = ""
     """Empty means one process with the in-process broker."""
     redis_key_prefix: str = "passerelle:rl"
@@ -220,7 +221,7 @@ SECRETS = ("admin_token", "code_key", "database_url", "redis_url")
 """Settings whose value is never repeated in a message (a token, a key, a URL's password)."""
 MIN_CODE_KEY_CHARS = 32
 _URL_SCHEMES: dict[str, tuple[str, ...]] = {
-    "database_url": ("sqlite:///", "postgresql://", "postgres://"),
+    "database_url": ("sqlite:///", "postgresql://", "postgres://", "memory:"),
     "redis_url": ("redis://", "rediss://", "unix://"),
 }
 """What the storage and broker adapters accept (empty: SQLite in data_dir, one process)."""

@@ -151,3 +151,4 @@ def test_the_urls_the_server_uses_are_accepted() -> None:
     settings = load_settings(database_url="postgresql://u:p@db/x", redis_url="redis://cache:6379/0")
     assert settings.database_url.startswith("postgresql://")
     assert load_settings(database_url="sqlite:///tmp/x.db", redis_url="local").redis_url == "local"
+    assert load_settings(database_url="memory:").effective_database_url() == "memory:"
