@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+import msgspec
+
 from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
 from passerelle.storage.memory.database import BodyRow, IntegrityError, MailboxRow, MemoryDatabase, SentRow
@@ -35,27 +37,33 @@ def _check(batch: Sequence[OutgoingMessage]) -> None:
             raise IntegrityError("NOT NULL constraint failed: mailbox.body must be bytes")
 
 
+def _item(
+    m: OutgoingMessage, message_id: MessageId, device: DeviceId, pos: MailboxPos, body: bytes
+) -> MailboxItem:
+    return MailboxItem(
+        device=device,
+        pos=pos,
+        kind=m.kind,
+        conv=m.conv,
+        sender=m.sender,
+        sender_device=m.sender_device,
+        ts=m.ts,
+        expires_at=m.expires_at,
+        body=body,
+        message_id=message_id,
+    )
+
+
 def _store(db: MemoryDatabase, m: OutgoingMessage, message_id: MessageId) -> AppendResult:
+    """Store one new message: a position per target, taken even for a device that is gone."""
     items: list[MailboxItem] = []
     for device, body in m.payloads:
         pos = MailboxPos(db.next_pos)
         db.next_pos += 1
-        if device not in db.devices:
-            continue
-        item = MailboxItem(
-            device=device,
-            pos=pos,
-            kind=m.kind,
-            conv=m.conv,
-            sender=m.sender,
-            sender_device=m.sender_device,
-            ts=m.ts,
-            expires_at=m.expires_at,
-            body=body,
-            message_id=message_id,
-        )
-        db.mailbox.setdefault(device, {})[pos] = MailboxRow(item)
-        items.append(item)
+        if device in db.devices:
+            item = _item(m, message_id, device, pos, body)
+            db.mailbox.setdefault(device, {})[pos] = MailboxRow(item)
+            items.append(item)
     shared: SharedItems | None = None
     if m.shared_body is not None:
         db.bodies[message_id] = BodyRow(expires_at=m.expires_at, body=m.shared_body)
@@ -64,23 +72,11 @@ def _store(db: MemoryDatabase, m: OutgoingMessage, message_id: MessageId) -> App
         for device in m.shared_to:
             pos = MailboxPos(db.next_pos)
             db.next_pos += 1
-            if device not in db.devices:
-                continue
-            row = MailboxItem(
-                device=device,
-                pos=pos,
-                kind=m.kind,
-                conv=m.conv,
-                sender=m.sender,
-                sender_device=m.sender_device,
-                ts=m.ts,
-                expires_at=m.expires_at,
-                body=b"",
-                message_id=message_id,
-            )
-            db.mailbox.setdefault(device, {})[pos] = MailboxRow(row, body_id=message_id)
-            devices.append(device)
-            positions.append(pos)
+            if device in db.devices:
+                row = MailboxRow(_item(m, message_id, device, pos, b""), body_id=message_id)
+                db.mailbox.setdefault(device, {})[pos] = row
+                devices.append(device)
+                positions.append(pos)
         shared = SharedItems(
             kind=m.kind,
             conv=m.conv,
@@ -109,7 +105,11 @@ def ack_items(db: MemoryDatabase, acks: Sequence[tuple[DeviceId, MailboxPos]]) -
         items = db.mailbox.get(device)
         if not items:
             continue
-        gone = [pos for pos in items if pos <= upto]
+        gone: list[MailboxPos] = []
+        for pos in items:  # in position order
+            if pos > upto:
+                break
+            gone.append(pos)
         for pos in gone:
             del items[pos]
         deleted += len(gone)
@@ -182,7 +182,7 @@ class MemoryMailbox(MemoryPart):
             if row.body_id is not None:
                 body = db.bodies.get(row.body_id)
                 if body is not None:
-                    item = _with_body(item, body.body)
+                    item = msgspec.structs.replace(item, body=body.body)
             found.append(item)
             if len(found) == limit:
                 break
@@ -211,18 +211,3 @@ def _drop(table: dict[K, V], expired: Callable[[V], bool]) -> int:
     for key in gone:
         del table[key]
     return len(gone)
-
-
-def _with_body(item: MailboxItem, body: bytes) -> MailboxItem:
-    return MailboxItem(
-        device=item.device,
-        pos=item.pos,
-        kind=item.kind,
-        conv=item.conv,
-        sender=item.sender,
-        sender_device=item.sender_device,
-        ts=item.ts,
-        expires_at=item.expires_at,
-        body=body,
-        message_id=item.message_id,
-    )
