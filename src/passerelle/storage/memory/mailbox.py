@@ -192,6 +192,18 @@ class MemoryMailbox(MemoryPart):
         db = await self._begin()
         return ack_items(db, acks)
 
+    async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+        """Only the named items (undeliverable ones); a group body goes with the janitor once no
+        item references it."""
+        db = await self._begin()
+        items = db.mailbox.get(device)
+        if not items:
+            return 0
+        deleted = sum(1 for pos in set(positions) if items.pop(pos, None) is not None)
+        if not items:
+            del db.mailbox[device]
+        return deleted
+
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         db = await self._begin()
         deleted = delete_items(db, lambda row: row.item.expires_at <= now)
