@@ -19,7 +19,15 @@ from typing import TypeVar
 
 import msgspec
 
-from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
+from passerelle.domain.ids import (
+    AccountId,
+    ClientMessageId,
+    ConversationId,
+    DeviceId,
+    MailboxPos,
+    MessageId,
+    Timestamp,
+)
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
 from passerelle.storage.memory.database import BodyRow, IntegrityError, MailboxRow, MemoryDatabase, SentRow
 from passerelle.storage.memory.part import MemoryPart
@@ -203,6 +211,28 @@ class MemoryMailbox(MemoryPart):
         if not items:
             del db.mailbox[device]
         return deleted
+
+    async def count_waiting(
+        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId
+    ) -> int:
+        """The most unacknowledged messages (kind ``msg``) from ``sender`` in ``conv`` that any
+        one of ``devices`` holds (expired ones count until the janitor deletes them)."""
+        db = await self._begin()
+        return max(
+            (
+                sum(
+                    1
+                    for row in db.mailbox.get(device, {}).values()
+                    if row.item.kind == "msg" and row.item.conv == conv and row.item.sender == sender
+                )
+                for device in devices
+            ),
+            default=0,
+        )
+
+    async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:
+        db = await self._begin()
+        return (sender_device, str(client_id)) in db.messages
 
     async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
         db = await self._begin()
