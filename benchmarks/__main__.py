@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from passerelle.cli import app
+from passerelle.cli.main import app
 
 app(args=["bench", *sys.argv[1:]], prog_name="python -m benchmarks")

@@ -1,3 +1,3 @@
-from passerelle.cli import main
+from passerelle.cli.main import main
 
 main()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from passerelle.cli_chat import ChatOptions, run_chat
+from passerelle.cli.chat.command import ChatOptions, run_chat
 from passerelle.sdk import Client
 from tests.conftest import ServerHandle
 from tests.e2e.terminals import Proc, Terminals

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from passerelle.cli_chat_view import make_console
-from passerelle.demo import run_demo
-from passerelle.demo_people import Person
-from passerelle.demo_proof import find_plaintext
-from passerelle.demo_scenes import GROUP_NAME, PHOTO_CAPTION, PHOTO_MARKER, PHOTO_NAME, REACTION, STORY_TEXT
-from passerelle.demo_script import Script
+from passerelle.cli.chat.view import make_console
+from passerelle.cli.demo.command import run_demo
+from passerelle.cli.demo.people import Person
+from passerelle.cli.demo.proof import find_plaintext
+from passerelle.cli.demo.scenes import (
+    GROUP_NAME,
+    PHOTO_CAPTION,
+    PHOTO_MARKER,
+    PHOTO_NAME,
+    REACTION,
+    STORY_TEXT,
+)
+from passerelle.cli.demo.script import Script
 from tests.conftest import assert_absent
 
 MESSAGE_LINE = re.compile(

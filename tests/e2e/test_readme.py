@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from passerelle.cli import app
+from passerelle.cli.main import app
 from passerelle.sdk import Client, Message
 from tests.conftest import ServerHandle
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from passerelle.cli import app
+from passerelle.cli.main import app
 from tests.e2e.terminals import Terminals, free_port
 
 

@@ -23,14 +23,14 @@ from time import perf_counter_ns
 
 import httpx
 
-from passerelle.benchkit.client import BenchSocket, Recorder, connect
-from passerelle.benchkit.errors import BenchError
-from passerelle.benchkit.figures import Interval, ScenarioFigures, compute
-from passerelle.benchkit.group_accounts import CodeGateway, register_members
-from passerelle.benchkit.identity import BenchAccount
-from passerelle.benchkit.options import BenchOptions
-from passerelle.benchkit.server import spawned_server
-from passerelle.benchkit.world import Meter, interval, wait_until
+from passerelle.cli.bench.client import BenchSocket, Recorder, connect
+from passerelle.cli.bench.errors import BenchError
+from passerelle.cli.bench.figures import Interval, ScenarioFigures, compute
+from passerelle.cli.bench.group_accounts import CodeGateway, register_members
+from passerelle.cli.bench.identity import BenchAccount
+from passerelle.cli.bench.options import BenchOptions
+from passerelle.cli.bench.server import spawned_server
+from passerelle.cli.bench.world import Meter, interval, wait_until
 
 APPS = ("photo", "chat", "social")
 CONNECT_BATCH = 100

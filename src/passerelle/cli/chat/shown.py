@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from rich.text import Text
 
-from passerelle.cli_chat_view import group_tag
+from passerelle.cli.chat.view import group_tag
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import Client, Message, MessageState, SentMessage
 from passerelle.sdk.schema import Attachment

@@ -14,15 +14,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli_chat_content import ContentCommands
-from passerelle.cli_chat_events import EventPrinter
-from passerelle.cli_chat_files import FileCommands
-from passerelle.cli_chat_groups import GroupCommands, Target, not_found
-from passerelle.cli_chat_input import StdinLines
-from passerelle.cli_chat_requests import RequestCommands
-from passerelle.cli_chat_settings import SettingsCommands
-from passerelle.cli_chat_shown import is_group, sent_message
-from passerelle.cli_chat_view import TIMER_CHOICES, AppStyles, clock, safety_rows, timer_words, when
+from passerelle.cli.chat.content import ContentCommands
+from passerelle.cli.chat.events import EventPrinter
+from passerelle.cli.chat.files import FileCommands
+from passerelle.cli.chat.groups import GroupCommands, Target, not_found
+from passerelle.cli.chat.input import StdinLines
+from passerelle.cli.chat.requests import RequestCommands
+from passerelle.cli.chat.settings import SettingsCommands
+from passerelle.cli.chat.shown import is_group, sent_message
+from passerelle.cli.chat.view import TIMER_CHOICES, AppStyles, clock, safety_rows, timer_words, when
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import (
@@ -110,7 +110,7 @@ class ChatSession:
         stream = self.client.events()  # before connecting: what waited in the mailbox comes first
         await self.printer.notices.learn()
         await self.printer.devices.learn()
-        while True:  # the server answered (cli_chat_reach); the WebSocket may still take a while
+        while True:  # the server answered (reach.py); the WebSocket may still take a while
             try:
                 await self.client.connect(timeout_s=CONNECT_WAIT_S)
                 break

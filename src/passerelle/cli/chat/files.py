@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rich.text import Text
 
-from passerelle.cli_chat_events import EventPrinter
-from passerelle.cli_chat_groups import Target
-from passerelle.cli_chat_shown import no_message, sent_message
-from passerelle.cli_chat_view import clock, human_size
+from passerelle.cli.chat.events import EventPrinter
+from passerelle.cli.chat.groups import Target
+from passerelle.cli.chat.shown import no_message, sent_message
+from passerelle.cli.chat.view import clock, human_size
 from passerelle.sdk import Client, SentMessage
 
 MAX_FILE_BYTES = 100_000_000

@@ -16,10 +16,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter_ns
 
-from passerelle.benchkit.client import Sender
-from passerelle.benchkit.figures import Interval, per_message_us
-from passerelle.benchkit.procstat import clock_ticks_per_s
-from passerelle.benchkit.world import World, interval
+from passerelle.cli.bench.client import Sender
+from passerelle.cli.bench.figures import Interval, per_message_us
+from passerelle.cli.bench.procstat import clock_ticks_per_s
+from passerelle.cli.bench.world import World, interval
 
 TICK_S = 0.001
 

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 
 from rich.text import Text
 
-from passerelle.cli_chat_events import EventPrinter
-from passerelle.cli_chat_notices import joined
-from passerelle.cli_chat_view import group_tag
+from passerelle.cli.chat.events import EventPrinter
+from passerelle.cli.chat.notices import joined
+from passerelle.cli.chat.view import group_tag
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import Client, NotFound
 

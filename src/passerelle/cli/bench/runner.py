@@ -14,15 +14,15 @@ from typing import Any
 
 import httpx
 
-from passerelle.benchkit.client import Recorder
-from passerelle.benchkit.figures import ScenarioFigures, compute
-from passerelle.benchkit.group import run_group
-from passerelle.benchkit.identity import register_all
-from passerelle.benchkit.options import SCENARIO_TITLES, BenchOptions
-from passerelle.benchkit.procstat import machine_info
-from passerelle.benchkit.scenarios import SCENARIO_RUNS
-from passerelle.benchkit.server import BENCH_APP, spawned_server
-from passerelle.benchkit.world import World
+from passerelle.cli.bench.client import Recorder
+from passerelle.cli.bench.figures import ScenarioFigures, compute
+from passerelle.cli.bench.group import run_group
+from passerelle.cli.bench.identity import register_all
+from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
+from passerelle.cli.bench.procstat import machine_info
+from passerelle.cli.bench.scenarios import SCENARIO_RUNS
+from passerelle.cli.bench.server import BENCH_APP, spawned_server
+from passerelle.cli.bench.world import World
 
 Progress = Callable[[str], None]
 

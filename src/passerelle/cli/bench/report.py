@@ -7,9 +7,9 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from passerelle.benchkit.figures import ScenarioFigures
-from passerelle.benchkit.options import SCENARIO_TITLES
-from passerelle.benchkit.runner import BenchReport
+from passerelle.cli.bench.figures import ScenarioFigures
+from passerelle.cli.bench.options import SCENARIO_TITLES
+from passerelle.cli.bench.runner import BenchReport
 
 
 def _num(value: float | None, spec: str) -> str:

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from passerelle.benchkit.errors import BenchError
-from passerelle.benchkit.identity import BenchAccount, register_all, signed_device
+from passerelle.cli.bench.errors import BenchError
+from passerelle.cli.bench.identity import BenchAccount, register_all, signed_device
 
 PHONE_APPS = ("chat", "social")
 PASSWORD_MEMBERS = 10

@@ -9,19 +9,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 
-from passerelle.benchkit.client import BenchSocket, Recorder, Sender, connect
-from passerelle.benchkit.envelopes import SendFrames
-from passerelle.benchkit.figures import Interval
-from passerelle.benchkit.identity import BenchAccount
-from passerelle.benchkit.options import BenchOptions
-from passerelle.benchkit.procstat import (
+from passerelle.cli.bench.client import BenchSocket, Recorder, Sender, connect
+from passerelle.cli.bench.envelopes import SendFrames
+from passerelle.cli.bench.figures import Interval
+from passerelle.cli.bench.identity import BenchAccount
+from passerelle.cli.bench.options import BenchOptions
+from passerelle.cli.bench.procstat import (
     ProcSample,
     clock_ticks_per_s,
     own_cpu_s,
     read_sample,
     reset_peak_rss,
 )
-from passerelle.benchkit.server import ServerHandle
+from passerelle.cli.bench.server import ServerHandle
 
 
 async def wait_until(done: Callable[[], bool], changed: asyncio.Event, timeout_s: float) -> bool:

@@ -8,11 +8,11 @@ import json
 import msgspec
 import pytest
 
-from passerelle.benchkit.envelopes import SendFrames, ack_frame, read_stamp
-from passerelle.benchkit.figures import Interval, compute, percentile
-from passerelle.benchkit.options import BenchOptions, parse_scenarios
-from passerelle.benchkit.procstat import parse_stat, parse_status
-from passerelle.benchkit.scenarios import shares
+from passerelle.cli.bench.envelopes import SendFrames, ack_frame, read_stamp
+from passerelle.cli.bench.figures import Interval, compute, percentile
+from passerelle.cli.bench.options import BenchOptions, parse_scenarios
+from passerelle.cli.bench.procstat import parse_stat, parse_status
+from passerelle.cli.bench.scenarios import shares
 from passerelle.proto.codec import decode_client_frame
 from passerelle.proto.frames import Ack, Send
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli_chat_shown import GroupNames
+from passerelle.cli.chat.shown import GroupNames
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId
 from passerelle.sdk import Client, DeviceEvent, SdkError
 from passerelle.sdk.events import GroupEvent

@@ -15,9 +15,9 @@ from time import perf_counter_ns
 import msgspec
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from passerelle.benchkit.envelopes import SendFrames, ack_frame, hello_frame, ping_frame, read_stamp
-from passerelle.benchkit.errors import BenchError
-from passerelle.benchkit.identity import BenchAccount
+from passerelle.cli.bench.envelopes import SendFrames, ack_frame, hello_frame, ping_frame, read_stamp
+from passerelle.cli.bench.errors import BenchError
+from passerelle.cli.bench.identity import BenchAccount
 
 MAX_FRAME = 4 << 20
 

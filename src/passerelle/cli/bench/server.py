@@ -26,7 +26,7 @@ from typing import IO
 
 import httpx
 
-from passerelle.benchkit.errors import BenchError
+from passerelle.cli.bench.errors import BenchError
 
 BENCH_APP = "photo"
 CONFIG = f"""\

@@ -26,11 +26,11 @@ import httpx
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli_chat_events import EventPrinter
-from passerelle.cli_chat_input import StdinLines
-from passerelle.cli_chat_reach import ServerUnreachable, reach
-from passerelle.cli_chat_session import ChatSession
-from passerelle.cli_chat_view import AppStyles, make_console
+from passerelle.cli.chat.events import EventPrinter
+from passerelle.cli.chat.input import StdinLines
+from passerelle.cli.chat.reach import ServerUnreachable, reach
+from passerelle.cli.chat.session import ChatSession
+from passerelle.cli.chat.view import AppStyles, make_console
 from passerelle.sdk import (
     AliasTaken,
     Client,

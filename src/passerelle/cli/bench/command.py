@@ -1,4 +1,4 @@
-"""``passerelle bench`` (and ``python -m benchmarks``): run the scenarios, print the figures.
+"""``passerelle bench``: run the scenarios, print the figures.
 
 The table and the progress go to stderr when ``--json`` is given, so that stdout carries only the
 JSON object (on its last line); otherwise the table goes to stdout. Exit status: 0 when every
@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
-from passerelle.benchkit.errors import BenchError
-from passerelle.benchkit.options import BenchOptions, parse_scenarios
-from passerelle.benchkit.report import show
-from passerelle.benchkit.runner import BenchReport, run_bench
+from passerelle.cli.bench.errors import BenchError
+from passerelle.cli.bench.options import BenchOptions, parse_scenarios
+from passerelle.cli.bench.report import show
+from passerelle.cli.bench.runner import BenchReport, run_bench
 
 T = TypeVar("T")
 

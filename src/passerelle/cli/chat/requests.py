@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 
 from rich.text import Text
 
-from passerelle.cli_chat_events import EventPrinter
-from passerelle.cli_chat_groups import Target
-from passerelle.cli_chat_view import when
+from passerelle.cli.chat.events import EventPrinter
+from passerelle.cli.chat.groups import Target
+from passerelle.cli.chat.view import when
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId
 from passerelle.sdk import Client, NotFound, RequestEvent

@@ -1,7 +1,7 @@
 """The demo's scenes beyond text: a message request, a cross-app group with a photo, a member
 removed, and (when the SDK has them) a reaction and a story.
 
-Each scene checks on the receivers' screens what it prints, like ``demo_script``; everything that
+Each scene checks on the receivers' screens what it prints, like ``script``; everything that
 is content (the group's name, the caption, the file's name and bytes, the reaction, the story's
 text) is added to the plaintexts the server's files and logs are searched for at the end.
 """
@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from passerelle.cli_chat_view import group_tag, human_size, when
-from passerelle.demo_people import DemoFailed, Device, Person
+from passerelle.cli.chat.view import group_tag, human_size, when
+from passerelle.cli.demo.people import DemoFailed, Device, Person
 from passerelle.domain.ids import ConversationId
 from passerelle.sdk import Message, RequestEvent, SentMessage
 from passerelle.sdk.events import GroupEvent
 
 if TYPE_CHECKING:
-    from passerelle.demo_script import Script
+    from passerelle.cli.demo.script import Script
 
 GROUP_NAME = "Randonneurs du Jura 🥾"
 PHOTO_NAME = "crêtes-du-jura.jpg"

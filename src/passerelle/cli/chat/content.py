@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 
 from rich.text import Text
 
-from passerelle.cli_chat_events import EventPrinter, snippet
-from passerelle.cli_chat_groups import Target
-from passerelle.cli_chat_shown import no_message, sent_message
-from passerelle.cli_chat_view import when
+from passerelle.cli.chat.events import EventPrinter, snippet
+from passerelle.cli.chat.groups import Target
+from passerelle.cli.chat.shown import no_message, sent_message
+from passerelle.cli.chat.view import when
 from passerelle.sdk import Client, Message
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli_chat_view import AppStyles, safety_rows, timer_words, when
-from passerelle.demo_people import DemoFailed, Device, Person, SmsStandIn
-from passerelle.demo_scenes import Scenes
+from passerelle.cli.chat.view import AppStyles, safety_rows, timer_words, when
+from passerelle.cli.demo.people import DemoFailed, Device, Person, SmsStandIn
+from passerelle.cli.demo.scenes import Scenes
 from passerelle.domain.conversations import DAY_S, direct_conversation_id
 from passerelle.domain.ids import AccountId
 from passerelle.sdk import Client, DeviceEvent, Message, ReceiptEvent, SentMessage, TimerEvent, TypingEvent

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from passerelle.benchkit.errors import BenchError
-from passerelle.benchkit.server import spawned_server
+from passerelle.cli.bench.errors import BenchError
+from passerelle.cli.bench.server import spawned_server
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 TINY = ["--pairs", "2", "--duration", "0.4", "--warmup", "0.2", "--rate", "250", "--window", "8"]
 TINY_GROUP = ["--members", "12", "--group-sends", "3"]
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from passerelle.benchkit.errors import BenchError
+from passerelle.cli.bench.errors import BenchError
 
 REGISTER_CONCURRENCY = 4
 """Registrations hash a password with Argon2 on the server: a few at a time is as fast as many."""

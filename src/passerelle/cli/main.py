@@ -111,7 +111,7 @@ def bench(
     ] = False,
 ) -> None:
     """Measure this machine: a real server in a child process, loaded over loopback by real clients."""
-    from passerelle.benchkit.command import bench_command
+    from passerelle.cli.bench.command import bench_command
 
     raise typer.Exit(
         bench_command(
@@ -139,7 +139,7 @@ def demo(
     ] = None,
 ) -> None:
     """Three people on three apps talk through an in-process server; then prove it stored no plaintext."""
-    from passerelle.demo import main as demo_main
+    from passerelle.cli.demo.command import main as demo_main
 
     raise typer.Exit(demo_main(data_dir))
 
@@ -180,8 +180,8 @@ def chat(
     It talks to http://127.0.0.1:8000 (a local `passerelle serve`) unless --server or PASSERELLE_SERVER
     names another server: passerelle chat --server https://chat.example --app photo --handle alice
     """
-    from passerelle.cli_chat import ChatOptions
-    from passerelle.cli_chat import main as chat_main
+    from passerelle.cli.chat.command import ChatOptions
+    from passerelle.cli.chat.command import main as chat_main
 
     options = ChatOptions(
         server=server,

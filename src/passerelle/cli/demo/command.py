@@ -2,7 +2,7 @@
 
 The server runs in this process (``running_server``) on SQLite in ``<dir>/server``, with an SMS
 stand-in as its code sender; each person's device is a real SDK client with its store in
-``<dir>/clients/<name>``. After the conversation (``demo_script``) the server is stopped and every
+``<dir>/clients/<name>``. After the conversation (``script``) the server is stopped and every
 byte of its data directory and every line it logged are searched for every text that was sent: the
 demo exits 0 only when none is found. It is bounded in time (``DEMO_TIMEOUT_S``).
 """
@@ -18,11 +18,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli_chat_view import AppStyles, make_console
+from passerelle.cli.chat.view import AppStyles, make_console
+from passerelle.cli.demo.people import DemoFailed, SmsStandIn
+from passerelle.cli.demo.proof import LogCapture, captured_logs, files_under, find_plaintext
+from passerelle.cli.demo.script import Script
 from passerelle.config import Settings, load_settings
-from passerelle.demo_people import DemoFailed, SmsStandIn
-from passerelle.demo_proof import LogCapture, captured_logs, files_under, find_plaintext
-from passerelle.demo_script import Script
 from passerelle.sdk import SdkError
 from passerelle.server.runner import running_server
 

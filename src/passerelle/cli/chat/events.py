@@ -12,9 +12,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli_chat_notices import DeviceNotices, GroupNotices
-from passerelle.cli_chat_shown import GroupNames, ShownMessages, is_group
-from passerelle.cli_chat_view import AppStyles, clock, human_size, timer_words, when
+from passerelle.cli.chat.notices import DeviceNotices, GroupNotices
+from passerelle.cli.chat.shown import GroupNames, ShownMessages, is_group
+from passerelle.cli.chat.view import AppStyles, clock, human_size, timer_words, when
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import (
     Client,
