@@ -1,6 +1,6 @@
 """``passerelle demo``: three people on three apps talk through a real server, then the proof.
 
-The server runs in this process (``running_server``) on SQLite in ``<dir>/server``, with an SMS
+The server runs in this process (``server.demo_server``) on SQLite in ``<dir>/server``, with an SMS
 stand-in as its code sender; each person's device is a real SDK client with its store in
 ``<dir>/clients/<name>``. After the conversation (``script``) the server is stopped and every
 byte of its data directory and every line it logged are searched for every text that was sent: the
@@ -20,11 +20,11 @@ from rich.text import Text
 
 from passerelle.cli.chat.view import AppStyles, make_console
 from passerelle.cli.demo.people import DemoFailed, SmsStandIn
-from passerelle.cli.demo.proof import LogCapture, captured_logs, files_under, find_plaintext
+from passerelle.cli.demo.proof import files_under, find_plaintext
 from passerelle.cli.demo.script import Script
-from passerelle.config import Settings, load_settings
+from passerelle.cli.demo.server import LogCapture, captured_logs, demo_server, demo_settings
+from passerelle.config import Settings
 from passerelle.sdk import SdkError
-from passerelle.server.runner import running_server
 
 DEMO_TIMEOUT_S = 50.0
 STATUS_USAGE = 2
@@ -59,11 +59,6 @@ def _holds_files(path: Path) -> bool:
     return path.exists() and any(path.iterdir())
 
 
-def demo_settings(server_dir: Path) -> Settings:
-    """The bundled apps, SQLite in ``server_dir`` whatever the environment says, one process."""
-    return load_settings(None, data_dir=server_dir, database_url="", redis_url="", janitor_interval_s=3600.0)
-
-
 async def run_in(root: Path, *, console: Console) -> int:
     server_dir, clients_dir = root / "server", root / "clients"
     await asyncio.to_thread(server_dir.mkdir, parents=True, exist_ok=True)
@@ -92,13 +87,13 @@ async def converse(
 ) -> list[tuple[str, str]]:
     """Start the server, run the script, close every client, stop the server. Returns what was sent:
     (what, plaintext) pairs — messages, and the group's name, the caption, the file's name …"""
-    async with running_server(settings, code_sender=phone) as server:
+    async with demo_server(settings, phone) as url:
         apps = ", ".join(f"{a.display_name} ({a.identity.value})" for a in settings.apps)
-        console.print(Text.assemble(Text("Passerelle", style="bold"), f" on {server.url} — apps: {apps}"))
+        console.print(Text.assemble(Text("Passerelle", style="bold"), f" on {url} — apps: {apps}"))
         console.print(Text(f"Server data (SQLite): {settings.data_dir}", style="dim"))
         async with AsyncExitStack() as stack:
             script = Script(
-                url=server.url,
+                url=url,
                 clients_dir=clients_dir,
                 phone=phone,
                 console=console,

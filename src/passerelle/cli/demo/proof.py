@@ -1,58 +1,16 @@
 """The demo's proof: the server never had the plaintext.
 
-``captured_logs`` records every log line of the server (and of the in-process clients) while the
-demo runs; ``find_plaintext`` then searches those lines and every byte of the server's data
-directory for each text that was sent, as UTF-8, as JSON escapes it (``\\u00e7``) and as UTF-16.
+``find_plaintext`` searches the server's log lines (captured by ``server.captured_logs`` while the
+demo runs) and every byte of the server's data directory for each text that was sent, as UTF-8, as
+JSON escapes it (``\\u00e7``) and as UTF-16.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-from passerelle.server.logs import JsonFormatter
-
-CAPTURED_LOGGERS = ("passerelle", "uvicorn")
-
-
-class LogCapture(logging.Handler):
-    """Keeps every formatted log line in memory (a list append: nothing blocks the event loop)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(JsonFormatter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.lines.append(self.format(record))
-        except Exception:  # the logging module's contract: report, never raise into the caller
-            self.handleError(record)
-
-
-@contextmanager
-def captured_logs() -> Iterator[LogCapture]:
-    """Every record of the server's loggers, at every level, goes to the capture (and nowhere
-    else: the demo's console shows the conversation, not JSON lines)."""
-    capture = LogCapture()
-    saved = []
-    for name in CAPTURED_LOGGERS:
-        logger = logging.getLogger(name)
-        saved.append((logger, logger.level, logger.propagate, list(logger.handlers)))
-        logger.handlers[:] = [capture]
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = False
-    try:
-        yield capture
-    finally:
-        for logger, level, propagate, handlers in saved:
-            logger.handlers[:] = handlers
-            logger.setLevel(level)
-            logger.propagate = propagate
 
 
 def encodings(text: str) -> set[bytes]:

@@ -9,18 +9,15 @@ text) is added to the plaintexts the server's files and logs are searched for at
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from passerelle.cli.chat.view import group_tag, human_size, when
 from passerelle.cli.demo.people import DemoFailed, Device, Person
+from passerelle.cli.demo.stage import Stage
 from passerelle.domain.ids import ConversationId
 from passerelle.sdk import Message, RequestEvent, SentMessage
 from passerelle.sdk.events import GroupEvent
-
-if TYPE_CHECKING:
-    from passerelle.cli.demo.script import Script
 
 GROUP_NAME = "Randonneurs du Jura 🥾"
 PHOTO_NAME = "crêtes-du-jura.jpg"
@@ -36,8 +33,8 @@ def demo_photo() -> bytes:
 
 
 class Scenes:
-    def __init__(self, script: Script) -> None:
-        self.s = script
+    def __init__(self, stage: Stage) -> None:
+        self.s = stage
 
     # --- a message request ---------------------------------------------------------------------------
 

@@ -20,9 +20,10 @@ from rich.text import Text
 from passerelle.cli.chat.view import AppStyles, safety_rows, timer_words, when
 from passerelle.cli.demo.people import DemoFailed, Device, Person, SmsStandIn
 from passerelle.cli.demo.scenes import Scenes
+from passerelle.cli.demo.stage import Stage
 from passerelle.domain.conversations import DAY_S, direct_conversation_id
 from passerelle.domain.ids import AccountId
-from passerelle.sdk import Client, DeviceEvent, Message, ReceiptEvent, SentMessage, TimerEvent, TypingEvent
+from passerelle.sdk import Client, DeviceEvent, Message, ReceiptEvent, TimerEvent, TypingEvent
 
 BOB_PHONE = "+33612345678"
 PASSWORD = "demo only: correct horse battery staple"
@@ -33,7 +34,7 @@ def text_is(text: str) -> Callable[[Message], bool]:
     return lambda message: message.text == text
 
 
-class Script:
+class Script(Stage):
     def __init__(
         self,
         *,
@@ -44,16 +45,11 @@ class Script:
         styles: AppStyles,
         stack: AsyncExitStack,
     ) -> None:
+        super().__init__(console=console, styles=styles)
         self.url = url
         self.clients_dir = clients_dir
         self.phone = phone
-        self.console = console
-        self.styles = styles
         self.stack = stack
-        self.sent: list[str] = []
-        """Every message text sent, for the final search of the server's files and logs."""
-        self.secrets: list[tuple[str, str]] = []
-        """Other content searched for: (what it is, its text), like ("caption", "Vue depuis …")."""
         self._open: dict[Client, asyncio.Task[None]] = {}
         """Each open client and the task reading its events onto its screen."""
 
@@ -70,26 +66,6 @@ class Script:
         await self.receipts(alice, bob)
         await scenes.group(alice, bob, carol, laptop)
         await scenes.story(alice, bob)
-
-    def plaintexts(self) -> list[tuple[str, str]]:
-        """(what, text) for everything searched for at the end: messages first, then the rest."""
-        return [("message", text) for text in self.sent] + self.secrets
-
-    def secret(self, what: str, text: str) -> None:
-        self.secrets.append((what, text))
-
-    # --- printing ------------------------------------------------------------------------------------
-
-    def section(self, title: str) -> None:
-        self.console.print()
-        self.console.rule(Text(title, style="bold"))
-
-    def note(self, *parts: str | Text) -> None:
-        self.console.print(Text.assemble("   ", *parts, style="dim"))
-
-    def who(self, person: Person, device: str = "") -> Text:
-        tag = self.styles.person(person.app, person.name)
-        return tag.append(f" ({device})") if device else tag
 
     # --- devices ---------------------------------------------------------------------------------------
 
@@ -182,23 +158,6 @@ class Script:
                 if contact.address is None:
                     found.append(Text(" (a phone number: never shown to other apps)", style="dim"))
             self.console.print(Text.assemble(*found))
-
-    async def say(
-        self, sender: Person, to: Person, text: str, *, device: Device | None = None, label: str = ""
-    ) -> tuple[SentMessage, Message]:
-        """``sender`` writes to ``to``; returns once ``to``'s current device decrypted it."""
-        client = (device or sender.device).client
-        sent = await client.send_text(sender.account_of(to), text)
-        self.sent.append(text)
-        got = await to.screen.wait_for(
-            Message,
-            lambda m: m.text == text and not m.outgoing,
-            what=f"{to.name} receiving {sender.name}'s message",
-        )
-        if got.sender != client.account_id or got.id != sent.id:
-            raise DemoFailed(f"{to.name} got the message with the wrong sender or id")
-        self.console.print(Text.assemble(self.who(sender, label), " → ", self.who(to), ": ", text))
-        return sent, got
 
     async def one_to_one(self, alice: Person, bob: Person, carol: Person) -> None:
         self.section("1:1 across apps, end-to-end encrypted")
