@@ -17,9 +17,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from passerelle.config import Limits
 from passerelle.crypto.attachments import encrypt_file
 from passerelle.domain.ids import BlobId
+from passerelle.domain.limits import Limits
 from passerelle.sdk import Client, Message, NotFound, TooLarge
 from passerelle.sdk.media import TamperedAttachment
 from passerelle.server.runner import running_server

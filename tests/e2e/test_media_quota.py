@@ -18,9 +18,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from passerelle.config import Limits, Settings
+from passerelle.config import Settings
 from passerelle.domain.apps import AppRegistry, MediaQuota
 from passerelle.domain.ids import AccountId
+from passerelle.domain.limits import Limits
 from passerelle.sdk import Client, QuotaExceeded
 from passerelle.server.runner import running_server
 from tests.conftest import CodeInbox, ServerHandle, SettableClock, make_settings

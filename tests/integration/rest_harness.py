@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from passerelle.broker import open_broker
-from passerelle.config import Limits
 from passerelle.domain.addresses import normalize_phone
+from passerelle.domain.limits import Limits
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.rest import RestServices, rest_routes

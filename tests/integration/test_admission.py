@@ -22,8 +22,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from passerelle.config import Limits
 from passerelle.domain.ids import DeviceId
+from passerelle.domain.limits import Limits
 from passerelle.server import uvicorn_protocols
 from passerelle.server.runner import RunningServer, running_server
 from passerelle.service.ports import DeviceNews

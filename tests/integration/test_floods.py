@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from passerelle.config import Limits
 from passerelle.domain.ids import DeviceId, MailboxPos
+from passerelle.domain.limits import Limits
 from passerelle.proto.frames import MAX_RECEIPT_IDS
 from passerelle.server.runner import running_server
 from tests.conftest import CodeInbox, ServerHandle, make_settings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from passerelle.config import Limits
+from passerelle.domain.limits import Limits
 from passerelle.server.runner import running_server
 from tests.conftest import CodeInbox, make_settings
 from tests.integration.wire import envelope, register_photo

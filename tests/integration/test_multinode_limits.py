@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from passerelle.config import Limits
+from passerelle.domain.limits import Limits
 from tests.integration.cluster import cluster
 from tests.integration.wire import register_photo
 from tests.unit.service.fakes import TestDevice

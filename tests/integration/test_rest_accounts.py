@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from passerelle.config import Limits
+from passerelle.domain.limits import Limits
 from tests.integration.rest_harness import PASSWORD, Api, Person, rest_api
 from tests.unit.service.fakes import TestDevice
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from passerelle.config import Limits, load_settings
+from passerelle.config import load_settings
 from passerelle.domain.ids import AppName
+from passerelle.domain.limits import Limits
 from tests.integration.rest_harness import Api, Person, rest_api
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from passerelle.config import ConfigError, Limits, load_settings
+from passerelle.config import ConfigError, load_settings
+from passerelle.domain.limits import Limits
 
 
 @pytest.fixture(autouse=True)

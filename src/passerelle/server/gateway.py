@@ -18,9 +18,9 @@ import contextlib
 import logging
 from typing import Any
 
-from passerelle.config import Limits
 from passerelle.domain.errors import DomainError, RateLimited, Unauthorized, Unavailable
 from passerelle.domain.ids import DeviceId, MailboxPos
+from passerelle.domain.limits import Limits
 from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import decode_ack, encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing

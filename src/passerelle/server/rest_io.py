@@ -13,9 +13,9 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passerelle.config import Limits
 from passerelle.domain.apps import AppRegistry
 from passerelle.domain.errors import DomainError, InvalidInput, Unauthorized
+from passerelle.domain.limits import Limits
 from passerelle.proto.errors import ProtocolError
 from passerelle.server.errors import error_response
 from passerelle.service.accounts import AccountService

@@ -15,11 +15,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from passerelle.config import Limits
 from passerelle.domain.addresses import Address, normalize_alias, normalize_display_name, normalize_phone
 from passerelle.domain.apps import App, AppRegistry, IdentityKind
 from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, DeviceId, Timestamp
+from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
 from passerelle.service.auth import Challenge, PhoneCodes, Tokens
 from passerelle.service.directory import effective_findability

@@ -22,10 +22,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from passerelle.config import Limits
 from passerelle.domain.apps import App
 from passerelle.domain.errors import Unauthorized
 from passerelle.domain.ids import DeviceId, Timestamp
+from passerelle.domain.limits import Limits
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Clock, CodeSender, IdGenerator, ServerSecret, Store
 from passerelle.service.records import CodeRecord, TokenRecord

@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from passerelle.config import Limits
 from passerelle.domain.addresses import Address, normalize_alias, parse_address
 from passerelle.domain.apps import App, AppRegistry, IdentityKind
 from passerelle.domain.errors import NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
+from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability, can_find, may_see_alias
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Store

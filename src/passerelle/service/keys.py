@@ -18,9 +18,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from passerelle.config import Limits
 from passerelle.domain.errors import InvalidInput, NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, DeviceId
+from passerelle.domain.limits import Limits
 from passerelle.service.directory import Directory
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Clock, Store

@@ -31,11 +31,11 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from passerelle.config import Limits
 from passerelle.domain.apps import DAY_S, AppRegistry, MediaQuota
 from passerelle.domain.conversations import message_expiry
 from passerelle.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TooLarge
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
+from passerelle.domain.limits import Limits
 from passerelle.service.ports import BlobStore, Clock, IdGenerator, Store
 from passerelle.service.records import BlobAdmission, BlobRecord, ConversationRecord, MediaUsage
 

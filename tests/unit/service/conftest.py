@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from passerelle.config import Limits
+from passerelle.domain.limits import Limits
 from tests.unit.service.world import World, open_world
 
 

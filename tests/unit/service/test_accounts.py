@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from passerelle.config import Limits
 from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, RateLimited, Unauthorized
 from passerelle.domain.ids import AppName, DeviceId
+from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
 from passerelle.service.accounts import NewDevice, PasswordProof, PhoneProof
 from passerelle.service.limiter import ClientKey

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from passerelle.config import Limits
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.errors import InvalidInput, NotFound, RateLimited
+from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
 from passerelle.service.directory import NOT_FOUND
 from tests.unit.service.world import Person, World

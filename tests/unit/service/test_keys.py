@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from passerelle.config import Limits
 from passerelle.domain.errors import InvalidInput, NotFound, RateLimited
+from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
 from passerelle.service.keys import CLAIMS_PER_PAIR_PER_MINUTE
 from passerelle.service.records import OneTimeKey

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from passerelle.config import Limits
 from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, RateLimited, Unauthorized
 from passerelle.domain.ids import AppName
+from passerelle.domain.limits import Limits
 from passerelle.service.accounts import PhoneProof
 from passerelle.service.limiter import ClientKey
 from tests.unit.service.fakes import TestDevice

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from passerelle.config import Limits, Settings, load_settings
+from passerelle.config import Settings, load_settings
 from passerelle.domain.addresses import normalize_phone
+from passerelle.domain.limits import Limits
 from passerelle.server.system import RandomIds
 from passerelle.service.accounts import AccountService, DeviceSession, PasswordProof, PhoneProof
 from passerelle.service.directory import Directory
