@@ -1,4 +1,5 @@
-"""Benchmarks of Passerelle. ``python -m benchmarks`` is ``passerelle bench`` (see README.md);
-``ws_layers/`` and ``store_bench.py`` are the studies behind the design choices."""
+"""Standalone measurements of Passerelle and their figures (see README.md): ``ws_layers/`` and
+``store_bench.py`` are the studies behind design choices, ``latest.json`` the last figures of
+``passerelle bench`` (the load generator itself is ``passerelle.cli.bench``)."""
 
 from __future__ import annotations

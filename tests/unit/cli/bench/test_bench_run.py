@@ -1,4 +1,4 @@
-"""``python -m benchmarks`` end to end in a tiny configuration, as an operator runs it: a real
+"""``passerelle bench`` end to end in a tiny configuration, as an operator runs it: a real
 server process, real accounts, the three scenarios, figures on the last stdout line; and what an
 operator sees when the server cannot start."""
 
@@ -27,7 +27,8 @@ def test_the_bench_runs_every_scenario_and_cleans_up(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "benchmarks",
+            "passerelle",
+            "bench",
             "--json",
             "--scenario",
             "all",
