@@ -8,29 +8,19 @@ N is the number printed before a message, ``(3)``. Everything goes through the S
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from rich.text import Text
 
-from passerelle.cli.chat.events import EventPrinter, snippet
-from passerelle.cli.chat.groups import Target
+from passerelle.cli.chat.commands import CommandGroup
+from passerelle.cli.chat.events import snippet
 from passerelle.cli.chat.shown import no_message, sent_message
 from passerelle.cli.chat.view import when
-from passerelle.sdk import Client, Message
+from passerelle.sdk import Message
 
 
-class ContentCommands:
-    def __init__(
-        self,
-        client: Client,
-        printer: EventPrinter,
-        target: Target,
-        say: Callable[[str | Text], None],
-    ) -> None:
-        self.client = client
-        self.printer = printer
-        self.target = target
-        self.say = say
-
+@dataclass(eq=False)
+class ContentCommands(CommandGroup):
     def commands(self) -> dict[str, Callable[[str], Awaitable[None]]]:
         return {
             "/react": self.react,

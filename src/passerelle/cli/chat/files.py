@@ -12,15 +12,15 @@ import asyncio
 import mimetypes
 import shlex
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
 
-from passerelle.cli.chat.events import EventPrinter
-from passerelle.cli.chat.groups import Target
+from passerelle.cli.chat.commands import CommandGroup
 from passerelle.cli.chat.shown import no_message, sent_message
 from passerelle.cli.chat.view import clock, human_size
-from passerelle.sdk import Client, SentMessage
+from passerelle.sdk import SentMessage
 
 MAX_FILE_BYTES = 100_000_000
 """The server's default upload limit; a larger file is refused before anything is read."""
@@ -48,19 +48,8 @@ def _stat(path: Path) -> int | None:
     return path.stat().st_size if path.is_file() else None
 
 
-class FileCommands:
-    def __init__(
-        self,
-        client: Client,
-        printer: EventPrinter,
-        target: Target,
-        say: Callable[[str | Text], None],
-    ) -> None:
-        self.client = client
-        self.printer = printer
-        self.target = target
-        self.say = say
-
+@dataclass(eq=False)
+class FileCommands(CommandGroup):
     def commands(self) -> dict[str, Callable[[str], Awaitable[None]]]:
         return {"/send-file": self.send_file, "/save": self.save}
 

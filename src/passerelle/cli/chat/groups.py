@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from passerelle.cli.chat.events import EventPrinter
+from passerelle.cli.chat.commands import CommandGroup
 from passerelle.cli.chat.notices import joined
 from passerelle.cli.chat.view import group_tag
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.sdk import Client, NotFound
+from passerelle.sdk import NotFound
 
 GROUP_USAGE = """\
 /group new NAME ADDRESS…  a group with these people (and you, its admin)
@@ -30,46 +31,9 @@ GROUP_USAGE = """\
 /group leave              leave the current group"""
 
 
-class Target:
-    """Where typed lines go: a person (``peer``) or a group (``group``), never both; or nowhere.
-
-    ``chosen`` says that the person picked (or tried to pick) a target this session: from then on an
-    incoming message never picks one for them, so a failed ``/to`` cannot send the next line to
-    whoever wrote last."""
-
-    def __init__(self) -> None:
-        self.peer: AccountId | None = None
-        self.group: ConversationId | None = None
-        self.chosen = False
-
-    def person(self, account: AccountId) -> None:
-        self.peer, self.group, self.chosen = account, None, True
-
-    def in_group(self, conv: ConversationId) -> None:
-        self.peer, self.group, self.chosen = None, conv, True
-
-    def clear(self) -> None:
-        """Nobody: lines typed now are not sent anywhere (and say so)."""
-        self.peer, self.group, self.chosen = None, None, True
-
-    @property
-    def empty(self) -> bool:
-        return self.peer is None and self.group is None
-
-
-class GroupCommands:
-    def __init__(
-        self,
-        client: Client,
-        printer: EventPrinter,
-        target: Target,
-        say: Callable[[str | Text], None],
-    ) -> None:
-        self.client = client
-        self.printer = printer
-        self.target = target
-        self.say = say
-        self.listed: list[ConversationId] = []
+@dataclass(eq=False)
+class GroupCommands(CommandGroup):
+    listed: list[ConversationId] = field(default_factory=list)
 
     def commands(self) -> dict[str, Callable[[str], Awaitable[None]]]:
         return {"/group": self.group, "/groups": self.groups}

@@ -9,34 +9,24 @@ a number from ``/requests``, an address, or nothing (the latest request announce
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from passerelle.cli.chat.events import EventPrinter
-from passerelle.cli.chat.groups import Target
+from passerelle.cli.chat.commands import CommandGroup
 from passerelle.cli.chat.view import when
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId
-from passerelle.sdk import Client, NotFound, RequestEvent
+from passerelle.sdk import NotFound, RequestEvent
 
 
-class RequestCommands:
-    def __init__(
-        self,
-        client: Client,
-        printer: EventPrinter,
-        target: Target,
-        say: Callable[[str | Text], None],
-    ) -> None:
-        self.client = client
-        self.printer = printer
-        self.target = target
-        self.say = say
-        self.latest: AccountId | None = None
-        """Who sent the latest request this session announced."""
-        self.listed: list[AccountId] = []
-        self.blocks: list[AccountId] = []
-        """The people ``/blocked`` listed, for ``/unblock N``."""
+@dataclass(eq=False)
+class RequestCommands(CommandGroup):
+    latest: AccountId | None = None
+    """Who sent the latest request this session announced."""
+    listed: list[AccountId] = field(default_factory=list)
+    blocks: list[AccountId] = field(default_factory=list)
+    """The people ``/blocked`` listed, for ``/unblock N``."""
 
     def commands(self) -> dict[str, Callable[[str], Awaitable[None]]]:
         return {

@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from rich.console import Console
 from rich.text import Text
 
+from passerelle.cli.chat.commands import Target
 from passerelle.cli.chat.content import ContentCommands
 from passerelle.cli.chat.events import EventPrinter
 from passerelle.cli.chat.files import FileCommands
-from passerelle.cli.chat.groups import GroupCommands, Target, not_found
+from passerelle.cli.chat.groups import GroupCommands, not_found
 from passerelle.cli.chat.input import StdinLines
 from passerelle.cli.chat.requests import RequestCommands
 from passerelle.cli.chat.settings import SettingsCommands
