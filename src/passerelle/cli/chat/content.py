@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from passerelle.cli.chat.commands import CommandGroup
 from passerelle.cli.chat.events import snippet
 from passerelle.cli.chat.shown import no_message, sent_message
+from passerelle.cli.chat.slash import CommandGroup
 from passerelle.cli.chat.view import when
 from passerelle.sdk import Message
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from passerelle.cli.chat.commands import CommandGroup
 from passerelle.cli.chat.shown import no_message, sent_message
+from passerelle.cli.chat.slash import CommandGroup
 from passerelle.cli.chat.view import clock, human_size
 from passerelle.sdk import SentMessage
 

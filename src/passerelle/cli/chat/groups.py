@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from passerelle.cli.chat.commands import CommandGroup
 from passerelle.cli.chat.notices import joined
+from passerelle.cli.chat.slash import CommandGroup
 from passerelle.cli.chat.view import group_tag
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import NotFound

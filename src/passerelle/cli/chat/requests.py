@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from passerelle.cli.chat.commands import CommandGroup
+from passerelle.cli.chat.slash import CommandGroup
 from passerelle.cli.chat.view import when
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from rich.console import Console
 from rich.text import Text
 
-from passerelle.cli.chat.commands import Target
 from passerelle.cli.chat.content import ContentCommands
 from passerelle.cli.chat.events import EventPrinter
 from passerelle.cli.chat.files import FileCommands
@@ -23,6 +22,7 @@ from passerelle.cli.chat.input import StdinLines
 from passerelle.cli.chat.requests import RequestCommands
 from passerelle.cli.chat.settings import SettingsCommands
 from passerelle.cli.chat.shown import is_group, sent_message
+from passerelle.cli.chat.slash import Target
 from passerelle.cli.chat.view import TIMER_CHOICES, AppStyles, clock, safety_rows, timer_words, when
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId

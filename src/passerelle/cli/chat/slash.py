@@ -1,6 +1,6 @@
-"""What every group of chat commands shares: where typed lines go (``Target``), and the four
-things each command group works with (``CommandGroup``): the SDK client, the printer of events, the
-target and the session's ``say``."""
+"""What every group of slash commands in ``passerelle chat`` shares: where typed lines go
+(``Target``), and the four things each group works with (``CommandGroup``): the SDK client, the
+printer of events, the target and the session's ``say``."""
 
 from __future__ import annotations
 
