@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from passerelle.cli.bench.errors import BenchError
-from passerelle.cli.bench.identity import BenchAccount, register_all, signed_device
+from passerelle.cli.bench.identity import BenchAccount, create_account, register_all, signed_device
 
 PHONE_APPS = ("chat", "social")
 PASSWORD_MEMBERS = 10
@@ -84,17 +84,7 @@ async def register_phone(http: httpx.AsyncClient, gateway: CodeGateway, *, app: 
         code = await waiter
     device = signed_device(f"{app} {n} bench")
     body = {"app": app, "phone": phone, "code": code, "display_name": f"Member {n}", "device": device}
-    response = await http.post("/v1/accounts", json=body)
-    if response.status_code != 201:
-        raise BenchError(f"registering {phone} failed: HTTP {response.status_code} {response.text[:200]}")
-    answer = response.json()
-    return BenchAccount(
-        handle=phone,
-        account_id=answer["account_id"],
-        device_id=answer["device_id"],
-        token=answer["token"],
-        curve25519=device["curve25519"],
-    )
+    return await create_account(http, body, device, who=phone)
 
 
 async def register_members(

@@ -53,15 +53,23 @@ def signed_device(name: str) -> dict[str, str]:
 async def register(http: httpx.AsyncClient, *, app: str, handle: str) -> BenchAccount:
     device = signed_device(f"{handle} bench")
     body = {"app": app, "handle": handle, "password": secrets.token_urlsafe(12), "device": device}
+    return await create_account(http, body, device, who=handle)
+
+
+async def create_account(
+    http: httpx.AsyncClient, body: dict[str, Any], device: dict[str, str], *, who: str
+) -> BenchAccount:
+    """``POST /v1/accounts`` with ``body`` (which carries ``device``): the new account, named ``who``
+    (its handle or phone number), or BenchError."""
     try:
         response = await http.post("/v1/accounts", json=body)
     except httpx.HTTPError as exc:
-        raise BenchError(f"registering {handle} failed: {exc!r}") from exc
+        raise BenchError(f"registering {who} failed: {exc!r}") from exc
     if response.status_code != 201:
-        raise BenchError(f"registering {handle} failed: HTTP {response.status_code} {response.text[:300]}")
+        raise BenchError(f"registering {who} failed: HTTP {response.status_code} {response.text[:300]}")
     answer = response.json()
     return BenchAccount(
-        handle=handle,
+        handle=who,
         account_id=answer["account_id"],
         device_id=answer["device_id"],
         token=answer["token"],
