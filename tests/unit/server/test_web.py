@@ -79,7 +79,7 @@ async def test_assets_are_served_with_their_types(tmp_path: Path, name: str, con
         "/app/nope/",
         "/app/nope/assets/app.js",
         "/app/chat/assets/index.html",
-        "/app/chat/assets/..%2Fcli.py",
+        "/app/chat/assets/..%2Fconfig.py",
         "/app/chat/assets/missing.js",
         "/app/chat/assets/README.md",
     ],
