@@ -13,8 +13,8 @@ import pytest
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, AppName
 from passerelle.storage import MemoryStore, PostgresStore, SqliteStore, open_store
-from passerelle.storage.dialect import postgres_dialect, sqlite_dialect
-from passerelle.storage.migrate import SchemaTooNew, load_migrations
+from passerelle.storage.sql.dialect import postgres_dialect, sqlite_dialect
+from passerelle.storage.sql.migrate import SchemaTooNew, load_migrations
 from tests.contract.conftest import new_person
 
 

@@ -22,9 +22,9 @@ import redis.asyncio as aioredis
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import Timestamp
 from passerelle.service.ports import RateLimits
-from passerelle.storage.ratelimit_memory import MemoryRateLimits
-from passerelle.storage.ratelimit_redis import RedisRateLimits
 from passerelle.storage.ratelimits import open_rate_limits
+from passerelle.storage.ratelimits.memory import MemoryRateLimits
+from passerelle.storage.ratelimits.redis import RedisRateLimits
 
 REDIS_URL = os.environ.get("PASSERELLE_TEST_REDIS_URL", "")
 MAX_KEYS = 50

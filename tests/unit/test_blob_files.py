@@ -9,7 +9,7 @@ import pytest
 
 from passerelle.domain.errors import Conflict, NotFound
 from passerelle.domain.ids import BlobId
-from passerelle.storage.blob_files import LocalBlobStore
+from passerelle.storage.blobs.files import LocalBlobStore
 
 BLOB = BlobId("b_" + "A" * 43)
 

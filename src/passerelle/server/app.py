@@ -55,7 +55,7 @@ from passerelle.service.privacy import PrivacyService
 from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories import StoryService
 from passerelle.storage import open_store
-from passerelle.storage.blob_files import LocalBlobStore
+from passerelle.storage.blobs.files import LocalBlobStore
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret

@@ -1,7 +1,7 @@
 """Rate limiting for the use cases: named rules over the RateLimits port, RateLimited on refusal.
 
 Which buckets exist and how they are kept is the adapter's business (one bounded table per rule, in
-this process or shared through Redis: ``passerelle.storage.ratelimit_*``); the numbers of each rule
+this process or shared through Redis: ``passerelle.storage.ratelimits``); the numbers of each rule
 come from the injected ``Limits``. Keys that a client can vary freely (a claimed name, a phone
 number) are always checked after a key it cannot (its address, its device), so a flood of invented
 keys is stopped by the first rule before it can fill the second one's table.

@@ -260,7 +260,7 @@ class MediaStore(Protocol):
 
 class PrivacyStore(Protocol):
     """Contacts, blocks, message requests, privacy settings, reports, export and erasure
-    (storage.sql_privacy and storage.sql_erase; docs/protocol.md section 9)."""
+    (storage.sql.privacy and storage.sql.erase; docs/protocol.md section 9)."""
 
     async def pair_facts(self, a: AccountId, b: AccountId) -> PairFacts:
         """Blocks and contacts between two people, their direct conversation's member states and

@@ -9,7 +9,7 @@ import pytest
 from passerelle.domain.errors import RateLimited
 from passerelle.domain.ids import Timestamp
 from passerelle.service.limiter import RateLimiter, client_key_of
-from passerelle.storage.ratelimit_memory import MemoryRateLimits
+from passerelle.storage.ratelimits.memory import MemoryRateLimits
 
 
 class StepClock:

@@ -19,7 +19,7 @@ from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
 from passerelle.storage import MemoryStore
-from passerelle.storage.ratelimit_memory import MemoryRateLimits
+from passerelle.storage.ratelimits.memory import MemoryRateLimits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
 

@@ -1,5 +1,5 @@
 """Export and erasure of one person's data in ``MemoryStore`` (the last two ``PrivacyStore``
-methods), with the rules of ``storage.sql_erase``:
+methods), with the rules of ``storage.sql.erase``:
 
 - An export holds exactly what the server keeps about the person, and nothing about anybody else.
 - Erasure is one transaction that leaves no row naming the account or one of its devices; a group

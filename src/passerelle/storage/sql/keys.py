@@ -1,4 +1,4 @@
-"""One-time and fallback keys: shared SQL and transaction functions (see ``storage.txn``).
+"""One-time and fallback keys: shared SQL and transaction functions (see ``storage.sql.txn``).
 
 A claim deletes the one-time key it hands out in the same statement that picks it. On PostgreSQL
 the pick skips rows another claim has locked (``FOR UPDATE SKIP LOCKED``), so concurrent claims
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from passerelle.domain.ids import AccountId, DeviceId
 from passerelle.service.records import ClaimedDevice, OneTimeKey
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.sql_accounts import LIST_DEVICES, device_from_row
-from passerelle.storage.txn import Txn, all_rows, many, one
+from passerelle.storage.sql.accounts import LIST_DEVICES, device_from_row
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Txn, all_rows, many, one
 
 ADD_ONE_TIME_KEY = (
     "INSERT INTO one_time_keys (device, key_id, key, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"

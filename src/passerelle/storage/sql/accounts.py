@@ -1,4 +1,4 @@
-"""Accounts and devices: shared SQL and transaction functions (see ``storage.txn``)."""
+"""Accounts and devices: shared SQL and transaction functions (see ``storage.sql.txn``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from passerelle.domain.errors import AliasTaken
 from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.service.records import AccountRecord, DeviceRecord
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Row, Txn, all_rows, count, one
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 
 _ACCOUNT_COLUMNS = "id, app, alias, display_name, password_hash, findability, read_receipts, created_at"
 _DEVICE_COLUMNS = "id, account, name, curve25519, ed25519, signature, created_at"

@@ -29,7 +29,7 @@ from passerelle.domain.ids import (
     Timestamp,
 )
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
-from passerelle.storage.sql_mailbox import FETCH, INSERT_MESSAGE, SELECT_MESSAGE, item_from_row
+from passerelle.storage.sql.mailbox import FETCH, INSERT_MESSAGE, SELECT_MESSAGE, item_from_row
 
 LOAD_SEQUENCES = (
     "SELECT s.next_message_id, MAX(s.next_pos, COALESCE((SELECT MAX(pos) + 1 FROM mailbox), 1)) "

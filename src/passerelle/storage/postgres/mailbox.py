@@ -24,9 +24,9 @@ from typing import Final
 
 from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.postgres_engine import Connection, rowcount
-from passerelle.storage.sql_mailbox import FETCH, item_from_row
+from passerelle.storage.postgres.engine import Connection, rowcount
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.mailbox import FETCH, item_from_row
 
 NEXT_MESSAGE_IDS: Final = "SELECT array_agg(nextval('message_ids')) FROM generate_series(1, $1::int)"
 # Many-row parameters travel as one JSON document (or COPY for the items): asyncpg checks every

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 from passerelle.domain.errors import NotFound, Unavailable
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.migrate import CREATE_VERSION_TABLE, SELECT_VERSION, Migration, pending
 from passerelle.storage.private_files import FILE_MODE, create_dirs, open_private, tighten
-from passerelle.storage.txn import ALL, COUNT, ONE, Txn
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.migrate import CREATE_VERSION_TABLE, SELECT_VERSION, Migration, pending
+from passerelle.storage.sql.txn import ALL, COUNT, ONE, Txn
 
 P = ParamSpec("P")
 R = TypeVar("R")

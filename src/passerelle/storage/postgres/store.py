@@ -1,7 +1,7 @@
 """``PostgresStore``: the Store on PostgreSQL, safe for several server processes sharing a database.
 
-Methods outside the mailbox are the shared transaction functions (``sql_store``); the mailbox is
-``postgres_mailbox``. All of them go through ``PostgresEngine``, which owns the asyncpg pool.
+Methods outside the mailbox are the shared transaction functions (``storage.sql.store``); the mailbox is
+``postgres.mailbox``. All of them go through ``PostgresEngine``, which owns the asyncpg pool.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Clock
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
-from passerelle.storage import postgres_mailbox
-from passerelle.storage.dialect import postgres_dialect
-from passerelle.storage.migrate import load_migrations
-from passerelle.storage.postgres_engine import PostgresEngine
-from passerelle.storage.sql_mailbox import count_waiting_txn, delete_expired_txn, was_stored_txn
-from passerelle.storage.sql_store import SqlStore
+from passerelle.storage.postgres import mailbox as postgres_mailbox
+from passerelle.storage.postgres.engine import PostgresEngine
+from passerelle.storage.sql.dialect import postgres_dialect
+from passerelle.storage.sql.mailbox import count_waiting_txn, delete_expired_txn, was_stored_txn
+from passerelle.storage.sql.migrate import load_migrations
+from passerelle.storage.sql.store import SqlStore
 
 
 class PostgresStore(SqlStore):

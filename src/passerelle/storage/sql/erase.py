@@ -1,4 +1,4 @@
-"""Export and erasure of one person's data: shared SQL and transaction functions (see ``storage.txn``).
+"""Export and erasure of one person's data: shared SQL and transaction functions (see ``storage.sql.txn``).
 
 Rules:
 - An export holds exactly what the server keeps about the person: their account, settings, devices
@@ -22,16 +22,16 @@ from passerelle.service.privacy_records import (
     MailboxMeta,
     SentRecord,
 )
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.sql_accounts import get_account_txn, list_devices_txn
-from passerelle.storage.sql_conversations import list_conversations_txn
-from passerelle.storage.sql_privacy import (
+from passerelle.storage.sql.accounts import get_account_txn, list_devices_txn
+from passerelle.storage.sql.conversations import list_conversations_txn
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.privacy import (
     get_privacy_txn,
     list_blocks_txn,
     list_contacts_txn,
     reports_by_txn,
 )
-from passerelle.storage.txn import Txn, all_rows, count, one
+from passerelle.storage.sql.txn import Txn, all_rows, count, one
 
 DEVICE_OTKS = "SELECT key_id, key FROM one_time_keys WHERE device = ? ORDER BY key_id"
 DEVICE_FALLBACK = "SELECT key_id, key FROM fallback_keys WHERE device = ?"

@@ -1,5 +1,5 @@
 """The PrivacyStore methods of both SQL stores (``SqlStore`` inherits them): each one transaction
-function of ``storage.sql_privacy`` or ``storage.sql_erase`` run by the store's engine."""
+function of ``storage.sql.privacy`` or ``storage.sql.erase`` run by the store's engine."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from passerelle.service.privacy_records import (
     ReportRecord,
     RequestRecord,
 )
-from passerelle.storage import sql_erase, sql_privacy
+from passerelle.storage.sql import erase as sql_erase
+from passerelle.storage.sql import privacy as sql_privacy
 
 if TYPE_CHECKING:
-    from passerelle.storage.sql_store import SqlEngine
+    from passerelle.storage.sql.store import SqlEngine
 
 
 class PrivacySql:

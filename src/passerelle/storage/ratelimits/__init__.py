@@ -4,8 +4,8 @@ nodes), else this process's memory."""
 from __future__ import annotations
 
 from passerelle.service.ports import Clock
-from passerelle.storage.ratelimit_memory import MemoryRateLimits
-from passerelle.storage.ratelimit_redis import PREFIX, RedisRateLimits
+from passerelle.storage.ratelimits.memory import MemoryRateLimits
+from passerelle.storage.ratelimits.redis import PREFIX, RedisRateLimits
 
 
 def open_rate_limits(

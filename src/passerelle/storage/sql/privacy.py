@@ -1,5 +1,5 @@
 """Contacts, blocks, member states of direct conversations, privacy settings and reports: shared SQL
-and transaction functions (see ``storage.txn``)."""
+and transaction functions (see ``storage.sql.txn``)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from passerelle.service.privacy_records import (
     ReportRecord,
     RequestRecord,
 )
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Row, Txn, all_rows, count, many, one
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Row, Txn, all_rows, count, many, one
 
 _PAIR = "(({a} = ? AND {b} = ?) OR ({a} = ? AND {b} = ?))"
 PAIR_BLOCKS = "SELECT blocker, blocked FROM blocks WHERE " + _PAIR.replace("{a}", "blocker").replace(

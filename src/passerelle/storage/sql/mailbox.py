@@ -1,6 +1,6 @@
 """The mailbox: what both engines share. Appends and acks are engine-specific (positions come from
 one writer's counter on SQLite and from a locked per-device counter on PostgreSQL) and live in
-``sqlite_mailbox`` and ``postgres_mailbox``.
+``storage.sqlite.mailbox`` and ``storage.postgres.mailbox``.
 
 Every item of one message carries the message's expiry, and a message's idempotency record
 (``messages``) carries it too. So once a record is past its expiry no item of it can be left, and
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
 from passerelle.service.records import MailboxItem
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Row, Txn, count, one
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Row, Txn, count, one
 
 # A group item's body lives once in ``bodies`` (``body_id``); a 1:1 item's inline (body_id NULL).
 FETCH = (

@@ -1,12 +1,12 @@
 """Credentials: bearer tokens, login challenges and one-time codes. Shared SQL and transaction
-functions (see ``storage.txn``). Only hashes of tokens and codes are stored."""
+functions (see ``storage.sql.txn``). Only hashes of tokens and codes are stored."""
 
 from __future__ import annotations
 
 from passerelle.domain.ids import AppName, DeviceId, Timestamp
 from passerelle.service.records import CodeRecord, TokenRecord
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Txn, count, one
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Txn, count, one
 
 PUT_TOKEN = (
     "INSERT INTO tokens (hash, device, expires_at) VALUES (?, ?, ?) "

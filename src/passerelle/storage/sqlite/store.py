@@ -1,7 +1,7 @@
 """``SqliteStore``: the Store on one SQLite file (WAL), for a single server process.
 
-Every method is one job on the engine's writer thread (``sqlite_engine``), which owns the only
-connection; the mailbox's hot path runs there as plain functions (``sqlite_mailbox``).
+Every method is one job on the engine's writer thread (``sqlite.engine``), which owns the only
+connection; the mailbox's hot path runs there as plain functions (``sqlite.mailbox``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Clock
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
-from passerelle.storage import sqlite_mailbox
-from passerelle.storage.dialect import sqlite_dialect
-from passerelle.storage.migrate import load_migrations
-from passerelle.storage.sql_mailbox import count_waiting_txn, delete_expired_txn, was_stored_txn
-from passerelle.storage.sql_store import SqlStore
-from passerelle.storage.sqlite_engine import SqliteEngine
+from passerelle.storage.sql.dialect import sqlite_dialect
+from passerelle.storage.sql.mailbox import count_waiting_txn, delete_expired_txn, was_stored_txn
+from passerelle.storage.sql.migrate import load_migrations
+from passerelle.storage.sql.store import SqlStore
+from passerelle.storage.sqlite import mailbox as sqlite_mailbox
+from passerelle.storage.sqlite.engine import SqliteEngine
 
 
 class SqliteStore(SqlStore):

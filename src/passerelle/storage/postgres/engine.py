@@ -19,15 +19,15 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 import asyncpg
 
 from passerelle.domain.errors import NotFound, Unavailable
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.migrate import (
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.migrate import (
     CREATE_VERSION_TABLE,
     RECORD_VERSION,
     SELECT_VERSION,
     Migration,
     pending,
 )
-from passerelle.storage.txn import ALL, COUNT, ONE, Txn
+from passerelle.storage.sql.txn import ALL, COUNT, ONE, Txn
 
 P = ParamSpec("P")
 R = TypeVar("R")

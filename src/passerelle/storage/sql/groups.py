@@ -1,4 +1,4 @@
-"""Groups: roles, invite links and fan-out lists, as shared transaction functions (``storage.txn``),
+"""Groups: roles, invite links and fan-out lists, as shared transaction functions (``storage.sql.txn``),
 and ``SqlGroupStore``, the GroupStore half of ``SqlStore``."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, Timestamp
 from passerelle.service.group_records import GroupDevices, InviteRecord, Role
 from passerelle.service.records import ConversationRecord
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.sql_conversations import INSERT_CONVERSATION, get_conversation_txn
-from passerelle.storage.txn import Txn, all_rows, count, many, one
+from passerelle.storage.sql.conversations import INSERT_CONVERSATION, get_conversation_txn
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Txn, all_rows, count, many, one
 
 if TYPE_CHECKING:
-    from passerelle.storage.sql_store import SqlEngine
+    from passerelle.storage.sql.store import SqlEngine
 
 INSERT_ROLE = "INSERT INTO members (conv, account, role) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 SELECT_ROLES = (

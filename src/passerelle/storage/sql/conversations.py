@@ -1,4 +1,4 @@
-"""Conversations and their members: shared SQL and transaction functions (see ``storage.txn``)."""
+"""Conversations and their members: shared SQL and transaction functions (see ``storage.sql.txn``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.service.records import ConversationRecord
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Row, Txn, all_rows, count, many, one
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Row, Txn, all_rows, count, many, one
 
 INSERT_CONVERSATION = (
     "INSERT INTO conversations (id, kind, timer_s, created_at) VALUES (?, ?, 0, ?) ON CONFLICT DO NOTHING"

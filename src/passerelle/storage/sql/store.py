@@ -1,5 +1,5 @@
 """What the SQLite and PostgreSQL stores share: every Store method outside the mailbox, each one
-transaction function (``storage.sql_*``) run by the store's engine.
+transaction function (``storage.sql.*``) run by the store's engine.
 
 ``SqliteStore`` and ``PostgresStore`` add the engine's life cycle and its mailbox, which is where
 the two engines really differ.
@@ -27,12 +27,16 @@ from passerelle.service.records import (
     OneTimeKey,
     TokenRecord,
 )
-from passerelle.storage import sql_accounts, sql_conversations, sql_credentials, sql_keys, sql_media
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.sql_groups import SqlGroupStore
-from passerelle.storage.sql_privacy_store import PrivacySql
-from passerelle.storage.sql_stories import StorySql
-from passerelle.storage.txn import Txn
+from passerelle.storage.sql import accounts as sql_accounts
+from passerelle.storage.sql import conversations as sql_conversations
+from passerelle.storage.sql import credentials as sql_credentials
+from passerelle.storage.sql import keys as sql_keys
+from passerelle.storage.sql import media as sql_media
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.groups import SqlGroupStore
+from passerelle.storage.sql.privacy_store import PrivacySql
+from passerelle.storage.sql.stories import StorySql
+from passerelle.storage.sql.txn import Txn
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -162,7 +166,7 @@ class SqlStore(SqlGroupStore, PrivacySql, StorySql):
     async def shares_conversation(self, a: AccountId, b: AccountId) -> bool:
         return await self._engine.read(sql_conversations.shares_conversation_txn, a, b)
 
-    # -- media blobs (storage.sql_media) ---------------------------------------------------------
+    # -- media blobs (storage.sql.media) ---------------------------------------------------------
 
     async def create_blob(self, record: BlobRecord, *, max_pending: int, quota: MediaQuota) -> BlobAdmission:
         return await self._engine.write(sql_media.create_blob_txn, record, max_pending, quota)

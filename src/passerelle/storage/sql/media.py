@@ -1,6 +1,6 @@
-"""Media blob metadata and uploads: shared SQL and transaction functions (see ``storage.txn``).
+"""Media blob metadata and uploads: shared SQL and transaction functions (see ``storage.sql.txn``).
 
-The bytes themselves are in a BlobStore (``storage.blob_files``); these rows say who uploaded a
+The bytes themselves are in a BlobStore (``storage.blobs.files``); these rows say who uploaded a
 blob, into which conversation, how much of it arrived, and until when it is kept.
 
 ``media_usage`` holds each uploader's total of declared sizes and count of blobs, changed only
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from passerelle.domain.apps import MediaQuota
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
 from passerelle.service.records import BlobAdmission, BlobRecord, MediaUsage
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Row, Txn, all_rows, count, one
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 
 _COLUMNS = "id, uploader, conv, size, received, complete, ttl_s, created_at, expires_at"
 COUNT_PENDING = "SELECT COUNT(*) FROM blobs WHERE uploader = ? AND complete = ?"

@@ -1,4 +1,4 @@
-"""Stories: shared SQL and transaction functions (see ``storage.txn``), and ``StorySql``, the
+"""Stories: shared SQL and transaction functions (see ``storage.sql.txn``), and ``StorySql``, the
 StoryStore half of ``SqlStore``. Only metadata: who posted, when, until when, and who may see it."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from passerelle.domain.ids import AccountId, BlobId, Timestamp
 from passerelle.service.story_records import StoryId, StoryRecord
-from passerelle.storage.dialect import Dialect
-from passerelle.storage.txn import Row, Txn, all_rows, count, many, one
+from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.txn import Row, Txn, all_rows, count, many, one
 
 if TYPE_CHECKING:
-    from passerelle.storage.sql_store import SqlEngine
+    from passerelle.storage.sql.store import SqlEngine
 
 _COLUMNS = "id, author, created_at, expires_at, audience_size"
 INSERT_STORY = f"INSERT INTO stories ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
