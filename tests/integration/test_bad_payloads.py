@@ -5,31 +5,15 @@ A bad item already in the database (older than the checks) is dropped with a not
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.proto.payloads import MAX_OPENS
 from passerelle.service.records import OutgoingMessage
 from tests.conftest import ServerHandle
 from tests.integration.wire import Wire, envelope, register_photo
-
-
-@pytest.fixture
-async def http(server: ServerHandle) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        yield client
-
-
-@pytest.fixture(params=["asgi", "picows"])
-def ws_url(request: pytest.FixtureRequest, server: ServerHandle) -> str:
-    if request.param == "asgi":
-        return server.running.ws_url
-    assert server.running.fast_ws_url is not None
-    return server.running.fast_ws_url
 
 
 def server_checks_text_itself(ws_url: str, http: httpx.AsyncClient) -> bool:

@@ -8,7 +8,6 @@ The server runs in this process, so its memory is this process's (the client sid
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,20 +27,6 @@ MEMORY_BOUND = 64 * MIB
 """Growth of the server's peak memory a flood may cause (before the fixes: gigabytes)."""
 DATABASE_BOUND = 6 * MIB
 """Growth of the database files (main file and WAL) a flood may cause."""
-
-
-@pytest.fixture
-async def http(server: ServerHandle) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        yield client
-
-
-@pytest.fixture(params=["asgi", "picows"])
-def ws_url(request: pytest.FixtureRequest, server: ServerHandle) -> str:
-    if request.param == "asgi":
-        return server.running.ws_url
-    assert server.running.fast_ws_url is not None
-    return server.running.fast_ws_url
 
 
 def receipt_chunks(conv: str, to: str, frames: int, per_chunk: int) -> list[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,21 +12,6 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import ServerHandle, assert_absent
 from tests.integration.wire import Wire, add_photo_device, envelope, register_photo
-
-
-@pytest.fixture
-async def http(server: ServerHandle) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        yield client
-
-
-@pytest.fixture(params=["asgi", "picows"])
-def ws_url(request: pytest.FixtureRequest, server: ServerHandle) -> str:
-    """Every gateway test runs on both WebSocket layers: uvicorn's (ASGI) and the fast one (picows)."""
-    if request.param == "asgi":
-        return server.running.ws_url
-    assert server.running.fast_ws_url is not None
-    return server.running.fast_ws_url
 
 
 async def pair(http: httpx.AsyncClient, ws_url: str) -> tuple[Wire, Wire]:

@@ -6,8 +6,6 @@ recipient has received them, or accepts, the stranger may write again. Contacts 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -15,20 +13,6 @@ from tests.conftest import ServerHandle
 from tests.integration.wire import Wire, envelope, register_photo
 
 WAITING = 5
-
-
-@pytest.fixture
-async def http(server: ServerHandle) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        yield client
-
-
-@pytest.fixture(params=["asgi", "picows"])
-def ws_url(request: pytest.FixtureRequest, server: ServerHandle) -> str:
-    if request.param == "asgi":
-        return server.running.ws_url
-    assert server.running.fast_ws_url is not None
-    return server.running.fast_ws_url
 
 
 async def _send(sender: Wire, to: Wire, tag: str) -> dict[str, object]:
