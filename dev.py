@@ -92,10 +92,12 @@ def _ensure_chromium() -> None:
         print("no Chromium: the browser tests will be skipped (install it: sudo apt-get install -y chromium)")
         return
     quiet = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    # Wait for another apt/dpkg run (a second set-up at the same time) instead of failing at once.
+    wait = ["-o", "DPkg::Lock::Timeout=300"]
+    install = ["apt-get", *wait, "install", "-y", "--no-install-recommends", "chromium"]
     print("+", " ".join(install), flush=True)
     if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=quiet, capture_output=True)
+        subprocess.run(["apt-get", *wait, "update"], env=quiet, capture_output=True)
         if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
             print("chromium could not be installed: the browser tests will be skipped")
 

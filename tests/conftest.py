@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from passerelle.config import Settings, load_settings
 from passerelle.domain.ids import AppName, Timestamp
+from passerelle.sdk import Client, ClientOptions
 from passerelle.server.logs import JsonFormatter
 from passerelle.server.runner import RunningServer, running_server
 
@@ -74,6 +75,50 @@ class ServerHandle:
     def server_files(self) -> list[Path]:
         """Everything the server wrote: its data directory (database, WAL) and its log."""
         return [*self.database_files(), self.log_file]
+
+    async def register_phone(
+        self,
+        store_dir: Path,
+        phone: str,
+        *,
+        display_name: str | None = None,
+        device_name: str | None = None,
+        options: ClientOptions | None = None,
+    ) -> Client:
+        """A person signs up on the phone-number app ``chat``: the server texts a code, they type it in."""
+        await Client.request_code(self.url, "chat", phone)
+        names = {} if device_name is None else {"device_name": device_name}
+        return await Client.register(
+            self.url,
+            store_dir,
+            app="chat",
+            phone=phone,
+            code=self.inbox.code_for(phone),
+            display_name=display_name,
+            options=options,
+            **names,
+        )
+
+    async def add_phone_device(
+        self,
+        store_dir: Path,
+        phone: str,
+        *,
+        device_name: str | None = None,
+        options: ClientOptions | None = None,
+    ) -> Client:
+        """The same person adds a device to their ``chat`` account with a fresh code."""
+        await Client.request_code(self.url, "chat", phone)
+        names = {} if device_name is None else {"device_name": device_name}
+        return await Client.add_device(
+            self.url,
+            store_dir,
+            app="chat",
+            phone=phone,
+            code=self.inbox.code_for(phone),
+            options=options,
+            **names,
+        )
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -37,25 +37,10 @@ async def people(server: ServerHandle, tmp_path: Path) -> AsyncIterator[People]:
     alice = await Client.register(
         server.url, stores / "alice", app="photo", handle="alice", password=PW, display_name="Alice"
     )
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        stores / "bob-phone",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-        device_name="Bob's phone",
+    bob = await server.register_phone(
+        stores / "bob-phone", BOB_PHONE, display_name="Bob", device_name="Bob's phone"
     )
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob_laptop = await Client.add_device(
-        server.url,
-        stores / "bob-laptop",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        device_name="Bob's laptop",
-    )
+    bob_laptop = await server.add_phone_device(stores / "bob-laptop", BOB_PHONE, device_name="Bob's laptop")
     carol = await Client.register(
         server.url,
         stores / "carol",

@@ -58,19 +58,8 @@ class GroupWatch:
 async def people(server: ServerHandle, tmp_path: Path) -> AsyncIterator[People]:
     stores = tmp_path / "clients"
     alice = await Client.register(server.url, stores / "alice", app="photo", handle="alice", password=PW)
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        stores / "bob",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-    )
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    laptop = await Client.add_device(
-        server.url, stores / "bob-laptop", app="chat", phone=BOB_PHONE, code=server.inbox.code_for(BOB_PHONE)
-    )
+    bob = await server.register_phone(stores / "bob", BOB_PHONE, display_name="Bob")
+    laptop = await server.add_phone_device(stores / "bob-laptop", BOB_PHONE)
     carol = await Client.register(
         server.url, stores / "carol", app="social", username="marie.d", display_name="Marie", password=PW
     )

@@ -67,15 +67,7 @@ class People:
         return await self._connected(client)
 
     async def chat(self, phone: str = BOB_PHONE, name: str = "Bob") -> Client:
-        await Client.request_code(self.server.url, "chat", phone)
-        client = await Client.register(
-            self.server.url,
-            self.stores / f"{phone}-{name}",
-            app="chat",
-            phone=phone,
-            code=self.server.inbox.code_for(phone),
-            display_name=name,
-        )
+        client = await self.server.register_phone(self.stores / f"{phone}-{name}", phone, display_name=name)
         return await self._connected(client)
 
     async def social(self, username: str, name: str) -> Client:

@@ -57,15 +57,7 @@ async def test_each_readme_python_snippet_runs_against_a_real_server(
     server: ServerHandle, tmp_path: Path, index: int
 ) -> None:
     snippet = python_snippets()[index]
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        tmp_path / "bob",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-    )
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     # The tour's people are there already (the snippet must not take one of their names).
     alice = await Client.register(
         server.url, tmp_path / "alice", app="photo", handle="alice", password="x" * 12

@@ -278,16 +278,7 @@ async def test_store_errors_and_registration_errors(server: ServerHandle, tmp_pa
 
 async def test_phone_app_registration_with_a_code(server: ServerHandle, tmp_path: Path) -> None:
     phone = "+33612345678"
-    await Client.request_code(server.url, "chat", phone)
-    await asyncio.wait_for(server.inbox.arrived.wait(), 10)
-    client = await Client.register(
-        server.url,
-        tmp_path / "c",
-        app="chat",
-        phone=phone,
-        code=server.inbox.code_for(phone),
-        display_name="Dan",
-    )
+    client = await server.register_phone(tmp_path / "c", phone, display_name="Dan")
     assert client.address == f"chat:{phone}"
     async with client:
         assert [d.current for d in await client.devices()] == [True]

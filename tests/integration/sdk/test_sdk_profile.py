@@ -3,7 +3,6 @@ section 4.8): a client shows who wrote to it without ever having looked them up.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,11 @@ BOB_PHONE = "+33612345678"
 CAROL_PHONE = "+33698765432"
 
 
-async def on_chat(server: ServerHandle, store: Path, phone: str, name: str) -> Client:
-    """Register on the chat app (a phone app) with the code the server sent."""
-    server.inbox.arrived.clear()
-    await Client.request_code(server.url, "chat", phone)
-    await asyncio.wait_for(server.inbox.arrived.wait(), 10)
-    code = server.inbox.code_for(phone)
-    return await Client.register(server.url, store, app="chat", phone=phone, code=code, display_name=name)
-
-
 async def test_a_profile_is_fetched_kept_and_hides_a_phone_from_other_apps(
     server: ServerHandle, tmp_path: Path
 ) -> None:
-    bob = await on_chat(server, tmp_path / "bob", BOB_PHONE, "Bob")
-    carol = await on_chat(server, tmp_path / "carol", CAROL_PHONE, "Carol")
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
+    carol = await server.register_phone(tmp_path / "carol", CAROL_PHONE, display_name="Carol")
     alice = await Client.register(server.url, tmp_path / "alice", app="photo", handle="alice", password=PW)
     try:
         assert alice.server_url == server.url
@@ -76,7 +66,7 @@ async def test_a_hidden_or_missing_profile_is_not_found(server: ServerHandle, tm
 
 async def test_someone_who_writes_first_gets_a_name(server: ServerHandle, tmp_path: Path) -> None:
     alice = await Client.register(server.url, tmp_path / "alice", app="photo", handle="alice", password=PW)
-    bob = await on_chat(server, tmp_path / "bob", BOB_PHONE, "Bob")
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     dave = await Client.register(server.url, tmp_path / "dave", app="photo", handle="dave", password=PW)
     try:
         async with alice, bob:
