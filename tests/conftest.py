@@ -6,16 +6,17 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from passerelle.config import Settings, load_settings
 from passerelle.domain.ids import AppName, Timestamp
-from passerelle.sdk import Client, ClientOptions
+from passerelle.sdk import Client
 from passerelle.server.logs import JsonFormatter
 from passerelle.server.runner import RunningServer, running_server
 
@@ -76,49 +77,20 @@ class ServerHandle:
         """Everything the server wrote: its data directory (database, WAL) and its log."""
         return [*self.database_files(), self.log_file]
 
-    async def register_phone(
-        self,
-        store_dir: Path,
-        phone: str,
-        *,
-        display_name: str | None = None,
-        device_name: str | None = None,
-        options: ClientOptions | None = None,
-    ) -> Client:
+    async def register_phone(self, store_dir: Path, phone: str, **options: Any) -> Client:
         """A person signs up on the phone-number app ``chat``: the server texts a code, they type it in."""
-        await Client.request_code(self.url, "chat", phone)
-        names = {} if device_name is None else {"device_name": device_name}
-        return await Client.register(
-            self.url,
-            store_dir,
-            app="chat",
-            phone=phone,
-            code=self.inbox.code_for(phone),
-            display_name=display_name,
-            options=options,
-            **names,
-        )
+        return await self._with_code(Client.register, store_dir, phone, **options)
 
-    async def add_phone_device(
-        self,
-        store_dir: Path,
-        phone: str,
-        *,
-        device_name: str | None = None,
-        options: ClientOptions | None = None,
-    ) -> Client:
+    async def add_phone_device(self, store_dir: Path, phone: str, **options: Any) -> Client:
         """The same person adds a device to their ``chat`` account with a fresh code."""
+        return await self._with_code(Client.add_device, store_dir, phone, **options)
+
+    async def _with_code(
+        self, enrol: Callable[..., Awaitable[Client]], store_dir: Path, phone: str, **options: Any
+    ) -> Client:
         await Client.request_code(self.url, "chat", phone)
-        names = {} if device_name is None else {"device_name": device_name}
-        return await Client.add_device(
-            self.url,
-            store_dir,
-            app="chat",
-            phone=phone,
-            code=self.inbox.code_for(phone),
-            options=options,
-            **names,
-        )
+        code = self.inbox.code_for(phone)
+        return await enrol(self.url, store_dir, app="chat", phone=phone, code=code, **options)
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
