@@ -21,7 +21,7 @@ from passerelle.domain.limits import Limits
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.rest import RestServices, rest_routes
-from passerelle.server.rest_conversations import ConversationRoutes
+from passerelle.server.rest.conversations import ConversationRoutes
 from passerelle.service.messaging import MessagingService
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Store

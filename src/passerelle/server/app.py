@@ -33,11 +33,11 @@ from passerelle.server.hub import Hub
 from passerelle.server.logs import AccessLog
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest import RestServices, rest_routes
-from passerelle.server.rest_conversations import ConversationRoutes, ops_routes
-from passerelle.server.rest_groups import GroupRoutes
-from passerelle.server.rest_media import UPLOAD_PREFIX, MediaRoutes
-from passerelle.server.rest_privacy import PrivacyRoutes
-from passerelle.server.rest_stories import StoryRoutes
+from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
+from passerelle.server.rest.groups import GroupRoutes
+from passerelle.server.rest.media import UPLOAD_PREFIX, MediaRoutes
+from passerelle.server.rest.privacy import PrivacyRoutes
+from passerelle.server.rest.stories import StoryRoutes
 from passerelle.server.system import RandomIds, SystemClock
 from passerelle.server.web import WebApps
 from passerelle.service.accounts import AccountService

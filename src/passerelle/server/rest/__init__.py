@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from passerelle.server.rest_accounts import AccountRoutes
-from passerelle.server.rest_io import RestServices
-from passerelle.server.rest_keys import KeyRoutes
+from passerelle.server.rest.accounts import AccountRoutes
+from passerelle.server.rest.io import RestServices
+from passerelle.server.rest.keys import KeyRoutes
 
 __all__ = ["RestServices", "rest_routes"]
 

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from passerelle.domain.errors import DomainError, Unauthorized
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.server.metrics import Metrics
-from passerelle.server.rest_io import bearer_token, endpoint, json_response, read_body
+from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.messaging import MessagingService, Sender
 from passerelle.service.ports import Store

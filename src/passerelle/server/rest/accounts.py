@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import InvalidInput
 from passerelle.domain.privacy import Findability
-from passerelle.server.rest_bodies import (
+from passerelle.server.rest.bodies import (
     AddDeviceBody,
     ChallengeBody,
     CodeRequestBody,
@@ -19,7 +19,7 @@ from passerelle.server.rest_bodies import (
     SettingsBody,
     TokenBody,
 )
-from passerelle.server.rest_io import (
+from passerelle.server.rest.io import (
     RestServices,
     authenticated,
     client_key,

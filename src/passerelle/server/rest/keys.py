@@ -11,9 +11,9 @@ from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import InvalidInput
 from passerelle.domain.ids import AccountId
-from passerelle.server.rest_accounts import device_json
-from passerelle.server.rest_bodies import ClaimBody, UploadKeysBody
-from passerelle.server.rest_io import RestServices, authenticated, endpoint, json_response, read_body
+from passerelle.server.rest.accounts import device_json
+from passerelle.server.rest.bodies import ClaimBody, UploadKeysBody
+from passerelle.server.rest.io import RestServices, authenticated, endpoint, json_response, read_body
 from passerelle.service.directory import LookupResult
 from passerelle.service.records import ClaimedDevice
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from passerelle.server.rest_io import bearer_token, endpoint, json_response, read_body
+from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.stories import StoryService, parse_story_id
 from passerelle.service.story_records import StoryRecord

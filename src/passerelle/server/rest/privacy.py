@@ -25,7 +25,7 @@ from passerelle.server.privacy_json import (
     report_json,
     request_json,
 )
-from passerelle.server.rest_io import bearer_token, client_key, endpoint, json_response, read_body
+from passerelle.server.rest.io import bearer_token, client_key, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.ports import Clock
 from passerelle.service.privacy import MAX_REPORTED_TEXT, PrivacyService

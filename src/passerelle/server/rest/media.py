@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import InvalidInput, TooLarge
 from passerelle.domain.ids import BlobId, ConversationId
-from passerelle.server.rest_io import bearer_token, endpoint, json_response, read_body
+from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.media import MediaService, parse_blob_id
 from passerelle.service.records import BlobRecord
