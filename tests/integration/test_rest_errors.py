@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import msgspec
@@ -66,14 +67,19 @@ def test_the_table(exc: Exception, status: int, close: int | None) -> None:
     assert ws_close_code(exc) == close
 
 
+def wire_error(exc: Exception) -> Any:
+    """The error body as it goes on the wire."""
+    return json.loads(msgspec.json.encode(error_body(exc)))
+
+
 def test_error_bodies() -> None:
-    assert error_body(NotFound("no such device")) == {
+    assert wire_error(NotFound("no such device")) == {
         "error": {"code": "not_found", "message": "no such device"}
     }
-    assert error_body(RateLimited(retry_after_s=0.2)) == {
+    assert wire_error(RateLimited(retry_after_s=0.2)) == {
         "error": {"code": "rate_limited", "message": "too many requests, slow down", "retry_after": 1}
     }
-    stale = error_body(StaleDevices(missing=["d1"], extra=["d2"]))["error"]
+    stale = wire_error(StaleDevices(missing=["d1"], extra=["d2"]))["error"]
     assert (stale["missing"], stale["extra"]) == (["d1"], ["d2"])
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import msgspec
 from starlette.exceptions import HTTPException
@@ -33,6 +32,7 @@ from passerelle.domain.errors import (
     Unavailable,
 )
 from passerelle.proto.errors import ProtocolError
+from passerelle.proto.rest.errors import ErrorBody, ErrorDetail
 
 CLOSE_NORMAL = 1000
 CLOSE_TOO_BIG = 1009
@@ -133,18 +133,19 @@ def retry_after_s(exc: RateLimited) -> int:
     return max(1, math.ceil(exc.retry_after_s)) if math.isfinite(exc.retry_after_s) else 3600
 
 
-def error_body(exc: BaseException) -> dict[str, Any]:
+def error_body(exc: BaseException) -> ErrorBody:
     """``{"error": {"code", "message", ...}}``; an unexpected exception gives away nothing."""
-    if isinstance(exc, DomainError | ProtocolError):
-        error: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    else:
-        error = {"code": INTERNAL, "message": "internal server error"}
-    if isinstance(exc, RateLimited):
-        error["retry_after"] = retry_after_s(exc)
-    if isinstance(exc, StaleDevices):
-        error["missing"] = exc.missing
-        error["extra"] = exc.extra
-    return {"error": error}
+    if not isinstance(exc, DomainError | ProtocolError):
+        return ErrorBody(error=ErrorDetail(code=INTERNAL, message="internal server error"))
+    return ErrorBody(
+        error=ErrorDetail(
+            code=exc.code,
+            message=exc.message,
+            retry_after=retry_after_s(exc) if isinstance(exc, RateLimited) else msgspec.UNSET,
+            missing=exc.missing if isinstance(exc, StaleDevices) else msgspec.UNSET,
+            extra=exc.extra if isinstance(exc, StaleDevices) else msgspec.UNSET,
+        )
+    )
 
 
 def error_response(exc: BaseException) -> Response:
@@ -167,7 +168,7 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     get the same error body as everything else."""
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, "invalid_input" if exc.status_code < 500 else INTERNAL)
-    body = {"error": {"code": code, "message": str(exc.detail)}}
+    body = ErrorBody(error=ErrorDetail(code=code, message=str(exc.detail)))
     return Response(
         msgspec.json.encode(body),
         status_code=exc.status_code,

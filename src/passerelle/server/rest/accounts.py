@@ -3,22 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from passerelle.domain.apps import App, IdentityKind
 from passerelle.domain.errors import InvalidInput
 from passerelle.domain.privacy import Findability
-from passerelle.server.rest.bodies import (
-    AddDeviceBody,
-    ChallengeBody,
-    CodeRequestBody,
-    RegisterBody,
-    SettingsBody,
-    TokenBody,
-)
+from passerelle.proto.rest import accounts as wire
 from passerelle.server.rest.io import (
     RestServices,
     authenticated,
@@ -27,33 +19,73 @@ from passerelle.server.rest.io import (
     json_response,
     read_body,
 )
-from passerelle.service.accounts import AccountSettings, DeviceSession
+from passerelle.service.accounts import (
+    AccountSettings,
+    DeviceSession,
+    NewDevice,
+    PasswordProof,
+    PhoneProof,
+    Proof,
+)
 from passerelle.service.records import DeviceRecord
 
 
-def device_json(device: DeviceRecord) -> dict[str, Any]:
+def device_json(device: DeviceRecord) -> wire.PublishedDevice:
     """A device as every answer shows it: its id and its signed public keys."""
-    return {
-        "device_id": device.id,
-        "name": device.name,
-        "curve25519": device.curve25519,
-        "ed25519": device.ed25519,
-        "signature": device.signature,
+    return wire.PublishedDevice(
+        device_id=device.id,
+        name=device.name,
+        curve25519=device.curve25519,
+        ed25519=device.ed25519,
+        signature=device.signature,
+    )
+
+
+def session_json(session: DeviceSession) -> wire.DeviceGrant:
+    return wire.DeviceGrant(
+        account_id=session.account,
+        device_id=session.device,
+        token=session.token,
+        expires_at=session.expires_at,
+        address=str(session.address),
+    )
+
+
+def settings_json(settings: AccountSettings) -> wire.AccountSettings:
+    return wire.AccountSettings(findability=settings.findability.value, read_receipts=settings.read_receipts)
+
+
+def new_device(device: wire.NewDevice) -> NewDevice:
+    return NewDevice(
+        name=device.name, curve25519=device.curve25519, ed25519=device.ed25519, signature=device.signature
+    )
+
+
+def proof(body: wire.IdentityBody, app: App) -> Proof:
+    """The identity proof the app takes: phone and code, or alias and password, and no other field."""
+    given = {
+        name
+        for name in ("phone", "code", "handle", "username", "password")
+        if getattr(body, name) is not None
     }
-
-
-def session_json(session: DeviceSession) -> dict[str, Any]:
-    return {
-        "account_id": session.account,
-        "device_id": session.device,
-        "token": session.token,
-        "expires_at": session.expires_at,
-        "address": str(session.address),
-    }
-
-
-def settings_json(settings: AccountSettings) -> dict[str, Any]:
-    return {"findability": settings.findability.value, "read_receipts": settings.read_receipts}
+    if app.identity is IdentityKind.PHONE:
+        wanted, alias = {"phone", "code"}, body.phone
+    elif app.identity is IdentityKind.HANDLE:
+        wanted, alias = {"handle", "password"}, body.handle
+    else:
+        wanted, alias = {"username", "password"}, body.username
+    if given != wanted:
+        fields = " and ".join(sorted(wanted))
+        raise InvalidInput(
+            f"app {app.name} (identity {app.identity}) takes {fields}, and no other identity field"
+        )
+    if app.identity is IdentityKind.PHONE:
+        assert body.phone is not None
+        assert body.code is not None
+        return PhoneProof(phone=body.phone, code=body.code)
+    assert alias is not None
+    assert body.password is not None
+    return PasswordProof(alias=alias, password=body.password)
 
 
 class AccountRoutes:
@@ -76,50 +108,50 @@ class AccountRoutes:
     @endpoint
     async def list_apps(self, request: Request) -> Response:
         apps = [
-            {
-                "name": app.name,
-                "display_name": app.display_name,
-                "identity": app.identity.value,
-                "colors": dict(app.colors),
-                "features": sorted(app.features),
-            }
+            wire.AppInfo(
+                name=app.name,
+                display_name=app.display_name,
+                identity=app.identity.value,
+                colors=dict(app.colors),
+                features=sorted(app.features),
+            )
             for app in self.s.apps
         ]
-        return json_response({"apps": apps})
+        return json_response(wire.Apps(apps=apps))
 
     @endpoint
     async def request_code(self, request: Request) -> Response:
-        body = await read_body(request, CodeRequestBody)
+        body = await read_body(request, wire.CodeRequest)
         expires_in = await self.s.accounts.request_code(
             app=body.app, phone=body.phone, client=client_key(request)
         )
-        return json_response({"expires_in": expires_in}, status=202)
+        return json_response(wire.CodeSent(expires_in=expires_in), status=202)
 
     @endpoint
     async def register(self, request: Request) -> Response:
-        body = await read_body(request, RegisterBody)
+        body = await read_body(request, wire.Register)
         app = self.s.apps.get(body.app)
         if app is None:
             raise InvalidInput(f"unknown app {body.app[:32]!r}")
         session = await self.s.accounts.register(
             app=app.name,
-            proof=body.proof(app),
+            proof=proof(body, app),
             display_name=body.display_name,
-            device=body.device.to_new_device(),
+            device=new_device(body.device),
             client=client_key(request),
         )
         return json_response(session_json(session), status=201)
 
     @endpoint
     async def add_device(self, request: Request) -> Response:
-        body = await read_body(request, AddDeviceBody)
+        body = await read_body(request, wire.AddDevice)
         app = self.s.apps.get(body.app)
         if app is None:
             raise InvalidInput(f"unknown app {body.app[:32]!r}")
         session = await self.s.accounts.add_device(
             app=app.name,
-            proof=body.proof(app),
-            device=body.device.to_new_device(),
+            proof=proof(body, app),
+            device=new_device(body.device),
             client=client_key(request),
         )
         return json_response(session_json(session), status=201)
@@ -132,13 +164,13 @@ class AccountRoutes:
 
     @endpoint
     async def challenge(self, request: Request) -> Response:
-        body = await read_body(request, ChallengeBody)
+        body = await read_body(request, wire.ChallengeRequest)
         challenge = await self.s.accounts.challenge(body.device_id, client=client_key(request))
-        return json_response({"challenge": challenge.challenge, "expires_in": challenge.expires_in_s})
+        return json_response(wire.Challenge(challenge=challenge.challenge, expires_in=challenge.expires_in_s))
 
     @endpoint
     async def token(self, request: Request) -> Response:
-        body = await read_body(request, TokenBody)
+        body = await read_body(request, wire.TokenRequest)
         session = await self.s.accounts.token_from_signature(
             body.device_id, body.challenge, body.signature, client=client_key(request)
         )
@@ -149,21 +181,21 @@ class AccountRoutes:
         caller = await authenticated(request, self.s)
         me = await self.s.accounts.me(caller)
         return json_response(
-            {
-                "account_id": me.account.id,
-                "app": me.account.app,
-                "address": str(me.address),
-                "display_name": me.account.display_name,
-                "device_id": me.device,
-                "settings": settings_json(me.settings),
-                "devices": [device_json(d) for d in me.devices],
-            }
+            wire.Me(
+                account_id=me.account.id,
+                app=me.account.app,
+                address=str(me.address),
+                display_name=me.account.display_name,
+                device_id=me.device,
+                settings=settings_json(me.settings),
+                devices=[device_json(d) for d in me.devices],
+            )
         )
 
     @endpoint
     async def update_settings(self, request: Request) -> Response:
         caller = await authenticated(request, self.s)
-        body = await read_body(request, SettingsBody)
+        body = await read_body(request, wire.SettingsChange)
         settings = await self.s.accounts.update_settings(
             caller,
             findability=Findability(body.findability) if body.findability is not None else None,

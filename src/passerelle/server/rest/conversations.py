@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import DomainError, Unauthorized
 from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.proto.rest import conversations as wire
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
@@ -20,16 +18,10 @@ from passerelle.service.ports import Store
 from passerelle.service.records import ConversationRecord
 
 
-class _OpenDirect(msgspec.Struct, forbid_unknown_fields=True):
-    with_: str = msgspec.field(name="with")
-
-
-class _SetTimer(msgspec.Struct, forbid_unknown_fields=True):
-    timer: int
-
-
-def _conversation_json(conv: ConversationRecord) -> dict[str, Any]:
-    return {"conv": conv.id, "kind": conv.kind.value, "members": list(conv.members), "timer": conv.timer_s}
+def _conversation_json(conv: ConversationRecord) -> wire.ConversationInfo:
+    return wire.ConversationInfo(
+        conv=conv.id, kind=conv.kind.value, members=list(conv.members), timer=conv.timer_s
+    )
 
 
 class ConversationRoutes:
@@ -48,7 +40,7 @@ class ConversationRoutes:
     @endpoint
     async def open_direct(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = await read_body(request, _OpenDirect)
+        body = await read_body(request, wire.OpenDirect)
         conv = await self._messaging.open_direct(caller.account, AccountId(body.with_))
         return json_response(_conversation_json(conv))
 
@@ -56,12 +48,12 @@ class ConversationRoutes:
     async def list_all(self, request: Request) -> Response:
         caller = await self._caller(request)
         convs = await self._messaging.list_conversations(caller.account.id)
-        return json_response({"conversations": [_conversation_json(c) for c in convs]})
+        return json_response(wire.Conversations(conversations=[_conversation_json(c) for c in convs]))
 
     @endpoint
     async def set_timer(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = await read_body(request, _SetTimer)
+        body = await read_body(request, wire.SetTimer)
         conv = await self._messaging.set_timer(
             caller, ConversationId(request.path_params["conv"]), body.timer
         )
@@ -77,7 +69,7 @@ class ConversationRoutes:
 
 def ops_routes(store: Store, metrics: Metrics) -> list[BaseRoute]:
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return json_response(wire.Health(status="ok"))
 
     async def readyz(request: Request) -> Response:
         ok = False
@@ -85,7 +77,7 @@ def ops_routes(store: Store, metrics: Metrics) -> list[BaseRoute]:
             ok = await store.ping()
         except DomainError:
             ok = False
-        return JSONResponse({"status": "ready" if ok else "unavailable"}, status_code=200 if ok else 503)
+        return json_response(wire.Health(status="ready" if ok else "unavailable"), status=200 if ok else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -4,15 +4,13 @@ travel encrypted inside the group)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import Unauthorized
 from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.proto.rest import groups as wire
 from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.group_records import InviteRecord
@@ -21,30 +19,20 @@ from passerelle.service.messaging import Sender
 from passerelle.service.ports import Store
 
 
-class _Create(msgspec.Struct, forbid_unknown_fields=True):
-    members: list[str]
+def group_json(view: GroupView) -> wire.GroupInfo:
+    return wire.GroupInfo(
+        conv=view.conv,
+        kind="group",
+        members=list(view.members),
+        admins=list(view.admins),
+        timer=view.timer_s,
+    )
 
 
-class _Add(msgspec.Struct, forbid_unknown_fields=True):
-    accounts: list[str]
-
-
-class _Join(msgspec.Struct, forbid_unknown_fields=True):
-    token: str
-
-
-def group_json(view: GroupView) -> dict[str, Any]:
-    return {
-        "conv": view.conv,
-        "kind": "group",
-        "members": list(view.members),
-        "admins": list(view.admins),
-        "timer": view.timer_s,
-    }
-
-
-def invite_json(invite: InviteRecord) -> dict[str, Any]:
-    return {"invite_id": invite.id, "created_by": invite.created_by, "created_at": invite.created_at}
+def invite_json(invite: InviteRecord, token: str | None = None) -> wire.InviteLink:
+    return wire.InviteLink(
+        invite_id=invite.id, created_by=invite.created_by, created_at=invite.created_at, token=token
+    )
 
 
 class GroupRoutes:
@@ -67,7 +55,7 @@ class GroupRoutes:
     @endpoint
     async def create(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = await read_body(request, _Create)
+        body = await read_body(request, wire.CreateGroup)
         view = await self._groups.create(caller, [AccountId(m) for m in body.members])
         return json_response(group_json(view), status=201)
 
@@ -79,7 +67,7 @@ class GroupRoutes:
     @endpoint
     async def add(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = await read_body(request, _Add)
+        body = await read_body(request, wire.AddMembers)
         view = await self._groups.add(caller, self._conv(request), [AccountId(a) for a in body.accounts])
         return json_response(group_json(view))
 
@@ -113,13 +101,13 @@ class GroupRoutes:
     async def create_invite(self, request: Request) -> Response:
         caller = await self._caller(request)
         made = await self._groups.create_invite(caller, self._conv(request))
-        return json_response({**invite_json(made.invite), "token": made.token}, status=201)
+        return json_response(invite_json(made.invite, made.token), status=201)
 
     @endpoint
     async def list_invites(self, request: Request) -> Response:
         caller = await self._caller(request)
         invites = await self._groups.list_invites(caller, self._conv(request))
-        return json_response({"invites": [invite_json(i) for i in invites]})
+        return json_response(wire.InviteLinks(invites=[invite_json(i) for i in invites]))
 
     @endpoint
     async def revoke_invite(self, request: Request) -> Response:
@@ -130,7 +118,7 @@ class GroupRoutes:
     @endpoint
     async def join(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = await read_body(request, _Join)
+        body = await read_body(request, wire.JoinGroup)
         return json_response(group_json(await self._groups.join(caller, body.token)))
 
     def routes(self) -> list[BaseRoute]:

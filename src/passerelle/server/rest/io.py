@@ -1,6 +1,7 @@
-"""What every REST endpoint shares: the services it calls, reading a JSON body into a msgspec
-Struct, bearer authentication, the client key for rate limits, JSON answers, and turning errors into
-the error body of docs/protocol.md section 2."""
+"""What every REST endpoint shares: the services it calls, reading a JSON body into its Struct of
+``passerelle.proto.rest``, bearer authentication, the client key for rate limits, JSON answers (the
+answer Structs of ``passerelle.proto.rest``), and turning errors into the error body of
+docs/protocol.md section 2."""
 
 from __future__ import annotations
 
@@ -43,15 +44,29 @@ class RestServices:
     limits: Limits
 
 
-def json_response(body: Any, status: int = 200) -> Response:
+def json_response(body: msgspec.Struct, status: int = 200) -> Response:
+    """An answer Struct of ``passerelle.proto.rest``, as JSON."""
     return Response(_encode(body), status_code=status, media_type="application/json")
 
 
+_decoders: dict[type[msgspec.Struct], msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(kind: type[StructT]) -> msgspec.json.Decoder[StructT]:
+    """One typed decoder per request Struct, built on first use."""
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.json.Decoder(kind)
+    return decoder
+
+
 async def read_body(request: Request, kind: type[StructT]) -> StructT:
-    """Decode the JSON body into ``kind``; InvalidInput says what is wrong and where."""
+    """Decode the JSON body into ``kind`` (a request Struct of ``passerelle.proto.rest``);
+    InvalidInput says what is wrong and where."""
     raw = await request.body()
     try:
-        return msgspec.json.decode(raw, type=kind)
+        decoded: StructT = _decoder(kind).decode(raw)
+        return decoded
     except msgspec.ValidationError as exc:
         raise InvalidInput(str(exc)) from exc
     except msgspec.DecodeError as exc:

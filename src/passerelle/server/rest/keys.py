@@ -3,45 +3,55 @@ and 4.8)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import InvalidInput
 from passerelle.domain.ids import AccountId
+from passerelle.proto.rest import directory
+from passerelle.proto.rest import keys as wire
 from passerelle.server.rest.accounts import device_json
-from passerelle.server.rest.bodies import ClaimBody, UploadKeysBody
 from passerelle.server.rest.io import RestServices, authenticated, endpoint, json_response, read_body
 from passerelle.service.directory import LookupResult
-from passerelle.service.records import ClaimedDevice
+from passerelle.service.records import ClaimedDevice, OneTimeKey
 
 MAX_ADDRESS = 256
 
 
-def claimed_json(item: ClaimedDevice) -> dict[str, Any]:
+def one_time_key(key: wire.SignedKey, *, fallback: bool = False) -> OneTimeKey:
+    return OneTimeKey(key_id=key.key_id, key=key.key, signature=key.signature, fallback=fallback)
+
+
+def claimed_json(item: ClaimedDevice) -> wire.ClaimedDevice:
     key = item.one_time_key
-    one_time_key = (
-        None
+    device = item.device
+    return wire.ClaimedDevice(
+        device_id=device.id,
+        name=device.name,
+        curve25519=device.curve25519,
+        ed25519=device.ed25519,
+        signature=device.signature,
+        one_time_key=None
         if key is None
-        else {"key_id": key.key_id, "key": key.key, "signature": key.signature, "fallback": key.fallback}
+        else wire.ClaimedOneTimeKey(
+            key_id=key.key_id, key=key.key, signature=key.signature, fallback=key.fallback
+        ),
     )
-    return {**device_json(item.device), "one_time_key": one_time_key}
 
 
-def person_json(found: LookupResult) -> dict[str, Any]:
+def person_json(found: LookupResult) -> directory.Found:
     """A person as a lookup or a profile shows them (the address is null when hidden from the caller)."""
-    person: dict[str, Any] = {
-        "account_id": found.account,
-        "app": found.app,
-        "display_name": found.display_name,
-        "address": str(found.address) if found.address is not None else None,
-        "features": sorted(found.features),  # what the person's app can show (section 11)
-    }
-    if found.last_seen is not None:  # profiles, when the person's setting allows (section 9)
-        person["last_seen"] = found.last_seen
-    return person
+    return directory.Found(
+        account_id=found.account,
+        app=found.app,
+        display_name=found.display_name,
+        address=str(found.address) if found.address is not None else None,
+        features=sorted(found.features),  # what the person's app can show (section 11)
+        # profiles, when the person's setting allows (section 9)
+        last_seen=found.last_seen if found.last_seen is not None else msgspec.UNSET,
+    )
 
 
 class KeyRoutes:
@@ -61,26 +71,28 @@ class KeyRoutes:
     @endpoint
     async def upload(self, request: Request) -> Response:
         caller = await authenticated(request, self.s)
-        body = await read_body(request, UploadKeysBody)
+        body = await read_body(request, wire.UploadKeys)
         count = await self.s.keys.upload(
             caller,
-            one_time_keys=[k.to_key() for k in body.one_time_keys],
-            fallback_key=body.fallback_key.to_key(fallback=True) if body.fallback_key is not None else None,
+            one_time_keys=[one_time_key(k) for k in body.one_time_keys],
+            fallback_key=None
+            if body.fallback_key is None
+            else one_time_key(body.fallback_key, fallback=True),
         )
-        return json_response({"otk_count": count})
+        return json_response(wire.KeyCount(otk_count=count))
 
     @endpoint
     async def count(self, request: Request) -> Response:
         caller = await authenticated(request, self.s)
-        return json_response({"otk_count": await self.s.keys.count(caller)})
+        return json_response(wire.KeyCount(otk_count=await self.s.keys.count(caller)))
 
     @endpoint
     async def claim(self, request: Request) -> Response:
         caller = await authenticated(request, self.s)
-        body = await read_body(request, ClaimBody)
+        body = await read_body(request, wire.ClaimRequest)
         claim = await self.s.keys.claim(caller, body.account_id, device_ids=body.device_ids)
         return json_response(
-            {"account_id": claim.account, "devices": [claimed_json(d) for d in claim.devices]}
+            wire.Claim(account_id=claim.account, devices=[claimed_json(d) for d in claim.devices])
         )
 
     @endpoint
@@ -88,7 +100,7 @@ class KeyRoutes:
         caller = await authenticated(request, self.s)
         found = await self.s.keys.devices(caller, request.path_params["account_id"])
         return json_response(
-            {"account_id": found.account, "devices": [device_json(d) for d in found.devices]}
+            wire.DeviceList(account_id=found.account, devices=[device_json(d) for d in found.devices])
         )
 
     @endpoint

@@ -8,15 +8,14 @@ are ciphertext and are never logged.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
-import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.errors import InvalidInput, TooLarge
 from passerelle.domain.ids import BlobId, ConversationId
+from passerelle.proto.rest import media as wire
 from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.media import MediaService, parse_blob_id
@@ -27,23 +26,27 @@ UPLOAD_PREFIX = "/v1/media/uploads/"
 OFFSET_HEADER = "upload-offset"
 
 
-class _CreateUpload(msgspec.Struct, forbid_unknown_fields=True):
-    size: int
-    conv: str | None = None
-    story: str | None = None
-    """Instead of ``conv``: upload into a story of the caller's (docs/protocol.md §12)."""
-    ttl: int | None = None
+def upload_json(record: BlobRecord) -> wire.UploadState:
+    return wire.UploadState(
+        blob=record.id,
+        conv=record.conv,
+        size=record.size,
+        offset=record.received,
+        complete=record.complete,
+        expires_at=record.expires_at,
+    )
 
 
-def upload_json(record: BlobRecord) -> dict[str, Any]:
-    return {
-        "blob": record.id,
-        "conv": record.conv,
-        "size": record.size,
-        "offset": record.received,
-        "complete": record.complete,
-        "expires_at": record.expires_at,
-    }
+def opened_json(record: BlobRecord, chunk_bytes: int) -> wire.UploadOpened:
+    return wire.UploadOpened(
+        blob=record.id,
+        conv=record.conv,
+        size=record.size,
+        offset=record.received,
+        complete=record.complete,
+        expires_at=record.expires_at,
+        chunk_bytes=chunk_bytes,
+    )
 
 
 class MediaRoutes:
@@ -64,20 +67,20 @@ class MediaRoutes:
     @endpoint
     async def create(self, request: Request) -> Response:
         caller = await self._accounts.authenticate(bearer_token(request))
-        body = await read_body(request, _CreateUpload)
+        body = await read_body(request, wire.CreateUpload)
         if (body.conv is None) == (body.story is None):
             raise InvalidInput("name either the conversation (conv) or the story (story) to upload into")
         container = body.conv if body.conv is not None else body.story
         record = await self._media.create_upload(
             caller.account, ConversationId(container or ""), size=body.size, ttl_s=body.ttl
         )
-        return json_response({**upload_json(record), "chunk_bytes": self._media.chunk_bytes}, status=201)
+        return json_response(opened_json(record, self._media.chunk_bytes), status=201)
 
     @endpoint
     async def status(self, request: Request) -> Response:
         caller = await self._accounts.authenticate(bearer_token(request))
         record = await self._media.upload_status(caller.account, parse_blob_id(request.path_params["blob"]))
-        return json_response({**upload_json(record), "chunk_bytes": self._media.chunk_bytes})
+        return json_response(opened_json(record, self._media.chunk_bytes))
 
     @endpoint
     async def chunk(self, request: Request) -> Response:
@@ -88,7 +91,7 @@ class MediaRoutes:
         if data is None:
             return Response(status_code=400)  # the client went away mid-chunk: nothing was kept
         received = await self._media.write_chunk(caller.account, blob, offset=offset, data=data)
-        return json_response({"blob": blob, "offset": received})
+        return json_response(wire.ChunkStored(blob=blob, offset=received))
 
     @endpoint
     async def finish(self, request: Request) -> Response:

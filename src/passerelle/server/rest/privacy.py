@@ -7,9 +7,7 @@ constant time; it is never logged (the access log records route templates only).
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Literal
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -18,59 +16,20 @@ from passerelle.domain.errors import InvalidInput, Unauthorized
 from passerelle.domain.ids import AccountId, MessageId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
-from passerelle.server.privacy_json import (
+from passerelle.proto.rest import privacy as wire
+from passerelle.server.rest.io import bearer_token, client_key, endpoint, json_response, read_body
+from passerelle.server.rest.privacy_shapes import (
     choices_json,
     export_json,
     relation_json,
     report_json,
     request_json,
 )
-from passerelle.server.rest.io import bearer_token, client_key, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.ports import Clock
-from passerelle.service.privacy import MAX_REPORTED_TEXT, PrivacyService
+from passerelle.service.privacy import PrivacyService
 from passerelle.service.privacy_records import ReportedMessage
 from passerelle.service.records import AccountRecord, TokenRecord
-
-Short = Annotated[str, msgspec.Meta(max_length=128)]
-Text = Annotated[str, msgspec.Meta(max_length=512)]
-Revealed = Annotated[str, msgspec.Meta(max_length=MAX_REPORTED_TEXT)]
-
-
-class _Body(msgspec.Struct, forbid_unknown_fields=True):
-    pass
-
-
-class DeclineBody(_Body):
-    block: bool = False
-
-
-class PrivacyBody(_Body):
-    findability: Literal["everyone", "app", "nobody"] | None = None
-    read_receipts: bool | None = None
-    message_from: Literal["everyone", "contacts"] | None = None
-    last_seen: Literal["everyone", "contacts", "nobody"] | None = None
-
-
-class RevealedMessage(_Body):
-    id: Short
-    sender: Short
-    ts: int
-    text: Revealed
-    mid: int | None = None
-
-
-class ReportBody(_Body):
-    account_id: Short
-    messages: list[RevealedMessage]
-    reason: Text = ""
-    conv: Short | None = None
-    block: bool = False
-
-
-class EraseBody(_Body):
-    password: Text | None = None
-    code: Short | None = None
 
 
 class PrivacyRoutes:
@@ -113,7 +72,7 @@ class PrivacyRoutes:
     async def list_contacts(self, request: Request) -> Response:
         caller = await self._caller(request)
         contacts = await self._privacy.contacts(caller)
-        return json_response({"contacts": [relation_json(r) for r in contacts]})
+        return json_response(wire.Contacts(contacts=[relation_json(r) for r in contacts]))
 
     @endpoint
     async def add_contact(self, request: Request) -> Response:
@@ -131,7 +90,7 @@ class PrivacyRoutes:
     async def list_blocks(self, request: Request) -> Response:
         caller = await self._caller(request)
         blocks = await self._privacy.blocks(caller)
-        return json_response({"blocks": [relation_json(r) for r in blocks]})
+        return json_response(wire.Blocks(blocks=[relation_json(r) for r in blocks]))
 
     @endpoint
     async def block(self, request: Request) -> Response:
@@ -154,21 +113,23 @@ class PrivacyRoutes:
         if raw not in (MemberState.REQUEST.value, MemberState.DECLINED.value):
             raise InvalidInput("state: 'request' or 'declined'")
         found = await self._privacy.requests(caller, MemberState(raw))
-        return json_response({"requests": [request_json(r) for r in found]})
+        return json_response(wire.MessageRequests(requests=[request_json(r) for r in found]))
 
     @endpoint
     async def accept(self, request: Request) -> Response:
         caller = await self._caller(request)
         conv = await self._privacy.accept(caller, request.path_params["conv"])
-        return json_response({"conv": conv.id, "state": MemberState.ACCEPTED.value})
+        return json_response(wire.ConversationState(conv=conv.id, state=MemberState.ACCEPTED.value))
 
     @endpoint
     async def decline(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = await read_body(request, DeclineBody) if await request.body() else DeclineBody()
+        body = await read_body(request, wire.Decline) if await request.body() else wire.Decline()
         conv = request.path_params["conv"]
         await self._privacy.decline(caller, conv, block=body.block)
-        return json_response({"conv": conv, "state": MemberState.DECLINED.value, "blocked": body.block})
+        return json_response(
+            wire.ConversationState(conv=conv, state=MemberState.DECLINED.value, blocked=body.block)
+        )
 
     # --- settings ------------------------------------------------------------------------------------
 
@@ -179,7 +140,7 @@ class PrivacyRoutes:
     @endpoint
     async def update_settings(self, request: Request) -> Response:
         token = await self._token(request)
-        body = await read_body(request, PrivacyBody)
+        body = await read_body(request, wire.PrivacyChange)
         choices = await self._privacy.update_settings(
             token,
             findability=None if body.findability is None else Findability(body.findability),
@@ -194,7 +155,7 @@ class PrivacyRoutes:
     @endpoint
     async def report(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = await read_body(request, ReportBody)
+        body = await read_body(request, wire.ReportRequest)
         record = await self._privacy.report(
             caller,
             reported=body.account_id,
@@ -212,7 +173,7 @@ class PrivacyRoutes:
             ],
             block=body.block,
         )
-        return json_response({"report_id": record.id}, status=201)
+        return json_response(wire.Reported(report_id=record.id), status=201)
 
     @endpoint
     async def admin_reports(self, request: Request) -> Response:
@@ -226,7 +187,7 @@ class PrivacyRoutes:
         except ValueError as exc:
             raise InvalidInput("limit and before are integers") from exc
         reports = await self._privacy.reports(limit=limit, before=before)
-        return json_response({"reports": [report_json(r) for r in reports]})
+        return json_response(wire.Reports(reports=[report_json(r) for r in reports]))
 
     # --- export and erasure --------------------------------------------------------------------------
 
@@ -239,6 +200,6 @@ class PrivacyRoutes:
     @endpoint
     async def erase(self, request: Request) -> Response:
         token = await self._token(request)
-        body = await read_body(request, EraseBody)
+        body = await read_body(request, wire.Erase)
         await self._privacy.erase(token, password=body.password, code=body.code, client=client_key(request))
         return Response(status_code=204)

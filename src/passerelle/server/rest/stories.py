@@ -3,37 +3,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from passerelle.proto.rest import stories as wire
 from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.stories import StoryService, parse_story_id
 from passerelle.service.story_records import StoryRecord
 
 
-class _Post(msgspec.Struct, forbid_unknown_fields=True):
-    pass
-
-
-class _Settings(msgspec.Struct, forbid_unknown_fields=True):
-    cross_app: bool
-
-
-def story_json(story: StoryRecord, *, mine: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "story": story.id,
-        "author": story.author,
-        "created_at": story.created_at,
-        "expires_at": story.expires_at,
-    }
-    if mine:
-        body["audience_size"] = story.audience_size
-    return body
+def story_json(story: StoryRecord, *, mine: bool) -> wire.StoryInfo:
+    return wire.StoryInfo(
+        story=story.id,
+        author=story.author,
+        created_at=story.created_at,
+        expires_at=story.expires_at,
+        audience_size=story.audience_size if mine else msgspec.UNSET,
+    )
 
 
 class StoryRoutes:
@@ -53,17 +42,26 @@ class StoryRoutes:
     @endpoint
     async def post(self, request: Request) -> Response:
         caller = await self._accounts.authenticate(bearer_token(request))
-        await read_body(request, _Post)
+        await read_body(request, wire.PostStory)
         posted = await self._stories.post(caller.account)
-        body = story_json(posted.story, mine=True)
-        body["audience"] = [{"account_id": a.id, "app": a.app} for a in posted.audience]
+        story = posted.story
+        body = wire.PostedStory(
+            story=story.id,
+            author=story.author,
+            created_at=story.created_at,
+            expires_at=story.expires_at,
+            audience_size=story.audience_size,
+            audience=[wire.AudienceMember(account_id=a.id, app=a.app) for a in posted.audience],
+        )
         return json_response(body, status=201)
 
     @endpoint
     async def list(self, request: Request) -> Response:
         caller = await self._accounts.authenticate(bearer_token(request))
         found = await self._stories.visible(caller.account)
-        return json_response({"stories": [story_json(s, mine=s.author == caller.account) for s in found]})
+        return json_response(
+            wire.Stories(stories=[story_json(s, mine=s.author == caller.account) for s in found])
+        )
 
     @endpoint
     async def delete(self, request: Request) -> Response:
@@ -74,11 +72,11 @@ class StoryRoutes:
     @endpoint
     async def settings(self, request: Request) -> Response:
         caller = await self._accounts.authenticate(bearer_token(request))
-        return json_response({"cross_app": await self._stories.cross_app(caller.account)})
+        return json_response(wire.CrossApp(cross_app=await self._stories.cross_app(caller.account)))
 
     @endpoint
     async def update_settings(self, request: Request) -> Response:
         caller = await self._accounts.authenticate(bearer_token(request))
-        body = await read_body(request, _Settings)
+        body = await read_body(request, wire.CrossAppChange)
         allowed = await self._stories.set_cross_app(caller.account, body.cross_app)
-        return json_response({"cross_app": allowed})
+        return json_response(wire.CrossApp(cross_app=allowed))

@@ -1,0 +1,263 @@
+"""Privacy and safety (docs/protocol.md §9): contacts, blocks, message requests, settings, reports,
+the operator's moderation list, export and erasure."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from passerelle.proto.rest.base import Answer, Body, Short, Text
+
+MAX_REPORTED_TEXT = 4096
+"""Characters of one revealed message in a report (§9.5; the privacy service checks it again and says
+which message is too long)."""
+EXPORT_FORMAT = "passerelle-export-1"
+
+Revealed = Annotated[str, msgspec.Meta(max_length=MAX_REPORTED_TEXT)]
+
+# --- requests ---------------------------------------------------------------------------------------
+
+
+class Decline(Body):
+    """``POST /v1/conversations/{conv}/decline`` (the body may be left out)."""
+
+    block: bool = False
+
+
+class PrivacyChange(Body):
+    """``PATCH /v1/me/privacy``: what is left out stays as it is."""
+
+    findability: Literal["everyone", "app", "nobody"] | None = None
+    read_receipts: bool | None = None
+    message_from: Literal["everyone", "contacts"] | None = None
+    last_seen: Literal["everyone", "contacts", "nobody"] | None = None
+
+
+class RevealedMessage(Body):
+    """A message whose plaintext a report reveals: its client ``id``, the server's ``mid`` if known."""
+
+    id: Short
+    sender: Short
+    ts: int
+    text: Revealed
+    mid: int | None = None
+
+
+class ReportRequest(Body):
+    """``POST /v1/reports``."""
+
+    account_id: Short
+    messages: list[RevealedMessage]
+    reason: Text = ""
+    conv: Short | None = None
+    block: bool = False
+
+
+class Erase(Body):
+    """``DELETE /v1/me``: the password, or on a phone app a fresh code."""
+
+    password: Text | None = None
+    code: Short | None = None
+
+
+# --- answers ----------------------------------------------------------------------------------------
+
+
+class Relation(Answer, frozen=True):
+    """Someone in my contacts or my blocks, and since when (ms)."""
+
+    account_id: str
+    since: int
+
+
+class Contacts(Answer, frozen=True):
+    """``GET /v1/contacts``."""
+
+    contacts: list[Relation]
+
+
+class Blocks(Answer, frozen=True):
+    """``GET /v1/blocks``."""
+
+    blocks: list[Relation]
+
+
+class MessageRequest(Answer, frozen=True):
+    conv: str
+    from_: str = msgspec.field(name="from")
+    state: str = "request"
+    since: int = 0
+
+
+class MessageRequests(Answer, frozen=True):
+    """``GET /v1/requests``."""
+
+    requests: list[MessageRequest]
+
+
+class ConversationState(Answer, frozen=True):
+    """``accept`` ({"conv", "state"}) and ``decline`` (with ``blocked``)."""
+
+    conv: str
+    state: str
+    blocked: bool | UnsetType = UNSET
+
+
+class PrivacyChoices(Answer, frozen=True):
+    """``GET`` and ``PATCH /v1/me/privacy``."""
+
+    findability: str
+    read_receipts: bool
+    message_from: str
+    last_seen: str
+
+
+class Reported(Answer, frozen=True):
+    """``POST /v1/reports`` (201)."""
+
+    report_id: str
+
+
+class ReportedMessage(Answer, frozen=True):
+    mid: int | None
+    id: str
+    sender: str
+    ts: int
+    text: str
+
+
+class Report(Answer, frozen=True):
+    report_id: str
+    reporter: str
+    reported: str
+    conv: str | None
+    reason: str
+    created_at: int
+    messages: list[ReportedMessage]
+
+
+class Reports(Answer, frozen=True):
+    """``GET /v1/admin/reports`` (the operator's token)."""
+
+    reports: list[Report]
+
+
+# --- the export (§9.6) ------------------------------------------------------------------------------
+
+
+class ExportedAccount(Answer, frozen=True):
+    account_id: str
+    app: str
+    alias: str
+    address: str
+    display_name: str
+    created_at: int
+    has_password: bool
+
+
+class ExportedSettings(Answer, frozen=True):
+    findability: str | None
+    read_receipts: bool
+    message_from: str
+    last_seen: str
+    last_seen_at: int | None
+
+
+class ExportedKey(Answer, frozen=True):
+    key_id: str
+    key: str
+
+
+class ExportedToken(Answer, frozen=True):
+    expires_at: int
+
+
+class ExportedDevice(Answer, frozen=True):
+    device_id: str
+    name: str
+    curve25519: str
+    ed25519: str
+    signature: str
+    created_at: int
+    one_time_keys: list[ExportedKey]
+    fallback_key: ExportedKey | None
+    tokens: list[ExportedToken]
+
+
+class ExportedConversation(Answer, frozen=True):
+    conv: str
+    kind: str
+    members: list[str]
+    timer: int
+    created_at: int
+    state: str | None
+    """The caller's own state (§9.2); null in groups."""
+
+
+class ExportedItem(Answer, frozen=True):
+    """An undelivered mailbox item's metadata (never its ciphertext)."""
+
+    device_id: str
+    pos: int
+    kind: str
+    conv: str | None
+    from_: str | None = msgspec.field(name="from")
+    from_device: str | None
+    ts: int
+    expires_at: int | None
+    size: int
+
+
+class ExportedSent(Answer, frozen=True):
+    device_id: str
+    id: str
+    mid: int | None
+    ts: int
+    expires_at: int | None
+
+
+class ExportedUpload(Answer, frozen=True):
+    blob: str
+    conv: str
+    size: int
+    complete: bool
+    created_at: int
+    expires_at: int | None
+
+
+class ExportedStory(Answer, frozen=True):
+    story: str
+    created_at: int
+    expires_at: int
+    audience_size: int
+
+
+class GroupBar(Answer, frozen=True):
+    conv: str
+    since: int
+
+
+class PendingCode(Answer, frozen=True):
+    expires_at: int
+
+
+class Export(Answer, frozen=True, kw_only=True):
+    """``GET /v1/me/export``: everything the server holds about the caller."""
+
+    format: str = EXPORT_FORMAT
+    exported_at: int
+    account: ExportedAccount
+    settings: ExportedSettings
+    devices: list[ExportedDevice]
+    contacts: list[Relation]
+    blocks: list[Relation]
+    conversations: list[ExportedConversation]
+    mailbox: list[ExportedItem]
+    sent: list[ExportedSent]
+    reports: list[Report]
+    uploads: list[ExportedUpload]
+    stories: list[ExportedStory]
+    group_bars: list[GroupBar]
+    pending_code: PendingCode | None
