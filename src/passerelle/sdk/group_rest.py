@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from passerelle.proto.rest.groups import (
+    AddMembers,
+    CreateGroup,
+    GroupInfo,
+    InviteLink,
+    InviteLinks,
+    JoinGroup,
+)
 from passerelle.sdk.rest import RestApi
-from passerelle.sdk.schema import Shape
 
-
-class GroupInfo(Shape, frozen=True):
-    conv: str
-    members: list[str]
-    admins: list[str]
-    kind: str = "group"
-    timer: int = 0
-
-
-class InviteLink(Shape, frozen=True):
-    invite_id: str
-    created_by: str
-    created_at: int
-    token: str | None = None
-    """Only in the answer that created it: the secret to pass on (never shown again)."""
-
-
-class InviteLinks(Shape, frozen=True):
-    invites: list[InviteLink]
+__all__ = ["GroupInfo", "GroupRest", "InviteLink", "InviteLinks"]
 
 
 def _seg(value: str) -> str:
@@ -37,14 +26,14 @@ class GroupRest:
         self._rest = rest
 
     async def create(self, members: list[str]) -> GroupInfo:
-        return await self._rest._must("POST", "/v1/groups", GroupInfo, body={"members": members})
+        return await self._rest._must("POST", "/v1/groups", GroupInfo, body=CreateGroup(members=members))
 
     async def show(self, conv: str) -> GroupInfo:
         return await self._rest._must("GET", f"/v1/groups/{_seg(conv)}", GroupInfo)
 
     async def add(self, conv: str, accounts: list[str]) -> GroupInfo:
         path = f"/v1/groups/{_seg(conv)}/members"
-        return await self._rest._must("POST", path, GroupInfo, body={"accounts": accounts})
+        return await self._rest._must("POST", path, GroupInfo, body=AddMembers(accounts=accounts))
 
     async def remove(self, conv: str, account: str) -> GroupInfo:
         path = f"/v1/groups/{_seg(conv)}/members/{_seg(account)}"
@@ -67,4 +56,4 @@ class GroupRest:
         await self._rest._call("DELETE", f"/v1/groups/{_seg(conv)}/invites/{_seg(invite_id)}", None)
 
     async def join(self, token: str) -> GroupInfo:
-        return await self._rest._must("POST", "/v1/groups/join", GroupInfo, body={"token": token})
+        return await self._rest._must("POST", "/v1/groups/join", GroupInfo, body=JoinGroup(token=token))

@@ -13,6 +13,8 @@ from urllib.parse import quote
 import msgspec
 
 from passerelle.domain.ids import ConversationId
+from passerelle.proto.rest import media as wire
+from passerelle.proto.rest.media import ChunkStored, UploadOpened
 from passerelle.sdk import schema
 from passerelle.sdk.errors import Conflict, InvalidInput, SdkError, Unavailable
 from passerelle.sdk.rest import RestApi
@@ -22,20 +24,8 @@ T = TypeVar("T")
 UPLOAD_RETRIES = 5
 
 
-class UploadState(schema.Shape, frozen=True):
-    """``POST /v1/media/uploads`` and ``GET /v1/media/uploads/{blob}`` (§8.1)."""
-
-    blob: str
-    size: int
-    offset: int
-    complete: bool = False
-    expires_at: int = 0
-    chunk_bytes: int = 4 * 1024 * 1024
-
-
-class ChunkStored(schema.Shape, frozen=True):
-    blob: str
-    offset: int
+UploadState = UploadOpened
+"""``POST /v1/media/uploads`` and ``GET /v1/media/uploads/{blob}`` (§8.1)."""
 
 
 def _path(blob: str, suffix: str = "") -> str:
@@ -51,9 +41,7 @@ class BlobTransfer:
     async def upload(self, conv: str, ciphertext: bytes, *, ttl: int | None = None) -> str:
         """Upload already encrypted bytes into a conversation of mine; returns the blob id once the
         server has all of it. ``send_*`` call this; it is public for resuming and for tools."""
-        body: dict[str, object] = {"conv": ConversationId(conv), "size": len(ciphertext)}
-        if ttl is not None:
-            body["ttl"] = ttl
+        body = wire.CreateUpload(conv=ConversationId(conv), size=len(ciphertext), ttl=ttl)
         response = await self._rest.raw(
             "POST",
             "/v1/media/uploads",
@@ -90,7 +78,7 @@ class BlobTransfer:
                 await asyncio.sleep(min(0.05 * 2**failures, 2.0))
                 offset = (await self.upload_state(blob)).offset
         response = await self._rest.raw("POST", _path(blob, "/finish"))
-        return _decode(response.content, UploadState).blob
+        return _decode(response.content, wire.UploadState).blob
 
     async def upload_state(self, blob: str) -> UploadState:
         """An upload of mine as the server has it: its size and how many bytes arrived."""

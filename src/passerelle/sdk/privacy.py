@@ -30,59 +30,14 @@ import msgspec
 
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.proto.rest import privacy as wire
+from passerelle.proto.rest.directory import Found
 from passerelle.sdk.dispatch import Callback, Dispatcher
 from passerelle.sdk.errors import InvalidInput
 from passerelle.sdk.events import Message, RequestEvent
 from passerelle.sdk.rest import RestApi
 
 Schedule = Callable[[Callable[[], Awaitable[object]]], None]
-
-
-# --- what the server answers ------------------------------------------------------------------------
-
-
-class _Shape(msgspec.Struct, frozen=True):
-    pass
-
-
-class _Relation(_Shape, frozen=True):
-    account_id: str
-    since: int
-
-
-class _Contacts(_Shape, frozen=True):
-    contacts: list[_Relation]
-
-
-class _Blocks(_Shape, frozen=True):
-    blocks: list[_Relation]
-
-
-class _Request(_Shape, frozen=True):
-    conv: str
-    from_: str = msgspec.field(name="from")
-    state: str = "request"
-    since: int = 0
-
-
-class _Requests(_Shape, frozen=True):
-    requests: list[_Request]
-
-
-class _Choices(_Shape, frozen=True):
-    findability: str
-    read_receipts: bool
-    message_from: str
-    last_seen: str
-
-
-class _Reported(_Shape, frozen=True):
-    report_id: str
-
-
-class _Profile(_Shape, frozen=True):
-    account_id: str
-    last_seen: int | None = None
 
 
 # --- what the SDK hands out ---------------------------------------------------------------------------
@@ -135,7 +90,7 @@ class PrivacyApi:
     # --- contacts ----------------------------------------------------------------------------------
 
     async def contacts(self) -> list[Listed]:
-        answer = await self._rest.call_json("GET", "/v1/contacts", _Contacts)
+        answer = await self._rest.call_json("GET", "/v1/contacts", wire.Contacts)
         return [Listed(account_id=AccountId(r.account_id), since=r.since) for r in answer.contacts]
 
     async def add_contact(self, account_id: str) -> None:
@@ -150,7 +105,7 @@ class PrivacyApi:
     async def requests(self, *, declined: bool = False) -> list[MessageRequest]:
         """My requests folder (or the requests I declined), oldest first."""
         params = {"state": "declined" if declined else "request"}
-        answer = await self._rest.call_json("GET", "/v1/requests", _Requests, params=params)
+        answer = await self._rest.call_json("GET", "/v1/requests", wire.MessageRequests, params=params)
         return [
             MessageRequest(
                 conv=ConversationId(r.conv), sender=AccountId(r.from_), state=r.state, since=r.since
@@ -161,14 +116,17 @@ class PrivacyApi:
     async def accept(self, account_id: str) -> None:
         """Accept ``account_id``'s request: they become a contact and see my receipts and typing."""
         conv = self._conv(account_id)
-        await self._rest.call_json("POST", f"/v1/conversations/{_seg(conv)}/accept", _Shape)
+        await self._rest.call_json("POST", f"/v1/conversations/{_seg(conv)}/accept", wire.ConversationState)
         self._accepted.add(conv)
 
     async def decline(self, account_id: str, *, block: bool = False) -> None:
         """Nothing more from them reaches me in this conversation; ``block`` blocks them too."""
         conv = self._conv(account_id)
         await self._rest.call_json(
-            "POST", f"/v1/conversations/{_seg(conv)}/decline", _Shape, body={"block": block}
+            "POST",
+            f"/v1/conversations/{_seg(conv)}/decline",
+            wire.ConversationState,
+            body=wire.Decline(block=block),
         )
 
     async def decline_and_block(self, account_id: str) -> None:
@@ -181,7 +139,7 @@ class PrivacyApi:
     # --- blocks ---------------------------------------------------------------------------------------
 
     async def blocks(self) -> list[Listed]:
-        answer = await self._rest.call_json("GET", "/v1/blocks", _Blocks)
+        answer = await self._rest.call_json("GET", "/v1/blocks", wire.Blocks)
         return [Listed(account_id=AccountId(r.account_id), since=r.since) for r in answer.blocks]
 
     async def block(self, account_id: str) -> None:
@@ -202,18 +160,17 @@ class PrivacyApi:
         if not messages:
             raise InvalidInput("choose at least one message to reveal")
         convs = {m.conv for m in messages}
-        body: dict[str, Any] = {
-            "account_id": account_id,
-            "reason": reason,
-            "block": block,
-            "messages": [
-                {"id": m.client_id, "mid": m.id, "sender": m.sender, "ts": m.ts, "text": m.text}
+        body = wire.ReportRequest(
+            account_id=account_id,
+            reason=reason,
+            block=block,
+            messages=[
+                wire.RevealedMessage(id=m.client_id, mid=m.id, sender=m.sender, ts=m.ts, text=m.text)
                 for m in messages
             ],
-        }
-        if len(convs) == 1:
-            body["conv"] = next(iter(convs))
-        return (await self._rest.call_json("POST", "/v1/reports", _Reported, body=body)).report_id
+            conv=next(iter(convs)) if len(convs) == 1 else None,
+        )
+        return (await self._rest.call_json("POST", "/v1/reports", wire.Reported, body=body)).report_id
 
     # --- settings, last seen --------------------------------------------------------------------------
 
@@ -237,9 +194,9 @@ class PrivacyApi:
             if v is not None
         }
         if changes:
-            answer = await self._rest.call_json("PATCH", "/v1/me/privacy", _Choices, body=changes)
+            answer = await self._rest.call_json("PATCH", "/v1/me/privacy", wire.PrivacyChoices, body=changes)
         else:
-            answer = await self._rest.call_json("GET", "/v1/me/privacy", _Choices)
+            answer = await self._rest.call_json("GET", "/v1/me/privacy", wire.PrivacyChoices)
         return PrivacySettings(
             findability=answer.findability,
             read_receipts=answer.read_receipts,
@@ -249,7 +206,8 @@ class PrivacyApi:
 
     async def last_seen(self, account_id: str) -> int | None:
         """When they were last connected (ms), if their setting lets me see it."""
-        return (await self._rest.call_json("GET", f"/v1/accounts/{_seg(account_id)}", _Profile)).last_seen
+        found = await self._rest.call_json("GET", f"/v1/accounts/{_seg(account_id)}", Found)
+        return None if isinstance(found.last_seen, msgspec.UnsetType) else found.last_seen
 
     # --- export, erasure ------------------------------------------------------------------------------
 
@@ -260,8 +218,7 @@ class PrivacyApi:
     async def erase(self, *, password: str | None = None, code: str | None = None) -> None:
         """Erase my account on the server, at once and for good (proving who I am again: my password,
         or on a phone app a code from ``Client.request_code``). Close the client afterwards."""
-        body = {k: v for k, v in {"password": password, "code": code}.items() if v is not None}
-        await self._rest.call_empty("DELETE", "/v1/me", body=body)
+        await self._rest.call_empty("DELETE", "/v1/me", body=wire.Erase(password=password, code=code))
 
     # --- the requests folder, as messages arrive -------------------------------------------------------
 

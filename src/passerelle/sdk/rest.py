@@ -14,10 +14,13 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from passerelle.proto.rest import accounts, conversations, keys
 from passerelle.sdk import schema
 from passerelle.sdk.errors import SdkError, Unauthorized, Unavailable, error_from_code
 
 T = TypeVar("T")
+Body = Mapping[str, Any] | msgspec.Struct
+"""A request body: a request Struct of ``passerelle.proto.rest`` (or, for older callers, a mapping)."""
 DEFAULT_TIMEOUT_S = 15.0
 
 
@@ -52,7 +55,7 @@ class RestApi:
         path: str,
         kind: type[T] | None,
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Body | None = None,
         params: Mapping[str, str] | None = None,
         auth: bool = True,
     ) -> T | None:
@@ -70,7 +73,7 @@ class RestApi:
         path: str,
         kind: type[T] | None,
         *,
-        body: Mapping[str, Any] | None,
+        body: Body | None,
         params: Mapping[str, str] | None,
         auth: bool,
     ) -> T | None:
@@ -137,36 +140,36 @@ class RestApi:
         path: str,
         kind: type[T],
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Body | None = None,
         params: Mapping[str, str] | None = None,
     ) -> T:
         """Any authenticated endpoint that answers JSON (the feature modules' own, e.g. §9)."""
         return await self._must(method, path, kind, body=body, params=params)
 
-    async def call_empty(self, method: str, path: str, *, body: Mapping[str, Any] | None = None) -> None:
+    async def call_empty(self, method: str, path: str, *, body: Body | None = None) -> None:
         """Any authenticated endpoint whose answer has no body worth reading (204)."""
         await self._call(method, path, None, body=body)
 
     # --- without a token ----------------------------------------------------------------------
 
     async def request_code(self, app: str, phone: str) -> int:
-        body = {"app": app, "phone": phone}
+        body = accounts.CodeRequest(app=app, phone=phone)
         return (await self._must("POST", "/v1/codes", schema.CodeSent, body=body, auth=False)).expires_in
 
-    async def register(self, body: Mapping[str, Any]) -> schema.DeviceGrant:
+    async def register(self, body: Body) -> schema.DeviceGrant:
         return await self._must("POST", "/v1/accounts", schema.DeviceGrant, body=body, auth=False)
 
-    async def add_device(self, body: Mapping[str, Any]) -> schema.DeviceGrant:
+    async def add_device(self, body: Body) -> schema.DeviceGrant:
         return await self._must("POST", "/v1/devices", schema.DeviceGrant, body=body, auth=False)
 
     async def challenge(self, device_id: str) -> str:
-        body = {"device_id": device_id}
+        body = accounts.ChallengeRequest(device_id=device_id)
         return (
             await self._must("POST", "/v1/auth/challenge", schema.Challenge, body=body, auth=False)
         ).challenge
 
     async def token_for(self, device_id: str, challenge: str, signature: str) -> schema.DeviceGrant:
-        body = {"device_id": device_id, "challenge": challenge, "signature": signature}
+        body = accounts.TokenRequest(device_id=device_id, challenge=challenge, signature=signature)
         return await self._must("POST", "/v1/auth/token", schema.DeviceGrant, body=body, auth=False)
 
     # --- with the device's token --------------------------------------------------------------
@@ -174,7 +177,7 @@ class RestApi:
     async def me(self) -> schema.Me:
         return await self._must("GET", "/v1/me", schema.Me)
 
-    async def update_settings(self, changes: Mapping[str, Any]) -> schema.AccountSettings:
+    async def update_settings(self, changes: Body) -> schema.AccountSettings:
         return await self._must("PATCH", "/v1/me/settings", schema.AccountSettings, body=changes)
 
     async def remove_device(self, device_id: str) -> None:
@@ -183,15 +186,16 @@ class RestApi:
     async def upload_keys(
         self, one_time_keys: list[dict[str, str]], fallback_key: dict[str, str] | None = None
     ) -> int:
-        body: dict[str, Any] = {"one_time_keys": one_time_keys}
-        if fallback_key is not None:
-            body["fallback_key"] = fallback_key
+        body = keys.UploadKeys(
+            one_time_keys=[keys.SignedKey(**k) for k in one_time_keys],
+            fallback_key=None if fallback_key is None else keys.SignedKey(**fallback_key),
+        )
         return (await self._must("POST", "/v1/keys", schema.KeyCount, body=body)).otk_count
 
     async def claim(self, account_id: str, device_ids: Sequence[str] | None = None) -> schema.Claim:
-        body: dict[str, object] = {"account_id": account_id}
-        if device_ids is not None:
-            body["device_ids"] = list(device_ids)
+        body = keys.ClaimRequest(
+            account_id=account_id, device_ids=None if device_ids is None else list(device_ids)
+        )
         return await self._must("POST", "/v1/keys/claim", schema.Claim, body=body)
 
     async def devices(self, account_id: str) -> schema.DeviceList:
@@ -205,14 +209,18 @@ class RestApi:
 
     async def open_direct(self, account_id: str) -> schema.ConversationInfo:
         return await self._must(
-            "POST", "/v1/conversations", schema.ConversationInfo, body={"with": account_id}
+            "POST",
+            "/v1/conversations",
+            schema.ConversationInfo,
+            body=conversations.OpenDirect(with_=account_id),
         )
 
     async def conversations(self) -> list[schema.ConversationInfo]:
         return (await self._must("GET", "/v1/conversations", schema.Conversations)).conversations
 
     async def set_timer(self, conv: str, seconds: int) -> None:
-        await self._call("PUT", f"/v1/conversations/{_seg(conv)}/timer", None, body={"timer": seconds})
+        body = conversations.SetTimer(timer=seconds)
+        await self._call("PUT", f"/v1/conversations/{_seg(conv)}/timer", None, body=body)
 
 
 def _error(response: httpx.Response) -> SdkError:
@@ -224,13 +232,17 @@ def _error(response: httpx.Response) -> SdkError:
         if response.status_code >= 500:
             return Unavailable(f"HTTP {response.status_code}")
         return SdkError(f"HTTP {response.status_code}")
-    retry_after = body.error.retry_after if body.error.retry_after is not None else body.retry_after
+    detail = body.error
+    retry_after = None if isinstance(detail.retry_after, msgspec.UnsetType) else detail.retry_after
     if retry_after is None and "retry-after" in response.headers:
         try:
             retry_after = float(response.headers["retry-after"])
         except ValueError:
             retry_after = None
-    detail = body.error
     return error_from_code(
-        detail.code, detail.message, missing=detail.missing, extra=detail.extra, retry_after=retry_after
+        detail.code,
+        detail.message,
+        missing=None if isinstance(detail.missing, msgspec.UnsetType) else detail.missing,
+        extra=None if isinstance(detail.extra, msgspec.UnsetType) else detail.extra,
+        retry_after=retry_after,
     )

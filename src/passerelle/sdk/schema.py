@@ -1,6 +1,7 @@
-"""The JSON shapes the SDK reads: REST answers (docs/protocol.md §4), mailbox item bodies (§5.2) and
-the content inside encrypted envelopes (§6). msgspec validates types and ignores members it does not
-know, as §7 asks of clients.
+"""The JSON shapes the SDK reads: REST answers (docs/protocol.md §4, declared once in
+``passerelle.proto.rest`` and re-exported here), mailbox item bodies (§5.2) and the content inside
+encrypted envelopes (§6). msgspec validates types and ignores members it does not know, as §7 asks
+of clients.
 """
 
 from __future__ import annotations
@@ -9,130 +10,51 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from passerelle.proto.rest.accounts import (
+    AccountSettings,
+    AppInfo,
+    Apps,
+    Challenge,
+    CodeSent,
+    DeviceGrant,
+    Me,
+    PublishedDevice,
+)
+from passerelle.proto.rest.base import decode, encode
+from passerelle.proto.rest.conversations import ConversationInfo, Conversations
+from passerelle.proto.rest.directory import Found
+from passerelle.proto.rest.errors import ErrorBody, ErrorDetail
+from passerelle.proto.rest.keys import Claim, ClaimedDevice, ClaimedOneTimeKey, DeviceList, KeyCount
+
+__all__ = [
+    "AccountSettings",
+    "AppInfo",
+    "Apps",
+    "Challenge",
+    "Claim",
+    "ClaimedDevice",
+    "ClaimedOneTimeKey",
+    "CodeSent",
+    "ConversationInfo",
+    "Conversations",
+    "DeviceGrant",
+    "DeviceList",
+    "ErrorBody",
+    "ErrorDetail",
+    "Found",
+    "KeyCount",
+    "Me",
+    "PublishedDevice",
+    "convert",
+    "decode",
+    "encode",
+]
+
 T = TypeVar("T")
 
 
 class Shape(msgspec.Struct, frozen=True):
     pass
-
-
-# --- REST answers -------------------------------------------------------------------------------
-
-
-class DeviceGrant(Shape, frozen=True):
-    """Answer to registering or adding a device, and (without ids) to a token request."""
-
-    token: str
-    expires_at: int
-    account_id: str = ""
-    device_id: str = ""
-    address: str | None = None
-
-
-class Challenge(Shape, frozen=True):
-    challenge: str
-    expires_in: int = 60
-
-
-class PublishedDevice(Shape, frozen=True):
-    device_id: str
-    name: str
-    curve25519: str
-    ed25519: str
-    signature: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {f: getattr(self, f) for f in self.__struct_fields__}
-
-
-class ClaimedOneTimeKey(Shape, frozen=True):
-    key_id: str
-    key: str
-    signature: str
-    fallback: bool = False
-
-
-class ClaimedDevice(PublishedDevice, frozen=True):
-    one_time_key: ClaimedOneTimeKey | None = None
-
-
-class Claim(Shape, frozen=True):
-    account_id: str
-    devices: list[ClaimedDevice]
-
-
-class DeviceList(Shape, frozen=True):
-    account_id: str
-    devices: list[PublishedDevice]
-
-
-class AccountSettings(Shape, frozen=True):
-    findability: str
-    read_receipts: bool
-
-
-class Me(Shape, frozen=True):
-    account_id: str
-    app: str
-    address: str
-    display_name: str
-    device_id: str
-    settings: AccountSettings
-    devices: list[PublishedDevice]
-
-
-class Found(Shape, frozen=True):
-    """A person, as a lookup by address and a profile by account id both show them (§4.8)."""
-
-    account_id: str
-    app: str
-    display_name: str
-    address: str | None = None
-    features: list[str] | None = None
-    """The content features of the person's app (§11); None from a server that does not say."""
-
-
-class AppInfo(Shape, frozen=True):
-    name: str
-    features: list[str] = msgspec.field(default_factory=list)
-
-
-class Apps(Shape, frozen=True):
-    """``GET /v1/apps`` (§4.1)."""
-
-    apps: list[AppInfo]
-
-
-class ConversationInfo(Shape, frozen=True):
-    conv: str
-    kind: str
-    members: list[str]
-    timer: int = 0
-
-
-class Conversations(Shape, frozen=True):
-    conversations: list[ConversationInfo]
-
-
-class KeyCount(Shape, frozen=True):
-    otk_count: int
-
-
-class CodeSent(Shape, frozen=True):
-    expires_in: int
-
-
-class ErrorDetail(Shape, frozen=True):
-    code: str
-    message: str = ""
-    missing: list[str] | None = None
-    extra: list[str] | None = None
-    retry_after: float | None = None
-
-
-class ErrorBody(Shape, frozen=True):
-    error: ErrorDetail
-    retry_after: float | None = None
 
 
 # --- mailbox item bodies ------------------------------------------------------------------------
@@ -248,18 +170,6 @@ class ResendContent(Shape, frozen=True):
     device: str | None = None
 
 
-def decode(data: bytes | str, kind: type[T]) -> T:
-    """Decode JSON into ``kind``; raises msgspec.ValidationError / DecodeError (both MsgspecError)."""
-    try:
-        return msgspec.json.decode(data, type=kind)
-    except RecursionError as exc:  # absurdly deep JSON from a peer or a server
-        raise msgspec.DecodeError("JSON nested too deeply") from exc
-
-
 def convert(obj: Any, kind: type[T]) -> T:
     """Validate an already-decoded object (the content of a decrypted envelope)."""
     return msgspec.convert(obj, kind)
-
-
-def encode(obj: Any) -> bytes:
-    return msgspec.json.encode(obj)

@@ -37,6 +37,9 @@ import msgspec
 from passerelle.crypto import DeviceCrypto, b64decode, b64encode
 from passerelle.crypto.attachments import AttachmentInvalid, decrypt_file, encrypt_file
 from passerelle.domain.ids import AccountId
+from passerelle.proto.rest import stories as rest_shapes
+from passerelle.proto.rest.accounts import Apps
+from passerelle.proto.rest.media import CreateUpload
 from passerelle.sdk import schema, story_state
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
 from passerelle.sdk.events import SentMessage
@@ -93,40 +96,6 @@ class Viewer:
 
 
 ViewerList = list[Viewer]
-
-
-class _Member(schema.Shape, frozen=True):
-    account_id: str
-    app: str
-
-
-class _Posted(schema.Shape, frozen=True):
-    story: str
-    expires_at: int
-    audience: list[_Member]
-
-
-class _Listed(schema.Shape, frozen=True):
-    story: str
-    author: str
-    expires_at: int
-
-
-class _Listing(schema.Shape, frozen=True):
-    stories: list[_Listed]
-
-
-class _AppFeatures(schema.Shape, frozen=True):
-    name: str
-    features: list[str] = msgspec.field(default_factory=list)
-
-
-class _AppList(schema.Shape, frozen=True):
-    apps: list[_AppFeatures]
-
-
-class _Setting(schema.Shape, frozen=True):
-    cross_app: bool
 
 
 def _story(stored: story_state.StoredStory) -> Story:
@@ -220,7 +189,9 @@ class StoriesApi:
     ) -> PostedStory:
         if len(text.encode()) > MAX_STORY_TEXT_BYTES:
             raise InvalidInput(f"a caption has at most {MAX_STORY_TEXT_BYTES} bytes")
-        posted = await self._rest.call_json("POST", "/v1/stories", _Posted, body={})
+        posted = await self._rest.call_json(
+            "POST", "/v1/stories", rest_shapes.PostedStory, body=rest_shapes.PostStory()
+        )
         try:
             attachment = None if data is None else await self._upload(posted.story, kind, data, **details)
             content = story_state.StoryContent(
@@ -266,7 +237,7 @@ class StoriesApi:
         response = await self._rest.raw(
             "POST",
             "/v1/media/uploads",
-            content=schema.encode({"story": story, "size": len(sealed.blob)}),
+            content=schema.encode(CreateUpload(story=story, size=len(sealed.blob))),
             headers={"content-type": "application/json"},
         )
         state = schema.decode(response.content, UploadState)
@@ -283,7 +254,7 @@ class StoriesApi:
         )
 
     async def _features(self) -> dict[str, frozenset[str]]:
-        apps = await self._rest.call_json("GET", "/v1/apps", _AppList)
+        apps = await self._rest.call_json("GET", "/v1/apps", Apps)
         return {a.name: frozenset(a.features) for a in apps.apps}
 
     # --- reading -------------------------------------------------------------------------------
@@ -298,7 +269,7 @@ class StoriesApi:
 
     async def _live(self) -> StoryList:
         await self.purge_expired()  # expired content leaves this device as soon as we look
-        listing = await self._rest.call_json("GET", "/v1/stories", _Listing)
+        listing = await self._rest.call_json("GET", "/v1/stories", rest_shapes.Stories)
         live = {s.story: s.author for s in listing.stories}
         stored = await self._store.db.run(story_state.stories_txn, self._store.key, now=self._now())
         return [_story(s) for s in stored if live.get(s.content.id) == s.author]
@@ -367,12 +338,14 @@ class StoriesApi:
     # --- the cross-app setting -----------------------------------------------------------------
 
     async def cross_app(self) -> bool:
-        return (await self._rest.call_json("GET", "/v1/stories/settings", _Setting)).cross_app
+        return (await self._rest.call_json("GET", "/v1/stories/settings", rest_shapes.CrossApp)).cross_app
 
     async def set_cross_app(self, allowed: bool) -> bool:
         """Whether my next stories may reach my contacts on other apps (default True)."""
-        body = {"cross_app": allowed}
-        return (await self._rest.call_json("PATCH", "/v1/stories/settings", _Setting, body=body)).cross_app
+        body = rest_shapes.CrossAppChange(cross_app=allowed)
+        return (
+            await self._rest.call_json("PATCH", "/v1/stories/settings", rest_shapes.CrossApp, body=body)
+        ).cross_app
 
     # --- waiting -------------------------------------------------------------------------------
 
