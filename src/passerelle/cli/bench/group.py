@@ -31,6 +31,8 @@ from passerelle.cli.bench.identity import BenchAccount
 from passerelle.cli.bench.options import BenchOptions
 from passerelle.cli.bench.server import spawned_server
 from passerelle.cli.bench.world import Meter, interval, wait_until
+from passerelle.proto.rest import groups
+from passerelle.proto.rest.base import decode, encode
 
 APPS = ("photo", "chat", "social")
 CONNECT_BATCH = 100
@@ -65,14 +67,13 @@ def group_frame(seq: int, *, conv: str, sender: BenchAccount, envelope_bytes: in
 
 
 async def create_group(url: str, sender: BenchAccount, members: Sequence[BenchAccount]) -> str:
-    body = {"members": [m.account_id for m in members]}
-    headers = {"authorization": f"Bearer {sender.token}"}
+    body = encode(groups.CreateGroup(members=[m.account_id for m in members]))
+    headers = {"authorization": f"Bearer {sender.token}", "content-type": "application/json"}
     async with httpx.AsyncClient(base_url=url, timeout=60.0) as http:
-        response = await http.post("/v1/groups", json=body, headers=headers)
+        response = await http.post("/v1/groups", content=body, headers=headers)
     if response.status_code != 201:
         raise BenchError(f"creating the group failed: HTTP {response.status_code} {response.text[:300]}")
-    conv: str = response.json()["conv"]
-    return conv
+    return decode(response.content, groups.GroupInfo).conv
 
 
 async def connect_all(

@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator
 import httpx
 
 from passerelle.cli.bench.errors import BenchError
-from passerelle.cli.bench.identity import BenchAccount, create_account, register_all, signed_device
+from passerelle.cli.bench.identity import JSON, BenchAccount, create_account, register_all, signed_device
+from passerelle.proto.rest import accounts as wire
+from passerelle.proto.rest.base import encode
 
 PHONE_APPS = ("chat", "social")
 PASSWORD_MEMBERS = 10
@@ -77,14 +79,14 @@ def phone_number(n: int) -> str:
 async def register_phone(http: httpx.AsyncClient, gateway: CodeGateway, *, app: str, n: int) -> BenchAccount:
     phone = phone_number(n)
     waiter = gateway.expect(phone)
-    asked = await http.post("/v1/codes", json={"app": app, "phone": phone})
+    asked = await http.post("/v1/codes", content=encode(wire.CodeRequest(app=app, phone=phone)), headers=JSON)
     if asked.status_code != 202:
         raise BenchError(f"asking a code for {phone} failed: HTTP {asked.status_code} {asked.text[:200]}")
     async with asyncio.timeout(10.0):
         code = await waiter
     device = signed_device(f"{app} {n} bench")
-    body = {"app": app, "phone": phone, "code": code, "display_name": f"Member {n}", "device": device}
-    return await create_account(http, body, device, who=phone)
+    body = wire.Register(app=app, phone=phone, code=code, display_name=f"Member {n}", device=device)
+    return await create_account(http, body, who=phone)
 
 
 async def register_members(

@@ -17,7 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from passerelle.cli.bench.errors import BenchError
+from passerelle.proto.rest import accounts as wire
+from passerelle.proto.rest.base import decode, encode
 
+JSON = {"content-type": "application/json"}
+"""The header of a request whose body is a Struct of ``passerelle.proto.rest``, encoded."""
 REGISTER_CONCURRENCY = 4
 """Registrations hash a password with Argon2 on the server: a few at a time is as fast as many."""
 
@@ -41,39 +45,38 @@ def canonical_json(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def signed_device(name: str) -> dict[str, str]:
+def signed_device(name: str) -> wire.NewDevice:
     """A fresh device's public keys, signed by its Ed25519 key (section 4.2)."""
     signing = Ed25519PrivateKey.generate()
     ed25519 = b64(signing.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     curve25519 = b64(X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     keys = {"curve25519": curve25519, "ed25519": ed25519, "name": name}
-    return {**keys, "signature": b64(signing.sign(canonical_json(keys)))}
+    signature = b64(signing.sign(canonical_json(keys)))
+    return wire.NewDevice(name=name, curve25519=curve25519, ed25519=ed25519, signature=signature)
 
 
 async def register(http: httpx.AsyncClient, *, app: str, handle: str) -> BenchAccount:
     device = signed_device(f"{handle} bench")
-    body = {"app": app, "handle": handle, "password": secrets.token_urlsafe(12), "device": device}
-    return await create_account(http, body, device, who=handle)
+    body = wire.Register(app=app, handle=handle, password=secrets.token_urlsafe(12), device=device)
+    return await create_account(http, body, who=handle)
 
 
-async def create_account(
-    http: httpx.AsyncClient, body: dict[str, Any], device: dict[str, str], *, who: str
-) -> BenchAccount:
-    """``POST /v1/accounts`` with ``body`` (which carries ``device``): the new account, named ``who``
-    (its handle or phone number), or BenchError."""
+async def create_account(http: httpx.AsyncClient, body: wire.Register, *, who: str) -> BenchAccount:
+    """``POST /v1/accounts`` with ``body``: the new account, named ``who`` (its handle or phone
+    number), or BenchError."""
     try:
-        response = await http.post("/v1/accounts", json=body)
+        response = await http.post("/v1/accounts", content=encode(body), headers=JSON)
     except httpx.HTTPError as exc:
         raise BenchError(f"registering {who} failed: {exc!r}") from exc
     if response.status_code != 201:
         raise BenchError(f"registering {who} failed: HTTP {response.status_code} {response.text[:300]}")
-    answer = response.json()
+    grant = decode(response.content, wire.DeviceGrant)
     return BenchAccount(
         handle=who,
-        account_id=answer["account_id"],
-        device_id=answer["device_id"],
-        token=answer["token"],
-        curve25519=device["curve25519"],
+        account_id=grant.account_id,
+        device_id=grant.device_id,
+        token=grant.token,
+        curve25519=body.device.curve25519,
     )
 
 
