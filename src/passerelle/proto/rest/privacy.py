@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from passerelle.proto.rest.accounts import PublishedDevice
 from passerelle.proto.rest.base import Answer, Body, Short, Text
+from passerelle.proto.rest.conversations import ConversationInfo
 
 MAX_REPORTED_TEXT = 4096
 """Characters of one revealed message in a report (§9.5; the privacy service checks it again and says
@@ -120,16 +122,20 @@ class Reported(Answer, frozen=True):
     report_id: str
 
 
-class ReportedMessage(Answer, frozen=True):
+class ReportedMessage(Answer, frozen=True, kw_only=True):
+    """A revealed message, as the operator reads it. Here and in the export, the Python names are
+    those of the server's records (the server fills these answers by attribute); the wire names are
+    the protocol's."""
+
     mid: int | None
-    id: str
+    client_id: str = msgspec.field(name="id")
     sender: str
     ts: int
     text: str
 
 
-class Report(Answer, frozen=True):
-    report_id: str
+class Report(Answer, frozen=True, kw_only=True):
+    id: str = msgspec.field(name="report_id")
     reporter: str
     reported: str
     conv: str | None
@@ -174,52 +180,45 @@ class ExportedToken(Answer, frozen=True):
     expires_at: int
 
 
-class ExportedDevice(Answer, frozen=True):
-    device_id: str
-    name: str
-    curve25519: str
-    ed25519: str
-    signature: str
+class ExportedDevice(PublishedDevice, frozen=True):
+    """A device of mine: its published keys, and what the server holds for it."""
+
     created_at: int
     one_time_keys: list[ExportedKey]
     fallback_key: ExportedKey | None
     tokens: list[ExportedToken]
 
 
-class ExportedConversation(Answer, frozen=True):
-    conv: str
-    kind: str
-    members: list[str]
-    timer: int
+class ExportedConversation(ConversationInfo, frozen=True, kw_only=True):
     created_at: int
     state: str | None
     """The caller's own state (§9.2); null in groups."""
 
 
-class ExportedItem(Answer, frozen=True):
+class ExportedItem(Answer, frozen=True, kw_only=True):
     """An undelivered mailbox item's metadata (never its ciphertext)."""
 
-    device_id: str
+    device: str = msgspec.field(name="device_id")
     pos: int
     kind: str
     conv: str | None
-    from_: str | None = msgspec.field(name="from")
-    from_device: str | None
+    sender: str | None = msgspec.field(name="from")
+    sender_device: str | None = msgspec.field(name="from_device")
     ts: int
     expires_at: int | None
     size: int
 
 
-class ExportedSent(Answer, frozen=True):
-    device_id: str
-    id: str
-    mid: int | None
+class ExportedSent(Answer, frozen=True, kw_only=True):
+    device: str = msgspec.field(name="device_id")
+    client_id: str = msgspec.field(name="id")
+    message_id: int | None = msgspec.field(name="mid")
     ts: int
     expires_at: int | None
 
 
-class ExportedUpload(Answer, frozen=True):
-    blob: str
+class ExportedUpload(Answer, frozen=True, kw_only=True):
+    id: str = msgspec.field(name="blob")
     conv: str
     size: int
     complete: bool
@@ -227,8 +226,8 @@ class ExportedUpload(Answer, frozen=True):
     expires_at: int | None
 
 
-class ExportedStory(Answer, frozen=True):
-    story: str
+class ExportedStory(Answer, frozen=True, kw_only=True):
+    id: str = msgspec.field(name="story")
     created_at: int
     expires_at: int
     audience_size: int

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.apps import App, IdentityKind
 from passerelle.domain.errors import InvalidInput
+from passerelle.domain.ids import AppName
 from passerelle.domain.privacy import Findability
 from passerelle.proto.rest import accounts as wire
 from passerelle.server.rest.io import (
@@ -127,32 +128,30 @@ class AccountRoutes:
         )
         return json_response(wire.CodeSent(expires_in=expires_in), status=202)
 
-    @endpoint
-    async def register(self, request: Request) -> Response:
-        body = await read_body(request, wire.Register)
+    def _proof(self, body: wire.IdentityBody) -> tuple[AppName, Proof]:
+        """The app named in a registration or a new device, and the identity proof it takes."""
         app = self.s.apps.get(body.app)
         if app is None:
             raise InvalidInput(f"unknown app {body.app[:32]!r}")
+        return app.name, proof(body, app)
+
+    @endpoint
+    async def register(self, request: Request) -> Response:
+        body = await read_body(request, wire.Register)
+        app, given = self._proof(body)
+        device, client = new_device(body.device), client_key(request)
         session = await self.s.accounts.register(
-            app=app.name,
-            proof=proof(body, app),
-            display_name=body.display_name,
-            device=new_device(body.device),
-            client=client_key(request),
+            app=app, proof=given, display_name=body.display_name, device=device, client=client
         )
         return json_response(session_json(session), status=201)
 
     @endpoint
     async def add_device(self, request: Request) -> Response:
         body = await read_body(request, wire.AddDevice)
-        app = self.s.apps.get(body.app)
-        if app is None:
-            raise InvalidInput(f"unknown app {body.app[:32]!r}")
+        app, given = self._proof(body)
+        device = new_device(body.device)
         session = await self.s.accounts.add_device(
-            app=app.name,
-            proof=proof(body, app),
-            device=new_device(body.device),
-            client=client_key(request),
+            app=app, proof=given, device=device, client=client_key(request)
         )
         return json_response(session_json(session), status=201)
 

@@ -18,7 +18,7 @@ from passerelle.service.ports import Store
 from passerelle.service.records import ConversationRecord
 
 
-def _conversation_json(conv: ConversationRecord) -> wire.ConversationInfo:
+def conversation_json(conv: ConversationRecord) -> wire.ConversationInfo:
     return wire.ConversationInfo(
         conv=conv.id, kind=conv.kind.value, members=list(conv.members), timer=conv.timer_s
     )
@@ -42,13 +42,13 @@ class ConversationRoutes:
         caller = await self._caller(request)
         body = await read_body(request, wire.OpenDirect)
         conv = await self._messaging.open_direct(caller.account, AccountId(body.with_))
-        return json_response(_conversation_json(conv))
+        return json_response(conversation_json(conv))
 
     @endpoint
     async def list_all(self, request: Request) -> Response:
         caller = await self._caller(request)
         convs = await self._messaging.list_conversations(caller.account.id)
-        return json_response(wire.Conversations(conversations=[_conversation_json(c) for c in convs]))
+        return json_response(wire.Conversations(conversations=[conversation_json(c) for c in convs]))
 
     @endpoint
     async def set_timer(self, request: Request) -> Response:
@@ -57,7 +57,7 @@ class ConversationRoutes:
         conv = await self._messaging.set_timer(
             caller, ConversationId(request.path_params["conv"]), body.timer
         )
-        return json_response(_conversation_json(conv))
+        return json_response(conversation_json(conv))
 
     def routes(self) -> list[BaseRoute]:
         return [

@@ -4,6 +4,7 @@ and 4.8)."""
 from __future__ import annotations
 
 import msgspec
+from msgspec.structs import asdict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -26,13 +27,8 @@ def one_time_key(key: wire.SignedKey, *, fallback: bool = False) -> OneTimeKey:
 
 def claimed_json(item: ClaimedDevice) -> wire.ClaimedDevice:
     key = item.one_time_key
-    device = item.device
     return wire.ClaimedDevice(
-        device_id=device.id,
-        name=device.name,
-        curve25519=device.curve25519,
-        ed25519=device.ed25519,
-        signature=device.signature,
+        **asdict(device_json(item.device)),
         one_time_key=None
         if key is None
         else wire.ClaimedOneTimeKey(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from msgspec.structs import asdict
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -38,15 +39,8 @@ def upload_json(record: BlobRecord) -> wire.UploadState:
 
 
 def opened_json(record: BlobRecord, chunk_bytes: int) -> wire.UploadOpened:
-    return wire.UploadOpened(
-        blob=record.id,
-        conv=record.conv,
-        size=record.size,
-        offset=record.received,
-        complete=record.complete,
-        expires_at=record.expires_at,
-        chunk_bytes=chunk_bytes,
-    )
+    """An upload being written, with the chunk size the server takes."""
+    return wire.UploadOpened(**asdict(upload_json(record)), chunk_bytes=chunk_bytes)
 
 
 class MediaRoutes:

@@ -7,6 +7,7 @@ constant time; it is never logged (the access log records route templates only).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +32,22 @@ from passerelle.service.privacy import PrivacyService
 from passerelle.service.privacy_records import ReportedMessage
 from passerelle.service.records import AccountRecord, TokenRecord
 
+ListChange = Callable[[AccountRecord, str], Awaitable[None]]
+"""Adding to or removing from the caller's contacts or blocks."""
+
+
+class _ListChangeRoute:
+    """``PUT`` / ``DELETE /v1/contacts/{account_id}`` and ``/v1/blocks/{account_id}`` (204)."""
+
+    def __init__(self, caller: Callable[[Request], Awaitable[AccountRecord]], change: ListChange) -> None:
+        self._caller = caller
+        self._change = change
+
+    @endpoint
+    async def handle(self, request: Request) -> Response:
+        await self._change(await self._caller(request), request.path_params["account_id"])
+        return Response(status_code=204)
+
 
 class PrivacyRoutes:
     def __init__(
@@ -44,14 +61,16 @@ class PrivacyRoutes:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/v1/contacts", self.list_contacts, methods=["GET"]),
-            Route("/v1/contacts/{account_id}", self.add_contact, methods=["PUT"]),
-            Route("/v1/contacts/{account_id}", self.remove_contact, methods=["DELETE"]),
+            Route("/v1/contacts/{account_id}", self._change(self._privacy.add_contact), methods=["PUT"]),
+            Route(
+                "/v1/contacts/{account_id}", self._change(self._privacy.remove_contact), methods=["DELETE"]
+            ),
             Route("/v1/requests", self.list_requests, methods=["GET"]),
             Route("/v1/conversations/{conv}/accept", self.accept, methods=["POST"]),
             Route("/v1/conversations/{conv}/decline", self.decline, methods=["POST"]),
             Route("/v1/blocks", self.list_blocks, methods=["GET"]),
-            Route("/v1/blocks/{account_id}", self.block, methods=["PUT"]),
-            Route("/v1/blocks/{account_id}", self.unblock, methods=["DELETE"]),
+            Route("/v1/blocks/{account_id}", self._change(self._privacy.block), methods=["PUT"]),
+            Route("/v1/blocks/{account_id}", self._change(self._privacy.unblock), methods=["DELETE"]),
             Route("/v1/me/privacy", self.get_settings, methods=["GET"]),
             Route("/v1/me/privacy", self.update_settings, methods=["PATCH"]),
             Route("/v1/reports", self.report, methods=["POST"]),
@@ -59,6 +78,9 @@ class PrivacyRoutes:
             Route("/v1/me", self.erase, methods=["DELETE"]),
             Route("/v1/admin/reports", self.admin_reports, methods=["GET"]),
         ]
+
+    def _change(self, change: ListChange) -> Callable[[Request], Awaitable[Response]]:
+        return _ListChangeRoute(self._caller, change).handle
 
     async def _token(self, request: Request) -> TokenRecord:
         return await self._accounts.authenticate(bearer_token(request))
@@ -70,39 +92,13 @@ class PrivacyRoutes:
 
     @endpoint
     async def list_contacts(self, request: Request) -> Response:
-        caller = await self._caller(request)
-        contacts = await self._privacy.contacts(caller)
+        contacts = await self._privacy.contacts(await self._caller(request))
         return json_response(wire.Contacts(contacts=[relation_json(r) for r in contacts]))
 
     @endpoint
-    async def add_contact(self, request: Request) -> Response:
-        caller = await self._caller(request)
-        await self._privacy.add_contact(caller, request.path_params["account_id"])
-        return Response(status_code=204)
-
-    @endpoint
-    async def remove_contact(self, request: Request) -> Response:
-        caller = await self._caller(request)
-        await self._privacy.remove_contact(caller, request.path_params["account_id"])
-        return Response(status_code=204)
-
-    @endpoint
     async def list_blocks(self, request: Request) -> Response:
-        caller = await self._caller(request)
-        blocks = await self._privacy.blocks(caller)
+        blocks = await self._privacy.blocks(await self._caller(request))
         return json_response(wire.Blocks(blocks=[relation_json(r) for r in blocks]))
-
-    @endpoint
-    async def block(self, request: Request) -> Response:
-        caller = await self._caller(request)
-        await self._privacy.block(caller, request.path_params["account_id"])
-        return Response(status_code=204)
-
-    @endpoint
-    async def unblock(self, request: Request) -> Response:
-        caller = await self._caller(request)
-        await self._privacy.unblock(caller, request.path_params["account_id"])
-        return Response(status_code=204)
 
     # --- message requests ----------------------------------------------------------------------------
 

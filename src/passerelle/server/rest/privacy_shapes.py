@@ -4,7 +4,16 @@ everything the server holds about a person."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
+import msgspec
+from msgspec.structs import asdict
+
 from passerelle.proto.rest import privacy as wire
+from passerelle.proto.rest.base import Answer
+from passerelle.server.rest.accounts import device_json
+from passerelle.server.rest.conversations import conversation_json
 from passerelle.service.privacy import PrivacyChoices
 from passerelle.service.privacy_records import (
     AccountExport,
@@ -13,6 +22,8 @@ from passerelle.service.privacy_records import (
     ReportRecord,
     RequestRecord,
 )
+
+AnswerT = TypeVar("AnswerT", bound=Answer)
 
 
 def relation_json(relation: Relation) -> wire.Relation:
@@ -35,27 +46,17 @@ def choices_json(choices: PrivacyChoices) -> wire.PrivacyChoices:
 
 
 def report_json(report: ReportRecord) -> wire.Report:
-    return wire.Report(
-        report_id=report.id,
-        reporter=report.reporter,
-        reported=report.reported,
-        conv=report.conv,
-        reason=report.reason,
-        created_at=report.created_at,
-        messages=[
-            wire.ReportedMessage(mid=m.mid, id=m.client_id, sender=m.sender, ts=m.ts, text=m.text)
-            for m in report.messages
-        ],
-    )
+    return msgspec.convert(report, wire.Report, from_attributes=True)
+
+
+def _by_attributes(records: Sequence[object], kind: type[AnswerT]) -> list[AnswerT]:
+    """Records whose attribute names are the Struct's field names (the wire names may differ)."""
+    return [msgspec.convert(r, kind, from_attributes=True) for r in records]
 
 
 def _device_json(d: DeviceExport) -> wire.ExportedDevice:
     return wire.ExportedDevice(
-        device_id=d.device.id,
-        name=d.device.name,
-        curve25519=d.device.curve25519,
-        ed25519=d.device.ed25519,
-        signature=d.device.signature,
+        **asdict(device_json(d.device)),
         created_at=d.device.created_at,
         one_time_keys=[wire.ExportedKey(key_id=k, key=v) for k, v in d.one_time_keys],
         fallback_key=(
@@ -93,53 +94,17 @@ def export_json(data: AccountExport, *, exported_at: int) -> wire.Export:
         blocks=[relation_json(r) for r in data.blocks],
         conversations=[
             wire.ExportedConversation(
-                conv=conv.id,
-                kind=conv.kind.value,
-                members=list(conv.members),
-                timer=conv.timer_s,
+                **asdict(conversation_json(conv)),
                 created_at=conv.created_at,
                 state=state.value if state is not None else None,
             )
             for conv, state in data.conversations
         ],
-        mailbox=[
-            wire.ExportedItem(
-                device_id=m.device,
-                pos=m.pos,
-                kind=m.kind,
-                conv=m.conv,
-                from_=m.sender,
-                from_device=m.sender_device,
-                ts=m.ts,
-                expires_at=m.expires_at,
-                size=m.size,
-            )
-            for m in data.mailbox
-        ],
-        sent=[
-            wire.ExportedSent(
-                device_id=s.device, id=s.client_id, mid=s.message_id, ts=s.ts, expires_at=s.expires_at
-            )
-            for s in data.sent
-        ],
+        mailbox=_by_attributes(data.mailbox, wire.ExportedItem),
+        sent=_by_attributes(data.sent, wire.ExportedSent),
         reports=[report_json(r) for r in data.reports],
-        uploads=[
-            wire.ExportedUpload(
-                blob=b.id,
-                conv=b.conv,
-                size=b.size,
-                complete=b.complete,
-                created_at=b.created_at,
-                expires_at=b.expires_at,
-            )
-            for b in data.uploads
-        ],
-        stories=[
-            wire.ExportedStory(
-                story=s.id, created_at=s.created_at, expires_at=s.expires_at, audience_size=s.audience_size
-            )
-            for s in data.stories
-        ],
+        uploads=_by_attributes(data.uploads, wire.ExportedUpload),
+        stories=_by_attributes(data.stories, wire.ExportedStory),
         group_bars=[wire.GroupBar(conv=conv, since=since) for conv, since in data.group_bars],
         pending_code=(
             None
