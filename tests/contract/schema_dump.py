@@ -47,7 +47,8 @@ def sqlite_rows(conn: sqlite3.Connection) -> list[list[Any]]:
 def sqlite_schema(rows: list[list[Any]]) -> list[list[Any]]:
     """What the schema is, whatever the order and layout it was written in."""
     return sorted(
-        ([kind, name, table, normalise_sql(sql)] for kind, name, table, sql in rows), key=lambda r: (r[0], r[1])
+        ([kind, name, table, normalise_sql(sql)] for kind, name, table, sql in rows),
+        key=lambda r: (r[0], r[1]),
     )
 
 
@@ -80,6 +81,8 @@ _PG_QUERIES = {
 
 
 async def postgres_schema(conn: Any, schema: str) -> dict[str, list[list[Any]]]:
+    """Resets the session's search_path first: names are then written qualified by the schema."""
+    await conn.execute("RESET search_path")
     out: dict[str, list[list[Any]]] = {}
     for part, query in _PG_QUERIES.items():
         rows = await conn.fetch(query, schema)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dialect:
     name: str
-    """"sqlite" or "postgres": also the folder of the engine's migrations."""
+    """"sqlite" or "postgres": also the engine's name for its migrations (``storage.sql.migrate``)."""
     numbered_params: bool
     """True when placeholders are ``$1, $2 ...`` rather than ``?``."""
     fragments: Mapping[str, str]

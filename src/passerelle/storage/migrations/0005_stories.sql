@@ -8,18 +8,18 @@ CREATE TABLE stories (
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     audience_size INTEGER NOT NULL
-);
+) {strict_without_rowid};
 CREATE INDEX stories_expires ON stories (expires_at);
 CREATE INDEX stories_author ON stories (author, created_at);
 CREATE TABLE story_audience (
     story TEXT NOT NULL,
     account TEXT NOT NULL,
     PRIMARY KEY (story, account)
-);
+) {strict_without_rowid};
 CREATE INDEX story_audience_account ON story_audience (account);
 -- Per person: may a story reach contacts on other apps? (no row: yes)
 CREATE TABLE story_settings (
     account TEXT PRIMARY KEY,
     cross_app BOOLEAN NOT NULL
-);
+) {strict_without_rowid};
 CREATE INDEX blobs_conv ON blobs (conv);

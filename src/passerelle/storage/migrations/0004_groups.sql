@@ -9,21 +9,21 @@ CREATE TABLE group_invites (
     token_hash TEXT NOT NULL UNIQUE,
     conv TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     created_by TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    created_at INTEGER NOT NULL
-) STRICT, WITHOUT ROWID;
+    created_at BIGINT NOT NULL
+) {strict_without_rowid};
 CREATE INDEX group_invites_conv ON group_invites (conv);
 CREATE INDEX group_invites_creator ON group_invites (created_by);
 
 -- A group message's body (a Megolm envelope), stored once and referenced by `mailbox.body_id`
 -- from the mailbox of every member device. Its id is the message id; it expires with its items.
 CREATE TABLE bodies (
-    id INTEGER PRIMARY KEY,
-    expires_at INTEGER NOT NULL,
-    body BLOB NOT NULL
-) STRICT;
+    id BIGINT PRIMARY KEY,
+    expires_at BIGINT NOT NULL,
+    body BYTEA NOT NULL
+) {strict};
 CREATE INDEX bodies_expires ON bodies (expires_at);
 
 -- NULL for a 1:1 item (its body is inline). The partial index holds group items only, so the
 -- 1:1 insert does not pay for it; it lets the janitor find bodies nothing references any more.
-ALTER TABLE mailbox ADD COLUMN body_id INTEGER;
+ALTER TABLE mailbox ADD COLUMN body_id BIGINT;
 CREATE INDEX mailbox_body ON mailbox (body_id) WHERE body_id IS NOT NULL;

@@ -1,6 +1,6 @@
 -- Encrypted media (docs/protocol.md §8). The server keeps ciphertext in a BlobStore (files under the
 -- data directory by default) and only this metadata here: who uploaded it, into which conversation,
--- how big, until when. complete = false is an upload in progress; received is its offset.
+-- how big, until when. complete false (0 on SQLite) is an upload in progress; received is its offset.
 -- No foreign keys: the janitor and account erasure delete a blob's file before its row, so a row
 -- never vanishes (by cascade) while its file stays behind.
 CREATE TABLE blobs (
@@ -13,6 +13,6 @@ CREATE TABLE blobs (
     ttl_s INTEGER,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
-);
+) {strict_without_rowid};
 CREATE INDEX blobs_expires ON blobs (expires_at);
 CREATE INDEX blobs_uploader ON blobs (uploader, complete);

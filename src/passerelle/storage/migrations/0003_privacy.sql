@@ -5,17 +5,17 @@
 CREATE TABLE contacts (
     owner TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     contact TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    created_at INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
     PRIMARY KEY (owner, contact)
-) STRICT, WITHOUT ROWID;
+) {strict_without_rowid};
 CREATE INDEX contacts_contact ON contacts (contact);
 
 CREATE TABLE blocks (
     blocker TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     blocked TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    created_at INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
     PRIMARY KEY (blocker, blocked)
-) STRICT, WITHOUT ROWID;
+) {strict_without_rowid};
 CREATE INDEX blocks_blocked ON blocks (blocked);
 
 -- A member's state in a direct conversation: 'accepted', 'request' (in the requests folder) or
@@ -24,9 +24,9 @@ CREATE TABLE member_states (
     conv TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     state TEXT NOT NULL,
-    since INTEGER NOT NULL,
+    since BIGINT NOT NULL,
     PRIMARY KEY (conv, account)
-) STRICT, WITHOUT ROWID;
+) {strict_without_rowid};
 CREATE INDEX member_states_account ON member_states (account, state);
 -- Conversations that existed before this version were accepted by their members.
 INSERT INTO member_states (conv, account, state, since)
@@ -37,8 +37,8 @@ CREATE TABLE privacy_settings (
     account TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
     message_from TEXT NOT NULL DEFAULT 'everyone',
     last_seen TEXT NOT NULL DEFAULT 'contacts',
-    last_seen_at INTEGER
-) STRICT, WITHOUT ROWID;
+    last_seen_at BIGINT
+) {strict_without_rowid};
 
 -- Reports: the messages are what the reporter chose to reveal, decrypted on their device (JSON).
 -- No foreign keys: erasure deletes the reports a person made and those about them explicitly.
@@ -48,9 +48,9 @@ CREATE TABLE reports (
     reported TEXT NOT NULL,
     conv TEXT,
     reason TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
     messages TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
+) {strict_without_rowid};
 CREATE INDEX reports_created ON reports (created_at);
 CREATE INDEX reports_reporter ON reports (reporter);
 CREATE INDEX reports_reported ON reports (reported);

@@ -5,9 +5,9 @@
 CREATE TABLE group_bars (
     conv TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    barred_at INTEGER NOT NULL,
+    barred_at BIGINT NOT NULL,
     PRIMARY KEY (conv, account)
-) STRICT, WITHOUT ROWID;
+) {strict_without_rowid};
 CREATE INDEX group_bars_account ON group_bars (account);
 
 -- What each account holds in media (docs/protocol.md section 8.1): the declared sizes and the
@@ -15,9 +15,9 @@ CREATE INDEX group_bars_account ON group_bars (account);
 -- so a quota check is one conditional update (atomic on both engines).
 CREATE TABLE media_usage (
     account TEXT PRIMARY KEY,
-    bytes INTEGER NOT NULL,
-    blobs INTEGER NOT NULL
-) STRICT, WITHOUT ROWID;
+    bytes BIGINT NOT NULL,
+    blobs BIGINT NOT NULL
+) {strict_without_rowid};
 INSERT INTO media_usage (account, bytes, blobs)
     SELECT uploader, SUM(size), COUNT(*) FROM blobs GROUP BY uploader;
 
