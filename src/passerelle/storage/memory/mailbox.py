@@ -29,6 +29,7 @@ from passerelle.domain.ids import (
     Timestamp,
 )
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
+from passerelle.storage.appended import new_item, repeated, shared_items, stored
 from passerelle.storage.memory.database import BodyRow, IntegrityError, MailboxRow, MemoryDatabase, SentRow
 from passerelle.storage.memory.part import MemoryPart
 
@@ -45,23 +46,6 @@ def _check(batch: Sequence[OutgoingMessage]) -> None:
             raise IntegrityError("NOT NULL constraint failed: mailbox.body must be bytes")
 
 
-def _item(
-    m: OutgoingMessage, message_id: MessageId, device: DeviceId, pos: MailboxPos, body: bytes
-) -> MailboxItem:
-    return MailboxItem(
-        device=device,
-        pos=pos,
-        kind=m.kind,
-        conv=m.conv,
-        sender=m.sender,
-        sender_device=m.sender_device,
-        ts=m.ts,
-        expires_at=m.expires_at,
-        body=body,
-        message_id=message_id,
-    )
-
-
 def _store(db: MemoryDatabase, m: OutgoingMessage, message_id: MessageId) -> AppendResult:
     """Store one new message: a position per target, taken even for a device that is gone."""
     items: list[MailboxItem] = []
@@ -69,7 +53,7 @@ def _store(db: MemoryDatabase, m: OutgoingMessage, message_id: MessageId) -> App
         pos = MailboxPos(db.next_pos)
         db.next_pos += 1
         if device in db.devices:
-            item = _item(m, message_id, device, pos, body)
+            item = new_item(m, message_id, device, pos, body)
             db.mailbox.setdefault(device, {})[pos] = MailboxRow(item)
             items.append(item)
     shared: SharedItems | None = None
@@ -81,30 +65,12 @@ def _store(db: MemoryDatabase, m: OutgoingMessage, message_id: MessageId) -> App
             pos = MailboxPos(db.next_pos)
             db.next_pos += 1
             if device in db.devices:
-                row = MailboxRow(_item(m, message_id, device, pos, b""), body_id=message_id)
+                row = MailboxRow(new_item(m, message_id, device, pos, b""), body_id=message_id)
                 db.mailbox.setdefault(device, {})[pos] = row
                 devices.append(device)
                 positions.append(pos)
-        shared = SharedItems(
-            kind=m.kind,
-            conv=m.conv,
-            sender=m.sender,
-            sender_device=m.sender_device,
-            ts=m.ts,
-            expires_at=m.expires_at,
-            body=m.shared_body,
-            message_id=message_id,
-            devices=devices,
-            positions=positions,
-        )
-    return AppendResult(
-        message_id=message_id,
-        ts=m.ts,
-        expires_at=m.expires_at,
-        duplicate=False,
-        items=tuple(items),
-        shared=shared,
-    )
+        shared = shared_items(m, message_id, devices, positions)
+    return stored(m, message_id, tuple(items), shared)
 
 
 def ack_items(db: MemoryDatabase, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
@@ -162,15 +128,7 @@ class MemoryMailbox(MemoryPart):
                 key = (m.sender_device, str(m.client_id))
                 first = db.messages.get(key)
                 if first is not None:
-                    results.append(
-                        AppendResult(
-                            message_id=first.message_id,
-                            ts=first.ts,
-                            expires_at=first.expires_at,
-                            duplicate=True,
-                            items=(),
-                        )
-                    )
+                    results.append(repeated(first.message_id, first.ts, first.expires_at))
                     continue
                 db.messages[key] = SentRow(message_id=message_id, ts=m.ts, expires_at=m.expires_at)
             results.append(_store(db, m, message_id))

@@ -24,6 +24,7 @@ from typing import Final
 
 from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
+from passerelle.storage.appended import new_item, repeated, shared_items, stored
 from passerelle.storage.postgres.engine import Connection, rowcount
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.mailbox import FETCH, item_from_row
@@ -112,20 +113,7 @@ async def append(
             if pos is None:  # the device is gone
                 continue
             next_pos[device] = pos + 1
-            items.append(
-                MailboxItem(
-                    device=device,
-                    pos=MailboxPos(pos),
-                    kind=m.kind,
-                    conv=m.conv,
-                    sender=m.sender,
-                    sender_device=m.sender_device,
-                    ts=m.ts,
-                    expires_at=m.expires_at,
-                    body=body,
-                    message_id=message_id,
-                )
-            )
+            items.append(new_item(m, message_id, device, MailboxPos(pos), body))
             records.append(
                 (device, pos, message_id, m.kind, m.conv, m.sender, m.sender_device, m.ts, m.expires_at, body)
             )
@@ -133,16 +121,7 @@ async def append(
         if m.shared_body is not None:
             bodies.append((message_id, m.expires_at, m.shared_body))
             group = _shared_items(m, message_id, next_pos, shared)
-        results.append(
-            AppendResult(
-                message_id=message_id,
-                ts=m.ts,
-                expires_at=m.expires_at,
-                duplicate=False,
-                items=tuple(items),
-                shared=group,
-            )
-        )
+        results.append(stored(m, message_id, tuple(items), group))
     if records:
         await conn.copy_records_to_table("mailbox", records=records, columns=MAILBOX_COLUMNS)
     if bodies:
@@ -158,8 +137,6 @@ def _shared_items(
     records: list[tuple[object, ...]],
 ) -> SharedItems:
     """The group items of ``m``: each device's mailbox references the body stored once."""
-    body = m.shared_body
-    assert body is not None
     devices: list[DeviceId] = []
     positions: list[int] = []
     for device in m.shared_to:
@@ -184,18 +161,7 @@ def _shared_items(
                 message_id,
             )
         )
-    return SharedItems(
-        kind=m.kind,
-        conv=m.conv,
-        sender=m.sender,
-        sender_device=m.sender_device,
-        ts=m.ts,
-        expires_at=m.expires_at,
-        body=body,
-        message_id=message_id,
-        devices=devices,
-        positions=positions,
-    )
+    return shared_items(m, message_id, devices, positions)
 
 
 async def _insert_records(
@@ -221,17 +187,17 @@ async def _insert_records(
     if len(inserted) == len(remembered):
         return {}
     fresh = {row[0] for row in inserted}
-    repeated = [i for i in remembered if ids[i] not in fresh]
+    known = [i for i in remembered if ids[i] not in fresh]
     rows = await conn.fetch(
         SELECT_MESSAGES,
-        [batch[i].sender_device for i in repeated],
-        [batch[i].client_id for i in repeated],
+        [batch[i].sender_device for i in known],
+        [batch[i].client_id for i in known],
     )
     first = {(row[0], row[1]): row for row in rows}
     repeats: dict[int, AppendResult] = {}
-    for i in repeated:
+    for i in known:
         row = first[(batch[i].sender_device, batch[i].client_id)]
-        repeats[i] = AppendResult(message_id=row[2], ts=row[3], expires_at=row[4], duplicate=True, items=())
+        repeats[i] = repeated(row[2], row[3], row[4])
     return repeats
 
 

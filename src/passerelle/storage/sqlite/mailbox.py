@@ -29,6 +29,7 @@ from passerelle.domain.ids import (
     Timestamp,
 )
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
+from passerelle.storage.appended import new_item, repeated, shared_items, stored
 from passerelle.storage.sql.mailbox import FETCH, INSERT_MESSAGE, SELECT_MESSAGE, item_from_row
 
 LOAD_SEQUENCES = (
@@ -178,20 +179,7 @@ def _stored(
     missing: set[str],
 ) -> AppendResult:
     items = tuple(
-        MailboxItem(
-            device=r[1],
-            pos=r[0],
-            kind=m.kind,
-            conv=m.conv,
-            sender=m.sender,
-            sender_device=m.sender_device,
-            ts=m.ts,
-            expires_at=m.expires_at,
-            body=r[9],
-            message_id=message_id,
-        )
-        for r in rows
-        if not missing or r[1] not in missing
+        new_item(m, message_id, r[1], r[0], r[9]) for r in rows if not missing or r[1] not in missing
     )
     shared: SharedItems | None = None
     if m.shared_body is not None:
@@ -200,26 +188,8 @@ def _stored(
         if missing:
             kept = [(d, p) for d, p in zip(devices, positions, strict=True) if d not in missing]
             devices, positions = [d for d, _ in kept], [p for _, p in kept]
-        shared = SharedItems(
-            kind=m.kind,
-            conv=m.conv,
-            sender=m.sender,
-            sender_device=m.sender_device,
-            ts=m.ts,
-            expires_at=m.expires_at,
-            body=m.shared_body,
-            message_id=message_id,
-            devices=devices,
-            positions=positions,
-        )
-    return AppendResult(
-        message_id=message_id,
-        ts=m.ts,
-        expires_at=m.expires_at,
-        duplicate=False,
-        items=items,
-        shared=shared,
-    )
+        shared = shared_items(m, message_id, devices, positions)
+    return stored(m, message_id, items, shared)
 
 
 def _repeats(conn: sqlite3.Connection, remembered: list[_MessageRow]) -> dict[MessageId, AppendResult]:
@@ -229,9 +199,7 @@ def _repeats(conn: sqlite3.Connection, remembered: list[_MessageRow]) -> dict[Me
     for sender_device, client_id, meant_id, _ts, _expires in remembered:
         first_id, ts, expires_at = conn.execute(SELECT_MESSAGE, (sender_device, client_id)).fetchone()
         if first_id != meant_id:
-            repeats[meant_id] = AppendResult(
-                message_id=first_id, ts=ts, expires_at=expires_at, duplicate=True, items=()
-            )
+            repeats[meant_id] = repeated(first_id, ts, expires_at)
     return repeats
 
 
