@@ -26,14 +26,14 @@ async def count_rows(store: Store, backend: Backend, table: str) -> int:
         return len(getattr(store.database, table))
     sql = f"SELECT count(*) FROM {table}"
     if backend.kind == "sqlite":
-        path: Any = store._sqlite._path  # type: ignore[attr-defined]
+        path: Any = store._engine._path  # type: ignore[attr-defined]
         with sqlite3.connect(path) as conn:
             return int(conn.execute(sql).fetchone()[0])
 
     async def run(conn: Any) -> int:
         return int(await conn.fetchval(sql))
 
-    return int(await store._pg.run(run))  # type: ignore[attr-defined]
+    return int(await store._engine.run(run))  # type: ignore[attr-defined]
 
 
 def group_message(

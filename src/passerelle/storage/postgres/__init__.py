@@ -1,5 +1,5 @@
-"""The PostgreSQL adapter of the ``Store`` port: ``PostgresStore`` (``store``) on
-``PostgresEngine`` (``engine``, an asyncpg pool), with the mailbox in ``mailbox``."""
+"""The PostgreSQL adapter of the ``Store`` port: ``PostgresStore`` (``store``), a ``SqlStore`` made of
+``PostgresEngine`` (``engine``, an asyncpg pool) and ``PostgresMailbox`` (``mailbox``, the hot path)."""
 
 from __future__ import annotations
 

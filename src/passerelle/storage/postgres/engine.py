@@ -1,11 +1,12 @@
 """The PostgreSQL engine: an asyncpg pool, migrations under an advisory lock, transactions with a
 retry on deadlock or serialization failure, and the driver's errors mapped to the domain's.
 
-Rules:
-- ``read`` runs a transaction function's statements on one pooled connection, each committed on
-  its own (every read transaction function issues a single statement); ``write`` runs it inside
-  one transaction, retried from the start (up to ``_ATTEMPTS`` times) when PostgreSQL aborts it to
-  break a deadlock or a serialization conflict.
+Rules (the same shape as ``SqliteEngine``'s):
+- Transactions are opened here only: ``transact(op)`` runs ``op(conn, ...)`` inside one
+  transaction, retried from the start (up to ``_ATTEMPTS`` times) when PostgreSQL aborts it to
+  break a deadlock or a serialization conflict; ``write`` is ``transact`` of a transaction function
+  (``storage.sql.txn``). ``run`` and ``read`` work on one pooled connection outside a transaction,
+  each statement committed on its own (every read transaction function issues a single statement).
 - Losing the server, the network or a connection slot raises ``Unavailable`` (``raise ... from``);
   a foreign key naming a row that is gone (a device removed meanwhile) raises ``NotFound``.
 """

@@ -25,7 +25,7 @@ from typing import Final
 from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
 from passerelle.storage.appended import new_item, repeated, shared_items, stored
-from passerelle.storage.postgres.engine import Connection, rowcount
+from passerelle.storage.postgres.engine import Connection, PostgresEngine, rowcount
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.mailbox import FETCH, item_from_row
 
@@ -218,3 +218,29 @@ async def ack(conn: Connection, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> 
 
 async def drop(conn: Connection, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
     return rowcount(await conn.execute(DROP, device, list(positions)))
+
+
+class PostgresMailbox:
+    """The mailbox's hot path on ``PostgresEngine`` (``storage.sql.store.EngineMailbox``)."""
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self._engine = engine
+
+    async def open(self) -> None:
+        """Nothing to load: positions come from each device's counter."""
+
+    async def append(
+        self, batch: Sequence[OutgoingMessage], acks: Sequence[tuple[DeviceId, MailboxPos]]
+    ) -> list[AppendResult]:
+        return await self._engine.transact(append, batch, acks)
+
+    async def fetch(
+        self, device: DeviceId, after: MailboxPos, limit: int, now: Timestamp
+    ) -> list[MailboxItem]:
+        return await self._engine.run(fetch, self._engine.dialect, device, after, limit, now)
+
+    async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+        return await self._engine.run(ack, acks)
+
+    async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+        return await self._engine.run(drop, device, positions)

@@ -1,4 +1,5 @@
-"""Accounts and devices: shared SQL and transaction functions (see ``storage.sql.txn``)."""
+"""Accounts and devices: shared SQL and transaction functions (see ``storage.sql.txn``), and
+``SqlAccountStore`` and ``SqlDeviceStore``, their parts of ``SqlStore``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.service.records import AccountRecord, DeviceRecord
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 
 _ACCOUNT_COLUMNS = "id, app, alias, display_name, password_hash, findability, read_receipts, created_at"
@@ -139,3 +141,42 @@ def remove_device_txn(d: Dialect, device: DeviceId) -> Txn[bool]:
     removed = yield from count(DELETE_DEVICE, device)
     yield from count(DELETE_DEVICE_MAILBOX, device)
     return removed > 0
+
+
+class SqlAccountStore(SqlPart):
+    """``service.ports.AccountStore``: each method one transaction function above, run on ``_engine``."""
+
+    async def create_account(
+        self, account: AccountRecord, device: DeviceRecord, *, token_hash: str, token_expires: Timestamp
+    ) -> None:
+        await self._engine.write(create_account_txn, account, device, token_hash, token_expires)
+
+    async def get_account(self, account: AccountId) -> AccountRecord | None:
+        return await self._engine.read(get_account_txn, account)
+
+    async def find_account(self, app: AppName, alias: str) -> AccountRecord | None:
+        return await self._engine.read(find_account_txn, app, alias)
+
+    async def update_settings(
+        self, account: AccountId, *, findability: Findability | None, read_receipts: bool
+    ) -> None:
+        await self._engine.write(update_settings_txn, account, findability, read_receipts)
+
+
+class SqlDeviceStore(SqlPart):
+    """``service.ports.DeviceStore``: each method one transaction function above, run on ``_engine``."""
+
+    async def add_device(self, device: DeviceRecord, *, token_hash: str, token_expires: Timestamp) -> None:
+        await self._engine.write(add_device_txn, device, token_hash, token_expires)
+
+    async def get_device(self, device: DeviceId) -> DeviceRecord | None:
+        return await self._engine.read(get_device_txn, device)
+
+    async def list_devices(self, account: AccountId) -> list[DeviceRecord]:
+        return await self._engine.read(list_devices_txn, account)
+
+    async def list_devices_of(self, accounts: Sequence[AccountId]) -> dict[AccountId, list[DeviceId]]:
+        return await self._engine.read(list_devices_of_txn, accounts)
+
+    async def remove_device(self, device: DeviceId) -> bool:
+        return await self._engine.write(remove_device_txn, device)

@@ -1,4 +1,5 @@
-"""Conversations and their members: shared SQL and transaction functions (see ``storage.sql.txn``)."""
+"""Conversations and their members: shared SQL and transaction functions (see ``storage.sql.txn``),
+and ``SqlConversationStore``, their part of ``SqlStore``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.service.records import ConversationRecord
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, many, one
 
 INSERT_CONVERSATION = (
@@ -83,3 +85,24 @@ def set_timer_txn(d: Dialect, conv: ConversationId, timer_s: int) -> Txn[None]:
 def shares_conversation_txn(d: Dialect, a: AccountId, b: AccountId) -> Txn[bool]:
     row = yield from one(SHARES_CONVERSATION, a, b)
     return row is not None
+
+
+class SqlConversationStore(SqlPart):
+    """``service.ports.ConversationStore``: each method one transaction function above, run on ``_engine``."""
+
+    async def ensure_direct(
+        self, conv: ConversationId, a: AccountId, b: AccountId, *, now: Timestamp
+    ) -> ConversationRecord:
+        return await self._engine.write(ensure_direct_txn, conv, a, b, now)
+
+    async def get_conversation(self, conv: ConversationId) -> ConversationRecord | None:
+        return await self._engine.read(get_conversation_txn, conv)
+
+    async def list_conversations(self, account: AccountId) -> list[ConversationRecord]:
+        return await self._engine.read(list_conversations_txn, account)
+
+    async def set_timer(self, conv: ConversationId, timer_s: int) -> None:
+        await self._engine.write(set_timer_txn, conv, timer_s)
+
+    async def shares_conversation(self, a: AccountId, b: AccountId) -> bool:
+        return await self._engine.read(shares_conversation_txn, a, b)

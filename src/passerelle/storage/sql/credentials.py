@@ -1,11 +1,13 @@
 """Credentials: bearer tokens, login challenges and one-time codes. Shared SQL and transaction
-functions (see ``storage.sql.txn``). Only hashes of tokens and codes are stored."""
+functions (see ``storage.sql.txn``), and ``SqlTokenStore`` and ``SqlCodeStore``, their parts of
+``SqlStore``. Only hashes of tokens and codes are stored."""
 
 from __future__ import annotations
 
 from passerelle.domain.ids import AppName, DeviceId, Timestamp
 from passerelle.service.records import CodeRecord, TokenRecord
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Txn, count, one
 
 PUT_TOKEN = (
@@ -83,3 +85,35 @@ def spend_attempt_txn(d: Dialect, app: AppName, phone: str) -> Txn[int]:
 
 def delete_code_txn(d: Dialect, app: AppName, phone: str) -> Txn[None]:
     yield from count(DELETE_CODE, app, phone)
+
+
+class SqlTokenStore(SqlPart):
+    """``service.ports.TokenStore``: each method one transaction function above, run on ``_engine``."""
+
+    async def put_token(self, token_hash: str, *, device: DeviceId, expires_at: Timestamp) -> None:
+        await self._engine.write(put_token_txn, token_hash, device, expires_at)
+
+    async def resolve_token(self, token_hash: str, *, now: Timestamp) -> TokenRecord | None:
+        return await self._engine.read(resolve_token_txn, token_hash, now)
+
+    async def put_challenge(self, challenge: str, *, device: DeviceId, expires_at: Timestamp) -> None:
+        await self._engine.write(put_challenge_txn, challenge, device, expires_at)
+
+    async def take_challenge(self, challenge: str, *, device: DeviceId, now: Timestamp) -> bool:
+        return await self._engine.write(take_challenge_txn, challenge, device, now)
+
+
+class SqlCodeStore(SqlPart):
+    """``service.ports.CodeStore``: each method one transaction function above, run on ``_engine``."""
+
+    async def put_code(self, record: CodeRecord) -> None:
+        await self._engine.write(put_code_txn, record)
+
+    async def get_code(self, app: AppName, phone: str) -> CodeRecord | None:
+        return await self._engine.read(get_code_txn, app, phone)
+
+    async def spend_attempt(self, app: AppName, phone: str) -> int:
+        return await self._engine.write(spend_attempt_txn, app, phone)
+
+    async def delete_code(self, app: AppName, phone: str) -> None:
+        await self._engine.write(delete_code_txn, app, phone)

@@ -1,10 +1,9 @@
 """Groups: roles, invite links and fan-out lists, as shared transaction functions (``storage.sql.txn``),
-and ``SqlGroupStore``, the GroupStore half of ``SqlStore``."""
+and ``SqlGroupStore``, the GroupStore part of ``SqlStore``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, Timestamp
@@ -12,10 +11,8 @@ from passerelle.service.group_records import GroupDevices, InviteRecord, Role
 from passerelle.service.records import ConversationRecord
 from passerelle.storage.sql.conversations import INSERT_CONVERSATION, get_conversation_txn
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Txn, all_rows, count, many, one
-
-if TYPE_CHECKING:
-    from passerelle.storage.sql.store import SqlEngine
 
 INSERT_ROLE = "INSERT INTO members (conv, account, role) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 SELECT_ROLES = (
@@ -150,10 +147,8 @@ def delete_invite_txn(d: Dialect, conv: ConversationId, invite_id: str) -> Txn[b
     return (yield from count(DELETE_INVITE, conv, invite_id)) > 0
 
 
-class SqlGroupStore:
+class SqlGroupStore(SqlPart):
     """The GroupStore methods (``service.ports.GroupStore``), each one transaction on ``_engine``."""
-
-    _engine: SqlEngine
 
     async def create_group(
         self, conv: ConversationId, creator: AccountId, members: Sequence[AccountId], *, now: Timestamp

@@ -1,4 +1,5 @@
-"""One-time and fallback keys: shared SQL and transaction functions (see ``storage.sql.txn``).
+"""One-time and fallback keys: shared SQL and transaction functions (see ``storage.sql.txn``), and
+``SqlKeyStore``, their part of ``SqlStore``.
 
 A claim deletes the one-time key it hands out in the same statement that picks it. On PostgreSQL
 the pick skips rows another claim has locked (``FOR UPDATE SKIP LOCKED``), so concurrent claims
@@ -13,6 +14,7 @@ from passerelle.domain.ids import AccountId, DeviceId
 from passerelle.service.records import ClaimedDevice, OneTimeKey
 from passerelle.storage.sql.accounts import LIST_DEVICES, device_from_row
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Txn, all_rows, many, one
 
 ADD_ONE_TIME_KEY = (
@@ -70,3 +72,26 @@ def claim_keys_txn(
                 key = OneTimeKey(key_id=fallback[0], key=fallback[1], signature=fallback[2], fallback=True)
         claimed.append(ClaimedDevice(device=device, one_time_key=key))
     return claimed
+
+
+class SqlKeyStore(SqlPart):
+    """``service.ports.KeyStore``: each method one transaction function above, run on ``_engine``."""
+
+    async def add_one_time_keys(self, device: DeviceId, keys: Sequence[OneTimeKey]) -> int:
+        return await self._engine.write(add_one_time_keys_txn, device, keys)
+
+    async def set_fallback_key(self, device: DeviceId, key: OneTimeKey) -> None:
+        await self._engine.write(set_fallback_key_txn, device, key)
+
+    async def count_one_time_keys(self, device: DeviceId) -> int:
+        return await self._engine.read(count_one_time_keys_txn, device)
+
+    async def claim_keys(
+        self,
+        account: AccountId,
+        *,
+        only: Sequence[DeviceId] | None = None,
+        exclude: DeviceId | None = None,
+    ) -> list[ClaimedDevice]:
+        selected = frozenset(only) if only is not None else None
+        return await self._engine.write(claim_keys_txn, account, selected, exclude)

@@ -1,6 +1,7 @@
-"""The mailbox: what both engines share. Appends and acks are engine-specific (positions come from
-one writer's counter on SQLite and from a locked per-device counter on PostgreSQL) and live in
-``storage.sqlite.mailbox`` and ``storage.postgres.mailbox``.
+"""The mailbox: what both engines share, and ``SqlMailbox``, its part of ``SqlStore``. The hot path
+(append, fetch, ack, drop) is engine-specific (positions come from one writer's counter on SQLite
+and from a locked per-device counter on PostgreSQL): ``SqlMailbox`` hands it to the engine's
+``EngineMailbox``, ``storage.sqlite.mailbox.SqliteMailbox`` or ``storage.postgres.mailbox.PostgresMailbox``.
 
 Every item of one message carries the message's expiry, and a message's idempotency record
 (``messages``) carries it too. So once a record is past its expiry no item of it can be left, and
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
-from passerelle.service.records import MailboxItem
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
+from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Row, Txn, count, one
 
 # A group item's body lives once in ``bodies`` (``body_id``); a 1:1 item's inline (body_id NULL).
@@ -90,3 +92,44 @@ WAS_STORED = "SELECT 1 FROM messages WHERE sender_device = ? AND client_id = ?"
 def was_stored_txn(d: Dialect, sender_device: DeviceId, client_id: ClientMessageId) -> Txn[bool]:
     row = yield from one(WAS_STORED, sender_device, client_id)
     return row is not None
+
+
+class SqlMailbox(SqlPart):
+    """``service.ports.Mailbox``: the hot path (append, fetch, ack, drop) is the engine's own
+    ``_mailbox``, called only with work to do; the rest are the transaction functions above."""
+
+    async def append(
+        self, batch: Sequence[OutgoingMessage], *, acks: Sequence[tuple[DeviceId, MailboxPos]] = ()
+    ) -> list[AppendResult]:
+        if not batch:
+            await self.ack(acks)
+            return []
+        return await self._mailbox.append(batch, acks)
+
+    async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
+        if limit <= 0:
+            return []
+        return await self._mailbox.fetch(device, after, limit, self._now())
+
+    async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+        if not acks:
+            return 0
+        return await self._mailbox.ack(acks)
+
+    async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+        if not positions:
+            return 0
+        return await self._mailbox.drop(device, positions)
+
+    async def count_waiting(
+        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId
+    ) -> int:
+        if not devices:
+            return 0
+        return await self._engine.read(count_waiting_txn, devices, conv, sender)
+
+    async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:
+        return await self._engine.read(was_stored_txn, sender_device, client_id)
+
+    async def delete_expired(self, *, now: Timestamp, idempotency_before: Timestamp) -> int:
+        return await self._engine.write(delete_expired_txn, now, idempotency_before)

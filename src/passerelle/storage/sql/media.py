@@ -1,4 +1,5 @@
-"""Media blob metadata and uploads: shared SQL and transaction functions (see ``storage.sql.txn``).
+"""Media blob metadata and uploads: shared SQL and transaction functions (see ``storage.sql.txn``),
+and ``SqlMediaStore``, their part of ``SqlStore``.
 
 The bytes themselves are in a BlobStore (``storage.blobs.files``); these rows say who uploaded a
 blob, into which conversation, how much of it arrived, and until when it is kept.
@@ -16,6 +17,7 @@ from passerelle.domain.apps import MediaQuota
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
 from passerelle.service.records import BlobAdmission, BlobRecord, MediaUsage
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 
 _COLUMNS = "id, uploader, conv, size, received, complete, ttl_s, created_at, expires_at"
@@ -124,3 +126,31 @@ def delete_blobs_txn(d: Dialect, blobs: Sequence[BlobId]) -> Txn[int]:
         yield from count(RELEASE, size, number, account)
         yield from count(DROP_EMPTY_USAGE, account)
     return len(deleted)
+
+
+class SqlMediaStore(SqlPart):
+    """``service.ports.MediaStore``: each method one transaction function above, run on ``_engine``."""
+
+    async def create_blob(self, record: BlobRecord, *, max_pending: int, quota: MediaQuota) -> BlobAdmission:
+        return await self._engine.write(create_blob_txn, record, max_pending, quota)
+
+    async def media_usage(self, account: AccountId) -> MediaUsage:
+        return await self._engine.read(media_usage_txn, account)
+
+    async def get_blob(self, blob: BlobId) -> BlobRecord | None:
+        return await self._engine.read(get_blob_txn, blob)
+
+    async def advance_upload(self, blob: BlobId, *, expected: int, received: int) -> bool:
+        return await self._engine.write(advance_upload_txn, blob, expected, received)
+
+    async def finish_upload(self, blob: BlobId, *, expires_at: Timestamp) -> bool:
+        return await self._engine.write(finish_upload_txn, blob, expires_at)
+
+    async def expired_blobs(self, *, now: Timestamp, limit: int) -> list[BlobId]:
+        return await self._engine.read(expired_blobs_txn, now, limit)
+
+    async def blobs_of(self, account: AccountId) -> list[BlobRecord]:
+        return await self._engine.read(blobs_of_txn, account)
+
+    async def delete_blobs(self, blobs: Sequence[BlobId]) -> int:
+        return await self._engine.write(delete_blobs_txn, list(blobs))

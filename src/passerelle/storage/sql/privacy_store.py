@@ -1,10 +1,9 @@
-"""The PrivacyStore methods of both SQL stores (``SqlStore`` inherits them): each one transaction
-function of ``storage.sql.privacy`` or ``storage.sql.erase`` run by the store's engine."""
+"""``SqlPrivacyStore``, the PrivacyStore part of ``SqlStore``: each method one transaction function
+of ``storage.sql.privacy`` or ``storage.sql.erase`` run on the store's engine."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, PairFacts
@@ -18,14 +17,10 @@ from passerelle.service.privacy_records import (
 )
 from passerelle.storage.sql import erase as sql_erase
 from passerelle.storage.sql import privacy as sql_privacy
-
-if TYPE_CHECKING:
-    from passerelle.storage.sql.store import SqlEngine
+from passerelle.storage.sql.part import SqlPart
 
 
-class PrivacySql:
-    _engine: SqlEngine
-
+class SqlPrivacyStore(SqlPart):
     async def pair_facts(self, a: AccountId, b: AccountId) -> PairFacts:
         return await self._engine.read(sql_privacy.pair_facts_txn, a, b)
 

@@ -1,18 +1,15 @@
-"""Stories: shared SQL and transaction functions (see ``storage.sql.txn``), and ``StorySql``, the
-StoryStore half of ``SqlStore``. Only metadata: who posted, when, until when, and who may see it."""
+"""Stories: shared SQL and transaction functions (see ``storage.sql.txn``), and ``SqlStoryStore``, the
+StoryStore part of ``SqlStore``. Only metadata: who posted, when, until when, and who may see it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from passerelle.domain.ids import AccountId, BlobId, Timestamp
 from passerelle.service.story_records import StoryId, StoryRecord
 from passerelle.storage.sql.dialect import Dialect
+from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, many, one
-
-if TYPE_CHECKING:
-    from passerelle.storage.sql.store import SqlEngine
 
 _COLUMNS = "id, author, created_at, expires_at, audience_size"
 INSERT_STORY = f"INSERT INTO stories ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
@@ -108,9 +105,7 @@ def set_setting_txn(d: Dialect, account: AccountId, allowed: bool) -> Txn[None]:
     yield from count(SET_SETTING, account, allowed)
 
 
-class StorySql:
-    _engine: SqlEngine
-
+class SqlStoryStore(SqlPart):
     async def create_story(self, story: StoryRecord, audience: Sequence[AccountId]) -> None:
         await self._engine.write(create_story_txn, story, list(audience))
 

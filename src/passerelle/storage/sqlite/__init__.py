@@ -1,5 +1,5 @@
-"""The SQLite adapter of the ``Store`` port: ``SqliteStore`` (``store``) on ``SqliteEngine``
-(``engine``, one writer thread), with the mailbox's hot path in ``mailbox``."""
+"""The SQLite adapter of the ``Store`` port: ``SqliteStore`` (``store``), a ``SqlStore`` made of
+``SqliteEngine`` (``engine``, one writer thread) and ``SqliteMailbox`` (``mailbox``, the hot path)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ Rules:
   of the event loop. The thread appends each outcome to a deque and wakes the loop with
   ``call_soon_threadsafe`` only when no wake-up is already pending, so under load one wake-up
   completes every job finished meanwhile. No executor, no locks beyond the queue's.
+- Transactions are opened here only: ``transact(fn)`` runs ``fn(conn, ...)`` inside BEGIN IMMEDIATE
+  ... COMMIT (ROLLBACK if it raises), and ``write`` is ``transact`` of a transaction function
+  (``storage.sql.txn``). ``submit`` and ``read`` run outside one: each statement commits on its own.
 - A job runs to its end even when its awaiting caller was cancelled: a transaction is never cut in
   half. Its result is then dropped.
 - ``stop`` lets the jobs already queued finish, closes the connection and ends the thread.
@@ -111,14 +114,14 @@ class SqliteEngine:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, migrations: list[Migration], on_open: Callable[[sqlite3.Connection], None]) -> None:
-        """Start the thread, open the database, apply pending migrations, then ``on_open(conn)``."""
+    async def start(self, migrations: list[Migration]) -> None:
+        """Start the thread, open the database and apply pending migrations."""
         if self._thread is not None:
             raise RuntimeError("the SQLite engine is already started")
         self._loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = self._loop.create_future()
         self._thread = threading.Thread(
-            target=self._serve, args=(ready, migrations, on_open), name="passerelle-sqlite", daemon=True
+            target=self._serve, args=(ready, migrations), name="passerelle-sqlite", daemon=True
         )
         self._thread.start()
         try:
@@ -155,46 +158,40 @@ class SqliteEngine:
         self._jobs.put((fut, fn, args, kwargs))
         return fut
 
+    async def transact(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run ``fn(conn, *args)`` on the writer thread inside BEGIN IMMEDIATE ... COMMIT (rolled
+        back if it raises): the one place SQLite work gets a transaction."""
+        return await self.submit(_in_transaction, fn, args, kwargs)
+
     async def write(
         self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """Run a transaction function inside BEGIN IMMEDIATE ... COMMIT."""
-        return await self.submit(self._run_write, fn, args, kwargs)
+        """Run a transaction function in one transaction (``transact``)."""
+        return await self.transact(self._drive, fn, args, kwargs)
 
     async def read(
         self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run a read-only transaction function; each of its statements sees committed data."""
-        return await self.submit(self._run_read, fn, args, kwargs)
+        return await self.submit(self._drive, fn, args, kwargs)
 
-    def _run_write(
-        self,
-        conn: sqlite3.Connection,
-        fn: Callable[..., Txn[R]],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> R:
-        conn.execute("BEGIN IMMEDIATE")
+    async def ping(self) -> bool:
         try:
-            result = self._drive(conn, fn(self.dialect, *args, **kwargs))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return result
+            return await self.submit(_ping)
+        except (Unavailable, sqlite3.Error):
+            return False
 
-    def _run_read(
+    def _drive(
         self,
         conn: sqlite3.Connection,
         fn: Callable[..., Txn[R]],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> R:
-        return self._drive(conn, fn(self.dialect, *args, **kwargs))
-
-    def _drive(self, conn: sqlite3.Connection, txn: Txn[R]) -> R:
         render = self.dialect.render
+        txn = fn(self.dialect, *args, **kwargs)
         try:
             query = next(txn)
             while True:
@@ -223,7 +220,6 @@ class SqliteEngine:
         self,
         ready: asyncio.Future[None],
         migrations: list[Migration],
-        on_open: Callable[[sqlite3.Connection], None],
     ) -> None:
         loop = self._loop
         assert loop is not None
@@ -231,7 +227,6 @@ class SqliteEngine:
             conn = self._connect()
             try:
                 _migrate(conn, migrations)
-                on_open(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -306,11 +301,30 @@ class SqliteEngine:
         return conn
 
 
+def _in_transaction(
+    conn: sqlite3.Connection, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> R:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args, **kwargs)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _ping(conn: sqlite3.Connection) -> bool:
+    return bool(conn.execute("SELECT 1").fetchone()[0] == 1)
+
+
 def _migrate(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
     conn.execute(CREATE_VERSION_TABLE)
     applied = int(conn.execute(SELECT_VERSION).fetchone()[0])
     for migration in pending(migrations, applied):
-        # executescript commits any open transaction first, so BEGIN goes inside the script;
+        # executescript commits any open transaction first, so ``transact`` cannot wrap it: BEGIN
+        # goes inside the script;
         # the recorded values are an int and a name matched by migrate._FILE.
         script = (
             f"BEGIN IMMEDIATE;\n{migration.sql}\n;\n"

@@ -1,10 +1,11 @@
-"""The SQLite mailbox: the hot path, as plain functions run on the writer thread.
+"""The SQLite mailbox: the hot path, as plain functions run on the writer thread by
+``SqliteMailbox`` (through ``SqliteEngine.transact`` where they need a transaction).
 
 Rules:
 - One writer assigns message ids and positions from ``Sequences``, an in-memory copy of the
-  ``sequences`` row that is saved in the same transaction as the rows using it and advanced only
-  after COMMIT. So positions grow in commit order across all devices, and a failed batch leaves
-  nothing behind but unused numbers.
+  ``sequences`` row that is saved in the same transaction as the rows using it and advanced at the
+  batch's end, once nothing but COMMIT is left. So positions grow in commit order across all
+  devices, and a failed batch leaves nothing behind but (if its COMMIT failed) unused numbers.
 - An append is one transaction of a few ``executemany`` calls. The common case (no repeated client
   id, every target device present) is detected from row counts, so it costs no extra query; the
   rare cases look up what they need afterwards.
@@ -31,6 +32,7 @@ from passerelle.domain.ids import (
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
 from passerelle.storage.appended import new_item, repeated, shared_items, stored
 from passerelle.storage.sql.mailbox import FETCH, INSERT_MESSAGE, SELECT_MESSAGE, item_from_row
+from passerelle.storage.sqlite.engine import SqliteEngine
 
 LOAD_SEQUENCES = (
     "SELECT s.next_message_id, MAX(s.next_pos, COALESCE((SELECT MAX(pos) + 1 FROM mailbox), 1)) "
@@ -98,41 +100,21 @@ def append(
     spans: list[_Span | AppendResult] = []
     missing: set[str] = set()
     fanout: list[DeviceId] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        repeats: dict[MessageId, AppendResult] = {}
-        if remembered and conn.executemany(INSERT_MESSAGE, remembered).rowcount != len(remembered):
-            repeats = _repeats(conn, remembered)
-        for i, m in enumerate(batch):
-            message_id = MessageId(first_id + i)
-            repeat = repeats.get(message_id)
-            if repeat is not None:
-                spans.append(repeat)
-                continue
-            start = len(rows)
-            for device, body in m.payloads:
-                rows.append(
-                    (
-                        MailboxPos(pos),
-                        device,
-                        message_id,
-                        m.kind,
-                        m.conv,
-                        m.sender,
-                        m.sender_device,
-                        m.ts,
-                        m.expires_at,
-                        body,
-                    )
-                )
-                pos += 1
-            shared_at = -1
-            if m.shared_body is not None:
-                shared_at = pos
-                bodies.append((message_id, m.expires_at, m.shared_body))
-                devices = json.dumps(m.shared_to, separators=(",", ":"))
-                row = (
-                    pos,
+    repeats: dict[MessageId, AppendResult] = {}
+    if remembered and conn.executemany(INSERT_MESSAGE, remembered).rowcount != len(remembered):
+        repeats = _repeats(conn, remembered)
+    for i, m in enumerate(batch):
+        message_id = MessageId(first_id + i)
+        repeat = repeats.get(message_id)
+        if repeat is not None:
+            spans.append(repeat)
+            continue
+        start = len(rows)
+        for device, body in m.payloads:
+            rows.append(
+                (
+                    MailboxPos(pos),
+                    device,
                     message_id,
                     m.kind,
                     m.conv,
@@ -140,27 +122,40 @@ def append(
                     m.sender_device,
                     m.ts,
                     m.expires_at,
-                    devices,
+                    body,
                 )
-                shared.append(row)
-                fanout += m.shared_to
-                pos += len(m.shared_to)
-            spans.append((start, len(rows), shared_at))
-        if rows and conn.executemany(INSERT_ITEM, rows).rowcount != len(rows):
-            missing = _missing_devices(conn, [r[1] for r in rows])
-        if bodies:
-            conn.executemany(INSERT_BODY, bodies)
-            inserted = sum(conn.execute(INSERT_SHARED_ITEMS, row).rowcount for row in shared)
-            if inserted != len(fanout):
-                missing |= _missing_devices(conn, fanout)
-        conn.execute(SAVE_SEQUENCES, (first_id + len(batch), pos))
-        if acks:
-            conn.executemany(ACK, acks)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+            )
+            pos += 1
+        shared_at = -1
+        if m.shared_body is not None:
+            shared_at = pos
+            bodies.append((message_id, m.expires_at, m.shared_body))
+            devices = json.dumps(m.shared_to, separators=(",", ":"))
+            row = (
+                pos,
+                message_id,
+                m.kind,
+                m.conv,
+                m.sender,
+                m.sender_device,
+                m.ts,
+                m.expires_at,
+                devices,
+            )
+            shared.append(row)
+            fanout += m.shared_to
+            pos += len(m.shared_to)
+        spans.append((start, len(rows), shared_at))
+    if rows and conn.executemany(INSERT_ITEM, rows).rowcount != len(rows):
+        missing = _missing_devices(conn, [r[1] for r in rows])
+    if bodies:
+        conn.executemany(INSERT_BODY, bodies)
+        inserted = sum(conn.execute(INSERT_SHARED_ITEMS, row).rowcount for row in shared)
+        if inserted != len(fanout):
+            missing |= _missing_devices(conn, fanout)
+    conn.execute(SAVE_SEQUENCES, (first_id + len(batch), pos))
+    if acks:
+        conn.executemany(ACK, acks)
     seq.next_message_id = first_id + len(batch)
     seq.next_pos = pos
     return [
@@ -216,26 +211,37 @@ def fetch(
 
 
 def ack(conn: sqlite3.Connection, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
-    if len(acks) == 1:
-        return conn.execute(ACK, acks[0]).rowcount
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        deleted = conn.executemany(ACK, acks).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return deleted
+    return conn.executemany(ACK, acks).rowcount
 
 
 def drop(conn: sqlite3.Connection, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        deleted = conn.executemany(DROP, [(device, pos) for pos in positions]).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return deleted
+    return conn.executemany(DROP, [(device, pos) for pos in positions]).rowcount
+
+
+class SqliteMailbox:
+    """The mailbox's hot path on ``SqliteEngine`` (``storage.sql.store.EngineMailbox``)."""
+
+    def __init__(self, engine: SqliteEngine) -> None:
+        self._engine = engine
+        self._seq = Sequences(next_message_id=1, next_pos=1)
+
+    async def open(self) -> None:
+        self._seq = await self._engine.submit(load_sequences)
+
+    async def append(
+        self, batch: Sequence[OutgoingMessage], acks: Sequence[tuple[DeviceId, MailboxPos]]
+    ) -> list[AppendResult]:
+        return await self._engine.transact(append, self._seq, batch, acks)
+
+    async def fetch(
+        self, device: DeviceId, after: MailboxPos, limit: int, now: Timestamp
+    ) -> list[MailboxItem]:
+        return await self._engine.submit(fetch, device, after, limit, now)
+
+    async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+        if len(acks) == 1:  # one statement: no transaction needed
+            return await self._engine.submit(ack, acks)
+        return await self._engine.transact(ack, acks)
+
+    async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
+        return await self._engine.transact(drop, device, positions)
