@@ -1,13 +1,23 @@
 """What an append gives back, built one way for the three mailbox adapters (``sqlite.mailbox``,
 ``postgres.mailbox``, ``memory.mailbox``): each decides ids and positions its own way, then hands
-the message and what it stored to these functions."""
+the message and what it stored to these functions. ``message_columns`` is what every mailbox row
+of one message repeats, for the two SQL adapters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
-from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, MessageId, Timestamp
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
+
+MessageColumns: TypeAlias = tuple[MessageId, str, ConversationId, AccountId, DeviceId, Timestamp, Timestamp]
+"""message_id, kind, conv, sender, sender_device, ts, expires_at: in the mailbox table's order."""
+
+
+def message_columns(m: OutgoingMessage, message_id: MessageId) -> MessageColumns:
+    """The columns every mailbox row of ``m`` repeats (computed once per message, not per row)."""
+    return (message_id, m.kind, m.conv, m.sender, m.sender_device, m.ts, m.expires_at)
 
 
 def new_item(

@@ -14,7 +14,8 @@ Rules (the same as the SQL stores'):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import takewhile
 from typing import TypeVar
 
 import msgspec
@@ -73,37 +74,32 @@ def _store(db: MemoryDatabase, m: OutgoingMessage, message_id: MessageId) -> App
     return stored(m, message_id, tuple(items), shared)
 
 
-def ack_items(db: MemoryDatabase, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
-    deleted = 0
-    for device, upto in acks:
-        items = db.mailbox.get(device)
-        if not items:
-            continue
-        gone: list[MailboxPos] = []
-        for pos in items:  # in position order
-            if pos > upto:
-                break
-            gone.append(pos)
-        for pos in gone:
-            del items[pos]
-        deleted += len(gone)
-        if not items:
-            del db.mailbox[device]
+def _delete(db: MemoryDatabase, device: DeviceId, gone: Iterable[MailboxPos]) -> int:
+    """Delete these positions of a device's mailbox (those it holds); returns how many."""
+    items = db.mailbox.get(device)
+    if not items:
+        return 0
+    deleted = sum(1 for pos in gone if items.pop(pos, None) is not None)
+    if not items:
+        del db.mailbox[device]
     return deleted
+
+
+def ack_items(db: MemoryDatabase, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
+    return sum(_delete(db, device, _upto(db.mailbox.get(device, {}), upto)) for device, upto in acks)
+
+
+def _upto(items: dict[MailboxPos, MailboxRow], upto: MailboxPos) -> list[MailboxPos]:
+    """The positions up to ``upto`` (the dict is in position order)."""
+    return list(takewhile(lambda pos: pos <= upto, items))
 
 
 def delete_items(db: MemoryDatabase, doomed: Callable[[MailboxRow], bool]) -> int:
     """Delete the items for which ``doomed(row)`` is true; returns how many."""
-    deleted = 0
-    for device in list(db.mailbox):
-        items = db.mailbox[device]
-        gone = [pos for pos, row in items.items() if doomed(row)]
-        for pos in gone:
-            del items[pos]
-        deleted += len(gone)
-        if not items:
-            del db.mailbox[device]
-    return deleted
+    return sum(
+        _delete(db, device, [pos for pos, row in items.items() if doomed(row)])
+        for device, items in list(db.mailbox.items())
+    )
 
 
 def drop_unreferenced_bodies(db: MemoryDatabase) -> int:
@@ -162,13 +158,7 @@ class MemoryMailbox(MemoryPart):
         """Only the named items (undeliverable ones); a group body goes with the janitor once no
         item references it."""
         db = await self._begin()
-        items = db.mailbox.get(device)
-        if not items:
-            return 0
-        deleted = sum(1 for pos in set(positions) if items.pop(pos, None) is not None)
-        if not items:
-            del db.mailbox[device]
-        return deleted
+        return _delete(db, device, set(positions))
 
     async def count_waiting(
         self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId

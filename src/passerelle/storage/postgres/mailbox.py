@@ -24,7 +24,14 @@ from typing import Final
 
 from passerelle.domain.ids import DeviceId, MailboxPos, MessageId, Timestamp
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
-from passerelle.storage.appended import new_item, repeated, shared_items, stored
+from passerelle.storage.appended import (
+    MessageColumns,
+    message_columns,
+    new_item,
+    repeated,
+    shared_items,
+    stored,
+)
 from passerelle.storage.postgres.engine import Connection, PostgresEngine, rowcount
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.mailbox import FETCH, item_from_row
@@ -108,19 +115,18 @@ async def append(
             continue
         message_id = ids[i]
         items: list[MailboxItem] = []
+        columns = message_columns(m, message_id)
         for device, body in m.payloads:
             pos = next_pos.get(device)
             if pos is None:  # the device is gone
                 continue
             next_pos[device] = pos + 1
             items.append(new_item(m, message_id, device, MailboxPos(pos), body))
-            records.append(
-                (device, pos, message_id, m.kind, m.conv, m.sender, m.sender_device, m.ts, m.expires_at, body)
-            )
+            records.append((device, pos, *columns, body))
         group: SharedItems | None = None
         if m.shared_body is not None:
             bodies.append((message_id, m.expires_at, m.shared_body))
-            group = _shared_items(m, message_id, next_pos, shared)
+            group = _shared_items(m, columns, next_pos, shared)
         results.append(stored(m, message_id, tuple(items), group))
     if records:
         await conn.copy_records_to_table("mailbox", records=records, columns=MAILBOX_COLUMNS)
@@ -132,11 +138,12 @@ async def append(
 
 def _shared_items(
     m: OutgoingMessage,
-    message_id: MessageId,
+    columns: MessageColumns,
     next_pos: dict[DeviceId, int],
     records: list[tuple[object, ...]],
 ) -> SharedItems:
     """The group items of ``m``: each device's mailbox references the body stored once."""
+    message_id = columns[0]
     devices: list[DeviceId] = []
     positions: list[int] = []
     for device in m.shared_to:
@@ -146,21 +153,7 @@ def _shared_items(
         next_pos[device] = pos + 1
         devices.append(device)
         positions.append(pos)
-        records.append(
-            (
-                device,
-                pos,
-                message_id,
-                m.kind,
-                m.conv,
-                m.sender,
-                m.sender_device,
-                m.ts,
-                m.expires_at,
-                b"",
-                message_id,
-            )
-        )
+        records.append((device, pos, *columns, b"", message_id))
     return shared_items(m, message_id, devices, positions)
 
 

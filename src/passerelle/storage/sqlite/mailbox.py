@@ -30,7 +30,7 @@ from passerelle.domain.ids import (
     Timestamp,
 )
 from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage, SharedItems
-from passerelle.storage.appended import new_item, repeated, shared_items, stored
+from passerelle.storage.appended import message_columns, new_item, repeated, shared_items, stored
 from passerelle.storage.sql.mailbox import FETCH, INSERT_MESSAGE, SELECT_MESSAGE, item_from_row
 from passerelle.storage.sqlite.engine import SqliteEngine
 
@@ -110,38 +110,15 @@ def append(
             spans.append(repeat)
             continue
         start = len(rows)
+        columns = message_columns(m, message_id)
         for device, body in m.payloads:
-            rows.append(
-                (
-                    MailboxPos(pos),
-                    device,
-                    message_id,
-                    m.kind,
-                    m.conv,
-                    m.sender,
-                    m.sender_device,
-                    m.ts,
-                    m.expires_at,
-                    body,
-                )
-            )
+            rows.append((MailboxPos(pos), device, *columns, body))
             pos += 1
         shared_at = -1
         if m.shared_body is not None:
             shared_at = pos
             bodies.append((message_id, m.expires_at, m.shared_body))
-            devices = json.dumps(m.shared_to, separators=(",", ":"))
-            row = (
-                pos,
-                message_id,
-                m.kind,
-                m.conv,
-                m.sender,
-                m.sender_device,
-                m.ts,
-                m.expires_at,
-                devices,
-            )
+            row = (pos, *columns, json.dumps(m.shared_to, separators=(",", ":")))
             shared.append(row)
             fanout += m.shared_to
             pos += len(m.shared_to)
