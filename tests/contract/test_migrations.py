@@ -118,3 +118,50 @@ async def test_a_postgres_database_at_version_6_opens_as_up_to_date() -> None:
     finally:
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()
+
+
+def _folder(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_an_engine_file_runs_after_the_common_one_and_a_version_may_be_one_engines_only(
+    tmp_path: Path,
+) -> None:
+    folder = _folder(
+        tmp_path,
+        {
+            "0001_init.sql": "CREATE TABLE t (a BIGINT) {strict};",
+            "0001_init.postgres.sql": "ALTER TABLE t ADD COLUMN b BIGINT;",
+            "0002_tune.postgres.sql": "ALTER TABLE t ALTER COLUMN a SET STORAGE PLAIN;",
+            "README": "not a migration",
+        },
+    )
+    pg = load_migrations("postgres", folder)
+    lite = load_migrations("sqlite", folder)
+
+    assert (
+        [(m.version, m.name) for m in pg] == [(m.version, m.name) for m in lite] == [(1, "init"), (2, "tune")]
+    )
+    assert pg[0].sql == "CREATE TABLE t (a BIGINT) ;\nALTER TABLE t ADD COLUMN b BIGINT;"
+    assert lite[0].sql == "CREATE TABLE t (a INTEGER) STRICT;"
+    assert pg[1].sql == "ALTER TABLE t ALTER COLUMN a SET STORAGE PLAIN;"
+    assert lite[1].sql == ""
+
+
+@pytest.mark.parametrize(
+    ("files", "complaint"),
+    [
+        ({"0001_init.sql": "", "0003_late.sql": ""}, "skip or repeat version 2"),
+        ({"0001_init.sql": "", "0001_start.sqlite.sql": ""}, "has files named"),
+        ({"0001_init.sql": "", "1_x.sql": ""}, "is not named"),
+        ({"0001_init.mysql.sql": ""}, "is not named"),
+        ({}, "no migrations"),
+    ],
+)
+def test_misnamed_or_missing_migrations_are_refused(
+    tmp_path: Path, files: dict[str, str], complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        load_migrations("sqlite", _folder(tmp_path, files))

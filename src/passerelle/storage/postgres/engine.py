@@ -202,7 +202,8 @@ async def _migrate(conn: Connection, migrations: list[Migration], dialect: Diale
         applied = int(await conn.fetchval(SELECT_VERSION))
         for migration in pending(migrations, applied):
             async with conn.transaction():
-                await conn.execute(migration.sql)
+                if migration.sql.strip():  # empty where only the other engine has work in this version
+                    await conn.execute(migration.sql)
                 await conn.execute(
                     dialect.render(RECORD_VERSION), migration.version, migration.name, int(time.time() * 1000)
                 )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Final
 
 ENGINES: Final = ("sqlite", "postgres")
@@ -62,12 +63,13 @@ def render(sql: str, engine: str) -> str:
     return sql
 
 
-def load_migrations(engine: str) -> list[Migration]:
-    """Every migration of an engine, in order. Raises ValueError on a misnamed file, a gap, or
-    files of one version that disagree on its name."""
+def load_migrations(engine: str, folder: Traversable | None = None) -> list[Migration]:
+    """Every migration of an engine, in order, from ``folder`` (default: the packaged ones).
+    Raises ValueError on a misnamed file, a gap, or files of one version that disagree on its name."""
     if engine not in ENGINES:
         raise ValueError(f"no migrations for engine {engine!r}")
-    folder = resources.files("passerelle.storage").joinpath("migrations")
+    if folder is None:
+        folder = resources.files("passerelle.storage").joinpath("migrations")
     names: dict[int, str] = {}
     common: dict[int, str] = {}
     own: dict[int, str] = {}
