@@ -214,7 +214,7 @@ async def drop(conn: Connection, device: DeviceId, positions: Sequence[MailboxPo
 
 
 class PostgresMailbox:
-    """The mailbox's hot path on ``PostgresEngine`` (``storage.sql.store.EngineMailbox``)."""
+    """The mailbox's hot path on ``PostgresEngine`` (``storage.sql.part.EngineMailbox``)."""
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine

@@ -158,12 +158,12 @@ class SqliteEngine:
         self._jobs.put((fut, fn, args, kwargs))
         return fut
 
-    async def transact(
+    def transact(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], R], *args: P.args, **kwargs: P.kwargs
-    ) -> R:
+    ) -> asyncio.Future[R]:
         """Run ``fn(conn, *args)`` on the writer thread inside BEGIN IMMEDIATE ... COMMIT (rolled
-        back if it raises): the one place SQLite work gets a transaction."""
-        return await self.submit(_in_transaction, fn, args, kwargs)
+        back if it raises): the one place SQLite work gets a transaction. Like ``submit``, a future."""
+        return self.submit(_in_transaction, fn, args, kwargs)
 
     async def write(
         self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs

@@ -196,7 +196,7 @@ def drop(conn: sqlite3.Connection, device: DeviceId, positions: Sequence[Mailbox
 
 
 class SqliteMailbox:
-    """The mailbox's hot path on ``SqliteEngine`` (``storage.sql.store.EngineMailbox``)."""
+    """The mailbox's hot path on ``SqliteEngine`` (``storage.sql.part.EngineMailbox``)."""
 
     def __init__(self, engine: SqliteEngine) -> None:
         self._engine = engine
