@@ -21,7 +21,7 @@ from passerelle.crypto.megolm import UnknownSession, parse_group_envelope
 from passerelle.domain.ids import ConversationId
 from passerelle.sdk import Client, Forbidden, Message, NotFound
 from passerelle.sdk.events import GroupEvent
-from passerelle.sdk.group_keys import KEY_REQUEST
+from passerelle.sdk.groups.keys import KEY_REQUEST
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 

@@ -24,14 +24,15 @@ from types import TracebackType
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import MAX_RECEIPT_IDS
-from passerelle.sdk import enrol, history
-from passerelle.sdk.account import MyAccount
-from passerelle.sdk.connection import Connection
-from passerelle.sdk.content import ContentApi
-from passerelle.sdk.core import Connected
-from passerelle.sdk.credentials import Credentials
-from passerelle.sdk.directory import ContactBook, ConversationBook, DeviceDirectory
-from passerelle.sdk.dispatch import Callback, Dispatcher
+from passerelle.sdk.content.api import ContentApi
+from passerelle.sdk.core import enrol
+from passerelle.sdk.core.connection import Connection
+from passerelle.sdk.core.credentials import Credentials
+from passerelle.sdk.core.dispatch import Callback, Dispatcher
+from passerelle.sdk.core.protocol import Connected
+from passerelle.sdk.core.transport import websocket_url
+from passerelle.sdk.directory.account import MyAccount
+from passerelle.sdk.directory.devices import ContactBook, ConversationBook, DeviceDirectory
 from passerelle.sdk.errors import NotConnected
 from passerelle.sdk.events import (
     Contact,
@@ -47,15 +48,15 @@ from passerelle.sdk.events import (
     TimerEvent,
     TypingEvent,
 )
-from passerelle.sdk.groups import GroupsApi
-from passerelle.sdk.inbox import Inbox
-from passerelle.sdk.media import MediaApi
-from passerelle.sdk.outbox import Outbox
-from passerelle.sdk.privacy import PrivacyApi
+from passerelle.sdk.groups.api import GroupsApi
+from passerelle.sdk.media.api import MediaApi
+from passerelle.sdk.messaging.inbox import Inbox
+from passerelle.sdk.messaging.outbox import Outbox
+from passerelle.sdk.privacy.api import PrivacyApi
 from passerelle.sdk.rest import RestApi
-from passerelle.sdk.store import Identity, LocalStore
-from passerelle.sdk.stories import StoriesApi
-from passerelle.sdk.transport import websocket_url
+from passerelle.sdk.store import history
+from passerelle.sdk.store.local import Identity, LocalStore
+from passerelle.sdk.stories.api import StoriesApi
 
 DEFAULT_DEVICE_NAME = "Passerelle SDK"
 
@@ -410,7 +411,7 @@ class Client:
     def on_device(self, callback: Callback[DeviceEvent]) -> Callable[[], None]:
         return self._dispatch.subscribe(DeviceEvent, callback)
 
-    # --- keys, devices, settings (see passerelle.sdk.account) -------------------------------------
+    # --- keys, devices, settings (see passerelle.sdk.directory.account) -------------------------------------
 
     async def safety_number(self, account_id: str) -> str:
         """60 digits both people see the same when each side has the other's real keys."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from passerelle.sdk.core import (
+from passerelle.sdk.core.protocol import (
     ClientCore,
     Connected,
     Disconnected,

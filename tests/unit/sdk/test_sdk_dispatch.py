@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.sdk.dispatch import Dispatcher
+from passerelle.sdk.core.dispatch import Dispatcher
 from passerelle.sdk.errors import Unauthorized
 from passerelle.sdk.events import Event, TimerEvent, TypingEvent
 

@@ -9,11 +9,11 @@ import pytest
 
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, AppName, DeviceId
-from passerelle.sdk import history
 from passerelle.sdk.errors import StoreError
 from passerelle.sdk.events import Contact, MessageState, Settings
 from passerelle.sdk.schema import TextContent
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.store import history
+from passerelle.sdk.store.local import Identity, LocalStore
 
 SECRET = "the eagle lands at midnight ✓"
 

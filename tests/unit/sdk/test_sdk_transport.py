@@ -12,9 +12,9 @@ import pytest
 import pytest_asyncio
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from passerelle.sdk.core import ClientCore, Connected, CoreEvent, Disconnected
+from passerelle.sdk.core.protocol import ClientCore, Connected, CoreEvent, Disconnected
+from passerelle.sdk.core.transport import Backoff, Transport, websocket_url
 from passerelle.sdk.errors import Unauthorized
-from passerelle.sdk.transport import Backoff, Transport, websocket_url
 
 WELCOME = {"t": "welcome", "account": "a", "device": "d", "otk_count": 50, "time": 1, "v": 1}
 

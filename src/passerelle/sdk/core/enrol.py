@@ -17,11 +17,11 @@ from pathlib import Path
 
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, AppName, DeviceId
-from passerelle.sdk import state
 from passerelle.sdk.errors import InvalidInput, Unavailable
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import DeviceGrant
-from passerelle.sdk.store import DB_FILE, KEY_FILE, SALT_FILE, Identity, LocalStore
+from passerelle.sdk.store import state
+from passerelle.sdk.store.local import DB_FILE, KEY_FILE, SALT_FILE, Identity, LocalStore
 
 logger = logging.getLogger(__name__)
 

@@ -26,14 +26,14 @@ import msgspec
 
 from passerelle.crypto import ClaimedKey, DeviceCrypto, NoSession
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MessageId
-from passerelle.sdk import history
-from passerelle.sdk.core import SendSucceeded
-from passerelle.sdk.directory import ConversationBook, DeviceDirectory
+from passerelle.sdk.core.protocol import SendSucceeded
+from passerelle.sdk.directory.devices import ConversationBook, DeviceDirectory
 from passerelle.sdk.errors import InvalidInput, SdkError, StaleDevices, TooLarge, Unavailable
 from passerelle.sdk.events import MessageState, SentMessage
 from passerelle.sdk.schema import ResendContent, TextContent
-from passerelle.sdk.state import KnownDevice
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.store import history
+from passerelle.sdk.store.local import Identity, LocalStore
+from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
 

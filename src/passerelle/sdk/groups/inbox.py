@@ -24,14 +24,16 @@ from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed
 from passerelle.crypto.megolm import GroupDecrypted, Replayed, UnknownSession, parse_group_envelope
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.frames import Item
-from passerelle.sdk import content_rules, group_state, history, schema, state
-from passerelle.sdk.directory import ConversationBook
+from passerelle.sdk import schema
+from passerelle.sdk.directory.devices import ConversationBook
 from passerelle.sdk.errors import SdkError, Unavailable
 from passerelle.sdk.events import Event, GroupEvent
-from passerelle.sdk.group_keys import FORWARDED_KEY, KEY_REQUEST, ROOM_KEY, GroupKeys
-from passerelle.sdk.inbox import InboxResult
-from passerelle.sdk.outbox import expiry
-from passerelle.sdk.state import KnownDevice
+from passerelle.sdk.groups.keys import FORWARDED_KEY, KEY_REQUEST, ROOM_KEY, GroupKeys
+from passerelle.sdk.messaging import content_rules
+from passerelle.sdk.messaging.inbox import InboxResult
+from passerelle.sdk.messaging.outbox import expiry
+from passerelle.sdk.store import group_state, history, state
+from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from functools import partial
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from passerelle.sdk.group_state import GROUP_SCHEMA
-from passerelle.sdk.rich_state import ANNOTATION_SCHEMA
-from passerelle.sdk.story_state import STORY_SCHEMA
+from passerelle.sdk.store.group_state import GROUP_SCHEMA
+from passerelle.sdk.store.rich_state import ANNOTATION_SCHEMA
+from passerelle.sdk.store.story_state import STORY_SCHEMA
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -20,7 +20,8 @@ from functools import partial
 
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.frames import MAX_RECEIPT_IDS
-from passerelle.sdk.core import (
+from passerelle.sdk.core.dispatch import Dispatcher
+from passerelle.sdk.core.protocol import (
     ClientCore,
     Connected,
     CoreEvent,
@@ -33,13 +34,12 @@ from passerelle.sdk.core import (
     ServerError,
     TypingReceived,
 )
-from passerelle.sdk.dispatch import Dispatcher
+from passerelle.sdk.core.transport import Transport
 from passerelle.sdk.errors import NotConnected, SdkError, Unavailable, error_from_code
 from passerelle.sdk.events import ConnectionEvent, TypingEvent
-from passerelle.sdk.inbox import Inbox, InboxResult, Recovery
+from passerelle.sdk.messaging.inbox import Inbox, InboxResult, Recovery
 from passerelle.sdk.schema import ResendContent
-from passerelle.sdk.state import KnownDevice
-from passerelle.sdk.transport import Transport
+from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """LocalStore: a device's state on disk, in one directory (mode 0700).
 
 ```
-<store_dir>/client.db    SQLite, mode 0600 (see passerelle.sdk.db)
+<store_dir>/client.db    SQLite, mode 0600 (see passerelle.sdk.store.db)
 <store_dir>/store.key    the random StoreKey, mode 0600   -- or, with a passphrase --
 <store_dir>/store.salt   the scrypt salt, mode 0600
 ```
@@ -23,10 +23,10 @@ import msgspec
 
 from passerelle.crypto import CryptoChanges, DeviceCrypto, PickleError, SealedDataInvalid, StoreKey
 from passerelle.domain.ids import AccountId, AppName, DeviceId
-from passerelle.sdk import history, state
-from passerelle.sdk.db import ClientDatabase
 from passerelle.sdk.errors import StoreError
 from passerelle.sdk.events import Contact, Settings
+from passerelle.sdk.store import history, state
+from passerelle.sdk.store.db import ClientDatabase
 
 DB_FILE = "client.db"
 KEY_FILE = "store.key"

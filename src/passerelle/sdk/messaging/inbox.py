@@ -27,13 +27,15 @@ import msgspec
 from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed, DeviceCrypto
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import Item
-from passerelle.sdk import content_rules, history, schema, state
-from passerelle.sdk.directory import ConversationBook, DeviceDirectory
+from passerelle.sdk import schema
+from passerelle.sdk.directory.devices import ConversationBook, DeviceDirectory
 from passerelle.sdk.errors import SdkError, SecurityError, Unavailable
 from passerelle.sdk.events import DeviceEvent, Event, MessageState, ReceiptEvent, TimerEvent
-from passerelle.sdk.outbox import expiry
-from passerelle.sdk.state import KnownDevice
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.messaging import content_rules
+from passerelle.sdk.messaging.outbox import expiry
+from passerelle.sdk.store import history, state
+from passerelle.sdk.store.local import Identity, LocalStore
+from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class InboxResult:
 
 
 class GroupHandler(Protocol):
-    """Group traffic (passerelle.sdk.group_inbox): Megolm bodies, key shares and requests over Olm,
+    """Group traffic (passerelle.sdk.groups.inbox): Megolm bodies, key shares and requests over Olm,
     and ``member`` notices. Each consumes its item (commits it) itself."""
 
     def is_group_body(self, item: Item) -> bool: ...

@@ -25,7 +25,6 @@ from functools import partial
 from passerelle.crypto import BadSignature, ClaimedKey, verify_device_keys, verify_one_time_key
 from passerelle.domain.conversations import TIMERS_S, direct_conversation_id
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId
-from passerelle.sdk import history
 from passerelle.sdk.errors import (
     InvalidInput,
     ProtocolViolation,
@@ -37,8 +36,9 @@ from passerelle.sdk.errors import (
 from passerelle.sdk.events import Contact, Conversation, Message
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import ConversationInfo, Found, PublishedDevice
-from passerelle.sdk.state import KnownDevice
-from passerelle.sdk.store import LocalStore
+from passerelle.sdk.store import history
+from passerelle.sdk.store.local import LocalStore
+from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import DeviceId
-from passerelle.sdk import enrol, state
+from passerelle.sdk.core import enrol
 from passerelle.sdk.rest import RestApi
-from passerelle.sdk.store import LocalStore
+from passerelle.sdk.store import state
+from passerelle.sdk.store.local import LocalStore
 
 TOKEN_MARGIN_MS = 60_000
 

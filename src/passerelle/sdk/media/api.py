@@ -31,13 +31,13 @@ from passerelle.crypto import b64decode, b64encode
 from passerelle.crypto.attachments import AttachmentInvalid, decrypt_file, encrypt_file
 from passerelle.domain.ids import AccountId
 from passerelle.sdk import schema
-from passerelle.sdk.directory import ConversationBook
+from passerelle.sdk.directory.devices import ConversationBook
 from passerelle.sdk.errors import InvalidInput, SecurityError
 from passerelle.sdk.events import Message, SentMessage
-from passerelle.sdk.media_transfer import BlobTransfer
-from passerelle.sdk.outbox import Outbox, new_client_id
+from passerelle.sdk.media.transfer import BlobTransfer
+from passerelle.sdk.messaging.outbox import Outbox, new_client_id
 from passerelle.sdk.rest import RestApi
-from passerelle.sdk.store import Identity
+from passerelle.sdk.store.local import Identity
 
 KINDS = frozenset({"file", "image", "video", "voice"})
 MAX_NAME_CHARS = 255

@@ -16,10 +16,11 @@ import msgspec
 
 from passerelle.crypto import DecryptedEvent, DeviceCrypto
 from passerelle.proto.frames import Item
-from passerelle.sdk import schema, state, story_state
-from passerelle.sdk.inbox import GroupHandler, InboxResult
-from passerelle.sdk.state import KnownDevice
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk import schema
+from passerelle.sdk.messaging.inbox import GroupHandler, InboxResult
+from passerelle.sdk.store import state, story_state
+from passerelle.sdk.store.local import Identity, LocalStore
+from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
 

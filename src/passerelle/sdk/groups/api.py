@@ -20,17 +20,17 @@ import msgspec
 
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, MessageId
-from passerelle.sdk import history
-from passerelle.sdk.directory import ConversationBook, DeviceDirectory
+from passerelle.sdk.directory.devices import ConversationBook, DeviceDirectory
 from passerelle.sdk.errors import InvalidInput, SdkError, TooLarge, Unavailable
 from passerelle.sdk.events import MessageState, SentMessage
-from passerelle.sdk.group_inbox import GroupInbox
-from passerelle.sdk.group_keys import GroupKeys, GroupLink
-from passerelle.sdk.group_rest import GroupInfo, GroupRest, InviteLink
-from passerelle.sdk.outbox import MAX_TEXT_BYTES, expiry, new_client_id
+from passerelle.sdk.groups.inbox import GroupInbox
+from passerelle.sdk.groups.keys import GroupKeys, GroupLink
+from passerelle.sdk.groups.rest import GroupInfo, GroupRest, InviteLink
+from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, expiry, new_client_id
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import Attachment, TextContent
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.store import history
+from passerelle.sdk.store.local import Identity, LocalStore
 
 MAX_NAME_CHARS = 128
 

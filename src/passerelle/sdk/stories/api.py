@@ -40,16 +40,17 @@ from passerelle.domain.ids import AccountId
 from passerelle.proto.rest import stories as rest_shapes
 from passerelle.proto.rest.accounts import Apps
 from passerelle.proto.rest.media import CreateUpload
-from passerelle.sdk import schema, story_state
+from passerelle.sdk import schema
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
 from passerelle.sdk.events import SentMessage
-from passerelle.sdk.inbox import GroupHandler
-from passerelle.sdk.media import TamperedAttachment
-from passerelle.sdk.media_transfer import BlobTransfer, UploadState
-from passerelle.sdk.outbox import MAX_TEXT_BYTES, Outbox, new_client_id
+from passerelle.sdk.media.api import TamperedAttachment
+from passerelle.sdk.media.transfer import BlobTransfer, UploadState
+from passerelle.sdk.messaging.inbox import GroupHandler
+from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, Outbox, new_client_id
 from passerelle.sdk.rest import RestApi
-from passerelle.sdk.store import Identity, LocalStore
-from passerelle.sdk.story_inbox import STORY, STORY_SEEN, StoryInbox, StoryNews
+from passerelle.sdk.store import story_state
+from passerelle.sdk.store.local import Identity, LocalStore
+from passerelle.sdk.stories.inbox import STORY, STORY_SEEN, StoryInbox, StoryNews
 
 T = TypeVar("T")
 FEATURE = "stories"

@@ -22,10 +22,10 @@ import msgspec
 
 from passerelle.crypto import StoreKey
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MessageId
-from passerelle.sdk import rich_state
 from passerelle.sdk.events import DELETED_TEXT, Conversation, Message, MessageState
-from passerelle.sdk.rich_state import Annotation
 from passerelle.sdk.schema import TextContent
+from passerelle.sdk.store import rich_state
+from passerelle.sdk.store.rich_state import Annotation
 
 _RANK = {
     MessageState.PENDING: 0,

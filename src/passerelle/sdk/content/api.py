@@ -26,16 +26,17 @@ from dataclasses import dataclass
 import msgspec
 
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.sdk import content_rules, rich_state
-from passerelle.sdk.content_features import Features
-from passerelle.sdk.directory import ConversationBook
+from passerelle.sdk.content.features import Features
+from passerelle.sdk.directory.devices import ConversationBook
 from passerelle.sdk.errors import Forbidden, InvalidInput, TooLarge
 from passerelle.sdk.events import Conversation, Event, Message, MessageState, SentMessage
-from passerelle.sdk.groups import GroupsApi
-from passerelle.sdk.outbox import MAX_TEXT_BYTES, Outbox, expiry, new_client_id
+from passerelle.sdk.groups.api import GroupsApi
+from passerelle.sdk.messaging import content_rules
+from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, Outbox, expiry, new_client_id
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import Mention, ReplyRef, TextContent, Theme
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.store import rich_state
+from passerelle.sdk.store.local import Identity, LocalStore
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

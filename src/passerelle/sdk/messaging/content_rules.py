@@ -26,10 +26,10 @@ import msgspec
 from passerelle.crypto import StoreKey
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.frames import Item
-from passerelle.sdk import history, rich_state
 from passerelle.sdk.events import Event, MessageState, ThemeEvent
-from passerelle.sdk.rich_state import Annotation, ThemeState
 from passerelle.sdk.schema import Mention, TextContent
+from passerelle.sdk.store import history, rich_state
+from passerelle.sdk.store.rich_state import Annotation, ThemeState
 
 FEATURE_OF = {"reaction": "reaction", "edit": "edit", "delete": "delete", "theme": "themes"}
 """The msgtypes that change something else, and the app feature needed to show them."""

@@ -32,7 +32,7 @@ from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.rest import privacy as wire
 from passerelle.proto.rest.directory import Found
-from passerelle.sdk.dispatch import Callback, Dispatcher
+from passerelle.sdk.core.dispatch import Callback, Dispatcher
 from passerelle.sdk.errors import InvalidInput
 from passerelle.sdk.events import Message, RequestEvent
 from passerelle.sdk.rest import RestApi

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from passerelle.sdk.core import ClientCore, Connected, CoreEvent, Rejected
+from passerelle.sdk.core.protocol import ClientCore, Connected, CoreEvent, Rejected
 from passerelle.sdk.errors import (
     ProtocolViolation,
     RateLimited,

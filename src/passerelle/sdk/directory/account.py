@@ -6,10 +6,10 @@ from __future__ import annotations
 from passerelle import crypto as e2e
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, DeviceId
-from passerelle.sdk.directory import DeviceDirectory
+from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.events import DeviceInfo, Settings
 from passerelle.sdk.rest import RestApi
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.store.local import Identity, LocalStore
 
 
 class MyAccount:

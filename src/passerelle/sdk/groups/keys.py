@@ -25,14 +25,14 @@ import msgspec
 from passerelle.crypto import ClaimedKey, DeviceCrypto, NoSession
 from passerelle.crypto.megolm import GroupCrypto, OutboundState
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId
-from passerelle.sdk import group_state, history
-from passerelle.sdk.core import SendSucceeded
-from passerelle.sdk.directory import DeviceDirectory
+from passerelle.sdk.core.protocol import SendSucceeded
+from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import NotFound, SdkError, StaleDevices, TooLarge
-from passerelle.sdk.group_rest import GroupRest
-from passerelle.sdk.outbox import MAX_ENVELOPE_BYTES, Link, new_client_id
-from passerelle.sdk.state import KnownDevice
-from passerelle.sdk.store import Identity, LocalStore
+from passerelle.sdk.groups.rest import GroupRest
+from passerelle.sdk.messaging.outbox import MAX_ENVELOPE_BYTES, Link, new_client_id
+from passerelle.sdk.store import group_state, history
+from passerelle.sdk.store.local import Identity, LocalStore
+from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""``client.content``: rich content inside the encryption (docs/protocol.md §11)."""
