@@ -25,14 +25,17 @@ from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import MAX_RECEIPT_IDS
 from passerelle.sdk.content.api import ContentApi
+from passerelle.sdk.content.features import Features
 from passerelle.sdk.core import enrol
 from passerelle.sdk.core.connection import Connection
+from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.core.credentials import Credentials
 from passerelle.sdk.core.dispatch import Callback, Dispatcher
-from passerelle.sdk.core.protocol import Connected
 from passerelle.sdk.core.transport import websocket_url
 from passerelle.sdk.directory.account import MyAccount
-from passerelle.sdk.directory.devices import ContactBook, ConversationBook, DeviceDirectory
+from passerelle.sdk.directory.contacts import ContactBook
+from passerelle.sdk.directory.conversations import ConversationBook
+from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import NotConnected
 from passerelle.sdk.events import (
     Contact,
@@ -52,6 +55,7 @@ from passerelle.sdk.groups.api import GroupsApi
 from passerelle.sdk.media.api import MediaApi
 from passerelle.sdk.messaging.inbox import Inbox
 from passerelle.sdk.messaging.outbox import Outbox
+from passerelle.sdk.messaging.receiver import Receiver
 from passerelle.sdk.privacy.api import PrivacyApi
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.store import history
@@ -86,85 +90,63 @@ class Client:
         rest: RestApi,
         options: ClientOptions | None = None,
     ) -> None:
+        """Build the device's parts in dependency order: the connection (which needs only the
+        credentials), the context every part shares, the directory, then the capabilities."""
         options = options or ClientOptions()
-        now_ms = options.now_ms
         self._store = store
         self._me = identity
         self._rest = rest
-        self._now = now_ms
+        self._now = options.now_ms
         self._closed = False
-        self._credentials = Credentials(
-            device_id=identity.device_id, crypto=crypto, store=store, rest=rest, now_ms=now_ms
-        )
         crypto.set_owner(identity.account_id, identity.device_id)
-        self._devices = DeviceDirectory(rest, store, now_ms)
-        self._convs = ConversationBook(rest, store)
+        self._credentials = Credentials(
+            device_id=identity.device_id, crypto=crypto, store=store, rest=rest, now_ms=options.now_ms
+        )
         self._dispatch = Dispatcher()
-        self._contacts = ContactBook(
-            rest, store, me=identity.account_id, schedule=lambda job: self._connection.schedule(job)
-        )
-        self._dispatch.subscribe(Message, self._contacts.heard_from)
-        self._account = MyAccount(me=identity, crypto=crypto, store=store, rest=rest, devices=self._devices)
-        self.groups = GroupsApi(
-            me=identity,
-            crypto=crypto,
-            store=store,
-            devices=self._devices,
-            conversations=self._convs,
-            rest=rest,
-            link=lambda: self._connection,
-            now_ms=now_ms,
-        )
-        self.content = ContentApi(
-            me=identity,
-            store=store,
-            rest=rest,
-            outbox=lambda: self._outbox,
-            groups=self.groups,
-            conversations=self._convs,
-            now_ms=now_ms,
-        )
-        self.stories = StoriesApi(
-            me=identity, rest=rest, store=store, outbox=lambda: self._outbox, now_ms=now_ms
-        )
         self._connection = Connection(
             url=websocket_url(identity.server_url),
             get_token=self._credentials.token,
-            inbox=Inbox(
-                me=identity,
-                crypto=crypto,
-                store=store,
-                devices=self._devices,
-                conversations=self._convs,
-                now_ms=now_ms,
-                groups=self.stories.inbox_handler(self.groups.inbox, crypto),
-                features=self.content.features.mine,
-            ),
             dispatch=self._dispatch,
-            on_recovery=lambda r: self._outbox.recover(r.device, r.conv, r.mids),
-            on_resend_request=lambda device, request: self._outbox.resend(device, request),
-            on_orphan_sent=lambda sent: self._outbox.confirm(sent),
-            on_welcome=lambda welcome: lambda: self._welcomed(welcome),
-            on_keys_low=lambda count: lambda: self._credentials.replenish(count),
-            on_my_devices_changed=lambda: self._devices.refresh(identity.account_id),
-            janitor=self.purge_expired,
             ping_interval_s=options.ping_interval_s,
             send_timeout_s=options.send_timeout_s,
         )
-        self._outbox = Outbox(
+        ctx = SdkContext(
             me=identity,
             crypto=crypto,
             store=store,
-            devices=self._devices,
-            conversations=self._convs,
+            rest=rest,
             link=self._connection,
-            now_ms=now_ms,
+            events=self._dispatch,
+            now_ms=options.now_ms,
         )
-        self.media = MediaApi(
-            me=identity, rest=rest, outbox=self._outbox, conversations=self._convs, now_ms=now_ms
+        devices = DeviceDirectory(ctx)
+        self._convs = ConversationBook(ctx)
+        self._contacts = ContactBook(ctx)
+        self._dispatch.subscribe(Message, self._contacts.heard_from)
+        self._account = MyAccount(ctx, devices)
+        features = Features(rest, app=identity.app)
+        self._outbox = Outbox(ctx, devices, self._convs)
+        self.groups = GroupsApi(ctx, devices, self._convs, features=features.mine)
+        self.content = ContentApi(
+            ctx, self._convs, outbox=self._outbox, groups=self.groups, features=features
         )
-        self.privacy = PrivacyApi(
-            me=identity.account_id, rest=rest, dispatch=self._dispatch, schedule=self._connection.schedule
+        self.stories = StoriesApi(ctx, outbox=self._outbox)
+        self.media = MediaApi(ctx, self._convs, outbox=self._outbox)
+        self.privacy = PrivacyApi(ctx)
+        inbox = Inbox(
+            ctx,
+            devices,
+            self._convs,
+            groups=self.stories.inbox_handler(self.groups.inbox),
+            features=features.mine,
+        )
+        self._receiver = Receiver(
+            ctx,
+            inbox=inbox,
+            outbox=self._outbox,
+            credentials=self._credentials,
+            devices=devices,
+            conversations=self._convs,
         )
 
     # --- construction -----------------------------------------------------------------------------
@@ -299,7 +281,7 @@ class Client:
     async def connect(self, *, timeout_s: float = 30.0) -> None:
         """Open the WebSocket and wait for the server's welcome; it then stays open (reconnecting
         with backoff) until ``close``. Mailbox items that arrived meanwhile are delivered first."""
-        await self._connection.start(timeout_s=timeout_s)
+        await self._connection.start(self._receiver, timeout_s=timeout_s)
 
     async def close(self) -> None:
         """Disconnect and close the local store; the Client cannot be used afterwards."""
@@ -319,10 +301,6 @@ class Client:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
-
-    async def _welcomed(self, welcome: Connected) -> None:
-        await self._credentials.replenish(welcome.otk_count)
-        await self._convs.sync()
 
     # --- people and conversations -------------------------------------------------------------------
 

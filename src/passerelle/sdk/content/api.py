@@ -20,23 +20,22 @@ readable ``fallback``, which that app shows as an ordinary message. The server s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import msgspec
 
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk.content.features import Features
-from passerelle.sdk.directory.devices import ConversationBook
+from passerelle.sdk.core.context import SdkContext
+from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.errors import Forbidden, InvalidInput, TooLarge
 from passerelle.sdk.events import Conversation, Event, Message, MessageState, SentMessage
 from passerelle.sdk.groups.api import GroupsApi
 from passerelle.sdk.messaging import content_rules
 from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, Outbox, expiry, new_client_id
-from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import Mention, ReplyRef, TextContent, Theme
 from passerelle.sdk.store import rich_state
-from passerelle.sdk.store.local import Identity, LocalStore
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -54,24 +53,21 @@ class ConversationLook:
 class ContentApi:
     def __init__(
         self,
-        *,
-        me: Identity,
-        store: LocalStore,
-        rest: RestApi,
-        outbox: Callable[[], Outbox],
-        groups: GroupsApi,
+        ctx: SdkContext,
         conversations: ConversationBook,
-        now_ms: Callable[[], int],
+        *,
+        outbox: Outbox,
+        groups: GroupsApi,
+        features: Features,
     ) -> None:
-        self._me = me
-        self._store = store
+        self._me = ctx.me
+        self._store = ctx.store
         self._outbox = outbox
         self._groups = groups
         self._convs = conversations
-        self._now = now_ms
-        self.features = Features(rest, app=me.app)
+        self._now = ctx.now_ms
+        self.features = features
         """Mine (for what this device shows) and other people's (for fallbacks)."""
-        groups.inbox.features = self.features.mine
 
     # --- messages of their own: replies and mentions ------------------------------------------------
 
@@ -120,7 +116,7 @@ class ContentApi:
             content = msgspec.structs.replace(content, fallback=content_rules.fallback_text(content))
         if conv.kind == "group":
             return await self._groups.send_content(conv.conv, content)
-        return await self._outbox().send_content(self._other(conv), content)
+        return await self._outbox.send_content(self._other(conv), content)
 
     # --- changes to other messages -----------------------------------------------------------------
 
@@ -188,7 +184,7 @@ class ContentApi:
                 found.conv, "p.msg", msgspec.to_builtins(content), client_id=content.id, ttl=content.ttl
             )
         else:
-            sent = await self._outbox().send_control(
+            sent = await self._outbox.send_control(
                 "p.msg", msgspec.to_builtins(content), to=self._other(found)
             )
         received = content_rules.Received(

@@ -1,11 +1,12 @@
-"""Connection: a client's live side. It runs the transport, turns core events into store updates,
-SDK events and replies, and runs background jobs (key replenishment, session recovery, resends).
+"""Connection: a client's live side. It runs the transport, hands what arrives to its ``Handler``
+(which commits it to the store), turns the result into acks, receipts and SDK events, and runs
+background jobs (key replenishment, session recovery, resends).
 
 Rules
 1. Tasks: ``start`` creates one runner task that owns a TaskGroup (transport, job worker, janitor);
    ``stop`` cancels it and waits for it. A fatal error (device removed, unsupported version) ends
    the runner, fails pending sends and ends the event streams with that error.
-2. Items are committed (Inbox), then acked, then delivery receipts are sent, then the events are
+2. Items are committed (by the handler: the Inbox), then acked, then delivery receipts are sent, then the events are
    dispatched: an application callback never sees a message that is not on disk.
 3. Work that waits for the server's answer to a send of ours (recovery, resends) runs in the job
    worker, never in the reader, which must keep reading to receive that answer.
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
+from typing import Protocol
 
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.proto.frames import MAX_RECEIPT_IDS
+from passerelle.proto.frames import MAX_RECEIPT_IDS, Item
+from passerelle.sdk.core.context import Job
 from passerelle.sdk.core.dispatch import Dispatcher
 from passerelle.sdk.core.protocol import (
     ClientCore,
@@ -36,33 +40,62 @@ from passerelle.sdk.core.protocol import (
 )
 from passerelle.sdk.core.transport import Transport
 from passerelle.sdk.errors import NotConnected, SdkError, Unavailable, error_from_code
-from passerelle.sdk.events import ConnectionEvent, TypingEvent
-from passerelle.sdk.messaging.inbox import Inbox, InboxResult, Recovery
-from passerelle.sdk.schema import ResendContent
-from passerelle.sdk.store.state import KnownDevice
+from passerelle.sdk.events import ConnectionEvent, Event, TypingEvent
 
 logger = logging.getLogger(__name__)
 
 RECEIPT_CHUNK = MAX_RECEIPT_IDS
 JANITOR_INTERVAL_S = 60.0
-Job = Callable[[], Awaitable[object]]
+
+
+@dataclass(slots=True)
+class Handled:
+    """What handling a batch of mailbox items (committed to the store) calls for."""
+
+    upto: int = 0
+    """The highest mailbox position handled: acked at once."""
+    receipts: Mapping[tuple[str, str], Sequence[int]] = field(default_factory=dict)
+    """(conv, sender account) -> ids of messages to send a ``delivered`` receipt for."""
+    jobs: list[Job] = field(default_factory=list)
+    """Follow-ups for the background worker (session recovery, resends, device lists)."""
+    events: list[Event] = field(default_factory=list)
+    """Dispatched last, once all of the above is done."""
+
+
+class Handler(Protocol):
+    """What the device does with what the server sends. It is built from parts that send through
+    this connection, so it is given to ``start``, not to the constructor."""
+
+    async def items(self, items: Sequence[Item]) -> Handled:
+        """Commit a batch of mailbox items to the store (rule 2)."""
+        ...
+
+    async def welcomed(self, welcome: Connected) -> None:
+        """A job after each ``welcome``."""
+        ...
+
+    async def keys_low(self, count: int) -> None:
+        """A job when the server runs short of this device's one-time keys."""
+        ...
+
+    async def orphan_sent(self, sent: SendSucceeded) -> None:
+        """A job for a ``sent`` that no ``submit`` waits for any more (after a timeout, a reconnect)."""
+        ...
+
+    async def janitor(self) -> None:
+        """A job every ``JANITOR_INTERVAL_S``."""
+        ...
 
 
 class Connection:
+    """The live side of a device; parts see it as a ``core.context.Link``."""
+
     def __init__(
         self,
         *,
         url: str,
         get_token: Callable[[bool], Awaitable[str]],
-        inbox: Inbox,
         dispatch: Dispatcher,
-        on_recovery: Callable[[Recovery], Awaitable[object]],
-        on_resend_request: Callable[[KnownDevice, ResendContent], Awaitable[object]],
-        on_orphan_sent: Callable[[SendSucceeded], Awaitable[object]],
-        on_welcome: Callable[[Connected], Job],
-        on_keys_low: Callable[[int], Job],
-        on_my_devices_changed: Job,
-        janitor: Job,
         ping_interval_s: float = 20.0,
         send_timeout_s: float = 60.0,
     ) -> None:
@@ -70,15 +103,8 @@ class Connection:
         self._transport = Transport(
             url=url, core=self.core, get_token=get_token, handle=self._handle, ping_interval_s=ping_interval_s
         )
-        self._inbox = inbox
-        self._on_recovery = on_recovery
-        self._on_resend_request = on_resend_request
-        self._on_orphan_sent = on_orphan_sent
+        self._handler: Handler | None = None
         self._dispatch = dispatch
-        self._on_welcome = on_welcome
-        self._on_keys_low = on_keys_low
-        self._on_my_devices_changed = on_my_devices_changed
-        self._janitor = janitor
         self._send_timeout = send_timeout_s
         self._futures: dict[str, asyncio.Future[SendSucceeded]] = {}
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
@@ -92,10 +118,12 @@ class Connection:
     def connected(self) -> bool:
         return self.core.connected
 
-    async def start(self, *, timeout_s: float) -> None:
-        """Start the runner and wait for the first ``welcome`` (or a fatal error)."""
+    async def start(self, handler: Handler, *, timeout_s: float) -> None:
+        """Start the runner, with ``handler`` for what arrives, and wait for the first ``welcome``
+        (or a fatal error)."""
         if self._runner is None:
-            self._runner = asyncio.create_task(self._run(), name="passerelle-sdk-connection")
+            self._handler = handler
+            self._runner = asyncio.create_task(self._run(handler), name="passerelle-sdk-connection")
         waiter = asyncio.ensure_future(self._welcomed.wait())
         try:
             await asyncio.wait({waiter, self._runner}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
@@ -117,12 +145,12 @@ class Connection:
                     raise  # we are being cancelled ourselves, not just our runner
         self._fail_sends(NotConnected("the client was closed"))
 
-    async def _run(self) -> None:
+    async def _run(self, handler: Handler) -> None:
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._transport.run())
                 tg.create_task(self._work())
-                tg.create_task(self._janitor_loop())
+                tg.create_task(self._janitor_loop(handler))
         except* SdkError as group:
             self._stopped(group.exceptions[0])
         except* Exception as group:
@@ -146,12 +174,12 @@ class Connection:
             except Exception:  # a task boundary: one failed job must not stop the others
                 logger.exception("a background job failed")
 
-    async def _janitor_loop(self) -> None:
+    async def _janitor_loop(self, handler: Handler) -> None:
         while True:
             await asyncio.sleep(JANITOR_INTERVAL_S)
-            self.schedule(self._janitor)
+            self.schedule(handler.janitor)
 
-    # --- Link: sends that wait for the server's answer ---------------------------------------------
+    # --- core.context.Link: sends that wait for the server's answer ---------------------------------------------
 
     async def submit(
         self,
@@ -194,16 +222,18 @@ class Connection:
     # --- core events --------------------------------------------------------------------------
 
     async def _handle(self, event: CoreEvent) -> None:
+        handler = self._handler
+        assert handler is not None, "the transport runs only once started"
         match event:
             case Connected():
                 self._welcomed.set()
-                self.schedule(self._on_welcome(event))
+                self.schedule(partial(handler.welcomed, event))
                 if not self._up:
                     self._up = True
                     await self._dispatch.emit(ConnectionEvent(connected=True))
             case SendSucceeded():
                 if not self._resolve(event.client_id, result=event):
-                    self.schedule(partial(self._on_orphan_sent, event))
+                    self.schedule(partial(handler.orphan_sent, event))
             case SendFailed():
                 error = error_from_code(
                     event.code,
@@ -214,14 +244,14 @@ class Connection:
                 )
                 self._resolve(event.client_id, error=error)
             case ItemsReceived():
-                await self._items(await self._inbox.process(event.items))
+                await self._items(await handler.items(event.items))
             case TypingReceived():
                 typing = TypingEvent(
                     conv=ConversationId(event.conv), sender=AccountId(event.sender), typing=event.typing
                 )
                 await self._dispatch.emit(typing)
             case KeysLowReceived():
-                self.schedule(self._on_keys_low(event.count))
+                self.schedule(partial(handler.keys_low, event.count))
             case ServerError():
                 logger.warning("the server answered with an error: %s", event.code)
             case Rejected():
@@ -244,18 +274,14 @@ class Connection:
             future.set_result(result)
         return True
 
-    async def _items(self, result: InboxResult) -> None:
-        self.core.stored(result.upto)
+    async def _items(self, handled: Handled) -> None:
+        self.core.stored(handled.upto)
         await self.write(self.core.ack())
-        for (conv, to), mids in result.receipts.items():
+        for (conv, to), mids in handled.receipts.items():
             for i in range(0, len(mids), RECEIPT_CHUNK):
                 chunk = mids[i : i + RECEIPT_CHUNK]
                 await self.write(self.core.receipt(conv=conv, to=to, kind="delivered", ids=chunk))
-        for recovery in result.recoveries.values():
-            self.schedule(partial(self._on_recovery, recovery))
-        for requester, request in result.resend_requests:
-            self.schedule(partial(self._on_resend_request, requester, request))
-        if result.my_devices_changed:
-            self.schedule(self._on_my_devices_changed)
-        for sdk_event in result.events:
+        for job in handled.jobs:
+            self.schedule(job)
+        for sdk_event in handled.events:
             await self._dispatch.emit(sdk_event)

@@ -4,28 +4,18 @@ safety numbers that let two people check each other's device keys."""
 from __future__ import annotations
 
 from passerelle import crypto as e2e
-from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, DeviceId
+from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.events import DeviceInfo, Settings
-from passerelle.sdk.rest import RestApi
-from passerelle.sdk.store.local import Identity, LocalStore
 
 
 class MyAccount:
-    def __init__(
-        self,
-        *,
-        me: Identity,
-        crypto: DeviceCrypto,
-        store: LocalStore,
-        rest: RestApi,
-        devices: DeviceDirectory,
-    ) -> None:
-        self._me = me
-        self._crypto = crypto
-        self._store = store
-        self._rest = rest
+    def __init__(self, ctx: SdkContext, devices: DeviceDirectory) -> None:
+        self._me = ctx.me
+        self._crypto = ctx.crypto
+        self._store = ctx.store
+        self._rest = ctx.rest
         self._devices = devices
 
     async def _keys(self, account_id: AccountId) -> tuple[list[str], list[str]]:

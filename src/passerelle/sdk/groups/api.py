@@ -12,25 +12,25 @@ to the members (a ``p.group`` event) and kept sealed in the local store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, MessageId
-from passerelle.sdk.directory.devices import ConversationBook, DeviceDirectory
+from passerelle.sdk.core.context import SdkContext
+from passerelle.sdk.directory.conversations import ConversationBook
+from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import InvalidInput, SdkError, TooLarge, Unavailable
 from passerelle.sdk.events import MessageState, SentMessage
 from passerelle.sdk.groups.inbox import GroupInbox
-from passerelle.sdk.groups.keys import GroupKeys, GroupLink
+from passerelle.sdk.groups.keys import GroupKeys
 from passerelle.sdk.groups.rest import GroupInfo, GroupRest, InviteLink
+from passerelle.sdk.messaging.inbox import MyFeatures
 from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, expiry, new_client_id
-from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import Attachment, TextContent
 from passerelle.sdk.store import history
-from passerelle.sdk.store.local import Identity, LocalStore
 
 MAX_NAME_CHARS = 128
 
@@ -48,26 +48,20 @@ class Group:
 class GroupsApi:
     def __init__(
         self,
-        *,
-        me: Identity,
-        crypto: DeviceCrypto,
-        store: LocalStore,
+        ctx: SdkContext,
         devices: DeviceDirectory,
         conversations: ConversationBook,
-        rest: RestApi,
-        link: Callable[[], GroupLink],
-        now_ms: Callable[[], int],
+        *,
+        features: MyFeatures | None = None,
     ) -> None:
-        self._me = me
-        self._store = store
+        self._me = ctx.me
+        self._store = ctx.store
         self._convs = conversations
-        self._now = now_ms
-        self._rest = GroupRest(rest)
-        self.keys = GroupKeys(
-            me=me, crypto=crypto, store=store, devices=devices, rest=self._rest, link=link, now_ms=now_ms
-        )
-        self.inbox = GroupInbox(self.keys, conversations)
-        """The Inbox's handler of group traffic (passerelle.sdk.inbox.GroupHandler)."""
+        self._now = ctx.now_ms
+        self._rest = GroupRest(ctx.rest)
+        self.keys = GroupKeys(ctx, devices, self._rest)
+        self.inbox = GroupInbox(ctx, self.keys, conversations, features)
+        """The Inbox's handler of group traffic (passerelle.sdk.messaging.inbox.GroupHandler)."""
 
     # --- the group and its members -------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from functools import partial
 
 import msgspec
 
@@ -25,12 +25,13 @@ from passerelle.crypto.megolm import GroupDecrypted, Replayed, UnknownSession, p
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.frames import Item
 from passerelle.sdk import schema
-from passerelle.sdk.directory.devices import ConversationBook
+from passerelle.sdk.core.context import SdkContext
+from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.errors import SdkError, Unavailable
 from passerelle.sdk.events import Event, GroupEvent
 from passerelle.sdk.groups.keys import FORWARDED_KEY, KEY_REQUEST, ROOM_KEY, GroupKeys
 from passerelle.sdk.messaging import content_rules
-from passerelle.sdk.messaging.inbox import InboxResult
+from passerelle.sdk.messaging.inbox import InboxResult, MyFeatures
 from passerelle.sdk.messaging.outbox import expiry
 from passerelle.sdk.store import group_state, history, state
 from passerelle.sdk.store.state import KnownDevice
@@ -52,11 +53,17 @@ class MemberNotice(schema.Shape, frozen=True):
 
 
 class GroupInbox:
-    def __init__(self, keys: GroupKeys, conversations: ConversationBook) -> None:
+    def __init__(
+        self, ctx: SdkContext, keys: GroupKeys, conversations: ConversationBook, features: MyFeatures | None
+    ) -> None:
+        self._me = ctx.me
+        self._store = ctx.store
+        self._link = ctx.link
+        self._now = ctx.now_ms
         self._keys = keys
         self._convs = conversations
-        self.features: Callable[[], Awaitable[frozenset[str] | None]] | None = None
-        """This device's app's content features (§11), set by ``client.content``; None: all."""
+        self.features = features
+        """This device's app's content features (§11); None: all."""
 
     def is_group_body(self, item: Item) -> bool:
         return _MARK in bytes(item.body)
@@ -76,11 +83,11 @@ class GroupInbox:
             decrypted = megolm.decrypt(bytes(item.body), sender.peer, item.conv)
         except UnknownSession:
             env = parse_group_envelope(bytes(item.body))
-            await keys.store.db.run(
+            await self._store.db.run(
                 group_state.add_pending_txn, env.sender_key, env.session_id, msgspec.json.encode(item)
             )
             conv, key, sid = ConversationId(item.conv), env.sender_key, env.session_id
-            keys.link().schedule(lambda: keys.request_key(sender, conv, key, sid))
+            self._link.schedule(partial(keys.request_key, sender, conv, key, sid))
             return
         except Replayed:
             return  # delivered again before our ack: already stored
@@ -104,7 +111,7 @@ class GroupInbox:
         keys = self._keys
         changes = (await keys.megolm()).take_changes()
         if event.type == "p.group":
-            await keys.store.db.run(group_state.save_group_crypto_txn, changes)
+            await self._store.db.run(group_state.save_group_crypto_txn, changes)
             values = {k: event.content.get(k) for k in ("name", "avatar")}
             await keys.put_group_state(ConversationId(item.conv), values)
             for name in ("name", "avatar"):
@@ -117,13 +124,13 @@ class GroupInbox:
         except msgspec.MsgspecError:
             content = None
         if event.type != "p.msg" or content is None:
-            await keys.store.db.run(group_state.save_group_crypto_txn, changes)
+            await self._store.db.run(group_state.save_group_crypto_txn, changes)
             return
-        me = keys.me.account_id
+        me = self._me.account_id
         outgoing = item.sender == me
         conv = await self._convs.get(ConversationId(item.conv))
         exp = expiry(item.ts, timer=conv.timer if conv is not None else 0, ttl=content.ttl)
-        now = keys.now()
+        now = self._now()
         features = await self.features() if self.features is not None else None
 
         def store_txn(conn: sqlite3.Connection) -> Event | None:
@@ -133,9 +140,9 @@ class GroupInbox:
             if exp is not None and exp <= now:
                 return None
             received = content_rules.Received.of(item, content, expires_at=exp, outgoing=outgoing)
-            return content_rules.store_txn(conn, keys.store.key, features, received, now)
+            return content_rules.store_txn(conn, self._store.key, features, received, now)
 
-        shown = await keys.store.db.run(store_txn)
+        shown = await self._store.db.run(store_txn)
         if shown is not None:
             result.events.append(shown)
         if not outgoing and item.mid is not None:
@@ -151,7 +158,7 @@ class GroupInbox:
         conv = ConversationId(item.conv)
         if event.type == KEY_REQUEST:
             await keys.save()
-            keys.link().schedule(lambda: keys.answer_key_request(sender, conv, content))
+            self._link.schedule(partial(keys.answer_key_request, sender, conv, content))
             return
         megolm = await keys.megolm()
         session_id = content.get("session_id")
@@ -179,7 +186,7 @@ class GroupInbox:
     async def _retry(self, sender: KnownDevice, session_id: str, result: InboxResult) -> None:
         """Decrypt the bodies that were waiting for this session's key."""
         keys = self._keys
-        waiting = await keys.store.db.run(group_state.take_pending_txn, sender.curve25519, session_id)
+        waiting = await self._store.db.run(group_state.take_pending_txn, sender.curve25519, session_id)
         megolm = await keys.megolm()
         for raw in waiting:
             item = _item.decode(raw)
@@ -201,7 +208,7 @@ class GroupInbox:
             return
         keys = self._keys
         conv = ConversationId(item.conv)
-        found = await keys.store.db.run(history.conversation_txn, conv)
+        found = await self._store.db.run(history.conversation_txn, conv)
         members: set[str] = set(found.members) if found is not None else set()
         if found is None:
             try:
@@ -213,9 +220,9 @@ class GroupInbox:
             members.update(named)
         elif notice.event in ("removed", "left"):
             members.difference_update(named)
-        await keys.store.db.run(history.upsert_conversation_txn, conv, kind="group", members=sorted(members))
+        await self._store.db.run(history.upsert_conversation_txn, conv, kind="group", members=sorted(members))
         if notice.event.startswith("device_"):
-            await keys.store.forget_device_list(AccountId(notice.account))
+            await self._store.forget_device_list(AccountId(notice.account))
         if notice.event in _ROTATING:
             await keys.discard(conv)
         result.events.append(_event(conv, notice.event, notice.account, notice.by))

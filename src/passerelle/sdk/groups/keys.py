@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 
-from passerelle.crypto import ClaimedKey, DeviceCrypto, NoSession
+from passerelle.crypto import ClaimedKey, NoSession
 from passerelle.crypto.megolm import GroupCrypto, OutboundState
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId
+from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.core.protocol import SendSucceeded
 from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import NotFound, SdkError, StaleDevices, TooLarge
 from passerelle.sdk.groups.rest import GroupRest
-from passerelle.sdk.messaging.outbox import MAX_ENVELOPE_BYTES, Link, new_client_id
+from passerelle.sdk.messaging.outbox import MAX_ENVELOPE_BYTES, new_client_id
 from passerelle.sdk.store import group_state, history
-from passerelle.sdk.store.local import Identity, LocalStore
 from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
@@ -42,34 +42,17 @@ SHARE_CHUNK = 100
 ROOM_KEY = "p.room_key"
 FORWARDED_KEY = "p.forwarded_room_key"
 KEY_REQUEST = "p.key_request"
-Job = Callable[[], Awaitable[object]]
-
-
-class GroupLink(Link, Protocol):
-    """The send link (``body`` carries a group's shared Megolm body), plus background jobs."""
-
-    def schedule(self, job: Job) -> None: ...
 
 
 class GroupKeys:
-    def __init__(
-        self,
-        *,
-        me: Identity,
-        crypto: DeviceCrypto,
-        store: LocalStore,
-        devices: DeviceDirectory,
-        rest: GroupRest,
-        link: Callable[[], GroupLink],
-        now_ms: Callable[[], int],
-    ) -> None:
-        self.me = me
-        self.olm = crypto
-        self.store = store
+    def __init__(self, ctx: SdkContext, devices: DeviceDirectory, rest: GroupRest) -> None:
+        self.me = ctx.me
+        self.olm = ctx.crypto
+        self.store = ctx.store
         self.devices = devices
         self.rest = rest
-        self.link = link
-        self.now = now_ms
+        self.link = ctx.link
+        self.now = ctx.now_ms
         self.lock = asyncio.Lock()
         self._megolm: GroupCrypto | None = None
         self._requested: set[tuple[str, str]] = set()
@@ -130,7 +113,7 @@ class GroupKeys:
         for start in range(0, len(targets), SHARE_CHUNK):
             chunk = targets[start : start + SHARE_CHUNK]
             payloads = await self._encrypt(chunk, plaintext)
-            await self.link().submit(client_id=new_client_id(), payloads=payloads, conv=conv)
+            await self.link.submit(client_id=new_client_id(), payloads=payloads, conv=conv)
 
     async def _encrypt(
         self, targets: Sequence[KnownDevice], plaintext: Mapping[str, Any]
@@ -185,7 +168,7 @@ class GroupKeys:
         body = msgspec.json.encode(envelope)
         if len(body) > MAX_ENVELOPE_BYTES:
             raise TooLarge("the message is too large once encrypted")
-        return await self.link().submit(client_id=client_id, payloads={}, conv=conv, ttl=ttl, body=body)
+        return await self.link.submit(client_id=client_id, payloads={}, conv=conv, ttl=ttl, body=body)
 
     async def _ready_outbound(self, conv: ConversationId, *, refresh: bool) -> OutboundState:
         megolm = await self.megolm()

@@ -23,7 +23,7 @@ Rules
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,12 @@ from passerelle.crypto import b64decode, b64encode
 from passerelle.crypto.attachments import AttachmentInvalid, decrypt_file, encrypt_file
 from passerelle.domain.ids import AccountId
 from passerelle.sdk import schema
-from passerelle.sdk.directory.devices import ConversationBook
+from passerelle.sdk.core.context import SdkContext
+from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.errors import InvalidInput, SecurityError
 from passerelle.sdk.events import Message, SentMessage
 from passerelle.sdk.media.transfer import BlobTransfer
 from passerelle.sdk.messaging.outbox import Outbox, new_client_id
-from passerelle.sdk.rest import RestApi
-from passerelle.sdk.store.local import Identity
 
 KINDS = frozenset({"file", "image", "video", "voice"})
 MAX_NAME_CHARS = 255
@@ -65,21 +64,13 @@ def _fallback(kind: str, name: str, duration_ms: int | None) -> str:
 class MediaApi:
     """The ``client.media`` facade (one per Client)."""
 
-    def __init__(
-        self,
-        *,
-        me: Identity,
-        rest: RestApi,
-        outbox: Outbox,
-        conversations: ConversationBook,
-        now_ms: Callable[[], int],
-    ) -> None:
-        self._me = me
-        self.blobs = BlobTransfer(rest)
+    def __init__(self, ctx: SdkContext, conversations: ConversationBook, *, outbox: Outbox) -> None:
+        self._me = ctx.me
+        self.blobs = BlobTransfer(ctx.rest)
         """Uploading and downloading ciphertext (resumable uploads: ``blobs.resume_upload``)."""
         self._outbox = outbox
         self._convs = conversations
-        self._now = now_ms
+        self._now = ctx.now_ms
 
     # --- sending -------------------------------------------------------------------------------
 

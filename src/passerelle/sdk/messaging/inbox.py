@@ -24,17 +24,18 @@ from typing import Protocol
 
 import msgspec
 
-from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed, DeviceCrypto
+from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import Item
 from passerelle.sdk import schema
-from passerelle.sdk.directory.devices import ConversationBook, DeviceDirectory
+from passerelle.sdk.core.context import SdkContext
+from passerelle.sdk.directory.conversations import ConversationBook
+from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import SdkError, SecurityError, Unavailable
 from passerelle.sdk.events import DeviceEvent, Event, MessageState, ReceiptEvent, TimerEvent
 from passerelle.sdk.messaging import content_rules
 from passerelle.sdk.messaging.outbox import expiry
 from passerelle.sdk.store import history, state
-from passerelle.sdk.store.local import Identity, LocalStore
 from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,10 @@ class InboxResult:
     my_devices_changed: bool = False
 
 
+MyFeatures = Callable[[], Awaitable[frozenset[str] | None]]
+"""This device's app's content features (§11), or None: show everything (``content.features``)."""
+
+
 class GroupHandler(Protocol):
     """Group traffic (passerelle.sdk.groups.inbox): Megolm bodies, key shares and requests over Olm,
     and ``member`` notices. Each consumes its item (commits it) itself."""
@@ -79,25 +84,22 @@ class GroupHandler(Protocol):
 class Inbox:
     def __init__(
         self,
-        *,
-        me: Identity,
-        crypto: DeviceCrypto,
-        store: LocalStore,
+        ctx: SdkContext,
         devices: DeviceDirectory,
         conversations: ConversationBook,
-        now_ms: Callable[[], int],
+        *,
         groups: GroupHandler | None = None,
-        features: Callable[[], Awaitable[frozenset[str] | None]] | None = None,
+        features: MyFeatures | None = None,
     ) -> None:
         self.groups = groups
         self.features = features
         """This device's app's content features (§11; None: show everything)."""
-        self._me = me
-        self._crypto = crypto
-        self._store = store
+        self._me = ctx.me
+        self._crypto = ctx.crypto
+        self._store = ctx.store
         self._devices = devices
         self._convs = conversations
-        self._now = now_ms
+        self._now = ctx.now_ms
 
     async def process(self, items: Sequence[Item]) -> InboxResult:
         result = InboxResult()

@@ -19,20 +19,21 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 
-from passerelle.crypto import ClaimedKey, DeviceCrypto, NoSession
+from passerelle.crypto import ClaimedKey, NoSession
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MessageId
+from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.core.protocol import SendSucceeded
-from passerelle.sdk.directory.devices import ConversationBook, DeviceDirectory
+from passerelle.sdk.directory.conversations import ConversationBook
+from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import InvalidInput, SdkError, StaleDevices, TooLarge, Unavailable
 from passerelle.sdk.events import MessageState, SentMessage
 from passerelle.sdk.schema import ResendContent, TextContent
 from passerelle.sdk.store import history
-from passerelle.sdk.store.local import Identity, LocalStore
 from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
@@ -42,21 +43,6 @@ MAX_ENVELOPE_BYTES = 64 * 1024
 MAX_RESENDS_PER_REQUEST = 50
 MAX_RESENDS_PER_MESSAGE = 5
 _RESEND_ID = re.compile(r"\.r[0-9]+$")
-
-
-class Link(Protocol):
-    """Writes a send frame and waits for its ``sent`` (raising the SdkError of its ``error``)."""
-
-    async def submit(
-        self,
-        *,
-        client_id: str,
-        payloads: Mapping[str, bytes],
-        to: str | None = None,
-        conv: str | None = None,
-        ttl: int | None = None,
-        body: bytes | None = None,
-    ) -> SendSucceeded: ...
 
 
 def new_client_id() -> str:
@@ -70,24 +56,14 @@ def expiry(ts: int, *, timer: int, ttl: int | None) -> int | None:
 
 
 class Outbox:
-    def __init__(
-        self,
-        *,
-        me: Identity,
-        crypto: DeviceCrypto,
-        store: LocalStore,
-        devices: DeviceDirectory,
-        conversations: ConversationBook,
-        link: Link,
-        now_ms: Callable[[], int],
-    ) -> None:
-        self._me = me
-        self._crypto = crypto
-        self._store = store
+    def __init__(self, ctx: SdkContext, devices: DeviceDirectory, conversations: ConversationBook) -> None:
+        self._me = ctx.me
+        self._crypto = ctx.crypto
+        self._store = ctx.store
         self._devices = devices
         self._convs = conversations
-        self._link = link
-        self._now = now_ms
+        self._link = ctx.link
+        self._now = ctx.now_ms
 
     async def send_text(self, to: AccountId, text: str, *, ttl: int | None = None) -> SentMessage:
         if len(text.encode()) > MAX_TEXT_BYTES:

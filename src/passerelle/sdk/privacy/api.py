@@ -21,8 +21,9 @@ Rules
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -32,13 +33,10 @@ from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.rest import privacy as wire
 from passerelle.proto.rest.directory import Found
-from passerelle.sdk.core.dispatch import Callback, Dispatcher
+from passerelle.sdk.core.context import SdkContext
+from passerelle.sdk.core.dispatch import Callback
 from passerelle.sdk.errors import InvalidInput
 from passerelle.sdk.events import Message, RequestEvent
-from passerelle.sdk.rest import RestApi
-
-Schedule = Callable[[Callable[[], Awaitable[object]]], None]
-
 
 # --- what the SDK hands out ---------------------------------------------------------------------------
 
@@ -76,16 +74,16 @@ def _seg(value: str) -> str:
 
 
 class PrivacyApi:
-    def __init__(self, *, me: AccountId, rest: RestApi, dispatch: Dispatcher, schedule: Schedule) -> None:
-        self._me = me
-        self._rest = rest
-        self._dispatch = dispatch
-        self._schedule = schedule
+    def __init__(self, ctx: SdkContext) -> None:
+        self._me = ctx.me.account_id
+        self._rest = ctx.rest
+        self._dispatch = ctx.events
+        self._schedule = ctx.link.schedule
         self._accepted: set[ConversationId] = set()
         """Conversations known not to be requests (this session)."""
         self._waiting: dict[ConversationId, list[Message]] = {}
         """Messages that arrived while the requests folder is being asked for, per conversation."""
-        dispatch.subscribe(Message, self._heard)
+        ctx.events.subscribe(Message, self._heard)
 
     # --- contacts ----------------------------------------------------------------------------------
 
@@ -237,7 +235,7 @@ class PrivacyApi:
             waiting.append(message)
             return
         self._waiting[conv] = [message]
-        self._schedule(lambda: self._check(conv))
+        self._schedule(partial(self._check, conv))
 
     async def _check(self, conv: ConversationId) -> None:
         try:

@@ -54,7 +54,7 @@ class StoredMessage:
     resends: int
     content: TextContent
     note: Annotation | None = None
-    """Reactions, edit and delete marks (sdk.rich_state), when history or a change loaded them."""
+    """Reactions, edit and delete marks (sdk.store.rich_state), when history or a change loaded them."""
 
     def to_message(self) -> Message:
         note, content = self.note, self.content

@@ -34,22 +34,21 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from passerelle.crypto import DeviceCrypto, b64decode, b64encode
+from passerelle.crypto import b64decode, b64encode
 from passerelle.crypto.attachments import AttachmentInvalid, decrypt_file, encrypt_file
 from passerelle.domain.ids import AccountId
 from passerelle.proto.rest import stories as rest_shapes
 from passerelle.proto.rest.accounts import Apps
 from passerelle.proto.rest.media import CreateUpload
 from passerelle.sdk import schema
+from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
 from passerelle.sdk.events import SentMessage
 from passerelle.sdk.media.api import TamperedAttachment
 from passerelle.sdk.media.transfer import BlobTransfer, UploadState
 from passerelle.sdk.messaging.inbox import GroupHandler
 from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, Outbox, new_client_id
-from passerelle.sdk.rest import RestApi
 from passerelle.sdk.store import story_state
-from passerelle.sdk.store.local import Identity, LocalStore
 from passerelle.sdk.stories.inbox import STORY, STORY_SEEN, StoryInbox, StoryNews
 
 T = TypeVar("T")
@@ -125,27 +124,20 @@ def quote_of(story: Story) -> str:
 class StoriesApi:
     """The ``client.stories`` facade (one per Client)."""
 
-    def __init__(
-        self,
-        *,
-        me: Identity,
-        rest: RestApi,
-        store: LocalStore,
-        outbox: Callable[[], Outbox],
-        now_ms: Callable[[], int],
-    ) -> None:
-        self._me = me
-        self._rest = rest
-        self._store = store
+    def __init__(self, ctx: SdkContext, *, outbox: Outbox) -> None:
+        self._ctx = ctx
+        self._me = ctx.me
+        self._rest = ctx.rest
+        self._store = ctx.store
         self._outbox = outbox
         self._news = StoryNews()
-        self._now = now_ms
-        self._blobs = BlobTransfer(rest)
+        self._now = ctx.now_ms
+        self._blobs = BlobTransfer(ctx.rest)
 
-    def inbox_handler(self, inner: GroupHandler | None, crypto: DeviceCrypto) -> StoryInbox:
+    def inbox_handler(self, inner: GroupHandler | None) -> StoryInbox:
         """What the Inbox uses for Olm events other than ``p.msg``: the story events here, the rest
         (group traffic) to ``inner``."""
-        return StoryInbox(inner, me=self._me, crypto=crypto, store=self._store, news=self._news)
+        return StoryInbox(self._ctx, inner, news=self._news)
 
     # --- posting -------------------------------------------------------------------------------
 
@@ -221,9 +213,9 @@ class StoriesApi:
         fallback: AccountList = []
         for member in posted.audience:
             to = AccountId(member.account_id)
-            await self._outbox().send_control(STORY, wire, to=to)
+            await self._outbox.send_control(STORY, wire, to=to)
             if FEATURE not in features.get(member.app, frozenset()):
-                await self._outbox().send_text(to, FALLBACK_TEXT)
+                await self._outbox.send_text(to, FALLBACK_TEXT)
                 fallback.append(to)
         self._news.changed()
         return PostedStory(
@@ -300,7 +292,7 @@ class StoriesApi:
                 raise TamperedAttachment(str(exc)) from exc
         if not found.outgoing and await self._store.db.run(story_state.mark_viewed_txn, found.id):
             seen = story_state.StorySeen(story=found.id, ts=self._now())
-            await self._outbox().send_control(STORY_SEEN, msgspec.to_builtins(seen), to=found.author)
+            await self._outbox.send_control(STORY_SEEN, msgspec.to_builtins(seen), to=found.author)
         return data
 
     async def viewers(self, story: Story | str) -> ViewerList:
@@ -324,7 +316,7 @@ class StoriesApi:
             body=text,
             in_reply_to=schema.ReplyRef(id=found.id, sender=found.author, quote=quote_of(found)),
         )
-        return await self._outbox().send_content(found.author, content)
+        return await self._outbox.send_content(found.author, content)
 
     async def delete(self, story: Story | str) -> None:
         """Take my story down now: the server deletes it and its file; it leaves every list."""

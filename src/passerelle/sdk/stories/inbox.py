@@ -14,12 +14,12 @@ import sqlite3
 
 import msgspec
 
-from passerelle.crypto import DecryptedEvent, DeviceCrypto
+from passerelle.crypto import DecryptedEvent
 from passerelle.proto.frames import Item
 from passerelle.sdk import schema
+from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.messaging.inbox import GroupHandler, InboxResult
 from passerelle.sdk.store import state, story_state
-from passerelle.sdk.store.local import Identity, LocalStore
 from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
@@ -48,19 +48,11 @@ class StoryNews:
 class StoryInbox:
     """A ``GroupHandler`` that also takes the story events."""
 
-    def __init__(
-        self,
-        inner: GroupHandler | None,
-        *,
-        me: Identity,
-        crypto: DeviceCrypto,
-        store: LocalStore,
-        news: StoryNews,
-    ) -> None:
+    def __init__(self, ctx: SdkContext, inner: GroupHandler | None, *, news: StoryNews) -> None:
         self._inner = inner
-        self._me = me
-        self._crypto = crypto
-        self._store = store
+        self._me = ctx.me
+        self._crypto = ctx.crypto
+        self._store = ctx.store
         self._news = news
 
     def is_group_body(self, item: Item) -> bool:
