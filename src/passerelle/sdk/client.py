@@ -183,19 +183,8 @@ class Client:
             AliasTaken, InvalidInput, Unauthorized (wrong code), RateLimited, StoreError ...
         """
         proof = enrol.Proof(phone=phone, code=code, handle=handle, username=username, password=password)
-        done = await enrol.enrol(
-            server_url,
-            Path(store_dir),
-            app=app,
-            proof=proof,
-            device_name=device_name,
-            display_name=display_name,
-            passphrase=passphrase,
-            adding=False,
-        )
-        return cls(
-            store=done.store, identity=done.identity, crypto=done.crypto, rest=done.rest, options=options
-        )
+        device = enrol.NewDevice(name=device_name, display_name=display_name, passphrase=passphrase)
+        return await cls._enrol(server_url, store_dir, app, proof, device, adding=False, options=options)
 
     @classmethod
     async def add_device(
@@ -215,15 +204,23 @@ class Client:
     ) -> Client:
         """Add this device to an existing account, proving the identity again (code or password)."""
         proof = enrol.Proof(phone=phone, code=code, handle=handle, username=username, password=password)
+        device = enrol.NewDevice(name=device_name, display_name=None, passphrase=passphrase)
+        return await cls._enrol(server_url, store_dir, app, proof, device, adding=True, options=options)
+
+    @classmethod
+    async def _enrol(
+        cls,
+        server_url: str,
+        store_dir: Path,
+        app: str,
+        proof: enrol.Proof,
+        device: enrol.NewDevice,
+        *,
+        adding: bool,
+        options: ClientOptions | None,
+    ) -> Client:
         done = await enrol.enrol(
-            server_url,
-            Path(store_dir),
-            app=app,
-            proof=proof,
-            device_name=device_name,
-            display_name=None,
-            passphrase=passphrase,
-            adding=True,
+            server_url, Path(store_dir), app=app, proof=proof, device=device, adding=adding
         )
         return cls(
             store=done.store, identity=done.identity, crypto=done.crypto, rest=done.rest, options=options

@@ -46,6 +46,16 @@ class Proof:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NewDevice:
+    """The device being created: its name, the account's display name (registering only) and the
+    passphrase its store is sealed under (None: a key file)."""
+
+    name: str
+    display_name: str | None
+    passphrase: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Enrolled:
     store: LocalStore
     identity: Identity
@@ -59,23 +69,21 @@ async def enrol(
     *,
     app: str,
     proof: Proof,
-    device_name: str,
-    display_name: str | None,
-    passphrase: str | None,
+    device: NewDevice,
     adding: bool,
 ) -> Enrolled:
     """Create the store and the device keys, register (or add) the device, upload its keys."""
     body: dict[str, object] = {"app": app, **proof.fields()}
-    store = await LocalStore.create(store_dir, passphrase=passphrase)
+    store = await LocalStore.create(store_dir, passphrase=device.passphrase)
     rest = RestApi(server_url)
     try:
         crypto = DeviceCrypto.new(store.pickle_key)
         fallback = crypto.generate_fallback_key()
         one_time_keys = crypto.generate_one_time_keys(crypto.max_one_time_keys)
         await store.save_crypto(crypto.take_changes())
-        body["device"] = crypto.device_keys(device_name)
-        if display_name is not None and not adding:
-            body["display_name"] = display_name
+        body["device"] = crypto.device_keys(device.name)
+        if device.display_name is not None and not adding:
+            body["display_name"] = device.display_name
         grant = await (rest.add_device(body) if adding else rest.register(body))
         identity = Identity(
             server_url=server_url,
@@ -83,7 +91,7 @@ async def enrol(
             account_id=AccountId(grant.account_id),
             device_id=DeviceId(grant.device_id),
             address=grant.address,
-            device_name=device_name,
+            device_name=device.name,
         )
         await store.save_identity(identity)
         await store.save_token(grant.token, grant.expires_at)
