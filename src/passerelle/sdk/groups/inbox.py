@@ -15,7 +15,6 @@ Rules
 from __future__ import annotations
 
 import logging
-import sqlite3
 from functools import partial
 
 import msgspec
@@ -28,12 +27,10 @@ from passerelle.sdk import schema
 from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.errors import SdkError, Unavailable
-from passerelle.sdk.events import Event, GroupEvent
+from passerelle.sdk.events import GroupEvent
 from passerelle.sdk.groups.keys import FORWARDED_KEY, KEY_REQUEST, ROOM_KEY, GroupKeys
-from passerelle.sdk.messaging import content_rules
-from passerelle.sdk.messaging.inbox import InboxResult, MyFeatures
-from passerelle.sdk.messaging.outbox import expiry
-from passerelle.sdk.store import group_state, history, state
+from passerelle.sdk.messaging.inbox import InboxResult, MyFeatures, store_message
+from passerelle.sdk.store import group_state, history
 from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
@@ -126,27 +123,20 @@ class GroupInbox:
         if event.type != "p.msg" or content is None:
             await self._store.db.run(group_state.save_group_crypto_txn, changes)
             return
-        me = self._me.account_id
-        outgoing = item.sender == me
         conv = await self._convs.get(ConversationId(item.conv))
-        exp = expiry(item.ts, timer=conv.timer if conv is not None else 0, ttl=content.ttl)
         now = self._now()
         features = await self.features() if self.features is not None else None
-
-        def store_txn(conn: sqlite3.Connection) -> Event | None:
-            group_state.save_group_crypto_txn(conn, changes)
-            if item.mid is not None:
-                state.mark_processed_txn(conn, item.mid, item.exp)
-            if exp is not None and exp <= now:
-                return None
-            received = content_rules.Received.of(item, content, expires_at=exp, outgoing=outgoing)
-            return content_rules.store_txn(conn, self._store.key, features, received, now)
-
-        shown = await self._store.db.run(store_txn)
-        if shown is not None:
-            result.events.append(shown)
-        if not outgoing and item.mid is not None:
-            result.receipts[(item.conv, item.sender)].append(item.mid)
+        await store_message(
+            self._store,
+            item,
+            content,
+            result,
+            me=self._me.account_id,
+            timer=conv.timer if conv is not None else 0,
+            features=features,
+            now=now,
+            first=partial(group_state.save_group_crypto_txn, changes=changes),
+        )
 
     # --- Olm: keys and requests --------------------------------------------------------------------
 

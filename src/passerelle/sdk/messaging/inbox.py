@@ -36,6 +36,7 @@ from passerelle.sdk.events import DeviceEvent, Event, MessageState, ReceiptEvent
 from passerelle.sdk.messaging import content_rules
 from passerelle.sdk.messaging.outbox import expiry
 from passerelle.sdk.store import history, state
+from passerelle.sdk.store.local import LocalStore
 from passerelle.sdk.store.state import KnownDevice
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,40 @@ class InboxResult:
 
 MyFeatures = Callable[[], Awaitable[frozenset[str] | None]]
 """This device's app's content features (§11), or None: show everything (``content.features``)."""
+
+
+async def store_message(
+    store: LocalStore,
+    item: Item,
+    content: schema.TextContent,
+    result: InboxResult,
+    *,
+    me: AccountId,
+    timer: int,
+    features: frozenset[str] | None,
+    now: int,
+    first: Callable[[sqlite3.Connection], None],
+) -> None:
+    """Store a received ``p.msg`` (1:1 or group) in one transaction with ``first`` (the session
+    state its decryption advanced, ...) and mark it processed; note what it shows and its delivery
+    receipt in ``result``."""
+    outgoing = item.sender == me
+    exp = expiry(item.ts, timer=timer, ttl=content.ttl)
+
+    def store_txn(conn: sqlite3.Connection) -> Event | None:
+        first(conn)
+        if item.mid is not None:
+            state.mark_processed_txn(conn, item.mid, item.exp)
+        if exp is not None and exp <= now:
+            return None  # it disappeared before it arrived
+        received = content_rules.Received.of(item, content, expires_at=exp, outgoing=outgoing)
+        return content_rules.store_txn(conn, store.key, features, received, now)
+
+    shown = await store.db.run(store_txn)
+    if shown is not None:
+        result.events.append(shown)
+    if not outgoing and item.mid is not None:
+        result.receipts[(item.conv, item.sender)].append(item.mid)
 
 
 class GroupHandler(Protocol):
@@ -180,42 +215,32 @@ class Inbox:
             await self._commit(item)
             return
         me = self._me.account_id
-        outgoing = item.sender == me
         conv = await self._convs.get(ConversationId(item.conv))
-        timer = conv.timer if conv is not None else 0
-        exp = expiry(item.ts, timer=timer, ttl=content.ttl)
         features = await self.features() if self.features is not None else None
         changes = self._crypto.take_changes()
-        now = self._now()
 
-        def store_txn(conn: sqlite3.Connection) -> Event | None:
+        def first_txn(conn: sqlite3.Connection) -> None:
             state.save_crypto_txn(conn, changes)
-            if item.mid is not None:
-                state.mark_processed_txn(conn, item.mid, item.exp)
             if conv is None:
                 members = sorted({me, item.sender})
                 history.upsert_conversation_txn(conn, item.conv, kind="direct", members=members)
-            if exp is not None and exp <= now:
-                return None  # it disappeared before it arrived
-            received = content_rules.Received.of(item, content, expires_at=exp, outgoing=outgoing)
-            return content_rules.store_txn(conn, self._store.key, features, received, now)
 
-        shown = await self._store.db.run(store_txn)
-        if shown is not None:
-            result.events.append(shown)
-        if not outgoing and item.mid is not None:
-            result.receipts[(item.conv, item.sender)].append(item.mid)
+        timer = conv.timer if conv is not None else 0
+        await store_message(
+            self._store,
+            item,
+            content,
+            result,
+            me=me,
+            timer=timer,
+            features=features,
+            now=self._now(),
+            first=first_txn,
+        )
 
     async def _commit(self, item: Item) -> None:
         """Consume an item that yields nothing: persist the crypto state and mark it processed."""
-        changes = self._crypto.take_changes()
-
-        def consume_txn(conn: sqlite3.Connection) -> None:
-            state.save_crypto_txn(conn, changes)
-            if item.mid is not None:
-                state.mark_processed_txn(conn, item.mid, item.exp)
-
-        await self._store.db.run(consume_txn)
+        await self._store.db.run(state.consume_txn, self._crypto.take_changes(), item.mid, item.exp)
 
     # --- notices --------------------------------------------------------------------------------
 

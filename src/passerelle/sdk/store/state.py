@@ -152,6 +152,13 @@ def mark_processed_txn(conn: sqlite3.Connection, mid: int, exp: int) -> None:
     conn.execute("INSERT OR IGNORE INTO processed (mid, exp) VALUES (?, ?)", (mid, exp))
 
 
+def consume_txn(conn: sqlite3.Connection, changes: CryptoChanges, mid: int | None, exp: int) -> None:
+    """An item is consumed: the Olm state its decryption advanced is saved, its id marked processed."""
+    save_crypto_txn(conn, changes)
+    if mid is not None:
+        mark_processed_txn(conn, mid, exp)
+
+
 def purge_processed_txn(conn: sqlite3.Connection, now: int) -> None:
     """After ``exp`` the server has forgotten the item, so it cannot be delivered again."""
     conn.execute("DELETE FROM processed WHERE exp <= ?", (now,))

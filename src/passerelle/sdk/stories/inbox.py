@@ -81,9 +81,7 @@ class StoryInbox:
         me = self._me.account_id
 
         def consume_txn(conn: sqlite3.Connection) -> bool:
-            state.save_crypto_txn(conn, changes)
-            if item.mid is not None:
-                state.mark_processed_txn(conn, item.mid, item.exp)
+            state.consume_txn(conn, changes, item.mid, item.exp)
             if event.type == STORY:
                 content = schema.convert(event.content, story_state.StoryContent)
                 if content.expires_at > item.ts + MAX_STORY_TTL_MS:
@@ -105,13 +103,7 @@ class StoryInbox:
             changed = await self._store.db.run(consume_txn)
         except msgspec.MsgspecError:
             logger.warning("dropped a malformed story event")
-
-            def consume_only_txn(conn: sqlite3.Connection) -> None:
-                state.save_crypto_txn(conn, changes)
-                if item.mid is not None:
-                    state.mark_processed_txn(conn, item.mid, item.exp)
-
-            await self._store.db.run(consume_only_txn)
+            await self._store.db.run(state.consume_txn, changes, item.mid, item.exp)
             return
         if changed:
             self._news.changed()
