@@ -29,11 +29,11 @@ from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk.content.features import Features
 from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.directory.conversations import ConversationBook
-from passerelle.sdk.errors import Forbidden, InvalidInput, TooLarge
+from passerelle.sdk.errors import Forbidden, InvalidInput
 from passerelle.sdk.events import Conversation, Event, Message, MessageState, SentMessage
 from passerelle.sdk.groups.api import GroupsApi
 from passerelle.sdk.messaging import content_rules
-from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, Outbox, expiry, new_client_id
+from passerelle.sdk.messaging.outbox import Outbox, check_text, check_ttl, expiry, new_client_id
 from passerelle.sdk.schema import Mention, ReplyRef, TextContent, Theme
 from passerelle.sdk.store import rich_state
 
@@ -99,10 +99,8 @@ class ContentApi:
         ttl: int | None = None,
     ) -> SentMessage:
         """A text message, optionally a reply and with mentions, in a direct conversation or a group."""
-        if len(text.encode()) > MAX_TEXT_BYTES:
-            raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
-        if ttl is not None and ttl <= 0:
-            raise InvalidInput("ttl is a positive number of seconds")
+        check_text(text)
+        check_ttl(ttl)
         conv = await self._route(target)
         ref = None
         if reply_to is not None:
@@ -134,8 +132,7 @@ class ContentApi:
     async def edit(self, message: Message, new_text: str) -> Message | None:
         """Replace the text of a message I sent, for everyone (history shows it ``edited``)."""
         self._mine(message)
-        if len(new_text.encode()) > MAX_TEXT_BYTES:
-            raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
+        check_text(new_text)
         content = TextContent(
             id=new_client_id(), ts=self._now(), body=new_text, msgtype="edit", replaces=message.client_id
         )

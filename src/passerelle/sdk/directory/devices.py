@@ -74,6 +74,19 @@ class DeviceDirectory:
             result[known.device_id] = (known, otk)
         return result
 
+    async def claim_sessions(self, lacking: Sequence[KnownDevice]) -> dict[DeviceId, ClaimedKey | None]:
+        """A one-time key for each of ``lacking`` (devices with no Olm session yet), claimed one
+        account at a time; None for a device that has no key left."""
+        need: dict[AccountId, list[DeviceId]] = {}
+        for d in lacking:
+            need.setdefault(d.account, []).append(d.device_id)
+        claimed: dict[DeviceId, ClaimedKey | None] = {}
+        for account, device_ids in sorted(need.items()):
+            for device_id, (_, otk) in (await self.claim(account, device_ids)).items():
+                if device_id in device_ids:
+                    claimed[device_id] = otk
+        return claimed
+
     async def _remember(self, account: AccountId, published: Sequence[PublishedDevice]) -> list[KnownDevice]:
         cached, _ = await self._store.devices(account)
         before = {d.device_id: d for d in cached}

@@ -14,21 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import msgspec
 
-from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, MessageId
+from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.directory.devices import DeviceDirectory
-from passerelle.sdk.errors import InvalidInput, SdkError, TooLarge, Unavailable
-from passerelle.sdk.events import MessageState, SentMessage
+from passerelle.sdk.errors import InvalidInput
+from passerelle.sdk.events import SentMessage
 from passerelle.sdk.groups.inbox import GroupInbox
 from passerelle.sdk.groups.keys import GroupKeys
 from passerelle.sdk.groups.rest import GroupInfo, GroupRest, InviteLink
 from passerelle.sdk.messaging.inbox import MyFeatures
-from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, expiry, new_client_id
+from passerelle.sdk.messaging.outbox import check_text, check_ttl, new_client_id, send_pending
 from passerelle.sdk.schema import Attachment, TextContent
 from passerelle.sdk.store import history
 
@@ -54,6 +55,7 @@ class GroupsApi:
         *,
         features: MyFeatures | None = None,
     ) -> None:
+        self._ctx = ctx
         self._me = ctx.me
         self._store = ctx.store
         self._convs = conversations
@@ -134,53 +136,19 @@ class GroupsApi:
 
     async def send_text(self, conv: str, text: str, *, ttl: int | None = None) -> SentMessage:
         """Send ``text`` to every member device (stored once by the server); returns once stored."""
-        if len(text.encode()) > MAX_TEXT_BYTES:
-            raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
-        if ttl is not None and ttl <= 0:
-            raise InvalidInput("ttl is a positive number of seconds")
+        check_text(text)
+        check_ttl(ttl)
         content = TextContent(id=new_client_id(), ts=self._now(), body=text, ttl=ttl)
         return await self.send_content(conv, content)
 
     async def send_content(self, conv: str, content: TextContent) -> SentMessage:
         """Send prepared content (``client.media.prepare(conv, ...)`` for an attachment) to the group."""
         group = ConversationId(conv)
-        ttl = content.ttl
         found = await self._convs.get(group)
         timer = found.timer if found is not None else 0
-        stored = await self._store.db.run(
-            history.insert_message_txn,
-            self._store.key,
-            conv=group,
-            sender=self._me.account_id,
-            sender_device=self._me.device_id,
-            content=content,
-            mid=None,
-            ts=content.ts,
-            expires_at=expiry(content.ts, timer=timer, ttl=ttl),
-            outgoing=True,
-            state=MessageState.PENDING,
-        )
-        assert stored is not None, "a fresh client id cannot collide"
-        try:
-            sent = await self.keys.send_event(
-                group, "p.msg", msgspec.to_builtins(content), client_id=content.id, ttl=ttl
-            )
-        except Unavailable:
-            raise
-        except SdkError:
-            await self._store.db.run(history.delete_message_txn, stored.row)
-            raise
-        exp = expiry(sent.ts, timer=timer, ttl=ttl)
-        await self._store.db.run(
-            history.mark_sent_txn, self._store.key, stored.row, mid=sent.mid, ts=sent.ts, expires_at=exp
-        )
-        return SentMessage(
-            conv=group,
-            id=MessageId(sent.mid),
-            client_id=ClientMessageId(content.id),
-            ts=sent.ts,
-            expires_at=exp,
-        )
+        wire = msgspec.to_builtins(content)
+        send = partial(self.keys.send_event, group, "p.msg", wire, client_id=content.id, ttl=content.ttl)
+        return await send_pending(self._ctx, group, timer, content, send)
 
     async def _state_event(self, conv: ConversationId, values: dict[str, Any]) -> None:
         await self.keys.send_event(conv, "p.group", values, client_id=new_client_id())

@@ -22,9 +22,9 @@ from typing import Any
 
 import msgspec
 
-from passerelle.crypto import ClaimedKey, NoSession
+from passerelle.crypto import NoSession
 from passerelle.crypto.megolm import GroupCrypto, OutboundState
-from passerelle.domain.ids import AccountId, ConversationId, DeviceId
+from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.core.protocol import SendSucceeded
 from passerelle.sdk.directory.devices import DeviceDirectory
@@ -118,15 +118,7 @@ class GroupKeys:
     async def _encrypt(
         self, targets: Sequence[KnownDevice], plaintext: Mapping[str, Any]
     ) -> dict[str, bytes]:
-        need: dict[AccountId, list[DeviceId]] = {}
-        for d in targets:
-            if not self.olm.has_session(d.peer):
-                need.setdefault(d.account, []).append(d.device_id)
-        claimed: dict[DeviceId, ClaimedKey | None] = {}
-        for account, device_ids in sorted(need.items()):
-            for device_id, (_, otk) in (await self.devices.claim(account, device_ids)).items():
-                if device_id in device_ids:
-                    claimed[device_id] = otk
+        claimed = await self.devices.claim_sessions([d for d in targets if not self.olm.has_session(d.peer)])
         payloads: dict[str, bytes] = {}
         for device in targets:
             try:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -45,6 +46,56 @@ MAX_RESENDS_PER_MESSAGE = 5
 _RESEND_ID = re.compile(r"\.r[0-9]+$")
 
 
+def check_text(text: str) -> None:
+    if len(text.encode()) > MAX_TEXT_BYTES:
+        raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
+
+
+def check_ttl(ttl: int | None) -> None:
+    if ttl is not None and ttl <= 0:
+        raise InvalidInput("ttl is a positive number of seconds")
+
+
+async def send_pending(
+    ctx: SdkContext,
+    conv: ConversationId,
+    timer: int,
+    content: TextContent,
+    send: Callable[[], Awaitable[SendSucceeded]],
+) -> SentMessage:
+    """Store ``content`` as a pending outgoing message of ``conv``, ``send`` it (1:1 or group), and
+    record the answer: sent (its server id and time), or deleted when the server refused it. When
+    the server cannot be reached it stays pending: the connection writes it again after
+    reconnecting."""
+    store, me = ctx.store, ctx.me
+    stored = await store.db.run(
+        history.insert_message_txn,
+        store.key,
+        conv=conv,
+        sender=me.account_id,
+        sender_device=me.device_id,
+        content=content,
+        mid=None,
+        ts=content.ts,
+        expires_at=expiry(content.ts, timer=timer, ttl=content.ttl),
+        outgoing=True,
+        state=MessageState.PENDING,
+    )
+    assert stored is not None, "a fresh client id cannot collide"
+    try:
+        sent = await send()
+    except Unavailable:
+        raise
+    except SdkError:
+        await store.db.run(history.delete_message_txn, stored.row)  # refused: it was never sent
+        raise
+    exp = expiry(sent.ts, timer=timer, ttl=content.ttl)
+    await store.db.run(history.mark_sent_txn, store.key, stored.row, mid=sent.mid, ts=sent.ts, expires_at=exp)
+    return SentMessage(
+        conv=conv, id=MessageId(sent.mid), client_id=ClientMessageId(content.id), ts=sent.ts, expires_at=exp
+    )
+
+
 def new_client_id() -> str:
     return secrets.token_urlsafe(12)
 
@@ -57,6 +108,7 @@ def expiry(ts: int, *, timer: int, ttl: int | None) -> int | None:
 
 class Outbox:
     def __init__(self, ctx: SdkContext, devices: DeviceDirectory, conversations: ConversationBook) -> None:
+        self._ctx = ctx
         self._me = ctx.me
         self._crypto = ctx.crypto
         self._store = ctx.store
@@ -66,8 +118,7 @@ class Outbox:
         self._now = ctx.now_ms
 
     async def send_text(self, to: AccountId, text: str, *, ttl: int | None = None) -> SentMessage:
-        if len(text.encode()) > MAX_TEXT_BYTES:
-            raise TooLarge(f"a text message has at most {MAX_TEXT_BYTES} bytes")
+        check_text(text)
         return await self.send_content(
             to, TextContent(id=new_client_id(), ts=self._now(), body=text, ttl=ttl)
         )
@@ -75,46 +126,15 @@ class Outbox:
     async def send_content(self, to: AccountId, content: TextContent) -> SentMessage:
         """Store ``content`` (a fresh id, any msgtype: text, or an attachment from sdk.media) as a
         pending outgoing message, then send it to the direct conversation with ``to``."""
-        ttl = content.ttl
-        if ttl is not None and ttl <= 0:
-            raise InvalidInput("ttl is a positive number of seconds")
+        check_ttl(content.ttl)
         if to == self._me.account_id:
             raise InvalidInput("send to another account; your other devices get a copy anyway")
         conv = await self._convs.direct(self._me.account_id, to)
-        stored = await self._store.db.run(
-            history.insert_message_txn,
-            self._store.key,
-            conv=conv.conv,
-            sender=self._me.account_id,
-            sender_device=self._me.device_id,
-            content=content,
-            mid=None,
-            ts=content.ts,
-            expires_at=expiry(content.ts, timer=conv.timer, ttl=ttl),
-            outgoing=True,
-            state=MessageState.PENDING,
+        wire = msgspec.to_builtins(content)
+        send = partial(
+            self._deliver, "p.msg", wire, client_id=content.id, conv=conv.conv, to=to, ttl=content.ttl
         )
-        assert stored is not None, "a fresh client id cannot collide"
-        try:
-            sent = await self._deliver(
-                "p.msg", msgspec.to_builtins(content), client_id=content.id, conv=conv.conv, to=to, ttl=ttl
-            )
-        except Unavailable:
-            raise  # it stays pending: the connection writes it again after reconnecting
-        except SdkError:
-            await self._store.db.run(history.delete_message_txn, stored.row)  # refused: it was never sent
-            raise
-        exp = expiry(sent.ts, timer=conv.timer, ttl=ttl)
-        await self._store.db.run(
-            history.mark_sent_txn, self._store.key, stored.row, mid=sent.mid, ts=sent.ts, expires_at=exp
-        )
-        return SentMessage(
-            conv=ConversationId(sent.conv),
-            id=MessageId(sent.mid),
-            client_id=ClientMessageId(content.id),
-            ts=sent.ts,
-            expires_at=exp,
-        )
+        return await send_pending(self._ctx, conv.conv, conv.timer, content, send)
 
     async def send_control(self, kind: str, content: dict[str, Any], *, to: AccountId) -> SendSucceeded:
         """Send an encrypted event that is not a chat message (nothing goes to history) into the
@@ -168,15 +188,9 @@ class Outbox:
         plaintext: Mapping[str, Any],
         fresh: dict[DeviceId, ClaimedKey],
     ) -> dict[str, bytes]:
-        need: dict[AccountId, list[DeviceId]] = {}
-        for d in targets:
-            if d.device_id not in fresh and not self._crypto.has_session(d.peer):
-                need.setdefault(d.account, []).append(d.device_id)
-        claimed: dict[DeviceId, ClaimedKey | None] = {}
-        for account, device_ids in sorted(need.items()):
-            for device_id, (_, otk) in (await self._devices.claim(account, device_ids)).items():
-                if device_id in device_ids:
-                    claimed[device_id] = otk
+        claimed = await self._devices.claim_sessions(
+            [d for d in targets if d.device_id not in fresh and not self._crypto.has_session(d.peer)]
+        )
         payloads: dict[str, bytes] = {}
         for device in targets:
             if device.device_id in fresh:
