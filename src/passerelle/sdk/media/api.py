@@ -114,7 +114,7 @@ class MediaApi:
             ttl=ttl,
             width=width,
             height=height,
-            thumbnail=(thumbnail, thumbnail_mime, thumbnail_size) if thumbnail is not None else None,
+            thumbnail=_thumbnail(thumbnail, thumbnail_mime, thumbnail_size),
         )
 
     async def send_video(
@@ -144,7 +144,7 @@ class MediaApi:
             width=width,
             height=height,
             duration_ms=duration_ms,
-            thumbnail=(thumbnail, thumbnail_mime, thumbnail_size) if thumbnail is not None else None,
+            thumbnail=_thumbnail(thumbnail, thumbnail_mime, thumbnail_size),
         )
 
     async def send_voice(
@@ -202,7 +202,7 @@ class MediaApi:
         height: int | None = None,
         duration_ms: int | None = None,
         waveform: list[int] | None = None,
-        thumbnail: tuple[bytes, str, tuple[int, int] | None] | None = None,
+        thumbnail: Thumbnail | None = None,
     ) -> schema.TextContent:
         """Encrypt and upload a file (and its thumbnail) into ``conv``, and return the message
         content that carries it, ready to be sent by any send path (``send_*`` use the direct one;
@@ -270,15 +270,17 @@ class MediaApi:
             NotFound: expired, or not shared with me.  InvalidInput: the message has no attachment.
         """
         att = _attachment(message)
-        return await self._fetch(att.blob, key=att.key, nonce=att.nonce, sha256=att.sha256, size=att.size)
+        return await fetch_verified(
+            self.blobs, att.blob, key=att.key, nonce=att.nonce, sha256=att.sha256, size=att.size
+        )
 
     async def download_thumbnail(self, message: Message | schema.Attachment) -> bytes:
         """Fetch, verify and decrypt an image's or video's preview."""
         thumb = _attachment(message).thumbnail
         if thumb is None:
             raise InvalidInput("this attachment has no thumbnail")
-        return await self._fetch(
-            thumb.blob, key=thumb.key, nonce=thumb.nonce, sha256=thumb.sha256, size=thumb.size
+        return await fetch_verified(
+            self.blobs, thumb.blob, key=thumb.key, nonce=thumb.nonce, sha256=thumb.sha256, size=thumb.size
         )
 
     async def save(self, message: Message | schema.Attachment, path: Path) -> Path:
@@ -289,23 +291,36 @@ class MediaApi:
         await asyncio.to_thread(target.write_bytes, data)
         return target
 
-    async def _fetch(self, blob: str, *, key: str, nonce: str, sha256: str, size: int) -> bytes:
-        try:
-            secrets_ = (b64decode(key), b64decode(nonce), b64decode(sha256))
-        except ValueError as exc:
-            raise TamperedAttachment("the attachment's key material is malformed") from exc
-        ciphertext = await self.blobs.download(blob)
-        try:
-            return await asyncio.to_thread(
-                decrypt_file,
-                ciphertext,
-                key=secrets_[0],
-                nonce=secrets_[1],
-                sha256=secrets_[2],
-                size=size,
-            )
-        except AttachmentInvalid as exc:
-            raise TamperedAttachment(str(exc)) from exc
+
+async def fetch_verified(
+    blobs: BlobTransfer, blob: str, *, key: str, nonce: str, sha256: str, size: int, what: str = "attachment"
+) -> bytes:
+    """Download ``blob``, check it against the size and SHA-256 its message (or story) gave, and
+    decrypt it. Raises TamperedAttachment when it is not the blob that was described."""
+    try:
+        secrets_ = (b64decode(key), b64decode(nonce), b64decode(sha256))
+    except ValueError as exc:
+        raise TamperedAttachment(f"the {what}'s key material is malformed") from exc
+    ciphertext = await blobs.download(blob)
+    try:
+        return await asyncio.to_thread(
+            decrypt_file,
+            ciphertext,
+            key=secrets_[0],
+            nonce=secrets_[1],
+            sha256=secrets_[2],
+            size=size,
+        )
+    except AttachmentInvalid as exc:
+        raise TamperedAttachment(str(exc)) from exc
+
+
+Thumbnail = tuple[bytes, str, tuple[int, int] | None]
+"""A preview to encrypt and upload with an image or video: its bytes, type and (width, height)."""
+
+
+def _thumbnail(data: bytes | None, mime: str, size: tuple[int, int] | None) -> Thumbnail | None:
+    return (data, mime, size) if data is not None else None
 
 
 def _attachment(message: Message | schema.Attachment) -> schema.Attachment:

@@ -41,7 +41,15 @@ class BlobTransfer:
     async def upload(self, conv: str, ciphertext: bytes, *, ttl: int | None = None) -> str:
         """Upload already encrypted bytes into a conversation of mine; returns the blob id once the
         server has all of it. ``send_*`` call this; it is public for resuming and for tools."""
-        body = wire.CreateUpload(conv=ConversationId(conv), size=len(ciphertext), ttl=ttl)
+        return await self._upload(
+            wire.CreateUpload(conv=ConversationId(conv), size=len(ciphertext), ttl=ttl), ciphertext
+        )
+
+    async def upload_story(self, story: str, ciphertext: bytes) -> str:
+        """Upload the already encrypted file of a story of mine (§12)."""
+        return await self._upload(wire.CreateUpload(story=story, size=len(ciphertext)), ciphertext)
+
+    async def _upload(self, body: wire.CreateUpload, ciphertext: bytes) -> str:
         response = await self._rest.raw(
             "POST",
             "/v1/media/uploads",

@@ -34,18 +34,17 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from passerelle.crypto import b64decode, b64encode
-from passerelle.crypto.attachments import AttachmentInvalid, decrypt_file, encrypt_file
+from passerelle.crypto import b64encode
+from passerelle.crypto.attachments import encrypt_file
 from passerelle.domain.ids import AccountId
 from passerelle.proto.rest import stories as rest_shapes
 from passerelle.proto.rest.accounts import Apps
-from passerelle.proto.rest.media import CreateUpload
 from passerelle.sdk import schema
 from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
 from passerelle.sdk.events import SentMessage
-from passerelle.sdk.media.api import TamperedAttachment
-from passerelle.sdk.media.transfer import BlobTransfer, UploadState
+from passerelle.sdk.media.api import fetch_verified
+from passerelle.sdk.media.transfer import BlobTransfer
 from passerelle.sdk.messaging.inbox import GroupHandler
 from passerelle.sdk.messaging.outbox import MAX_TEXT_BYTES, Outbox, new_client_id
 from passerelle.sdk.store import story_state
@@ -227,14 +226,7 @@ class StoriesApi:
 
     async def _upload(self, story: str, kind: str, data: bytes, **details: Any) -> schema.Attachment:
         sealed = await asyncio.to_thread(encrypt_file, data)
-        response = await self._rest.raw(
-            "POST",
-            "/v1/media/uploads",
-            content=schema.encode(CreateUpload(story=story, size=len(sealed.blob))),
-            headers={"content-type": "application/json"},
-        )
-        state = schema.decode(response.content, UploadState)
-        blob = await self._blobs.resume_upload(state.blob, sealed.blob, state=state)
+        blob = await self._blobs.upload_story(story, sealed.blob)
         return schema.Attachment(
             kind=kind,
             blob=blob,
@@ -279,17 +271,15 @@ class StoriesApi:
         data = None
         att = found.attachment
         if att is not None:
-            try:
-                key, nonce, digest = b64decode(att.key), b64decode(att.nonce), b64decode(att.sha256)
-            except ValueError as exc:
-                raise TamperedAttachment("the story's key material is malformed") from exc
-            ciphertext = await self._blobs.download(att.blob)
-            try:
-                data = await asyncio.to_thread(
-                    decrypt_file, ciphertext, key=key, nonce=nonce, sha256=digest, size=att.size
-                )
-            except AttachmentInvalid as exc:
-                raise TamperedAttachment(str(exc)) from exc
+            data = await fetch_verified(
+                self._blobs,
+                att.blob,
+                key=att.key,
+                nonce=att.nonce,
+                sha256=att.sha256,
+                size=att.size,
+                what="story",
+            )
         if not found.outgoing and await self._store.db.run(story_state.mark_viewed_txn, found.id):
             seen = story_state.StorySeen(story=found.id, ts=self._now())
             await self._outbox.send_control(STORY_SEEN, msgspec.to_builtins(seen), to=found.author)
