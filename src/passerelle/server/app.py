@@ -20,16 +20,10 @@ from starlette.routing import WebSocketRoute
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
-from passerelle.server.admission import Admission, fd_limit_warning
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.cors import Cors
 from passerelle.server.errors import http_exception_handler
-from passerelle.server.expiry import TokenExpiry
-from passerelle.server.gateway import Gateway
-from passerelle.server.gateway_asgi import AsgiGateway
-from passerelle.server.gateway_picows import PicowsGateway
-from passerelle.server.hub import Hub
 from passerelle.server.logs import AccessLog
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest import RestServices, rest_routes
@@ -40,6 +34,12 @@ from passerelle.server.rest.privacy import PrivacyRoutes
 from passerelle.server.rest.stories import StoryRoutes
 from passerelle.server.system import RandomIds, SystemClock
 from passerelle.server.web import WebApps
+from passerelle.server.ws.admission import Admission, fd_limit_warning
+from passerelle.server.ws.asgi import AsgiGateway
+from passerelle.server.ws.expiry import TokenExpiry
+from passerelle.server.ws.gateway import Gateway
+from passerelle.server.ws.hub import Hub
+from passerelle.server.ws.picows import PicowsGateway
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
 from passerelle.service.groups import GroupDeviceNotices, GroupService

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from passerelle.server.gateway import Gateway
+from passerelle.server.ws.gateway import Gateway
 from passerelle.service.limiter import client_key_of
 
 

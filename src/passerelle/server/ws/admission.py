@@ -15,7 +15,7 @@ from prometheus_client import Gauge
 
 from passerelle.domain.errors import RateLimited, Unavailable
 from passerelle.domain.ids import AccountId
-from passerelle.server.connection import Connection
+from passerelle.server.ws.connection import Connection
 
 RETRY_AFTER_S = 5.0
 """What a refused client is told to wait before trying again."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from passerelle.server.connection import SLOW_CONSUMER, Connection, WriteBatcher
+from passerelle.server.ws.connection import SLOW_CONSUMER, Connection, WriteBatcher
 
 
 class Awaited:

@@ -10,9 +10,9 @@ import pytest
 
 from passerelle.domain.errors import RateLimited, Unavailable
 from passerelle.domain.ids import AccountId, DeviceId, Timestamp
-from passerelle.server.admission import FD_HEADROOM, Admission, fd_limit_warning
-from passerelle.server.connection import Connection, WriteBatcher
-from passerelle.server.expiry import TokenExpiry
+from passerelle.server.ws.admission import FD_HEADROOM, Admission, fd_limit_warning
+from passerelle.server.ws.connection import Connection, WriteBatcher
+from passerelle.server.ws.expiry import TokenExpiry
 from passerelle.service.ports import BrokerEvent, DeviceNews
 from passerelle.service.records import TokenRecord
 

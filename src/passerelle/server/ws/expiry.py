@@ -22,8 +22,8 @@ from typing import Protocol
 from passerelle.domain.ids import DeviceId, Timestamp
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Error
-from passerelle.server.connection import Connection
 from passerelle.server.errors import CLOSE_UNAUTHORIZED
+from passerelle.server.ws.connection import Connection
 from passerelle.service.ports import BrokerEvent, BrokerHandler, Clock, DeviceNews
 from passerelle.service.records import TokenRecord
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from passerelle.server.frames_in import QueuedFrames
+from passerelle.server.ws.frames_in import QueuedFrames
 
 ACK = b'{"t":"ack","upto":5}'
 SEND = b'{"t":"send","id":"c1","conv":"g_1","body":{}}'

@@ -25,9 +25,9 @@ from picows import (
     ws_create_server,
 )
 
-from passerelle.server.connection import Connection
-from passerelle.server.frames_in import QueuedFrames
-from passerelle.server.gateway import Gateway
+from passerelle.server.ws.connection import Connection
+from passerelle.server.ws.frames_in import QueuedFrames
+from passerelle.server.ws.gateway import Gateway
 from passerelle.service.limiter import client_key_of
 
 log = logging.getLogger("passerelle.gateway")

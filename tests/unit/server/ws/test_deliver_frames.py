@@ -11,10 +11,10 @@ from msgspec import Raw
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, MessageId, Timestamp
 from passerelle.proto.codec import decode_server_frame, encode
 from passerelle.proto.frames import Deliver, Item
-from passerelle.server.connection import Connection, WriteBatcher
-from passerelle.server.deliver import DELIVER_CLOSE, DELIVER_HEAD, shared_tail, to_item
-from passerelle.server.hub import Hub
 from passerelle.server.metrics import Metrics
+from passerelle.server.ws.connection import Connection, WriteBatcher
+from passerelle.server.ws.deliver import DELIVER_CLOSE, DELIVER_HEAD, shared_tail, to_item
+from passerelle.server.ws.hub import Hub
 from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Broker, Mailbox
 from passerelle.service.records import AppendResult, MailboxItem, SharedItems

@@ -25,12 +25,12 @@ from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import decode_ack, encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
-from passerelle.server.admission import Admission
-from passerelle.server.connection import Connection, Transport, WriteBatcher
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
-from passerelle.server.frames_in import FrameSource, QueuedFrames
-from passerelle.server.hub import Hub
 from passerelle.server.metrics import Metrics
+from passerelle.server.ws.admission import Admission
+from passerelle.server.ws.connection import Connection, Transport, WriteBatcher
+from passerelle.server.ws.frames_in import FrameSource, QueuedFrames
+from passerelle.server.ws.hub import Hub
 from passerelle.service.accounts import AccountService
 from passerelle.service.auth import token_hash
 from passerelle.service.limiter import ClientKey, RateLimiter

@@ -24,8 +24,9 @@ from passerelle.domain.ids import AccountId, DeviceId, MailboxPos
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Deliver, Error
 from passerelle.proto.payloads import body_problem
-from passerelle.server.connection import Connection
-from passerelle.server.deliver import (
+from passerelle.server.metrics import Metrics
+from passerelle.server.ws.connection import Connection
+from passerelle.server.ws.deliver import (
     DELIVER_CLOSE,
     DELIVER_HEAD,
     DELIVER_OPEN,
@@ -33,7 +34,6 @@ from passerelle.server.deliver import (
     shared_tail,
     to_item,
 )
-from passerelle.server.metrics import Metrics
 from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Broker, BrokerEvent, DeviceNews, Ephemeral, Invalidate, Mailbox
 from passerelle.service.records import AppendResult, MailboxItem, SharedItems
