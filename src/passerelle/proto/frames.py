@@ -112,6 +112,11 @@ class Item(msgspec.Struct, frozen=True, omit_defaults=True):
     mid: int | None = None
 
 
+MAX_DELIVER_ITEMS = 256
+"""Items in one ``deliver`` frame (which is also never larger than the frame limit, unless one item
+alone is)."""
+
+
 class Deliver(Frame, tag="deliver", frozen=True):
     items: list[Item]
 

@@ -10,6 +10,9 @@ Rules
 5. A malformed frame from the peer is answered with an Error frame and the connection stays usable,
    until the peer has sent ``MAX_ERRORS`` of them; then the session is CLOSED (fatal).
 6. End of input is an input: ``receive_eof``.
+7. ``receive_ack`` is the fast path for the most frequent frame (a receiver acks every delivery): on
+   an OPEN session it takes a well-formed ``ack`` and returns None for anything else, which then
+   goes to ``receive_frame`` (errors included). It changes no state.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from passerelle.proto import PROTOCOL_VERSION
-from passerelle.proto.codec import decode_client_frame, decode_server_frame, encode
+from passerelle.proto.codec import decode_ack, decode_client_frame, decode_server_frame, encode
 from passerelle.proto.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from passerelle.proto.frames import (
+    Ack,
     ClientFrame,
     Error,
     Frame,
@@ -35,6 +39,11 @@ from passerelle.proto.payloads import utf8_problem
 
 MAX_ERRORS = 20
 MAX_ID_LEN = 64
+ACK_PREFIX = b'{"t":"ack",'
+"""How an ``ack`` frame starts when its writer puts the tag first (the SDK's codec and the browser's
+JSON.stringify both do): what a WebSocket layer may look for before offering ``receive_ack`` a frame."""
+MAX_ACK_BYTES = 128
+"""Longer frames never take the ack fast path (a well-formed ack is about 30 bytes)."""
 
 
 class State(enum.Enum):
@@ -112,6 +121,13 @@ class ServerSession:
             return FrameReceived(frame)
         # AUTHENTICATING: the client must wait for welcome.
         return self._fail(RemoteProtocolError("bad_state", "wait for welcome before sending"), ref=None)
+
+    def receive_ack(self, data: bytes) -> Ack | None:
+        """The ``ack`` in ``data`` when the session is OPEN and ``data`` is a well-formed ack, else
+        None (give ``data`` to ``receive_frame``, which answers what is wrong with it)."""
+        if self.state is not State.OPEN or len(data) > MAX_ACK_BYTES:
+            return None
+        return decode_ack(data)
 
     def receive_eof(self) -> ConnectionClosed:
         self.state = State.CLOSED

@@ -11,6 +11,7 @@ from passerelle.proto.codec import decode_server_frame, encode
 from passerelle.proto.errors import LocalProtocolError
 from passerelle.proto.frames import Ack, Deliver, Error, Item, Ping, Pong, Send, Sent, Welcome
 from passerelle.proto.session import (
+    ACK_PREFIX,
     MAX_ERRORS,
     ClientSession,
     ConnectionClosed,
@@ -196,3 +197,35 @@ def test_json_nested_beyond_the_decoder_stack_is_a_bad_frame() -> None:
     assert decode_server_frame(event.data) == Error(
         code="bad_json", message="not a JSON frame: nested too deeply"
     )
+
+
+def test_the_ack_fast_path_takes_well_formed_acks_of_an_open_session_only() -> None:
+    pair = SessionPair()
+    ack = encode(Ack(upto=42))
+    assert ack.startswith(ACK_PREFIX)
+    assert pair.server.receive_ack(ack) is None  # before hello: the general path refuses it
+    pair.open()
+    assert pair.server.receive_ack(pair.client.send(Ack(upto=42))) == Ack(upto=42)
+    for other in (
+        b'{"t":"ack","upto":"x"}',
+        b'{"t":"ack","upto":1,"more":2}',
+        b'{"t":"ack","upto":1',
+        b'{"t":"ack","upto":1}' + b" " * 128,
+        encode(Ping(n=1)),
+    ):
+        assert pair.server.receive_ack(other) is None
+        assert isinstance(pair.server.receive_frame(other), Reply | FrameReceived)  # answered there
+    assert pair.server.state is State.OPEN
+    pair.server.receive_eof()
+    assert pair.server.receive_ack(ack) is None
+
+
+@given(st.binary(max_size=64))
+def test_the_ack_fast_path_agrees_with_the_general_path(tail: bytes) -> None:
+    """Whatever the fast path takes, the general path reads as the same ack."""
+    pair = SessionPair()
+    pair.open()
+    data = ACK_PREFIX + tail
+    fast = pair.server.receive_ack(data)
+    if fast is not None:
+        assert pair.server.receive_frame(data) == FrameReceived(fast)

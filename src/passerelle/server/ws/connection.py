@@ -5,19 +5,33 @@ Nothing that produces frames (the pipeline's commit callback, the broker) ever w
 is then bounded) or queues the frame for the connection's pump task (ASGI, whose sends are
 awaitable; the queue is bounded in frames and in bytes). A client that overflows either bound is
 closed with 1013 and resumes from its mailbox when it reconnects.
+
+The connection owns its delivery cursor: the highest mailbox position queued to its client, and
+whether it is caught up with its mailbox ("live") or reading it. The hub only routes: it hands a
+connection the items a commit made for its device (``offer``, ``offer_one``) or what a read of the
+mailbox returned (``push_items``); the connection pushes those it has not had, in position order,
+and moves its cursor. A connection that is still reading its mailbox is told to read again instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, cast
 
 from passerelle.domain.ids import AccountId, DeviceId
 from passerelle.domain.ratelimit import TokenBucket
+from passerelle.proto.codec import deliver_frames, deliver_one, encode, item_at
+from passerelle.proto.frames import MAX_DELIVER_ITEMS, Deliver
+from passerelle.server.ws.deliver import to_item
+from passerelle.service.records import MailboxItem
 
 SLOW_CONSUMER = 1013
+
+Entry = MailboxItem | tuple[int, bytes]
+"""A committed item for one device: its record, or (position, ``item_tail``) for a group item whose
+JSON after the position was encoded once for all its devices."""
 
 
 class Transport(Protocol):
@@ -69,6 +83,10 @@ class WriteBatcher:
 
 class Connection:
     __slots__ = (
+        "_live",
+        "_need_sync",
+        "_reading",
+        "_sent_upto",
         "account",
         "batcher",
         "client",
@@ -77,16 +95,12 @@ class Connection:
         "device",
         "direct",
         "expires_at",
-        "live",
         "max_buffer",
         "max_frames",
-        "need_sync",
         "out",
         "out_bytes",
         "pending",
-        "reading",
         "send_bucket",
-        "sent_upto",
         "token_hash",
         "transport",
         "wakeup",
@@ -120,14 +134,15 @@ class Connection:
         """When the token given at hello expires (ms); the connection is closed then."""
         self.token_hash = ""
         """The SHA-256 of the token given at hello (to look it up again; never the token)."""
-        self.sent_upto = 0
+        self._sent_upto = 0
         """The highest mailbox position queued to this client."""
-        self.live = False
+        self._live = False
         """Caught up with the mailbox: new commits may be pushed without reading them back."""
-        self.reading = False
+        self._reading = False
+        """The pump is reading the mailbox: new commits wait for the next read."""
+        self._need_sync = False
         self.send_bucket = TokenBucket.full(rate=0.0, burst=0.0, now=0.0)
         """Set at hello from the limits; until then nothing may be sent."""
-        self.need_sync = False
         self.close_code: int | None = None
         self.close_reason = ""
 
@@ -160,9 +175,109 @@ class Connection:
         else:
             self.transport.write_many(frames)
 
+    # --- the delivery cursor ------------------------------------------------------------------------
+
+    @property
+    def sent_upto(self) -> int:
+        """The highest mailbox position queued to this client."""
+        return self._sent_upto
+
+    @property
+    def need_sync(self) -> bool:
+        """The mailbox must be read (again) before this connection is caught up."""
+        return self._need_sync
+
+    def start_after(self, pos: int) -> None:
+        """Count the positions up to ``pos`` as sent (at hello: an ack the device sent on its previous
+        connection may still wait for its commit, and reading from before it would deliver those
+        items a second time)."""
+        if pos > self._sent_upto:
+            self._sent_upto = pos
+
+    def ack_bound(self, upto: int) -> int:
+        """What of an ack up to ``upto`` this connection may take: nothing past what was queued to it."""
+        return upto if upto < self._sent_upto else self._sent_upto
+
+    def offer_one(self, pos: int, tail: bytes) -> int:
+        """A committed item at ``pos`` whose JSON after the position is ``tail`` (a group item,
+        encoded once for all its devices). Pushed in a frame of its own when this connection is
+        caught up and has not had it: 1, else 0 (and a connection still reading reads again)."""
+        if self._live and not self._reading:
+            if pos <= self._sent_upto:
+                return 0
+            self.push(deliver_one(pos, tail))
+            self._sent_upto = pos
+            return 1
+        self.request_sync()
+        return 0
+
+    def offer(self, entries: list[Entry], max_frame: int) -> int:
+        """One commit's items for this device, in position order. Pushed when this connection is
+        caught up, those it has not had, in frames of at most ``max_frame`` bytes (unless one item
+        alone is larger); how many. A connection still reading its mailbox reads again instead."""
+        if not self._live or self._reading:
+            self.request_sync()
+            return 0
+        first = entries[0]
+        if len(entries) == 1 and isinstance(first, tuple):
+            return self.offer_one(*first)  # the group fast path: one frame, constant parts but the position
+        if not any(isinstance(e, tuple) for e in entries):
+            return self.push_items(cast(list[MailboxItem], entries), max_frame)
+        parts: list[bytes] = []
+        last = self._sent_upto
+        for e in entries:
+            if isinstance(e, tuple):
+                if e[0] > last:
+                    parts.append(item_at(e[0], e[1]))
+                    last = e[0]
+            elif e.pos > last:
+                parts.append(encode(to_item(e)))
+                last = e.pos
+        for frame in deliver_frames(parts, max_bytes=max_frame):
+            self.push(frame)
+        self._sent_upto = last
+        return len(parts)
+
+    def push_items(self, items: Sequence[MailboxItem], max_frame: int) -> int:
+        """Push the items (in position order) that this connection has not had, in frames of at most
+        MAX_DELIVER_ITEMS items and ``max_frame`` bytes (unless one item alone is larger); how many."""
+        fresh = [to_item(i) for i in items if i.pos > self._sent_upto]
+        for start in range(0, len(fresh), MAX_DELIVER_ITEMS):
+            batch = fresh[start : start + MAX_DELIVER_ITEMS]
+            frame = encode(Deliver(items=batch))
+            if len(frame) <= max_frame:
+                self.push(frame)
+            else:
+                for part in deliver_frames([encode(item) for item in batch], max_bytes=max_frame):
+                    self.push(part)
+        if fresh:
+            self._sent_upto = fresh[-1].pos
+        return len(fresh)
+
     def request_sync(self) -> None:
-        self.need_sync = True
+        """Have the pump read the mailbox after the cursor (new items wait there)."""
+        self._need_sync = True
         self.wakeup.set()
+
+    def begin_read(self) -> None:
+        """A read of the mailbox starts: commits are no longer pushed but wait for the next read."""
+        self._reading = True
+
+    def next_read(self) -> int:
+        """Where the next read of the mailbox starts (after this position); clears the request."""
+        self._need_sync = False
+        return self._sent_upto
+
+    def read_through(self, pos: int) -> None:
+        """The mailbox was read up to ``pos`` (items not pushed from it were dropped)."""
+        if pos > self._sent_upto:
+            self._sent_upto = pos
+
+    def end_read(self, *, caught_up: bool) -> None:
+        """A read of the mailbox ends; once caught up, commits are pushed without reading them back."""
+        if caught_up:
+            self._live = True
+        self._reading = False
 
     def close(self, code: int, reason: str = "") -> None:
         """Close after the frames already queued are written."""
@@ -176,7 +291,7 @@ class Connection:
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
-            if self.need_sync and self.close_code is None:
+            if self._need_sync and self.close_code is None:
                 await sync(self)
             while self.out:
                 data = self.out.popleft()

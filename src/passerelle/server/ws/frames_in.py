@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-ACK_PREFIX = b'{"t":"ack",'
+from passerelle.proto.session import ACK_PREFIX
 
 
 class FrameSource(Protocol):

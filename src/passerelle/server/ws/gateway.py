@@ -22,7 +22,7 @@ from passerelle.domain.errors import DomainError, RateLimited, Unauthorized, Una
 from passerelle.domain.ids import DeviceId, MailboxPos
 from passerelle.domain.limits import Limits
 from passerelle.domain.ratelimit import TokenBucket
-from passerelle.proto.codec import decode_ack, encode
+from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
@@ -148,7 +148,7 @@ class Gateway:
                     if sender is None:
                         return
                     if isinstance(frames, QueuedFrames):
-                        frames.on_ack = _QuickAck(conn, sender.device, self._pipeline, self._metrics)
+                        frames.on_ack = _QuickAck(conn, session, sender.device, self._pipeline, self._metrics)
                     continue
                 await self._dispatch(conn, session, sender, frame)
             elif type(event) is Reply:
@@ -200,7 +200,7 @@ class Gateway:
         )
         # An ack this device sent on its previous connection may still wait for its commit: start
         # after it, or the first read of the mailbox would deliver those items a second time.
-        conn.sent_upto = max(conn.sent_upto, self._pipeline.pending_ack(token.device))
+        conn.start_after(self._pipeline.pending_ack(token.device))
         self._hub.register(conn)
         return Sender(account, token.device)
 
@@ -222,9 +222,7 @@ class Gateway:
                 done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
                 self._pipeline.enqueue(outgoing, done)
             elif type(frame) is Ack:
-                upto = min(frame.upto, conn.sent_upto)
-                if upto > 0:
-                    self._pipeline.ack(sender.device, MailboxPos(upto))
+                _take_ack(conn, sender.device, frame, self._pipeline)
             elif type(frame) is Receipt:
                 limits = self._limits
                 await self._limiter.check(
@@ -258,29 +256,43 @@ def _details(exc: DomainError) -> dict[str, Any]:
     return extra
 
 
+def _take_ack(conn: Connection, device: DeviceId, frame: Ack, pipeline: SendPipeline) -> None:
+    """Hand the pipeline what the ack covers of what was sent on this connection."""
+    upto = conn.ack_bound(frame.upto)
+    if upto > 0:
+        pipeline.ack(device, MailboxPos(upto))
+
+
 class _QuickAck:
-    """Takes an authenticated connection's ``ack`` frames as they arrive (QueuedFrames.on_ack), with
-    the same effect as the read loop's dispatch, without a task switch per ack."""
+    """Takes an authenticated connection's ``ack`` frames as they arrive (QueuedFrames.on_ack),
+    through the session's ack fast path, with the same effect as the read loop's dispatch but
+    without a task switch per ack."""
 
-    __slots__ = ("conn", "device", "metrics", "pipeline")
+    __slots__ = ("conn", "device", "metrics", "pipeline", "session")
 
-    def __init__(self, conn: Connection, device: DeviceId, pipeline: SendPipeline, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        session: ServerSession,
+        device: DeviceId,
+        pipeline: SendPipeline,
+        metrics: Metrics,
+    ) -> None:
         self.conn = conn
+        self.session = session
         self.device = device
         self.pipeline = pipeline
         self.metrics = metrics
 
     def __call__(self, data: bytes) -> bool:
         conn = self.conn
-        if conn.close_code is not None or len(data) > 128:
+        if conn.close_code is not None:
             return False
-        frame = decode_ack(data)
+        frame = self.session.receive_ack(data)
         if frame is None:
             return False
         self.metrics.frames_in += 1
-        upto = min(frame.upto, conn.sent_upto)
-        if upto > 0:
-            self.pipeline.ack(self.device, MailboxPos(upto))
+        _take_ack(conn, self.device, frame, self.pipeline)
         return True
 
 

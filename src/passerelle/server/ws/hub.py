@@ -1,4 +1,5 @@
-"""This node's live connections, and how mailbox items reach them.
+"""This node's live connections, and how mailbox items reach them. The hub only routes: each
+connection owns its delivery cursor and pushes what it has not had (passerelle.server.ws.connection).
 
 Two ways in, one rule (a device's items are queued in position order, each once):
 - Single node (in-process broker): after each commit the pipeline calls ``on_committed`` in commit
@@ -17,29 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
 
 from passerelle.domain.ids import AccountId, DeviceId, MailboxPos
 from passerelle.proto.codec import encode
-from passerelle.proto.frames import Deliver, Error
+from passerelle.proto.frames import MAX_DELIVER_ITEMS, Error
 from passerelle.proto.payloads import body_problem
 from passerelle.server.metrics import Metrics
-from passerelle.server.ws.connection import Connection
-from passerelle.server.ws.deliver import (
-    DELIVER_CLOSE,
-    DELIVER_HEAD,
-    DELIVER_OPEN,
-    ITEM_HEAD,
-    shared_tail,
-    to_item,
-)
+from passerelle.server.ws.connection import Connection, Entry
+from passerelle.server.ws.deliver import shared_tail
 from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Broker, BrokerEvent, DeviceNews, Ephemeral, Invalidate, Mailbox
 from passerelle.service.records import AppendResult, MailboxItem, SharedItems
 
 log = logging.getLogger("passerelle.hub")
-BATCH = 256
+BATCH = MAX_DELIVER_ITEMS
+"""Mailbox items read at once: one frame's worth."""
 REPLACED = 4000
 FLUSH_TIMEOUT_S = 2.0
 """How long a stopping node may spend publishing its last pokes."""
@@ -106,7 +100,7 @@ class Hub:
             return
         # Each device's entries in position order: a MailboxItem, or (pos, tail) for a group item
         # whose JSON after the position was encoded once for all its devices.
-        per_device: dict[DeviceId, list[MailboxItem | tuple[int, bytes]]] = {}
+        per_device: dict[DeviceId, list[Entry]] = {}
         connections = self.connections
         for result in results:
             for item in result.items:
@@ -124,87 +118,23 @@ class Hub:
                         else:
                             entries.append((pos, tail))
         pushed = 0
+        max_frame = self._max_frame
         for device, entries in per_device.items():
-            conn = connections[device]
-            if conn.live and not conn.reading:
-                pushed += self._push_entries(conn, entries)
-            else:
-                conn.request_sync()
+            pushed += connections[device].offer(entries, max_frame)
         if pushed:
             self._metrics.delivered += pushed
 
     def _fan_out(self, shared: SharedItems) -> int:
-        """Push one group message to its live devices: one frame each, encoded once but for the position."""
+        """Offer one group message to its connected devices: its item encoded once but for the position."""
         connections = self.connections
-        end = b""
+        tail = b""
         pushed = 0
         for device, pos in zip(shared.devices, shared.positions, strict=True):
             conn = connections.get(device)
-            if conn is None:
-                continue
-            if conn.live and not conn.reading:
-                if pos > conn.sent_upto:
-                    end = end or shared_tail(shared) + DELIVER_CLOSE
-                    conn.push(b"%b%d%b" % (DELIVER_HEAD, pos, end))
-                    conn.sent_upto = pos
-                    pushed += 1
-            else:
-                conn.request_sync()
+            if conn is not None:
+                tail = tail or shared_tail(shared)
+                pushed += conn.offer_one(pos, tail)
         return pushed
-
-    def _push_entries(self, conn: Connection, entries: list[MailboxItem | tuple[int, bytes]]) -> int:
-        first = entries[0]
-        if len(entries) == 1 and isinstance(first, tuple):
-            # The group fast path: one item, its frame made of constant parts and the position.
-            pos, tail = first
-            if pos <= conn.sent_upto:
-                return 0
-            conn.push(b"%b%d%b%b" % (DELIVER_HEAD, pos, tail, DELIVER_CLOSE))
-            conn.sent_upto = pos
-            return 1
-        if not any(isinstance(e, tuple) for e in entries):
-            return self._push(conn, cast(list[MailboxItem], entries))
-        parts: list[bytes] = []
-        last = conn.sent_upto
-        for e in entries:
-            if isinstance(e, tuple):
-                if e[0] > last:
-                    parts.append(b"%b%d%b" % (ITEM_HEAD, e[0], e[1]))
-                    last = e[0]
-            elif e.pos > last:
-                parts.append(encode(to_item(e)))
-                last = e.pos
-        for frame in self._frames(parts):
-            conn.push(frame)
-        conn.sent_upto = last
-        return len(parts)
-
-    def _push(self, conn: Connection, items: Sequence[MailboxItem]) -> int:
-        fresh = [to_item(i) for i in items if i.pos > conn.sent_upto]
-        for start in range(0, len(fresh), BATCH):
-            batch = fresh[start : start + BATCH]
-            frame = encode(Deliver(items=batch))
-            if len(frame) <= self._max_frame:
-                conn.push(frame)
-            else:
-                for part in self._frames([encode(item) for item in batch]):
-                    conn.push(part)
-        if fresh:
-            conn.sent_upto = fresh[-1].pos
-        return len(fresh)
-
-    def _frames(self, parts: list[bytes]) -> Iterator[bytes]:
-        """``deliver`` frames of the encoded items, in order: at most BATCH items and (unless one item
-        alone is larger) at most the frame limit each."""
-        room = self._max_frame - len(DELIVER_OPEN) - len(DELIVER_CLOSE)
-        start, size = 0, 0
-        for end, part in enumerate(parts):
-            size += len(part) + 1
-            if end > start and (end - start == BATCH or size > room):
-                yield DELIVER_OPEN + b",".join(parts[start:end]) + DELIVER_CLOSE
-                start, size = end, len(part) + 1
-        if start < len(parts):
-            yield DELIVER_OPEN + b",".join(parts[start:]) + DELIVER_CLOSE
 
     async def _deliverable(self, conn: Connection, items: list[MailboxItem]) -> list[MailboxItem]:
         """The items that can be delivered; the others are dropped from the mailbox, and the device
@@ -234,22 +164,23 @@ class Hub:
     async def sync(self, conn: Connection) -> None:
         """Read the device's mailbox after what was queued, until caught up. Runs in the pump task."""
         assert conn.device is not None
-        conn.reading = True
+        conn.begin_read()
+        caught_up = False
         try:
             while True:
-                conn.need_sync = False
-                items = await self._mailbox.fetch(conn.device, after=MailboxPos(conn.sent_upto), limit=BATCH)
+                after = MailboxPos(conn.next_read())
+                items = await self._mailbox.fetch(conn.device, after=after, limit=BATCH)
                 fetched = len(items)
                 if items:
                     last = items[-1].pos
                     items = await self._deliverable(conn, items)
-                    self._metrics.delivered += self._push(conn, items)
-                    conn.sent_upto = max(conn.sent_upto, last)
+                    self._metrics.delivered += conn.push_items(items, self._max_frame)
+                    conn.read_through(last)
                 if fetched < BATCH and not conn.need_sync:
                     break
-            conn.live = True
+            caught_up = True
         finally:
-            conn.reading = False
+            conn.end_read(caught_up=caught_up)
 
     # --- the broker --------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The hub's deliver frames for group messages: encoded once per message and spliced with each
 device's position, they must be exactly what msgspec writes for the same frame, and a device's items
-must leave in position order, once each, whatever mix of own payloads and group bodies a commit holds."""
+must leave in position order, once each, whatever mix of own payloads and group bodies a commit holds.
+Each connection keeps its own cursor: what it was sent, and whether it is caught up."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import cast
 from msgspec import Raw
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPos, MessageId, Timestamp
-from passerelle.proto.codec import decode_server_frame, encode
+from passerelle.proto.codec import decode_server_frame, deliver_one, encode
 from passerelle.proto.frames import Deliver, Item
 from passerelle.server.metrics import Metrics
 from passerelle.server.ws.connection import Connection, WriteBatcher
-from passerelle.server.ws.deliver import DELIVER_CLOSE, DELIVER_HEAD, shared_tail, to_item
+from passerelle.server.ws.deliver import shared_tail, to_item
 from passerelle.server.ws.hub import Hub
 from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Broker, Mailbox
@@ -94,11 +95,19 @@ class LocalBroker:
     is_local = True
 
 
-def hub_with(
-    devices: list[str], batcher: WriteBatcher, max_frame_bytes: int = 1 << 20
+class EmptyMailbox:
+    """A mailbox with nothing waiting: a first read leaves a connection caught up."""
+
+    async def fetch(self, device: DeviceId, *, after: MailboxPos, limit: int) -> list[MailboxItem]:
+        return []
+
+
+async def hub_with(
+    devices: list[str], batcher: WriteBatcher, max_frame_bytes: int = 1 << 20, *, unread: tuple[str, ...] = ()
 ) -> tuple[Hub, dict[str, Wire]]:
+    """A hub with a connection per device, caught up with its (empty) mailbox unless it is ``unread``."""
     hub = Hub(
-        mailbox=cast(Mailbox, None),
+        mailbox=cast(Mailbox, EmptyMailbox()),
         broker=cast(Broker, LocalBroker()),
         messaging=cast(MessagingService, None),
         metrics=Metrics(),
@@ -109,7 +118,8 @@ def hub_with(
         wires[name] = Wire()
         conn = Connection(wires[name], max_frames=100, max_buffer=1 << 20, batcher=batcher)
         conn.device = DeviceId(name)
-        conn.live = True
+        if name not in unread:
+            await hub.sync(conn)
         hub.connections[DeviceId(name)] = conn
     return hub, wires
 
@@ -126,7 +136,7 @@ def items_of(frames: list[bytes]) -> list[Item]:
 def test_the_spliced_frame_is_byte_for_byte_what_msgspec_writes() -> None:
     group = shared(["d_bob"], [123_456])
     [expected] = group.expand()
-    spliced = b"%b%d%b%b" % (DELIVER_HEAD, 123_456, shared_tail(group), DELIVER_CLOSE)
+    spliced = deliver_one(123_456, shared_tail(group))
     assert spliced == encode(Deliver(items=[to_item(expected)]))
     assert decode_server_frame(spliced) == Deliver(
         items=[
@@ -147,9 +157,9 @@ def test_the_spliced_frame_is_byte_for_byte_what_msgspec_writes() -> None:
 
 async def test_a_lone_group_message_reaches_each_live_device_once_with_its_own_position() -> None:
     batcher = WriteBatcher()
-    hub, wires = hub_with(["d_bob", "d_carol", "d_dave"], batcher)
-    hub.connections[DeviceId("d_dave")].live = False  # still syncing: told to read again instead
-    hub.connections[DeviceId("d_carol")].sent_upto = 11  # already had it from a read
+    # d_dave has not read its mailbox yet: it is told to read again instead.
+    hub, wires = await hub_with(["d_bob", "d_carol", "d_dave"], batcher, unread=("d_dave",))
+    hub.connections[DeviceId("d_carol")].read_through(11)  # already had it from a read
 
     hub.on_committed([result(group=shared(["d_bob", "d_carol", "d_dave", "d_offline"], [10, 11, 12, 13]))])
     batcher._flush()
@@ -162,7 +172,7 @@ async def test_a_lone_group_message_reaches_each_live_device_once_with_its_own_p
 
 async def test_own_payloads_and_group_bodies_of_one_commit_leave_in_position_order() -> None:
     batcher = WriteBatcher()
-    hub, wires = hub_with(["d_bob", "d_carol"], batcher)
+    hub, wires = await hub_with(["d_bob", "d_carol"], batcher)
     commit = [
         result(items=(own("d_bob", 1),), group=shared(["d_bob", "d_carol"], [2, 3])),
         result(items=(own("d_carol", 4),)),
@@ -184,7 +194,7 @@ async def test_no_deliver_frame_is_larger_than_the_frame_limit() -> None:
     the protocol's frame limit accepts, in order, none lost."""
     batcher = WriteBatcher()
     limit = 10_000
-    hub, wires = hub_with(["d_bob"], batcher, max_frame_bytes=limit)
+    hub, wires = await hub_with(["d_bob"], batcher, max_frame_bytes=limit)
     big = b'{"c":"' + b"A" * 3000 + b'"}'
     commit = [result(items=(own("d_bob", pos, big),)) for pos in range(1, 10)]
     commit.append(result(group=shared(["d_bob"], [10])))
@@ -196,7 +206,38 @@ async def test_no_deliver_frame_is_larger_than_the_frame_limit() -> None:
 
     wires["d_bob"].frames.clear()
     conn = hub.connections[DeviceId("d_bob")]
-    hub._push(conn, [own("d_bob", pos, big) for pos in range(11, 30)])
+    conn.push_items([own("d_bob", pos, big) for pos in range(11, 30)], limit)
     batcher._flush()
     assert all(len(frame) <= limit for frame in wires["d_bob"].frames)
     assert [i.pos for i in items_of(wires["d_bob"].frames)] == list(range(11, 30))
+
+
+async def test_the_connection_keeps_its_own_cursor() -> None:
+    """What a connection was sent bounds what its acks may acknowledge; what it had before (an ack
+    still waiting for its commit) is not sent again; until it has read its mailbox it takes no
+    commits but is told to read."""
+    batcher = WriteBatcher()
+    wire = Wire()
+    conn = Connection(wire, max_frames=100, max_buffer=1 << 20, batcher=batcher)
+    conn.device = DeviceId("d_bob")
+    assert conn.ack_bound(5) == 0
+    conn.start_after(3)
+    conn.start_after(2)  # never backwards
+    assert conn.sent_upto == 3 and conn.ack_bound(5) == 3 and conn.ack_bound(2) == 2
+
+    tail = shared_tail(shared(["d_bob"], [4]))
+    assert conn.offer_one(4, tail) == 0 and conn.need_sync  # not caught up: read the mailbox instead
+    assert conn.offer([own("d_bob", 4)], 1 << 20) == 0
+
+    conn.begin_read()
+    assert conn.next_read() == 3 and not conn.need_sync
+    assert conn.push_items([own("d_bob", pos) for pos in (2, 3, 4, 5)], 1 << 20) == 2
+    conn.read_through(7)  # 6 and 7 were dropped as undeliverable
+    assert conn.offer_one(8, tail) == 0 and conn.need_sync  # a commit during the read: read again
+    conn.end_read(caught_up=True)
+    assert conn.sent_upto == 7
+    assert conn.offer_one(7, tail) == 0 and conn.offer_one(8, tail) == 1
+    assert conn.offer([own("d_bob", 8), (9, tail), own("d_bob", 10)], 1 << 20) == 2
+    batcher._flush()
+    assert [i.pos for i in items_of(wire.frames)] == [4, 5, 8, 9, 10]
+    assert conn.ack_bound(100) == 10
