@@ -62,7 +62,8 @@ def decode_server_frame(data: bytes | str) -> ServerFrame:
 _DELIVER_OPEN = b'{"t":"deliver","items":['
 _DELIVER_CLOSE = b"]}"
 _ITEM_HEAD = b'{"pos":'
-_DELIVER_HEAD = _DELIVER_OPEN + _ITEM_HEAD
+_ONE_ITEM = _DELIVER_OPEN + _ITEM_HEAD + b"%d%b" + _DELIVER_CLOSE
+_ITEM = _ITEM_HEAD + b"%d%b"
 _ROOM = len(_DELIVER_OPEN) + len(_DELIVER_CLOSE)
 
 
@@ -76,13 +77,13 @@ def item_tail(item: Item) -> bytes:
 
 def deliver_one(pos: int, tail: bytes) -> bytes:
     """The ``deliver`` frame of one item, from its position and its ``item_tail``."""
-    return b"%b%d%b%b" % (_DELIVER_HEAD, pos, tail, _DELIVER_CLOSE)
+    return _ONE_ITEM % (pos, tail)
 
 
 def item_at(pos: int, tail: bytes) -> bytes:
     """One item's JSON (an element of a ``deliver`` frame's items), from its position and its
     ``item_tail``."""
-    return b"%b%d%b" % (_ITEM_HEAD, pos, tail)
+    return _ITEM % (pos, tail)
 
 
 def deliver_frames(items: Sequence[bytes], *, max_bytes: int) -> Iterator[bytes]:

@@ -222,7 +222,9 @@ class Gateway:
                 done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
                 self._pipeline.enqueue(outgoing, done)
             elif type(frame) is Ack:
-                _take_ack(conn, sender.device, frame, self._pipeline)
+                upto = conn.ack_bound(frame.upto)
+                if upto > 0:
+                    self._pipeline.ack(sender.device, MailboxPos(upto))
             elif type(frame) is Receipt:
                 limits = self._limits
                 await self._limiter.check(
@@ -256,13 +258,6 @@ def _details(exc: DomainError) -> dict[str, Any]:
     return extra
 
 
-def _take_ack(conn: Connection, device: DeviceId, frame: Ack, pipeline: SendPipeline) -> None:
-    """Hand the pipeline what the ack covers of what was sent on this connection."""
-    upto = conn.ack_bound(frame.upto)
-    if upto > 0:
-        pipeline.ack(device, MailboxPos(upto))
-
-
 class _QuickAck:
     """Takes an authenticated connection's ``ack`` frames as they arrive (QueuedFrames.on_ack),
     through the session's ack fast path, with the same effect as the read loop's dispatch but
@@ -292,7 +287,9 @@ class _QuickAck:
         if frame is None:
             return False
         self.metrics.frames_in += 1
-        _take_ack(conn, self.device, frame, self.pipeline)
+        upto = conn.ack_bound(frame.upto)
+        if upto > 0:
+            self.pipeline.ack(self.device, MailboxPos(upto))
         return True
 
 
