@@ -231,7 +231,7 @@ class Connection:
                     parts.append(item_at(e[0], e[1]))
                     last = e[0]
             elif e.pos > last:
-                parts.append(encode(to_item(e)))
+                parts.append(encode(to_item(e, e.pos)))
                 last = e.pos
         for frame in deliver_frames(parts, max_bytes=max_frame):
             self.push(frame)
@@ -241,7 +241,7 @@ class Connection:
     def push_items(self, items: Sequence[MailboxItem], max_frame: int) -> int:
         """Push the items (in position order) that this connection has not had, in frames of at most
         MAX_DELIVER_ITEMS items and ``max_frame`` bytes (unless one item alone is larger); how many."""
-        fresh = [to_item(i) for i in items if i.pos > self._sent_upto]
+        fresh = [to_item(i, i.pos) for i in items if i.pos > self._sent_upto]
         for start in range(0, len(fresh), MAX_DELIVER_ITEMS):
             batch = fresh[start : start + MAX_DELIVER_ITEMS]
             frame = encode(Deliver(items=batch))

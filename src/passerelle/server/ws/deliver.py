@@ -12,30 +12,20 @@ from passerelle.service.records import MailboxItem, SharedItems
 
 def shared_tail(shared: SharedItems) -> bytes:
     """The JSON of a group item after its position: the same for every device (``item_tail``)."""
-    return item_tail(
-        Item(
-            pos=0,
-            kind=shared.kind,  # type: ignore[arg-type]
-            conv=shared.conv,
-            sender=shared.sender,
-            dev=shared.sender_device,
-            ts=shared.ts,
-            exp=shared.expires_at,
-            body=Raw(shared.body),
-            mid=shared.message_id,
-        )
-    )
+    return item_tail(to_item(shared, 0))
 
 
-def to_item(item: MailboxItem) -> Item:
+def to_item(record: MailboxItem | SharedItems, pos: int) -> Item:
+    """The item at ``pos`` of a mailbox record (or of a group message's records, which differ only
+    in their device and position)."""
     return Item(
-        pos=item.pos,
-        kind=item.kind,  # type: ignore[arg-type]
-        conv=item.conv,
-        sender=item.sender,
-        dev=item.sender_device,
-        ts=item.ts,
-        exp=item.expires_at,
-        body=Raw(item.body),
-        mid=item.message_id,
+        pos=pos,
+        kind=record.kind,  # type: ignore[arg-type]
+        conv=record.conv,
+        sender=record.sender,
+        dev=record.sender_device,
+        ts=record.ts,
+        exp=record.expires_at,
+        body=Raw(record.body),
+        mid=record.message_id,
     )

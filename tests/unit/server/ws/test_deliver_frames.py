@@ -137,7 +137,7 @@ def test_the_spliced_frame_is_byte_for_byte_what_msgspec_writes() -> None:
     group = shared(["d_bob"], [123_456])
     [expected] = group.expand()
     spliced = deliver_one(123_456, shared_tail(group))
-    assert spliced == encode(Deliver(items=[to_item(expected)]))
+    assert spliced == encode(Deliver(items=[to_item(expected, expected.pos)]))
     assert decode_server_frame(spliced) == Deliver(
         items=[
             Item(
