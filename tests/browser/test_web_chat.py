@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import struct
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from passerelle.sdk import Client, Message, ReceiptEvent, TimerEvent, TypingEvent
+from tests.browser.pages import (
+    PW,
+    WAIT_MS,
+    find,
+    message_shown,
+    open_app,
+    open_conversation,
+    register_in_browser,
+    tiny_png,
+    write,
+)
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 
@@ -19,45 +28,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, FilePayload, Page
 
 BOB_PHONE = "+33612345678"
-PW = "correct horse battery"
-WAIT_MS = 15_000
-
-
-def tiny_png(marker: bytes, width: int = 160, height: int = 100) -> bytes:
-    """A valid PNG (a colour gradient) carrying ``marker`` in a text chunk, to search the server for."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = (
-        b"\x00" + bytes(v for x in range(width) for v in (x * 255 // width, y * 255 // height, 190))
-        for y in range(height)
-    )
-    return b"".join(
-        [
-            b"\x89PNG\r\n\x1a\n",
-            chunk(b"IHDR", header),
-            chunk(b"tEXt", b"c\x00" + marker),
-            chunk(b"IDAT", zlib.compress(b"".join(rows))),
-            chunk(b"IEND", b""),
-        ]
-    )
-
-
-async def open_app(browser: Browser, server: ServerHandle, app: str) -> Page:
-    page = await (await browser.new_context()).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{server.url}/app/{app}/")
-    await page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
-    assert not errors, errors
-    return page
-
-
-async def message_shown(page: Page, text: str) -> None:
-    await page.locator("#messages li .body", has_text=text).first.wait_for(timeout=WAIT_MS)
 
 
 async def test_browser_and_sdk_talk_both_ways(
@@ -268,7 +238,7 @@ async def test_browser_and_sdk_talk_both_ways(
         await page.get_by_role("button", name="✓ In your contacts").wait_for(timeout=WAIT_MS)
         await bob.privacy.add_contact(alice.account_id)
         plaintexts.append("Coucher de soleil sur la plage")
-        await page.get_by_label("A text story for your contacts", exact=False).fill(
+        await page.get_by_label("Story text, or a caption", exact=False).fill(
             "Coucher de soleil sur la plage"
         )
         await page.get_by_role("button", name="Post the story").click()
@@ -310,30 +280,6 @@ async def test_browser_and_sdk_talk_both_ways(
     finally:
         await bob.close()
     assert_absent(plaintexts, server.server_files())
-
-
-async def register_in_browser(page: Page, fields: dict[str, str], button: str = "Create account") -> None:
-    for label, value in fields.items():
-        await page.get_by_label(label, exact=True).fill(value)
-    await page.get_by_role("button", name=button).click()
-    await page.wait_for_selector("#status[data-state=online]", timeout=WAIT_MS)
-
-
-async def write(page: Page, text: str) -> None:
-    await page.get_by_label("Message", exact=True).fill(text)
-    await page.get_by_label("Message", exact=True).press("Enter")
-    sent = "#messages li.mine:not([data-status=sending]) .body"
-    await page.locator(sent, has_text=text).wait_for(timeout=WAIT_MS)
-
-
-async def find(page: Page, address: str, name: str) -> None:
-    await page.get_by_label("Find a person by address", exact=False).fill(address)
-    await page.get_by_role("button", name="Find", exact=True).click()
-    await page.locator("#thread-title", has_text=name).wait_for(timeout=WAIT_MS)
-
-
-async def open_conversation(page: Page, name: str) -> None:
-    await page.locator("#convs button", has_text=name).first.click(timeout=WAIT_MS)
 
 
 async def test_three_people_on_three_web_apps_and_one_on_the_sdk(

@@ -28,6 +28,30 @@ function imageSize(file) {
   });
 }
 
+/** A video's size and duration, read by the page's own player (nothing leaves the page). */
+function videoDetails(file) {
+  return new Promise((resolve, reject) => {
+    const video = document.createElement("video");
+    const url = URL.createObjectURL(file);
+    const done = (value, err) => {
+      URL.revokeObjectURL(url);
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => done(null, new Error("the video cannot be read")), 3000);
+    video.preload = "metadata";
+    video.onloadedmetadata = () => {
+      const out = {};
+      if (video.videoWidth) Object.assign(out, { width: video.videoWidth, height: video.videoHeight });
+      if (Number.isFinite(video.duration)) out.duration_ms = Math.round(video.duration * 1000);
+      done(out);
+    };
+    video.onerror = () => done(null, new Error("the video cannot be read"));
+    video.src = url;
+  });
+}
+
 /** The change msgtypes and the app feature that shows each (docs/protocol.md section 11.1). */
 const CHANGES = { reaction: "reaction", edit: "edit", delete: "delete" };
 
@@ -479,15 +503,26 @@ export class Client extends EventTarget {
   }
 
   /**
-   * Posts a text story: the server names its audience (my contacts now); each member gets it over Olm
-   * in our direct conversation (p.story), and those whose app shows no stories a line of text too.
+   * Posts a story: a text, or a photo or video with `text` as its caption. The server names its
+   * audience (my contacts now); the file is encrypted here and uploaded into the story; each member
+   * gets the content over Olm in our direct conversation (p.story), and those whose app shows no
+   * stories a line of text too (docs/protocol.md section 12).
    */
-  async postStory(text) {
+  async postStory(text, file = null) {
+    const kind = file ? (file.type.startsWith("video/") ? "video" : "image") : "text";
+    if (!file && !text) throw new Error("a text story needs a text");
     const posted = await this.rest.post("/v1/stories", {});
-    const content = { id: posted.story, ts: Date.now(), expires_at: posted.expires_at, kind: "text", text };
+    const content = { id: posted.story, ts: Date.now(), expires_at: posted.expires_at, kind, text };
+    try {
+      if (file) content.attachment = await this.upload({ story: posted.story }, file, new Uint8Array(await file.arrayBuffer()), kind);
+    } catch (err) {
+      await this.rest.call("DELETE", `/v1/stories/${encodeURIComponent(posted.story)}`).catch(() => {});
+      throw err;
+    }
     this.state.stories = this.state.stories || {};
     this.state.stories[posted.story] = { ...content, author: this.state.me.account, mine: true, seenBy: {} };
     await this.save();
+    this.emit("stories");
     const features = await this.appFeatures();
     for (const member of posted.audience) {
       const conv = await this.conversationWith(member.account_id);
@@ -496,6 +531,23 @@ export class Client extends EventTarget {
     }
     this.emit("stories");
     return posted;
+  }
+
+  /** Takes my story down now: the server deletes it and its file; it leaves this device's list. */
+  async deleteStory(storyId) {
+    await this.rest.call("DELETE", `/v1/stories/${encodeURIComponent(storyId)}`);
+    delete this.state.stories[storyId];
+    await this.save();
+    this.emit("stories");
+  }
+
+  /** Answers a story in the direct conversation with its author (section 12.3): a reply quoting it. */
+  async replyToStory(storyId, text) {
+    const story = this.state.stories[storyId];
+    const label = { image: "📷 Story", video: "🎬 Story" }[story.kind] || "📖 Story";
+    const caption = [...story.text].length <= 80 ? story.text : [...story.text].slice(0, 79).join("") + "…";
+    const quote = caption ? `${label}: ${caption}` : label;
+    return this.sendText(story.author, text, { replyTo: { id: story.id, from: story.author, body: quote } });
   }
 
   /** The stories I may see now (the server's list decides), with their content when this device has it. */
@@ -507,7 +559,7 @@ export class Client extends EventTarget {
 
   /** Shows a story: tells its author once (p.story_seen), as the author's devices record viewers. */
   async viewStory(storyId) {
-    const story = this.state.stories[storyId];
+    const story = (this.state.stories || {})[storyId];
     if (!story || story.mine || story.viewed) return story;
     story.viewed = true;
     await this.save();
@@ -523,7 +575,12 @@ export class Client extends EventTarget {
     const expires = Math.min(Number(content.expires_at) || 0, item.ts + 25 * 3600 * 1000);
     const story = { id: content.id, author: item.from, mine: fromMe, kind: String(content.kind || "text"),
       text: String(content.text || "").slice(0, 4096), ts: item.ts, expires_at: expires, seenBy: {} };
-    if (content.attachment && typeof content.attachment.blob === "string") story.attachment = { ...content.attachment };
+    const att = content.attachment;
+    if (["image", "video"].includes(story.kind) && att && typeof att.blob === "string") {
+      story.attachment = { kind: story.kind, blob: att.blob, mime: String(att.mime || ""), size: Number(att.size),
+        key: String(att.key), nonce: String(att.nonce), sha256: String(att.sha256) };
+      for (const k of ["width", "height", "duration_ms"]) if (Number.isInteger(att[k])) story.attachment[k] = att[k];
+    }
     this.state.stories[content.id] = story;
     this.emit("stories");
   }
@@ -667,9 +724,37 @@ export class Client extends EventTarget {
   async sendFile(accountId, file, caption = "", { kind: asKind = null, durationMs = null } = {}) {
     const conv = await this.conversationWith(accountId);
     const plain = new Uint8Array(await file.arrayBuffer());
-    const kind = asKind || (file.type.startsWith("image/") ? "image" : "file");
+    const kind = asKind || (file.type.startsWith("image/") ? "image" : file.type.startsWith("video/") ? "video" : "file");
+    const attachment = await this.upload({ conv: conv.conv }, file, plain, kind);
+    if (durationMs !== null) attachment.duration_ms = Math.round(durationMs);
+    const content = { id: clientId(), ts: Date.now(), msgtype: kind, body: caption || standIn(kind, attachment.name, attachment.duration_ms), attachment };
+    const message = { id: content.id, from: this.state.me.account, body: caption, ts: content.ts, mine: true, attachment };
+    this.addMessage(conv, message, "sending");
+    const onSent = (sent) => {
+      conv.request = false;
+      message.mid = sent.mid;
+      message.ts = sent.ts;
+      this.addMessage(conv, message, "sent");
+    };
+    let sent;
+    try {
+      sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
+    } catch (err) {
+      message.status = "failed"; // refused (blocked, too large...): it stays here, marked not sent
+      this.emit("message", { conv: conv.conv, message });
+      throw err;
+    }
+    await this.save();
+    return sent;
+  }
+
+  /**
+   * Encrypts `plain` (the bytes of `file`) in the page and uploads the ciphertext into `into`
+   * ({conv} or {story}, docs/protocol.md sections 8.1 and 12.1): the attachment of section 8.4.
+   */
+  async upload(into, file, plain, kind) {
     const sealed = await encryptFile(plain);
-    const upload = await this.rest.post("/v1/media/uploads", { conv: conv.conv, size: sealed.blob.length });
+    const upload = await this.rest.post("/v1/media/uploads", { ...into, size: sealed.blob.length });
     const step = upload.chunk_bytes || 4 * 1024 * 1024;
     for (let at = 0; at < sealed.blob.length; at += step) {
       await this.rest.bytes("PATCH", `/v1/media/uploads/${encodeURIComponent(upload.blob)}`, sealed.blob.subarray(at, at + step), {
@@ -693,27 +778,12 @@ export class Client extends EventTarget {
       const size = await imageSize(file).catch(() => null);
       if (size) Object.assign(attachment, size);
     }
-    if (durationMs !== null) attachment.duration_ms = Math.round(durationMs);
-    const content = { id: clientId(), ts: Date.now(), msgtype: kind, body: caption || standIn(kind, attachment.name, attachment.duration_ms), attachment };
-    const message = { id: content.id, from: this.state.me.account, body: caption, ts: content.ts, mine: true, attachment };
-    this.media.set(attachment.blob, URL.createObjectURL(file));
-    this.addMessage(conv, message, "sending");
-    const onSent = (sent) => {
-      conv.request = false;
-      message.mid = sent.mid;
-      message.ts = sent.ts;
-      this.addMessage(conv, message, "sent");
-    };
-    let sent;
-    try {
-      sent = await this.deliver(accountId, conv.conv, content, content.id, onSent);
-    } catch (err) {
-      message.status = "failed"; // refused (blocked, too large...): it stays here, marked not sent
-      this.emit("message", { conv: conv.conv, message });
-      throw err;
+    if (kind === "video") {
+      const details = await videoDetails(file).catch(() => null);
+      if (details) Object.assign(attachment, details);
     }
-    await this.save();
-    return sent;
+    this.media.set(attachment.blob, URL.createObjectURL(file));
+    return attachment;
   }
 
   /** The decrypted file of an attachment as an object URL (fetched, checked and decrypted once). */

@@ -279,7 +279,8 @@ function renderChat() {
         el(
           "form",
           { id: "story-form" },
-          field("A text story for your contacts (24 hours)", "story-text", { required: true, maxlength: 700 }),
+          field("Story text, or a caption (your contacts see it for 24 hours)", "story-text", { maxlength: 700, autocomplete: "off" }),
+          has("media") ? field("A photo or video for the story (optional)", "story-file", { type: "file", accept: "image/*,video/*" }) : null,
           el("button", { type: "submit" }, "Post the story"),
         ),
         el("div", { id: "story-view", role: "region", "aria-label": "Story", hidden: true }),
@@ -290,8 +291,15 @@ function renderChat() {
     $("#story-form").addEventListener("submit", (event) => {
       event.preventDefault();
       guarded(async () => {
-        const posted = await client.postStory($("#f-story-text").value.trim());
+        const picker = $("#f-story-file");
+        const file = picker && picker.files && picker.files[0] ? picker.files[0] : null;
+        const text = $("#f-story-text").value.trim();
+        if (!file && !text) throw new Error("Write a text, or choose a photo or video, for your story.");
+        $("#story-view").hidden = false;
+        $("#story-view").textContent = file ? "Encrypting and posting your story…" : "Posting your story…";
+        const posted = await client.postStory(text, file);
         $("#f-story-text").value = "";
+        if (picker) picker.value = "";
         showError("");
         $("#story-view").hidden = false;
         $("#story-view").textContent = `Posted for ${posted.audience.length} ${posted.audience.length === 1 ? "person" : "people"}.`;
@@ -527,31 +535,92 @@ async function renderStories() {
   const list = $("#story-list");
   if (!list) return;
   const stories = await client.stories();
+  const icon = { image: "📷 ", video: "🎬 " };
   list.replaceChildren(
     ...stories.map((s) => {
       const who = s.mine ? "You" : personName(s.author);
       const seen = s.mine ? ` · seen by ${Object.keys(s.seenBy || {}).length}` : s.viewed ? " · seen" : " · new";
-      return el("li", {}, el("button", { type: "button", class: "story", onclick: () => guarded(() => showStory(s.id)) }, `${who}${seen}`));
+      const label = `${icon[s.kind] || ""}${who}${seen}`;
+      return el("li", {}, el("button", { type: "button", class: "story", "data-story": s.id, onclick: () => guarded(() => showStory(s.id)) }, label));
     }),
   );
+}
+
+/** A story's photo or video: fetched, checked and decrypted in the page (docs/protocol.md 12.2). */
+function storyMedia(story) {
+  const att = story.attachment;
+  const who = story.mine ? "you" : personName(story.author);
+  const media =
+    att.kind === "video"
+      ? el("video", { class: "story-media", controls: true, playsinline: true, "aria-label": `Video story from ${who}` })
+      : el("img", { class: "story-media", alt: story.text ? `Photo story from ${who}: ${story.text}` : `Photo story from ${who}`, width: att.width, height: att.height });
+  client.fileUrl(att).then(
+    (url) => (media.src = url),
+    (err) => media.replaceWith(el("p", { class: "broken" }, `The story cannot be shown: ${err.message}`)),
+  );
+  return media;
 }
 
 async function showStory(id) {
   const story = await client.viewStory(id);
   const view = $("#story-view");
-  view.hidden = false;
-  const parts = [el("p", { class: "who" }, story.mine ? "Your story" : `${personName(story.author)}'s story`)];
-  if (story.attachment && story.attachment.kind === "image") {
-    const img = el("img", { class: "photo", alt: `Story from ${personName(story.author)}` });
-    client.fileUrl(story.attachment).then((url) => (img.src = url), () => img.remove());
-    parts.push(img);
+  if (!story) {
+    view.hidden = false;
+    view.textContent = "This story is no longer here.";
+    return;
   }
-  parts.push(el("p", { class: "story-text" }, story.text));
+  view.hidden = false;
+  view.dataset.story = id;
+  const parts = [el("h3", { class: "who", id: "story-who", tabindex: "-1" }, story.mine ? "Your story" : `${personName(story.author)}'s story`)];
+  if (story.attachment) parts.push(storyMedia(story));
+  if (story.text) parts.push(el("p", { class: "story-text" }, story.text));
+  const left = Math.max(0, Math.round((story.expires_at - Date.now()) / 3600000));
+  parts.push(el("p", { class: "meta" }, left >= 1 ? `${left} h left` : "Less than an hour left"));
   if (story.mine) {
     const names = Object.keys(story.seenBy || {}).map(personName);
-    parts.push(el("p", {}, names.length ? `Seen by ${names.join(", ")}` : "Nobody has seen it yet."));
+    parts.push(el("p", { class: "seen-by" }, names.length ? `Seen by ${names.join(", ")}` : "Nobody has seen it yet."));
+    parts.push(
+      el(
+        "p",
+        {},
+        el(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            onclick: () =>
+              guarded(async () => {
+                await client.deleteStory(id);
+                view.textContent = "Your story was deleted.";
+              }),
+          },
+          "Delete this story",
+        ),
+      ),
+    );
+  } else {
+    const reply = el(
+      "form",
+      { class: "story-reply actions" },
+      el("label", { for: "f-story-reply" }, `Reply to ${personName(story.author)}`),
+      el("input", { id: "f-story-reply", autocomplete: "off", required: true, maxlength: 700 }),
+      el("button", { type: "submit" }, "Send the reply"),
+    );
+    reply.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = $("#f-story-reply").value.trim();
+      if (!text) return;
+      guarded(async () => {
+        await client.replyToStory(id, text);
+        $("#f-story-reply").value = "";
+        renderList();
+        view.append(el("p", { role: "status" }, "Your reply is in your conversation with them."));
+      });
+    });
+    parts.push(reply);
   }
   view.replaceChildren(...parts);
+  $("#story-who").focus();
   await renderStories();
 }
 
