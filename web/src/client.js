@@ -390,6 +390,80 @@ export class Client extends EventTarget {
     await this.save();
   }
 
+  /** Makes someone an admin of the group (`admin` true) or takes the rights back (admin only). */
+  async setAdmin(convId, accountId, admin) {
+    const path = `/v1/groups/${encodeURIComponent(convId)}/admins/${encodeURIComponent(accountId)}`;
+    this.rememberGroup(await this.rest.call(admin ? "PUT" : "DELETE", path));
+    await this.save();
+  }
+
+  /** A new invite link's secret (admin only; the server keeps only its hash). */
+  async createInvite(convId) {
+    return this.rest.post(`/v1/groups/${encodeURIComponent(convId)}/invites`, {});
+  }
+
+  async invites(convId) {
+    return (await this.rest.get(`/v1/groups/${encodeURIComponent(convId)}/invites`)).invites;
+  }
+
+  async revokeInvite(convId, inviteId) {
+    await this.rest.call("DELETE", `/v1/groups/${encodeURIComponent(convId)}/invites/${encodeURIComponent(inviteId)}`);
+  }
+
+  /** Joins the group of an invite link; its name and keys arrive with the members' next messages. */
+  async joinGroup(token) {
+    const conv = this.rememberGroup(await this.rest.post("/v1/groups/join", { token }));
+    conv.gone = false;
+    await this.knowMembers(conv);
+    await this.save();
+    return conv;
+  }
+
+  /** Renames the group: the name is content, sent encrypted to the members (p.group). */
+  async renameGroup(convId, name) {
+    const conv = this.state.convs[convId];
+    await this.sendGroup(convId, "p.group", { name }, clientId());
+    conv.name = name;
+    this.groupNotice(conv, this.state.me.account, { name });
+    await this.save();
+  }
+
+  /** Sets the group's picture: encrypted here, uploaded into the group, its key sent in p.group. */
+  async setGroupAvatar(convId, file) {
+    const conv = this.state.convs[convId];
+    const attachment = await this.upload({ conv: convId }, file, new Uint8Array(await file.arrayBuffer()), "image");
+    const avatar = attachment; // an attachment of section 8.4 (kind "image"), as the SDK sends it
+    await this.sendGroup(convId, "p.group", { avatar }, clientId());
+    conv.avatar = avatar;
+    this.groupNotice(conv, this.state.me.account, { avatar });
+    await this.save();
+  }
+
+  /** Takes a group's name and picture from a p.group or a shared key; a notice for a change. */
+  applyGroupState(conv, values, by = null) {
+    const changed = {};
+    if (typeof values.name === "string" && values.name) {
+      const name = [...values.name].slice(0, 64).join("");
+      if (name !== conv.name) conv.name = changed.name = name;
+    }
+    const a = values.avatar;
+    if (a && typeof a === "object" && typeof a.blob === "string" && (!conv.avatar || conv.avatar.blob !== a.blob)) {
+      conv.avatar = { kind: "image", blob: a.blob, mime: String(a.mime || ""), size: Number(a.size), key: String(a.key),
+        nonce: String(a.nonce), sha256: String(a.sha256) };
+      for (const k of ["width", "height"]) if (Number.isInteger(a[k])) conv.avatar[k] = a[k];
+      changed.avatar = conv.avatar;
+    }
+    if (by) this.groupNotice(conv, by, changed);
+    this.emit("message", { conv: conv.conv, message: null });
+  }
+
+  groupNotice(conv, by, changed) {
+    const who = by === this.state.me.account ? "You" : this.nameOf(by);
+    const say = (text) => this.addMessage(conv, { id: `group-${Date.now()}-${Math.random()}`, notice: true, text, from: by, ts: Date.now() }, "notice");
+    if (changed.name) say(`${who} named the group “${conv.name}”`);
+    if (changed.avatar) say(`${who} changed the group's picture`);
+  }
+
   rememberGroup(info) {
     const conv = this.state.convs[info.conv] || { conv: info.conv, kind: "group", with: info.conv, name: "", messages: [] };
     Object.assign(conv, { kind: "group", with: info.conv, members: info.members, admins: info.admins, timer: info.timer || 0 });
@@ -398,7 +472,15 @@ export class Client extends EventTarget {
   }
 
   async learnGroup(convId) {
-    return this.rememberGroup(await this.rest.get(`/v1/groups/${encodeURIComponent(convId)}`));
+    const conv = this.rememberGroup(await this.rest.get(`/v1/groups/${encodeURIComponent(convId)}`));
+    await this.knowMembers(conv);
+    return conv;
+  }
+
+  /** The profiles of a group's members this device has not seen yet (members may see each other). */
+  async knowMembers(conv) {
+    const unknown = conv.members.filter((a) => !this.state.people[a]);
+    await Promise.all(unknown.map((a) => this.person(a).catch(() => null)));
   }
 
   /**
@@ -420,7 +502,8 @@ export class Client extends EventTarget {
       if (!state || state.sent >= 100 || Date.now() - state.created > 7 * 86_400_000) state = this.device.newOutbound(convId);
       const need = targets.filter((d) => !state.shared.has(d.device_id));
       const share = { algorithm: MEGOLM, conv: convId, ...this.device.roomKey(convId) };
-      if (conv.name) share.group = { name: conv.name };
+      const group = this.groupState(conv);
+      if (Object.keys(group).length) share.group = group;
       const payloads = need.length ? await this.encryptFor(need, { type: "p.room_key", conv: convId, content: share }) : {};
       const { session_id, ciphertext } = this.device.encryptGroup(convId, JSON.stringify({ type, conv: convId, content }));
       const body = { algorithm: MEGOLM, sender_key: this.device.curve25519, device_id: me.device, session_id, ciphertext };
@@ -434,6 +517,14 @@ export class Client extends EventTarget {
         if (err.code !== "stale_devices" || attempt > 0) throw err;
       }
     }
+  }
+
+  /** The group's name and picture as this device knows them, for members who joined later. */
+  groupState(conv) {
+    const group = {};
+    if (conv.name) group.name = conv.name;
+    if (conv.avatar) group.avatar = { ...conv.avatar, alg: ALG };
+    return group;
   }
 
   /** A member item (section 10.2): the member list changed; a departure rotates my session. */
@@ -472,8 +563,8 @@ export class Client extends EventTarget {
     const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
     const content = plain.content || {};
     if (plain.type === "p.group") {
-      if (typeof content.name === "string") conv.name = [...content.name].slice(0, 64).join("");
-      this.emit("message", { conv: conv.conv, message: null });
+      await this.person(item.from).catch(() => null);
+      this.applyGroupState(conv, content, item.from);
       return false;
     }
     if (plain.type !== "p.msg") return false;
@@ -994,8 +1085,7 @@ export class Client extends EventTarget {
     const delivered = new Map(); // "conv to" -> [mid]
     for (const item of items) {
       try {
-        const direct = !(this.state.convs[item.conv] && this.state.convs[item.conv].kind === "group");
-        if (item.kind === "msg" && (await this.onMessage(item)) && item.from !== this.state.me.account && direct) {
+        if (item.kind === "msg" && (await this.onMessage(item)) && item.from !== this.state.me.account) {
           const key = `${item.conv} ${item.from}`;
           delivered.set(key, [...(delivered.get(key) || []), item.mid]);
         } else if (item.kind === "receipt") this.onReceipt(item);
@@ -1029,10 +1119,14 @@ export class Client extends EventTarget {
     const { kind, ids } = item.body || {};
     if (!conv || !Array.isArray(ids) || !["delivered", "read"].includes(kind)) return;
     const mine = item.from === this.state.me.account;
+    const group = conv.kind === "group";
     for (const m of conv.messages) {
       if (!ids.includes(m.mid)) continue;
       if (mine && !m.mine && kind === "read") m.read = true; // read on another of my devices
-      else if (!mine && m.mine && RANK[kind] > (RANK[m.status] || 0)) m.status = kind;
+      else if (!mine && m.mine && group && RANK[kind] > (RANK[(m.receipts || {})[item.from]] || 0)) {
+        m.receipts = { ...(m.receipts || {}), [item.from]: kind }; // in a group, each member's
+        if (RANK[kind] > (RANK[m.status] || 0)) m.status = kind;
+      } else if (!mine && m.mine && !group && RANK[kind] > (RANK[m.status] || 0)) m.status = kind;
       else continue;
       this.emit("message", { conv: conv.conv, message: m });
     }
@@ -1042,21 +1136,21 @@ export class Client extends EventTarget {
   async markRead(convId) {
     const conv = this.state.convs[convId];
     if (!conv || conv.request) return; // a request is read only once accepted
-    if (conv.kind === "group") return; // receipts in groups come later
-    const unread = conv.messages.filter((m) => !m.mine && !m.read && m.mid !== undefined);
+    const unread = conv.messages.filter((m) => !m.mine && !m.read && m.mid !== undefined && !m.notice);
     if (unread.length === 0) return;
     for (const m of unread) m.read = true;
     await this.save();
     if (!this.has("receipts") || this.state.readReceipts === false) return;
-    const mids = unread.map((m) => m.mid);
-    for (let i = 0; i < mids.length; i += RECEIPT_CHUNK) {
-      await this.socket.send({ t: "receipt", conv: convId, to: conv.with, kind: "read", ids: mids.slice(i, i + RECEIPT_CHUNK) });
+    const bySender = new Map(); // in a group, each sender gets the receipt for their own messages
+    for (const m of unread) if (m.from !== this.state.me.account) bySender.set(m.from, [...(bySender.get(m.from) || []), m.mid]);
+    for (const [to, mids] of bySender) {
+      for (let i = 0; i < mids.length; i += RECEIPT_CHUNK) {
+        await this.socket.send({ t: "receipt", conv: convId, to, kind: "read", ids: mids.slice(i, i + RECEIPT_CHUNK) });
+      }
     }
   }
 
   async setTyping(convId, typing) {
-    const conv = this.state.convs[convId];
-    if (conv && conv.kind === "group") return;
     if (this.has("typing") && this.socket) await this.socket.send({ t: "typing", conv: convId, typing });
   }
 
@@ -1105,7 +1199,12 @@ export class Client extends EventTarget {
       if (key.algorithm !== MEGOLM || key.conv !== item.conv) throw new Error("a room key for another group");
       this.device.addRoomKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), String(key.session_key));
       const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
-      if (!conv.name && key.group && typeof key.group.name === "string") conv.name = [...key.group.name].slice(0, 64).join("");
+      if (key.group && typeof key.group === "object") {
+        const unknown = {};
+        if (!conv.name) unknown.name = key.group.name;
+        if (!conv.avatar) unknown.avatar = key.group.avatar;
+        this.applyGroupState(conv, unknown);
+      }
       return false;
     }
     if (plain.type === "p.story" || plain.type === "p.story_seen") {

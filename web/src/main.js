@@ -36,6 +36,18 @@ function setMode(next) {
   $("#f-text").focus();
 }
 let typingClear = null;
+const typers = new Map(); // who is typing in the open conversation -> until when
+
+/** "Bob is typing…", "Bob and Dave are typing…" for the open conversation. */
+function showTyping() {
+  const now = Date.now();
+  for (const [who, until] of typers) if (until <= now) typers.delete(who);
+  const conv = currentConv();
+  const group = conv && conv.kind === "group";
+  const names = [...typers.keys()].map((a) => (group ? client.nameOf(a) : personName(a)));
+  const line = names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are typing…`;
+  $("#typing").textContent = line;
+}
 
 function currentConv() {
   return Object.values(client.state.convs).find((c) => c.with === current);
@@ -180,6 +192,17 @@ function renderChat() {
       el("button", { type: "submit" }, "Create the group"),
     ),
   );
+  const join = el(
+    "details",
+    { id: "join-group" },
+    el("summary", {}, "Join a group"),
+    el(
+      "form",
+      { id: "join-form" },
+      field("Invite link", "invite", { required: true, autocomplete: "off" }),
+      el("button", { type: "submit" }, "Join the group"),
+    ),
+  );
   const settings = el(
     "details",
     { id: "settings" },
@@ -286,7 +309,21 @@ function renderChat() {
         el("div", { id: "story-view", role: "region", "aria-label": "Story", hidden: true }),
       )
     : null;
-  $("#main").replaceChildren(el("aside", {}, find, list, stories, newGroup, settings), thread);
+  $("#main").replaceChildren(el("aside", {}, find, list, stories, newGroup, join, settings), thread);
+  $("#join-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const conv = await client.joinGroup(inviteToken($("#f-invite").value));
+      $("#f-invite").value = "";
+      $("#join-group").open = false;
+      history.replaceState(null, "", location.pathname);
+      open(conv.conv);
+    });
+  });
+  if (/[#&]join=/.test(location.hash)) {
+    $("#join-group").open = true;
+    $("#f-invite").value = location.href;
+  }
   if (stories) {
     $("#story-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -624,7 +661,8 @@ async function showStory(id) {
   await renderStories();
 }
 
-/** A group's members; its admins may add and remove people; anyone may leave. */
+/** A group's panel: its picture and name (any member may change them), its members and their
+ * rights (admins add, remove, promote and demote, and manage invite links); anyone may leave. */
 function renderMembers(conv) {
   const me = client.state.me.account;
   const admin = (conv.admins || []).includes(me);
@@ -633,29 +671,59 @@ function renderMembers(conv) {
     $("#composer").hidden = true;
     return;
   }
-  const items = conv.members.map((a) =>
-    el(
+  const short = (a) => (a === me ? "you" : client.nameOf(a));
+  const act = (label, work, ariaLabel) =>
+    el("button", { type: "button", class: "link", "aria-label": ariaLabel, onclick: () => guarded(async () => {
+      await work();
+      renderMembers(client.state.convs[conv.conv]);
+    }) }, label);
+  const items = conv.members.map((a) => {
+    const isAdmin = (conv.admins || []).includes(a);
+    return el(
       "li",
-      {},
-      a === me ? "You" : personName(a),
-      (conv.admins || []).includes(a) ? " (admin)" : "",
+      { "data-account": a },
+      el("span", { class: "member-name" }, a === me ? "You" : personName(a)),
+      isAdmin ? el("span", { class: "badge" }, " (admin)") : "",
       admin && a !== me
         ? el(
-            "button",
-            {
-              type: "button",
-              class: "link",
-              "aria-label": `Remove ${personName(a)} from the group`,
-              onclick: () =>
-                guarded(async () => {
-                  await client.removeMember(conv.conv, a);
-                  renderMembers(client.state.convs[conv.conv]);
-                }),
-            },
-            " Remove",
+            "span",
+            { class: "member-actions" },
+            isAdmin
+              ? act("Remove admin rights", () => client.setAdmin(conv.conv, a, false), `Take ${short(a)}'s admin rights away`)
+              : act("Make admin", () => client.setAdmin(conv.conv, a, true), `Make ${short(a)} an admin`),
+            act("Remove", () => client.removeMember(conv.conv, a), `Remove ${personName(a)} from the group`),
           )
         : null,
+    );
+  });
+  const picture = conv.avatar
+    ? el("img", { id: "group-avatar", class: "group-avatar", alt: `The picture of ${conv.name || "the group"}` })
+    : null;
+  if (picture) {
+    client.fileUrl(conv.avatar).then(
+      (url) => (picture.src = url),
+      (err) => picture.replaceWith(el("span", { class: "broken" }, `The group's picture cannot be shown: ${err.message}`)),
+    );
+  }
+  const about = el(
+    "details",
+    { id: "group-about" },
+    el("summary", {}, "Group name and picture"),
+    el(
+      "form",
+      { id: "rename", class: "actions" },
+      el("label", { for: "f-group-rename" }, "The group's name"),
+      el("input", { id: "f-group-rename", required: true, maxlength: 64, value: conv.name || "", autocomplete: "off" }),
+      el("button", { type: "submit" }, "Rename"),
     ),
+    has("media")
+      ? el(
+          "p",
+          { class: "actions" },
+          el("label", { for: "f-group-avatar" }, "Group picture"),
+          el("input", { id: "f-group-avatar", type: "file", accept: "image/*" }),
+        )
+      : null,
   );
   const add = admin
     ? el(
@@ -664,6 +732,17 @@ function renderMembers(conv) {
         el("label", { for: "f-add" }, "Add people (addresses)"),
         el("input", { id: "f-add", autocomplete: "off", required: true }),
         el("button", { type: "submit" }, "Add"),
+      )
+    : null;
+  const invites = admin
+    ? el(
+        "details",
+        { id: "invites" },
+        el("summary", {}, "Invite links"),
+        el("p", {}, "Anyone with a link can join until you revoke it. People you removed cannot use one."),
+        el("ul", { id: "invite-list" }),
+        el("p", { id: "invite-new", role: "status" }),
+        el("button", { type: "button", id: "create-invite", class: "secondary" }, "Create an invite link"),
       )
     : null;
   const leave = el(
@@ -679,7 +758,38 @@ function renderMembers(conv) {
     },
     "Leave the group",
   );
-  $("#members").replaceChildren(el("h3", {}, "Members"), el("ul", { id: "member-list" }, ...items), add || "", leave);
+  const wasOpen = new Set([...$("#members").querySelectorAll("details[open]")].map((d) => d.id));
+  const shown = $("#invite-new") ? [...$("#invite-new").childNodes] : [];
+  $("#members").replaceChildren(
+    picture || "",
+    about,
+    el("h3", {}, `Members (${conv.members.length})`),
+    el("ul", { id: "member-list" }, ...items),
+    add || "",
+    invites || "",
+    leave,
+  );
+  for (const d of $("#members").querySelectorAll("details")) d.open = wasOpen.has(d.id);
+  if (invites && shown.length) $("#invite-new").replaceChildren(...shown);
+  if (invites && invites.open) guarded(listInvites);
+  $("#rename").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = $("#f-group-rename").value.trim();
+    if (!name) return;
+    guarded(async () => {
+      await client.renameGroup(conv.conv, name);
+      $("#thread-title").textContent = personName(conv.conv);
+      renderList();
+    });
+  });
+  const avatarPicker = $("#f-group-avatar");
+  if (avatarPicker) {
+    avatarPicker.addEventListener("change", () => {
+      const file = avatarPicker.files && avatarPicker.files[0];
+      if (!file) return;
+      guarded(() => client.setGroupAvatar(conv.conv, file));
+    });
+  }
   if (add) {
     add.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -691,6 +801,45 @@ function renderMembers(conv) {
       });
     });
   }
+  async function listInvites() {
+      const links = await client.invites(conv.conv);
+      $("#invite-list").replaceChildren(
+        ...links.map((i) =>
+          el(
+            "li",
+            {},
+            `Link made by ${short(i.created_by)} at ${new Date(i.created_at).toLocaleString()} `,
+            el("button", { type: "button", class: "link", onclick: () => guarded(async () => {
+              await client.revokeInvite(conv.conv, i.invite_id);
+              $("#invite-new").textContent = "The link was revoked: it no longer works.";
+              await listInvites();
+            }) }, "Revoke"),
+          ),
+        ),
+      );
+  }
+  if (invites) {
+    const list = listInvites;
+    invites.addEventListener("toggle", () => invites.open && guarded(list));
+    $("#create-invite").addEventListener("click", () =>
+      guarded(async () => {
+        const made = await client.createInvite(conv.conv);
+        const link = `${location.origin}/app/${client.app.name}/#join=${made.token}`;
+        $("#invite-new").replaceChildren(
+          "Send this link to the people you invite (it is shown once): ",
+          el("input", { id: "f-invite-link", readonly: true, value: link, "aria-label": "The new invite link" }),
+        );
+        $("#f-invite-link").select();
+        await list();
+      }),
+    );
+  }
+}
+
+/** The secret of an invite link (…#join=<token>), or the text as it is when it is the bare token. */
+function inviteToken(text) {
+  const found = /[#&?]join=([A-Za-z0-9_-]+)/.exec(text);
+  return found ? found[1] : text.trim();
 }
 
 let recording = null; // {recorder, chunks, started, ticker}
@@ -760,12 +909,24 @@ function open(accountId) {
   $("#members").hidden = !group;
   if (group) renderMembers(conv);
   $("#safety").hidden = true;
+  typers.clear();
   $("#typing").textContent = "";
   setMode(null);
   renderMessages();
   readCurrent();
   renderList();
   $("#f-text").focus();
+}
+
+/** A message's state as its sender sees it; in a group, from every other member's receipts. */
+function statusOf(conv, m) {
+  if (conv.kind !== "group" || !m.receipts || ["failed", "sending"].includes(m.status)) return STATUS[m.status];
+  const others = (conv.members || []).filter((a) => a !== client.state.me.account);
+  const got = Object.entries(m.receipts).filter(([a]) => others.includes(a));
+  const readers = got.filter(([, kind]) => kind === "read").map(([a]) => client.nameOf(a)).sort();
+  if (others.length && readers.length === others.length) return "Read by everyone";
+  if (readers.length) return `Read by ${readers.join(", ")}`;
+  return `Delivered to ${got.length} of ${others.length}`;
 }
 
 const STATUS = { failed: "Not sent", sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
@@ -891,7 +1052,7 @@ function renderMessage(conv, m) {
       { class: "meta" },
       el("time", { datetime: new Date(m.ts).toISOString() }, new Date(m.ts).toLocaleTimeString()),
       m.edited && !m.deleted ? " · edited" : null,
-      m.mine && STATUS[m.status] ? el("span", { class: "state" }, ` · ${STATUS[m.status]}`) : null,
+      m.mine && STATUS[m.status] ? el("span", { class: "state" }, ` · ${statusOf(conv, m)}`) : null,
     ),
     actions.length ? el("span", { class: "actions msg-actions" }, ...actions) : null,
   );
@@ -929,23 +1090,30 @@ async function startChat() {
     if (conv && event.detail.conv === conv.conv && message) renderOne(conv, message);
     else if (conv && event.detail.conv === conv.conv) renderMessages();
     if (conv && event.detail.conv === conv.conv) {
-      if (conv.kind === "group" && (!message || message.notice)) renderMembers(conv);
+      if (conv.kind === "group" && (!message || message.notice)) {
+        renderMembers(conv);
+        $("#thread-title").textContent = personName(current);
+      }
       $("#request").hidden = !conv.request;
       if ($("#f-timer")) $("#f-timer").value = String(conv.timer || 0);
       applyTheme(conv);
     }
     if (conv && event.detail.conv === conv.conv && event.detail.message && !event.detail.message.mine) {
-      $("#typing").textContent = "";
+      typers.delete(event.detail.message.from);
+      showTyping();
       readCurrent();
     }
   });
   client.addEventListener("typing", (event) => {
     const { conv, from, typing } = event.detail;
     const open = currentConv();
-    if (!open || open.conv !== conv || from !== current) return;
+    if (!open || open.conv !== conv || from === client.state.me.account) return;
+    if (open.kind !== "group" && from !== current) return;
+    if (typing) typers.set(from, Date.now() + 6000);
+    else typers.delete(from);
+    showTyping();
     clearTimeout(typingClear);
-    $("#typing").textContent = typing ? `${personName(from)} is typing…` : "";
-    if (typing) typingClear = setTimeout(() => ($("#typing").textContent = ""), 6000);
+    if (typers.size) typingClear = setTimeout(showTyping, 6100);
   });
   document.addEventListener("visibilitychange", readCurrent);
   await client.purgeExpired();
