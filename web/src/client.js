@@ -499,7 +499,7 @@ export class Client extends EventTarget {
         }
       }
       let state = this.device.outboundFor(convId);
-      if (!state || state.sent >= 100 || Date.now() - state.created > 7 * 86_400_000) state = this.device.newOutbound(convId);
+      if (!state || state.sent >= 100 || Date.now() - state.created > 7 * 86_400_000) state = this.device.newOutbound(convId, me);
       const need = targets.filter((d) => !state.shared.has(d.device_id));
       const share = { algorithm: MEGOLM, conv: convId, ...this.device.roomKey(convId) };
       const group = this.groupState(conv);
@@ -557,7 +557,15 @@ export class Client extends EventTarget {
   async onGroupBody(item, env) {
     const sender = await this.senderDevice(item);
     if (env.sender_key !== sender.curve25519 || env.device_id !== item.dev) throw new Error("the group message's sender is not the device that sent it");
-    const text = this.device.decryptGroup(env.sender_key, env.session_id, env.ciphertext, { conv: item.conv, sender: item.from, device: item.dev });
+    let text;
+    try {
+      text = this.device.decryptGroup(env.sender_key, env.session_id, env.ciphertext, { conv: item.conv, sender: item.from, device: item.dev });
+    } catch (err) {
+      if (!err.noKey) throw err;
+      this.keepPending(item, env, sender);
+      return false;
+    }
+    this.dropWaiting(item);
     const plain = JSON.parse(text);
     if (plain.conv !== item.conv) throw new Error("the group message names another group");
     const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
@@ -570,6 +578,103 @@ export class Client extends EventTarget {
     if (plain.type !== "p.msg") return false;
     await this.person(item.from).catch(() => null);
     return this.showContent(conv, item, content, item.from === this.state.me.account);
+  }
+
+  /** The name and picture a shared or forwarded key carries, for what this device does not know yet. */
+  keyGroupState(conv, group) {
+    if (!group || typeof group !== "object") return;
+    const unknown = {};
+    if (!conv.name) unknown.name = group.name;
+    if (!conv.avatar) unknown.avatar = group.avatar;
+    this.applyGroupState(conv, unknown);
+  }
+
+  // --- key requests (docs/protocol.md section 10.4) ------------------------------------------------
+
+  /**
+   * A group body whose key this device does not have: kept (at most 200), a line says so, and the
+   * sending device is asked for the key (p.key_request, once per session and page load).
+   */
+  keepPending(item, env, sender) {
+    const pending = (this.state.pendingGroup = this.state.pendingGroup || []);
+    const mark = `${env.sender_key}|${env.session_id}`;
+    if (!pending.some((p) => p.item.pos === item.pos && p.mark === mark)) pending.push({ mark, item });
+    if (pending.length > 200) pending.splice(0, pending.length - 200);
+    const conv = this.state.convs[item.conv];
+    if (conv && item.mid !== undefined && !conv.messages.some((m) => m.id === `wait-${item.mid}`)) {
+      const text = `🔒 A message from ${this.nameOf(item.from)} is waiting for its key; this device asked for it.`;
+      this.addMessage(conv, { id: `wait-${item.mid}`, notice: true, text, from: item.from, ts: item.ts }, "notice");
+    }
+    this.requested = this.requested || new Set();
+    if (this.requested.has(mark)) return;
+    this.requested.add(mark);
+    const content = { conv: item.conv, session_id: env.session_id, sender_key: env.sender_key, index: 0 };
+    this.later(async () => {
+      try {
+        await this.olmToDevice(item.conv, { account: item.from, ...sender }, "p.key_request", content);
+      } catch (err) {
+        this.requested.delete(mark);
+        throw err;
+      }
+    });
+  }
+
+  /** The "waiting for its key" line of a message goes once the message can be read. */
+  dropWaiting(item) {
+    const conv = this.state.convs[item.conv];
+    if (!conv || item.mid === undefined) return;
+    const at = conv.messages.findIndex((m) => m.id === `wait-${item.mid}`);
+    if (at === -1) return;
+    conv.messages.splice(at, 1);
+    this.emit("message", { conv: conv.conv, message: null });
+  }
+
+  /** The bodies that waited for this session's key, decrypted now that it came. */
+  async retryPending(senderKey, sessionId) {
+    const mark = `${senderKey}|${sessionId}`;
+    const pending = this.state.pendingGroup || [];
+    const now = pending.filter((p) => p.mark === mark);
+    if (now.length === 0) return;
+    this.state.pendingGroup = pending.filter((p) => p.mark !== mark);
+    for (const { item } of now) {
+      try {
+        await this.onMessage(item);
+      } catch (err) {
+        if (!err.quiet) this.emit("problem", `a message from ${this.nameOf(item.from)} could not be read: ${err.message}`);
+      }
+    }
+  }
+
+  /**
+   * Another device asks for one of my sessions: answered (p.forwarded_room_key, a v1 export) only
+   * for a device of a current member, as the server says, and only about my own sessions.
+   */
+  async answerKeyRequest(convId, requester, account, request) {
+    if (typeof request.session_id !== "string" || request.sender_key !== this.device.curve25519) return;
+    let conv;
+    try {
+      conv = await this.learnGroup(convId);
+    } catch {
+      return; // I am no longer in this group myself
+    }
+    if (!conv.members.includes(account)) return;
+    const known = (await this.devicesOf(account, true)).find((d) => d.device_id === requester.device_id);
+    if (!known || known.curve25519 !== requester.curve25519) return;
+    const index = Number.isInteger(request.index) && request.index >= 0 ? request.index : 0;
+    const exported = this.device.exportOwn(convId, request.session_id, index);
+    if (!exported) return;
+    const reply = { conv: convId, session_id: request.session_id, sender_key: this.device.curve25519, exported_key: exported };
+    const group = this.groupState(conv);
+    if (Object.keys(group).length) reply.group = group;
+    await this.olmToDevice(convId, { account, ...known }, "p.forwarded_room_key", reply);
+  }
+
+  /** One Olm event to one device of a group member (a key request or its answer). */
+  async olmToDevice(convId, target, type, content) {
+    const payloads = await this.encryptFor([target], { type, conv: convId, content });
+    if (Object.keys(payloads).length === 0) return;
+    await this.save();
+    await this.submit({ t: "send", id: clientId(), conv: convId, payloads }, () => {});
   }
 
   async senderDevice(item) {
@@ -1199,12 +1304,25 @@ export class Client extends EventTarget {
       if (key.algorithm !== MEGOLM || key.conv !== item.conv) throw new Error("a room key for another group");
       this.device.addRoomKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), String(key.session_key));
       const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
-      if (key.group && typeof key.group === "object") {
-        const unknown = {};
-        if (!conv.name) unknown.name = key.group.name;
-        if (!conv.avatar) unknown.avatar = key.group.avatar;
-        this.applyGroupState(conv, unknown);
+      this.keyGroupState(conv, key.group);
+      await this.retryPending(sender.curve25519, String(key.session_id));
+      return false;
+    }
+    if (plain.type === "p.forwarded_room_key") {
+      // docs/protocol.md section 10.4: accepted only from the session's own sender device
+      const key = plain.content || {};
+      if (key.conv !== item.conv || key.sender_key !== sender.curve25519 || typeof key.exported_key !== "string") {
+        throw new Error("a forwarded group key that is not its sender's own");
       }
+      const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
+      this.device.addForwardedKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), key.exported_key);
+      this.keyGroupState(conv, key.group);
+      await this.retryPending(sender.curve25519, String(key.session_id));
+      return false;
+    }
+    if (plain.type === "p.key_request") {
+      const request = plain.content || {};
+      this.later(() => this.answerKeyRequest(item.conv, sender, item.from, request));
       return false;
     }
     if (plain.type === "p.story" || plain.type === "p.story_seen") {

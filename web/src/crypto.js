@@ -131,14 +131,46 @@ export class DeviceCrypto {
     return this.outbound.get(conv) || null;
   }
 
-  /** A new outbound session for a group (the old one, if any, is dropped). */
-  newOutbound(conv) {
+  /**
+   * A new outbound session for a group (the old one, if any, is dropped). Its inbound twin is kept
+   * too, as `me` ({account, device}) sent it, so that a member who asks can get it (key requests).
+   */
+  newOutbound(conv, me) {
     this.discardOutbound(conv);
     const session = new olm.OutboundGroupSession();
     session.create();
     const state = { session, created: Date.now(), sent: 0, shared: new Set() };
     this.outbound.set(conv, state);
+    if (me) this.addRoomKey(this.curve25519, me.account, me.device, conv, session.session_id(), session.session_key());
     return state;
+  }
+
+  /** A v1 export of one of this device's own sessions of `conv`, from `index` on; null if none. */
+  exportOwn(conv, sessionId, index) {
+    const found = this.inbound.get(`${this.curve25519}|${sessionId}`);
+    if (!found || found.conv !== conv) return null;
+    return found.session.export_session(Math.max(index, found.session.first_known_index()));
+  }
+
+  /**
+   * A session forwarded to us (p.forwarded_room_key, a v1 export) by its own sender device. An
+   * unknown session is added; a known one is replaced only by an export that starts earlier.
+   */
+  addForwardedKey(senderKey, sender, device, conv, sessionId, exportedKey) {
+    const key = `${senderKey}|${sessionId}`;
+    const session = new olm.InboundGroupSession();
+    session.import_session(exportedKey);
+    const known = this.inbound.get(key);
+    const bad = session.session_id() !== sessionId;
+    const bound = known && (known.conv !== conv || known.sender !== sender || known.device !== device);
+    if (bad || bound || (known && known.session.first_known_index() <= session.first_known_index())) {
+      session.free();
+      if (bad || bound) throw new Error("the forwarded key does not match its session or group");
+      return false;
+    }
+    if (known) known.session.free();
+    this.inbound.set(key, { session, conv, sender, device });
+    return true;
   }
 
   discardOutbound(conv) {
