@@ -412,7 +412,7 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
 
         # carol opens her profile to every app; then bob finds her from chat
         await carol.get_by_text("Settings and devices").click()
-        async with carol.expect_response(lambda r: r.url.endswith("/v1/me/settings")) as saved:
+        async with carol.expect_response(lambda r: r.url.endswith("/v1/me/privacy")) as saved:
             await carol.get_by_label("Who can find me by my address").select_option("everyone")
         assert (await saved.value).status == 200
         plaintexts.append("Marie, je t'ai trouvée depuis Chat")

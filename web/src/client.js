@@ -197,6 +197,60 @@ export class Client extends EventTarget {
     return now;
   }
 
+  /** The privacy settings of docs/protocol.md section 9.4 (findability, read receipts, who may write, last seen). */
+  async privacy() {
+    return this.rest.get("/v1/me/privacy");
+  }
+
+  async updatePrivacy(settings) {
+    const now = await this.rest.call("PATCH", "/v1/me/privacy", settings);
+    this.state.readReceipts = now.read_receipts;
+    await this.save();
+    return now;
+  }
+
+  /** Whether my stories reach my contacts on other apps (section 12.1). */
+  async storySettings() {
+    return this.rest.get("/v1/stories/settings");
+  }
+
+  async setStoriesCrossApp(crossApp) {
+    return this.rest.call("PATCH", "/v1/stories/settings", { cross_app: crossApp });
+  }
+
+  /** When that person was last connected (ms), or null when their setting hides it from me. */
+  async lastSeen(accountId) {
+    const profile = await this.rest.get(`/v1/accounts/${encodeURIComponent(accountId)}`);
+    return Number.isInteger(profile.last_seen) ? profile.last_seen : null;
+  }
+
+  async contacts() {
+    return (await this.rest.get("/v1/contacts")).contacts;
+  }
+
+  async removeContact(accountId) {
+    await this.rest.call("DELETE", `/v1/contacts/${encodeURIComponent(accountId)}`);
+  }
+
+  async blocks() {
+    return (await this.rest.get("/v1/blocks")).blocks;
+  }
+
+  /** Everything the server holds about me (section 9.6), as the JSON text it sends. */
+  async exportData() {
+    const resp = await this.rest.fetch("GET", "/v1/me/export");
+    return resp.text();
+  }
+
+  /**
+   * Erases my account on the server, at once and for good (section 9.7), proving who I am again
+   * (`{password}`, or `{code}` on a phone app); then this browser forgets everything of it.
+   */
+  async erase(proof) {
+    await this.rest.call("DELETE", "/v1/me", proof);
+    await this.forget();
+  }
+
   async removeDevice(deviceId) {
     await this.rest.call("DELETE", `/v1/devices/${encodeURIComponent(deviceId)}`);
     this.devices.delete(this.state.me.account);

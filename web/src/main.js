@@ -214,6 +214,7 @@ function renderChat() {
     "section",
     { id: "thread", "aria-labelledby": "thread-title" },
     el("h2", { id: "thread-title" }, "No conversation open"),
+    el("p", { id: "last-seen", hidden: true }),
     el("div", { id: "members", hidden: true }),
     el(
       "p",
@@ -480,28 +481,67 @@ function renderChat() {
   renderList();
 }
 
+/** A labelled choice of the settings panel that saves itself when changed. */
+function choice(id, label, options, value, save) {
+  const select = el("select", { id }, ...options.map(([v, text]) => el("option", { value: v, selected: v === value }, text)));
+  select.addEventListener("change", () => guarded(() => save(select.value)));
+  return el("p", { class: "field" }, el("label", { for: id }, label), select);
+}
+
+function tick(id, label, checked, save) {
+  const box = el("input", { type: "checkbox", id, checked });
+  box.addEventListener("change", () => guarded(() => save(box.checked)));
+  return el("p", {}, box, el("label", { for: id }, ` ${label}`));
+}
+
 async function renderSettings() {
-  const me = await client.me();
-  const who = el(
-    "p",
-    { class: "field" },
-    el("label", { for: "f-findability" }, "Who can find me by my address"),
+  const [me, privacy, stories, contacts, blocks] = await Promise.all([
+    client.me(),
+    client.privacy(),
+    has("stories") ? client.storySettings() : null,
+    client.contacts(),
+    client.blocks(),
+  ]);
+  await Promise.all([...contacts, ...blocks].map((c) => client.person(c.account_id).catch(() => null)));
+  const save = (values) => client.updatePrivacy(values);
+  const settings = [
+    el("h3", {}, "Privacy"),
+    choice("f-findability", "Who can find me by my address", [
+      ["everyone", "Everyone, on every app"],
+      ["app", `Only people on ${client.app.display_name}`],
+      ["nobody", "Nobody"],
+    ], privacy.findability, (v) => save({ findability: v })),
+    choice("f-message-from", "Who can start a conversation with me", [
+      ["everyone", "Everyone who can find me"],
+      ["contacts", "Only my contacts"],
+    ], privacy.message_from, (v) => save({ message_from: v })),
+    choice("f-last-seen", "Who sees when I was last online", [
+      ["everyone", "Everyone"],
+      ["contacts", "My contacts"],
+      ["nobody", "Nobody"],
+    ], privacy.last_seen, (v) => save({ last_seen: v })),
+    tick("f-receipts", "Send read receipts", privacy.read_receipts, (on) => save({ read_receipts: on })),
+    stories ? tick("f-cross-app", "Show my stories to my contacts on other apps", stories.cross_app, (on) => client.setStoriesCrossApp(on)) : null,
+  ];
+  const people = (id, label, list, action, button) =>
     el(
-      "select",
-      { id: "f-findability" },
-      ...[
-        ["everyone", "Everyone, on every app"],
-        ["app", `Only people on ${client.app.display_name}`],
-        ["nobody", "Nobody"],
-      ].map(([value, label]) => el("option", { value, selected: me.settings.findability === value }, label)),
-    ),
-  );
-  const receipts = el(
-    "p",
-    {},
-    el("input", { type: "checkbox", id: "f-receipts", checked: me.settings.read_receipts }),
-    el("label", { for: "f-receipts" }, " Send read receipts"),
-  );
+      "ul",
+      { id, "aria-label": label },
+      ...(list.length === 0
+        ? [el("li", { class: "empty" }, "Nobody.")]
+        : list.map((c) =>
+            el(
+              "li",
+              {},
+              el("span", {}, personName(c.account_id)),
+              el("button", { type: "button", class: "link", "aria-label": `${button} ${personName(c.account_id)}`,
+                onclick: () => guarded(async () => {
+                  await action(c.account_id);
+                  await renderSettings();
+                }) }, button),
+            ),
+          )),
+    );
   const devices = el(
     "ul",
     { id: "devices", "aria-label": "My devices" },
@@ -529,13 +569,67 @@ async function renderSettings() {
       ),
     ),
   );
-  $("#settings-body").replaceChildren(who, receipts, el("h3", {}, "My devices"), devices);
-  $("#f-findability").addEventListener("change", (event) =>
-    guarded(() => client.updateSettings({ findability: event.target.value })),
+  const phone = client.app.identity === "phone";
+  const erase = el(
+    "form",
+    { id: "erase", "aria-labelledby": "erase-title" },
+    el("h3", { id: "erase-title" }, "Erase my account"),
+    el("p", {}, "Everything the server holds about you goes at once and for good: your account, devices, contacts, stories and files. Messages already on other people's devices stay there."),
+    phone
+      ? el("p", { class: "actions" }, el("button", { type: "button", class: "secondary", id: "erase-code" }, "Send me a code"))
+      : null,
+    phone
+      ? field("Code", "erase-proof", { inputmode: "numeric", autocomplete: "one-time-code", required: true })
+      : field("Your password", "erase-proof", { type: "password", autocomplete: "current-password", required: true }),
+    el("p", {}, el("input", { type: "checkbox", id: "f-erase-sure", required: true }), el("label", { for: "f-erase-sure" }, "I understand that this cannot be undone")),
+    el("p", {}, el("button", { type: "submit", class: "danger" }, "Erase my account for good")),
   );
-  $("#f-receipts").addEventListener("change", (event) =>
-    guarded(() => client.updateSettings({ read_receipts: event.target.checked })),
+  $("#settings-body").replaceChildren(
+    ...settings,
+    el("h3", {}, "My contacts"),
+    people("contact-list", "My contacts", contacts, (a) => client.removeContact(a), "Remove from contacts"),
+    el("h3", {}, "People I blocked"),
+    people("block-list", "People I blocked", blocks, (a) => client.unblock(a), "Unblock"),
+    el("h3", {}, "My devices"),
+    devices,
+    el("h3", {}, "My data"),
+    el("p", {}, el("button", { type: "button", class: "secondary", id: "export" }, "Download what the server holds about me")),
+    erase,
   );
+  $("#export").addEventListener("click", () =>
+    guarded(async () => {
+      const text = await client.exportData();
+      const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+      const a = el("a", { href: url, download: `passerelle-${client.app.name}-export.json` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    }),
+  );
+  const codeButton = $("#erase-code");
+  if (codeButton) {
+    codeButton.addEventListener("click", () =>
+      guarded(async () => {
+        await client.requestCode(client.state.me.address.replace(/^[^:]*:/, ""));
+        $("#f-erase-proof").focus();
+      }),
+    );
+  }
+  erase.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const proof = $("#f-erase-proof").value;
+    guarded(async () => {
+      await client.erase(phone ? { code: proof.trim() } : { password: proof });
+      $("#me").textContent = "";
+      $("#signout").hidden = true;
+      $("#status").textContent = "";
+      delete $("#status").dataset.state;
+      renderAuth(false);
+      const done = el("p", { id: "erased", role: "status" }, "Your account was erased. Nothing of it is left on the server or in this browser.");
+      $("#main").prepend(done);
+    });
+  });
 }
 
 function renderList() {
@@ -883,10 +977,27 @@ function closeReport() {
   $("#report-done").hidden = true;
 }
 
+/** When the other person was last online, if their setting lets me see it (section 9.4). */
+function showLastSeen(accountId) {
+  const line = $("#last-seen");
+  line.hidden = true;
+  if (!accountId) return;
+  client.lastSeen(accountId).then(
+    (ts) => {
+      if (current !== accountId || !ts) return;
+      const when = new Date(ts);
+      const day = when.toDateString() === new Date().toDateString() ? "today" : when.toLocaleDateString();
+      line.textContent = `Last seen ${day} at ${when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+      line.hidden = false;
+    },
+    () => {},
+  );
+}
+
 function closeThread() {
   current = null;
   $("#thread-title").textContent = "No conversation open";
-  for (const id of ["#composer", "#safety-row", "#safety", "#request"]) $(id).hidden = true;
+  for (const id of ["#composer", "#safety-row", "#safety", "#request", "#last-seen"]) $(id).hidden = true;
   $("#messages").replaceChildren();
   renderList();
 }
@@ -907,6 +1018,7 @@ function open(accountId) {
   for (const id of ["#show-safety", "#block", "#show-report", "#add-contact"]) $(id).hidden = group;
   $("#add-contact").textContent = "Add to contacts";
   $("#members").hidden = !group;
+  showLastSeen(group ? null : accountId);
   if (group) renderMembers(conv);
   $("#safety").hidden = true;
   typers.clear();
@@ -1081,55 +1193,60 @@ function renderMessages() {
   ol.scrollTop = ol.scrollHeight;
 }
 
+let listening = false; // the client's listeners are added once per page (an erased account may make way for a new one)
+
 async function startChat() {
   renderChat();
-  client.addEventListener("message", (event) => {
-    const conv = currentConv();
-    const { message } = event.detail;
-    if (!listed.has(event.detail.conv) || !message) renderList();
-    if (conv && event.detail.conv === conv.conv && message) renderOne(conv, message);
-    else if (conv && event.detail.conv === conv.conv) renderMessages();
-    if (conv && event.detail.conv === conv.conv) {
-      if (conv.kind === "group" && (!message || message.notice)) {
-        renderMembers(conv);
-        $("#thread-title").textContent = personName(current);
+  if (!listening) {
+    listening = true;
+    client.addEventListener("message", (event) => {
+      const conv = currentConv();
+      const { message } = event.detail;
+      if (!listed.has(event.detail.conv) || !message) renderList();
+      if (conv && event.detail.conv === conv.conv && message) renderOne(conv, message);
+      else if (conv && event.detail.conv === conv.conv) renderMessages();
+      if (conv && event.detail.conv === conv.conv) {
+        if (conv.kind === "group" && (!message || message.notice)) {
+          renderMembers(conv);
+          $("#thread-title").textContent = personName(current);
+        }
+        $("#request").hidden = !conv.request;
+        if ($("#f-timer")) $("#f-timer").value = String(conv.timer || 0);
+        applyTheme(conv);
       }
-      $("#request").hidden = !conv.request;
-      if ($("#f-timer")) $("#f-timer").value = String(conv.timer || 0);
-      applyTheme(conv);
-    }
-    if (conv && event.detail.conv === conv.conv && event.detail.message && !event.detail.message.mine) {
-      typers.delete(event.detail.message.from);
+      if (conv && event.detail.conv === conv.conv && event.detail.message && !event.detail.message.mine) {
+        typers.delete(event.detail.message.from);
+        showTyping();
+        readCurrent();
+      }
+    });
+    client.addEventListener("typing", (event) => {
+      const { conv, from, typing } = event.detail;
+      const open = currentConv();
+      if (!open || open.conv !== conv || from === client.state.me.account) return;
+      if (open.kind !== "group" && from !== current) return;
+      if (typing) typers.set(from, Date.now() + 6000);
+      else typers.delete(from);
       showTyping();
-      readCurrent();
-    }
-  });
-  client.addEventListener("typing", (event) => {
-    const { conv, from, typing } = event.detail;
-    const open = currentConv();
-    if (!open || open.conv !== conv || from === client.state.me.account) return;
-    if (open.kind !== "group" && from !== current) return;
-    if (typing) typers.set(from, Date.now() + 6000);
-    else typers.delete(from);
-    showTyping();
-    clearTimeout(typingClear);
-    if (typers.size) typingClear = setTimeout(showTyping, 6100);
-  });
-  document.addEventListener("visibilitychange", readCurrent);
+      clearTimeout(typingClear);
+      if (typers.size) typingClear = setTimeout(showTyping, 6100);
+    });
+    document.addEventListener("visibilitychange", readCurrent);
+    setInterval(() => client.state && client.purgeExpired().catch(() => {}), 30_000);
+    client.addEventListener("connection", (event) => {
+      const status = $("#status");
+      status.textContent = { online: "Online", connecting: "Connecting…", offline: "Offline: reconnecting…" }[event.detail] || event.detail;
+      status.dataset.state = event.detail;
+    });
+    client.addEventListener("problem", (event) => showError(event.detail));
+    client.addEventListener("removed", () => {
+      $("#main").replaceChildren();
+      $("#me").textContent = "";
+      $("#signout").hidden = true;
+      showError("This browser was removed from your account from another device. Reload the page to log in again.");
+    });
+  }
   await client.purgeExpired();
-  setInterval(() => client.purgeExpired().catch(() => {}), 30_000);
-  client.addEventListener("connection", (event) => {
-    const status = $("#status");
-    status.textContent = { online: "Online", connecting: "Connecting…", offline: "Offline: reconnecting…" }[event.detail] || event.detail;
-    status.dataset.state = event.detail;
-  });
-  client.addEventListener("problem", (event) => showError(event.detail));
-  client.addEventListener("removed", () => {
-    $("#main").replaceChildren();
-    $("#me").textContent = "";
-    $("#signout").hidden = true;
-    showError("This browser was removed from your account from another device. Reload the page to log in again.");
-  });
   await client.connect();
 }
 
