@@ -127,10 +127,16 @@ export class Client extends EventTarget {
     return this.state !== null;
   }
 
+  /** Persists everything: the device's keys and sessions, and the conversations. */
   async save() {
-    const device = this.device;
     const state = this.state;
-    await this.store.save(() => ({ crypto: device.exportState(), state }));
+    await Promise.all([this.saveCrypto(), this.store.save("state", () => state)]);
+  }
+
+  /** Persists the keys and sessions only: what must be stored before an envelope leaves. */
+  async saveCrypto() {
+    const device = this.device;
+    await this.store.save("crypto", () => device.exportState());
   }
 
   emit(type, detail) {
@@ -561,7 +567,7 @@ export class Client extends EventTarget {
       const payloads = need.length ? await this.encryptFor(need, { type: "p.room_key", conv: convId, content: share }) : {};
       const { session_id, ciphertext } = this.device.encryptGroup(convId, JSON.stringify({ type, conv: convId, content }));
       const body = { algorithm: MEGOLM, sender_key: this.device.curve25519, device_id: me.device, session_id, ciphertext };
-      await this.save(); // Olm and Megolm state before the frame leaves
+      await this.saveCrypto(); // Olm and Megolm state before the frame leaves
       try {
         const sent = await this.submit({ t: "send", id, conv: convId, payloads, body }, onSent);
         for (const deviceId of Object.keys(payloads)) state.shared.add(deviceId);
@@ -727,7 +733,7 @@ export class Client extends EventTarget {
   async olmToDevice(convId, target, type, content) {
     const payloads = await this.encryptFor([target], { type, conv: convId, content });
     if (Object.keys(payloads).length === 0) return;
-    await this.save();
+    await this.saveCrypto();
     await this.submit({ t: "send", id: clientId(), conv: convId, payloads }, () => {});
   }
 
@@ -883,6 +889,7 @@ export class Client extends EventTarget {
   async checkRequest(conv) {
     const { requests } = await this.rest.get("/v1/requests");
     conv.request = requests.some((r) => r.conv === conv.conv);
+    conv.requestCheckedAt = Date.now();
   }
 
   async accept(convId) {
@@ -1172,7 +1179,7 @@ export class Client extends EventTarget {
           .map((d) => ({ account: this.state.me.account, ...d })),
       ];
       const payloads = await this.encryptFor(targets, { type, conv, content });
-      await this.save(); // session state before the frame leaves
+      await this.saveCrypto(); // session state before the frame leaves
       try {
         return await this.submit({ t: "send", id, to: accountId, payloads }, onSent);
       } catch (err) {
@@ -1397,7 +1404,10 @@ export class Client extends EventTarget {
     await this.person(other).catch(() => null);
     const known = item.conv in this.state.convs;
     const conv = this.remember(item.conv, other);
-    if (!fromMe && (!known || conv.request)) await this.checkRequest(conv);
+    // Only I (or another device of mine) can accept a request: asked for a new conversation, and
+    // again at most once a minute while it waits, not for every message (it was 5-50 ms each).
+    const stale = conv.request && Date.now() - (conv.requestCheckedAt || 0) > 60_000;
+    if (!fromMe && (!known || stale)) await this.checkRequest(conv);
     return this.showContent(conv, item, content, fromMe);
   }
 

@@ -1,5 +1,5 @@
-// Local state in IndexedDB, encrypted: one record per app holds the device's keys, sessions, token and
-// history as AES-GCM ciphertext under a WebCrypto key that is generated non-extractable and kept in
+// Local state in IndexedDB, encrypted: two records per app hold the device's keys and sessions, and its
+// token and history, as AES-GCM ciphertext under a WebCrypto key that is generated non-extractable and kept in
 // IndexedDB itself (structured clone keeps it a CryptoKey: script can use it, never read it out).
 const DB_NAME = "passerelle";
 const STORE = "state";
@@ -31,15 +31,17 @@ async function put(db, key, value) {
   });
 }
 
-/** The state of one app in this browser. */
+/**
+ * The state of one app in this browser, in two sealed records: `crypto` (the device's keys and
+ * sessions, small, written before any envelope leaves) and `state` (token, conversations, history).
+ * Each record has its own write queue, so a history write never delays a send.
+ */
 export class LocalStore {
   constructor(db, app, key) {
     this.db = db;
     this.app = app;
     this.key = key;
-    this.writing = Promise.resolve();
-    this.pending = null;
-    this.latest = null;
+    this.queues = new Map(); // record -> {writing, pending, latest}
   }
 
   static async open(app) {
@@ -52,46 +54,62 @@ export class LocalStore {
     return new LocalStore(db, app, key);
   }
 
-  async load() {
-    const sealed = await get(this.db, `state:${this.app}`);
+  async open(record, aad = `${this.app}/${record}`) {
+    const sealed = await get(this.db, `${record}:${this.app}`);
     if (!sealed) return null;
     const plain = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: sealed.iv, additionalData: new TextEncoder().encode(this.app) },
+      { name: "AES-GCM", iv: sealed.iv, additionalData: new TextEncoder().encode(aad) },
       this.key,
       sealed.data,
     );
     return JSON.parse(new TextDecoder().decode(plain));
   }
 
-  /**
-   * Saves the state `snapshot()` returns, taken when the write starts. Writes happen one at a time;
-   * calls made while a write waits share it (the later snapshot holds every earlier change), so a
-   * burst of changes costs one write. Resolves once a write that includes this call's state is done.
-   */
-  save(snapshot) {
-    if (!this.pending) {
-      this.pending = this.writing.then(async () => {
-        this.pending = null;
-        await this.write(JSON.stringify(this.latest()));
-      });
-      this.writing = this.pending.catch(() => {});
+  /** {crypto, state}, or null when this browser has no account of the app. */
+  async load() {
+    const keys = await this.open("crypto");
+    if (!keys) {
+      // the first version kept both in one record, {crypto, state}, sealed with the app's name
+      const legacy = await this.open("state", this.app).catch(() => null);
+      return legacy && legacy.crypto ? legacy : null;
     }
-    this.latest = snapshot;
-    return this.pending;
+    const state = await this.open("state");
+    return state ? { crypto: keys, state } : null;
   }
 
-  async write(text) {
+  /**
+   * Saves the value `snapshot()` returns into `record` ("crypto" or "state"), taken when the write
+   * starts. Writes of one record happen one at a time; calls made while a write waits share it (the
+   * later snapshot holds every earlier change), so a burst of changes costs one write. Resolves once
+   * a write that includes this call's state is done.
+   */
+  save(record, snapshot) {
+    let q = this.queues.get(record);
+    if (!q) this.queues.set(record, (q = { writing: Promise.resolve(), pending: null, latest: null }));
+    if (!q.pending) {
+      q.pending = q.writing.then(async () => {
+        q.pending = null;
+        await this.write(record, JSON.stringify(q.latest()));
+      });
+      q.writing = q.pending.catch(() => {});
+    }
+    q.latest = snapshot;
+    return q.pending;
+  }
+
+  async write(record, text) {
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const data = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(this.app) },
+      { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(`${this.app}/${record}`) },
       this.key,
       new TextEncoder().encode(text),
     );
-    await put(this.db, `state:${this.app}`, { iv, data });
+    await put(this.db, `${record}:${this.app}`, { iv, data });
   }
 
   async clear() {
-    await this.writing;
+    await Promise.all([...this.queues.values()].map((q) => q.writing));
     await put(this.db, `state:${this.app}`, null);
+    await put(this.db, `crypto:${this.app}`, null);
   }
 }
