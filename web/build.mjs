@@ -1,5 +1,6 @@
 // Builds the browser apps into the Python package (src/passerelle/web/), where `passerelle serve`
-// finds them: app.js (one ES module bundle), app.css, olm.wasm and the page template index.html.
+// finds them: app.js (the page's ES module bundle), crypto-worker.js (the worker that holds the keys
+// and runs Olm/Megolm), app.css, olm.wasm and the page template index.html.
 //   npm ci && npm run build      rebuild the committed assets
 //   npm run check                rebuild into a temporary folder and fail when the committed assets differ
 import { build } from "esbuild";
@@ -12,7 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const committed = join(here, "..", "src", "passerelle", "web");
 const check = process.argv.includes("--check");
 const out = check ? mkdtempSync(join(tmpdir(), "passerelle-web-")) : committed;
-const FILES = ["app.js", "app.css", "olm.wasm", "index.html"];
+const FILES = ["app.js", "crypto-worker.js", "app.css", "olm.wasm", "index.html"];
 
 mkdirSync(out, { recursive: true });
 const common = { bundle: true, minify: true, legalComments: "eof", logLevel: "warning", charset: "utf8" };
@@ -20,6 +21,14 @@ await build({
   ...common,
   entryPoints: [join(here, "src", "main.js")],
   outfile: join(out, "app.js"),
+  format: "esm",
+  target: "es2022",
+  platform: "browser",
+});
+await build({
+  ...common,
+  entryPoints: [join(here, "src", "crypto-worker.js")],
+  outfile: join(out, "crypto-worker.js"),
   format: "esm",
   target: "es2022",
   platform: "browser",

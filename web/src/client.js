@@ -1,7 +1,7 @@
 // A Passerelle device in the page: registration, keys, lookup, 1:1 sends and receives (docs/protocol.md
 // sections 4 to 6). All encryption goes through crypto.js; all traffic through api.js.
 import { ApiError, Rest, Socket } from "./api.js";
-import { DeviceCrypto, initCrypto, verifyDevice, verifyOneTimeKey } from "./crypto.js";
+import { CryptoWorker } from "./crypto-client.js";
 import { ALG, decryptFile, encryptFile, standIn } from "./media.js";
 import { safetyNumber } from "./safety.js";
 import { expiry, unexpired } from "./timers.js";
@@ -112,13 +112,13 @@ export class Client extends EventTarget {
   }
 
   static async open(app) {
-    await initCrypto();
-    const client = new Client(app, await LocalStore.open(app.name), new Rest());
-    const saved = await client.store.load();
-    if (saved) {
-      client.device = DeviceCrypto.restore(saved.crypto);
-      client.state = saved.state;
-      client.rest.token = saved.state.token;
+    const store = await LocalStore.open(app.name); // makes the wrapping key first, for the worker too
+    const client = new Client(app, store, new Rest());
+    client.device = await CryptoWorker.start(app.name);
+    const state = await store.loadRecord("state");
+    if (state && client.device.ready) {
+      client.state = state;
+      client.rest.token = state.token;
     }
     return client;
   }
@@ -135,8 +135,7 @@ export class Client extends EventTarget {
 
   /** Persists the keys and sessions only: what must be stored before an envelope leaves. */
   async saveCrypto() {
-    const device = this.device;
-    await this.store.save("crypto", () => device.exportState());
+    await this.device.save(); // the worker writes them: they never come to the page
   }
 
   emit(type, detail) {
@@ -151,10 +150,9 @@ export class Client extends EventTarget {
 
   /** Registers a new account (`join: false`) or adds this browser to an existing one (`join: true`). */
   async enrol(identity, { join = false, deviceName = defaultDeviceName(this.app) } = {}) {
-    const device = DeviceCrypto.create();
-    const body = { app: this.app.name, ...identity, device: device.deviceKeys(deviceName) };
+    await this.device.create();
+    const body = { app: this.app.name, ...identity, device: await this.device.deviceKeys(deviceName) };
     const grant = await this.rest.post(join ? "/v1/devices" : "/v1/accounts", body);
-    this.device = device;
     this.state = {
       me: { account: grant.account_id, device: grant.device_id, address: grant.address },
       token: grant.token,
@@ -169,8 +167,8 @@ export class Client extends EventTarget {
   }
 
   async uploadKeys(count, withFallback) {
-    const body = { one_time_keys: this.device.newOneTimeKeys(count) };
-    if (withFallback) body.fallback_key = this.device.newFallbackKey();
+    const body = { one_time_keys: await this.device.newOneTimeKeys(count) };
+    if (withFallback) body.fallback_key = await this.device.newFallbackKey();
     await this.save(); // the private halves are stored before the public ones leave
     return this.rest.post("/v1/keys", body);
   }
@@ -182,7 +180,7 @@ export class Client extends EventTarget {
     const grant = await this.rest.post("/v1/auth/token", {
       device_id: deviceId,
       challenge,
-      signature: this.device.loginSignature(challenge, deviceId),
+      signature: await this.device.loginSignature(challenge, deviceId),
     });
     this.state.token = grant.token;
     this.state.expiresAt = grant.expires_at;
@@ -265,9 +263,22 @@ export class Client extends EventTarget {
   /** This browser's device was removed from the account (from another device): forget it here. */
   async forget() {
     if (this.socket) this.socket.close();
+    await this.device.forget();
     await this.store.clear();
     this.state = null;
-    this.device = null;
+  }
+
+  /**
+   * This tab stops using the device (another tab of the browser takes it over): the connection
+   * closes, every write finishes, and the worker that held the keys ends.
+   */
+  async suspend() {
+    if (this.socket) this.socket.close();
+    await this.frames.catch(() => {});
+    if (this.state) await this.save();
+    await this.store.settle();
+    await this.device.stop();
+    this.state = null;
   }
 
   async signOut() {
@@ -277,9 +288,9 @@ export class Client extends EventTarget {
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 401) throw err;
     }
+    await this.device.forget();
     await this.store.clear();
     this.state = null;
-    this.device = null;
   }
 
   // --- the connection -----------------------------------------------------------------------
@@ -376,7 +387,7 @@ export class Client extends EventTarget {
       const good = [];
       for (const d of answer.devices) {
         try {
-          good.push(verifyDevice(d));
+          good.push(await this.device.verifyDevice(d));
         } catch {
           this.emit("problem", `a device of ${accountId} has a bad signature; it is left out`);
         }
@@ -438,14 +449,14 @@ export class Client extends EventTarget {
   /** Removes someone (admin): my session is replaced before my next message, which they never get. */
   async removeMember(convId, accountId) {
     const info = await this.rest.call("DELETE", `/v1/groups/${encodeURIComponent(convId)}/members/${encodeURIComponent(accountId)}`);
-    this.device.discardOutbound(convId);
+    await this.device.discardOutbound(convId);
     this.rememberGroup(info);
     await this.save();
   }
 
   async leaveGroup(convId) {
     await this.rest.post(`/v1/groups/${encodeURIComponent(convId)}/leave`, {});
-    this.device.discardOutbound(convId);
+    await this.device.discardOutbound(convId);
     this.state.convs[convId].gone = true;
     await this.save();
   }
@@ -558,19 +569,20 @@ export class Client extends EventTarget {
           if (!(member === me.account && d.device_id === me.device)) targets.push({ account: member, ...d });
         }
       }
-      let state = this.device.outboundFor(convId);
-      if (!state || state.sent >= 100 || Date.now() - state.created > 7 * 86_400_000) state = this.device.newOutbound(convId, me);
-      const need = targets.filter((d) => !state.shared.has(d.device_id));
-      const share = { algorithm: MEGOLM, conv: convId, ...this.device.roomKey(convId) };
+      let state = await this.device.outboundInfo(convId);
+      if (!state || state.sent >= 100 || Date.now() - state.created > 7 * 86_400_000) state = await this.device.newOutbound(convId, me);
+      const shared = new Set(state.shared);
+      const need = targets.filter((d) => !shared.has(d.device_id));
+      const share = { algorithm: MEGOLM, conv: convId, ...(await this.device.roomKey(convId)) };
       const group = this.groupState(conv);
       if (Object.keys(group).length) share.group = group;
       const payloads = need.length ? await this.encryptFor(need, { type: "p.room_key", conv: convId, content: share }) : {};
-      const { session_id, ciphertext } = this.device.encryptGroup(convId, JSON.stringify({ type, conv: convId, content }));
+      const { session_id, ciphertext } = await this.device.encryptGroup(convId, JSON.stringify({ type, conv: convId, content }));
       const body = { algorithm: MEGOLM, sender_key: this.device.curve25519, device_id: me.device, session_id, ciphertext };
       await this.saveCrypto(); // Olm and Megolm state before the frame leaves
       try {
         const sent = await this.submit({ t: "send", id, conv: convId, payloads, body }, onSent);
-        for (const deviceId of Object.keys(payloads)) state.shared.add(deviceId);
+        await this.device.markShared(convId, Object.keys(payloads));
         await this.save();
         return sent;
       } catch (err) {
@@ -591,7 +603,7 @@ export class Client extends EventTarget {
   async onMember(item) {
     const body = item.body || {};
     const conv = this.state.convs[item.conv];
-    if (["removed", "left", "device_removed"].includes(body.event)) this.device.discardOutbound(item.conv);
+    if (["removed", "left", "device_removed"].includes(body.event)) await this.device.discardOutbound(item.conv);
     const accounts = Array.isArray(body.accounts) ? body.accounts : body.account ? [body.account] : [];
     if (body.event === "removed" && accounts.includes(this.state.me.account)) {
       if (conv) conv.gone = true;
@@ -619,7 +631,7 @@ export class Client extends EventTarget {
     if (env.sender_key !== sender.curve25519 || env.device_id !== item.dev) throw new Error("the group message's sender is not the device that sent it");
     let text;
     try {
-      text = this.device.decryptGroup(env.sender_key, env.session_id, env.ciphertext, { conv: item.conv, sender: item.from, device: item.dev });
+      text = await this.device.decryptGroup(env.sender_key, env.session_id, env.ciphertext, { conv: item.conv, sender: item.from, device: item.dev });
     } catch (err) {
       if (!err.noKey) throw err;
       this.keepPending(item, env, sender);
@@ -721,7 +733,7 @@ export class Client extends EventTarget {
     const known = (await this.devicesOf(account, true)).find((d) => d.device_id === requester.device_id);
     if (!known || known.curve25519 !== requester.curve25519) return;
     const index = Number.isInteger(request.index) && request.index >= 0 ? request.index : 0;
-    const exported = this.device.exportOwn(convId, request.session_id, index);
+    const exported = await this.device.exportOwn(convId, request.session_id, index);
     if (!exported) return;
     const reply = { conv: convId, session_id: request.session_id, sender_key: this.device.curve25519, exported_key: exported };
     const group = this.groupState(conv);
@@ -1070,10 +1082,10 @@ export class Client extends EventTarget {
     const claim = await this.rest.post("/v1/keys/claim", { account_id: item.from, device_ids: [item.dev] });
     const d = claim.devices.find((x) => x.device_id === item.dev);
     if (!d || !d.one_time_key || d.ed25519 !== sender.ed25519 || d.curve25519 !== sender.curve25519) return;
-    verifyOneTimeKey(sender, d.one_time_key);
+    await this.device.verifyOneTimeKey(sender, d.one_time_key);
     const conv = this.state.convs[item.conv];
     if (conv && conv.kind === "group") return; // group key recovery (key requests) comes later
-    this.device.startSession(sender.curve25519, d.one_time_key.key);
+    await this.device.startSession(sender.curve25519, d.one_time_key.key);
     const to = conv ? conv.with : item.from === this.state.me.account ? await this.otherMember(item.conv) : item.from;
     const request = item.mid !== undefined ? { mids: [item.mid], device: item.dev } : { device: item.dev };
     await this.deliver(to, item.conv, request, clientId(), () => {}, "p.resend");
@@ -1192,7 +1204,7 @@ export class Client extends EventTarget {
     const keys = new Map();
     const need = new Map();
     for (const d of targets) {
-      if (!this.device.hasSession(d.curve25519)) {
+      if (!(await this.device.hasSession(d.curve25519))) {
         need.set(d.account, [...(need.get(d.account) || []), d.device_id]);
       }
     }
@@ -1201,7 +1213,7 @@ export class Client extends EventTarget {
       for (const d of claim.devices) {
         const known = targets.find((t) => t.device_id === d.device_id);
         if (known && d.one_time_key && known.ed25519 === d.ed25519) {
-          keys.set(d.device_id, verifyOneTimeKey(known, d.one_time_key).key);
+          keys.set(d.device_id, (await this.device.verifyOneTimeKey(known, d.one_time_key)).key);
         }
       }
     }
@@ -1216,11 +1228,11 @@ export class Client extends EventTarget {
         recipient: d.account,
         recipient_keys: { ed25519: d.ed25519 },
       });
-      if (!this.device.hasSession(d.curve25519) && !keys.has(d.device_id)) {
+      if (!keys.has(d.device_id) && !(await this.device.hasSession(d.curve25519))) {
         this.emit("problem", `no key to start a session with device ${d.device_id}; it is skipped`);
         continue;
       }
-      const part = this.device.encrypt(d.curve25519, body, keys.get(d.device_id));
+      const part = await this.device.encrypt(d.curve25519, body, keys.get(d.device_id));
       payloads[d.device_id] = {
         algorithm: "m.olm.v1.curve25519-aes-sha2",
         sender_key: this.device.curve25519,
@@ -1337,20 +1349,10 @@ export class Client extends EventTarget {
     if (env.sender_key !== sender.curve25519) throw new Error("the envelope's sender key is not the device's");
     const me = this.state.me;
     let plain = null;
-    const check = (text) => {
-      const p = JSON.parse(text);
-      const ok =
-        p.sender === item.from &&
-        p.sender_device === item.dev &&
-        p.keys?.ed25519 === sender.ed25519 &&
-        p.recipient === me.account &&
-        p.recipient_keys?.ed25519 === this.device.ed25519 &&
-        p.conv === item.conv;
-      if (!ok) throw new Error("the plaintext's binding does not match (docs/protocol.md section 6)");
-      plain = p;
-    };
+    // the binding of section 6, checked in the worker before the session moves on
+    const binding = { sender: item.from, sender_device: item.dev, ed25519: sender.ed25519, recipient: me.account, conv: item.conv };
     try {
-      this.device.decrypt(sender.curve25519, mine.type, mine.body, check);
+      plain = JSON.parse(await this.device.decrypt(sender.curve25519, mine.type, mine.body, binding));
     } catch (err) {
       // No session decrypts it (ours was lost, or theirs): start a fresh one and ask for it again.
       if (!err.binding) this.later(() => this.recover(item, sender));
@@ -1363,7 +1365,7 @@ export class Client extends EventTarget {
     if (plain.type === "p.room_key") {
       const key = plain.content || {};
       if (key.algorithm !== MEGOLM || key.conv !== item.conv) throw new Error("a room key for another group");
-      this.device.addRoomKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), String(key.session_key));
+      await this.device.addRoomKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), String(key.session_key));
       const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
       this.keyGroupState(conv, key.group);
       await this.retryPending(sender.curve25519, String(key.session_id));
@@ -1376,7 +1378,7 @@ export class Client extends EventTarget {
         throw new Error("a forwarded group key that is not its sender's own");
       }
       const conv = this.state.convs[item.conv] || (await this.learnGroup(item.conv));
-      this.device.addForwardedKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), key.exported_key);
+      await this.device.addForwardedKey(sender.curve25519, item.from, item.dev, item.conv, String(key.session_id), key.exported_key);
       this.keyGroupState(conv, key.group);
       await this.retryPending(sender.curve25519, String(key.session_id));
       return false;

@@ -50,6 +50,7 @@ function showTyping() {
 }
 
 function currentConv() {
+  if (!client || !client.state) return undefined;
   return Object.values(client.state.convs).find((c) => c.with === current);
 }
 
@@ -1250,26 +1251,73 @@ async function startChat() {
   await client.connect();
 }
 
-/** One tab per app and browser: two would share one device and overwrite each other's sessions. */
-function holdTheApp(name) {
+/**
+ * One tab per app and browser owns the device (two would share it and overwrite each other's
+ * sessions): the owner holds a Web Lock. Another tab says so and offers to take the app over: it asks
+ * the owner on a BroadcastChannel, the owner saves, stops and lets the lock go, and the new tab starts.
+ */
+let releaseLock = null;
+
+function holdTheApp(name, { wait = false } = {}) {
   if (!navigator.locks) return Promise.resolve(true);
   return new Promise((resolve) => {
-    navigator.locks.request(`passerelle:${name}`, { ifAvailable: true }, (lock) => {
+    navigator.locks.request(`passerelle:${name}`, wait ? {} : { ifAvailable: true }, (lock) => {
       resolve(lock !== null);
-      return lock ? new Promise(() => {}) : undefined; // held until the tab closes
+      return lock ? new Promise((release) => (releaseLock = release)) : undefined; // held until released
     });
   });
 }
 
-async function boot() {
-  const name = document.documentElement.dataset.app;
-  try {
-    if (!(await holdTheApp(name))) {
-      $("#main").replaceChildren();
-      showError("This app is already open in another tab of this browser. Use that tab, or close it and reload this one.");
-      document.body.dataset.ready = "elsewhere";
-      return;
+function tabs(name) {
+  return "BroadcastChannel" in self ? new BroadcastChannel(`passerelle:${name}`) : null;
+}
+
+/** The owner's side: when another tab asks for the app, this one stops and hands it over. */
+function giveUpWhenAsked(name) {
+  const channel = tabs(name);
+  if (!channel) return;
+  channel.onmessage = async (event) => {
+    if (event.data !== "take" || !releaseLock) return;
+    channel.close();
+    if (client) await client.suspend();
+    $("#me").textContent = "";
+    $("#signout").hidden = true;
+    $("#status").textContent = "";
+    delete $("#status").dataset.state;
+    const again = el("button", { type: "button", id: "take-back" }, "Use the app in this tab");
+    again.addEventListener("click", () => location.reload());
+    $("#main").replaceChildren(el("p", {}, again));
+    showError("The app is now open in another tab of this browser. This tab stopped, so that the two do not share one device.");
+    document.body.dataset.ready = "elsewhere";
+    const release = releaseLock;
+    releaseLock = null;
+    release();
+  };
+}
+
+/** The other tab's side: it waits for the owner to let go, then starts. */
+function offerTakeover(name) {
+  const take = el("button", { type: "button", id: "take-over" }, "Use the app in this tab");
+  take.addEventListener("click", async () => {
+    take.disabled = true;
+    take.textContent = "Waiting for the other tab…";
+    const channel = tabs(name);
+    const held = holdTheApp(name, { wait: true });
+    if (channel) {
+      channel.postMessage("take");
+      channel.close();
     }
+    await held;
+    showError("");
+    await start(name);
+  });
+  $("#main").replaceChildren(el("p", {}, take));
+  take.focus();
+}
+
+async function start(name) {
+  try {
+    giveUpWhenAsked(name);
     const { apps } = await (await fetch("/v1/apps")).json();
     const app = apps.find((a) => a.name === name);
     if (!app) throw new Error(`this server has no app named ${name}`);
@@ -1286,6 +1334,17 @@ async function boot() {
   } catch (err) {
     showError(`The app cannot start: ${explain(err)}`);
   }
+}
+
+async function boot() {
+  const name = document.documentElement.dataset.app;
+  if (!(await holdTheApp(name))) {
+    showError("This app is already open in another tab of this browser. Use that tab, or use the app here: the other tab then stops.");
+    document.body.dataset.ready = "elsewhere";
+    offerTakeover(name);
+    return;
+  }
+  await start(name);
 }
 
 boot();

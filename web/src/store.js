@@ -65,16 +65,15 @@ export class LocalStore {
     return JSON.parse(new TextDecoder().decode(plain));
   }
 
-  /** {crypto, state}, or null when this browser has no account of the app. */
-  async load() {
-    const keys = await this.open("crypto");
-    if (!keys) {
-      // the first version kept both in one record, {crypto, state}, sealed with the app's name
-      const legacy = await this.open("state", this.app).catch(() => null);
-      return legacy && legacy.crypto ? legacy : null;
-    }
-    const state = await this.open("state");
-    return state ? { crypto: keys, state } : null;
+  /**
+   * One record ("crypto" or "state"), or null. The first version kept both in one record,
+   * {crypto, state}, sealed with the app's name alone: its halves are still read.
+   */
+  async loadRecord(record) {
+    const found = await this.open(record).catch(() => null);
+    if (found) return found;
+    const legacy = await this.open("state", this.app).catch(() => null);
+    return legacy && legacy.crypto && legacy.state ? legacy[record] : null;
   }
 
   /**
@@ -107,8 +106,13 @@ export class LocalStore {
     await put(this.db, `${record}:${this.app}`, { iv, data });
   }
 
-  async clear() {
+  /** Resolves once every write asked for so far is done. */
+  async settle() {
     await Promise.all([...this.queues.values()].map((q) => q.writing));
+  }
+
+  async clear() {
+    await this.settle();
     await put(this.db, `state:${this.app}`, null);
     await put(this.db, `crypto:${this.app}`, null);
   }

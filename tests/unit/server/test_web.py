@@ -63,7 +63,12 @@ async def test_names_and_colours_from_the_configuration_are_escaped_or_dropped(t
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("app.js", "text/javascript"), ("app.css", "text/css"), ("olm.wasm", "application/wasm")],
+    [
+        ("app.js", "text/javascript"),
+        ("crypto-worker.js", "text/javascript"),
+        ("app.css", "text/css"),
+        ("olm.wasm", "application/wasm"),
+    ],
 )
 async def test_assets_are_served_with_their_types(tmp_path: Path, name: str, content_type: str) -> None:
     async with client(tmp_path) as http:
