@@ -207,7 +207,7 @@ function renderChat() {
   const settings = el(
     "details",
     { id: "settings" },
-    el("summary", {}, "Settings and devices"),
+    el("summary", {}, el("h2", { class: "in-summary" }, "Settings and devices")),
     el("div", { id: "settings-body" }),
   );
   settings.addEventListener("toggle", () => settings.open && guarded(renderSettings));
