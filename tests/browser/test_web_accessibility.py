@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from passerelle.sdk import Client
 from tests.browser.pages import PW, WAIT_MS, message_shown, open_app, tiny_png
 from tests.conftest import ServerHandle
 from tests.watch import Watcher
@@ -75,21 +74,13 @@ async def audit(page: Page, where: str) -> None:
 
 
 async def focused(page: Page) -> str:
-    return await page.evaluate("() => document.activeElement ? document.activeElement.id : ''")
+    return str(await page.evaluate("() => document.activeElement ? document.activeElement.id : ''"))
 
 
 async def test_the_apps_are_accessible(
     browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
 ) -> None:
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        tmp_path / "bob",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-    )
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     watch = Watcher(bob)
     await bob.connect()
     try:

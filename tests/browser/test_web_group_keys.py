@@ -30,15 +30,7 @@ async def test_group_keys_are_asked_for_and_given(
     await register_in_browser(
         alice, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
     )
-    await Client.request_code(server.url, "chat", DAVE_PHONE)
-    dave = await Client.register(
-        server.url,
-        tmp_path / "dave",
-        app="chat",
-        phone=DAVE_PHONE,
-        code=server.inbox.code_for(DAVE_PHONE),
-        display_name="Dave",
-    )
+    dave = await server.register_phone(tmp_path / "dave", DAVE_PHONE, display_name="Dave")
     watch = Watcher(dave)
     await dave.connect()
     try:

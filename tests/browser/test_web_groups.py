@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from passerelle.sdk import Client, TypingEvent
+from passerelle.sdk import TypingEvent
 from passerelle.sdk.errors import NotFound
 from tests.browser.pages import (
     PW,
@@ -50,15 +50,7 @@ async def test_groups_in_the_page(
     await register_in_browser(
         carol, {"Username": "marie.d", "Your real name": "Marie", "Password (8 characters or more)": PW}
     )
-    await Client.request_code(server.url, "chat", DAVE_PHONE)
-    dave = await Client.register(
-        server.url,
-        tmp_path / "dave",
-        app="chat",
-        phone=DAVE_PHONE,
-        code=server.inbox.code_for(DAVE_PHONE),
-        display_name="Dave",
-    )
+    dave = await server.register_phone(tmp_path / "dave", DAVE_PHONE, display_name="Dave")
     watch = Watcher(dave)
     await dave.connect()
     try:

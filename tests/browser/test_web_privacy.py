@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from passerelle.sdk import Client
 from passerelle.sdk.errors import Forbidden, NotFound
 from tests.browser.pages import PW, WAIT_MS, find, message_shown, open_app, register_in_browser
 from tests.conftest import ServerHandle
@@ -38,15 +37,7 @@ async def test_privacy_settings_export_and_erasure(
     await register_in_browser(
         alice, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
     )
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        tmp_path / "bob",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-    )
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     await bob.connect()
     try:
         alice_id = (await bob.lookup("photo:alice")).account_id

@@ -63,15 +63,7 @@ async def test_photo_and_video_stories_in_the_page(
     await register_in_browser(
         erin, {"Handle": "erin", "Display name (optional)": "Erin", "Password (8 characters or more)": PW}
     )
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        tmp_path / "bob",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-    )
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     watch = Watcher(bob)
     await bob.connect()
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from passerelle.sdk import Client
 from tests.browser.pages import PW, WAIT_MS, find, message_shown, open_app, register_in_browser, write
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
@@ -79,15 +78,7 @@ async def test_keys_live_in_a_worker_and_one_tab_owns_them(
     assert await first.locator("#composer").count() == 0
     await first.screenshot(path=str(artifacts / "photo-web-tab-handed-over.png"))
 
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        tmp_path / "bob",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-    )
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     watch = Watcher(bob)
     await bob.connect()
     plaintexts = ["Tu es dans quel onglet ?", "Dans le second", "De retour dans le premier"]
