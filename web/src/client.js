@@ -577,9 +577,9 @@ export class Client extends EventTarget {
       const group = this.groupState(conv);
       if (Object.keys(group).length) share.group = group;
       const payloads = need.length ? await this.encryptFor(need, { type: "p.room_key", conv: convId, content: share }) : {};
+      // the worker stores the session's new index before it hands the ciphertext over
       const { session_id, ciphertext } = await this.device.encryptGroup(convId, JSON.stringify({ type, conv: convId, content }));
       const body = { algorithm: MEGOLM, sender_key: this.device.curve25519, device_id: me.device, session_id, ciphertext };
-      await this.saveCrypto(); // Olm and Megolm state before the frame leaves
       try {
         const sent = await this.submit({ t: "send", id, conv: convId, payloads, body }, onSent);
         await this.device.markShared(convId, Object.keys(payloads));
@@ -745,7 +745,6 @@ export class Client extends EventTarget {
   async olmToDevice(convId, target, type, content) {
     const payloads = await this.encryptFor([target], { type, conv: convId, content });
     if (Object.keys(payloads).length === 0) return;
-    await this.saveCrypto();
     await this.submit({ t: "send", id: clientId(), conv: convId, payloads }, () => {});
   }
 
@@ -1190,8 +1189,7 @@ export class Client extends EventTarget {
           .filter((d) => d.device_id !== this.state.me.device)
           .map((d) => ({ account: this.state.me.account, ...d })),
       ];
-      const payloads = await this.encryptFor(targets, { type, conv, content });
-      await this.saveCrypto(); // session state before the frame leaves
+      const payloads = await this.encryptFor(targets, { type, conv, content }); // stored before they come
       try {
         return await this.submit({ t: "send", id, to: accountId, payloads }, onSent);
       } catch (err) {
@@ -1200,13 +1198,17 @@ export class Client extends EventTarget {
     }
   }
 
+  /**
+   * Olm envelopes of `plaintext` for each target device, by device id. The worker encrypts them all
+   * in one call and stores its sessions before it hands them over (section 13.3: persisted before
+   * the envelopes can leave); a device with no session and no one-time key is skipped.
+   */
   async encryptFor(targets, plaintext) {
     const keys = new Map();
     const need = new Map();
+    const lacking = new Set(await this.device.withoutSession(targets.map((d) => d.curve25519)));
     for (const d of targets) {
-      if (!(await this.device.hasSession(d.curve25519))) {
-        need.set(d.account, [...(need.get(d.account) || []), d.device_id]);
-      }
+      if (lacking.has(d.curve25519)) need.set(d.account, [...(need.get(d.account) || []), d.device_id]);
     }
     for (const [account, deviceIds] of need) {
       const claim = await this.rest.post("/v1/keys/claim", { account_id: account, device_ids: deviceIds });
@@ -1218,28 +1220,13 @@ export class Client extends EventTarget {
       }
     }
     const me = this.state.me;
-    const payloads = {};
-    for (const d of targets) {
-      const body = JSON.stringify({
-        ...plaintext,
-        sender: me.account,
-        sender_device: me.device,
-        keys: { ed25519: this.device.ed25519 },
-        recipient: d.account,
-        recipient_keys: { ed25519: d.ed25519 },
-      });
-      if (!keys.has(d.device_id) && !(await this.device.hasSession(d.curve25519))) {
-        this.emit("problem", `no key to start a session with device ${d.device_id}; it is skipped`);
-        continue;
-      }
-      const part = await this.device.encrypt(d.curve25519, body, keys.get(d.device_id));
-      payloads[d.device_id] = {
-        algorithm: "m.olm.v1.curve25519-aes-sha2",
-        sender_key: this.device.curve25519,
-        ciphertext: { [d.curve25519]: { type: part.type, body: part.body } },
-      };
-    }
-    return payloads;
+    const sealed = await this.device.seal(
+      targets.map((d) => ({ account: d.account, device_id: d.device_id, curve25519: d.curve25519, ed25519: d.ed25519, otk: keys.get(d.device_id) })),
+      plaintext,
+      { account: me.account, device: me.device },
+    );
+    for (const deviceId of sealed.skipped) this.emit("problem", `no key to start a session with device ${deviceId}; it is skipped`);
+    return sealed.payloads;
   }
 
   submit(frame, onSent) {

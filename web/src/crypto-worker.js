@@ -11,6 +11,13 @@ import { LocalStore } from "./store.js";
 let device = null;
 let store = null;
 
+/** A result that may leave the worker only once the state that produced it is stored. */
+class AfterSave {
+  constructor(value) {
+    this.value = value;
+  }
+}
+
 function ids() {
   return device ? { curve25519: device.curve25519, ed25519: device.ed25519 } : null;
 }
@@ -75,25 +82,71 @@ const OPS = {
   },
   discardOutbound: (conv) => need().discardOutbound(conv),
   roomKey: (conv) => need().roomKey(conv),
-  encryptGroup: (conv, plaintext) => need().encryptGroup(conv, plaintext),
+  // the session's new index is stored before the ciphertext leaves the worker
+  encryptGroup: (conv, plaintext) => new AfterSave(need().encryptGroup(conv, plaintext)),
+  withoutSession: (curves) => curves.filter((c) => !need().hasSession(c)),
+  /**
+   * Olm envelopes of one plaintext for several devices, each bound to its recipient (section 6),
+   * stored before they are handed over. `targets`: [{account, device_id, curve25519, ed25519, otk?}].
+   */
+  seal(targets, plaintext, me) {
+    const d = need();
+    const payloads = {};
+    const skipped = [];
+    for (const t of targets) {
+      if (!t.otk && !d.hasSession(t.curve25519)) {
+        skipped.push(t.device_id);
+        continue;
+      }
+      const body = JSON.stringify({
+        ...plaintext,
+        sender: me.account,
+        sender_device: me.device,
+        keys: { ed25519: d.ed25519 },
+        recipient: t.account,
+        recipient_keys: { ed25519: t.ed25519 },
+      });
+      const part = d.encrypt(t.curve25519, body, t.otk);
+      payloads[t.device_id] = {
+        algorithm: "m.olm.v1.curve25519-aes-sha2",
+        sender_key: d.curve25519,
+        ciphertext: { [t.curve25519]: { type: part.type, body: part.body } },
+      };
+    }
+    return new AfterSave({ payloads, skipped });
+  },
   addRoomKey: (...args) => need().addRoomKey(...args),
   decryptGroup: (...args) => need().decryptGroup(...args),
   exportOwn: (...args) => need().exportOwn(...args),
   addForwardedKey: (...args) => need().addForwardedKey(...args),
 };
 
-// Calls run one at a time, in the order they came: each sees the state the previous one left.
+function failure(err) {
+  const error = { message: String((err && err.message) || err) };
+  for (const flag of ["binding", "noKey", "quiet"]) if (err && err[flag]) error[flag] = true;
+  return error;
+}
+
+// Calls run one at a time, in the order they came: each sees the state the previous one left. The
+// answer of an AfterSave result (ciphertexts) is posted once the state that made it is stored,
+// while the next calls go on.
 let queue = Promise.resolve();
 self.onmessage = (event) => {
   const { id, op, args } = event.data;
   queue = queue.then(async () => {
     try {
       if (!Object.hasOwn(OPS, op)) throw new Error(`no such crypto operation: ${op}`);
-      self.postMessage({ id, result: await OPS[op](...args) });
+      const result = await OPS[op](...args);
+      if (!(result instanceof AfterSave)) {
+        self.postMessage({ id, result });
+        return;
+      }
+      OPS.save().then(
+        () => self.postMessage({ id, result: result.value }),
+        (err) => self.postMessage({ id, error: failure(err) }),
+      );
     } catch (err) {
-      const error = { message: String((err && err.message) || err) };
-      for (const flag of ["binding", "noKey", "quiet"]) if (err && err[flag]) error[flag] = true;
-      self.postMessage({ id, error });
+      self.postMessage({ id, error: failure(err) });
     }
   });
 };
