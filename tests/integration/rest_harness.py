@@ -114,7 +114,7 @@ async def rest_api(tmp_path: Path, limits: Limits = GENEROUS) -> AsyncIterator[A
             max_targets=limits.max_targets,
             max_waiting_requests=limits.request_waiting_messages,
         )
-        conversations = ConversationRoutes(accounts=w.accounts, messaging=messaging, store=w.store)
+        conversations = ConversationRoutes(accounts=w.accounts, messaging=messaging)
         app = Starlette(
             routes=[*rest_routes(services), *conversations.routes()],
             exception_handlers={HTTPException: http_exception_handler},

@@ -280,12 +280,12 @@ def create_app(
             await http.aclose()
             await store.close()
 
-    conversations = ConversationRoutes(accounts=accounts, messaging=messaging, store=store)
+    conversations = ConversationRoutes(accounts=accounts, messaging=messaging)
     rest = RestServices(accounts=accounts, keys=keys, directory=directory, apps=settings.apps, limits=limits)
     routes = [
         *rest_routes(rest),
         *conversations.routes(),
-        *GroupRoutes(accounts=accounts, groups=groups, store=store).routes(),
+        *GroupRoutes(accounts=accounts, groups=groups).routes(),
         *ops_routes(store, metrics),
         *PrivacyRoutes(
             accounts=accounts, privacy=privacy, clock=clock, admin_token=settings.admin_token

@@ -21,7 +21,7 @@ from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, Unautho
 from passerelle.domain.ids import AccountId, DeviceId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
-from passerelle.service.auth import Challenge, PhoneCodes, Tokens
+from passerelle.service.auth import Challenge, PhoneCodes, Tokens, token_hash
 from passerelle.service.directory import effective_findability
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.passwords import (
@@ -39,7 +39,7 @@ from passerelle.service.ports import (
     ServerSecret,
     Store,
 )
-from passerelle.service.records import AccountRecord, DeviceRecord, TokenRecord
+from passerelle.service.records import AccountRecord, Caller, DeviceRecord, TokenRecord
 from passerelle.service.signatures import canonical_json, is_public_key, verify_ed25519
 
 logger = logging.getLogger(__name__)
@@ -289,9 +289,21 @@ class AccountService:
             address=Address(account.app, account.alias),
         )
 
-    async def authenticate(self, token: str) -> TokenRecord:
-        """The owner of a live bearer token. One hash and one indexed read; raises Unauthorized."""
-        return await self._tokens.authenticate(token)
+    async def caller(self, token: str) -> Caller:
+        """Who presents this bearer token: its device and account (the one authentication path of
+        REST and the WebSocket hello, ``server/auth.py``). One hash and two indexed reads; raises
+        Unauthorized."""
+        owner = await self._tokens.authenticate(token)
+        account = await self._store.get_account(owner.account)
+        if account is None:
+            raise Unauthorized("unknown account")
+        return Caller(
+            device=owner.device,
+            account=account.id,
+            expires_at=owner.expires_at,
+            record=account,
+            token_hash=token_hash(token),
+        )
 
     # --- the signed-in person ------------------------------------------------------------------
 

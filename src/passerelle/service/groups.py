@@ -31,10 +31,10 @@ import msgspec
 from passerelle.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
 from passerelle.service.group_records import MAX_GROUP_MEMBERS, InviteRecord, Role
-from passerelle.service.messaging import MessagingService, Sender, Visibility
+from passerelle.service.messaging import MessagingService, Visibility
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Broker, Clock, DeviceNotices, IdGenerator, Invalidate, Store
-from passerelle.service.records import OutgoingMessage
+from passerelle.service.records import OutgoingMessage, Sender
 
 NOT_A_GROUP = "no such group"
 NO_INVITE = "this invite link does not exist or was revoked"

@@ -30,7 +30,7 @@ from passerelle.service.group_send import GroupFanout
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Broker, Clock, Ephemeral, Invalidate, Store
 from passerelle.service.receipts import RecentReceipts
-from passerelle.service.records import AccountRecord, ConversationRecord, OutgoingMessage
+from passerelle.service.records import AccountRecord, ConversationRecord, OutgoingMessage, Sender
 from passerelle.service.safety import SafetyPolicy
 
 _encode = msgspec.json.Encoder().encode
@@ -61,12 +61,6 @@ class _Route:
     waiting: tuple[DeviceId, ...] = ()
     """The recipient has the conversation among their requests: their devices, on which the sender
     may have at most ``max_waiting_requests`` messages waiting."""
-
-
-@dataclass(frozen=True, slots=True)
-class Sender:
-    account: AccountRecord
-    device: DeviceId
 
 
 def _valid_client_id(value: str) -> bool:

@@ -93,12 +93,6 @@ class PrivacyService:
         self.presence = presence
         self._erasers = tuple(erasers)
 
-    async def caller(self, token: TokenRecord) -> AccountRecord:
-        account = await self._store.get_account(token.account)
-        if account is None:
-            raise Unauthorized("this account no longer exists")
-        return account
-
     # --- contacts -----------------------------------------------------------------------------------
 
     async def contacts(self, caller: AccountRecord) -> list[Relation]:

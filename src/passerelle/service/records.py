@@ -77,6 +77,29 @@ class TokenRecord:
     expires_at: Timestamp
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """An authenticated device acting for its account: who sends, reads or manages."""
+
+    account: AccountRecord
+    device: DeviceId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caller(TokenRecord):
+    """Who a REST request or a WebSocket ``hello`` comes from: a live token's device and account
+    (``AccountService.caller``, the one authentication path). Usable wherever a TokenRecord is."""
+
+    record: AccountRecord
+    """The account itself (``account`` is its id)."""
+    token_hash: str
+    """The SHA-256 of the token (to look it up again later; never the token)."""
+
+    @property
+    def sender(self) -> Sender:
+        return Sender(self.record, self.device)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeRecord:
     app: AppName

@@ -30,7 +30,7 @@ async def test_register_on_each_app(world: World) -> None:
     assert str(marie.session.address) == "social:marie.d"
     assert len({bob.session.account, alice.session.account, marie.session.account}) == 3
     for person in (bob, alice, marie):
-        owner = await world.accounts.authenticate(person.session.token)
+        owner = await world.accounts.caller(person.session.token)
         assert (owner.account, owner.device) == (person.session.account, person.session.device)
         assert person.session.expires_at == world.clock.ms + world.limits.token_ttl_s * 1000
     assert (await world.record(alice)).display_name == "alice"  # a handle app's name defaults to the handle
@@ -210,7 +210,7 @@ async def test_challenge_login(world: World) -> None:
         device_id, challenge.challenge, signature, client=CLIENT
     )
     assert session.token != alice.session.token
-    owner = await world.accounts.authenticate(session.token)
+    owner = await world.accounts.caller(session.token)
     assert owner.device == device_id
     with pytest.raises(Unauthorized):  # used once
         await world.accounts.token_from_signature(device_id, challenge.challenge, signature, client=CLIENT)
@@ -268,16 +268,16 @@ async def test_an_unknown_device_gets_a_challenge_that_never_verifies(world: Wor
 async def test_a_token_expires(world: World) -> None:
     alice = await world.photo("alice")
     world.clock.advance(world.limits.token_ttl_s - 1)
-    await world.accounts.authenticate(alice.session.token)
+    await world.accounts.caller(alice.session.token)
     world.clock.advance(2)
     with pytest.raises(Unauthorized):
-        await world.accounts.authenticate(alice.session.token)
+        await world.accounts.caller(alice.session.token)
 
 
 @pytest.mark.parametrize("token", ["", "nope", "x" * 10_000])
 async def test_garbage_tokens_are_unauthorized(world: World, token: str) -> None:
     with pytest.raises(Unauthorized):
-        await world.accounts.authenticate(token)
+        await world.accounts.caller(token)
 
 
 async def test_remove_a_device(world: World) -> None:
@@ -291,8 +291,8 @@ async def test_remove_a_device(world: World) -> None:
     await world.accounts.remove_device(alice.token, laptop.device)
     assert world.notices.removed == [(alice.session.account, laptop.device)]
     with pytest.raises(Unauthorized):
-        await world.accounts.authenticate(laptop.token)
-    await world.accounts.authenticate(alice.session.token)
+        await world.accounts.caller(laptop.token)
+    await world.accounts.caller(alice.session.token)
     assert [d.id for d in await world.store.list_devices(alice.session.account)] == [alice.session.device]
 
 
@@ -304,7 +304,7 @@ async def test_a_device_of_another_account_reads_as_nonexistent(world: World) ->
     with pytest.raises(NotFound) as missing:
         await world.accounts.remove_device(alice.token, "dnosuchdevice")
     assert other.value.message == missing.value.message
-    await world.accounts.authenticate(bob.session.token)
+    await world.accounts.caller(bob.session.token)
     assert world.notices.removed == []
 
 

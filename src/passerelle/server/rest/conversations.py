@@ -7,15 +7,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from passerelle.domain.errors import DomainError, Unauthorized
+from passerelle.domain.errors import DomainError
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.rest import conversations as wire
+from passerelle.server.auth import request_caller
 from passerelle.server.metrics import Metrics
-from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
+from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
-from passerelle.service.messaging import MessagingService, Sender
+from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Store
-from passerelle.service.records import ConversationRecord
+from passerelle.service.records import ConversationRecord, Sender
 
 
 def conversation_json(conv: ConversationRecord) -> wire.ConversationInfo:
@@ -25,17 +26,12 @@ def conversation_json(conv: ConversationRecord) -> wire.ConversationInfo:
 
 
 class ConversationRoutes:
-    def __init__(self, *, accounts: AccountService, messaging: MessagingService, store: Store) -> None:
+    def __init__(self, *, accounts: AccountService, messaging: MessagingService) -> None:
         self._accounts = accounts
         self._messaging = messaging
-        self._store = store
 
     async def _caller(self, request: Request) -> Sender:
-        record = await self._accounts.authenticate(bearer_token(request))
-        account = await self._store.get_account(record.account)
-        if account is None:
-            raise Unauthorized("unknown account")
-        return Sender(account, record.device)
+        return (await request_caller(request, self._accounts)).sender
 
     @endpoint
     async def open_direct(self, request: Request) -> Response:

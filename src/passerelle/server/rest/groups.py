@@ -8,15 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from passerelle.domain.errors import Unauthorized
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.rest import groups as wire
-from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
+from passerelle.server.auth import request_caller
+from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.group_records import InviteRecord
 from passerelle.service.groups import GroupService, GroupView
-from passerelle.service.messaging import Sender
-from passerelle.service.ports import Store
+from passerelle.service.records import Sender
 
 
 def group_json(view: GroupView) -> wire.GroupInfo:
@@ -36,17 +35,12 @@ def invite_json(invite: InviteRecord, token: str | None = None) -> wire.InviteLi
 
 
 class GroupRoutes:
-    def __init__(self, *, accounts: AccountService, groups: GroupService, store: Store) -> None:
+    def __init__(self, *, accounts: AccountService, groups: GroupService) -> None:
         self._accounts = accounts
         self._groups = groups
-        self._store = store
 
     async def _caller(self, request: Request) -> Sender:
-        record = await self._accounts.authenticate(bearer_token(request))
-        account = await self._store.get_account(record.account)
-        if account is None:
-            raise Unauthorized("unknown account")
-        return Sender(account, record.device)
+        return (await request_caller(request, self._accounts)).sender
 
     @staticmethod
     def _conv(request: Request) -> ConversationId:

@@ -15,15 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from passerelle.domain.apps import AppRegistry
-from passerelle.domain.errors import DomainError, InvalidInput, Unauthorized
+from passerelle.domain.errors import DomainError, InvalidInput
 from passerelle.domain.limits import Limits
 from passerelle.proto.errors import ProtocolError
+from passerelle.server.auth import request_caller
 from passerelle.server.errors import error_response
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
 from passerelle.service.keys import KeyService
 from passerelle.service.limiter import ClientKey, client_key_of
-from passerelle.service.records import TokenRecord
+from passerelle.service.records import Caller
 
 logger = logging.getLogger("passerelle.server.rest")
 
@@ -75,21 +76,13 @@ async def read_body(request: Request, kind: type[StructT]) -> StructT:
         raise InvalidInput("the body is not a JSON object: nested too deeply") from exc
 
 
-def bearer_token(request: Request) -> str:
-    """The token of ``Authorization: Bearer <token>`` (the scheme is case-insensitive, RFC 9110)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send the token as 'Authorization: Bearer <token>'")
-    return token.strip()
-
-
 def client_key(request: Request) -> ClientKey:
     """The peer's address (behind a proxy, uvicorn's --proxy-headers makes it the real client's)."""
     return client_key_of(request.client.host if request.client is not None else None)
 
 
-async def authenticated(request: Request, services: RestServices) -> TokenRecord:
-    return await services.accounts.authenticate(bearer_token(request))
+async def authenticated(request: Request, services: RestServices) -> Caller:
+    return await request_caller(request, services.accounts)
 
 
 def endpoint(

@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Route
 from passerelle.domain.errors import InvalidInput, TooLarge
 from passerelle.domain.ids import BlobId, ConversationId
 from passerelle.proto.rest import media as wire
-from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
+from passerelle.server.auth import request_caller
+from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.media import MediaService, parse_blob_id
 from passerelle.service.records import BlobRecord
@@ -60,7 +61,7 @@ class MediaRoutes:
 
     @endpoint
     async def create(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         body = await read_body(request, wire.CreateUpload)
         if (body.conv is None) == (body.story is None):
             raise InvalidInput("name either the conversation (conv) or the story (story) to upload into")
@@ -72,13 +73,13 @@ class MediaRoutes:
 
     @endpoint
     async def status(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         record = await self._media.upload_status(caller.account, parse_blob_id(request.path_params["blob"]))
         return json_response(opened_json(record, self._media.chunk_bytes))
 
     @endpoint
     async def chunk(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         blob = parse_blob_id(request.path_params["blob"])
         offset = _offset(request)
         data = await self._read_chunk(request)
@@ -89,19 +90,19 @@ class MediaRoutes:
 
     @endpoint
     async def finish(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         record = await self._media.finish(caller.account, parse_blob_id(request.path_params["blob"]))
         return json_response(upload_json(record))
 
     @endpoint
     async def cancel(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         await self._media.cancel(caller.account, parse_blob_id(request.path_params["blob"]))
         return Response(status_code=204)
 
     @endpoint
     async def download(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         blob = parse_blob_id(request.path_params["blob"])
         _, size = await self._media.open_download(caller.account, blob)
         return StreamingResponse(

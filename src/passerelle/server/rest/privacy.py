@@ -18,7 +18,8 @@ from passerelle.domain.ids import AccountId, MessageId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
 from passerelle.proto.rest import privacy as wire
-from passerelle.server.rest.io import bearer_token, client_key, endpoint, json_response, read_body
+from passerelle.server.auth import bearer_token, request_caller
+from passerelle.server.rest.io import client_key, endpoint, json_response, read_body
 from passerelle.server.rest.privacy_shapes import (
     choices_json,
     export_json,
@@ -30,7 +31,7 @@ from passerelle.service.accounts import AccountService
 from passerelle.service.ports import Clock
 from passerelle.service.privacy import PrivacyService
 from passerelle.service.privacy_records import ReportedMessage
-from passerelle.service.records import AccountRecord, TokenRecord
+from passerelle.service.records import AccountRecord
 
 ListChange = Callable[[AccountRecord, str], Awaitable[None]]
 """Adding to or removing from the caller's contacts or blocks."""
@@ -82,11 +83,8 @@ class PrivacyRoutes:
     def _change(self, change: ListChange) -> Callable[[Request], Awaitable[Response]]:
         return _ListChangeRoute(self._caller, change).handle
 
-    async def _token(self, request: Request) -> TokenRecord:
-        return await self._accounts.authenticate(bearer_token(request))
-
     async def _caller(self, request: Request) -> AccountRecord:
-        return await self._privacy.caller(await self._token(request))
+        return (await request_caller(request, self._accounts)).record
 
     # --- contacts and blocks -------------------------------------------------------------------------
 
@@ -131,11 +129,13 @@ class PrivacyRoutes:
 
     @endpoint
     async def get_settings(self, request: Request) -> Response:
-        return json_response(choices_json(await self._privacy.settings(await self._token(request))))
+        return json_response(
+            choices_json(await self._privacy.settings(await request_caller(request, self._accounts)))
+        )
 
     @endpoint
     async def update_settings(self, request: Request) -> Response:
-        token = await self._token(request)
+        token = await request_caller(request, self._accounts)
         body = await read_body(request, wire.PrivacyChange)
         choices = await self._privacy.update_settings(
             token,
@@ -195,7 +195,7 @@ class PrivacyRoutes:
 
     @endpoint
     async def erase(self, request: Request) -> Response:
-        token = await self._token(request)
+        token = await request_caller(request, self._accounts)
         body = await read_body(request, wire.Erase)
         await self._privacy.erase(token, password=body.password, code=body.code, client=client_key(request))
         return Response(status_code=204)

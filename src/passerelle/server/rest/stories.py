@@ -9,7 +9,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from passerelle.proto.rest import stories as wire
-from passerelle.server.rest.io import bearer_token, endpoint, json_response, read_body
+from passerelle.server.auth import request_caller
+from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts import AccountService
 from passerelle.service.stories import StoryService, parse_story_id
 from passerelle.service.story_records import StoryRecord
@@ -41,7 +42,7 @@ class StoryRoutes:
 
     @endpoint
     async def post(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         await read_body(request, wire.PostStory)
         posted = await self._stories.post(caller.account)
         story = posted.story
@@ -57,7 +58,7 @@ class StoryRoutes:
 
     @endpoint
     async def list(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         found = await self._stories.visible(caller.account)
         return json_response(
             wire.Stories(stories=[story_json(s, mine=s.author == caller.account) for s in found])
@@ -65,18 +66,18 @@ class StoryRoutes:
 
     @endpoint
     async def delete(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         await self._stories.delete(caller.account, parse_story_id(request.path_params["story"]))
         return Response(status_code=204)
 
     @endpoint
     async def settings(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         return json_response(wire.CrossApp(cross_app=await self._stories.cross_app(caller.account)))
 
     @endpoint
     async def update_settings(self, request: Request) -> Response:
-        caller = await self._accounts.authenticate(bearer_token(request))
+        caller = await request_caller(request, self._accounts)
         body = await read_body(request, wire.CrossAppChange)
         allowed = await self._stories.set_cross_app(caller.account, body.cross_app)
         return json_response(wire.CrossApp(cross_app=allowed))

@@ -25,6 +25,7 @@ from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
+from passerelle.server.auth import authenticate
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
 from passerelle.server.metrics import Metrics
 from passerelle.server.ws.admission import Admission
@@ -32,12 +33,11 @@ from passerelle.server.ws.connection import Connection, Transport, WriteBatcher
 from passerelle.server.ws.frames_in import FrameSource, QueuedFrames
 from passerelle.server.ws.hub import Hub
 from passerelle.service.accounts import AccountService
-from passerelle.service.auth import token_hash
 from passerelle.service.limiter import ClientKey, RateLimiter
-from passerelle.service.messaging import MessagingService, Sender
+from passerelle.service.messaging import MessagingService
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Clock, Store
-from passerelle.service.records import AppendResult
+from passerelle.service.records import AppendResult, Sender
 
 log = logging.getLogger("passerelle.gateway")
 TOO_BIG = 1009
@@ -165,26 +165,23 @@ class Gateway:
         try:
             await self._limiter.check_open(FAILED_HELLOS, conn.client, **failures)
             try:
-                token = await self._accounts.authenticate(frame.token)
+                caller = await authenticate(self._accounts, frame.token)
             except Unauthorized:
                 with contextlib.suppress(RateLimited):
                     await self._limiter.check_window(FAILED_HELLOS, conn.client, **failures)
                 raise
             await self._limiter.check(
                 "hello:device",
-                token.device,
+                caller.device,
                 rate=limits.hellos_per_device_per_second,
                 burst=limits.hello_burst,
             )
-            account = await self._store.get_account(token.account)
-            if account is None:
-                raise Unauthorized("unknown account")
-            conn.account = account.id
-            conn.device = token.device
-            conn.expires_at = token.expires_at
-            conn.token_hash = token_hash(frame.token)
-            self._admission.join_account(conn, account.id)
-            otk_count = await self._store.count_one_time_keys(token.device)
+            conn.account = caller.account
+            conn.device = caller.device
+            conn.expires_at = caller.expires_at
+            conn.token_hash = caller.token_hash
+            self._admission.join_account(conn, caller.account)
+            otk_count = await self._store.count_one_time_keys(caller.device)
         except DomainError as exc:
             session.reject(exc.code, exc.message)
             self._refuse(conn, session, exc)
@@ -195,14 +192,14 @@ class Gateway:
         )
         conn.push(
             session.accept(
-                account=account.id, device=token.device, otk_count=otk_count, time=self._clock.now_ms()
+                account=caller.account, device=caller.device, otk_count=otk_count, time=self._clock.now_ms()
             )
         )
         # An ack this device sent on its previous connection may still wait for its commit: start
         # after it, or the first read of the mailbox would deliver those items a second time.
-        conn.start_after(self._pipeline.pending_ack(token.device))
+        conn.start_after(self._pipeline.pending_ack(caller.device))
         self._hub.register(conn)
-        return Sender(account, token.device)
+        return caller.sender
 
     def _refuse(self, conn: Connection, session: ServerSession, exc: DomainError) -> None:
         """Answer a refused connection or hello with an ``error`` frame, then close it."""

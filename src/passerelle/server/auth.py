@@ -1,0 +1,41 @@
+"""The one authentication path of the edges: a bearer token to the caller (account and device).
+
+REST handlers call ``request_caller`` (the token of ``Authorization: Bearer``); the WebSocket gateway
+calls ``authenticate`` with the token of ``hello``. Both go through the accounts service
+(``AccountService.caller``): one hash, one indexed token read, one account read; no edge reads the
+store itself. Every failure is ``Unauthorized`` (401 on REST; an ``error`` frame and 4001 on the
+WebSocket), whatever was wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from starlette.requests import Request
+
+from passerelle.domain.errors import Unauthorized
+from passerelle.service.records import Caller
+
+
+class Callers(Protocol):
+    """What the edges need to authenticate (``passerelle.service.accounts.AccountService``)."""
+
+    async def caller(self, token: str) -> Caller: ...
+
+
+def bearer_token(request: Request) -> str:
+    """The token of ``Authorization: Bearer <token>`` (the scheme is case-insensitive, RFC 9110)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send the token as 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+async def authenticate(callers: Callers, token: str) -> Caller:
+    """The caller presenting ``token``; raises Unauthorized."""
+    return await callers.caller(token)
+
+
+async def request_caller(request: Request, callers: Callers) -> Caller:
+    """The caller of an authenticated REST request; raises Unauthorized."""
+    return await authenticate(callers, bearer_token(request))
