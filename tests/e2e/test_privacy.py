@@ -29,8 +29,8 @@ from passerelle.sdk import (
     TypingEvent,
     Unauthorized,
 )
-from passerelle.server.app import Services
 from passerelle.server.runner import running_server
+from passerelle.server.wiring import Wired
 from tests.conftest import CodeInbox, ServerHandle, SettableClock, assert_absent, make_settings
 from tests.watch import Watcher
 
@@ -50,7 +50,7 @@ async def server(tmp_path: Path, log_file: Path) -> AsyncIterator[ServerHandle]:
         yield ServerHandle(running, data_dir, log_file, inbox, clock)
 
 
-def services(server: ServerHandle) -> Services:
+def services(server: ServerHandle) -> Wired:
     return server.running.services
 
 

@@ -1,7 +1,7 @@
-"""The REST edge of accounts, keys, the directory and conversations as a real ASGI app (rest_routes,
-ConversationRoutes and BodyLimit, on a real SQLite store), called in process through httpx's ASGI
-transport. Nothing runs in the background: the send pipeline is built but never started, so sends
-belong to the tests of the real server."""
+"""The REST edge as the real ASGI app (``server.app.asgi_app`` over the graph of the composition
+root, on the in-memory store of ``tests.unit.service.world``), called in process through httpx's
+ASGI transport. Nothing runs in the background (the lifespan is not run): the send pipeline is built
+but never started, so sends belong to the tests of the real server."""
 
 from __future__ import annotations
 
@@ -12,18 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 
-from passerelle.broker import open_broker
 from passerelle.domain.addresses import normalize_phone
 from passerelle.domain.limits import Limits
-from passerelle.server.body_limit import BodyLimit
-from passerelle.server.errors import http_exception_handler
-from passerelle.server.rest import RestServices, rest_routes
-from passerelle.server.rest.conversations import ConversationRoutes
-from passerelle.service.messaging import MessagingService
-from passerelle.service.pipeline import SendPipeline
+from passerelle.server.app import asgi_app
 from passerelle.service.ports import Store
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
 from tests.unit.service.world import open_world
@@ -100,26 +92,6 @@ class Api:
 @contextlib.asynccontextmanager
 async def rest_api(tmp_path: Path, limits: Limits = GENEROUS) -> AsyncIterator[Api]:
     async with open_world(tmp_path, limits) as w:
-        services = RestServices(
-            accounts=w.accounts, keys=w.keys, directory=w.directory, apps=w.settings.apps, limits=limits
-        )
-        messaging = MessagingService(
-            store=w.store,
-            pipeline=SendPipeline(w.store),
-            broker=open_broker(""),
-            directory=w.directory,
-            apps=w.settings.apps,
-            clock=w.clock,
-            max_envelope_bytes=limits.max_envelope_bytes,
-            max_targets=limits.max_targets,
-            max_waiting_requests=limits.request_waiting_messages,
-        )
-        conversations = ConversationRoutes(accounts=w.accounts, messaging=messaging)
-        app = Starlette(
-            routes=[*rest_routes(services), *conversations.routes()],
-            exception_handlers={HTTPException: http_exception_handler},
-        )
-        app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=asgi_app(w.wired))
         async with httpx.AsyncClient(transport=transport, base_url="http://passerelle.test") as http:
             yield Api(http, w.store, w.clock, w.phone, w.notices, w.keys_low, limits, transport)

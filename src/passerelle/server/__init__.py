@@ -1,1 +1,1 @@
-"""The ASGI server: create_app(settings) is the composition root."""
+"""The ASGI server: server.wiring builds the graph (the composition root), server.app serves it."""

@@ -13,8 +13,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from passerelle.config import Settings
-from passerelle.server.app import Services, create_app
+from passerelle.server.app import create_app
 from passerelle.server.uvicorn_protocols import HttpProtocol, WebSocketProtocol
+from passerelle.server.wiring import Wired
 from passerelle.service.ports import Clock, CodeSender
 
 
@@ -49,7 +50,7 @@ class RunningServer:
     url: str
     ws_url: str
     fast_ws_url: str | None
-    services: Services
+    services: Wired
     server: uvicorn.Server
 
 
@@ -70,7 +71,7 @@ async def running_server(
                     task.result()
                     raise RuntimeError("the server stopped while starting")
                 await asyncio.sleep(0.005)
-        services: Services = app.state.services
+        services: Wired = app.state.services
         yield RunningServer(
             url=f"http://127.0.0.1:{port}",
             ws_url=f"ws://127.0.0.1:{port}/v1/ws",

@@ -10,7 +10,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from passerelle.service.ports import Clock
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId
+from passerelle.service.ports import Clock, Invalidate
+from passerelle.service.records import ConversationRecord
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -47,3 +49,29 @@ class TtlCache(Generic[K, V]):
             value = await load()
             self.put(key, value)
         return value
+
+
+class SendCaches:
+    """What the send path caches (an account's devices, a conversation's record) and the epoch that
+    its cached routes carry, with their invalidation: by the services on a local change, and by the
+    hub on the broker's ``Invalidate`` from another node. Built before the services and the hub,
+    which both hold it (so neither needs the other)."""
+
+    def __init__(self, clock: Clock, *, also: Callable[[Invalidate], None] | None = None) -> None:
+        self.devices: TtlCache[AccountId, tuple[DeviceId, ...]] = TtlCache(clock, ttl_s=30.0)
+        self.conversations: TtlCache[ConversationId, ConversationRecord] = TtlCache(clock, ttl_s=30.0)
+        self.epoch = 0
+        """Bumped by every change to devices or conversations: cached routes recompute."""
+        self._also = also
+
+    def changed(self) -> None:
+        self.epoch += 1
+
+    def invalidate(self, event: Invalidate) -> None:
+        self.epoch += 1
+        if self._also is not None:
+            self._also(event)
+        for account in event.accounts:
+            self.devices.drop(account)
+        for conv in event.conversations:
+            self.conversations.drop(conv)

@@ -52,7 +52,7 @@ class LookupResult:
 
 
 class DirectorySafety(Protocol):
-    """What the directory asks of the safety rules (passerelle.service.privacy implements it)."""
+    """What the directory asks of the safety rules (``passerelle.service.safety.SafetyPolicy``)."""
 
     async def hides(self, target: AccountId, viewer: AccountId) -> bool:
         """True when ``target`` blocked ``viewer``."""
@@ -69,11 +69,10 @@ class Directory:
         apps: AppRegistry,
         limiter: RateLimiter,
         limits: Limits,
-        safety: DirectorySafety | None = None,
+        safety: DirectorySafety,
     ) -> None:
         self._store = store
-        self.safety = safety
-        """Set by the composition root once the privacy service exists."""
+        self._safety = safety
         self._apps = apps
         self._limiter = limiter
         self._limits = limits
@@ -125,9 +124,7 @@ class Directory:
         if not await self._may_see(viewer, record):
             raise NotFound(NO_ACCOUNT)
         shown = self._shown_to(viewer, record)
-        if self.safety is None:
-            return shown
-        last_seen = await self.safety.last_seen_for(viewer, record)
+        last_seen = await self._safety.last_seen_for(viewer, record)
         return LookupResult(
             account=shown.account,
             app=shown.app,
@@ -161,7 +158,7 @@ class Directory:
     async def _may_see(self, viewer: AccountRecord, target: AccountRecord) -> bool:
         if target.id == viewer.id:
             return True
-        if self.safety is not None and await self.safety.hides(target.id, viewer.id):
+        if await self._safety.hides(target.id, viewer.id):
             return False
         setting = effective_findability(self._apps.get(target.app), target.findability)
         if can_find(viewer_app=viewer.app, target_app=target.app, setting=setting):

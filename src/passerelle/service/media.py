@@ -67,6 +67,21 @@ class StoryBlobs(Protocol):
     async def may_download(self, caller: AccountId, container: str) -> bool: ...
 
 
+class BlobRemover:
+    """Deletes blobs: their files first, then their records (so a record never outlives its file
+    unnoticed). Media uses it, and stories are given one for their blobs (not the media service,
+    which needs the stories: no cycle)."""
+
+    def __init__(self, *, store: Store, blobs: BlobStore) -> None:
+        self._store = store
+        self._blobs = blobs
+
+    async def delete(self, blobs: Sequence[BlobId]) -> int:
+        """Delete these blobs' files, then their records; returns how many records went."""
+        await self._blobs.delete(blobs)
+        return await self._store.delete_blobs(blobs)
+
+
 def parse_blob_id(value: str) -> BlobId:
     """A blob id from a URL; anything that is not one is simply not found."""
     if not _BLOB_ID.fullmatch(value):
@@ -85,9 +100,11 @@ class MediaService:
         clock: Clock,
         ids: IdGenerator,
         limits: Limits,
+        stories: StoryBlobs,
     ) -> None:
         self._store = store
         self._blobs = blobs
+        self._remover = BlobRemover(store=store, blobs=blobs)
         self._members = members
         self._apps = apps
         self._clock = clock
@@ -98,8 +115,8 @@ class MediaService:
         self._upload_ttl_ms = limits.upload_ttl_s * 1000
         self._writing: set[BlobId] = set()
         """Uploads with a chunk being written by this process (a second one at once is a conflict)."""
-        self.stories: StoryBlobs | None = None
-        """Set by the composition root: containers starting ``s_`` are stories."""
+        self._stories = stories
+        """Containers starting ``s_`` are stories."""
 
     # --- uploads -------------------------------------------------------------------------------
 
@@ -254,20 +271,13 @@ class MediaService:
         """What the server holds about the account's uploads (for an export)."""
         return await self._store.blobs_of(account)
 
-    async def delete(self, blobs: Sequence[BlobId]) -> int:
-        """Delete these blobs' files, then their records (a deleted story's blobs); returns how many."""
-        return await self._delete(blobs)
-
     # --- helpers -------------------------------------------------------------------------------
 
     def _story(self, container: str) -> StoryBlobs | None:
-        return self.stories if container.startswith("s_") else None
+        return self._stories if container.startswith("s_") else None
 
     async def _story_expiry(self, caller: AccountId, container: str) -> Timestamp:
-        stories = self.stories
-        if stories is None:
-            raise NotFound("no such story")
-        return await stories.upload_expiry(caller, container)
+        return await self._stories.upload_expiry(caller, container)
 
     async def _quota_of(self, account: AccountId) -> MediaQuota:
         """The media quota of the account's app (the default one if the app is gone)."""
@@ -282,8 +292,7 @@ class MediaService:
         return record
 
     async def _delete(self, blobs: Sequence[BlobId]) -> int:
-        await self._blobs.delete(blobs)
-        return await self._store.delete_blobs(blobs)
+        return await self._remover.delete(blobs)
 
     async def _retention_s(self, members: Sequence[AccountId]) -> int:
         best = 0

@@ -25,7 +25,7 @@ from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, De
 from passerelle.domain.safety import REQUEST_FULL, Verdict
 from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, Receipt, Send, TypingNotice
 from passerelle.proto.payloads import envelope_problem
-from passerelle.service.caches import TtlCache
+from passerelle.service.caches import SendCaches, TtlCache
 from passerelle.service.group_send import GroupFanout
 from passerelle.service.pipeline import SendPipeline
 from passerelle.service.ports import Broker, Clock, Ephemeral, Invalidate, Store
@@ -80,7 +80,8 @@ class MessagingService:
         max_envelope_bytes: int,
         max_targets: int,
         max_waiting_requests: int,
-        safety: SafetyPolicy | None = None,
+        safety: SafetyPolicy,
+        caches: SendCaches,
     ) -> None:
         self._store = store
         self._pipeline = pipeline
@@ -91,15 +92,15 @@ class MessagingService:
         self._max_envelope = max_envelope_bytes
         self._max_targets = max_targets
         self._max_waiting_requests = max_waiting_requests
-        self.safety = safety
+        self._safety = safety
         """Blocks, message requests and who may message whom (docs/protocol.md section 9)."""
-        self.devices: TtlCache[AccountId, tuple[DeviceId, ...]] = TtlCache(clock, ttl_s=30.0)
-        self.conversations: TtlCache[ConversationId, ConversationRecord] = TtlCache(clock, ttl_s=30.0)
+        self._caches = caches
+        """Shared with the hub, which invalidates it on the broker's ``Invalidate``."""
+        self.devices = self._caches.devices
+        self.conversations = self._caches.conversations
         self._retention: TtlCache[AccountId, int] = TtlCache(clock, ttl_s=300.0)
         self._direct_ids: dict[tuple[AccountId, AccountId], ConversationId] = {}
         self._routes: dict[tuple[ConversationId, DeviceId], _Route] = {}
-        self._epoch = 0
-        """Bumped by every change to devices or conversations: cached routes recompute."""
         self._receipts = RecentReceipts(max_ids=MAX_RECEIPT_IDS)
         """What each device lately sent receipts for: repeats are coalesced, not stored again."""
         self.groups = GroupFanout(store=store, apps=apps, clock=clock, max_envelope_bytes=max_envelope_bytes)
@@ -116,12 +117,14 @@ class MessagingService:
             raise TooLarge(f"at most {self._max_targets} target devices per message")
         conv = await self._conversation_for(sender, frame)
         if conv.kind is ConversationKind.GROUP:
-            return await self.groups.prepare(sender.account.id, sender.device, frame, conv, self._epoch)
+            return await self.groups.prepare(
+                sender.account.id, sender.device, frame, conv, self._caches.epoch
+            )
         if frame.body:
             raise InvalidInput("'body' is for group conversations")
         now = self._clock.now_ms()
         route = self._routes.get((conv.id, sender.device))
-        if route is None or route.epoch != self._epoch or route.until < self._clock.monotonic():
+        if route is None or route.epoch != self._caches.epoch or route.until < self._clock.monotonic():
             route = await self._route(conv, sender.device, sender.account)
         if route.refusal:
             raise Forbidden(route.refusal)
@@ -167,11 +170,11 @@ class MessagingService:
     async def _route(
         self, conv: ConversationRecord, device: DeviceId, account: AccountRecord | None = None
     ) -> _Route:
-        epoch = self._epoch
+        epoch = self._caches.epoch
         members = conv.members
         refusal, silent, request = "", False, False
-        if self.safety is not None and account is not None and conv.kind is ConversationKind.DIRECT:
-            verdict, reason = await self.safety.direct_verdict(conv, account)
+        if account is not None and conv.kind is ConversationKind.DIRECT:
+            verdict, reason = await self._safety.direct_verdict(conv, account)
             if verdict is Verdict.FORBIDDEN:
                 refusal = reason
             elif verdict is Verdict.DROP:
@@ -302,11 +305,11 @@ class MessagingService:
     ) -> bool:
         """Receipts and typing never cross a block; in a direct conversation, read receipts and typing
         also wait until the conversation is accepted (docs/protocol.md section 9)."""
-        if self.safety is None or sender == to:
+        if sender == to:
             return True
         if conv.kind is ConversationKind.DIRECT:
-            return await self.safety.may_signal(sender, to, kind)
-        return await self.safety.may_message(sender, to)
+            return await self._safety.may_signal(sender, to, kind)
+        return await self._safety.may_message(sender, to)
 
     async def _notice(
         self,
@@ -344,7 +347,7 @@ class MessagingService:
         conv = await self.member_conversation(sender.account.id, conv_id)
         await self._store.set_timer(conv.id, timer_s)
         self.conversations.drop(conv.id)
-        self._epoch += 1
+        self._caches.changed()
         await self._broker.publish(Invalidate(conversations=(conv.id,)))
         targets: list[DeviceId] = []
         for member in conv.members:
@@ -368,7 +371,7 @@ class MessagingService:
 
     async def _devices_changed(self, account: AccountId, device: DeviceId, event: str) -> None:
         self.devices.drop(account)
-        self._epoch += 1
+        self._caches.changed()
         await self._broker.publish(Invalidate(accounts=(account,)))
         others = [d for d in await self._devices(account) if d != device]
         if not others:
@@ -391,13 +394,7 @@ class MessagingService:
         await self._broker.publish(Ephemeral((device,), _encode(KeysLow(count=count))))
 
     def invalidate(self, event: Invalidate) -> None:
-        self._epoch += 1
-        if self.safety is not None:
-            self.safety.invalidate(event)
-        for account in event.accounts:
-            self.devices.drop(account)
-        for conv in event.conversations:
-            self.conversations.drop(conv)
+        self._caches.invalidate(event)
 
 
 def _own_copies(targets: frozenset[str], payloads: dict[str, msgspec.Raw]) -> dict[str, msgspec.Raw]:

@@ -26,7 +26,7 @@ from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.errors import InvalidInput, NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.domain.privacy import Findability
-from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, may_see_last_seen
+from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
 from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
 from passerelle.service.limiter import ClientKey, RateLimiter
@@ -199,21 +199,6 @@ class PrivacyService:
             message_from=new_from,
             last_seen=new_seen,
         )
-
-    async def hides(self, target: AccountId, viewer: AccountId) -> bool:
-        return await self.safety.hides(target, viewer)
-
-    async def last_seen_for(self, viewer: AccountRecord, target: AccountRecord) -> Timestamp | None:
-        """The target's last-seen time if their setting shows it to the viewer, else None."""
-        settings = await self._store.get_privacy(target.id)
-        if settings.last_seen_at is None:
-            return None
-        shown = may_see_last_seen(
-            settings.last_seen,
-            viewer_is_contact=await self.safety.is_contact(target.id, viewer.id),
-            viewer_is_self=viewer.id == target.id,
-        )
-        return settings.last_seen_at if shown else None
 
     # --- reports ------------------------------------------------------------------------------------
 

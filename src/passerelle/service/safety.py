@@ -6,7 +6,8 @@ a contact, an accepted or declined request, a ``message_from`` setting) drops th
 and on every node through the broker's ``Invalidate``, which also makes the send path recompute its
 cached routes: a send costs a dictionary lookup, never a query, until something changes.
 
-Group code calls ``may_message`` (no block either way) and ``may_signal``.
+Group code calls ``may_message`` (no block either way) and ``may_signal``; the directory calls
+``hides`` and ``last_seen_for``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from passerelle.domain.conversations import direct_conversation_id
-from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.domain.safety import (
     MemberState,
     PairFacts,
     Verdict,
     first_state,
+    may_see_last_seen,
     may_signal,
     send_verdict,
 )
@@ -121,3 +123,15 @@ class SafetyPolicy:
         if owner == other:
             return False
         return (await self.facts(owner, other)).is_contact(owner, other)
+
+    async def last_seen_for(self, viewer: AccountRecord, target: AccountRecord) -> Timestamp | None:
+        """The target's last-seen time if their setting shows it to the viewer, else None."""
+        settings = await self._store.get_privacy(target.id)
+        if settings.last_seen_at is None:
+            return None
+        shown = may_see_last_seen(
+            settings.last_seen,
+            viewer_is_contact=await self.is_contact(target.id, viewer.id),
+            viewer_is_self=viewer.id == target.id,
+        )
+        return settings.last_seen_at if shown else None

@@ -53,7 +53,7 @@ class PostedStory:
 
 
 class BlobDeleter(Protocol):
-    """What stories need from media: delete blobs' files and rows (``MediaService.delete``)."""
+    """What stories need from media: delete blobs' files and rows (``media.BlobRemover``)."""
 
     async def delete(self, blobs: Sequence[BlobId]) -> int: ...
 

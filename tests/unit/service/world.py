@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from passerelle.broker import open_broker
 from passerelle.config import Settings, load_settings
 from passerelle.domain.addresses import normalize_phone
 from passerelle.domain.limits import Limits
 from passerelle.server.system import RandomIds
+from passerelle.server.wiring import Adapters, Wired, build
 from passerelle.service.accounts import AccountService, DeviceSession, PasswordProof, PhoneProof
 from passerelle.service.directory import Directory
 from passerelle.service.keys import KeyService
@@ -19,6 +21,7 @@ from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
 from passerelle.storage import MemoryStore
+from passerelle.storage.blobs.files import LocalBlobStore
 from passerelle.storage.ratelimits.memory import MemoryRateLimits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
@@ -52,6 +55,7 @@ class World:
     accounts: AccountService
     directory: Directory
     keys: KeyService
+    wired: Wired
 
     async def chat(self, phone: str, name: str = "Bob") -> Person:
         device = TestDevice(f"{name}'s phone")
@@ -95,34 +99,35 @@ class World:
 
 @contextlib.asynccontextmanager
 async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
-    """The account, directory and key services wired on a ``MemoryStore``; the server key file is
-    in ``tmp_path``."""
+    """The services as the composition root builds them (``server.wiring.build``) on a
+    ``MemoryStore``, a fake clock and a recording phone; device notices and low-key warnings are
+    recorded instead of told to devices; the server key file and blobs are in ``tmp_path``."""
     settings = replace(load_settings(None, data_dir=tmp_path), limits=limits)
     clock = FakeClock()
-    store = MemoryStore(clock=clock)
-    await store.open()
-    secret = FileServerSecret(tmp_path / KEY_FILE)
-    await secret.open()
     phone, notices, keys_low = Phone(), Notices(), KeysLow()
-    limiter = RateLimiter(MemoryRateLimits(clock))
-    directory = Directory(store=store, apps=settings.apps, limiter=limiter, limits=limits)
-    accounts = AccountService(
-        store=store,
-        apps=settings.apps,
-        limits=limits,
+    adapters = Adapters(
+        store=MemoryStore(clock=clock),
+        broker=open_broker(""),
+        rate_limits=MemoryRateLimits(clock),
+        secret=FileServerSecret(tmp_path / KEY_FILE),
+        blobs=LocalBlobStore(tmp_path / "blobs"),
         clock=clock,
         ids=RandomIds(),
         codes=phone,
-        limiter=limiter,
-        notices=notices,
-        secret=secret,
     )
-    keys = KeyService(
-        store=store, limits=limits, clock=clock, limiter=limiter, directory=directory, on_keys_low=keys_low
-    )
-    try:
+    wired = build(settings, adapters, notices=notices, keys_low=keys_low)
+    async with wired.opened():
         yield World(
-            store, clock, phone, notices, keys_low, limits, settings, limiter, accounts, directory, keys
+            wired.store,
+            clock,
+            phone,
+            notices,
+            keys_low,
+            limits,
+            settings,
+            wired.limiter,
+            wired.accounts,
+            wired.directory,
+            wired.keys,
+            wired,
         )
-    finally:
-        await store.close()

@@ -27,7 +27,6 @@ from passerelle.proto.payloads import body_problem
 from passerelle.server.metrics import Metrics
 from passerelle.server.ws.connection import Connection, Entry
 from passerelle.server.ws.deliver import shared_tail
-from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Broker, BrokerEvent, DeviceNews, Ephemeral, Invalidate, Mailbox
 from passerelle.service.records import AppendResult, MailboxItem, SharedItems
 
@@ -45,20 +44,22 @@ class Hub:
         *,
         mailbox: Mailbox,
         broker: Broker,
-        messaging: MessagingService,
+        invalidate: Callable[[Invalidate], None],
         metrics: Metrics,
+        on_presence: Callable[[AccountId], None] | None = None,
         max_frame_bytes: int = 1 << 20,
     ) -> None:
         self._mailbox = mailbox
         self._max_frame = max_frame_bytes
         """No ``deliver`` frame is larger (unless one item alone is): what clients must accept."""
         self._broker = broker
-        self._messaging = messaging
+        self._invalidate = invalidate
+        """Drops what the send path cached (``SendCaches.invalidate``) when another node changed it."""
         self._metrics = metrics
         self.connections: dict[DeviceId, Connection] = {}
         self._pokes: set[DeviceId] = set()
         self._poke_ready = asyncio.Event()
-        self.on_presence: Callable[[AccountId], None] | None = None
+        self.on_presence = on_presence
         """Told of each connect and disconnect (last seen, passerelle.service.presence)."""
 
     # --- connections -----------------------------------------------------------------------------
@@ -201,7 +202,7 @@ class Hub:
                         if close:
                             conn.close(4001, "device removed")
             case Invalidate():
-                self._messaging.invalidate(event)
+                self._invalidate(event)
 
     async def run(self) -> None:
         """Publish pending pokes in batches (several-node mode). Owned by the lifespan.

@@ -16,7 +16,6 @@ from passerelle.server.metrics import Metrics
 from passerelle.server.ws.connection import Connection, WriteBatcher
 from passerelle.server.ws.deliver import shared_tail, to_item
 from passerelle.server.ws.hub import Hub
-from passerelle.service.messaging import MessagingService
 from passerelle.service.ports import Broker, Mailbox
 from passerelle.service.records import AppendResult, MailboxItem, SharedItems
 
@@ -109,7 +108,7 @@ async def hub_with(
     hub = Hub(
         mailbox=cast(Mailbox, EmptyMailbox()),
         broker=cast(Broker, LocalBroker()),
-        messaging=cast(MessagingService, None),
+        invalidate=lambda event: None,
         metrics=Metrics(),
         max_frame_bytes=max_frame_bytes,
     )

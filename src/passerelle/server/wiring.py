@@ -1,0 +1,373 @@
+"""The composition root: the one place that builds the server's object graph.
+
+``adapters(settings)`` names the concrete adapters the settings ask for (store, broker, rate limits,
+server secret, blob files, code sender) and opens nothing. ``build(settings, adapters)`` builds
+every service, the hub and the gateways from them in one pass, in dependency order, with no link
+patched afterwards; ``Wired.running()`` is the lifespan (open, run the owned tasks, close everything
+in reverse order). The server (``server.app.create_app``), the tests' fixtures and the demo (through
+``server.runner``) all build through here; tests hand in adapters of their own (a ``MemoryStore``,
+a fake clock, a recording code sender).
+
+The links that once made cycles are cut so:
+- the hub tells the send path's caches of another node's changes through ``SendCaches`` (built
+  first, shared with messaging), so the pipeline can take ``hub.on_committed`` when it is built;
+- the directory asks the safety policy (``SafetyPolicy``), not the privacy service, who hides from
+  whom and who may see a last-seen time;
+- stories delete their blobs through a ``BlobRemover`` of their own, so media can take the stories;
+- presence is built before the hub, which takes ``presence.seen``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from passerelle.broker import open_broker
+from passerelle.config import Settings
+from passerelle.server.codes import code_sender_from_setting
+from passerelle.server.metrics import Metrics
+from passerelle.server.system import RandomIds, SystemClock
+from passerelle.server.ws.admission import Admission, fd_limit_warning
+from passerelle.server.ws.expiry import TokenExpiry
+from passerelle.server.ws.gateway import Gateway
+from passerelle.server.ws.hub import Hub
+from passerelle.server.ws.picows import PicowsGateway
+from passerelle.service.accounts import AccountService
+from passerelle.service.caches import SendCaches
+from passerelle.service.directory import Directory
+from passerelle.service.groups import GroupDeviceNotices, GroupService
+from passerelle.service.janitor import Janitor
+from passerelle.service.keys import KeyService, KeysLowHook
+from passerelle.service.limiter import RateLimiter
+from passerelle.service.media import BlobRemover, MediaService
+from passerelle.service.messaging import MessagingService
+from passerelle.service.pipeline import SendPipeline
+from passerelle.service.ports import (
+    BlobStore,
+    Broker,
+    Clock,
+    CodeSender,
+    DeviceNotices,
+    IdGenerator,
+    RateLimits,
+    Store,
+)
+from passerelle.service.presence import Presence
+from passerelle.service.privacy import PrivacyService
+from passerelle.service.safety import SafetyPolicy
+from passerelle.service.stories import StoryService
+from passerelle.storage import open_store
+from passerelle.storage.blobs.files import LocalBlobStore
+from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
+from passerelle.storage.ratelimits import open_rate_limits
+from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
+
+log = logging.getLogger("passerelle.server")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Adapters:
+    """The outside world the graph is built on: what a test replaces. Nothing here is open yet."""
+
+    store: Store
+    broker: Broker
+    rate_limits: RateLimits
+    secret: FileServerSecret
+    blobs: BlobStore
+    clock: Clock
+    ids: IdGenerator
+    codes: CodeSender
+    http: httpx.AsyncClient | None = None
+    """The HTTP client of a code sender that calls a web service (closed with the rest)."""
+
+
+def adapters(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    code_sender: CodeSender | None = None,
+) -> Adapters:
+    """The adapters the settings name: the only place (with ``storage`` and ``broker``'s openers)
+    that chooses a concrete technology."""
+    clock = clock or SystemClock()
+    http = None
+    if code_sender is None:
+        http = httpx.AsyncClient(timeout=10.0)
+        code_sender = code_sender_from_setting(settings.code_sender, http)
+    return Adapters(
+        store=open_store(settings.effective_database_url(), sqlite_synchronous=settings.sqlite_synchronous),
+        broker=open_broker(settings.redis_url),
+        rate_limits=open_rate_limits(
+            settings.redis_url,
+            clock,
+            max_keys=settings.limits.rate_limit_keys,
+            prefix=settings.redis_key_prefix,
+        ),
+        secret=FileServerSecret(settings.data_dir / KEY_FILE, configured=settings.code_key),
+        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        clock=clock,
+        ids=ids or RandomIds(),
+        codes=code_sender,
+        http=http,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wired:
+    """The built graph. Tests and the demo reach in here (for the clock, the janitor, the hub)."""
+
+    settings: Settings
+    adapters: Adapters
+    store: Store
+    clock: Clock
+    metrics: Metrics
+    limiter: RateLimiter
+    safety: SafetyPolicy
+    presence: Presence
+    hub: Hub
+    pipeline: SendPipeline
+    directory: Directory
+    messaging: MessagingService
+    groups: GroupService
+    accounts: AccountService
+    keys: KeyService
+    stories: StoryService
+    media: MediaService
+    privacy: PrivacyService
+    janitor: Janitor
+    admission: Admission
+    gateway: Gateway
+    expiry: TokenExpiry
+    fast_gateway: PicowsGateway | None
+
+    @contextlib.asynccontextmanager
+    async def opened(self) -> AsyncIterator[None]:
+        """The adapters open (data directory, secret, store), and closed again on exit; no task runs.
+        What a test of the services or the REST edge alone needs."""
+        a = self.adapters
+        await asyncio.to_thread(_private_data_dir, self.settings)
+        await a.secret.open()
+        await a.store.open()
+        try:
+            yield
+        finally:
+            await a.rate_limits.close()
+            await a.broker.close()
+            if a.http is not None:
+                await a.http.aclose()
+            await a.store.close()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The server's lifespan: open everything, run the owned tasks (the pipeline's writer, the
+        poke publisher, the janitor, presence, token expiry) in one TaskGroup, close in reverse."""
+        settings = self.settings
+        async with self.opened():
+            await self.adapters.broker.start(self.expiry.on_broker_event)
+            fast_gateway = self.fast_gateway
+            if fast_gateway is not None:
+                await fast_gateway.start_listening(settings.host, settings.ws_port or 0)
+                log.info("fast WebSocket gateway listening", extra={"port": fast_gateway.port})
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self.pipeline.run(), name="pipeline"),
+                    group.create_task(self.hub.run(), name="pokes"),
+                    group.create_task(self.janitor.run(settings.janitor_interval_s), name="janitor"),
+                    group.create_task(self.presence.run(), name="presence"),
+                    group.create_task(self.expiry.run(), name="token-expiry"),
+                ]
+                if (fd_warning := fd_limit_warning(settings.limits.max_connections)) is not None:
+                    log.warning(fd_warning)
+                log.info("passerelle is ready", extra={"apps": [a.name for a in settings.apps]})
+                try:
+                    yield
+                finally:
+                    self.hub.close_all()
+                    # Finish what was accepted into the pipeline (and its pokes) before stopping it.
+                    if not await self.pipeline.drain():
+                        log.warning("shutting down with messages still being stored")
+                    if fast_gateway is not None:
+                        await fast_gateway.close()
+                    for task in tasks:
+                        task.cancel()
+
+
+def build(
+    settings: Settings,
+    adapters: Adapters,
+    *,
+    notices: DeviceNotices | None = None,
+    keys_low: KeysLowHook | None = None,
+) -> Wired:
+    """Build the whole graph in dependency order; nothing is patched afterwards.
+
+    ``notices`` and ``keys_low`` replace the messaging side's reactions to a device-list change and
+    to a device running low on one-time keys (the unit tests of accounts and keys record them).
+    """
+    a = adapters
+    store, broker, clock, ids = a.store, a.broker, a.clock, a.ids
+    apps, limits = settings.apps, settings.limits
+    metrics = Metrics()
+    limiter = RateLimiter(a.rate_limits)
+    safety = SafetyPolicy(store=store, broker=broker, clock=clock)
+    caches = SendCaches(clock, also=safety.invalidate)
+    presence = Presence(store=store, clock=clock)
+    hub = Hub(
+        mailbox=store,
+        broker=broker,
+        invalidate=caches.invalidate,
+        metrics=metrics,
+        on_presence=presence.seen,
+        max_frame_bytes=limits.max_frame_bytes,
+    )
+    pipeline = SendPipeline(
+        store,
+        on_committed=hub.on_committed,
+        on_batch=metrics.on_batch,
+        commit_delay_s=settings.commit_delay_s,
+    )
+    directory = Directory(store=store, apps=apps, limiter=limiter, limits=limits, safety=safety)
+    messaging = MessagingService(
+        store=store,
+        pipeline=pipeline,
+        broker=broker,
+        directory=directory,
+        apps=apps,
+        clock=clock,
+        max_envelope_bytes=limits.max_envelope_bytes,
+        max_targets=limits.max_targets,
+        max_waiting_requests=limits.request_waiting_messages,
+        safety=safety,
+        caches=caches,
+    )
+    groups = GroupService(
+        store=store,
+        messaging=messaging,
+        pipeline=pipeline,
+        broker=broker,
+        directory=directory,
+        clock=clock,
+        ids=ids,
+    )
+    accounts = AccountService(
+        store=store,
+        apps=apps,
+        limits=limits,
+        clock=clock,
+        ids=ids,
+        codes=a.codes,
+        limiter=limiter,
+        notices=notices or GroupDeviceNotices(messaging, groups),
+        secret=a.secret,
+    )
+    keys = KeyService(
+        store=store,
+        limits=limits,
+        clock=clock,
+        limiter=limiter,
+        directory=directory,
+        on_keys_low=keys_low or messaging.keys_low,
+    )
+    stories = StoryService(
+        store=store, safety=safety, clock=clock, ids=ids, blobs=BlobRemover(store=store, blobs=a.blobs)
+    )
+    media = MediaService(
+        store=store,
+        blobs=a.blobs,
+        members=messaging,
+        apps=apps,
+        clock=clock,
+        ids=ids,
+        limits=limits,
+        stories=stories,
+    )
+    privacy = PrivacyService(
+        store=store,
+        broker=broker,
+        clock=clock,
+        ids=ids,
+        limiter=limiter,
+        safety=safety,
+        accounts=accounts,
+        directory=directory,
+        messaging=messaging,
+        presence=presence,
+        erasers=[stories.erase_account, media.erase_account],
+    )
+    janitor = Janitor(
+        mailbox=store,
+        clock=clock,
+        idempotency_window_s=settings.idempotency_window_s,
+        on_deleted=metrics.janitor_deleted.inc,
+        also=[stories.delete_expired, media.delete_expired],
+    )
+    admission = Admission(
+        per_client=limits.max_connections_per_client,
+        per_account=limits.max_connections_per_account,
+        total=limits.max_connections,
+        gauge=metrics.sockets,
+    )
+    gateway = Gateway(
+        hub=hub,
+        accounts=accounts,
+        messaging=messaging,
+        pipeline=pipeline,
+        store=store,
+        limiter=limiter,
+        limits=limits,
+        metrics=metrics,
+        clock=clock,
+        admission=admission,
+    )
+    expiry = TokenExpiry(
+        hub.connections,
+        clock,
+        tokens=store,
+        broker_events=hub.on_broker_event,
+        interval_s=limits.token_check_interval_s,
+    )
+    fast_gateway = (
+        PicowsGateway(
+            gateway, max_frame_bytes=limits.max_frame_bytes, recv_buffer_bytes=limits.recv_buffer_bytes
+        )
+        if settings.ws_port is not None
+        else None
+    )
+    return Wired(
+        settings=settings,
+        adapters=a,
+        store=store,
+        clock=clock,
+        metrics=metrics,
+        limiter=limiter,
+        safety=safety,
+        presence=presence,
+        hub=hub,
+        pipeline=pipeline,
+        directory=directory,
+        messaging=messaging,
+        groups=groups,
+        accounts=accounts,
+        keys=keys,
+        stories=stories,
+        media=media,
+        privacy=privacy,
+        janitor=janitor,
+        admission=admission,
+        gateway=gateway,
+        expiry=expiry,
+        fast_gateway=fast_gateway,
+    )
+
+
+def _private_data_dir(settings: Settings) -> None:
+    """The data directory and its blob folder are 0700 (created so, or tightened: docs/operations.md);
+    the SQLite store and the key file see to their own files."""
+    private_dir(settings.data_dir)
+    tighten(settings.data_dir / "blobs", DIR_MODE)
