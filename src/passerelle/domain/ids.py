@@ -20,3 +20,11 @@ MessageId = NewType("MessageId", int)
 MailboxPos = NewType("MailboxPos", int)
 Timestamp = NewType("Timestamp", int)
 """Milliseconds since the Unix epoch, UTC."""
+
+MAX_CLIENT_MESSAGE_ID = 64
+
+
+def is_client_message_id(value: str) -> bool:
+    """The rule of a client-chosen message id: 1 to 64 printable ASCII characters (docs/protocol.md
+    section 2). Written once, for the server's send path and the SDK alike."""
+    return 0 < len(value) <= MAX_CLIENT_MESSAGE_ID and value.isascii() and value.isprintable()

@@ -38,7 +38,6 @@ from passerelle.proto.frames import (
 from passerelle.proto.payloads import utf8_problem
 
 MAX_ERRORS = 20
-MAX_ID_LEN = 64
 ACK_PREFIX = b'{"t":"ack",'
 """How an ``ack`` frame starts when its writer puts the tag first (the SDK's codec and the browser's
 JSON.stringify both do): what a WebSocket layer may look for before offering ``receive_ack`` a frame."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from passerelle.domain.addresses import Address, normalize_alias, normalize_display_name, normalize_phone
 from passerelle.domain.apps import App, AppRegistry, IdentityKind
@@ -32,17 +33,25 @@ from passerelle.service.passwords import (
     verify_password,
 )
 from passerelle.service.ports import (
+    AccountStore,
     Clock,
     CodeSender,
+    CodeStore,
     DeviceNotices,
+    DeviceStore,
     IdGenerator,
     ServerSecret,
-    Store,
+    TokenStore,
 )
 from passerelle.service.records import AccountRecord, Caller, DeviceRecord, TokenRecord
 from passerelle.service.signatures import canonical_json, is_public_key, verify_ed25519
 
 logger = logging.getLogger(__name__)
+
+
+class AccountsStore(AccountStore, DeviceStore, TokenStore, CodeStore, Protocol):
+    """What accounts (with their tokens and codes, ``service.auth``) need of the store."""
+
 
 BAD_PASSWORD = "wrong name or password"
 
@@ -131,7 +140,7 @@ class AccountService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: AccountsStore,
         apps: AppRegistry,
         limits: Limits,
         clock: Clock,

@@ -21,15 +21,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Protocol
 
 from passerelle.domain.apps import App
 from passerelle.domain.errors import Unauthorized
 from passerelle.domain.ids import DeviceId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.service.limiter import ClientKey, RateLimiter
-from passerelle.service.ports import Clock, CodeSender, IdGenerator, ServerSecret, Store
+from passerelle.service.ports import (
+    Clock,
+    CodeSender,
+    CodeStore,
+    DeviceStore,
+    IdGenerator,
+    ServerSecret,
+    TokenStore,
+)
 from passerelle.service.records import CodeRecord, TokenRecord
 from passerelle.service.signatures import canonical_json, verify_ed25519
+
+
+class CredentialStore(DeviceStore, TokenStore, CodeStore, Protocol):
+    """What tokens, challenges and one-time codes need of the store."""
+
 
 CODE_DIGITS = 6
 MAX_TOKEN_CHARS = 512
@@ -76,7 +90,7 @@ class Tokens:
     """Bearer tokens and the challenge login that renews them."""
 
     def __init__(
-        self, *, store: Store, clock: Clock, ids: IdGenerator, limits: Limits, limiter: RateLimiter
+        self, *, store: CredentialStore, clock: Clock, ids: IdGenerator, limits: Limits, limiter: RateLimiter
     ) -> None:
         self._store = store
         self._clock = clock
@@ -140,7 +154,7 @@ class PhoneCodes:
     def __init__(
         self,
         *,
-        store: Store,
+        store: CredentialStore,
         clock: Clock,
         ids: IdGenerator,
         limits: Limits,

@@ -24,8 +24,13 @@ from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability, can_find, may_see_alias
 from passerelle.service.limiter import RateLimiter
-from passerelle.service.ports import Store
+from passerelle.service.ports import AccountStore, ConversationStore
 from passerelle.service.records import AccountRecord, TokenRecord
+
+
+class DirectoryStore(AccountStore, ConversationStore, Protocol):
+    """What the directory needs of the store."""
+
 
 NOT_FOUND = "nobody can be found at this address"
 NO_ACCOUNT = "no such account"
@@ -65,7 +70,7 @@ class Directory:
     def __init__(
         self,
         *,
-        store: Store,
+        store: DirectoryStore,
         apps: AppRegistry,
         limiter: RateLimiter,
         limits: Limits,

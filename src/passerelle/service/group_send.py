@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from passerelle.domain.apps import AppRegistry
 from passerelle.domain.conversations import message_expiry
 from passerelle.domain.errors import InvalidInput, NotFound, StaleDevices, TooLarge
-from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
-from passerelle.proto.frames import Send
+from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
 from passerelle.proto.payloads import envelope_problem
-from passerelle.service.ports import Clock, Store
+from passerelle.service.commands import SendMessage
+from passerelle.service.ports import Clock, GroupStore
 from passerelle.service.records import ConversationRecord, OutgoingMessage
 
 ROUTE_TTL_S = 10.0
@@ -45,7 +45,9 @@ class GroupRoute:
 
 
 class GroupFanout:
-    def __init__(self, *, store: Store, apps: AppRegistry, clock: Clock, max_envelope_bytes: int) -> None:
+    def __init__(
+        self, *, store: GroupStore, apps: AppRegistry, clock: Clock, max_envelope_bytes: int
+    ) -> None:
         self._store = store
         self._apps = apps
         self._clock = clock
@@ -75,13 +77,13 @@ class GroupFanout:
         return route
 
     async def prepare(
-        self, sender: AccountId, device: DeviceId, frame: Send, conv: ConversationRecord, epoch: int
+        self, sender: AccountId, device: DeviceId, command: SendMessage, conv: ConversationRecord, epoch: int
     ) -> OutgoingMessage:
         route = await self.route(conv.id, epoch)
         if route.owners.get(device) != sender:
             raise NotFound("no such conversation")
-        body = bytes(frame.body) if frame.body else None
-        if body is None and not frame.payloads:
+        body = command.body
+        if body is None and not command.payloads:
             raise InvalidInput("a group send carries a body, payloads or both")
         limit = self._max_envelope
         if body is not None:
@@ -92,7 +94,7 @@ class GroupFanout:
                 raise InvalidInput(f"body: {problem}")
         stored: list[tuple[DeviceId, bytes]] = []
         strangers: list[str] = []
-        for target, raw in frame.payloads.items():
+        for target, raw in command.payloads.items():
             if DeviceId(target) not in route.owners or target == device:
                 strangers.append(target)
                 continue
@@ -105,7 +107,7 @@ class GroupFanout:
             stored.append((DeviceId(target), envelope))
         if strangers:
             raise StaleDevices(missing=[], extra=sorted(strangers))
-        if frame.ttl is not None and frame.ttl <= 0:
+        if command.ttl is not None and command.ttl <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
         now: Timestamp = self._clock.now_ms()
         return OutgoingMessage(
@@ -113,10 +115,10 @@ class GroupFanout:
             conv=conv.id,
             sender=sender,
             sender_device=device,
-            client_id=ClientMessageId(frame.id),
+            client_id=command.id,
             ts=now,
             expires_at=message_expiry(
-                now=now, retention_s=route.retention_s, timer_s=conv.timer_s, ttl_s=frame.ttl
+                now=now, retention_s=route.retention_s, timer_s=conv.timer_s, ttl_s=command.ttl
             ),
             payloads=tuple(stored),
             shared_body=body,

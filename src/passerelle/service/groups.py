@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
@@ -33,8 +34,23 @@ from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
 from passerelle.service.group_records import MAX_GROUP_MEMBERS, InviteRecord, Role
 from passerelle.service.messaging import MessagingService, Visibility
 from passerelle.service.pipeline import SendPipeline
-from passerelle.service.ports import Broker, Clock, DeviceNotices, IdGenerator, Invalidate, Store
+from passerelle.service.ports import (
+    AccountStore,
+    Broker,
+    Clock,
+    ConversationStore,
+    DeviceNotices,
+    DeviceStore,
+    GroupStore,
+    IdGenerator,
+    Invalidate,
+)
 from passerelle.service.records import OutgoingMessage, Sender
+
+
+class GroupsStore(GroupStore, AccountStore, ConversationStore, DeviceStore, Protocol):
+    """What groups need of the store."""
+
 
 NOT_A_GROUP = "no such group"
 NO_INVITE = "this invite link does not exist or was revoked"
@@ -64,7 +80,7 @@ class GroupService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: GroupsStore,
         messaging: MessagingService,
         pipeline: SendPipeline,
         broker: Broker,

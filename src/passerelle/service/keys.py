@@ -17,17 +17,23 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from passerelle.domain.errors import InvalidInput, NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, DeviceId
 from passerelle.domain.limits import Limits
 from passerelle.service.directory import Directory
 from passerelle.service.limiter import RateLimiter
-from passerelle.service.ports import Clock, Store
+from passerelle.service.ports import Clock, DeviceStore, KeyStore
 from passerelle.service.records import AccountRecord, ClaimedDevice, DeviceRecord, OneTimeKey, TokenRecord
 from passerelle.service.signatures import canonical_json, is_public_key, verify_ed25519
 
 logger = logging.getLogger(__name__)
+
+
+class KeysStore(KeyStore, DeviceStore, Protocol):
+    """What the key service needs of the store."""
+
 
 MAX_KEY_ID = 64
 CLAIMS_PER_PAIR_PER_MINUTE = 10
@@ -74,7 +80,7 @@ class KeyService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: KeysStore,
         limits: Limits,
         clock: Clock,
         limiter: RateLimiter,

@@ -36,10 +36,15 @@ from passerelle.domain.conversations import message_expiry
 from passerelle.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TooLarge
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
 from passerelle.domain.limits import Limits
-from passerelle.service.ports import BlobStore, Clock, IdGenerator, Store
+from passerelle.service.ports import AccountStore, BlobStore, Clock, IdGenerator, MediaStore
 from passerelle.service.records import BlobAdmission, BlobRecord, ConversationRecord, MediaUsage
 
 log = logging.getLogger("passerelle.media")
+
+
+class MediaRecords(MediaStore, AccountStore, Protocol):
+    """What media needs of the store."""
+
 
 READ_CHUNK_BYTES = 1024 * 1024
 """How much of a blob a download reads per step (one worker-thread call each)."""
@@ -72,7 +77,7 @@ class BlobRemover:
     unnoticed). Media uses it, and stories are given one for their blobs (not the media service,
     which needs the stories: no cycle)."""
 
-    def __init__(self, *, store: Store, blobs: BlobStore) -> None:
+    def __init__(self, *, store: MediaRecords, blobs: BlobStore) -> None:
         self._store = store
         self._blobs = blobs
 
@@ -93,7 +98,7 @@ class MediaService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: MediaRecords,
         blobs: BlobStore,
         members: Members,
         apps: AppRegistry,

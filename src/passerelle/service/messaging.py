@@ -21,19 +21,42 @@ from passerelle.domain.conversations import (
     validate_timer,
 )
 from passerelle.domain.errors import Forbidden, InvalidInput, NotFound, StaleDevices, TooLarge
-from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, Timestamp
+from passerelle.domain.ids import (
+    AccountId,
+    ConversationId,
+    DeviceId,
+    Timestamp,
+    is_client_message_id,
+)
 from passerelle.domain.safety import REQUEST_FULL, Verdict
-from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, Receipt, Send, TypingNotice
+from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, Receipt, TypingNotice
 from passerelle.proto.payloads import envelope_problem
 from passerelle.service.caches import SendCaches, TtlCache
+from passerelle.service.commands import SendMessage
 from passerelle.service.group_send import GroupFanout
 from passerelle.service.pipeline import SendPipeline
-from passerelle.service.ports import Broker, Clock, Ephemeral, Invalidate, Store
+from passerelle.service.ports import (
+    AccountStore,
+    Broker,
+    Clock,
+    ConversationStore,
+    DeviceStore,
+    Ephemeral,
+    GroupStore,
+    Invalidate,
+    Mailbox,
+)
 from passerelle.service.receipts import RecentReceipts
 from passerelle.service.records import AccountRecord, ConversationRecord, OutgoingMessage, Sender
 from passerelle.service.safety import SafetyPolicy
 
 _encode = msgspec.json.Encoder().encode
+
+
+class MessagingStore(Mailbox, ConversationStore, AccountStore, DeviceStore, GroupStore, Protocol):
+    """What messaging (with the group fan-out) needs of the store."""
+
+
 MAX_SAFE_ID = 2**53 - 1
 """The largest id a receipt may name: every JSON parser reads it exactly (message ids are far below)."""
 
@@ -63,15 +86,11 @@ class _Route:
     may have at most ``max_waiting_requests`` messages waiting."""
 
 
-def _valid_client_id(value: str) -> bool:
-    return 0 < len(value) <= 64 and value.isascii() and value.isprintable()
-
-
 class MessagingService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: MessagingStore,
         pipeline: SendPipeline,
         broker: Broker,
         directory: Visibility,
@@ -107,20 +126,20 @@ class MessagingService:
 
     # --- the send path -------------------------------------------------------------------------
 
-    async def prepare_send(self, sender: Sender, frame: Send) -> OutgoingMessage:
-        """Check a send frame against the policy and build what the pipeline stores."""
-        if not _valid_client_id(frame.id):
+    async def prepare_send(self, sender: Sender, command: SendMessage) -> OutgoingMessage:
+        """Check a send against the policy and build what the pipeline stores."""
+        if not is_client_message_id(command.id):
             raise InvalidInput("id: 1 to 64 printable ASCII characters")
-        if (frame.to is None) == (frame.conv is None):
+        if (command.to is None) == (command.conv is None):
             raise InvalidInput("give exactly one of 'to' and 'conv'")
-        if len(frame.payloads) > self._max_targets:
+        if len(command.payloads) > self._max_targets:
             raise TooLarge(f"at most {self._max_targets} target devices per message")
-        conv = await self._conversation_for(sender, frame)
+        conv = await self._conversation_for(sender, command)
         if conv.kind is ConversationKind.GROUP:
             return await self.groups.prepare(
-                sender.account.id, sender.device, frame, conv, self._caches.epoch
+                sender.account.id, sender.device, command, conv, self._caches.epoch
             )
-        if frame.body:
+        if command.body:
             raise InvalidInput("'body' is for group conversations")
         now = self._clock.now_ms()
         route = self._routes.get((conv.id, sender.device))
@@ -132,12 +151,12 @@ class MessagingService:
             route.waiting
             and await self._store.count_waiting(route.waiting, conv=conv.id, sender=sender.account.id)
             >= self._max_waiting_requests
-            and not await self._store.was_stored(sender.device, ClientMessageId(frame.id))
+            and not await self._store.was_stored(sender.device, command.id)
         ):
             # A stranger cannot pile messages on someone who has not accepted them (nor read them);
             # a repeated send still gets its first result.
             raise Forbidden(REQUEST_FULL)
-        payloads = frame.payloads
+        payloads = command.payloads
         if payloads.keys() != route.targets:
             if not route.silent:
                 raise _stale(set(route.targets), payloads.keys())
@@ -152,7 +171,7 @@ class MessagingService:
             if problem is not None:
                 raise InvalidInput(f"payloads: {problem}")
             stored.append((DeviceId(device), body))
-        ttl = frame.ttl
+        ttl = command.ttl
         if ttl is not None and ttl <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
         retention = route.retention_s
@@ -161,7 +180,7 @@ class MessagingService:
             conv=conv.id,
             sender=sender.account.id,
             sender_device=sender.device,
-            client_id=ClientMessageId(frame.id),
+            client_id=command.id,
             ts=now,
             expires_at=message_expiry(now=now, retention_s=retention, timer_s=conv.timer_s, ttl_s=ttl),
             payloads=tuple(stored),
@@ -203,10 +222,10 @@ class MessagingService:
         self._routes[(conv.id, device)] = route
         return route
 
-    async def _conversation_for(self, sender: Sender, frame: Send) -> ConversationRecord:
+    async def _conversation_for(self, sender: Sender, command: SendMessage) -> ConversationRecord:
         me = sender.account.id
-        if frame.to is not None:
-            key = (me, AccountId(frame.to))
+        if command.to is not None:
+            key = (me, command.to)
             conv_id = self._direct_ids.get(key)  # type: ignore[assignment]
             if conv_id is None:
                 conv_id = direct_conversation_id(*key)
@@ -216,9 +235,9 @@ class MessagingService:
             cached = self.conversations.get(conv_id)
             if cached is not None:
                 return cached
-            return await self.open_direct(sender.account, AccountId(frame.to))
-        assert frame.conv is not None
-        conv = await self.member_conversation(me, ConversationId(frame.conv))
+            return await self.open_direct(sender.account, command.to)
+        assert command.conv is not None
+        conv = await self.member_conversation(me, command.conv)
         return conv
 
     async def member_conversation(self, account: AccountId, conv_id: ConversationId) -> ConversationRecord:

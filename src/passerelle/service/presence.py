@@ -12,14 +12,14 @@ import asyncio
 import logging
 
 from passerelle.domain.ids import AccountId, Timestamp
-from passerelle.service.ports import Clock, Store
+from passerelle.service.ports import Clock, PrivacyStore
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S = 2.0
 
 
 class Presence:
-    def __init__(self, *, store: Store, clock: Clock) -> None:
+    def __init__(self, *, store: PrivacyStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         self._pending: dict[AccountId, Timestamp] = {}

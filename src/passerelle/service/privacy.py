@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.errors import InvalidInput, NotFound, Unauthorized
@@ -31,7 +32,17 @@ from passerelle.service.accounts import AccountService
 from passerelle.service.directory import Directory
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging import MessagingService
-from passerelle.service.ports import Broker, Clock, Ephemeral, IdGenerator, Invalidate, Store
+from passerelle.service.ports import (
+    Broker,
+    Clock,
+    ConversationStore,
+    Ephemeral,
+    IdGenerator,
+    Invalidate,
+    MediaStore,
+    PrivacyStore,
+    StoryStore,
+)
 from passerelle.service.presence import Presence
 from passerelle.service.privacy_records import (
     AccountExport,
@@ -43,6 +54,11 @@ from passerelle.service.privacy_records import (
 )
 from passerelle.service.records import AccountRecord, ConversationRecord, TokenRecord
 from passerelle.service.safety import SafetyPolicy
+
+
+class PrivacyRecords(PrivacyStore, ConversationStore, MediaStore, StoryStore, Protocol):
+    """What the privacy service needs of the store."""
+
 
 MAX_REPORTED_MESSAGES = 100
 MAX_REPORTED_TEXT = 4096
@@ -69,7 +85,7 @@ class PrivacyService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: PrivacyRecords,
         broker: Broker,
         clock: Clock,
         ids: IdGenerator,

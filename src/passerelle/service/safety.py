@@ -13,6 +13,7 @@ Group code calls ``may_message`` (no block either way) and ``may_signal``; the d
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
@@ -26,12 +27,16 @@ from passerelle.domain.safety import (
     send_verdict,
 )
 from passerelle.service.caches import TtlCache
-from passerelle.service.ports import Broker, Clock, Invalidate, Store
+from passerelle.service.ports import AccountStore, Broker, Clock, Invalidate, PrivacyStore
 from passerelle.service.records import AccountRecord, ConversationRecord
 
 
+class SafetyStore(PrivacyStore, AccountStore, Protocol):
+    """What the safety policy needs of the store."""
+
+
 class SafetyPolicy:
-    def __init__(self, *, store: Store, broker: Broker, clock: Clock, ttl_s: float = 60.0) -> None:
+    def __init__(self, *, store: SafetyStore, broker: Broker, clock: Clock, ttl_s: float = 60.0) -> None:
         self._store = store
         self._broker = broker
         self._clock = clock

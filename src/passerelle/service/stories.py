@@ -22,10 +22,15 @@ from typing import Protocol
 from passerelle.domain.apps import DAY_S
 from passerelle.domain.errors import NotFound
 from passerelle.domain.ids import AccountId, BlobId, Timestamp
-from passerelle.service.ports import Clock, IdGenerator, Store
+from passerelle.service.ports import AccountStore, Clock, IdGenerator, PrivacyStore, StoryStore
 from passerelle.service.records import AccountRecord
 from passerelle.service.safety import SafetyPolicy
 from passerelle.service.story_records import STORY_PREFIX, StoryId, StoryRecord
+
+
+class StoriesStore(StoryStore, AccountStore, PrivacyStore, Protocol):
+    """What stories need of the store."""
+
 
 STORY_TTL_S = DAY_S
 EXPIRE_BATCH = 200
@@ -60,7 +65,7 @@ class BlobDeleter(Protocol):
 
 class StoryService:
     def __init__(
-        self, *, store: Store, safety: SafetyPolicy, clock: Clock, ids: IdGenerator, blobs: BlobDeleter
+        self, *, store: StoriesStore, safety: SafetyPolicy, clock: Clock, ids: IdGenerator, blobs: BlobDeleter
     ) -> None:
         self._store = store
         self._safety = safety

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from passerelle.domain.ids import is_client_message_id
 from passerelle.proto.errors import ProtocolError
 from passerelle.proto.frames import (
     NO_BODY,
@@ -43,8 +44,6 @@ from passerelle.proto.frames import (
 )
 from passerelle.proto.session import ClientSession, ConnectionClosed, State
 from passerelle.sdk.errors import InvalidInput, NotConnected, ProtocolViolation
-
-MAX_CLIENT_ID = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,10 +125,6 @@ CoreEvent = (
     | ServerError
     | Disconnected
 )
-
-
-def valid_client_id(value: str) -> bool:
-    return 0 < len(value) <= MAX_CLIENT_ID and all(33 <= ord(c) <= 126 for c in value)
 
 
 class ClientCore:
@@ -253,7 +248,7 @@ class ClientCore:
     ) -> bytes | None:
         """Remember a send and return its frame, or None when disconnected (it goes out after the
         next ``welcome``). ``body``: a group message's Megolm envelope, fanned out by the server."""
-        if not valid_client_id(client_id):
+        if not is_client_message_id(client_id):
             raise InvalidInput("a client message id has 1 to 64 printable ASCII characters")
         if (to is None) == (conv is None):
             raise InvalidInput("give exactly one of 'to' and 'conv'")

@@ -26,6 +26,7 @@ from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
 from passerelle.server.auth import authenticate
+from passerelle.server.commands import send_message
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
 from passerelle.server.metrics import Metrics
 from passerelle.server.ws.admission import Admission
@@ -36,7 +37,7 @@ from passerelle.service.accounts import AccountService
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging import MessagingService
 from passerelle.service.pipeline import SendPipeline
-from passerelle.service.ports import Clock, Store
+from passerelle.service.ports import Clock, KeyStore
 from passerelle.service.records import AppendResult, Sender
 
 log = logging.getLogger("passerelle.gateway")
@@ -52,7 +53,7 @@ class Gateway:
         accounts: AccountService,
         messaging: MessagingService,
         pipeline: SendPipeline,
-        store: Store,
+        store: KeyStore,
         limiter: RateLimiter,
         limits: Limits,
         metrics: Metrics,
@@ -215,7 +216,7 @@ class Gateway:
                 wait = conn.send_bucket.take(self._clock.monotonic())
                 if wait:
                     raise RateLimited("too many messages, slow down", retry_after_s=wait)
-                outgoing = await self._messaging.prepare_send(sender, frame)
+                outgoing = await self._messaging.prepare_send(sender, send_message(frame))
                 done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
                 self._pipeline.enqueue(outgoing, done)
             elif type(frame) is Ack:

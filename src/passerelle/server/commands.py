@@ -1,0 +1,18 @@
+"""Wire frames to the services' commands: the one place a frame becomes a use case's input."""
+
+from __future__ import annotations
+
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId
+from passerelle.proto.frames import Send
+from passerelle.service.commands import SendMessage
+
+
+def send_message(frame: Send) -> SendMessage:
+    return SendMessage(
+        id=ClientMessageId(frame.id),
+        payloads=frame.payloads,
+        to=None if frame.to is None else AccountId(frame.to),
+        conv=None if frame.conv is None else ConversationId(frame.conv),
+        ttl=frame.ttl,
+        body=bytes(frame.body) if frame.body else None,
+    )

@@ -1,0 +1,52 @@
+"""The clock, ids, and rate-limit buckets: what every capability may need from the world."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from passerelle.domain.ids import (
+    AccountId,
+    DeviceId,
+    Timestamp,
+)
+
+
+class Clock(Protocol):
+    def now_ms(self) -> Timestamp: ...
+
+    def monotonic(self) -> float: ...
+
+
+class IdGenerator(Protocol):
+    def account_id(self) -> AccountId: ...
+
+    def device_id(self) -> DeviceId: ...
+
+    def token(self) -> str:
+        """A fresh secret (bearer token or challenge), URL-safe, at least 256 bits."""
+        ...
+
+    def code(self, digits: int) -> str:
+        """A fresh numeric one-time code."""
+        ...
+
+
+class RateLimits(Protocol):
+    """Token buckets keyed by (rule, key), in one table per rule, each table bounded on its own.
+
+    A rule's table never loses a bucket that is in force: only a bucket that has refilled (which is
+    the same as no bucket) may be forgotten to make room. When a rule's table is full of buckets in
+    force, a new key of that rule is refused (fail safe) until one refills; other rules are unaffected.
+    With several nodes the adapter must share the buckets (Redis), so a limit holds across nodes.
+    """
+
+    async def take(self, rule: str, key: str, *, rate: float, burst: float, cost: float = 1.0) -> float:
+        """Spend ``cost`` tokens of the (rule, key) bucket, created full when new.
+
+        A ``cost`` of 0 spends nothing and creates nothing: it asks whether one token is there.
+        Returns 0 when allowed, else the seconds to wait before a retry (nothing was spent).
+        Raises Unavailable when shared state cannot be reached.
+        """
+        ...
+
+    async def close(self) -> None: ...
