@@ -10,7 +10,7 @@ import pytest
 
 from passerelle.domain.errors import NotFound
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, MailboxPos, Timestamp
-from passerelle.service.group_records import InviteRecord, Role
+from passerelle.service.groups.records import InviteRecord, Role
 from passerelle.service.ports import Store
 from passerelle.service.records import OutgoingMessage
 from tests.contract.conftest import DAY_MS, START, Person, message, new_person

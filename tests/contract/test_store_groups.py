@@ -9,7 +9,7 @@ from typing import Any
 
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
-from passerelle.service.group_records import InviteRecord, Role
+from passerelle.service.groups.records import InviteRecord, Role
 from passerelle.service.ports import Store
 from passerelle.service.records import OutgoingMessage
 from passerelle.storage import MemoryStore

@@ -7,7 +7,7 @@ from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, MailboxPos, MessageId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, PairFacts
 from passerelle.service.ports import Store
-from passerelle.service.privacy_records import PrivacySettings, ReportedMessage, ReportRecord
+from passerelle.service.privacy.records import PrivacySettings, ReportedMessage, ReportRecord
 from passerelle.service.records import OneTimeKey
 from tests.contract.conftest import START, message, new_person
 

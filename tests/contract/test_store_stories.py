@@ -8,7 +8,7 @@ from passerelle.domain.apps import MediaQuota
 from passerelle.domain.ids import AccountId, BlobId, ConversationId, Timestamp
 from passerelle.service.ports import Store
 from passerelle.service.records import BlobAdmission, BlobRecord
-from passerelle.service.story_records import StoryId, StoryRecord
+from passerelle.service.stories.records import StoryId, StoryRecord
 from tests.contract.conftest import DAY_MS, START, new_person
 
 QUOTA = MediaQuota()

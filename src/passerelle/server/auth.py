@@ -18,7 +18,7 @@ from passerelle.service.records import Caller
 
 
 class Callers(Protocol):
-    """What the edges need to authenticate (``passerelle.service.accounts.AccountService``)."""
+    """What the edges need to authenticate (``passerelle.service.accounts.accounts.AccountService``)."""
 
     async def caller(self, token: str) -> Caller: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId
 from passerelle.proto.frames import Send
-from passerelle.service.commands import SendMessage
+from passerelle.service.messaging.commands import SendMessage
 
 
 def send_message(frame: Send) -> SendMessage:

@@ -32,21 +32,16 @@ from passerelle.config import Settings
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.metrics import Metrics
 from passerelle.server.system import RandomIds, SystemClock
-from passerelle.server.ws.admission import Admission, fd_limit_warning
-from passerelle.server.ws.expiry import TokenExpiry
-from passerelle.server.ws.gateway import Gateway
-from passerelle.server.ws.hub import Hub
-from passerelle.server.ws.picows import PicowsGateway
-from passerelle.service.accounts import AccountService
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.accounts.keys import KeyService, KeysLowHook
 from passerelle.service.caches import SendCaches
-from passerelle.service.directory import Directory
-from passerelle.service.groups import GroupDeviceNotices, GroupService
-from passerelle.service.janitor import Janitor
-from passerelle.service.keys import KeyService, KeysLowHook
+from passerelle.service.directory.directory import Directory
+from passerelle.service.groups.groups import GroupDeviceNotices, GroupService
 from passerelle.service.limiter import RateLimiter
-from passerelle.service.media import BlobRemover, MediaService
-from passerelle.service.messaging import MessagingService
-from passerelle.service.pipeline import SendPipeline
+from passerelle.service.media.media import BlobRemover, MediaService
+from passerelle.service.messaging.janitor import Janitor
+from passerelle.service.messaging.messaging import MessagingService
+from passerelle.service.messaging.pipeline import SendPipeline
 from passerelle.service.ports import (
     BlobStore,
     Broker,
@@ -57,10 +52,10 @@ from passerelle.service.ports import (
     RateLimits,
     Store,
 )
-from passerelle.service.presence import Presence
-from passerelle.service.privacy import PrivacyService
+from passerelle.service.privacy.presence import Presence
+from passerelle.service.privacy.privacy import PrivacyService
 from passerelle.service.safety import SafetyPolicy
-from passerelle.service.stories import StoryService
+from passerelle.service.stories.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blobs.files import LocalBlobStore
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten

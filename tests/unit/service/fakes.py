@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
-from passerelle.service.accounts import NewDevice, device_keys_message
-from passerelle.service.auth import login_message
-from passerelle.service.keys import key_message
+from passerelle.service.accounts.accounts import NewDevice, device_keys_message
+from passerelle.service.accounts.auth import login_message
+from passerelle.service.accounts.keys import key_message
 from passerelle.service.records import OneTimeKey
 
 START_MS = 1_700_000_000_000

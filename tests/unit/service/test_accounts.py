@@ -10,7 +10,7 @@ from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, RateLim
 from passerelle.domain.ids import AppName, DeviceId
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
-from passerelle.service.accounts import NewDevice, PasswordProof, PhoneProof
+from passerelle.service.accounts.accounts import NewDevice, PasswordProof, PhoneProof
 from passerelle.service.limiter import ClientKey
 from tests.unit.service.fakes import TestDevice
 from tests.unit.service.world import CLIENT, PASSWORD, World

@@ -8,7 +8,7 @@ from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.errors import InvalidInput, NotFound, RateLimited
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
-from passerelle.service.directory import NOT_FOUND
+from passerelle.service.directory.directory import NOT_FOUND
 from tests.unit.service.world import Person, World
 
 BOB_PHONE = "+33612345678"

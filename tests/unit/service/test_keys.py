@@ -7,7 +7,7 @@ import pytest
 from passerelle.domain.errors import InvalidInput, NotFound, RateLimited
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
-from passerelle.service.keys import CLAIMS_PER_PAIR_PER_MINUTE
+from passerelle.service.accounts.keys import CLAIMS_PER_PAIR_PER_MINUTE
 from passerelle.service.records import OneTimeKey
 from tests.unit.service.fakes import TestDevice
 from tests.unit.service.world import World

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from passerelle.service.passwords import dummy_verify, hash_password, needs_rehash, verify_password
+from passerelle.service.accounts.passwords import dummy_verify, hash_password, needs_rehash, verify_password
 
 
 async def test_a_password_verifies_against_its_hash_only() -> None:

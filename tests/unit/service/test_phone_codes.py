@@ -9,7 +9,7 @@ import pytest
 from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, RateLimited, Unauthorized
 from passerelle.domain.ids import AppName
 from passerelle.domain.limits import Limits
-from passerelle.service.accounts import PhoneProof
+from passerelle.service.accounts.accounts import PhoneProof
 from passerelle.service.limiter import ClientKey
 from tests.unit.service.fakes import TestDevice
 from tests.unit.service.world import CLIENT, World

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from passerelle.service.receipts import RecentReceipts
+from passerelle.service.messaging.receipts import RecentReceipts
 
 KEY = ("d_bob", "d_conv", "a_alice", "read")
 

@@ -9,7 +9,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from passerelle.service.signatures import canonical_json, decode_unpadded_b64, is_public_key, verify_ed25519
+from passerelle.service.accounts.signatures import (
+    canonical_json,
+    decode_unpadded_b64,
+    is_public_key,
+    verify_ed25519,
+)
 
 
 def b64(data: bytes) -> str:

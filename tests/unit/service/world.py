@@ -14,9 +14,9 @@ from passerelle.domain.addresses import normalize_phone
 from passerelle.domain.limits import Limits
 from passerelle.server.system import RandomIds
 from passerelle.server.wiring import Adapters, Wired, build
-from passerelle.service.accounts import AccountService, DeviceSession, PasswordProof, PhoneProof
-from passerelle.service.directory import Directory
-from passerelle.service.keys import KeyService
+from passerelle.service.accounts.accounts import AccountService, DeviceSession, PasswordProof, PhoneProof
+from passerelle.service.accounts.keys import KeyService
+from passerelle.service.directory.directory import Directory
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord

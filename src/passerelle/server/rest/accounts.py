@@ -20,7 +20,7 @@ from passerelle.server.rest.io import (
     json_response,
     read_body,
 )
-from passerelle.service.accounts import (
+from passerelle.service.accounts.accounts import (
     AccountSettings,
     DeviceSession,
     NewDevice,

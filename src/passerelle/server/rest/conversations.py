@@ -13,8 +13,8 @@ from passerelle.proto.rest import conversations as wire
 from passerelle.server.auth import request_caller
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest.io import endpoint, json_response, read_body
-from passerelle.service.accounts import AccountService
-from passerelle.service.messaging import MessagingService
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.messaging.messaging import MessagingService
 from passerelle.service.ports import Store
 from passerelle.service.records import ConversationRecord, Sender
 

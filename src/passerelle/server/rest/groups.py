@@ -12,9 +12,9 @@ from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.rest import groups as wire
 from passerelle.server.auth import request_caller
 from passerelle.server.rest.io import endpoint, json_response, read_body
-from passerelle.service.accounts import AccountService
-from passerelle.service.group_records import InviteRecord
-from passerelle.service.groups import GroupService, GroupView
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.groups.groups import GroupService, GroupView
+from passerelle.service.groups.records import InviteRecord
 from passerelle.service.records import Sender
 
 

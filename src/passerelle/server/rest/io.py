@@ -20,9 +20,9 @@ from passerelle.domain.limits import Limits
 from passerelle.proto.errors import ProtocolError
 from passerelle.server.auth import request_caller
 from passerelle.server.errors import error_response
-from passerelle.service.accounts import AccountService
-from passerelle.service.directory import Directory
-from passerelle.service.keys import KeyService
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.accounts.keys import KeyService
+from passerelle.service.directory.directory import Directory
 from passerelle.service.limiter import ClientKey, client_key_of
 from passerelle.service.records import Caller
 

@@ -15,7 +15,7 @@ from passerelle.proto.rest import directory
 from passerelle.proto.rest import keys as wire
 from passerelle.server.rest.accounts import device_json
 from passerelle.server.rest.io import RestServices, authenticated, endpoint, json_response, read_body
-from passerelle.service.directory import LookupResult
+from passerelle.service.directory.directory import LookupResult
 from passerelle.service.records import ClaimedDevice, OneTimeKey
 
 MAX_ADDRESS = 256

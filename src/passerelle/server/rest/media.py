@@ -19,8 +19,8 @@ from passerelle.domain.ids import BlobId, ConversationId
 from passerelle.proto.rest import media as wire
 from passerelle.server.auth import request_caller
 from passerelle.server.rest.io import endpoint, json_response, read_body
-from passerelle.service.accounts import AccountService
-from passerelle.service.media import MediaService, parse_blob_id
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.media.media import MediaService, parse_blob_id
 from passerelle.service.records import BlobRecord
 
 UPLOAD_PREFIX = "/v1/media/uploads/"

@@ -27,10 +27,10 @@ from passerelle.server.rest.privacy_shapes import (
     report_json,
     request_json,
 )
-from passerelle.service.accounts import AccountService
+from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.ports import Clock
-from passerelle.service.privacy import PrivacyService
-from passerelle.service.privacy_records import ReportedMessage
+from passerelle.service.privacy.privacy import PrivacyService
+from passerelle.service.privacy.records import ReportedMessage
 from passerelle.service.records import AccountRecord
 
 ListChange = Callable[[AccountRecord, str], Awaitable[None]]

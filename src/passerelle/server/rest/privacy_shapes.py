@@ -14,8 +14,8 @@ from passerelle.proto.rest import privacy as wire
 from passerelle.proto.rest.base import Answer
 from passerelle.server.rest.accounts import device_json
 from passerelle.server.rest.conversations import conversation_json
-from passerelle.service.privacy import PrivacyChoices
-from passerelle.service.privacy_records import (
+from passerelle.service.privacy.privacy import PrivacyChoices
+from passerelle.service.privacy.records import (
     AccountExport,
     DeviceExport,
     Relation,

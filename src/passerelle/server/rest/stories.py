@@ -11,9 +11,9 @@ from starlette.routing import BaseRoute, Route
 from passerelle.proto.rest import stories as wire
 from passerelle.server.auth import request_caller
 from passerelle.server.rest.io import endpoint, json_response, read_body
-from passerelle.service.accounts import AccountService
-from passerelle.service.stories import StoryService, parse_story_id
-from passerelle.service.story_records import StoryRecord
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.stories.records import StoryRecord
+from passerelle.service.stories.stories import StoryService, parse_story_id
 
 
 def story_json(story: StoryRecord, *, mine: bool) -> wire.StoryInfo:

@@ -29,14 +29,10 @@ from passerelle.server.auth import authenticate
 from passerelle.server.commands import send_message
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
 from passerelle.server.metrics import Metrics
-from passerelle.server.ws.admission import Admission
-from passerelle.server.ws.connection import Connection, Transport, WriteBatcher
-from passerelle.server.ws.frames_in import FrameSource, QueuedFrames
-from passerelle.server.ws.hub import Hub
-from passerelle.service.accounts import AccountService
+from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.limiter import ClientKey, RateLimiter
-from passerelle.service.messaging import MessagingService
-from passerelle.service.pipeline import SendPipeline
+from passerelle.service.messaging.messaging import MessagingService
+from passerelle.service.messaging.pipeline import SendPipeline
 from passerelle.service.ports import Clock, KeyStore
 from passerelle.service.records import AppendResult, Sender
 

@@ -60,7 +60,7 @@ class Hub:
         self._pokes: set[DeviceId] = set()
         self._poke_ready = asyncio.Event()
         self.on_presence = on_presence
-        """Told of each connect and disconnect (last seen, passerelle.service.presence)."""
+        """Told of each connect and disconnect (last seen, passerelle.service.privacy.presence)."""
 
     # --- connections -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from passerelle.domain.ids import (
     ConversationId,
     Timestamp,
 )
-from passerelle.service.group_records import GroupDevices, InviteRecord, Role
+from passerelle.service.groups.records import GroupDevices, InviteRecord, Role
 from passerelle.service.records import (
     ConversationRecord,
 )

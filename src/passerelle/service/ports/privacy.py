@@ -11,7 +11,7 @@ from passerelle.domain.ids import (
     Timestamp,
 )
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, PairFacts
-from passerelle.service.privacy_records import (
+from passerelle.service.privacy.records import (
     AccountExport,
     ErasedAccount,
     PrivacySettings,

@@ -10,7 +10,7 @@ from passerelle.domain.ids import (
     BlobId,
     Timestamp,
 )
-from passerelle.service.story_records import StoryId, StoryRecord
+from passerelle.service.stories.records import StoryId, StoryRecord
 
 
 class StoryStore(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
-from passerelle.service.group_records import Role
+from passerelle.service.groups.records import Role
 from passerelle.service.records import ConversationRecord
 from passerelle.storage.memory.database import ConversationRow, MemoryDatabase
 from passerelle.storage.memory.part import MemoryPart

@@ -29,10 +29,10 @@ from passerelle.domain.ids import (
     Timestamp,
 )
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
-from passerelle.service.group_records import InviteRecord, Role
-from passerelle.service.privacy_records import ReportRecord
+from passerelle.service.groups.records import InviteRecord, Role
+from passerelle.service.privacy.records import ReportRecord
 from passerelle.service.records import AccountRecord, BlobRecord, CodeRecord, DeviceRecord, MailboxItem
-from passerelle.service.story_records import StoryId, StoryRecord
+from passerelle.service.stories.records import StoryId, StoryRecord
 
 
 class IntegrityError(Exception):

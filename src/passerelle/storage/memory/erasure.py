@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, DeviceId
-from passerelle.service.group_records import Role
-from passerelle.service.privacy_records import (
+from passerelle.service.groups.records import Role
+from passerelle.service.privacy.records import (
     AccountExport,
     DeviceExport,
     ErasedAccount,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
-from passerelle.service.group_records import GroupDevices, InviteRecord, Role
+from passerelle.service.groups.records import GroupDevices, InviteRecord, Role
 from passerelle.service.records import ConversationRecord
 from passerelle.storage.memory.conversations import insert_conversation
 from passerelle.storage.memory.database import IntegrityError

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from passerelle.domain.conversations import ConversationKind, direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, PairFacts
-from passerelle.service.privacy_records import PrivacySettings, Relation, ReportRecord, RequestRecord
+from passerelle.service.privacy.records import PrivacySettings, Relation, ReportRecord, RequestRecord
 from passerelle.storage.memory.database import IntegrityError, MemoryDatabase, PrivacyRow, StateRow
 from passerelle.storage.memory.mailbox import delete_items
 from passerelle.storage.memory.part import MemoryPart

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from passerelle.domain.ids import AccountId, BlobId, Timestamp
-from passerelle.service.story_records import StoryId, StoryRecord
+from passerelle.service.stories.records import StoryId, StoryRecord
 from passerelle.storage.memory.database import IntegrityError
 from passerelle.storage.memory.part import MemoryPart
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
 from passerelle.domain.safety import MemberState
-from passerelle.service.privacy_records import (
+from passerelle.service.privacy.records import (
     AccountExport,
     DeviceExport,
     ErasedAccount,

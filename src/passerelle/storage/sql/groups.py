@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from passerelle.domain.conversations import ConversationKind
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, Timestamp
-from passerelle.service.group_records import GroupDevices, InviteRecord, Role
+from passerelle.service.groups.records import GroupDevices, InviteRecord, Role
 from passerelle.service.records import ConversationRecord
 from passerelle.storage.sql.conversations import INSERT_CONVERSATION, get_conversation_txn
 from passerelle.storage.sql.dialect import Dialect

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, ConversationId, MessageId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, PairFacts
-from passerelle.service.privacy_records import (
+from passerelle.service.privacy.records import (
     PrivacySettings,
     Relation,
     ReportedMessage,

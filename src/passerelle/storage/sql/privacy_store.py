@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom, PairFacts
-from passerelle.service.privacy_records import (
+from passerelle.service.privacy.records import (
     AccountExport,
     ErasedAccount,
     PrivacySettings,

@@ -28,10 +28,10 @@ from passerelle.domain.errors import InvalidInput, NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
-from passerelle.service.accounts import AccountService
-from passerelle.service.directory import Directory
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.directory.directory import Directory
 from passerelle.service.limiter import ClientKey, RateLimiter
-from passerelle.service.messaging import MessagingService
+from passerelle.service.messaging.messaging import MessagingService
 from passerelle.service.ports import (
     Broker,
     Clock,
@@ -43,8 +43,8 @@ from passerelle.service.ports import (
     PrivacyStore,
     StoryStore,
 )
-from passerelle.service.presence import Presence
-from passerelle.service.privacy_records import (
+from passerelle.service.privacy.presence import Presence
+from passerelle.service.privacy.records import (
     AccountExport,
     ErasedAccount,
     Relation,

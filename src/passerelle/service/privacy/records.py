@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
 from passerelle.service.records import AccountRecord, BlobRecord, ConversationRecord, DeviceRecord
-from passerelle.service.story_records import StoryRecord
+from passerelle.service.stories.records import StoryRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,7 @@ from passerelle.domain.apps import App
 from passerelle.domain.errors import Unauthorized
 from passerelle.domain.ids import DeviceId, Timestamp
 from passerelle.domain.limits import Limits
+from passerelle.service.accounts.signatures import canonical_json, verify_ed25519
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import (
     Clock,
@@ -38,7 +39,6 @@ from passerelle.service.ports import (
     TokenStore,
 )
 from passerelle.service.records import CodeRecord, TokenRecord
-from passerelle.service.signatures import canonical_json, verify_ed25519
 
 
 class CredentialStore(DeviceStore, TokenStore, CodeStore, Protocol):

@@ -31,9 +31,9 @@ import msgspec
 
 from passerelle.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
-from passerelle.service.group_records import MAX_GROUP_MEMBERS, InviteRecord, Role
-from passerelle.service.messaging import MessagingService, Visibility
-from passerelle.service.pipeline import SendPipeline
+from passerelle.service.groups.records import MAX_GROUP_MEMBERS, InviteRecord, Role
+from passerelle.service.messaging.messaging import MessagingService, Visibility
+from passerelle.service.messaging.pipeline import SendPipeline
 from passerelle.service.ports import (
     AccountStore,
     Broker,

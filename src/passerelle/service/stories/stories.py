@@ -25,7 +25,7 @@ from passerelle.domain.ids import AccountId, BlobId, Timestamp
 from passerelle.service.ports import AccountStore, Clock, IdGenerator, PrivacyStore, StoryStore
 from passerelle.service.records import AccountRecord
 from passerelle.service.safety import SafetyPolicy
-from passerelle.service.story_records import STORY_PREFIX, StoryId, StoryRecord
+from passerelle.service.stories.records import STORY_PREFIX, StoryId, StoryRecord
 
 
 class StoriesStore(StoryStore, AccountStore, PrivacyStore, Protocol):

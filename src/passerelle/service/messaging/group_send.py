@@ -17,7 +17,7 @@ from passerelle.domain.conversations import message_expiry
 from passerelle.domain.errors import InvalidInput, NotFound, StaleDevices, TooLarge
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, Timestamp
 from passerelle.proto.payloads import envelope_problem
-from passerelle.service.commands import SendMessage
+from passerelle.service.messaging.commands import SendMessage
 from passerelle.service.ports import Clock, GroupStore
 from passerelle.service.records import ConversationRecord, OutgoingMessage
 

@@ -22,11 +22,11 @@ from typing import Protocol
 from passerelle.domain.errors import InvalidInput, NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, DeviceId
 from passerelle.domain.limits import Limits
-from passerelle.service.directory import Directory
+from passerelle.service.accounts.signatures import canonical_json, is_public_key, verify_ed25519
+from passerelle.service.directory.directory import Directory
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Clock, DeviceStore, KeyStore
 from passerelle.service.records import AccountRecord, ClaimedDevice, DeviceRecord, OneTimeKey, TokenRecord
-from passerelle.service.signatures import canonical_json, is_public_key, verify_ed25519
 
 logger = logging.getLogger(__name__)
 

@@ -22,16 +22,17 @@ from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, Unautho
 from passerelle.domain.ids import AccountId, DeviceId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
-from passerelle.service.auth import Challenge, PhoneCodes, Tokens, token_hash
-from passerelle.service.directory import effective_findability
-from passerelle.service.limiter import ClientKey, RateLimiter
-from passerelle.service.passwords import (
+from passerelle.service.accounts.auth import Challenge, PhoneCodes, Tokens, token_hash
+from passerelle.service.accounts.passwords import (
     MAX_PASSWORD,
     MIN_PASSWORD,
     dummy_verify,
     hash_password,
     verify_password,
 )
+from passerelle.service.accounts.signatures import canonical_json, is_public_key, verify_ed25519
+from passerelle.service.directory.directory import effective_findability
+from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.ports import (
     AccountStore,
     Clock,
@@ -44,7 +45,6 @@ from passerelle.service.ports import (
     TokenStore,
 )
 from passerelle.service.records import AccountRecord, Caller, DeviceRecord, TokenRecord
-from passerelle.service.signatures import canonical_json, is_public_key, verify_ed25519
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 ``seen`` is called by the hub (synchronously, on connect and disconnect) and only notes the time;
 the ``run`` task, owned by the app's lifespan, writes what was noted in one transaction per round,
 so a burst of connections costs one write. What the person lets others see of it is decided by
-``passerelle.service.privacy`` (their ``last_seen`` setting).
+``passerelle.service.privacy.privacy`` (their ``last_seen`` setting).
 """
 
 from __future__ import annotations

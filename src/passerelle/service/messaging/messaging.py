@@ -32,9 +32,10 @@ from passerelle.domain.safety import REQUEST_FULL, Verdict
 from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, Receipt, TypingNotice
 from passerelle.proto.payloads import envelope_problem
 from passerelle.service.caches import SendCaches, TtlCache
-from passerelle.service.commands import SendMessage
-from passerelle.service.group_send import GroupFanout
-from passerelle.service.pipeline import SendPipeline
+from passerelle.service.messaging.commands import SendMessage
+from passerelle.service.messaging.group_send import GroupFanout
+from passerelle.service.messaging.pipeline import SendPipeline
+from passerelle.service.messaging.receipts import RecentReceipts
 from passerelle.service.ports import (
     AccountStore,
     Broker,
@@ -46,7 +47,6 @@ from passerelle.service.ports import (
     Invalidate,
     Mailbox,
 )
-from passerelle.service.receipts import RecentReceipts
 from passerelle.service.records import AccountRecord, ConversationRecord, OutgoingMessage, Sender
 from passerelle.service.safety import SafetyPolicy
 
@@ -377,7 +377,7 @@ class MessagingService:
         assert updated is not None
         return updated
 
-    # --- device notices (passerelle.service.accounts calls these) ---------------------------------
+    # --- device notices (passerelle.service.accounts.accounts calls these) ---------------------------------
 
     async def device_added(self, account: AccountId, device: DeviceId) -> None:
         await self._devices_changed(account, device, "added")

@@ -1,0 +1,2 @@
+"""Accounts and devices: registering, proving who you are (tokens, challenges, one-time codes,
+passwords), device keys."""

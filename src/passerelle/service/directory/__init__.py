@@ -1,0 +1,1 @@
+"""The directory: who may find whom, by address or by account id."""

@@ -1,0 +1,1 @@
+"""Groups: members, roles, invites (their messages go through messaging)."""

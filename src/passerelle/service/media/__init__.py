@@ -1,0 +1,1 @@
+"""Encrypted media: uploads, downloads and expiry of opaque blobs."""

@@ -1,0 +1,1 @@
+"""Stories: 24-hour posts to an audience, their blobs through media."""
