@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId
-from passerelle.proto.frames import Send
-from passerelle.service.messaging.commands import SendMessage
+from passerelle.proto.frames import Receipt, Send
+from passerelle.service.messaging.commands import SendMessage, SendReceipt
 
 
 def send_message(frame: Send) -> SendMessage:
@@ -15,4 +15,10 @@ def send_message(frame: Send) -> SendMessage:
         conv=None if frame.conv is None else ConversationId(frame.conv),
         ttl=frame.ttl,
         body=bytes(frame.body) if frame.body else None,
+    )
+
+
+def send_receipt(frame: Receipt) -> SendReceipt:
+    return SendReceipt(
+        conv=ConversationId(frame.conv), to=AccountId(frame.to), kind=frame.kind, ids=frame.ids
     )

@@ -313,7 +313,7 @@ def build(
         accounts=accounts,
         messaging=messaging,
         pipeline=pipeline,
-        store=store,
+        keys=keys,
         limiter=limiter,
         limits=limits,
         metrics=metrics,

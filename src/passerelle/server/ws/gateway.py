@@ -26,14 +26,15 @@ from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
 from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
 from passerelle.server.auth import authenticate
-from passerelle.server.commands import send_message
+from passerelle.server.commands import send_message, send_receipt
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
 from passerelle.server.metrics import Metrics
 from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.accounts.keys import KeyService
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging.messaging import MessagingService
 from passerelle.service.messaging.pipeline import SendPipeline
-from passerelle.service.ports import Clock, KeyStore
+from passerelle.service.ports import Clock
 from passerelle.service.records import AppendResult, Sender
 
 log = logging.getLogger("passerelle.gateway")
@@ -49,7 +50,7 @@ class Gateway:
         accounts: AccountService,
         messaging: MessagingService,
         pipeline: SendPipeline,
-        store: KeyStore,
+        keys: KeyService,
         limiter: RateLimiter,
         limits: Limits,
         metrics: Metrics,
@@ -63,7 +64,7 @@ class Gateway:
         self._accounts = accounts
         self._messaging = messaging
         self._pipeline = pipeline
-        self._store = store
+        self._keys = keys
         self._limiter = limiter
         self._limits = limits
         self._metrics = metrics
@@ -178,7 +179,7 @@ class Gateway:
             conn.expires_at = caller.expires_at
             conn.token_hash = caller.token_hash
             self._admission.join_account(conn, caller.account)
-            otk_count = await self._store.count_one_time_keys(caller.device)
+            otk_count = await self._keys.count(caller)
         except DomainError as exc:
             session.reject(exc.code, exc.message)
             self._refuse(conn, session, exc)
@@ -224,7 +225,7 @@ class Gateway:
                 await self._limiter.check(
                     "receipt", sender.device, rate=limits.receipts_per_second, burst=limits.receipt_burst
                 )
-                await self._messaging.receipt(sender, frame)
+                await self._messaging.receipt(sender, send_receipt(frame))
             elif type(frame) is Typing:
                 limits = self._limits
                 await self._limiter.check(

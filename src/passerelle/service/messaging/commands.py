@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 import msgspec
 
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId
+
+ReceiptKind = Literal["delivered", "read"]
 
 
 class SendMessage(msgspec.Struct, frozen=True):
@@ -22,3 +27,12 @@ class SendMessage(msgspec.Struct, frozen=True):
     conv: ConversationId | None = None
     ttl: int | None = None
     body: bytes | None = None
+
+
+class SendReceipt(msgspec.Struct, frozen=True):
+    """Tell ``to`` (another member of ``conv``) that these of its messages were delivered or read."""
+
+    conv: ConversationId
+    to: AccountId
+    kind: ReceiptKind
+    ids: Sequence[int]

@@ -29,10 +29,10 @@ from passerelle.domain.ids import (
     is_client_message_id,
 )
 from passerelle.domain.safety import REQUEST_FULL, Verdict
-from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, Receipt, TypingNotice
+from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, TypingNotice
 from passerelle.proto.payloads import envelope_problem
 from passerelle.service.caches import SendCaches, TtlCache
-from passerelle.service.messaging.commands import SendMessage
+from passerelle.service.messaging.commands import SendMessage, SendReceipt
 from passerelle.service.messaging.group_send import GroupFanout
 from passerelle.service.messaging.pipeline import SendPipeline
 from passerelle.service.messaging.receipts import RecentReceipts
@@ -282,18 +282,18 @@ class MessagingService:
 
     # --- receipts, typing ------------------------------------------------------------------------
 
-    async def receipt(self, sender: Sender, frame: Receipt) -> None:
-        conv = await self.member_conversation(sender.account.id, ConversationId(frame.conv))
-        to = AccountId(frame.to)
+    async def receipt(self, sender: Sender, command: SendReceipt) -> None:
+        conv = await self.member_conversation(sender.account.id, command.conv)
+        to = command.to
         if to not in conv.members or to == sender.account.id:
             raise InvalidInput("'to' must be another member of the conversation")
-        if not frame.ids or len(frame.ids) > MAX_RECEIPT_IDS:
+        if not command.ids or len(command.ids) > MAX_RECEIPT_IDS:
             raise InvalidInput(f"ids: 1 to {MAX_RECEIPT_IDS} message ids")
-        if min(frame.ids) <= 0 or max(frame.ids) > MAX_SAFE_ID:
+        if min(command.ids) <= 0 or max(command.ids) > MAX_SAFE_ID:
             raise InvalidInput("ids: message ids are positive integers below 2^53")
         targets = [d for d in await self._devices(sender.account.id) if d != sender.device]
-        allowed = await self._may_signal(conv, sender.account.id, to, frame.kind)
-        if frame.kind == "read":
+        allowed = await self._may_signal(conv, sender.account.id, to, command.kind)
+        if command.kind == "read":
             me = await self._store.get_account(sender.account.id)
             if me is None or not me.read_receipts:
                 raise Forbidden("you turned read receipts off")
@@ -302,11 +302,11 @@ class MessagingService:
                 targets.extend(await self._devices(to))
         elif allowed:
             targets.extend(await self._devices(to))
-        key = (sender.device, conv.id, to, frame.kind)
-        ids = self._receipts.fresh(key, frame.ids)
+        key = (sender.device, conv.id, to, command.kind)
+        ids = self._receipts.fresh(key, command.ids)
         if not targets or not ids:
             return  # nobody to tell, or coalesced: every id is in a receipt already stored
-        await self._notice("receipt", conv, sender, {"kind": frame.kind, "ids": ids}, targets)
+        await self._notice("receipt", conv, sender, {"kind": command.kind, "ids": ids}, targets)
         self._receipts.remember(key, ids)
 
     async def typing(self, sender: Sender, conv_id: str, typing: bool) -> None:
