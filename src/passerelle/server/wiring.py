@@ -32,6 +32,11 @@ from passerelle.config import Settings
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.metrics import Metrics
 from passerelle.server.system import RandomIds, SystemClock
+from passerelle.server.ws.admission import Admission, fd_limit_warning
+from passerelle.server.ws.expiry import TokenExpiry
+from passerelle.server.ws.gateway import Gateway
+from passerelle.server.ws.hub import Hub
+from passerelle.server.ws.picows import PicowsGateway
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.accounts.keys import KeyService, KeysLowHook
 from passerelle.service.caches import SendCaches

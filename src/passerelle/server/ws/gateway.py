@@ -29,6 +29,10 @@ from passerelle.server.auth import authenticate
 from passerelle.server.commands import send_message, send_receipt
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
 from passerelle.server.metrics import Metrics
+from passerelle.server.ws.admission import Admission
+from passerelle.server.ws.connection import Connection, Transport, WriteBatcher
+from passerelle.server.ws.frames_in import FrameSource, QueuedFrames
+from passerelle.server.ws.hub import Hub
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.accounts.keys import KeyService
 from passerelle.service.limiter import ClientKey, RateLimiter
