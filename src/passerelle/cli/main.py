@@ -90,45 +90,79 @@ def serve(
 @app.command()
 def bench(
     scenario: Annotated[
-        str, typer.Option(help="a (saturated), b (open loop), c (offline drain), d (group fan-out) or all")
+        str,
+        typer.Option(
+            help="a (closed loop), a2 (the same, many pairs), b (open loop), c (offline store, drain), "
+            "d (group fan-out), e (idle connections), f (logins), a list like a,c, or all"
+        ),
     ] = "all",
     duration: Annotated[
-        float, typer.Option(help="Seconds measured in (a) and (b), after the warm-up")
+        float, typer.Option(help="Seconds measured in (a), (a2) and (b), after the warm-up")
     ] = 10.0,
-    pairs: Annotated[int, typer.Option(help="Sender/receiver pairs (two accounts each)")] = 20,
+    pairs: Annotated[int, typer.Option(help="Sender/receiver pairs in (a), (b), (c)")] = 20,
+    many_pairs: Annotated[int, typer.Option(help="Sender/receiver pairs in (a2)")] = 500,
+    window: Annotated[int, typer.Option(help="Messages in flight per sender in (a), (a2) and (c)")] = 8,
+    refill: Annotated[
+        str, typer.Option(help="(a): send the next message when the receiver got one (received) or on sent")
+    ] = "received",
+    body_bytes: Annotated[int, typer.Option(help="Bytes of each message's encrypted body")] = 200,
     rate: Annotated[float, typer.Option(help="Messages per second in all, for the open loop (b)")] = 5000.0,
     warmup: Annotated[float, typer.Option(help="Seconds of warm-up before measuring (a) and (b)")] = 2.0,
-    window: Annotated[int, typer.Option(help="Sends in flight per sender in (a) and (c)")] = 64,
     messages: Annotated[int, typer.Option(help="Messages stored for offline recipients in (c)")] = 50_000,
     ack_batch: Annotated[int, typer.Option(help="Receivers ack once this many items are unacked")] = 1,
     members: Annotated[int, typer.Option(help="Members of the group in (d), besides its sender")] = 1000,
-    group_sends: Annotated[int, typer.Option(help="Messages sent to the group in (d)")] = 50,
+    group_sends: Annotated[
+        int, typer.Option(help="Messages sent to the group in (d): one latency sample each")
+    ] = 500,
+    idle_connections: Annotated[
+        int, typer.Option(help="Idle authenticated connections in (e) (fewer if the fd limit is lower)")
+    ] = 20_000,
+    logins: Annotated[int, typer.Option(help="Logins in (f)")] = 2000,
+    login_concurrency: Annotated[int, typer.Option(help="Logins under way at once in (f)")] = 16,
     gateway: Annotated[
         str, typer.Option(help="WebSocket layer the clients use: picows (the fast port) or asgi (uvicorn)")
     ] = "picows",
+    host: Annotated[str, typer.Option(help="Where the server under test listens")] = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(help="Its HTTP port; the picows gateway takes the next one", show_default="free ports"),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write latency.png and throughput.png here (needs matplotlib)")
+    ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Last stdout line: the figures as JSON")
+        bool, typer.Option("--json", help="Last stdout line: the figures as JSON (benchmarks/README.md)")
     ] = False,
 ) -> None:
-    """Measure this machine: a real server in a child process, loaded over loopback by real clients."""
+    """Measure this machine: a real server in a child process, loaded over loopback by real clients.
+
+    Exit status 0 when every scenario is ok, 3 when one failed (messages lost, duplicated, rejected
+    or unanswered), 1 when the bench could not measure, 2 for bad options.
+    """
     from passerelle.cli.bench.command import bench_command
 
-    raise typer.Exit(
-        bench_command(
-            scenario=scenario,
-            duration_s=duration,
-            pairs=pairs,
-            rate=rate,
-            warmup_s=warmup,
-            window=window,
-            messages=messages,
-            ack_batch=ack_batch,
-            members=members,
-            group_sends=group_sends,
-            gateway=gateway,
-            as_json=json_output,
-        )
-    )
+    options = {
+        "duration_s": duration,
+        "pairs": pairs,
+        "many_pairs": many_pairs,
+        "window": window,
+        "refill": refill,
+        "body_bytes": body_bytes,
+        "rate": rate,
+        "warmup_s": warmup,
+        "offline_messages": messages,
+        "ack_batch": ack_batch,
+        "members": members,
+        "group_sends": group_sends,
+        "idle_connections": idle_connections,
+        "logins": logins,
+        "login_concurrency": login_concurrency,
+        "gateway": gateway,
+        "host": host,
+        "port": port,
+        "plot_dir": plot,
+    }
+    raise typer.Exit(bench_command(options, scenario=scenario, as_json=json_output))
 
 
 @app.command()

@@ -15,6 +15,7 @@ from time import perf_counter_ns
 import msgspec
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from passerelle.cli.bench.accounting import REJECTION_THAT_STOPS, Inbox
 from passerelle.cli.bench.envelopes import SendFrames, ack_frame, hello_frame, ping_frame, read_stamp
 from passerelle.cli.bench.errors import BenchError
 from passerelle.cli.bench.identity import BenchAccount
@@ -32,12 +33,14 @@ class WelcomeIn(_In, tag="welcome"):
 
 class SentIn(_In, tag="sent"):
     id: str
+    mid: int = 0
 
 
 class ItemIn(msgspec.Struct):
     pos: int
     kind: str
     body: msgspec.Raw
+    mid: int | None = None
 
 
 class DeliverIn(_In, tag="deliver"):
@@ -69,7 +72,21 @@ _decode = msgspec.json.Decoder(
 class Recorder:
     """Counts shared by the connections of one scenario (touched only by the event loop thread)."""
 
-    __slots__ = ("base_ns", "changed", "delivered", "delivered_total", "errors", "latencies_ns", "recording")
+    __slots__ = (
+        "aborted",
+        "base_ns",
+        "bin_ns",
+        "bins",
+        "changed",
+        "delivered",
+        "delivered_total",
+        "errors",
+        "latencies_ns",
+        "recording",
+        "rejected",
+        "start_ns",
+        "stopped",
+    )
 
     def __init__(self) -> None:
         self.recording = False
@@ -80,6 +97,17 @@ class Recorder:
         self.delivered_total = 0
         self.latencies_ns: list[int] = []
         self.errors: dict[str, int] = {}
+        """Error frames that answer no send, lost connections, shortfalls."""
+        self.rejected: dict[str, int] = {}
+        """Sends answered with an error frame, by code."""
+        self.aborted: str | None = None
+        """Set on the first send the server rejects as ``rate_limited``: senders stop."""
+        self.stopped = asyncio.Event()
+        """Set with ``aborted``."""
+        self.start_ns = 0
+        self.bin_ns = 100_000_000
+        self.bins: list[int] = []
+        """Messages received while recording, per ``bin_ns`` since ``start``."""
         self.changed = asyncio.Event()
         """Set after every frame that answers a send or delivers, and every disconnect."""
 
@@ -88,6 +116,8 @@ class Recorder:
         self.base_ns = base_ns
         self.delivered = 0
         self.latencies_ns = []
+        self.start_ns = perf_counter_ns()
+        self.bins = []
 
     def stop(self) -> None:
         self.recording = False
@@ -95,6 +125,20 @@ class Recorder:
     def error(self, code: str, count: int = 1) -> None:
         self.errors[code] = self.errors.get(code, 0) + count
         self.changed.set()
+
+    def reject(self, code: str) -> None:
+        self.rejected[code] = self.rejected.get(code, 0) + 1
+        if code == REJECTION_THAT_STOPS and self.aborted is None:
+            self.aborted = code
+            self.stopped.set()
+        self.changed.set()
+
+    def count_in_bin(self, now_ns: int, count: int) -> None:
+        index = (now_ns - self.start_ns) // self.bin_ns
+        bins = self.bins
+        while len(bins) <= index:
+            bins.append(0)
+        bins[index] += count
 
 
 def _nothing() -> None:
@@ -110,6 +154,12 @@ class BenchSocket(WSListener):
         self.gone: asyncio.Future[None] = loop.create_future()
         self.on_reply: Callable[[], None] = _nothing
         """Called for every ``sent``, and every ``error`` that answers a send."""
+        self.on_received: Callable[[int], None] | None = None
+        """Called with the number of new messages in each deliver frame."""
+        self.inbox = Inbox()
+        """The message ids this device received."""
+        self.confirmed: list[int] = []
+        """The message ids of this device's sends that the server confirmed."""
         self.replies = 0
         self.sent_ok = 0
         self.last_pos = 0
@@ -167,6 +217,8 @@ class BenchSocket(WSListener):
             return
         kind = type(frame)
         if kind is SentIn:
+            assert isinstance(frame, SentIn)
+            self.confirmed.append(frame.mid)
             self.replies += 1
             self.sent_ok += 1
             self.on_reply()
@@ -176,8 +228,10 @@ class BenchSocket(WSListener):
             self._deliver(frame.items)
         elif kind is ErrorIn:
             assert isinstance(frame, ErrorIn)
-            self.recorder.error(frame.code)
-            if frame.ref is not None:
+            if frame.ref is None:
+                self.recorder.error(frame.code)
+            else:
+                self.recorder.reject(frame.code)
                 self.replies += 1
                 self.on_reply()
                 self.recorder.changed.set()
@@ -195,10 +249,16 @@ class BenchSocket(WSListener):
             return
         now = perf_counter_ns()
         rec = self.recorder
-        messages = [item for item in items if item.kind == "msg"]
+        receive = self.inbox.receive
+        messages = [
+            item for item in items if item.kind == "msg" and item.mid is not None and receive(item.mid)
+        ]
         rec.delivered_total += len(messages)
+        if self.on_received is not None and messages:
+            self.on_received(len(messages))
         if rec.recording:
             rec.delivered += len(messages)
+            rec.count_in_bin(now, len(messages))
             latencies = rec.latencies_ns
             if rec.base_ns:
                 latencies.extend([now - rec.base_ns] * len(messages))
@@ -267,7 +327,7 @@ async def connect(url: str, account: BenchAccount, recorder: Recorder, *, ack_ba
 class Sender:
     """The sending device of a pair: numbers its messages and keeps ``window`` of them in flight."""
 
-    __slots__ = ("frames", "issued", "limit", "running", "socket")
+    __slots__ = ("frames", "issued", "limit", "received", "running", "socket")
 
     def __init__(self, socket: BenchSocket, frames: SendFrames) -> None:
         self.socket = socket
@@ -275,6 +335,8 @@ class Sender:
         self.issued = 0
         self.limit: int | None = None
         self.running = False
+        self.received = 0
+        """Messages of this sender its receiver got (refill on receipt)."""
 
     def send(self, stamp_ns: int = 0) -> None:
         self.socket.send(self.frames.frame(self.issued, stamp_ns or perf_counter_ns()))
@@ -284,17 +346,29 @@ class Sender:
     def in_flight(self) -> int:
         return self.issued - self.socket.replies
 
-    def start_closed_loop(self, window: int, *, limit: int | None = None) -> None:
-        """Send ``window`` messages, then one more for each reply (up to ``limit`` in all)."""
+    def start_closed_loop(
+        self, window: int, *, limit: int | None = None, receiver: BenchSocket | None = None
+    ) -> None:
+        """Send ``window`` messages, then one more for each reply, or with ``receiver`` for each
+        message it receives (up to ``limit`` in all). Stops when a send is rejected as rate limited."""
         self.limit = limit
         self.running = True
-        self.socket.on_reply = self._refill
+        if receiver is None:
+            self.socket.on_reply = self._refill
+        else:
+            receiver.on_received = self._refill_n
         for _ in range(window if limit is None else min(window, limit - self.issued)):
             self.send()
 
     def _refill(self) -> None:
         if self.running and (self.limit is None or self.issued < self.limit):
-            self.send()
+            if self.socket.recorder.aborted is None:
+                self.send()
+
+    def _refill_n(self, count: int) -> None:
+        self.received += count
+        for _ in range(count):
+            self._refill()
 
     def stop(self) -> None:
         self.running = False

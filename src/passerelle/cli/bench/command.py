@@ -1,9 +1,9 @@
 """``passerelle bench``: run the scenarios, print the figures.
 
-The table and the progress go to stderr when ``--json`` is given, so that stdout carries only the
-JSON object (on its last line); otherwise the table goes to stdout. Exit status: 0 when every
-scenario ran (even with errors counted in its figures), 1 when the bench could not measure, 2 for
-bad options.
+The progress (lines and bars) always goes to stderr; so does the table when ``--json`` is given,
+so that stdout carries only the JSON object (on its last line); otherwise the table goes to stdout.
+Exit status: 0 when every scenario ran and is ok, 3 when one failed, 1 when the bench could not
+measure, 2 for bad options.
 """
 
 from __future__ import annotations
@@ -19,10 +19,14 @@ from rich.console import Console
 
 from passerelle.cli.bench.errors import BenchError
 from passerelle.cli.bench.options import BenchOptions, parse_scenarios
+from passerelle.cli.bench.plots import write_plots
+from passerelle.cli.bench.progress import RichReporter
 from passerelle.cli.bench.report import show
-from passerelle.cli.bench.runner import BenchReport, run_bench
+from passerelle.cli.bench.runner import SCHEMA, BenchReport, run_bench
 
 T = TypeVar("T")
+FAILED = 3
+"""Exit status of a run in which some scenario failed."""
 
 
 def run_with_fast_loop(coro: Coroutine[Any, Any, T]) -> T:
@@ -56,55 +60,35 @@ async def cancelled_by_signals(coro: Coroutine[Any, Any, T]) -> T:
             loop.remove_signal_handler(signum)
 
 
-def bench_command(
-    *,
-    scenario: str = "all",
-    duration_s: float = 10.0,
-    pairs: int = 20,
-    rate: float = 5000.0,
-    warmup_s: float = 2.0,
-    window: int = 64,
-    messages: int = 50_000,
-    ack_batch: int = 1,
-    members: int = 1000,
-    group_sends: int = 50,
-    gateway: str = "picows",
-    as_json: bool = False,
-) -> int:
+def bench_command(options: dict[str, Any], *, scenario: str = "all", as_json: bool = False) -> int:
+    """Run the bench with ``options`` (``BenchOptions`` fields, as given on the command line) and
+    print the figures. Exit status: 0 when every scenario ran and is ok, 3 when one failed (messages
+    lost, duplicated, rejected or unanswered, connections lost, a load the server refused), 1 when
+    the bench could not measure, 2 for bad options, 130 when interrupted."""
     console = Console(stderr=as_json)
     if not console.is_terminal:
         console.width = 120
     errors = Console(stderr=True)
     try:
-        options = BenchOptions(
-            scenarios=parse_scenarios(scenario),
-            duration_s=duration_s,
-            pairs=pairs,
-            rate=rate,
-            warmup_s=warmup_s,
-            window=window,
-            offline_messages=messages,
-            ack_batch=ack_batch,
-            members=members,
-            group_sends=group_sends,
-            gateway=gateway,
-        )
-    except ValueError as exc:
+        bench_options = BenchOptions(scenarios=parse_scenarios(scenario), **options)
+    except (ValueError, TypeError) as exc:
         errors.print(f"passerelle bench: {exc}", style="red", markup=False, highlight=False)
         return 2
-
-    def progress(text: str) -> None:
-        errors.print(text, style="dim", markup=False, highlight=False)
-
     try:
-        report: BenchReport = run_with_fast_loop(cancelled_by_signals(run_bench(options, progress)))
+        with RichReporter(errors) as reporter:
+            report: BenchReport = run_with_fast_loop(cancelled_by_signals(run_bench(bench_options, reporter)))
+        if bench_options.plot_dir is not None:
+            m = report.machine
+            caption = f"source {m['revision'] or 'installed'}, load {m['load_avg_1m']}"
+            for path in write_plots(report.scenarios, bench_options.plot_dir, caption=caption):
+                errors.print(f"wrote {path}", style="dim", markup=False, highlight=False)
     except (KeyboardInterrupt, asyncio.CancelledError):
         errors.print("passerelle bench: interrupted; the server was stopped", style="red", markup=False)
         return 130
     except BenchError as exc:
         errors.print(f"passerelle bench could not measure: {exc}", style="red", markup=False, highlight=False)
         if as_json:
-            print(json.dumps({"error": str(exc)}), flush=True)
+            print(json.dumps({"schema": SCHEMA, "ok": False, "error": str(exc)}), flush=True)
         return 1
     show(report, as_json=as_json, console=console)
-    return 0
+    return 0 if report.ok else FAILED

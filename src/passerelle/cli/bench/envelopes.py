@@ -1,9 +1,9 @@
 """Client frames, built as bytes without a JSON encoder so that the load generator stays cheap.
 
 A bench message is shaped like a real one (docs/protocol.md section 6): an Olm envelope whose
-ciphertext body is random base64. Its first 16 characters are the sender's ``perf_counter_ns`` in
-hexadecimal (hex digits are base64 characters too), which lets the receiver compute the latency
-without any shared table. The server never reads envelopes, so this changes nothing for it.
+ciphertext body is random base64 of ``body_bytes`` characters. Its first 16 characters are the
+sender's ``perf_counter_ns`` in hexadecimal (hex digits are base64 characters too), which lets the
+receiver compute the latency without any shared table. The server never reads envelopes, so this changes nothing for it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class SendFrames:
         recipient_account: str,
         recipient_device: str,
         recipient_key: str,
-        envelope_bytes: int,
+        body_bytes: int,
     ) -> None:
         envelope = {
             "algorithm": "m.olm.v1.curve25519-aes-sha2",
@@ -51,7 +51,7 @@ class SendFrames:
         }
         suffix = b'"}}}'
         prefix = json.dumps(envelope, separators=(",", ":")).encode()[: -len(suffix)]
-        filler = max(envelope_bytes - len(prefix) - len(suffix) - STAMP_DIGITS, 8)
+        filler = max(body_bytes - STAMP_DIGITS, 8)
         self._fillers = tuple(
             base64.b64encode(os.urandom(filler)).rstrip(b"=")[:filler] for _ in range(FILLERS)
         )

@@ -1,8 +1,9 @@
 """Scenario (d), group fan-out: one sender, a group of ``members`` online devices of three apps.
 
-The sender sends ``group_sends`` messages one after the other, each a ~``envelope_bytes`` Megolm-shaped
-body (``send`` with ``conv`` and ``body``: the server stores it once and fans it out). For each, the
-time from the send until the last member received it is one latency sample; the server's CPU over
+The sender sends ``group_sends`` messages one after the other, each a Megolm-shaped body whose
+ciphertext is ``body_bytes`` long (``send`` with ``conv`` and ``body``: the server stores it once and fans it out). For each, the
+time from the send until the last member received it is one latency sample (so the percentiles come
+from ``group_sends`` samples); the server's CPU over
 all the sends is divided by the deliveries (CPU per recipient delivery). Receivers ack as in the
 other scenarios (``ack_batch``), and that work is counted too.
 
@@ -23,13 +24,15 @@ from time import perf_counter_ns
 
 import httpx
 
+from passerelle.cli.bench.accounting import Counts, undelivered
 from passerelle.cli.bench.client import BenchSocket, Recorder, connect
 from passerelle.cli.bench.errors import BenchError
 from passerelle.cli.bench.figures import Interval, ScenarioFigures, compute
 from passerelle.cli.bench.group_accounts import CodeGateway, register_members
 from passerelle.cli.bench.identity import BenchAccount
-from passerelle.cli.bench.options import BenchOptions
-from passerelle.cli.bench.server import spawned_server
+from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
+from passerelle.cli.bench.progress import Reporter
+from passerelle.cli.bench.server import bench_server
 from passerelle.cli.bench.world import Meter, interval, wait_until
 from passerelle.proto.rest import groups
 from passerelle.proto.rest.base import decode, encode
@@ -49,8 +52,8 @@ def raise_fd_limit(needed: int) -> None:
             raise BenchError(f"scenario d needs {needed} file descriptors; the hard limit is {hard}")
 
 
-def group_frame(seq: int, *, conv: str, sender: BenchAccount, envelope_bytes: int) -> bytes:
-    """A ``send`` of a Megolm-shaped body of about ``envelope_bytes`` (random ciphertext)."""
+def group_frame(seq: int, *, conv: str, sender: BenchAccount, body_bytes: int) -> bytes:
+    """A ``send`` of a Megolm-shaped body with ``body_bytes`` of random ciphertext."""
     head = {
         "algorithm": "m.megolm.v1.aes-sha2",
         "sender_key": sender.curve25519,
@@ -58,10 +61,7 @@ def group_frame(seq: int, *, conv: str, sender: BenchAccount, envelope_bytes: in
         "session_id": base64.b64encode(os.urandom(32)).decode().rstrip("="),
         "ciphertext": "",
     }
-    overhead = len(json.dumps(head, separators=(",", ":")))
-    head["ciphertext"] = base64.b64encode(os.urandom(envelope_bytes)).decode()[
-        : max(envelope_bytes - overhead, 16)
-    ]
+    head["ciphertext"] = base64.b64encode(os.urandom(body_bytes)).decode()[:body_bytes]
     body = json.dumps(head, separators=(",", ":"))
     return b'{"t":"send","id":"g%x","conv":"%s","body":%s}' % (seq, conv.encode(), body.encode())
 
@@ -90,71 +90,104 @@ async def connect_all(
     return sockets
 
 
-async def run_group(options: BenchOptions, progress: object) -> ScenarioFigures:
-    say = progress if callable(progress) else (lambda _: None)
+async def run_group(options: BenchOptions, reporter: Reporter) -> ScenarioFigures:
     members = options.members
     raise_fd_limit(2 * members + 256)
     label = "[d] group fan-out"
-    async with (
-        CodeGateway().running() as codes,
-        spawned_server(
-            start_timeout_s=options.start_timeout_s, gateway=options.gateway, extra_config=codes.config()
-        ) as server,
-    ):
-        say(f"{label}: server pid {server.pid} ready; registering {members + 1} accounts of {len(APPS)} apps")
+    async with CodeGateway().running() as codes, bench_server(options, codes) as server:
+        reporter.say(
+            f"{label}: server pid {server.pid} ready; registering {members + 1} accounts of {len(APPS)} apps"
+        )
         sender, accounts = await register_members(server.url, codes, members)
         conv = await create_group(server.url, sender, accounts)
         recorder = Recorder()
-        say(f"{label}: connecting {members + 1} devices")
+        reporter.say(f"{label}: connecting {members + 1} devices")
         sockets = await connect_all(server.ws_url, [sender, *accounts], recorder, options.ack_batch)
         try:
-            say(f"{label}: running {options.group_sends} sends")
-            measured = await _measure(server.pid, sockets, recorder, conv, sender, options)
+            measured = await _measure(server.pid, sockets, recorder, conv, sender, options, reporter)
         finally:
             await asyncio.gather(*(s.close() for s in sockets))
-    figures = compute(measured)
-    say(f"{label}: {figures.delivered} deliveries, p99 to the last member {figures.p99_ms or 0:.1f} ms")
+    figures = compute(measured, name="d", title=SCENARIO_TITLES["d"], unit="delivery")
+    if figures.ok:
+        reporter.say(
+            f"{label}: {figures.units} deliveries, p99 to the last member {figures.p99_ms or 0:.1f} ms "
+            f"({figures.samples} samples)"
+        )
+    else:
+        reporter.say(f"{label}: FAILED: {figures.failure}")
     return figures
 
 
+def group_counts(origin: BenchSocket, receivers: Sequence[BenchSocket], sent: int, rec: Recorder) -> Counts:
+    """Every group message accounted for: each confirmed one is owed to every member's device."""
+    confirmed = origin.confirmed
+    return Counts(
+        sent=sent,
+        confirmed=len(confirmed),
+        expected=len(confirmed) * len(receivers),
+        delivered=sum(len(r.inbox.seen) for r in receivers),
+        undelivered=undelivered((confirmed, r.inbox.seen) for r in receivers),
+        duplicated=sum(r.inbox.duplicates for r in receivers),
+        unanswered=max(sent - origin.replies, 0),
+        rejected=dict(rec.rejected),
+        errors=dict(rec.errors),
+    )
+
+
 async def _measure(
-    pid: int, sockets: list[BenchSocket], rec: Recorder, conv: str, sender: BenchAccount, opts: BenchOptions
+    pid: int,
+    sockets: list[BenchSocket],
+    rec: Recorder,
+    conv: str,
+    sender: BenchAccount,
+    opts: BenchOptions,
+    reporter: Reporter,
 ) -> Interval:
     origin, receivers = sockets[0], sockets[1:]
     frames = [
-        group_frame(k, conv=conv, sender=sender, envelope_bytes=opts.envelope_bytes)
-        for k in range(opts.group_sends)
+        group_frame(k, conv=conv, sender=sender, body_bytes=opts.body_bytes) for k in range(opts.group_sends)
     ]
     expected = rec.delivered_total
     last_ns: list[int] = []
     meter = Meter(pid)
     await meter.begin()
     delivered = 0
-    for frame in frames:
-        expected += len(receivers)
-        start = perf_counter_ns()
-        rec.start(base_ns=start)
-        origin.send(frame)
-        done = await wait_until(
-            lambda target=expected: rec.delivered_total >= target or origin.lost,  # type: ignore[misc]
-            rec.changed,
-            opts.drain_timeout_s,
-        )
-        if not done or rec.delivered_total < expected:
-            rec.error("undelivered", expected - rec.delivered_total)
-            break
-        delivered += rec.delivered
-        last_ns.append(max(rec.latencies_ns))
-        await asyncio.sleep(PAUSE_S)
+    sent = 0
+    bins: list[int] = []
+    start_ns = perf_counter_ns()
+    async with reporter.track("sends", len(frames), lambda: len(last_ns)):
+        for frame in frames:
+            expected += len(receivers)
+            start = perf_counter_ns()
+            rec.start(base_ns=start)
+            origin.send(frame)
+            sent += 1
+            done = await wait_until(
+                lambda target=expected: (
+                    rec.delivered_total >= target or origin.lost or rec.aborted is not None
+                ),  # type: ignore[misc]
+                rec.changed,
+                opts.drain_timeout_s,
+            )
+            if not done or rec.delivered_total < expected:
+                break
+            delivered += rec.delivered
+            last_ns.append(max(rec.latencies_ns))
+            index = (perf_counter_ns() - start_ns) // rec.bin_ns
+            while len(bins) <= index:
+                bins.append(0)
+            bins[index] += rec.delivered
+            await asyncio.sleep(PAUSE_S)
     for socket in receivers:
         socket.flush_ack()
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(opts.drain_timeout_s):
-            await asyncio.gather(*(s.ping() for s in receivers))
+            await asyncio.gather(origin.ping(), *(s.ping() for s in receivers))
     reading = await meter.end()
     rec.stop()
     rec.delivered = delivered
     rec.latencies_ns = last_ns
-    return interval(
-        reading, rec, {"members": len(receivers), "sends": len(last_ns), "pause_ms": PAUSE_S * 1000}
-    )
+    rec.bins = bins
+    counts = group_counts(origin, receivers, sent, rec)
+    extra = {"members": len(receivers), "sends": len(last_ns), "pause_ms": PAUSE_S * 1000}
+    return interval(reading, rec, extra, counts=counts)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from passerelle.cli.bench.errors import BenchError
-from passerelle.cli.bench.identity import JSON, BenchAccount, create_account, register_all, signed_device
+from passerelle.cli.bench.identity import JSON, BenchAccount, create_account, new_device, register_all
 from passerelle.proto.rest import accounts as wire
 from passerelle.proto.rest.base import encode
 
@@ -84,9 +84,27 @@ async def register_phone(http: httpx.AsyncClient, gateway: CodeGateway, *, app: 
         raise BenchError(f"asking a code for {phone} failed: HTTP {asked.status_code} {asked.text[:200]}")
     async with asyncio.timeout(10.0):
         code = await waiter
-    device = signed_device(f"{app} {n} bench")
+    device, signing = new_device(f"{app} {n} bench")
     body = wire.Register(app=app, phone=phone, code=code, display_name=f"Member {n}", device=device)
-    return await create_account(http, body, who=phone)
+    return await create_account(http, body, who=phone, signing=signing)
+
+
+async def register_phones(
+    url: str, gateway: CodeGateway, count: int, *, apps: tuple[str, ...] = PHONE_APPS, first: int = 0
+) -> list[BenchAccount]:
+    """``count`` accounts on the phone apps (in turn), numbered from ``first``, a few at a time."""
+    gate = asyncio.Semaphore(PHONE_CONCURRENCY)
+
+    async def one(http: httpx.AsyncClient, n: int) -> BenchAccount:
+        async with gate:
+            return await register_phone(http, gateway, app=apps[n % len(apps)], n=n)
+
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30.0) as http, asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(http, n)) for n in range(first, first + count)]
+    except* BenchError as errors:
+        raise errors.exceptions[0] from None
+    return [t.result() for t in tasks]
 
 
 async def register_members(
@@ -96,15 +114,4 @@ async def register_members(
     on_photo = min(PASSWORD_MEMBERS, members)
     handles = ["bench_gsender"] + [f"bench_g{n:04d}" for n in range(on_photo)]
     sender, *found = await register_all(url, app="photo", handles=handles)
-    gate = asyncio.Semaphore(PHONE_CONCURRENCY)
-
-    async def one(http: httpx.AsyncClient, n: int) -> BenchAccount:
-        async with gate:
-            return await register_phone(http, gateway, app=PHONE_APPS[n % len(PHONE_APPS)], n=n)
-
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=30.0) as http, asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(http, n)) for n in range(on_photo, members)]
-    except* BenchError as errors:
-        raise errors.exceptions[0] from None
-    return sender, found + [t.result() for t in tasks]
+    return sender, found + await register_phones(url, gateway, members - on_photo, first=on_photo)

@@ -34,6 +34,8 @@ class BenchAccount:
     token: str
     curve25519: str
     """The device's public Curve25519 key, named in the envelopes sent to and from it."""
+    signing: Ed25519PrivateKey | None = None
+    """The device's Ed25519 key, which signs login challenges (section 4.5)."""
 
 
 def b64(data: bytes) -> str:
@@ -47,12 +49,17 @@ def canonical_json(obj: dict[str, Any]) -> bytes:
 
 def signed_device(name: str) -> wire.NewDevice:
     """A fresh device's public keys, signed by its Ed25519 key (section 4.2)."""
+    return new_device(name)[0]
+
+
+def new_device(name: str) -> tuple[wire.NewDevice, Ed25519PrivateKey]:
+    """A fresh device's public keys signed by its Ed25519 key (section 4.2), and that key."""
     signing = Ed25519PrivateKey.generate()
     ed25519 = b64(signing.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     curve25519 = b64(X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     keys = {"curve25519": curve25519, "ed25519": ed25519, "name": name}
     signature = b64(signing.sign(canonical_json(keys)))
-    return wire.NewDevice(name=name, curve25519=curve25519, ed25519=ed25519, signature=signature)
+    return wire.NewDevice(name=name, curve25519=curve25519, ed25519=ed25519, signature=signature), signing
 
 
 async def register(http: httpx.AsyncClient, *, app: str, handle: str) -> BenchAccount:
@@ -61,9 +68,11 @@ async def register(http: httpx.AsyncClient, *, app: str, handle: str) -> BenchAc
     return await create_account(http, body, who=handle)
 
 
-async def create_account(http: httpx.AsyncClient, body: wire.Register, *, who: str) -> BenchAccount:
+async def create_account(
+    http: httpx.AsyncClient, body: wire.Register, *, who: str, signing: Ed25519PrivateKey | None = None
+) -> BenchAccount:
     """``POST /v1/accounts`` with ``body``: the new account, named ``who`` (its handle or phone
-    number), or BenchError."""
+    number), or BenchError; ``signing`` is its device's key, kept for logging in again."""
     try:
         response = await http.post("/v1/accounts", content=encode(body), headers=JSON)
     except httpx.HTTPError as exc:
@@ -77,6 +86,7 @@ async def create_account(http: httpx.AsyncClient, body: wire.Register, *, who: s
         device_id=grant.device_id,
         token=grant.token,
         curve25519=body.device.curve25519,
+        signing=signing,
     )
 
 

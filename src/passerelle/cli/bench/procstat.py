@@ -103,8 +103,8 @@ def _version(package: str) -> str | None:
 def source_revision() -> str | None:
     """The git commit of the server's source when it runs from a checkout (``+dirty`` when files
     under src/ differ from it), else None. Blocking."""
-    root = Path(__file__).resolve().parents[3]
-    if not (root / ".git").exists():
+    root = next((p for p in Path(__file__).resolve().parents if (p / ".git").exists()), None)
+    if root is None:
         return None
     git = ["git", "-C", str(root)]
     try:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,14 +18,20 @@ import httpx
 from passerelle.cli.bench.client import Recorder
 from passerelle.cli.bench.figures import ScenarioFigures, compute
 from passerelle.cli.bench.group import run_group
-from passerelle.cli.bench.identity import register_all
+from passerelle.cli.bench.group_accounts import CodeGateway, register_phones
+from passerelle.cli.bench.idle import run_idle
+from passerelle.cli.bench.logins import run_logins
 from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
 from passerelle.cli.bench.procstat import machine_info
+from passerelle.cli.bench.progress import Reporter
 from passerelle.cli.bench.scenarios import SCENARIO_RUNS
-from passerelle.cli.bench.server import BENCH_APP, spawned_server
+from passerelle.cli.bench.server import bench_server
 from passerelle.cli.bench.world import World
 
-Progress = Callable[[str], None]
+SCHEMA = 2
+"""The version of the JSON's shape (benchmarks/README.md documents every key)."""
+PAIR_APP = "chat"
+"""Pair scenarios register on a phone app (one-time codes, no Argon2): fast even for 500 pairs."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,48 +40,68 @@ class BenchReport:
     machine: dict[str, Any]
     scenarios: dict[str, ScenarioFigures]
 
+    @property
+    def ok(self) -> bool:
+        return all(figures.ok for figures in self.scenarios.values())
+
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {name: figures.to_json() for name, figures in self.scenarios.items()}
-        out["machine"] = self.machine
-        out["options"] = {
-            f.name: list(value) if isinstance(value := getattr(self.options, f.name), tuple) else value
-            for f in dataclasses.fields(self.options)
+        options: dict[str, Any] = {}
+        for f in dataclasses.fields(self.options):
+            value = getattr(self.options, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            options[f.name] = value
+        return {
+            "schema": SCHEMA,
+            "ok": self.ok,
+            "scenarios": {name: figures.to_json() for name, figures in self.scenarios.items()},
+            "machine": self.machine,
+            "options": options,
         }
-        return out
 
 
-async def run_bench(options: BenchOptions, progress: Progress = lambda _: None) -> BenchReport:
+async def run_bench(options: BenchOptions, reporter: Reporter | None = None) -> BenchReport:
+    reporter = reporter or Reporter()
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     machine = await asyncio.to_thread(machine_info, loop)
     results: dict[str, ScenarioFigures] = {}
     for name in options.scenarios:
-        results[name] = await run_scenario(name, options, progress)
+        results[name] = await run_scenario(name, options, reporter)
+    machine["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     return BenchReport(options=options, machine=machine, scenarios=results)
 
 
-async def run_scenario(name: str, options: BenchOptions, progress: Progress) -> ScenarioFigures:
+async def run_scenario(name: str, options: BenchOptions, reporter: Reporter) -> ScenarioFigures:
     if name == "d":
-        return await run_group(options, progress)
+        return await run_group(options, reporter)
+    if name == "e":
+        return await run_idle(options, reporter)
+    if name == "f":
+        return await run_logins(options, reporter)
     scenario, receivers_online = SCENARIO_RUNS[name]
-    pairs = options.pairs
+    pairs = options.many_pairs if name == "a2" else options.pairs
     label = f"[{name}] {SCENARIO_TITLES[name]}"
-    async with spawned_server(start_timeout_s=options.start_timeout_s, gateway=options.gateway) as server:
-        progress(f"{label}: server pid {server.pid} ready; registering {2 * pairs} accounts")
-        handles = [f"bench_s{i:04d}" for i in range(pairs)] + [f"bench_r{i:04d}" for i in range(pairs)]
-        accounts = await register_all(server.url, app=BENCH_APP, handles=handles)
-        world = World(server, options, Recorder(), accounts[:pairs], accounts[pairs:])
+    async with CodeGateway().running() as codes, bench_server(options, codes) as server:
+        reporter.say(f"{label}: server pid {server.pid} ready; registering {2 * pairs} accounts")
+        accounts = await register_phones(server.url, codes, 2 * pairs, apps=(PAIR_APP,))
+        world = World(server, options, Recorder(), accounts[:pairs], accounts[pairs:], reporter=reporter)
         try:
             await world.connect_senders()
             if receivers_online:
                 await world.connect_receivers()
-            progress(f"{label}: running")
+            reporter.say(f"{label}: running")
             measured = await scenario(world)
         finally:
             await world.close()
         commits = await commit_figures(server.url)
     measured = dataclasses.replace(measured, extra={**measured.extra, **commits})
-    figures = compute(measured)
-    progress(f"{label}: {figures.delivered} messages delivered, {figures.msgs_per_s:,.0f}/s")
+    figures = compute(measured, name=name, title=SCENARIO_TITLES[name], unit="message")
+    if figures.ok:
+        reporter.say(f"{label}: {figures.units} messages delivered, {figures.per_s or 0:,.0f}/s")
+    else:
+        reporter.say(f"{label}: FAILED: {figures.failure}")
     return figures
 
 

@@ -1,13 +1,19 @@
-"""The three scenarios. Each returns the ``Interval`` it measured; the world is already connected
+"""The pair scenarios. Each returns the ``Interval`` it measured; the world is already connected
 (senders always; receivers too, except in (c) where being offline is the point).
 
-(a) saturated: every sender keeps ``window`` sends in flight; measured for ``duration_s`` after a
-    ``warmup_s`` warm-up. Latency is send → received by the recipient.
+(a) closed loop: every sender keeps ``window`` messages in flight, refilled when its receiver gets
+    one (``refill="received"``) or when the server confirms one (``"sent"``); measured for
+    ``duration_s`` after a ``warmup_s`` warm-up. Latency is send → received by the recipient. (a′)
+    is the same with ``many_pairs`` pairs.
 (b) open loop: ``rate`` messages per second in all, sent on a schedule whatever the answers; the
     latency runs from the scheduled instant, so a client or server that falls behind shows up.
-(c) offline: ``offline_messages`` are stored for recipients that are not connected, then they all
-    connect; measured from the connects until everything is delivered and the last acks were read.
-    Latency here is the time from the connects to each message's arrival.
+(c) offline: ``offline_messages`` are stored for recipients that are not connected (the *store*
+    phase), then they all connect (the *drain* phase: from the connects until everything is
+    delivered and the last acks were read). Both phases are reported side by side; the latency is
+    the time from the connects to each message's arrival.
+
+Every scenario stops at the first send the server rejects as ``rate_limited`` (the load exceeds what
+it admits) and is then a failed run; so is one that lost, duplicated or left unanswered a message.
 """
 
 from __future__ import annotations
@@ -15,30 +21,35 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter_ns
+from typing import Any
 
 from passerelle.cli.bench.client import Sender
-from passerelle.cli.bench.figures import Interval, per_message_us
+from passerelle.cli.bench.figures import Interval, cpu_split
 from passerelle.cli.bench.procstat import clock_ticks_per_s
-from passerelle.cli.bench.world import World, interval
+from passerelle.cli.bench.world import Reading, World, interval
 
 TICK_S = 0.001
 
 
-async def saturated(world: World) -> Interval:
+async def closed_loop(world: World) -> Interval:
     opts, rec = world.options, world.recorder
-    for sender in world.senders:
-        sender.start_closed_loop(opts.window)
-    await asyncio.sleep(opts.warmup_s)
+    on_receipt = opts.refill == "received"
+    for sender, receiver in zip(world.senders, world.receivers, strict=True):
+        sender.start_closed_loop(opts.window, receiver=receiver if on_receipt else None)
+    async with world.reporter.timed("warm-up (s)", opts.warmup_s):
+        await world.run_for(opts.warmup_s)
     meter = world.meter()
     await meter.begin()
     rec.start()
-    await asyncio.sleep(opts.duration_s)
+    async with world.reporter.timed("measuring (s)", opts.duration_s):
+        await world.run_for(opts.duration_s)
     rec.stop()
     reading = await meter.end()
     for sender in world.senders:
         sender.stop()
     await world.settle()
-    return interval(reading, rec, {"window": opts.window, "pairs": len(world.senders)})
+    extra = {"window": opts.window, "refill": opts.refill, "pairs": len(world.senders)}
+    return interval(reading, rec, extra, counts=world.counts())
 
 
 class Schedule:
@@ -68,12 +79,14 @@ async def open_loop(world: World) -> Interval:
     schedule = Schedule(world.senders, opts.rate)
     task = asyncio.create_task(schedule.run(), name="bench-schedule")
     try:
-        await asyncio.sleep(opts.warmup_s)
+        async with world.reporter.timed("warm-up (s)", opts.warmup_s):
+            await world.run_for(opts.warmup_s)
         meter = world.meter()
         await meter.begin()
         offered = schedule.sent
         rec.start()
-        await asyncio.sleep(opts.duration_s)
+        async with world.reporter.timed("measuring (s)", opts.duration_s):
+            await world.run_for(opts.duration_s)
         rec.stop()
         reading = await meter.end()
         offered = schedule.sent - offered
@@ -86,13 +99,25 @@ async def open_loop(world: World) -> Interval:
         "offered_per_s": offered / reading.seconds,
         "pairs": len(world.senders),
     }
-    return interval(reading, rec, extra)
+    return interval(reading, rec, extra, counts=world.counts())
 
 
 def shares(total: int, parts: int) -> list[int]:
     """``total`` split into ``parts`` whole shares that differ by at most one."""
     base, rest = divmod(total, parts)
     return [base + (1 if i < rest else 0) for i in range(parts)]
+
+
+def phase(reading: Reading, messages: int) -> dict[str, Any]:
+    """One phase of (c): its rate and the server's CPU per message, in all and per thread."""
+    cpu, threads = cpu_split(reading.server_cpu_ticks, reading.thread_ticks, clock_ticks_per_s(), messages)
+    return {
+        "messages": messages,
+        "seconds": reading.seconds,
+        "per_s": messages / reading.seconds if reading.seconds > 0 else 0.0,
+        "cpu_us_per_msg": cpu,
+        "cpu_us_per_msg_by_thread": threads,
+    }
 
 
 async def offline_drain(world: World) -> Interval:
@@ -102,38 +127,35 @@ async def offline_drain(world: World) -> Interval:
     await fill.begin()
     for sender, limit in zip(senders, shares(opts.offline_messages, len(senders)), strict=True):
         sender.start_closed_loop(opts.window, limit=limit)
-    await world.until(
-        lambda: all(s.limit is not None and s.issued >= s.limit and s.in_flight <= 0 for s in senders)
-    )
-    filled = await fill.end()
+    async with world.reporter.track("store (messages)", opts.offline_messages, lambda: world.sent_ok):
+        await world.until(
+            lambda: (
+                rec.aborted is not None
+                or all(s.limit is not None and s.issued >= s.limit and s.in_flight <= 0 for s in senders)
+            )
+        )
+    stored_reading = await fill.end()
     stored = world.sent_ok
     drain = world.meter()
     await drain.begin()
     rec.start(base_ns=perf_counter_ns())
-    await world.connect_receivers()
-    await world.until(lambda: rec.delivered_total >= stored)
-    await world.acks_read()
+    async with world.reporter.track("drain (messages)", stored, lambda: rec.delivered_total):
+        await world.connect_receivers()
+        await world.until(lambda: rec.delivered_total >= stored)
+        await world.acks_read()
     rec.stop()
     reading = await drain.end()
-    if stored < opts.offline_messages:
-        rec.error("not_stored", opts.offline_messages - stored)
-    if rec.delivered_total < stored:
-        rec.error("undelivered", stored - rec.delivered_total)
-    fill_cpu_s = filled.server_cpu_ticks / clock_ticks_per_s()
-    extra = {
-        "stored": stored,
-        "drain_s": reading.seconds,
-        "fill_msgs_per_s": stored / filled.seconds if filled.seconds > 0 else 0.0,
-        "fill_cpu_us_per_msg": per_message_us(fill_cpu_s, stored) or 0.0,
-        "pairs": len(senders),
-    }
-    return interval(reading, rec, extra)
+    await world.settle()
+    extra = {"stored": stored, "pairs": len(senders), "window": opts.window}
+    phases = {"store": phase(stored_reading, stored), "drain": phase(reading, rec.delivered)}
+    return interval(reading, rec, extra, counts=world.counts(), phases=phases)
 
 
 Scenario = Callable[[World], Awaitable[Interval]]
 SCENARIO_RUNS: dict[str, tuple[Scenario, bool]] = {
-    "a": (saturated, True),
+    "a": (closed_loop, True),
+    "a2": (closed_loop, True),
     "b": (open_loop, True),
     "c": (offline_drain, False),
 }
-"""Each scenario and whether its receivers are connected before it starts."""
+"""Each pair scenario and whether its receivers are connected before it starts."""

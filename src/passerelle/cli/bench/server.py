@@ -22,11 +22,17 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import httpx
 
 from passerelle.cli.bench.errors import BenchError
+from passerelle.cli.bench.options import BenchOptions
+
+
+class CodeGatewayLike(Protocol):
+    def config(self) -> str: ...
+
 
 BENCH_APP = "photo"
 CONFIG = f"""\
@@ -54,6 +60,8 @@ sends_per_second = 1000000.0
 send_burst = 1000000
 max_connections_per_client = 1000000
 max_connections = 1000000
+hellos_per_device_per_second = 1000000.0
+hello_burst = 1000000
 # The bench's people are strangers to one another (message requests): scenario c leaves thousands
 # of messages waiting for offline devices.
 request_waiting_messages = 1000000000
@@ -73,9 +81,10 @@ class ServerHandle:
     pid: int
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 
@@ -107,32 +116,38 @@ async def spawned_server(
     extra_args: Sequence[str] = (),
     gateway: str = "picows",
     extra_config: str = "",
+    host: str = "127.0.0.1",
+    port: int | None = None,
 ) -> AsyncIterator[ServerHandle]:
-    """Start a server on 127.0.0.1 and a free port, wait until /readyz answers 200, and stop it
-    (SIGTERM, then SIGKILL) on the way out. Raises BenchError with the server's log when it does not
-    become ready in time."""
+    """Start a server on ``host`` and ``port`` (its picows gateway on ``port + 1``; free ports when
+    ``port`` is None), wait until /readyz answers 200, and stop it (SIGTERM, then SIGKILL) on the
+    way out. Raises BenchError with the server's log when it does not become ready in time."""
     root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="passerelle-bench-"))
     log_file: IO[bytes] | None = None
     proc: asyncio.subprocess.Process | None = None
     try:
         config, log_file = await asyncio.to_thread(_prepare, root, extra_config)
-        port = free_port()
-        ws_port = free_port() if gateway == "picows" else port
+        if port is None:
+            port = free_port(host)
+            ws_port = free_port(host) if gateway == "picows" else port
+        else:
+            ws_port = port + 1 if gateway == "picows" else port
         if gateway == "picows":
             extra_args = (*extra_args, "--ws-port", str(ws_port))
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             *(*SERVER_COMMAND, "--config", str(config), "--data-dir", str(root / "data")),
-            *("--host", "127.0.0.1", "--port", str(port), *extra_args),
+            *("--host", host, "--port", str(port), *extra_args),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,
             env=server_env(),
             start_new_session=True,
         )
-        url = f"http://127.0.0.1:{port}"
+        where = f"[{host}]" if ":" in host else host
+        url = f"http://{where}:{port}"
         await _wait_ready(proc, url, start_timeout_s, root / "server.log")
-        yield ServerHandle(url=url, ws_url=f"ws://127.0.0.1:{ws_port}/v1/ws", pid=proc.pid)
+        yield ServerHandle(url=url, ws_url=f"ws://{where}:{ws_port}/v1/ws", pid=proc.pid)
     finally:
         if proc is not None:
             await _stop(proc)
@@ -180,3 +195,16 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         raise
+
+
+def bench_server(
+    options: BenchOptions, codes: CodeGatewayLike
+) -> contextlib.AbstractAsyncContextManager[ServerHandle]:
+    """The server of one scenario, as ``options`` want it, posting its one-time codes to ``codes``."""
+    return spawned_server(
+        start_timeout_s=options.start_timeout_s,
+        gateway=options.gateway,
+        extra_config=codes.config(),
+        host=options.host,
+        port=options.port,
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
+from typing import Any
 
+from passerelle.cli.bench.accounting import Counts, undelivered
 from passerelle.cli.bench.client import BenchSocket, Recorder, Sender, connect
 from passerelle.cli.bench.envelopes import SendFrames
 from passerelle.cli.bench.figures import Interval
@@ -21,6 +23,7 @@ from passerelle.cli.bench.procstat import (
     read_sample,
     reset_peak_rss,
 )
+from passerelle.cli.bench.progress import Reporter
 from passerelle.cli.bench.server import ServerHandle
 
 
@@ -73,18 +76,35 @@ class Meter:
         )
 
 
-def interval(reading: Reading, recorder: Recorder, extra: dict[str, float]) -> Interval:
+def interval(
+    reading: Reading,
+    recorder: Recorder,
+    extra: Mapping[str, Any],
+    *,
+    counts: Counts,
+    phases: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Interval:
+    aborted = None
+    if recorder.aborted is not None:
+        aborted = (
+            f"the server rejected {recorder.rejected.get(recorder.aborted, 0)} sends as "
+            f"{recorder.aborted}: this load exceeds what it admits (its limits), so there is no figure; "
+            "lower --window or --pairs"
+        )
     return Interval(
         seconds=reading.seconds,
         delivered=recorder.delivered,
         latencies_ns=recorder.latencies_ns,
+        counts=counts,
+        aborted=aborted,
+        series=list(recorder.bins),
+        phases=phases or {},
         server_cpu_ticks=reading.server_cpu_ticks,
         server_thread_ticks=reading.thread_ticks,
         clock_ticks_per_s=clock_ticks_per_s(),
         server_rss_kb=reading.end.rss_kb,
         server_peak_rss_kb=reading.end.peak_rss_kb,
         client_cpu_s=reading.client_cpu_s,
-        errors=dict(recorder.errors),
         extra=extra,
     )
 
@@ -98,6 +118,7 @@ class World:
     receiver_accounts: Sequence[BenchAccount]
     senders: list[Sender] = field(default_factory=list)
     receivers: list[BenchSocket] = field(default_factory=list)
+    reporter: Reporter = field(default_factory=Reporter)
 
     def meter(self) -> Meter:
         return Meter(self.server.pid)
@@ -110,7 +131,7 @@ class World:
                 recipient_account=peer.account_id,
                 recipient_device=peer.device_id,
                 recipient_key=peer.curve25519,
-                envelope_bytes=self.options.envelope_bytes,
+                body_bytes=self.options.body_bytes,
             )
             self.senders.append(Sender(socket, frames))
 
@@ -138,17 +159,38 @@ class World:
         return done()
 
     async def settle(self) -> None:
-        """After the senders stopped: wait (bounded) for every reply and every delivery; what is still
-        missing then is counted as ``unanswered`` and ``undelivered`` errors."""
+        """After the senders stopped: wait (bounded) for every reply and every delivery (what is still
+        missing then is counted by ``counts``), then until the receivers' last acks were read."""
         rec, senders = self.recorder, self.senders
         await self.until(lambda: all(s.in_flight <= 0 for s in senders))
         await self.until(lambda: rec.delivered_total >= self.sent_ok)
-        unanswered = sum(max(s.in_flight, 0) for s in senders)
-        undelivered = self.sent_ok - rec.delivered_total
-        if unanswered:
-            rec.error("unanswered", unanswered)
-        if undelivered > 0:
-            rec.error("undelivered", undelivered)
+        if self.receivers:
+            await self.acks_read()
+
+    def counts(self) -> Counts:
+        """Every message of the scenario accounted for, by message id, pair by pair."""
+        senders, receivers = self.senders, self.receivers
+        confirmed = sum(len(s.socket.confirmed) for s in senders)
+        routes = [(s.socket.confirmed, r.inbox.seen) for s, r in zip(senders, receivers, strict=False)] + [
+            (s.socket.confirmed, set()) for s in senders[len(receivers) :]
+        ]
+        return Counts(
+            sent=sum(s.issued for s in senders),
+            confirmed=confirmed,
+            expected=confirmed,
+            delivered=sum(len(r.inbox.seen) for r in receivers),
+            undelivered=undelivered(routes),
+            duplicated=sum(r.inbox.duplicates for r in receivers),
+            unanswered=sum(max(s.in_flight, 0) for s in senders),
+            rejected=dict(self.recorder.rejected),
+            errors=dict(self.recorder.errors),
+        )
+
+    async def run_for(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the server starts rejecting sends (``Recorder.aborted``)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.recorder.stopped.wait()
 
     async def acks_read(self) -> None:
         """Send every receiver's last ack and wait until the server has read it (ping, pong)."""

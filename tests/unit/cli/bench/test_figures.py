@@ -40,21 +40,24 @@ def test_figures_from_an_interval() -> None:
             server_rss_kb=51_200,
             server_peak_rss_kb=102_400,
             client_cpu_s=0.002,
-            errors={"stale_devices": 2, "never": 0},
             extra={"window": 64},
-        )
+        ),
+        name="a",
+        title="closed loop",
     )
-    assert figures.msgs_per_s == 500.0
+    assert figures.ok and figures.failure is None
+    assert figures.per_s == 500.0
     assert (figures.p50_ms, figures.p95_ms, figures.p99_ms) == (50.0, 95.0, 99.0)
+    assert figures.samples == 100
     # 5 ticks at 100 Hz = 50 ms of CPU over 1000 messages.
-    assert figures.cpu_us_per_msg == pytest.approx(50.0)
-    assert figures.thread_cpu_us_per_msg == pytest.approx({"event_loop": 30.0, "other_threads": 20.0})
-    assert figures.client_cpu_us_per_msg == pytest.approx(2.0)
+    assert figures.cpu_us_per_unit == pytest.approx(50.0)
+    assert figures.thread_cpu_us_per_unit == pytest.approx({"event_loop": 30.0, "other_threads": 20.0})
+    assert figures.client_cpu_us_per_unit == pytest.approx(2.0)
     assert (figures.rss_mb, figures.peak_rss_mb) == (50.0, 100.0)
-    assert figures.errors == {"stale_devices": 2}
     out = figures.to_json()
-    assert {"msgs_per_s", "p50_ms", "p95_ms", "p99_ms", "cpu_us_per_msg", "rss_mb", "errors"} <= set(out)
-    assert out["window"] == 64
+    assert out["latency_ms"] == {"p50": 50.0, "p95": 95.0, "p99": 99.0, "samples": 100}
+    assert out["ok"] is True and out["unit"] == "message" and out["units"] == 1000
+    assert out["extra"] == {"window": 64}
     json.dumps(out)
 
 
@@ -72,8 +75,8 @@ def test_nothing_delivered_has_no_per_message_figures() -> None:
             client_cpu_s=0.0,
         )
     )
-    assert figures.msgs_per_s == 0.0
-    assert figures.cpu_us_per_msg is None
+    assert figures.per_s == 0.0
+    assert figures.cpu_us_per_unit is None
     assert figures.p99_ms is None
 
 
@@ -91,15 +94,16 @@ def test_send_frames_are_protocol_frames_carrying_the_stamp() -> None:
         recipient_account="a_recipient",
         recipient_device="d_recipient",
         recipient_key="R" * 43,
-        envelope_bytes=300,
+        body_bytes=200,
     )
     first, second = frames.frame(0, 123_456_789), frames.frame(1, 2**60)
     send = decode_client_frame(first)
     assert isinstance(send, Send)
     assert (send.to, send.id, list(send.payloads)) == ("a_recipient", "m0", ["d_recipient"])
     envelope = bytes(send.payloads["d_recipient"])
-    assert len(envelope) == 300
-    assert json.loads(envelope)["ciphertext"]["R" * 43]["type"] == 1
+    ciphertext = json.loads(envelope)["ciphertext"]["R" * 43]
+    assert ciphertext["type"] == 1
+    assert len(ciphertext["body"]) == 200
     assert read_stamp(envelope) == 123_456_789
     other = decode_client_frame(second)
     assert isinstance(other, Send)
@@ -111,11 +115,17 @@ def test_send_frames_are_protocol_frames_carrying_the_stamp() -> None:
 
 
 def test_options_and_scenarios() -> None:
-    assert parse_scenarios("all") == ("a", "b", "c", "d")
+    assert parse_scenarios("all") == ("a", "a2", "b", "c", "d", "e", "f")
     assert parse_scenarios("c,a") == ("a", "c")
-    assert parse_scenarios("d") == ("d",)
+    assert parse_scenarios("f a2") == ("a2", "f")
     with pytest.raises(ValueError, match="--scenario"):
-        parse_scenarios("e")
+        parse_scenarios("g")
+    # The default load shape is the issue's: 20 pairs, 200-byte bodies, 8 in flight refilled on receipt.
+    shape = BenchOptions()
+    assert (shape.pairs, shape.body_bytes, shape.window, shape.refill) == (20, 200, 8, "received")
+    assert shape.group_sends >= 500
+    with pytest.raises(ValueError, match="refill"):
+        BenchOptions(refill="later")
     with pytest.raises(ValueError, match="pairs"):
         BenchOptions(pairs=0)
     with pytest.raises(ValueError, match="members"):
