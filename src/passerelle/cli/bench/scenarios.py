@@ -132,16 +132,19 @@ async def offline_drain(world: World) -> Interval:
             lambda: (
                 rec.aborted is not None
                 or all(s.limit is not None and s.issued >= s.limit and s.in_flight <= 0 for s in senders)
-            )
+            ),
+            lambda: world.replies,
         )
     stored_reading = await fill.end()
+    for sender in senders:
+        sender.stop()
     stored = world.sent_ok
     drain = world.meter()
     await drain.begin()
     rec.start(base_ns=perf_counter_ns())
     async with world.reporter.track("drain (messages)", stored, lambda: rec.delivered_total):
         await world.connect_receivers()
-        await world.until(lambda: rec.delivered_total >= stored)
+        await world.until(lambda: rec.delivered_total >= stored, lambda: rec.delivered_total)
         await world.acks_read()
     rec.stop()
     reading = await drain.end()

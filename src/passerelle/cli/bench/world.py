@@ -149,21 +149,31 @@ class World:
         return sum(sender.socket.sent_ok for sender in self.senders)
 
     @property
+    def replies(self) -> int:
+        return sum(sender.socket.replies for sender in self.senders)
+
+    @property
     def lost(self) -> bool:
         """Whether a connection was lost: what it was waiting for will not come."""
         return any(s.socket.lost for s in self.senders) or any(r.lost for r in self.receivers)
 
-    async def until(self, done: Callable[[], bool]) -> bool:
-        """Wait until ``done`` holds, a connection is lost, or ``drain_timeout_s`` passes."""
-        await wait_until(lambda: done() or self.lost, self.recorder.changed, self.options.drain_timeout_s)
-        return done()
+    async def until(self, done: Callable[[], bool], progress: Callable[[], int] | None = None) -> bool:
+        """Wait until ``done`` holds, a connection is lost, or ``drain_timeout_s`` passes (with
+        ``progress``: passes without ``progress()`` moving, however long the whole wait)."""
+        while True:
+            mark = progress() if progress is not None else None
+            finished = await wait_until(
+                lambda: done() or self.lost, self.recorder.changed, self.options.drain_timeout_s
+            )
+            if finished or self.lost or progress is None or progress() == mark:
+                return done()
 
     async def settle(self) -> None:
         """After the senders stopped: wait (bounded) for every reply and every delivery (what is still
         missing then is counted by ``counts``), then until the receivers' last acks were read."""
         rec, senders = self.recorder, self.senders
-        await self.until(lambda: all(s.in_flight <= 0 for s in senders))
-        await self.until(lambda: rec.delivered_total >= self.sent_ok)
+        await self.until(lambda: all(s.in_flight <= 0 for s in senders), lambda: self.replies)
+        await self.until(lambda: rec.delivered_total >= self.sent_ok, lambda: rec.delivered_total)
         if self.receivers:
             await self.acks_read()
 

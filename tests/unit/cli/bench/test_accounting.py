@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +192,38 @@ def test_a_failed_run_prints_failed_and_exits_non_zero(
     assert out["scenarios"]["b"]["counts"]["duplicated"] == 1
     assert out["scenarios"]["b"]["cpu_us_per_unit"] is None
     assert "FAILED" in captured.err
+
+
+README = Path(__file__).resolve().parents[4] / "benchmarks" / "README.md"
+
+
+def schema_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## The JSON (schema 2)")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys(v)}
+    return set()
+
+
+def documented_keys(out: dict[str, Any]) -> set[str]:
+    """The keys of a bench JSON object, but the scenario names and the codes in counts."""
+    found = set(out) | keys(out["machine"]) | set(out["options"])
+    for scenario in out["scenarios"].values():
+        found |= set(scenario) | set(scenario["latency_ms"]) | set(scenario["counts"])
+        found |= set(scenario["cpu_us_per_unit_by_thread"]) | set(scenario["extra"])
+        for phase in scenario["phases"].values():
+            found |= set(phase)
+    return found
+
+
+def test_every_key_of_the_json_is_documented_in_benchmarks_readme() -> None:
+    report = failed_report()
+    out = report.to_json()
+    out["machine"]["load_avg_1m_end"] = 1.0
+    section = schema_section()
+    missing = {key for key in documented_keys(out) if not re.search(rf"\b{re.escape(key)}\b", section)}
+    assert not missing, f"keys of the bench JSON missing from benchmarks/README.md: {sorted(missing)}"

@@ -21,6 +21,7 @@ from passerelle.cli.bench.errors import BenchError
 from passerelle.cli.bench.options import BenchOptions
 from passerelle.cli.bench.runner import run_bench
 from passerelle.cli.bench.server import free_port, spawned_server
+from tests.unit.cli.bench.test_accounting import documented_keys, schema_section
 
 ROOT = Path(__file__).resolve().parents[4]
 TINY = [
@@ -100,6 +101,10 @@ def test_the_bench_runs_every_scenario_counts_every_message_and_cleans_up(tmp_pa
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
     assert list(temp.iterdir()) == []
     assert sorted(p.name for p in plots.iterdir()) == ["latency.png", "throughput.png"]
+    # Every key a real run printed is documented in benchmarks/README.md.
+    section = schema_section()
+    missing = {key for key in documented_keys(out) if not re.search(rf"\b{re.escape(key)}\b", section)}
+    assert not missing, f"keys of the bench JSON missing from benchmarks/README.md: {sorted(missing)}"
 
 
 async def test_a_load_the_server_refuses_stops_the_run_which_fails(monkeypatch: pytest.MonkeyPatch) -> None:
