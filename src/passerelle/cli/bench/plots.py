@@ -5,6 +5,7 @@ interval (in bins of ``SERIES_BIN_S``). Failed scenarios are left out: they have
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from passerelle.cli.bench.figures import SERIES_BIN_S, ScenarioFigures
 
 DPI = 80
 CDF_POINTS = 2000
+MAX_BINS = 100
 
 
 def _pyplot() -> Any:
@@ -36,6 +38,15 @@ def cdf_points(samples: Sequence[float], points: int = CDF_POINTS) -> tuple[list
     else:
         indexes = sorted({round(i * (count - 1) / (points - 1)) for i in range(points)})
     return [values[i] for i in indexes], [100.0 * (i + 1) / count for i in indexes]
+
+
+def rebinned(series: Sequence[int], bins: int = MAX_BINS) -> tuple[list[float], list[float], float]:
+    """``series`` (counts per ``SERIES_BIN_S``) in at most about ``bins`` wider bins: their start
+    times, their rates per second, and their width in seconds."""
+    factor = max(1, math.ceil(len(series) / bins))
+    width = SERIES_BIN_S * factor
+    counts = [sum(series[i : i + factor]) for i in range(0, len(series), factor)]
+    return [i * width for i in range(len(counts))], [c / width for c in counts], round(width, 3)
 
 
 def write_plots(scenarios: dict[str, ScenarioFigures], folder: Path, *, caption: str = "") -> list[Path]:
@@ -66,11 +77,13 @@ def write_plots(scenarios: dict[str, ScenarioFigures], folder: Path, *, caption:
     if series:
         fig, axes = plt.subplots(len(series), 1, figsize=(9, 1.8 * len(series) + 0.8), squeeze=False)
         for ax, (name, f) in zip(axes[:, 0], series.items(), strict=True):
-            xs = [i * SERIES_BIN_S for i in range(len(f.series))]
-            ys = [count / SERIES_BIN_S for count in f.series]
+            xs, ys, width = rebinned(f.series)
             ax.plot(xs, ys, drawstyle="steps-post", linewidth=1)
-            ax.set_ylabel(f"{f.unit}s/s", fontsize=8)
-            ax.set_title(f"({name}) {f.title}: mean {f.per_s or 0:,.0f} {f.unit}s/s", fontsize=9)
+            units = "deliveries" if f.unit == "delivery" else f"{f.unit}s"
+            ax.set_ylabel(f"{units}/s", fontsize=8)
+            ax.set_title(
+                f"({name}) {f.title}: mean {f.per_s or 0:,.0f} {units}/s ({width:g} s bins)", fontsize=9
+            )
             ax.set_ylim(bottom=0)
             ax.grid(True, alpha=0.3)
             ax.tick_params(labelsize=8)
