@@ -22,11 +22,13 @@ from passerelle.cli.bench.client import Recorder, connect
 from passerelle.cli.bench.errors import BenchError
 from passerelle.cli.bench.figures import ScenarioFigures, compute
 from passerelle.cli.bench.group_accounts import CodeGateway, register_phones
-from passerelle.cli.bench.identity import BenchAccount, b64, canonical_json
+from passerelle.cli.bench.identity import JSON, BenchAccount, b64, canonical_json
 from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
 from passerelle.cli.bench.progress import Reporter
 from passerelle.cli.bench.server import bench_server
 from passerelle.cli.bench.world import Meter, interval
+from passerelle.proto.rest import accounts as wire
+from passerelle.proto.rest.base import decode, encode
 
 
 async def log_in(http: httpx.AsyncClient, account: BenchAccount) -> str | None:
@@ -34,19 +36,19 @@ async def log_in(http: httpx.AsyncClient, account: BenchAccount) -> str | None:
     caller) when the server refuses."""
     assert account.signing is not None
     device = account.device_id
-    asked = await http.post("/v1/auth/challenge", json={"device_id": device})
+    asked = await http.post(
+        "/v1/auth/challenge", content=encode(wire.ChallengeRequest(device_id=device)), headers=JSON
+    )
     if asked.status_code != 200:
         return None
-    challenge = asked.json()["challenge"]
+    challenge = decode(asked.content, wire.Challenge).challenge
     signed = {"challenge": challenge, "device_id": device, "purpose": "passerelle-login"}
     signature = b64(account.signing.sign(canonical_json(signed)))
-    answer = await http.post(
-        "/v1/auth/token", json={"device_id": device, "challenge": challenge, "signature": signature}
-    )
+    request = wire.TokenRequest(device_id=device, challenge=challenge, signature=signature)
+    answer = await http.post("/v1/auth/token", content=encode(request), headers=JSON)
     if answer.status_code != 200:
         return None
-    token: str = answer.json()["token"]
-    return token
+    return decode(answer.content, wire.DeviceGrant).token
 
 
 async def run_logins(options: BenchOptions, reporter: Reporter) -> ScenarioFigures:
