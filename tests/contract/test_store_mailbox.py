@@ -4,11 +4,12 @@ and commit order under concurrent writers. Every test runs on each adapter (see 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import cast
 
 import pytest
 
-from passerelle.domain.ids import ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
+from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Store
 from passerelle.service.records import MailboxItem, OutgoingMessage
 from tests.contract.conftest import DAY_MS, START, Backend, device_record, message, new_person
@@ -143,7 +144,12 @@ async def test_count_waiting_counts_one_sender_s_unacked_messages_in_one_convers
         + [message(carol, [bob.device.id], client_id="c0", conv=conv)]
         + [message(alice, [bob.device.id], kind="receipt", conv=conv)]
     )
-    count = store.count_waiting
+
+    def count(
+        devices: list[DeviceId], *, conv: ConversationId, sender: AccountId, up_to: int = 50
+    ) -> Awaitable[int]:
+        return store.count_waiting(devices, conv=conv, sender=sender, up_to=up_to)
+
     assert await count([bob.device.id], conv=conv, sender=alice.account.id) == 3
     assert await count([bob.device.id, carol.device.id], conv=conv, sender=alice.account.id) == 3
     assert await count([bob.device.id], conv=conv, sender=carol.account.id) == 1
@@ -152,6 +158,9 @@ async def test_count_waiting_counts_one_sender_s_unacked_messages_in_one_convers
     await store.ack([(bob.device.id, results[1].items[0].pos)])
     assert await count([bob.device.id], conv=conv, sender=alice.account.id) == 1
     assert await count([bob.device.id, carol.device.id], conv=conv, sender=alice.account.id) == 3
+    # The count stops at the bound it is given: its cost does not grow with the mailbox.
+    assert await count([bob.device.id, carol.device.id], conv=conv, sender=alice.account.id, up_to=2) == 2
+    assert await count([carol.device.id], conv=conv, sender=alice.account.id, up_to=0) == 0
 
 
 async def test_was_stored_remembers_client_ids_per_sending_device(store: Store) -> None:

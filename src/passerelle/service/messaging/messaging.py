@@ -149,7 +149,9 @@ class MessagingService:
             raise Forbidden(route.refusal)
         if (
             route.waiting
-            and await self._store.count_waiting(route.waiting, conv=conv.id, sender=sender.account.id)
+            and await self._store.count_waiting(
+                route.waiting, conv=conv.id, sender=sender.account.id, up_to=self._max_waiting_requests
+            )
             >= self._max_waiting_requests
             and not await self._store.was_stored(sender.device, command.id)
         ):

@@ -42,10 +42,11 @@ class Mailbox(Protocol):
         ...
 
     async def count_waiting(
-        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId
+        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId, up_to: int
     ) -> int:
         """The most messages (kind ``msg``) from ``sender`` in ``conv`` that any one of ``devices``
-        has not acknowledged yet (the bound on a message request, docs/protocol.md section 9.2)."""
+        has not acknowledged yet (the bound on a message request, docs/protocol.md section 9.2),
+        counted up to ``up_to`` at most: the cost stays bounded whatever a mailbox holds."""
         ...
 
     async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:

@@ -161,21 +161,24 @@ class MemoryMailbox(MemoryPart):
         return _delete(db, device, set(positions))
 
     async def count_waiting(
-        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId
+        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId, up_to: int
     ) -> int:
         """The most unacknowledged messages (kind ``msg``) from ``sender`` in ``conv`` that any
-        one of ``devices`` holds (expired ones count until the janitor deletes them)."""
+        one of ``devices`` holds (expired ones count until the janitor deletes them), up to ``up_to``."""
         db = await self._begin()
-        return max(
-            (
-                sum(
-                    1
-                    for row in db.mailbox.get(device, {}).values()
-                    if row.item.kind == "msg" and row.item.conv == conv and row.item.sender == sender
-                )
-                for device in devices
+        return min(
+            up_to,
+            max(
+                (
+                    sum(
+                        1
+                        for row in db.mailbox.get(device, {}).values()
+                        if row.item.kind == "msg" and row.item.conv == conv and row.item.sender == sender
+                    )
+                    for device in devices
+                ),
+                default=0,
             ),
-            default=0,
         )
 
     async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:

@@ -72,17 +72,23 @@ def delete_expired_txn(d: Dialect, now: Timestamp, idempotency_before: Timestamp
     return deleted
 
 
-COUNT_WAITING = "SELECT count(*) FROM mailbox WHERE device = ? AND conv = ? AND sender = ? AND kind = 'msg'"
+COUNT_WAITING = (
+    "SELECT count(*) FROM (SELECT 1 FROM mailbox"
+    " WHERE device = ? AND conv = ? AND sender = ? AND kind = 'msg' LIMIT ?) AS waiting"
+)
 
 
 def count_waiting_txn(
-    d: Dialect, devices: Sequence[DeviceId], conv: ConversationId, sender: AccountId
+    d: Dialect, devices: Sequence[DeviceId], conv: ConversationId, sender: AccountId, up_to: int
 ) -> Txn[int]:
-    """The most unacknowledged messages from ``sender`` in ``conv`` held for any one of ``devices``."""
+    """The most unacknowledged messages from ``sender`` in ``conv`` held for any one of ``devices``,
+    counted up to ``up_to``."""
     most = 0
     for device in devices:
-        row = yield from one(COUNT_WAITING, device, conv, sender)
+        row = yield from one(COUNT_WAITING, device, conv, sender, up_to)
         most = max(most, int(row[0]) if row is not None else 0)
+        if most >= up_to:
+            break
     return most
 
 
@@ -122,11 +128,11 @@ class SqlMailbox(SqlPart):
         return await self._mailbox.drop(device, positions)
 
     async def count_waiting(
-        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId
+        self, devices: Sequence[DeviceId], *, conv: ConversationId, sender: AccountId, up_to: int
     ) -> int:
-        if not devices:
+        if not devices or up_to <= 0:
             return 0
-        return await self._engine.read(count_waiting_txn, devices, conv, sender)
+        return await self._engine.read(count_waiting_txn, devices, conv, sender, up_to)
 
     async def was_stored(self, sender_device: DeviceId, client_id: ClientMessageId) -> bool:
         return await self._engine.read(was_stored_txn, sender_device, client_id)
