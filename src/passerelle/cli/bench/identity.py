@@ -104,3 +104,23 @@ async def register_all(url: str, *, app: str, handles: Sequence[str]) -> list[Be
     except* BenchError as errors:
         raise errors.exceptions[0] from None
     return [task.result() for task in tasks]
+
+
+async def add_contacts(url: str, pairs: Sequence[tuple[BenchAccount, BenchAccount]]) -> None:
+    """Each ``(owner, contact)``: the owner adds the contact (``PUT /v1/contacts/{id}``, section 9.1),
+    so the contact's messages are not a message request (section 9.2): people who know each other."""
+    gate = asyncio.Semaphore(REGISTER_CONCURRENCY * 4)
+
+    async def one(http: httpx.AsyncClient, owner: BenchAccount, contact: BenchAccount) -> None:
+        async with gate:
+            headers = {"authorization": f"Bearer {owner.token}"}
+            response = await http.put(f"/v1/contacts/{contact.account_id}", headers=headers)
+        if response.status_code != 204:
+            raise BenchError(f"adding a contact was refused: {response.status_code} {response.text[:200]}")
+
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30.0) as http, asyncio.TaskGroup() as group:
+            for owner, contact in pairs:
+                group.create_task(one(http, owner, contact))
+    except* BenchError as errors:
+        raise errors.exceptions[0] from None

@@ -19,6 +19,7 @@ from passerelle.cli.bench.client import Recorder
 from passerelle.cli.bench.figures import ScenarioFigures, compute
 from passerelle.cli.bench.group import run_group
 from passerelle.cli.bench.group_accounts import CodeGateway, register_phones
+from passerelle.cli.bench.identity import add_contacts
 from passerelle.cli.bench.idle import run_idle
 from passerelle.cli.bench.logins import run_logins
 from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
@@ -86,6 +87,8 @@ async def run_scenario(name: str, options: BenchOptions, reporter: Reporter) -> 
     async with CodeGateway().running() as codes, bench_server(options, codes) as server:
         reporter.say(f"{label}: server pid {server.pid} ready; registering {2 * pairs} accounts")
         accounts = await register_phones(server.url, codes, 2 * pairs, apps=(PAIR_APP,))
+        # Each receiver knows its sender: the load is people writing to their contacts.
+        await add_contacts(server.url, list(zip(accounts[pairs:], accounts[:pairs], strict=True)))
         world = World(server, options, Recorder(), accounts[:pairs], accounts[pairs:], reporter=reporter)
         try:
             await world.connect_senders()

@@ -62,9 +62,6 @@ max_connections_per_client = 1000000
 max_connections = 1000000
 hellos_per_device_per_second = 1000000.0
 hello_burst = 1000000
-# The bench's people are strangers to one another (message requests): scenario c leaves thousands
-# of messages waiting for offline devices.
-request_waiting_messages = 1000000000
 """
 KEPT_SETTINGS = frozenset({"PASSERELLE_SQLITE_SYNCHRONOUS", "PASSERELLE_LOG_LEVEL"})
 """The only PASSERELLE_* variables passed to the server: the others (a database URL, a Redis URL,
