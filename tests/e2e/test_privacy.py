@@ -140,7 +140,8 @@ async def test_a_message_from_another_app_waits_as_a_request_until_accepted(peop
 
 
 async def test_decline_and_block_stops_everything_from_that_person(people: People) -> None:
-    alice, bob = await people.photo("alice"), await people.chat()
+    # Bob's name has a space: ciphertexts and keys are base64, so it cannot turn up there by chance.
+    alice, bob = await people.photo("alice"), await people.chat(name="Bob Lefèvre")
     carol = await people.social("marie.d", "Marie Dupont")
     bob_sees = watch(bob)
     bob_id = (await carol.lookup(f"chat:{BOB_PHONE}")).account_id
@@ -163,7 +164,8 @@ async def test_decline_and_block_stops_everything_from_that_person(people: Peopl
 
 
 async def test_a_block_works_both_ways_at_once(people: People) -> None:
-    alice, bob = await people.photo("alice"), await people.chat()
+    # Bob's name has a space: ciphertexts and keys are base64, so it cannot turn up there by chance.
+    alice, bob = await people.photo("alice"), await people.chat(name="Bob Lefèvre")
     carol = await people.social("marie.d", "Marie Dupont")
     alice_sees, bob_sees = watch(alice), watch(bob)
     bob_id = (await alice.lookup(f"chat:{BOB_PHONE}")).account_id
@@ -236,7 +238,8 @@ async def test_a_report_reveals_exactly_the_chosen_messages_to_the_moderators(
 
 
 async def test_export_holds_exactly_the_persons_data(people: People) -> None:
-    alice, bob = await people.photo("alice"), await people.chat()
+    # Bob's name has a space: ciphertexts and keys are base64, so it cannot turn up there by chance.
+    alice, bob = await people.photo("alice"), await people.chat(name="Bob Lefèvre")
     carol = await people.social("marie.d", "Marie Dupont")
     alice_sees = watch(alice)
     bob_id = (await alice.lookup(f"chat:{BOB_PHONE}")).account_id
@@ -269,7 +272,7 @@ async def test_export_holds_exactly_the_persons_data(people: People) -> None:
     assert data["settings"]["message_from"] == "everyone"
     text = json.dumps(data, ensure_ascii=False)
     bob_devices = await bob.devices()
-    for foreign in [BOB_PHONE, "Bob", theirs, "bob's secret report", "Marie Dupont", "marie.d"]:
+    for foreign in [BOB_PHONE, "Bob Lefèvre", theirs, "bob's secret report", "Marie Dupont", "marie.d"]:
         assert foreign not in text
     for device in bob_devices:
         assert device.curve25519 not in text and device.ed25519 not in text
@@ -296,7 +299,8 @@ def rows_naming(db: Path, needles: list[str]) -> list[tuple[str, tuple[object, .
 
 
 async def test_erasure_leaves_no_row_naming_the_person(people: People, server: ServerHandle) -> None:
-    alice, bob = await people.photo("alice"), await people.chat()
+    # Bob's name has a space: ciphertexts and keys are base64, so it cannot turn up there by chance.
+    alice, bob = await people.photo("alice"), await people.chat(name="Bob Lefèvre")
     carol = await people.social("marie.d", "Marie Dupont")
     alice_sees, bob_sees = watch(alice), watch(bob)
     bob_id = (await alice.lookup(f"chat:{BOB_PHONE}")).account_id
