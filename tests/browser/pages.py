@@ -60,6 +60,24 @@ async def register_in_browser(page: Page, fields: dict[str, str], button: str = 
     await page.wait_for_selector("#status[data-state=online]", timeout=WAIT_MS)
 
 
+async def photo_person(browser: Browser, server: ServerHandle, handle: str, name: str) -> Page:
+    """Someone signs up on the photo app's page with a handle, a display name and a password."""
+    page = await open_app(browser, server, "photo")
+    fields = {"Handle": handle, "Display name (optional)": name, "Password (8 characters or more)": PW}
+    await register_in_browser(page, fields)
+    return page
+
+
+async def chat_person(browser: Browser, server: ServerHandle, phone: str, name: str) -> Page:
+    """Someone signs up on the chat app's page: their phone number, the code the server texts, a name."""
+    page = await open_app(browser, server, "chat")
+    await page.get_by_label("Phone number", exact=False).fill(phone)
+    await page.get_by_role("button", name="Send me a code").click()
+    await page.locator("#f-code:focus").wait_for(timeout=WAIT_MS)
+    await register_in_browser(page, {"Code": server.inbox.code_for(phone), "Your name": name})
+    return page
+
+
 async def write(page: Page, text: str) -> None:
     await page.get_by_label("Message", exact=True).fill(text)
     await page.get_by_label("Message", exact=True).press("Enter")

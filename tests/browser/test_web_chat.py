@@ -33,15 +33,7 @@ BOB_PHONE = "+33612345678"
 async def test_browser_and_sdk_talk_both_ways(
     browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
 ) -> None:
-    await Client.request_code(server.url, "chat", BOB_PHONE)
-    bob = await Client.register(
-        server.url,
-        tmp_path / "bob",
-        app="chat",
-        phone=BOB_PHONE,
-        code=server.inbox.code_for(BOB_PHONE),
-        display_name="Bob",
-    )
+    bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     watch = Watcher(bob)
     await bob.connect()
     try:
@@ -350,15 +342,7 @@ async def test_three_people_on_three_web_apps_and_one_on_the_sdk(
 
     # dave, on the Python SDK, and bob's web app: both directions
     dave_phone = "+33698765432"
-    await Client.request_code(server.url, "chat", dave_phone)
-    dave = await Client.register(
-        server.url,
-        tmp_path / "dave",
-        app="chat",
-        phone=dave_phone,
-        code=server.inbox.code_for(dave_phone),
-        display_name="Dave",
-    )
+    dave = await server.register_phone(tmp_path / "dave", dave_phone, display_name="Dave")
     watch = Watcher(dave)
     await dave.connect()
     try:

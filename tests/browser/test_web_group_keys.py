@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.sdk import Client
-from tests.browser.pages import PW, WAIT_MS, message_shown, open_app, register_in_browser, write
+from tests.browser.pages import WAIT_MS, message_shown, photo_person, write
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 
@@ -26,10 +26,7 @@ async def test_group_keys_are_asked_for_and_given(
     browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
 ) -> None:
     plaintexts: list[str] = []
-    alice = await open_app(browser, server, "photo")
-    await register_in_browser(
-        alice, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
-    )
+    alice = await photo_person(browser, server, "alice", "Alice")
     dave = await server.register_phone(tmp_path / "dave", DAVE_PHONE, display_name="Dave")
     watch = Watcher(dave)
     await dave.connect()

@@ -16,9 +16,11 @@ from passerelle.sdk.errors import NotFound
 from tests.browser.pages import (
     PW,
     WAIT_MS,
+    chat_person,
     message_shown,
     open_app,
     open_conversation,
+    photo_person,
     register_in_browser,
     tiny_png,
     write,
@@ -37,15 +39,8 @@ async def test_groups_in_the_page(
     browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
 ) -> None:
     plaintexts: list[str] = []
-    alice = await open_app(browser, server, "photo")
-    await register_in_browser(
-        alice, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
-    )
-    bob = await open_app(browser, server, "chat")
-    await bob.get_by_label("Phone number", exact=False).fill(BOB_PHONE)
-    await bob.get_by_role("button", name="Send me a code").click()
-    await bob.locator("#f-code:focus").wait_for(timeout=WAIT_MS)
-    await register_in_browser(bob, {"Code": server.inbox.code_for(BOB_PHONE), "Your name": "Bob"})
+    alice = await photo_person(browser, server, "alice", "Alice")
+    bob = await chat_person(browser, server, BOB_PHONE, "Bob")
     carol = await open_app(browser, server, "social")
     await register_in_browser(
         carol, {"Username": "marie.d", "Your real name": "Marie", "Password (8 characters or more)": PW}

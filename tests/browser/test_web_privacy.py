@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from passerelle.sdk.errors import Forbidden, NotFound
-from tests.browser.pages import PW, WAIT_MS, find, message_shown, open_app, register_in_browser
+from tests.browser.pages import PW, WAIT_MS, find, message_shown, photo_person, register_in_browser
 from tests.conftest import ServerHandle
 
 if TYPE_CHECKING:
@@ -33,10 +33,7 @@ async def choose(page: Page, label: str, value: str) -> None:
 async def test_privacy_settings_export_and_erasure(
     browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
 ) -> None:
-    alice = await open_app(browser, server, "photo")
-    await register_in_browser(
-        alice, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
-    )
+    alice = await photo_person(browser, server, "alice", "Alice")
     bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     await bob.connect()
     try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from passerelle.sdk import Client
 from passerelle.sdk.stories import Story
-from tests.browser.pages import PW, WAIT_MS, find, open_app, register_in_browser, tiny_png
+from tests.browser.pages import WAIT_MS, find, photo_person, tiny_png
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 
@@ -55,14 +55,8 @@ async def test_photo_and_video_stories_in_the_page(
     browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
 ) -> None:
     plaintexts: list[str] = []
-    alice = await open_app(browser, server, "photo")
-    await register_in_browser(
-        alice, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
-    )
-    erin = await open_app(browser, server, "photo")
-    await register_in_browser(
-        erin, {"Handle": "erin", "Display name (optional)": "Erin", "Password (8 characters or more)": PW}
-    )
+    alice = await photo_person(browser, server, "alice", "Alice")
+    erin = await photo_person(browser, server, "erin", "Erin")
     bob = await server.register_phone(tmp_path / "bob", BOB_PHONE, display_name="Bob")
     watch = Watcher(bob)
     await bob.connect()

@@ -8,7 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.browser.pages import PW, WAIT_MS, find, message_shown, open_app, register_in_browser, write
+from tests.browser.pages import (
+    WAIT_MS,
+    find,
+    message_shown,
+    photo_person,
+    write,
+)
 from tests.conftest import ServerHandle, assert_absent
 from tests.watch import Watcher
 
@@ -47,10 +53,7 @@ async def take_over(page: Page) -> None:
 async def test_keys_live_in_a_worker_and_one_tab_owns_them(
     browser: Browser, server: ServerHandle, tmp_path: Path, artifacts: Path
 ) -> None:
-    first = await open_app(browser, server, "photo")
-    await register_in_browser(
-        first, {"Handle": "alice", "Display name (optional)": "Alice", "Password (8 characters or more)": PW}
-    )
+    first = await photo_person(browser, server, "alice", "Alice")
 
     # the crypto runs in a worker; the page's own bundle has no Olm in it
     assert [w.url for w in first.workers if w.url.endswith("/assets/crypto-worker.js")]
