@@ -97,15 +97,10 @@ class World:
         return account
 
 
-@contextlib.asynccontextmanager
-async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
-    """The services as the composition root builds them (``server.wiring.build``) on a
-    ``MemoryStore``, a fake clock and a recording phone; device notices and low-key warnings are
-    recorded instead of told to devices; the server key file and blobs are in ``tmp_path``."""
-    settings = replace(load_settings(None, data_dir=tmp_path), limits=limits)
-    clock = FakeClock()
-    phone, notices, keys_low = Phone(), Notices(), KeysLow()
-    adapters = Adapters(
+def memory_adapters(tmp_path: Path, clock: FakeClock, phone: Phone) -> Adapters:
+    """Adapters for the unit tests: the in-memory store and rate limits, this process's broker, the
+    fake clock and phone; the server key file and blobs in ``tmp_path``."""
+    return Adapters(
         store=MemoryStore(clock=clock),
         broker=open_broker(""),
         rate_limits=MemoryRateLimits(clock),
@@ -115,6 +110,17 @@ async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
         ids=RandomIds(),
         codes=phone,
     )
+
+
+@contextlib.asynccontextmanager
+async def open_world(tmp_path: Path, limits: Limits) -> AsyncIterator[World]:
+    """The services as the composition root builds them (``server.wiring.build``) on a
+    ``MemoryStore``, a fake clock and a recording phone; device notices and low-key warnings are
+    recorded instead of told to devices; the server key file and blobs are in ``tmp_path``."""
+    settings = replace(load_settings(None, data_dir=tmp_path), limits=limits)
+    clock = FakeClock()
+    phone, notices, keys_low = Phone(), Notices(), KeysLow()
+    adapters = memory_adapters(tmp_path, clock, phone)
     wired = build(settings, adapters, notices=notices, keys_low=keys_low)
     async with wired.opened():
         yield World(
