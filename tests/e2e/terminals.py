@@ -14,6 +14,11 @@ import httpx
 
 WAIT_S = 30.0
 
+ALICE = ("--app", "photo", "--handle", "alice")
+"""``passerelle chat`` arguments: Alice, on the photo app with her handle (a password app)."""
+ALICE_LAPTOP = (*ALICE, "--new-device", "--device-name", "laptop")
+"""Alice adding a second device, named "laptop", to her account."""
+
 
 class Proc:
     """A child process; its output lines (stdout and stderr together) are collected as they come."""

@@ -17,7 +17,7 @@ from rich.console import Console
 from passerelle.cli.chat.command import ChatOptions, run_chat
 from passerelle.sdk import Client
 from tests.conftest import ServerHandle
-from tests.e2e.terminals import Proc, Terminals
+from tests.e2e.terminals import ALICE, ALICE_LAPTOP, Proc, Terminals
 
 BOB_PHONE = "+33612345678"
 PASSWORD = "correct horse battery staple"
@@ -34,10 +34,7 @@ async def test_two_people_on_two_apps_write_to_each_other(terminals: Terminals) 
 
     alice = await terminals.chat(
         "alice",
-        "--app",
-        "photo",
-        "--handle",
-        "alice",
+        *ALICE,
         "--send",
         "Bonjour Bob ! Ça va ? 🙂",
         "--to",
@@ -62,7 +59,7 @@ async def test_two_people_on_two_apps_write_to_each_other(terminals: Terminals) 
 
 @pytest.mark.timeout(180)
 async def test_an_interactive_session_on_each_side(terminals: Terminals) -> None:
-    alice = await terminals.chat("alice", "--app", "photo", "--handle", "alice", password=PASSWORD)
+    alice = await terminals.chat("alice", *ALICE, password=PASSWORD)
     await alice.line("Connected as [photo] photo:alice")
     bob = await terminals.chat("bob", "--app", "chat", "--phone", BOB_PHONE, "--name", "Bob")
     await bob.type(await terminals.code_for(BOB_PHONE))
@@ -111,16 +108,11 @@ async def test_an_interactive_session_on_each_side(terminals: Terminals) -> None
 
 @pytest.mark.timeout(120)
 async def test_a_second_device_and_a_wrong_password(terminals: Terminals) -> None:
-    alice = await terminals.chat(
-        "alice", "--app", "photo", "--handle", "alice", "--receive", "1", password=PASSWORD
-    )
+    alice = await terminals.chat("alice", *ALICE, "--receive", "1", password=PASSWORD)
     await alice.line("registered on [photo] as photo:alice")
     wrong = await terminals.chat(
         "alice-laptop",
-        "--app",
-        "photo",
-        "--handle",
-        "alice",
+        *ALICE,
         "--new-device",
         "--receive",
         "1",
@@ -131,13 +123,7 @@ async def test_a_second_device_and_a_wrong_password(terminals: Terminals) -> Non
 
     laptop = await terminals.chat(
         "alice-laptop",
-        "--app",
-        "photo",
-        "--handle",
-        "alice",
-        "--new-device",
-        "--device-name",
-        "laptop",
+        *ALICE_LAPTOP,
         "--send",
         "a note to myself? no: to carol",
         "--to",
@@ -173,7 +159,7 @@ SAVE_HINT = re.compile(r"/save (\d+) <path>$")
 
 async def two_people(terminals: Terminals) -> tuple[Proc, Proc]:
     """alice on photo and bob on chat, each in an interactive session."""
-    alice = await terminals.chat("alice", "--app", "photo", "--handle", "alice", password=PASSWORD)
+    alice = await terminals.chat("alice", *ALICE, password=PASSWORD)
     await alice.line("Connected as [photo] photo:alice")
     bob = await terminals.chat("bob", "--app", "chat", "--phone", BOB_PHONE, "--name", "Bob")
     await bob.type(await terminals.code_for(BOB_PHONE))

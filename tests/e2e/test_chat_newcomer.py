@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.terminals import Proc, Terminals, free_port
+from tests.e2e.terminals import ALICE, ALICE_LAPTOP, Proc, Terminals, free_port
 
 BOB_PHONE = "+33612345678"
 PASSWORD = "correct horse battery staple"
@@ -25,7 +25,7 @@ def number_of(line: str) -> str:
 
 
 async def alice_on_photo(terminals: Terminals) -> Proc:
-    alice = await terminals.chat("alice", "--app", "photo", "--handle", "alice", password=PASSWORD)
+    alice = await terminals.chat("alice", *ALICE, password=PASSWORD)
     await alice.line("Connected as [photo] photo:alice")
     return alice
 
@@ -173,13 +173,7 @@ async def test_a_failed_to_selects_nobody_a_block_can_be_undone_and_numbers_are_
     # A new device of hers is named by its name.
     laptop = await terminals.chat(
         "alice-laptop",
-        "--app",
-        "photo",
-        "--handle",
-        "alice",
-        "--new-device",
-        "--device-name",
-        "laptop",
+        *ALICE_LAPTOP,
         "--receive",
         "1",
         "--timeout",
@@ -293,9 +287,7 @@ async def test_a_server_that_is_down_is_named_at_once_and_tried_again(no_server:
     await bob.type(f"/to chat:{BOB_PHONE}")
     await bob.line("that is you")
 
-    alice = await no_server.chat(
-        "alice", "--app", "photo", "--handle", "alice", "--receive", "1", "--timeout", "1", password=PASSWORD
-    )
+    alice = await no_server.chat("alice", *ALICE, "--receive", "1", "--timeout", "1", password=PASSWORD)
     await alice.line("registered on [photo] as photo:alice")
     await alice.exit_status()
     await bob.type("/to photo:alice")
