@@ -91,24 +91,12 @@ async def test_the_proof_must_match_the_app(world: World) -> None:
 @pytest.mark.parametrize("password", ["short", "x" * 257])
 async def test_passwords_have_8_to_256_characters(world: World, password: str) -> None:
     with pytest.raises(InvalidInput, match="8 to 256"):
-        await world.accounts.register(
-            app="photo",
-            proof=PasswordProof(alias="alice", password=password),
-            display_name=None,
-            device=TestDevice().new_device(),
-            client=CLIENT,
-        )
+        await world.with_password("photo", "alice", display_name=None, password=password)
 
 
 async def test_a_profile_needs_a_display_name(world: World) -> None:
     with pytest.raises(InvalidInput, match="display_name"):
-        await world.accounts.register(
-            app="social",
-            proof=PasswordProof(alias="marie", password=PASSWORD),
-            display_name=None,
-            device=TestDevice().new_device(),
-            client=CLIENT,
-        )
+        await world.with_password("social", "marie", display_name=None)
 
 
 async def test_device_keys_must_be_signed_by_the_device(world: World) -> None:

@@ -70,22 +70,20 @@ class World:
         return Person(session, device)
 
     async def photo(self, handle: str, display_name: str | None = None) -> Person:
-        device = TestDevice()
-        session = await self.accounts.register(
-            app="photo",
-            proof=PasswordProof(alias=handle, password=PASSWORD),
-            display_name=display_name,
-            device=device.new_device(),
-            client=CLIENT,
-        )
-        return Person(session, device)
+        return await self.with_password("photo", handle, display_name=display_name)
 
     async def social(self, username: str, name: str = "Marie Dupont") -> Person:
+        return await self.with_password("social", username, display_name=name)
+
+    async def with_password(
+        self, app: str, alias: str, *, display_name: str | None, password: str = PASSWORD
+    ) -> Person:
+        """Someone registers on a password app (``photo`` by handle, ``social`` by username)."""
         device = TestDevice()
         session = await self.accounts.register(
-            app="social",
-            proof=PasswordProof(alias=username, password=PASSWORD),
-            display_name=name,
+            app=app,
+            proof=PasswordProof(alias=alias, password=password),
+            display_name=display_name,
             device=device.new_device(),
             client=CLIENT,
         )
