@@ -11,8 +11,8 @@ import pytest
 
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MailboxPos, Timestamp
 from passerelle.service.ports import Store
-from passerelle.service.records import MailboxItem, OutgoingMessage
-from tests.contract.conftest import DAY_MS, START, Backend, device_record, message, new_person
+from passerelle.service.records import AppendResult, MailboxItem, OutgoingMessage
+from tests.contract.conftest import DAY_MS, START, Backend, Person, device_record, message, new_person
 
 ZERO = MailboxPos(0)
 
@@ -92,13 +92,17 @@ async def test_fetch_returns_unexpired_items_only(store: Store, backend: Backend
     assert await everything(store, bob.device.id) == []
 
 
-async def test_ack_deletes_up_to_a_position_for_that_device_only(store: Store) -> None:
-    alice = await new_person(store)
-    bob = await new_person(store)
-    carol = await new_person(store)
+async def four_messages_to_two(store: Store) -> tuple[Person, Person, Person, list[AppendResult]]:
+    """Alice sends four messages to Bob and Carol: their people and the append's results."""
+    alice, bob, carol = [await new_person(store) for _ in range(3)]
     results = await store.append(
         [message(alice, [bob.device.id, carol.device.id], client_id=f"m{i}") for i in range(4)]
     )
+    return alice, bob, carol, results
+
+
+async def test_ack_deletes_up_to_a_position_for_that_device_only(store: Store) -> None:
+    _, bob, carol, results = await four_messages_to_two(store)
     bob_positions = [r.items[0].pos for r in results]
 
     assert await store.ack([(bob.device.id, bob_positions[1])]) == 2
@@ -114,12 +118,7 @@ async def test_ack_deletes_up_to_a_position_for_that_device_only(store: Store) -
 
 
 async def test_drop_deletes_only_the_named_items_of_that_device(store: Store) -> None:
-    alice = await new_person(store)
-    bob = await new_person(store)
-    carol = await new_person(store)
-    results = await store.append(
-        [message(alice, [bob.device.id, carol.device.id], client_id=f"m{i}") for i in range(4)]
-    )
+    alice, bob, carol, results = await four_messages_to_two(store)
     bob_positions = [r.items[0].pos for r in results]
     carol_positions = [r.items[1].pos for r in results]
 

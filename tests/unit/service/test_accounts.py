@@ -60,31 +60,20 @@ async def test_aliases_are_unique_per_app_whatever_the_case(world: World) -> Non
     await world.social("alice")  # another app, another namespace
 
 
-async def test_the_proof_must_match_the_app(world: World) -> None:
-    device = TestDevice().new_device()
-    with pytest.raises(InvalidInput, match="phone number and a code"):
+@pytest.mark.parametrize(
+    ("app", "proof", "refusal"),
+    [
+        ("chat", PasswordProof(alias="bob", password=PASSWORD), "phone number and a code"),
+        ("photo", PhoneProof(phone=PHONE, code="123456"), "name and a password"),
+        ("nope", PhoneProof(phone=PHONE, code="1"), "unknown app"),
+    ],
+)
+async def test_the_proof_must_match_the_app(
+    world: World, app: str, proof: PasswordProof | PhoneProof, refusal: str
+) -> None:
+    with pytest.raises(InvalidInput, match=refusal):
         await world.accounts.register(
-            app="chat",
-            proof=PasswordProof(alias="bob", password=PASSWORD),
-            display_name="Bob",
-            device=device,
-            client=CLIENT,
-        )
-    with pytest.raises(InvalidInput, match="name and a password"):
-        await world.accounts.register(
-            app="photo",
-            proof=PhoneProof(phone=PHONE, code="123456"),
-            display_name=None,
-            device=device,
-            client=CLIENT,
-        )
-    with pytest.raises(InvalidInput, match="unknown app"):
-        await world.accounts.register(
-            app="nope",
-            proof=PhoneProof(phone=PHONE, code="1"),
-            display_name="x",
-            device=device,
-            client=CLIENT,
+            app=app, proof=proof, display_name="Bob", device=TestDevice().new_device(), client=CLIENT
         )
 
 
