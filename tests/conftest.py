@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -148,3 +149,17 @@ def assert_absent(needles: list[str], files: list[Path]) -> None:
             }
             for form in forms:
                 assert form not in data, f"plaintext {needle!r} found in {path}"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto in server mode) for the whole run: its endpoint URL. The
+    tests that use it are skipped, saying why, only if moto cannot start here."""
+    from tests.moto_s3 import moto_server
+
+    with contextlib.ExitStack() as stack:
+        try:
+            endpoint = stack.enter_context(moto_server())
+        except (ImportError, RuntimeError, OSError) as exc:
+            pytest.skip(f"no local S3 server: moto could not start ({exc})")
+        yield endpoint

@@ -30,6 +30,18 @@ class Settings:
     redis_key_prefix: str = "passerelle:rl"
     """Where this deployment's shared rate limits live in Redis; deployments that share one Redis
     database need prefixes of their own."""
+    blob_url: str = ""
+    """Where media and story blobs go: empty (or ``file:``) is ``<data_dir>/blobs`` (one node),
+    ``file:///folder`` another folder, ``s3://bucket/prefix`` S3-compatible object storage that
+    several nodes share (docs/operations.md)."""
+    s3_endpoint: str = ""
+    """The S3-compatible server's URL (MinIO, Ceph...); empty: AWS, or AWS_ENDPOINT_URL."""
+    s3_region: str = ""
+    """Empty: AWS_REGION from the environment (or us-east-1)."""
+    s3_access_key_id: str = field(default="", repr=False)
+    """Empty: AWS_ACCESS_KEY_ID (or the machine's role). Never logged or shown."""
+    s3_secret_access_key: str = field(default="", repr=False)
+    """Empty: AWS_SECRET_ACCESS_KEY (or the machine's role). Never logged or shown."""
     host: str = "127.0.0.1"
     port: int = 8000
     ws_port: int | None = None
@@ -151,12 +163,14 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
     return value
 
 
-SECRETS = ("admin_token", "code_key", "database_url", "redis_url")
+SECRETS = ("admin_token", "code_key", "database_url", "redis_url", "s3_access_key_id", "s3_secret_access_key")
 """Settings whose value is never repeated in a message (a token, a key, a URL's password)."""
 MIN_CODE_KEY_CHARS = 32
 _URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "database_url": ("sqlite:///", "postgresql://", "postgres://", "memory:"),
     "redis_url": ("redis://", "rediss://", "unix://"),
+    "blob_url": ("file:", "s3://"),
+    "s3_endpoint": ("http://", "https://"),
 }
 """What the storage and broker adapters accept (empty: SQLite in data_dir, one process)."""
 

@@ -62,7 +62,7 @@ from passerelle.service.privacy.privacy import PrivacyService
 from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories.stories import StoryService
 from passerelle.storage import open_store
-from passerelle.storage.blobs.files import LocalBlobStore
+from passerelle.storage.blobs import open_blobs
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
@@ -110,7 +110,14 @@ def adapters(
             prefix=settings.redis_key_prefix,
         ),
         secret=FileServerSecret(settings.data_dir / KEY_FILE, configured=settings.code_key),
-        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        blobs=open_blobs(
+            settings.blob_url,
+            data_dir=settings.data_dir,
+            s3_endpoint=settings.s3_endpoint,
+            s3_region=settings.s3_region,
+            s3_access_key_id=settings.s3_access_key_id,
+            s3_secret_access_key=settings.s3_secret_access_key,
+        ),
         clock=clock,
         ids=ids or RandomIds(),
         codes=code_sender,

@@ -28,7 +28,7 @@ R = TypeVar("R")
 _VALID_ID = re.compile(r"^b_[A-Za-z0-9_-]{16,64}$")
 
 
-def _checked(blob: BlobId) -> str:
+def checked_id(blob: BlobId) -> str:
     """The id, refused unless it is a plain file name (no path can be smuggled in)."""
     if not _VALID_ID.fullmatch(blob):
         raise NotFound("no such blob")
@@ -42,7 +42,7 @@ class LocalBlobStore:
 
     def path_of(self, blob: BlobId) -> Path:
         """Where a blob's file is (for operators and tests)."""
-        name = _checked(blob)
+        name = checked_id(blob)
         return self.root / name[2:4] / name
 
     async def write(self, blob: BlobId, *, offset: int, data: bytes) -> None:
