@@ -15,7 +15,7 @@ import pytest
 from passerelle.domain.errors import Conflict, NotFound
 from passerelle.domain.ids import BlobId
 from passerelle.service.ports import BlobStore
-from passerelle.storage.blobs import open_blobs
+from passerelle.storage.blobs import open_blobs_at
 from tests.moto_s3 import CREDENTIALS, REGION, new_bucket
 
 Make = Callable[[], BlobStore]
@@ -29,10 +29,10 @@ def blob_id() -> BlobId:
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Make:
     if request.param == "files":
         url = f"file://{tmp_path / 'blobs'}"
-        return lambda: open_blobs(url, data_dir=tmp_path)
+        return lambda: open_blobs_at(url, data_dir=tmp_path)
     endpoint: str = request.getfixturevalue("s3_endpoint")
     url = f"s3://{new_bucket(endpoint)}/media/node-shared"
-    return lambda: open_blobs(
+    return lambda: open_blobs_at(
         url,
         data_dir=tmp_path,
         s3_endpoint=endpoint,

@@ -13,7 +13,7 @@ import pytest
 from passerelle.config import ConfigError, load_settings
 from passerelle.domain.errors import NotFound, Unavailable
 from passerelle.domain.ids import BlobId
-from passerelle.storage.blobs import LocalBlobStore, open_blobs
+from passerelle.storage.blobs import LocalBlobStore, open_blobs, open_blobs_at
 from passerelle.storage.blobs.s3 import MIN_PART_BYTES, S3BlobStore, S3Location
 from tests.moto_s3 import CREDENTIALS, REGION, bucket_view, new_bucket
 
@@ -89,26 +89,22 @@ async def test_a_missing_bucket_is_unavailable_and_a_missing_blob_not_found(s3_e
 def test_the_blob_url_setting_chooses_the_adapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PASSERELLE_S3_SECRET_ACCESS_KEY", "very-secret-value")
     with pytest.raises(ValueError, match="cannot be set up") as caught:  # a secret without its key id
-        open_blobs("s3://b", data_dir=tmp_path, s3_secret_access_key="very-secret-value")
+        open_blobs_at("s3://b", data_dir=tmp_path, s3_secret_access_key="very-secret-value")
     assert "very-secret-value" not in str(caught.value)
     monkeypatch.setenv("PASSERELLE_S3_ACCESS_KEY_ID", "AKIAEXAMPLE")
     settings = load_settings(
         None, data_dir=tmp_path, blob_url="s3://media-bucket/prod/blobs", s3_endpoint="https://s3.example"
     )
     assert "very-secret-value" not in repr(settings)
-    store = open_blobs(
-        settings.blob_url,
-        data_dir=settings.data_dir,
-        s3_endpoint=settings.s3_endpoint,
-        s3_access_key_id=settings.s3_access_key_id,
-        s3_secret_access_key=settings.s3_secret_access_key,
-    )
+    store = open_blobs(settings)
     assert isinstance(store, S3BlobStore)
     assert (store.location.bucket, store.location.prefix) == ("media-bucket", "prod/blobs")
     assert "very-secret-value" not in repr(store.location)
-    local = open_blobs("", data_dir=tmp_path)
+    assert store.location.endpoint == "https://s3.example"
+    assert store.location.secret_access_key == "very-secret-value"
+    local = open_blobs(load_settings(None, data_dir=tmp_path))
     assert isinstance(local, LocalBlobStore) and local.root == tmp_path / "blobs"
-    elsewhere = open_blobs(f"file://{tmp_path / 'shared'}", data_dir=tmp_path)
+    elsewhere = open_blobs_at(f"file://{tmp_path / 'shared'}", data_dir=tmp_path)
     assert isinstance(elsewhere, LocalBlobStore) and elsewhere.root == tmp_path / "shared"
     with pytest.raises(ConfigError, match="blob_url"):
         load_settings(None, data_dir=tmp_path, blob_url="ftp://somewhere")

@@ -4,14 +4,44 @@ the embedded default) and ``S3BlobStore`` on S3-compatible object storage (sever
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from passerelle.service.ports import BlobStore
 from passerelle.storage.blobs.files import LocalBlobStore
 
-__all__ = ["LocalBlobStore", "open_blobs"]
+__all__ = ["BlobSettings", "LocalBlobStore", "open_blobs", "open_blobs_at"]
 
 
-def open_blobs(
+class BlobSettings(Protocol):
+    """What choosing the blob store reads from the settings (``config.Settings`` is one)."""
+
+    @property
+    def blob_url(self) -> str: ...
+    @property
+    def data_dir(self) -> Path: ...
+    @property
+    def s3_endpoint(self) -> str: ...
+    @property
+    def s3_region(self) -> str: ...
+    @property
+    def s3_access_key_id(self) -> str: ...
+    @property
+    def s3_secret_access_key(self) -> str: ...
+
+
+def open_blobs(settings: BlobSettings) -> BlobStore:
+    """The blob store the settings name (``blob_url`` and the ``s3_*`` settings)."""
+    return open_blobs_at(
+        settings.blob_url,
+        data_dir=settings.data_dir,
+        s3_endpoint=settings.s3_endpoint,
+        s3_region=settings.s3_region,
+        s3_access_key_id=settings.s3_access_key_id,
+        s3_secret_access_key=settings.s3_secret_access_key,
+    )
+
+
+def open_blobs_at(
     url: str,
     *,
     data_dir: Path,
@@ -20,7 +50,7 @@ def open_blobs(
     s3_access_key_id: str = "",
     s3_secret_access_key: str = "",
 ) -> BlobStore:
-    """The blob store a ``blob_url`` setting names: empty or ``file:`` is ``<data_dir>/blobs``,
+    """The blob store a ``blob_url`` names: empty or ``file:`` is ``<data_dir>/blobs``,
     ``file:///some/folder`` that folder, ``s3://bucket/prefix`` object storage (the other arguments
     say how to reach it; empty ones come from the ``AWS_*`` environment variables)."""
     if url.startswith("s3://"):
