@@ -27,6 +27,7 @@ from passerelle.server.errors import http_exception_handler
 from passerelle.server.logs import AccessLog
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest import RestServices, rest_routes
+from passerelle.server.rest.business import BusinessRoutes
 from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
 from passerelle.server.rest.groups import GroupRoutes
 from passerelle.server.rest.media import UPLOAD_PREFIX, MediaRoutes
@@ -41,6 +42,8 @@ from passerelle.server.ws.gateway import Gateway
 from passerelle.server.ws.hub import Hub
 from passerelle.server.ws.picows import PicowsGateway
 from passerelle.service.accounts import AccountService
+from passerelle.service.business.admin import BusinessAdmin
+from passerelle.service.business.people import BusinessPeople
 from passerelle.service.directory import Directory
 from passerelle.service.groups import GroupDeviceNotices, GroupService
 from passerelle.service.janitor import Janitor
@@ -56,6 +59,7 @@ from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blobs.files import LocalBlobStore
+from passerelle.storage.business import business_store_for
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
@@ -166,6 +170,9 @@ def create_app(
         metrics=metrics,
         max_frame_bytes=limits.max_frame_bytes,
     )
+    business_store = business_store_for(store)
+    business_admin = BusinessAdmin(store=business_store, clock=clock, ids=ids)
+    business_people = BusinessPeople(store=business_store, clock=clock)
     presence = Presence(store=store, clock=clock)
     hub.on_presence = presence.seen
     privacy = PrivacyService(
@@ -179,7 +186,7 @@ def create_app(
         directory=directory,
         messaging=messaging,
         presence=presence,
-        erasers=[stories.erase_account, media.erase_account],
+        erasers=[stories.erase_account, media.erase_account, business_people.erase_account],
     )
     directory.safety = privacy
     pipeline.on_committed = hub.on_committed
@@ -292,6 +299,9 @@ def create_app(
         ).routes(),
         *MediaRoutes(accounts=accounts, media=media).routes(),
         *StoryRoutes(accounts=accounts, stories=stories).routes(),
+        *BusinessRoutes(
+            accounts=accounts, admin=business_admin, people=business_people, admin_token=settings.admin_token
+        ).routes(),
         WebSocketRoute("/v1/ws", AsgiGateway(gateway)),
         *WebApps(settings.apps).routes(),
     ]
