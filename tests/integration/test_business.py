@@ -169,6 +169,13 @@ async def test_consents_are_given_stopped_and_listed_across_apps(
         ("marketing", "revoked"),
     ]
     assert (await marie.businesses.consents()).consents == []  # one person's ledger is theirs alone
+    exported = (await alice.privacy.export())["business_consents"]
+    assert [(c["business_id"], c["scope"], c["state"]) for c in exported["current"]] == [
+        (shop, "marketing", "revoked"),
+        (shop, "utility", "granted"),
+    ]
+    assert [c["source"] for c in exported["ledger"]] == ["sdk", "sdk", "keyword"]
+    assert (await marie.privacy.export())["business_consents"] == {"current": [], "ledger": []}
     with pytest.raises(NotFound):
         await alice.businesses.opt_in("bz_nope", "marketing")
 

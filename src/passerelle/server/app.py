@@ -187,6 +187,7 @@ def create_app(
         messaging=messaging,
         presence=presence,
         erasers=[stories.erase_account, media.erase_account, business_people.erase_account],
+        business=business_people,
     )
     directory.safety = privacy
     pipeline.on_committed = hub.on_committed
