@@ -24,6 +24,7 @@ from passerelle.server.body_limit import BodyLimit
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.cors import Cors
 from passerelle.server.errors import http_exception_handler
+from passerelle.server.graph import GraphPaths, GraphRoutes
 from passerelle.server.logs import AccessLog
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest import RestServices, rest_routes
@@ -43,6 +44,7 @@ from passerelle.server.ws.hub import Hub
 from passerelle.server.ws.picows import PicowsGateway
 from passerelle.service.accounts import AccountService
 from passerelle.service.business.admin import BusinessAdmin
+from passerelle.service.business.cloud import CloudControl
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.directory import Directory
 from passerelle.service.groups import GroupDeviceNotices, GroupService
@@ -308,6 +310,9 @@ def create_app(
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
+    )
+    app.add_middleware(
+        GraphPaths, graph=GraphRoutes(CloudControl(store=business_store, admin=business_admin)).app()
     )
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)

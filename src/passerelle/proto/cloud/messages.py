@@ -48,7 +48,7 @@ class Body(msgspec.Struct, kw_only=True, omit_defaults=True):
     members are left out when encoding; constants (``always``) are always written."""
 
 
-def always(value: str) -> Any:
+def always(value: object) -> Any:
     """A member whose default is written anyway (``omit_defaults`` leaves out only members equal to
     a plain default, not to a factory's value): ``messaging_product: str = always("whatsapp")``."""
     return msgspec.field(default_factory=lambda: value)

@@ -33,7 +33,7 @@ class SendResponse(Body):
 
 
 class Success(Body):
-    success: bool = True
+    success: bool = always(True)
 
 
 class MediaUploaded(Body):

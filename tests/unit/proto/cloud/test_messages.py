@@ -206,3 +206,10 @@ def test_responses_omit_what_is_absent() -> None:
     assert encode(body) == (
         b'{"contacts":[{"input":"+1 555","wa_id":"1555"}],"messages":[{"id":"wamid.X"}],"messaging_product":"whatsapp"}'
     )
+
+
+def test_constants_are_always_written() -> None:
+    from passerelle.proto.cloud.responses import MediaUploaded, Success
+
+    assert encode(Success()) == b'{"success":true}'
+    assert encode(MediaUploaded(id="1")) == b'{"id":"1"}'
