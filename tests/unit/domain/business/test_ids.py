@@ -75,3 +75,11 @@ def test_numeric_ids(entropy: bytes) -> None:
 
 def test_a_token_hash_is_the_sha256_hex() -> None:
     assert token_hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_no_app_may_be_called_biz() -> None:
+    from passerelle.domain.apps import App, IdentityKind
+    from passerelle.domain.ids import AppName
+
+    with pytest.raises(ValueError, match="reserved"):
+        App(name=AppName("biz"), display_name="Biz", identity=IdentityKind.HANDLE)
