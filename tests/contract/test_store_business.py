@@ -224,3 +224,46 @@ async def test_the_rows_outlive_the_store(backend: Backend) -> None:
         assert await again.get_business(owner.id) == owner
     finally:
         await reopened.close()
+
+
+async def test_the_window_keeps_the_latest_inbound_message(biz: BusinessStore) -> None:
+    owner, other = business("velo-paris"), business("atelier")
+    alice = AccountId("a_alice")
+    assert await biz.last_inbound(owner.id, alice) is None
+    await biz.note_inbound(owner.id, alice, at=Timestamp(START + 10))
+    await biz.note_inbound(owner.id, alice, at=Timestamp(START + 5))  # older: ignored
+    assert await biz.last_inbound(owner.id, alice) == START + 10
+    await biz.note_inbound(owner.id, alice, at=Timestamp(START + 20))
+    assert await biz.last_inbound(owner.id, alice) == START + 20
+    assert await biz.last_inbound(other.id, alice) is None
+
+
+async def test_reach_counts_unique_people_in_a_rolling_period(biz: BusinessStore) -> None:
+    one, two = WabaId(digits()), WabaId(digits())
+    for n, at in enumerate([START, START + 100, START + 200]):
+        await biz.note_reached(one, AccountId(f"a_{n}"), at=Timestamp(at))
+    await biz.note_reached(one, AccountId("a_0"), at=Timestamp(START + 300))  # again: still one person
+    await biz.note_reached(one, AccountId("a_1"), at=Timestamp(START + 50))  # older: ignored
+    await biz.note_reached(two, AccountId("a_0"), at=Timestamp(START))
+    assert await biz.reached_since(one, since=Timestamp(START)) == 3
+    assert await biz.reached_since(one, since=Timestamp(START + 150)) == 2  # a_2 at 200, a_0 at 300
+    assert await biz.reached_since(two, since=Timestamp(START)) == 1
+    assert await biz.was_reached(one, AccountId("a_1"), since=Timestamp(START + 100))
+    assert not await biz.was_reached(one, AccountId("a_1"), since=Timestamp(START + 101))
+    assert not await biz.was_reached(two, AccountId("a_2"), since=Timestamp(START))
+    assert await biz.forget_reach_before(Timestamp(START + 150)) == 2  # a_1 of one, a_0 of two
+    assert await biz.reached_since(one, since=Timestamp(START)) == 2
+    assert await biz.reached_since(two, since=Timestamp(START)) == 0
+
+
+async def test_erasure_forgets_windows_and_reach(biz: BusinessStore) -> None:
+    owner, waba = business("velo-paris"), WabaId(digits())
+    alice, bob = AccountId("a_alice"), AccountId("a_bob")
+    for who in (alice, bob):
+        await biz.note_inbound(owner.id, who, at=Timestamp(START))
+        await biz.note_reached(waba, who, at=Timestamp(START))
+    await biz.forget_business_person(alice)
+    assert await biz.last_inbound(owner.id, alice) is None
+    assert not await biz.was_reached(waba, alice, since=Timestamp(START))
+    assert await biz.last_inbound(owner.id, bob) == START
+    assert await biz.reached_since(waba, since=Timestamp(START)) == 1

@@ -65,7 +65,9 @@ class App:
         if not APP_NAME.match(self.name):
             raise ValueError(f"invalid app name {self.name!r}")
         if self.name == ADDRESS_APP:
-            raise ValueError(f"the app name {ADDRESS_APP!r} is reserved: biz:<name> addresses name businesses")
+            raise ValueError(
+                f"the app name {ADDRESS_APP!r} is reserved: biz:<name> addresses name businesses"
+            )
         if self.retention_s <= 0:
             raise ValueError(f"app {self.name}: retention must be positive")
         for origin in self.allowed_origins:

@@ -198,7 +198,7 @@ def create_app(
         clock=clock,
         idempotency_window_s=settings.idempotency_window_s,
         on_deleted=metrics.janitor_deleted.inc,
-        also=[stories.delete_expired, media.delete_expired],
+        also=[stories.delete_expired, media.delete_expired, business_people.delete_expired],
     )
     admission = Admission(
         per_client=limits.max_connections_per_client,

@@ -23,8 +23,9 @@ from passerelle.domain.business.ids import (
     normalize_display_number,
     normalize_slug,
 )
+from passerelle.domain.business.tiers import VOLUME_WINDOW_MS
 from passerelle.domain.errors import InvalidInput, NotFound, Unavailable
-from passerelle.domain.ids import AccountId
+from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.records import BusinessPerson, BusinessRecord, ConsentRecord, NumberRecord
 from passerelle.service.ports import Clock
@@ -114,6 +115,10 @@ class BusinessPeople:
 
     async def erase_account(self, account: AccountId) -> None:
         await self._store.forget_business_person(account)
+
+    async def delete_expired(self, now: Timestamp) -> int:
+        """The janitor's part: reach older than the longest period a tier looks at (7 days)."""
+        return await self._store.forget_reach_before(Timestamp(now - VOLUME_WINDOW_MS))
 
 
 def _scope(text: str) -> Scope:

@@ -98,5 +98,27 @@ class BusinessStore(Protocol):
         ...
 
     async def forget_business_person(self, account: AccountId) -> None:
-        """Erasure: the person's ids at every business, consents and ledger."""
+        """Erasure: the person's ids at every business, consents and ledger, windows and reach."""
+        ...
+
+    # -- the window and the messaging limit ---------------------------------------------------------
+
+    async def note_inbound(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        """The person wrote to the business at ``at`` (the window opens again; an older time is ignored)."""
+        ...
+
+    async def last_inbound(self, business: BusinessId, account: AccountId) -> Timestamp | None: ...
+
+    async def note_reached(self, waba: WabaId, account: AccountId, *, at: Timestamp) -> None:
+        """The business account reached the person outside a window at ``at`` (the latest time is kept)."""
+        ...
+
+    async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool: ...
+
+    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
+        """Unique people the business account reached outside a window since ``since``."""
+        ...
+
+    async def forget_reach_before(self, before: Timestamp) -> int:
+        """The janitor: reach older than any window that counts is deleted."""
         ...

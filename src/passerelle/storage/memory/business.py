@@ -192,6 +192,41 @@ class MemoryBusinessStore:
         for ckey in [k for k in t.consents if k[0] == account]:
             del t.consents[ckey]
         t.ledger[:] = [c for c in t.ledger if c.account != account]
+        for ikey in [k for k in t.inbound if k[1] == account]:
+            del t.inbound[ikey]
+        for rkey in [k for k in t.reach if k[1] == account]:
+            del t.reach[rkey]
+
+    # -- the window and the messaging limit ---------------------------------------------------------
+
+    async def note_inbound(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        t = await self._begin()
+        key = (business, account)
+        t.inbound[key] = max(at, t.inbound.get(key, at))
+
+    async def last_inbound(self, business: BusinessId, account: AccountId) -> Timestamp | None:
+        return (await self._begin()).inbound.get((business, account))
+
+    async def note_reached(self, waba: WabaId, account: AccountId, *, at: Timestamp) -> None:
+        t = await self._begin()
+        key = (waba, account)
+        t.reach[key] = max(at, t.reach.get(key, at))
+
+    async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool:
+        t = await self._begin()
+        at = t.reach.get((waba, account))
+        return at is not None and at >= since
+
+    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
+        t = await self._begin()
+        return sum(1 for (w, _), at in t.reach.items() if w == waba and at >= since)
+
+    async def forget_reach_before(self, before: Timestamp) -> int:
+        t = await self._begin()
+        old = [k for k, at in t.reach.items() if at < before]
+        for key in old:
+            del t.reach[key]
+        return len(old)
 
 
 def _implements_the_port(store: MemoryBusinessStore) -> BusinessStore:

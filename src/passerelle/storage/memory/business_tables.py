@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from passerelle.domain.business.consent import Scope
 from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
-from passerelle.domain.ids import AccountId
+from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.records import (
     BusinessAccountRecord,
     BusinessPerson,
@@ -31,3 +31,5 @@ class BusinessTables:
     user_ids: dict[tuple[BusinessId, UserId], AccountId] = field(default_factory=dict)
     consents: dict[tuple[AccountId, BusinessId, Scope], ConsentRecord] = field(default_factory=dict)
     ledger: list[ConsentRecord] = field(default_factory=list)
+    inbound: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
+    reach: dict[tuple[WabaId, AccountId], Timestamp] = field(default_factory=dict)

@@ -76,6 +76,22 @@ LEDGER_OF = f"SELECT {_CONSENT} FROM business_consent_ledger WHERE account = ? O
 FORGET_PEOPLE = "DELETE FROM business_people WHERE account = ?"
 FORGET_CONSENTS = "DELETE FROM business_consents WHERE account = ?"
 FORGET_LEDGER = "DELETE FROM business_consent_ledger WHERE account = ?"
+FORGET_INBOUND = "DELETE FROM business_windows WHERE account = ?"
+FORGET_REACH = "DELETE FROM business_reach WHERE account = ?"
+NOTE_INBOUND = (
+    "INSERT INTO business_windows (business, account, last_inbound_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (business, account) DO UPDATE SET last_inbound_at = excluded.last_inbound_at "
+    "WHERE business_windows.last_inbound_at < excluded.last_inbound_at"
+)
+LAST_INBOUND = "SELECT last_inbound_at FROM business_windows WHERE business = ? AND account = ?"
+NOTE_REACHED = (
+    "INSERT INTO business_reach (waba, account, reached_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (waba, account) DO UPDATE SET reached_at = excluded.reached_at "
+    "WHERE business_reach.reached_at < excluded.reached_at"
+)
+WAS_REACHED = "SELECT 1 FROM business_reach WHERE waba = ? AND account = ? AND reached_at >= ?"
+REACHED_SINCE = "SELECT COUNT(*) FROM business_reach WHERE waba = ? AND reached_at >= ?"
+FORGET_REACH_BEFORE = "DELETE FROM business_reach WHERE reached_at < ?"
 
 
 def _business(row: Row) -> BusinessRecord:
@@ -282,6 +298,31 @@ def forget_person_txn(d: Dialect, account: AccountId) -> Txn[None]:
     yield from count(FORGET_PEOPLE, account)
     yield from count(FORGET_CONSENTS, account)
     yield from count(FORGET_LEDGER, account)
+    yield from count(FORGET_INBOUND, account)
+    yield from count(FORGET_REACH, account)
+
+
+def note_txn(d: Dialect, sql: str, owner: str, account: AccountId, at: Timestamp) -> Txn[None]:
+    yield from count(sql, owner, account, at)
+
+
+def last_inbound_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[Timestamp | None]:
+    row = yield from one(LAST_INBOUND, business, account)
+    return None if row is None else Timestamp(int(row[0]))
+
+
+def was_reached_txn(d: Dialect, waba: WabaId, account: AccountId, since: Timestamp) -> Txn[bool]:
+    row = yield from one(WAS_REACHED, waba, account, since)
+    return row is not None
+
+
+def reached_since_txn(d: Dialect, waba: WabaId, since: Timestamp) -> Txn[int]:
+    row = yield from one(REACHED_SINCE, waba, since)
+    return 0 if row is None else int(row[0])
+
+
+def forget_reach_before_txn(d: Dialect, before: Timestamp) -> Txn[int]:
+    return (yield from count(FORGET_REACH_BEFORE, before))
 
 
 class SqlBusinessStore:
@@ -361,6 +402,24 @@ class SqlBusinessStore:
 
     async def forget_business_person(self, account: AccountId) -> None:
         await self._engine.write(forget_person_txn, account)
+
+    async def note_inbound(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        await self._engine.write(note_txn, NOTE_INBOUND, business, account, at)
+
+    async def last_inbound(self, business: BusinessId, account: AccountId) -> Timestamp | None:
+        return await self._engine.read(last_inbound_txn, business, account)
+
+    async def note_reached(self, waba: WabaId, account: AccountId, *, at: Timestamp) -> None:
+        await self._engine.write(note_txn, NOTE_REACHED, waba, account, at)
+
+    async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool:
+        return await self._engine.read(was_reached_txn, waba, account, since)
+
+    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
+        return await self._engine.read(reached_since_txn, waba, since)
+
+    async def forget_reach_before(self, before: Timestamp) -> int:
+        return await self._engine.write(forget_reach_before_txn, before)
 
 
 def _implements_the_port(store: SqlBusinessStore) -> BusinessStore:

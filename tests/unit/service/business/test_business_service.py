@@ -13,7 +13,7 @@ from passerelle.domain.business.consent import ConsentSource, ConsentState, Scop
 from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.business.ids import is_numeric_id, is_user_id
 from passerelle.domain.errors import Conflict, InvalidInput, NotFound
-from passerelle.domain.ids import AccountId
+from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.server.system import RandomIds
 from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.people import BusinessPeople
@@ -28,6 +28,7 @@ class Biz:
     admin: BusinessAdmin
     people: BusinessPeople
     clock: FakeClock
+    store: MemoryBusinessStore
 
 
 @pytest_asyncio.fixture
@@ -40,6 +41,7 @@ async def biz() -> AsyncIterator[Biz]:
         admin=BusinessAdmin(store=business_store, clock=clock, ids=RandomIds()),
         people=BusinessPeople(store=business_store, clock=clock),
         clock=clock,
+        store=business_store,
     )
     await store.close()
 
@@ -143,3 +145,14 @@ async def test_consents_are_set_listed_and_erased(biz: Biz) -> None:
         await biz.people.set_consent(alice, "bz_nope", "utility", granted=True, source="sdk")
     await biz.people.erase_account(alice)
     assert await biz.people.consents(alice) == [] and await biz.people.ledger(alice) == []
+
+
+async def test_the_janitor_forgets_reach_older_than_seven_days(biz: Biz) -> None:
+    shop = await biz.admin.create("velo", PROFILE)
+    waba = await biz.admin.add_account(shop.id, "main")
+    store = biz.store
+    now = biz.clock.now_ms()
+    await store.note_reached(waba.id, AccountId("a_old"), at=Timestamp(now - 8 * 86_400_000))
+    await store.note_reached(waba.id, AccountId("a_new"), at=Timestamp(now - 6 * 86_400_000))
+    assert await biz.people.delete_expired(now) == 1
+    assert await store.reached_since(waba.id, since=Timestamp(0)) == 1
