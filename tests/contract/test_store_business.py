@@ -267,3 +267,25 @@ async def test_erasure_forgets_windows_and_reach(biz: BusinessStore) -> None:
     assert not await biz.was_reached(waba, alice, since=Timestamp(START))
     assert await biz.last_inbound(owner.id, bob) == START
     assert await biz.reached_since(waba, since=Timestamp(START)) == 1
+
+
+async def test_a_business_blocks_and_unblocks_people(biz: BusinessStore) -> None:
+    owner, other = business("velo-paris"), business("atelier")
+    for b in (owner, other):
+        await biz.create_business(b)
+    alice = person(owner, "a_alice", "100000000000001", "ZZ.1000000000000000001")
+    bob = person(owner, "a_bob", "100000000000002", "ZZ.1000000000000000002")
+    for p in (alice, bob):
+        await biz.claim_person(p)
+    await biz.block_person(owner.id, bob.account, at=Timestamp(START + 1))
+    await biz.block_person(owner.id, alice.account, at=Timestamp(START + 2))
+    await biz.block_person(owner.id, bob.account, at=Timestamp(START + 9))  # again: the first time stays
+    assert await biz.blocked_by_business(owner.id) == [bob, alice]
+    assert await biz.count_blocked_by_business(owner.id) == 2
+    assert await biz.is_blocked_by_business(owner.id, alice.account)
+    assert not await biz.is_blocked_by_business(other.id, alice.account)
+    assert await biz.unblock_person(owner.id, alice.account)
+    assert not await biz.unblock_person(owner.id, alice.account)
+    assert await biz.blocked_by_business(owner.id) == [bob]
+    await biz.forget_business_person(bob.account)
+    assert await biz.count_blocked_by_business(owner.id) == 0

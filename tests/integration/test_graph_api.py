@@ -145,3 +145,29 @@ async def test_passerelle_paths_are_untouched(http: httpx.AsyncClient) -> None:
     assert unknown.status_code == 404 and "error" in unknown.json()
     assert "fbtrace_id" not in unknown.text
     assert (await http.get("/v1.0")).status_code == 404
+
+
+async def test_block_users_answers_in_the_cloud_api_shapes(http: httpx.AsyncClient) -> None:
+    shop = await business_with_number(http, "velo-paris", "+33123456789")
+    path = f"/v26.0/{shop['phone_number_id']}/block_users"
+    auth = bearer(shop["token"])
+    assert (await http.get(path, headers=auth)).json() == {"data": [], "paging": {"cursors": {}}}
+    body = {"messaging_product": "whatsapp", "block_users": [{"user": "+1 555-123-4567"}]}
+    response = await http.post(path, json=body, headers=auth)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["messaging_product"] == "whatsapp"
+    assert answer["block_users"]["added_users"] == []
+    failed = answer["block_users"]["failed_users"]
+    assert failed[0]["input"] == "+1 555-123-4567" and failed[0]["errors"][0]["code"] == 139100
+    removed = await http.request(
+        "DELETE", path, json={**body, "block_users": [{"user_id": "ZZ.1"}]}, headers=auth
+    )
+    assert removed.status_code == 200 and removed.json()["block_users"]["removed_users"] == []
+    bad = await http.post(path, json={"messaging_product": "whatsapp", "block_users": [{}]}, headers=auth)
+    assert bad.status_code == 400
+    assert graph_error(bad)["message"] == "(#100) Param block_users[0].user must be a wa_id (or give user_id)"
+    too_many = {"messaging_product": "whatsapp", "block_users": [{"user": "1"}] * 1001}
+    refused = await http.post(path, json=too_many, headers=auth)
+    assert refused.status_code == 400 and "block_users" in graph_error(refused)["message"]
+    assert (await http.get(path)).status_code == 401

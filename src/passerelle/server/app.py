@@ -44,7 +44,7 @@ from passerelle.server.ws.hub import Hub
 from passerelle.server.ws.picows import PicowsGateway
 from passerelle.service.accounts import AccountService
 from passerelle.service.business.admin import BusinessAdmin
-from passerelle.service.business.cloud import CloudControl
+from passerelle.service.business.cloud import BlockUsers, CloudControl
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.directory import Directory
 from passerelle.service.groups import GroupDeviceNotices, GroupService
@@ -311,9 +311,9 @@ def create_app(
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
-    app.add_middleware(
-        GraphPaths, graph=GraphRoutes(CloudControl(store=business_store, admin=business_admin)).app()
-    )
+    cloud = CloudControl(store=business_store, admin=business_admin)
+    blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
+    app.add_middleware(GraphPaths, graph=GraphRoutes(cloud, blocks).app())
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)

@@ -24,18 +24,33 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passerelle.domain.business.errors import ERRORS, CloudApiError, Failure
 from passerelle.domain.errors import DomainError, Unavailable
+from passerelle.proto.cloud.checks import normalize_wa_id
 from passerelle.proto.cloud.codec import decode, encode
 from passerelle.proto.cloud.errors import CloudBodyError
 from passerelle.proto.cloud.responses import (
+    BlockedEntry,
+    BlockedList,
+    BlockedUser,
+    BlockUsersRequest,
+    BlockUsersResponse,
+    BlockUsersResult,
     BusinessProfile,
     BusinessProfiles,
     ErrorData,
     ErrorEnvelope,
+    FailedUser,
     GraphError,
     PhoneNumber,
     Success,
 )
-from passerelle.service.business.cloud import CloudControl, NumberView, ProfileChange
+from passerelle.service.business.cloud import (
+    BlockOutcome,
+    BlockUsers,
+    CloudControl,
+    NumberView,
+    ProfileChange,
+    UserRef,
+)
 from passerelle.service.business.records import SystemTokenRecord
 
 log = logging.getLogger("passerelle.server.graph")
@@ -133,9 +148,51 @@ def profile_out(view: NumberView) -> BusinessProfile:
     )
 
 
+def user_refs(body: BlockUsersRequest) -> list[UserRef]:
+    if body.messaging_product != "whatsapp":
+        raise CloudBodyError("messaging_product", "must be 'whatsapp'")
+    if not body.block_users:
+        raise CloudBodyError("block_users", "needs 1 to 1000 users")
+    refs = []
+    for i, user in enumerate(body.block_users):
+        if user.user_id is not None:
+            refs.append(UserRef(input=user.user_id, user_id=user.user_id))
+        elif user.user is not None and (digits := normalize_wa_id(user.user)) is not None:
+            refs.append(UserRef(input=user.user, wa_id=digits))
+        else:
+            raise CloudBodyError(f"block_users[{i}].user", "must be a wa_id (or give user_id)")
+    return refs
+
+
+def block_answer(outcome: BlockOutcome, *, removed: bool) -> BlockUsersResponse:
+    done = [BlockedUser(input=ref.input, wa_id=p.wa_id, user_id=p.user_id) for ref, p in outcome.done]
+    failed = [
+        FailedUser(
+            input=ref.input,
+            errors=[
+                GraphError(
+                    message=exc.message,
+                    type=exc.spec.type,
+                    code=exc.spec.code,
+                    error_data=ErrorData(details=exc.details),
+                    fbtrace_id=secrets.token_urlsafe(12),
+                )
+            ],
+        )
+        for ref, exc in outcome.failed
+    ]
+    result = (
+        BlockUsersResult(removed_users=done, failed_users=failed)
+        if removed
+        else BlockUsersResult(added_users=done, failed_users=failed)
+    )
+    return BlockUsersResponse(block_users=result)
+
+
 class GraphRoutes:
-    def __init__(self, cloud: CloudControl) -> None:
+    def __init__(self, cloud: CloudControl, blocks: BlockUsers) -> None:
         self._cloud = cloud
+        self._blocks = blocks
 
     def app(self) -> Starlette:
         """The Graph routes, as an app of their own, behind ``GraphPaths``."""
@@ -158,6 +215,9 @@ class GraphRoutes:
                 Route("/{object_id}", self.get_object, methods=["GET"]),
                 Route("/{object_id}/whatsapp_business_profile", self.get_profile, methods=["GET"]),
                 Route("/{object_id}/whatsapp_business_profile", self.update_profile, methods=["POST"]),
+                Route("/{object_id}/block_users", self.blocked, methods=["GET"]),
+                Route("/{object_id}/block_users", self.block, methods=["POST"]),
+                Route("/{object_id}/block_users", self.unblock, methods=["DELETE"]),
             ],
             exception_handlers={HTTPException: not_found},
         )
@@ -196,6 +256,27 @@ class GraphRoutes:
         )
         await self._cloud.update_profile(caller, request.path_params["object_id"], change)
         return Response(encode(Success()), media_type=JSON)
+
+    @graph_endpoint
+    async def blocked(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        people = await self._blocks.blocked(caller, request.path_params["object_id"])
+        answer = BlockedList(data=[BlockedEntry(wa_id=p.wa_id, user_id=p.user_id) for p in people])
+        return Response(encode(answer), media_type=JSON)
+
+    @graph_endpoint
+    async def block(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        refs = user_refs(decode(await request.body(), BlockUsersRequest))
+        outcome = await self._blocks.block(caller, request.path_params["object_id"], refs)
+        return Response(encode(block_answer(outcome, removed=False)), media_type=JSON)
+
+    @graph_endpoint
+    async def unblock(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        refs = user_refs(decode(await request.body(), BlockUsersRequest))
+        outcome = await self._blocks.unblock(caller, request.path_params["object_id"], refs)
+        return Response(encode(block_answer(outcome, removed=True)), media_type=JSON)
 
 
 class GraphPaths:

@@ -27,6 +27,8 @@ class Failure(enum.Enum):
     TEMPLATE_UNKNOWN = "template_unknown"
     TEMPLATE_PAUSED = "template_paused"
     TEMPLATE_DISABLED = "template_disabled"
+    BLOCK_USER = "block_user"
+    BLOCK_LIMIT = "block_limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,14 @@ ERRORS: dict[Failure, CloudCode] = {
     ),
     Failure.TEMPLATE_DISABLED: CloudCode(
         132016, "Template is disabled", "The template is disabled for low quality."
+    ),
+    Failure.BLOCK_USER: CloudCode(
+        139100,
+        "Failed to block user",
+        "Only people who wrote to the business in the last 24 hours can be blocked.",
+    ),
+    Failure.BLOCK_LIMIT: CloudCode(
+        139102, "Block list limit reached", "A business may block at most 64 000 people; unblock some first."
     ),
 }
 

@@ -11,16 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from passerelle.domain.business.errors import CloudApiError, Failure
-from passerelle.domain.business.ids import PhoneNumberId, is_numeric_id
+from passerelle.domain.business.ids import BusinessId, PhoneNumberId, UserId, WaId, is_numeric_id
 from passerelle.domain.business.tiers import Tier
+from passerelle.domain.business.window import window_open
 from passerelle.service.business.admin import BusinessAdmin, check_profile
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.records import (
+    BusinessPerson,
     BusinessProfile,
     BusinessRecord,
     NumberRecord,
     SystemTokenRecord,
 )
+from passerelle.service.ports import Clock
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,3 +89,71 @@ def unknown_object_details(object_id: str) -> str:
         f"Unsupported request. Object with ID '{object_id[:64]}' does not exist, cannot be loaded due to "
         "missing permissions, or does not support this operation."
     )
+
+
+MAX_BLOCKED = 64_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRef:
+    """One entry of a ``block_users`` request: what the bot wrote, as ``wa_id`` or ``user_id``."""
+
+    input: str
+    wa_id: str | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlockOutcome:
+    done: list[tuple[UserRef, BusinessPerson]]
+    failed: list[tuple[UserRef, CloudApiError]]
+
+
+class BlockUsers:
+    """``/{phone_number_id}/block_users`` (docs/business.md section 8): the business blocks people
+    who wrote to it in the last 24 hours (at most 64 000 in all), unblocks them, lists them."""
+
+    def __init__(self, *, store: BusinessStore, cloud: CloudControl, clock: Clock) -> None:
+        self._store = store
+        self._cloud = cloud
+        self._clock = clock
+
+    async def _person(self, business: BusinessId, ref: UserRef) -> BusinessPerson | None:
+        if ref.user_id is not None:
+            return await self._store.person_by_user_id(business, UserId(ref.user_id))
+        if ref.wa_id is not None:
+            return await self._store.person_by_wa_id(business, WaId(ref.wa_id))
+        return None
+
+    async def block(self, caller: SystemTokenRecord, object_id: str, refs: list[UserRef]) -> BlockOutcome:
+        view = await self._cloud.number(caller, object_id)
+        business = view.business.id
+        if await self._store.count_blocked_by_business(business) + len(refs) > MAX_BLOCKED:
+            raise CloudApiError(Failure.BLOCK_LIMIT)
+        now = self._clock.now_ms()
+        outcome = BlockOutcome(done=[], failed=[])
+        for ref in refs:
+            person = await self._person(business, ref)
+            last = None if person is None else await self._store.last_inbound(business, person.account)
+            if person is None or not window_open(last, now):
+                outcome.failed.append((ref, CloudApiError(Failure.BLOCK_USER)))
+                continue
+            await self._store.block_person(business, person.account, at=now)
+            outcome.done.append((ref, person))
+        return outcome
+
+    async def unblock(self, caller: SystemTokenRecord, object_id: str, refs: list[UserRef]) -> BlockOutcome:
+        view = await self._cloud.number(caller, object_id)
+        business = view.business.id
+        outcome = BlockOutcome(done=[], failed=[])
+        for ref in refs:
+            person = await self._person(business, ref)
+            if person is None or not await self._store.unblock_person(business, person.account):
+                outcome.failed.append((ref, CloudApiError(Failure.BLOCK_USER, "This person is not blocked.")))
+                continue
+            outcome.done.append((ref, person))
+        return outcome
+
+    async def blocked(self, caller: SystemTokenRecord, object_id: str) -> list[BusinessPerson]:
+        view = await self._cloud.number(caller, object_id)
+        return await self._store.blocked_by_business(view.business.id)

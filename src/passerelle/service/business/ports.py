@@ -122,3 +122,19 @@ class BusinessStore(Protocol):
     async def forget_reach_before(self, before: Timestamp) -> int:
         """The janitor: reach older than any window that counts is deleted."""
         ...
+
+    # -- people the business blocked (block_users) --------------------------------------------------
+
+    async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        """Idempotent: a repeated block keeps the first time."""
+        ...
+
+    async def unblock_person(self, business: BusinessId, account: AccountId) -> bool: ...
+
+    async def is_blocked_by_business(self, business: BusinessId, account: AccountId) -> bool: ...
+
+    async def blocked_by_business(self, business: BusinessId) -> list[BusinessPerson]:
+        """The people the business blocked, oldest block first."""
+        ...
+
+    async def count_blocked_by_business(self, business: BusinessId) -> int: ...

@@ -196,6 +196,8 @@ class MemoryBusinessStore:
             del t.inbound[ikey]
         for rkey in [k for k in t.reach if k[1] == account]:
             del t.reach[rkey]
+        for bkey in [k for k in t.blocked if k[1] == account]:
+            del t.blocked[bkey]
 
     # -- the window and the messaging limit ---------------------------------------------------------
 
@@ -220,6 +222,26 @@ class MemoryBusinessStore:
     async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
         t = await self._begin()
         return sum(1 for (w, _), at in t.reach.items() if w == waba and at >= since)
+
+    async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        t = await self._begin()
+        t.blocked.setdefault((business, account), at)
+
+    async def unblock_person(self, business: BusinessId, account: AccountId) -> bool:
+        t = await self._begin()
+        return t.blocked.pop((business, account), None) is not None
+
+    async def is_blocked_by_business(self, business: BusinessId, account: AccountId) -> bool:
+        return (business, account) in (await self._begin()).blocked
+
+    async def blocked_by_business(self, business: BusinessId) -> list[BusinessPerson]:
+        t = await self._begin()
+        found = sorted((at, a) for (b, a), at in t.blocked.items() if b == business)
+        return [t.people[(business, a)] for _, a in found if (business, a) in t.people]
+
+    async def count_blocked_by_business(self, business: BusinessId) -> int:
+        t = await self._begin()
+        return sum(1 for (b, _) in t.blocked if b == business)
 
     async def forget_reach_before(self, before: Timestamp) -> int:
         t = await self._begin()

@@ -33,3 +33,4 @@ class BusinessTables:
     ledger: list[ConsentRecord] = field(default_factory=list)
     inbound: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
     reach: dict[tuple[WabaId, AccountId], Timestamp] = field(default_factory=dict)
+    blocked: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)

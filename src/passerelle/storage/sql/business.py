@@ -92,6 +92,16 @@ NOTE_REACHED = (
 WAS_REACHED = "SELECT 1 FROM business_reach WHERE waba = ? AND account = ? AND reached_at >= ?"
 REACHED_SINCE = "SELECT COUNT(*) FROM business_reach WHERE waba = ? AND reached_at >= ?"
 FORGET_REACH_BEFORE = "DELETE FROM business_reach WHERE reached_at < ?"
+FORGET_BLOCKED = "DELETE FROM business_blocks WHERE account = ?"
+BLOCK = "INSERT INTO business_blocks (business, account, blocked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+UNBLOCK = "DELETE FROM business_blocks WHERE business = ? AND account = ?"
+IS_BLOCKED = "SELECT 1 FROM business_blocks WHERE business = ? AND account = ?"
+BLOCKED = (
+    "SELECT p.business, p.account, p.wa_id, p.user_id, p.created_at FROM business_blocks b "
+    "JOIN business_people p ON p.business = b.business AND p.account = b.account "
+    "WHERE b.business = ? ORDER BY b.blocked_at, b.account"
+)
+COUNT_BLOCKED = "SELECT COUNT(*) FROM business_blocks WHERE business = ?"
 
 
 def _business(row: Row) -> BusinessRecord:
@@ -300,6 +310,25 @@ def forget_person_txn(d: Dialect, account: AccountId) -> Txn[None]:
     yield from count(FORGET_LEDGER, account)
     yield from count(FORGET_INBOUND, account)
     yield from count(FORGET_REACH, account)
+    yield from count(FORGET_BLOCKED, account)
+
+
+def unblock_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[bool]:
+    return (yield from count(UNBLOCK, business, account)) > 0
+
+
+def is_blocked_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[bool]:
+    return (yield from one(IS_BLOCKED, business, account)) is not None
+
+
+def blocked_txn(d: Dialect, business: BusinessId) -> Txn[list[BusinessPerson]]:
+    rows = yield from all_rows(BLOCKED, business)
+    return [_person(r) for r in rows]
+
+
+def count_blocked_txn(d: Dialect, business: BusinessId) -> Txn[int]:
+    row = yield from one(COUNT_BLOCKED, business)
+    return 0 if row is None else int(row[0])
 
 
 def note_txn(d: Dialect, sql: str, owner: str, account: AccountId, at: Timestamp) -> Txn[None]:
@@ -417,6 +446,21 @@ class SqlBusinessStore:
 
     async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
         return await self._engine.read(reached_since_txn, waba, since)
+
+    async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        await self._engine.write(note_txn, BLOCK, business, account, at)
+
+    async def unblock_person(self, business: BusinessId, account: AccountId) -> bool:
+        return await self._engine.write(unblock_txn, business, account)
+
+    async def is_blocked_by_business(self, business: BusinessId, account: AccountId) -> bool:
+        return await self._engine.read(is_blocked_txn, business, account)
+
+    async def blocked_by_business(self, business: BusinessId) -> list[BusinessPerson]:
+        return await self._engine.read(blocked_txn, business)
+
+    async def count_blocked_by_business(self, business: BusinessId) -> int:
+        return await self._engine.read(count_blocked_txn, business)
 
     async def forget_reach_before(self, before: Timestamp) -> int:
         return await self._engine.write(forget_reach_before_txn, before)

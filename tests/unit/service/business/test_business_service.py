@@ -156,3 +156,29 @@ async def test_the_janitor_forgets_reach_older_than_seven_days(biz: Biz) -> None
     await store.note_reached(waba.id, AccountId("a_new"), at=Timestamp(now - 6 * 86_400_000))
     assert await biz.people.delete_expired(now) == 1
     assert await store.reached_since(waba.id, since=Timestamp(0)) == 1
+
+
+async def test_a_business_blocks_only_people_who_wrote_in_the_last_day(biz: Biz) -> None:
+    from passerelle.service.business.cloud import BlockUsers, CloudControl, UserRef
+
+    shop = await biz.admin.create("velo", PROFILE)
+    waba = await biz.admin.add_account(shop.id, "main")
+    number = await biz.admin.add_number(shop.id, waba.id, "+33123456789")
+    token = await biz.admin.authenticate((await biz.admin.create_token(shop.id, "bot")).token)
+    cloud = CloudControl(store=biz.store, admin=biz.admin)
+    blocks = BlockUsers(store=biz.store, cloud=cloud, clock=biz.clock)
+    alice = await biz.people.ids_at(shop, AccountId("a_alice"))
+    bob = await biz.people.ids_at(shop, AccountId("a_bob"))
+    await biz.store.note_inbound(shop.id, alice.account, at=biz.clock.now_ms())
+    await biz.store.note_inbound(shop.id, bob.account, at=Timestamp(biz.clock.now_ms() - 25 * 3600 * 1000))
+    refs = [
+        UserRef(input=alice.wa_id, wa_id=alice.wa_id),
+        UserRef(input=bob.user_id, user_id=bob.user_id),
+        UserRef(input="1", wa_id="1"),
+    ]
+    outcome = await blocks.block(token, number.id, refs)
+    assert [p for _, p in outcome.done] == [alice]
+    assert [(r.input, e.spec.code) for r, e in outcome.failed] == [(bob.user_id, 139100), ("1", 139100)]
+    assert await blocks.blocked(token, number.id) == [alice]
+    undone = await blocks.unblock(token, number.id, [UserRef(input=alice.user_id, user_id=alice.user_id)])
+    assert [p for _, p in undone.done] == [alice] and await blocks.blocked(token, number.id) == []
