@@ -72,7 +72,8 @@ async def test_postgres_schema_is_the_one_the_per_engine_files_built() -> None:
 
 async def test_a_database_built_by_the_per_engine_files_opens_as_up_to_date(tmp_path: Path) -> None:
     """The version-6 schema exactly as the old files wrote it (their statements' own text), with
-    their version rows and an account: opening it runs no migration and finds the account."""
+    their version rows and an account: opening it runs none of versions 1 to 6 again (only later
+    ones) and finds the account."""
     path = tmp_path / "old.db"
     old, _ = load_fixture()
 
@@ -98,7 +99,8 @@ async def test_a_database_built_by_the_per_engine_files_opens_as_up_to_date(tmp_
         with sqlite3.connect(path) as conn:
             return conn.execute("SELECT version, name, applied_at FROM schema_migrations").fetchall()
 
-    assert await asyncio.to_thread(versions) == [(v, n, 0) for v, n in _OLD_NAMES]
+    # versions 1 to 6 were not run again (applied_at stays 0); later versions are new changes
+    assert (await asyncio.to_thread(versions))[:6] == [(v, n, 0) for v, n in _OLD_NAMES]
 
 
 @pytest.mark.postgres

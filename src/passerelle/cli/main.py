@@ -1,4 +1,4 @@
-"""The one command line: passerelle serve | demo | chat | bench."""
+"""The one command line: passerelle serve | demo | chat | bench | business."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
+from passerelle.cli.business.command import app as business_app
+
 app = typer.Typer(
     help="Passerelle: one end-to-end encrypted messaging back end for several apps.", no_args_is_help=True
 )
+app.add_typer(business_app, name="business")
 
 
 @app.command()

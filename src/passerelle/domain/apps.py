@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.ids import AppName
 from passerelle.domain.privacy import Findability
 
@@ -63,6 +64,10 @@ class App:
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):
             raise ValueError(f"invalid app name {self.name!r}")
+        if self.name == ADDRESS_APP:
+            raise ValueError(
+                f"the app name {ADDRESS_APP!r} is reserved: biz:<name> addresses name businesses"
+            )
         if self.retention_s <= 0:
             raise ValueError(f"app {self.name}: retention must be positive")
         for origin in self.allowed_origins:

@@ -24,6 +24,7 @@ from types import TracebackType
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import MAX_RECEIPT_IDS
+from passerelle.sdk.businesses import BusinessesApi
 from passerelle.sdk.content.api import ContentApi
 from passerelle.sdk.content.features import Features
 from passerelle.sdk.core import enrol
@@ -133,6 +134,7 @@ class Client:
         self.stories = StoriesApi(ctx, outbox=self._outbox)
         self.media = MediaApi(ctx, self._convs, outbox=self._outbox)
         self.privacy = PrivacyApi(ctx)
+        self.businesses = BusinessesApi(rest=rest)
         inbox = Inbox(
             ctx,
             devices,

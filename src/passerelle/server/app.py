@@ -17,8 +17,10 @@ from passerelle.config import Settings
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.cors import Cors
 from passerelle.server.errors import http_exception_handler
+from passerelle.server.graph import GraphPaths, GraphRoutes
 from passerelle.server.logs import AccessLog
 from passerelle.server.rest import RestServices, rest_routes
+from passerelle.server.rest.business import BusinessRoutes
 from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
 from passerelle.server.rest.groups import GroupRoutes
 from passerelle.server.rest.media import UPLOAD_PREFIX, MediaRoutes
@@ -64,12 +66,19 @@ def asgi_app(wired: Wired) -> Starlette:
         ).routes(),
         *MediaRoutes(accounts=accounts, media=wired.media).routes(),
         *StoryRoutes(accounts=accounts, stories=wired.stories).routes(),
+        *BusinessRoutes(
+            accounts=accounts,
+            admin=wired.business_admin,
+            people=wired.business_people,
+            admin_token=settings.admin_token,
+        ).routes(),
         WebSocketRoute("/v1/ws", AsgiGateway(wired.gateway)),
         *WebApps(settings.apps).routes(),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
+    app.add_middleware(GraphPaths, graph=GraphRoutes(wired.cloud, wired.blocks).app())
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)

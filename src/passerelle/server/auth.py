@@ -9,6 +9,7 @@ WebSocket), whatever was wrong.
 
 from __future__ import annotations
 
+import hmac
 from typing import Protocol
 
 from starlette.requests import Request
@@ -39,3 +40,11 @@ async def authenticate(callers: Callers, token: str) -> Caller:
 async def request_caller(request: Request, callers: Callers) -> Caller:
     """The caller of an authenticated REST request; raises Unauthorized."""
     return await authenticate(callers, bearer_token(request))
+
+
+def require_operator(request: Request, admin_token: str, *, api: str) -> None:
+    """The operator's APIs (moderation, businesses): ``Authorization: Bearer <admin_token>``, compared
+    in constant time; an empty ``admin_token`` turns them off. Raises Unauthorized naming ``api``."""
+    given = bearer_token(request).encode()
+    if not admin_token or not hmac.compare_digest(given, admin_token.encode()):
+        raise Unauthorized(f"the {api} API needs the operator's admin token")

@@ -39,6 +39,9 @@ from passerelle.server.ws.hub import Hub
 from passerelle.server.ws.picows import PicowsGateway
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.accounts.keys import KeyService, KeysLowHook
+from passerelle.service.business.admin import BusinessAdmin
+from passerelle.service.business.cloud import BlockUsers, CloudControl
+from passerelle.service.business.people import BusinessPeople
 from passerelle.service.caches import SendCaches
 from passerelle.service.directory.directory import Directory
 from passerelle.service.groups.groups import GroupDeviceNotices, GroupService
@@ -63,6 +66,7 @@ from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blobs import open_blobs
+from passerelle.storage.business import business_store_for
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
@@ -140,6 +144,10 @@ class Wired:
     stories: StoryService
     media: MediaService
     privacy: PrivacyService
+    business_admin: BusinessAdmin
+    business_people: BusinessPeople
+    cloud: CloudControl
+    blocks: BlockUsers
     janitor: Janitor
     admission: Admission
     gateway: Gateway
@@ -287,6 +295,11 @@ def build(
         limits=limits,
         stories=stories,
     )
+    business_store = business_store_for(store)
+    business_admin = BusinessAdmin(store=business_store, clock=clock, ids=ids)
+    business_people = BusinessPeople(store=business_store, clock=clock)
+    cloud = CloudControl(store=business_store, admin=business_admin)
+    blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
     privacy = PrivacyService(
         store=store,
         broker=broker,
@@ -298,14 +311,15 @@ def build(
         directory=directory,
         messaging=messaging,
         presence=presence,
-        erasers=[stories.erase_account, media.erase_account],
+        erasers=[stories.erase_account, media.erase_account, business_people.erase_account],
+        business=business_people,
     )
     janitor = Janitor(
         mailbox=store,
         clock=clock,
         idempotency_window_s=settings.idempotency_window_s,
         on_deleted=metrics.janitor_deleted.inc,
-        also=[stories.delete_expired, media.delete_expired],
+        also=[stories.delete_expired, media.delete_expired, business_people.delete_expired],
     )
     admission = Admission(
         per_client=limits.max_connections_per_client,
@@ -358,6 +372,10 @@ def build(
         stories=stories,
         media=media,
         privacy=privacy,
+        business_admin=business_admin,
+        business_people=business_people,
+        cloud=cloud,
+        blocks=blocks,
         janitor=janitor,
         admission=admission,
         gateway=gateway,

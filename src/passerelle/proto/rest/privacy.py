@@ -10,6 +10,7 @@ from msgspec import UNSET, UnsetType
 
 from passerelle.proto.rest.accounts import PublishedDevice
 from passerelle.proto.rest.base import Answer, Body, Short, Text
+from passerelle.proto.rest.business import ConsentOut
 from passerelle.proto.rest.conversations import ConversationInfo
 
 MAX_REPORTED_TEXT = 4096
@@ -242,6 +243,13 @@ class PendingCode(Answer, frozen=True):
     expires_at: int
 
 
+class ExportedConsents(Answer, frozen=True):
+    """The caller's consents to businesses now, and every change they made (§15.1)."""
+
+    current: list[ConsentOut]
+    ledger: list[ConsentOut]
+
+
 class Export(Answer, frozen=True, kw_only=True):
     """``GET /v1/me/export``: everything the server holds about the caller."""
 
@@ -259,4 +267,5 @@ class Export(Answer, frozen=True, kw_only=True):
     uploads: list[ExportedUpload]
     stories: list[ExportedStory]
     group_bars: list[GroupBar]
+    business_consents: ExportedConsents
     pending_code: PendingCode | None

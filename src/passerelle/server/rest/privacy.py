@@ -6,19 +6,18 @@ constant time; it is never logged (the access log records route templates only).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from passerelle.domain.errors import InvalidInput, Unauthorized
+from passerelle.domain.errors import InvalidInput
 from passerelle.domain.ids import AccountId, MessageId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
 from passerelle.proto.rest import privacy as wire
-from passerelle.server.auth import bearer_token, request_caller
+from passerelle.server.auth import request_caller, require_operator
 from passerelle.server.rest.io import client_key, endpoint, json_response, read_body
 from passerelle.server.rest.privacy_shapes import (
     choices_json,
@@ -57,7 +56,7 @@ class PrivacyRoutes:
         self._accounts = accounts
         self._privacy = privacy
         self._clock = clock
-        self._admin_token = admin_token.encode()
+        self._admin_token = admin_token
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -173,9 +172,7 @@ class PrivacyRoutes:
 
     @endpoint
     async def admin_reports(self, request: Request) -> Response:
-        given = bearer_token(request).encode()
-        if not self._admin_token or not hmac.compare_digest(given, self._admin_token):
-            raise Unauthorized("the moderation API needs the operator's admin token")
+        require_operator(request, self._admin_token, api="moderation")
         try:
             limit = int(request.query_params.get("limit", "100"))
             raw_before = request.query_params.get("before")

@@ -13,6 +13,7 @@ from msgspec.structs import asdict
 from passerelle.proto.rest import privacy as wire
 from passerelle.proto.rest.base import Answer
 from passerelle.server.rest.accounts import device_json
+from passerelle.server.rest.business import consent_out
 from passerelle.server.rest.conversations import conversation_json
 from passerelle.service.privacy.privacy import PrivacyChoices
 from passerelle.service.privacy.records import (
@@ -106,6 +107,10 @@ def export_json(data: AccountExport, *, exported_at: int) -> wire.Export:
         uploads=_by_attributes(data.uploads, wire.ExportedUpload),
         stories=_by_attributes(data.stories, wire.ExportedStory),
         group_bars=[wire.GroupBar(conv=conv, since=since) for conv, since in data.group_bars],
+        business_consents=wire.ExportedConsents(
+            current=[consent_out(c) for c in data.business_consents],
+            ledger=[consent_out(c) for c in data.business_consent_ledger],
+        ),
         pending_code=(
             None
             if data.pending_code_expires_at is None

@@ -29,6 +29,7 @@ from passerelle.domain.ids import AccountId, ConversationId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
 from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.business.people import BusinessPeople
 from passerelle.service.directory.directory import Directory
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging.messaging import MessagingService
@@ -96,6 +97,7 @@ class PrivacyService:
         messaging: MessagingService,
         presence: Presence,
         erasers: Sequence[Eraser] = (),
+        business: BusinessPeople | None = None,
     ) -> None:
         self._store = store
         self._broker = broker
@@ -108,6 +110,7 @@ class PrivacyService:
         self._messaging = messaging
         self.presence = presence
         self._erasers = tuple(erasers)
+        self._business = business
 
     # --- contacts -----------------------------------------------------------------------------------
 
@@ -276,8 +279,14 @@ class PrivacyService:
             raise Unauthorized("this account no longer exists")
         uploads = await self._store.blobs_of(caller.id)
         stories = [await self._store.get_story(s) for s in await self._store.stories_by(caller.id)]
+        consents = () if self._business is None else tuple(await self._business.consents(caller.id))
+        ledger = () if self._business is None else tuple(await self._business.ledger(caller.id))
         return dataclasses.replace(
-            found, uploads=tuple(uploads), stories=tuple(s for s in stories if s is not None)
+            found,
+            uploads=tuple(uploads),
+            stories=tuple(s for s in stories if s is not None),
+            business_consents=consents,
+            business_consent_ledger=ledger,
         )
 
     async def erase(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
+from passerelle.service.business.records import ConsentRecord
 from passerelle.service.records import AccountRecord, BlobRecord, ConversationRecord, DeviceRecord
 from passerelle.service.stories.records import StoryRecord
 
@@ -117,6 +118,10 @@ class AccountExport:
     """Stories the person posted that the server still holds."""
     group_bars: tuple[tuple[ConversationId, Timestamp], ...] = ()
     """Groups an admin removed the person from, and when (their invite links refuse the person)."""
+    business_consents: tuple[ConsentRecord, ...] = ()
+    """The person's consents to businesses now (docs/business.md section 8)."""
+    business_consent_ledger: tuple[ConsentRecord, ...] = ()
+    """Every consent change the person made, oldest first."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -33,6 +33,7 @@ from passerelle.service.groups.records import InviteRecord, Role
 from passerelle.service.privacy.records import ReportRecord
 from passerelle.service.records import AccountRecord, BlobRecord, CodeRecord, DeviceRecord, MailboxItem
 from passerelle.service.stories.records import StoryId, StoryRecord
+from passerelle.storage.memory.business_tables import BusinessTables
 
 
 class IntegrityError(Exception):
@@ -144,6 +145,8 @@ class MemoryDatabase:
     stories: dict[StoryId, StoryRecord] = field(default_factory=dict)
     story_audience: dict[StoryId, dict[AccountId, None]] = field(default_factory=dict)
     story_settings: dict[AccountId, bool] = field(default_factory=dict)
+    business: BusinessTables = field(default_factory=BusinessTables)
+    """Business messaging's tables (``business_tables``)."""
 
     # -- foreign keys -----------------------------------------------------------------------------
 

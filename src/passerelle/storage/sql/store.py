@@ -60,6 +60,11 @@ class SqlStore(
     async def ping(self) -> bool:
         return await self._engine.ping()
 
+    @property
+    def engine(self) -> SqlEngine:
+        """The engine, for stores of other ports on the same database (``storage.business``)."""
+        return self._engine
+
 
 def _implements_the_port(store: SqlStore) -> Store:
     return store  # mypy checks here that SqlStore is a Store

@@ -1,0 +1,1 @@
+"""``passerelle business …``: the operator's commands for businesses, over the admin REST API."""

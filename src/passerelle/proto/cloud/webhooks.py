@@ -1,0 +1,158 @@
+"""Webhook payloads, one event per ``POST`` (../shared/reference/cloud-api.md section 4.5): incoming
+messages, statuses and ``user_preferences``, each in the envelope
+``{"object":"whatsapp_business_account","entry":[{"id":<waba_id>,"changes":[{"field":…,"value":…}]}]}``.
+
+pywa 4.5 drops an incoming message whose ``contacts[0]`` lacks ``user_id`` and a status without
+``contacts``: ``WebhookContact`` has both ids, and every value built here carries ``contacts``.
+Timestamps are strings of Unix seconds.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from passerelle.proto.cloud.messages import Body, Contact, Location, always
+
+
+class Metadata(Body):
+    display_phone_number: str
+    phone_number_id: str
+
+
+class Profile(Body):
+    name: str
+
+
+class WebhookContact(Body):
+    wa_id: str
+    user_id: str
+    profile: Profile | None = None
+
+
+class InboundContext(Body):
+    from_: str = msgspec.field(name="from")
+    id: str
+
+
+class InboundText(Body):
+    body: str
+
+
+class InboundMedia(Body):
+    id: str
+    mime_type: str
+    sha256: str
+    caption: str | None = None
+    filename: str | None = None
+
+
+class ButtonReply(Body):
+    id: str
+    title: str
+
+
+class ListReply(Body):
+    id: str
+    title: str
+    description: str | None = None
+
+
+class InboundInteractive(Body):
+    type: str
+    """``button_reply`` or ``list_reply``."""
+    button_reply: ButtonReply | None = None
+    list_reply: ListReply | None = None
+
+
+class InboundButton(Body):
+    """A template's quick-reply button was tapped."""
+
+    payload: str
+    text: str
+
+
+class InboundReaction(Body):
+    message_id: str
+    emoji: str
+
+
+class InboundMessage(Body):
+    from_: str = msgspec.field(name="from")
+    id: str
+    timestamp: str
+    type: str
+    context: InboundContext | None = None
+    text: InboundText | None = None
+    interactive: InboundInteractive | None = None
+    button: InboundButton | None = None
+    image: InboundMedia | None = None
+    video: InboundMedia | None = None
+    audio: InboundMedia | None = None
+    document: InboundMedia | None = None
+    sticker: InboundMedia | None = None
+    location: Location | None = None
+    contacts: list[Contact] | None = None
+    reaction: InboundReaction | None = None
+
+
+class StatusErrorData(Body):
+    details: str
+
+
+class StatusError(Body):
+    code: int
+    title: str
+    message: str
+    error_data: StatusErrorData | None = None
+    href: str | None = None
+
+
+class Status(Body):
+    id: str
+    status: str
+    """``sent``, ``delivered``, ``read`` or ``failed``."""
+    timestamp: str
+    recipient_id: str
+    recipient_user_id: str | None = None
+    biz_opaque_callback_data: str | None = None
+    errors: list[StatusError] | None = None
+
+
+class UserPreference(Body):
+    wa_id: str
+    detail: str
+    category: str
+    """``marketing_messages``."""
+    value: str
+    """``stop`` or ``resume``."""
+    timestamp: int
+
+
+class Value(Body):
+    metadata: Metadata
+    contacts: list[WebhookContact]
+    messaging_product: str = always("whatsapp")
+    messages: list[InboundMessage] | None = None
+    statuses: list[Status] | None = None
+    user_preferences: list[UserPreference] | None = None
+
+
+class Change(Body):
+    field: str
+    """``messages`` (messages and statuses) or ``user_preferences``."""
+    value: Value
+
+
+class Entry(Body):
+    id: str
+    changes: list[Change]
+
+
+class WebhookPayload(Body):
+    entry: list[Entry]
+    object: str = always("whatsapp_business_account")
+
+
+def one_event(waba_id: str, field: str, value: Value) -> WebhookPayload:
+    """The envelope of one event, as every webhook ``POST`` carries exactly one."""
+    return WebhookPayload(entry=[Entry(id=waba_id, changes=[Change(field=field, value=value)])])

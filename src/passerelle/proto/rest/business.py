@@ -1,0 +1,138 @@
+"""Businesses (docs/protocol.md §15): the operator's admin API (``/v1/admin/businesses…``) and what
+people call (finding a business, their consents). The Cloud API's own shapes are in ``proto.cloud``."""
+
+from __future__ import annotations
+
+from msgspec import UNSET, UnsetType
+
+from passerelle.proto.rest.base import Answer, Body
+
+# -- the operator's admin API -------------------------------------------------------------------
+
+
+class CreateBusiness(Body):
+    slug: str
+    name: str
+    about: str = ""
+    description: str = ""
+    logo_url: str = ""
+    website: str = ""
+    email: str = ""
+    category: str = ""
+    verified: bool = False
+
+
+class UpdateBusiness(Body):
+    """Only the members given change."""
+
+    name: str | None = None
+    about: str | None = None
+    description: str | None = None
+    logo_url: str | None = None
+    website: str | None = None
+    email: str | None = None
+    category: str | None = None
+    verified: bool | None = None
+
+
+class CreateBusinessAccount(Body):
+    name: str = ""
+
+
+class CreateNumber(Body):
+    waba_id: str
+    display_number: str
+
+
+class CreateToken(Body):
+    label: str = ""
+
+
+class BusinessAccountOut(Answer, frozen=True):
+    waba_id: str
+    name: str
+    messaging_limit_tier: str
+    created_at: int
+
+
+class NumberOut(Answer, frozen=True):
+    phone_number_id: str
+    waba_id: str
+    display_phone_number: str
+    """``+`` and the digits."""
+    quality_rating: str
+    created_at: int
+
+
+class TokenOut(Answer, frozen=True):
+    token_id: str
+    label: str
+    created_at: int
+    revoked_at: int | UnsetType = UNSET
+    """Only once revoked."""
+    token: str | UnsetType = UNSET
+    """Only in the answer that made it."""
+
+
+class AdminBusinessOut(Answer, frozen=True):
+    business_id: str
+    address: str
+    slug: str
+    name: str
+    about: str
+    description: str
+    logo_url: str
+    website: str
+    email: str
+    category: str
+    verified: bool
+    created_at: int
+    accounts: list[BusinessAccountOut]
+    numbers: list[NumberOut]
+
+
+class AdminBusinessList(Answer, frozen=True):
+    businesses: list[AdminBusinessOut]
+
+
+class TokenList(Answer, frozen=True):
+    tokens: list[TokenOut]
+
+
+# -- people -------------------------------------------------------------------------------------
+
+
+class PublicBusiness(Answer, frozen=True):
+    """What anyone may see of a business."""
+
+    business_id: str
+    address: str
+    name: str
+    about: str
+    description: str
+    logo_url: str
+    website: str
+    email: str
+    category: str
+    verified: bool
+    numbers: list[str]
+    """Display numbers, ``+`` and the digits."""
+
+
+class SetConsent(Body):
+    source: str = "sdk"
+
+
+class ConsentOut(Answer, frozen=True):
+    business_id: str
+    scope: str
+    state: str
+    source: str
+    at: int
+
+
+class ConsentList(Answer, frozen=True):
+    consents: list[ConsentOut]
+    """The current state per business and scope."""
+    ledger: list[ConsentOut]
+    """Every change, oldest first."""

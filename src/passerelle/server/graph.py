@@ -1,0 +1,299 @@
+"""The Graph-style Business API the server answers itself (docs/business.md section 6): paths whose
+first segment is an object id (digits), optionally after a ``/v<major>.<minor>`` prefix whose value is
+ignored, with ``Authorization: Bearer <system-user token>``. Answers and errors are the Cloud API's
+(``proto.cloud``): every error is the Graph envelope, never the Passerelle one.
+
+``GraphPaths`` is plain ASGI middleware: it claims only such paths (``/v26.0/106540352242922``,
+``/106540352242922/whatsapp_business_profile``) and leaves every other path to the app, so no
+Passerelle route can collide with a Graph one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passerelle.domain.business.errors import ERRORS, CloudApiError, Failure
+from passerelle.domain.errors import DomainError, Unavailable
+from passerelle.proto.cloud.checks import normalize_wa_id
+from passerelle.proto.cloud.codec import decode, encode
+from passerelle.proto.cloud.errors import CloudBodyError
+from passerelle.proto.cloud.responses import (
+    BlockedEntry,
+    BlockedList,
+    BlockedUser,
+    BlockUsersRequest,
+    BlockUsersResponse,
+    BlockUsersResult,
+    BusinessProfile,
+    BusinessProfiles,
+    ErrorData,
+    ErrorEnvelope,
+    FailedUser,
+    GraphError,
+    PhoneNumber,
+    Success,
+)
+from passerelle.service.business.cloud import (
+    BlockOutcome,
+    BlockUsers,
+    CloudControl,
+    NumberView,
+    ProfileChange,
+    UserRef,
+)
+from passerelle.service.business.records import SystemTokenRecord
+
+log = logging.getLogger("passerelle.server.graph")
+
+GRAPH_PATH = re.compile(r"^(?:/v\d{1,3}\.\d{1,3})?(/\d{1,32}(?:/.*)?)$")
+"""An optional version prefix, then an object id: the rest is what the Graph routes see."""
+STATUS_OF: dict[int, int] = {190: 401, 130429: 429, 131056: 429, 131064: 429}
+"""HTTP statuses of Graph codes (400 otherwise; 500 for our own failures)."""
+JSON = "application/json"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def graph_error(
+    code: int,
+    message: str,
+    details: str,
+    *,
+    kind: str = "OAuthException",
+    subcode: int | None = None,
+    status: int = 400,
+) -> Response:
+    body = ErrorEnvelope(
+        error=GraphError(
+            message=message,
+            type=kind,
+            code=code,
+            error_subcode=subcode,
+            error_data=ErrorData(details=details),
+            fbtrace_id=secrets.token_urlsafe(12),
+        )
+    )
+    return Response(encode(body), status_code=status, media_type=JSON)
+
+
+def error_of(exc: Exception) -> Response:
+    if isinstance(exc, CloudApiError):
+        spec = exc.spec
+        return graph_error(
+            spec.code,
+            exc.message,
+            exc.details,
+            kind=spec.type,
+            subcode=spec.subcode,
+            status=STATUS_OF.get(spec.code, 400),
+        )
+    if isinstance(exc, CloudBodyError):
+        return error_of(CloudApiError(Failure.INVALID_PARAMETER, exc.problem, field=exc.field or "body"))
+    if isinstance(exc, Unavailable):
+        return graph_error(2, "(#2) Service temporarily unavailable", exc.message, status=503)
+    if isinstance(exc, DomainError):
+        spec = ERRORS[Failure.INVALID_PARAMETER]
+        return graph_error(spec.code, f"(#{spec.code}) {exc.message}", exc.message)
+    return graph_error(1, "(#1) An unknown error occurred", "An unknown error occurred", status=500)
+
+
+def graph_endpoint(
+    handler: Callable[[GraphRoutes, Request], Awaitable[Response]],
+) -> Callable[[GraphRoutes, Request], Awaitable[Response]]:
+    """Every error of a Graph handler becomes the Graph envelope (the request is the boundary)."""
+
+    async def wrapped(self: GraphRoutes, request: Request) -> Response:
+        try:
+            return await handler(self, request)
+        except (DomainError, CloudBodyError) as exc:
+            return error_of(exc)
+        except Exception as exc:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return error_of(exc)
+
+    wrapped.__name__ = wrapped.__qualname__ = handler.__name__
+    return wrapped
+
+
+def phone_number_out(view: NumberView) -> PhoneNumber:
+    return PhoneNumber(
+        id=view.number.id,
+        display_phone_number=f"+{view.number.display_number}",
+        verified_name=view.business.profile.name,
+        quality_rating=view.number.quality.value,
+        messaging_limit_tier=view.tier.wire,
+    )
+
+
+def profile_out(view: NumberView) -> BusinessProfile:
+    p = view.business.profile
+    return BusinessProfile(
+        about=p.about,
+        description=p.description,
+        email=p.email,
+        profile_picture_url=p.logo_url or None,
+        websites=[p.website] if p.website else [],
+        vertical=p.category or None,
+        messaging_product="whatsapp",
+    )
+
+
+def user_refs(body: BlockUsersRequest) -> list[UserRef]:
+    if body.messaging_product != "whatsapp":
+        raise CloudBodyError("messaging_product", "must be 'whatsapp'")
+    if not body.block_users:
+        raise CloudBodyError("block_users", "needs 1 to 1000 users")
+    refs = []
+    for i, user in enumerate(body.block_users):
+        if user.user_id is not None:
+            refs.append(UserRef(input=user.user_id, user_id=user.user_id))
+        elif user.user is not None and (digits := normalize_wa_id(user.user)) is not None:
+            refs.append(UserRef(input=user.user, wa_id=digits))
+        else:
+            raise CloudBodyError(f"block_users[{i}].user", "must be a wa_id (or give user_id)")
+    return refs
+
+
+def block_answer(outcome: BlockOutcome, *, removed: bool) -> BlockUsersResponse:
+    done = [BlockedUser(input=ref.input, wa_id=p.wa_id, user_id=p.user_id) for ref, p in outcome.done]
+    failed = [
+        FailedUser(
+            input=ref.input,
+            errors=[
+                GraphError(
+                    message=exc.message,
+                    type=exc.spec.type,
+                    code=exc.spec.code,
+                    error_data=ErrorData(details=exc.details),
+                    fbtrace_id=secrets.token_urlsafe(12),
+                )
+            ],
+        )
+        for ref, exc in outcome.failed
+    ]
+    result = (
+        BlockUsersResult(removed_users=done, failed_users=failed)
+        if removed
+        else BlockUsersResult(added_users=done, failed_users=failed)
+    )
+    return BlockUsersResponse(block_users=result)
+
+
+class GraphRoutes:
+    def __init__(self, cloud: CloudControl, blocks: BlockUsers) -> None:
+        self._cloud = cloud
+        self._blocks = blocks
+
+    def app(self) -> Starlette:
+        """The Graph routes, as an app of their own, behind ``GraphPaths``."""
+
+        async def not_found(request: Request, exc: Exception) -> Response:
+            if isinstance(exc, HTTPException) and exc.status_code == 405:
+                return graph_error(
+                    100, "(#100) Unsupported method", f"{request.method} is not supported here"
+                )
+            return graph_error(
+                100,
+                "(#100) Unsupported request",
+                "Unknown path components: this edge does not exist or is not supported by this server.",
+                subcode=33,
+                kind="GraphMethodException",
+            )
+
+        return Starlette(
+            routes=[
+                Route("/{object_id}", self.get_object, methods=["GET"]),
+                Route("/{object_id}/whatsapp_business_profile", self.get_profile, methods=["GET"]),
+                Route("/{object_id}/whatsapp_business_profile", self.update_profile, methods=["POST"]),
+                Route("/{object_id}/block_users", self.blocked, methods=["GET"]),
+                Route("/{object_id}/block_users", self.block, methods=["POST"]),
+                Route("/{object_id}/block_users", self.unblock, methods=["DELETE"]),
+            ],
+            exception_handlers={HTTPException: not_found},
+        )
+
+    async def _caller(self, request: Request) -> SystemTokenRecord:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            token = request.query_params.get("access_token", "")
+        return await self._cloud.authenticate(token.strip())
+
+    @graph_endpoint
+    async def get_object(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        view = await self._cloud.number(caller, request.path_params["object_id"])
+        return Response(encode(phone_number_out(view)), media_type=JSON)
+
+    @graph_endpoint
+    async def get_profile(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        view = await self._cloud.number(caller, request.path_params["object_id"])
+        return Response(encode(BusinessProfiles(data=[profile_out(view)])), media_type=JSON)
+
+    @graph_endpoint
+    async def update_profile(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        body = decode(await request.body(), BusinessProfile)
+        if body.messaging_product not in (None, "whatsapp"):
+            raise CloudBodyError("messaging_product", "must be 'whatsapp'")
+        change = ProfileChange(
+            about=body.about,
+            description=body.description,
+            email=body.email,
+            profile_picture_url=body.profile_picture_url,
+            websites=body.websites,
+            vertical=body.vertical,
+        )
+        await self._cloud.update_profile(caller, request.path_params["object_id"], change)
+        return Response(encode(Success()), media_type=JSON)
+
+    @graph_endpoint
+    async def blocked(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        people = await self._blocks.blocked(caller, request.path_params["object_id"])
+        answer = BlockedList(data=[BlockedEntry(wa_id=p.wa_id, user_id=p.user_id) for p in people])
+        return Response(encode(answer), media_type=JSON)
+
+    @graph_endpoint
+    async def block(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        refs = user_refs(decode(await request.body(), BlockUsersRequest))
+        outcome = await self._blocks.block(caller, request.path_params["object_id"], refs)
+        return Response(encode(block_answer(outcome, removed=False)), media_type=JSON)
+
+    @graph_endpoint
+    async def unblock(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        refs = user_refs(decode(await request.body(), BlockUsersRequest))
+        outcome = await self._blocks.unblock(caller, request.path_params["object_id"], refs)
+        return Response(encode(block_answer(outcome, removed=True)), media_type=JSON)
+
+
+class GraphPaths:
+    """ASGI middleware: Graph-style paths go to ``graph`` (without their version prefix); every other
+    request goes on to the app."""
+
+    def __init__(self, app: ASGIApp, *, graph: ASGIApp) -> None:
+        self._app = app
+        self._graph = graph
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            match = GRAPH_PATH.match(scope["path"])
+            if match is not None:
+                inner = dict(scope)
+                inner["path"] = match[1]
+                inner["raw_path"] = match[1].encode()
+                await self._graph(inner, receive, send)
+                return
+        await self._app(scope, receive, send)

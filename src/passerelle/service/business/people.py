@@ -1,0 +1,138 @@
+"""``BusinessPeople``: what people do with businesses (docs/business.md sections 2, 3 and 8) —
+find one by ``biz:<slug>`` or display number, get their opaque ids at a business, and keep their
+consent ledger (opt in, revoke, list, export, erase).
+
+Rules:
+- Finding answers the public profile only; an unknown address and an unknown number are the same
+  ``NotFound``.
+- A person's ids at a business are derived (``domain.business.ids``) and claimed in the store; a
+  collision with another person's ids derives again with the next attempt.
+- Only the person changes their consent; every change is one row of the ledger and sets the current
+  state at once, for every app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
+from passerelle.domain.business.ids import (
+    BusinessId,
+    derive_user_id,
+    derive_wa_id,
+    normalize_display_number,
+    normalize_slug,
+)
+from passerelle.domain.business.tiers import VOLUME_WINDOW_MS
+from passerelle.domain.errors import InvalidInput, NotFound, Unavailable
+from passerelle.domain.ids import AccountId, Timestamp
+from passerelle.service.business.ports import BusinessStore
+from passerelle.service.business.records import BusinessPerson, BusinessRecord, ConsentRecord, NumberRecord
+from passerelle.service.ports import Clock
+
+MAX_ATTEMPTS = 16
+NO_BUSINESS = "no business has that address or number"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FoundBusiness:
+    business: BusinessRecord
+    numbers: tuple[NumberRecord, ...]
+
+
+class BusinessPeople:
+    def __init__(self, *, store: BusinessStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def find(self, query: str) -> FoundBusiness:
+        """By address (``biz:velo-paris``) or display number (``+33 1 23 45 67 89``)."""
+        text = query.strip()
+        if not text or len(text) > 64:
+            raise InvalidInput("look a business up by its address (biz:name) or its number")
+        business: BusinessRecord | None
+        if text.lower().startswith("biz:"):
+            business = await self._store.find_business(normalize_slug(text))
+        else:
+            try:
+                digits = normalize_display_number(text)
+            except InvalidInput:
+                raise InvalidInput("look a business up by its address (biz:name) or its number") from None
+            number = await self._store.find_number(digits)
+            business = None if number is None else await self._store.get_business(number.business)
+        if business is None:
+            raise NotFound(NO_BUSINESS)
+        return FoundBusiness(business=business, numbers=tuple(await self._store.numbers_of(business.id)))
+
+    async def get(self, business: str) -> FoundBusiness:
+        found = await self._store.get_business(BusinessId(business))
+        if found is None:
+            raise NotFound(NO_BUSINESS)
+        return FoundBusiness(business=found, numbers=tuple(await self._store.numbers_of(found.id)))
+
+    # -- per-business ids -------------------------------------------------------------------------
+
+    async def ids_at(self, business: BusinessRecord, account: AccountId) -> BusinessPerson:
+        known = await self._store.business_person(business.id, account)
+        if known is not None:
+            return known
+        now = self._clock.now_ms()
+        for attempt in range(MAX_ATTEMPTS):
+            person = BusinessPerson(
+                business=business.id,
+                account=account,
+                wa_id=derive_wa_id(business.secret, account, attempt),
+                user_id=derive_user_id(business.secret, account, attempt),
+                created_at=now,
+            )
+            claimed = await self._store.claim_person(person)
+            if claimed is not None:
+                return claimed
+        raise Unavailable("could not give this person an id at this business")  # pragma: no cover
+
+    # -- consent ----------------------------------------------------------------------------------
+
+    async def set_consent(
+        self, account: AccountId, business: str, scope: str, *, granted: bool, source: str
+    ) -> ConsentRecord:
+        owner = await self.get(business)
+        change = ConsentRecord(
+            account=account,
+            business=owner.business.id,
+            scope=_scope(scope),
+            state=ConsentState.GRANTED if granted else ConsentState.REVOKED,
+            source=_source(source),
+            at=self._clock.now_ms(),
+        )
+        await self._store.record_consent(change)
+        return change
+
+    async def consents(self, account: AccountId) -> list[ConsentRecord]:
+        return await self._store.consents_of(account)
+
+    async def ledger(self, account: AccountId) -> list[ConsentRecord]:
+        return await self._store.consent_ledger(account)
+
+    async def erase_account(self, account: AccountId) -> None:
+        await self._store.forget_business_person(account)
+
+    async def delete_expired(self, now: Timestamp) -> int:
+        """The janitor's part: reach older than the longest period a tier looks at (7 days)."""
+        return await self._store.forget_reach_before(Timestamp(now - VOLUME_WINDOW_MS))
+
+
+def _scope(text: str) -> Scope:
+    try:
+        return Scope(text)
+    except ValueError:
+        raise InvalidInput("scope: marketing, utility or authentication") from None
+
+
+def _source(text: str) -> ConsentSource:
+    try:
+        return ConsentSource(text)
+    except ValueError:
+        raise InvalidInput(f"source: one of {', '.join(s.value for s in ConsentSource)}") from None
+
+
+__all__ = ["BusinessPeople", "FoundBusiness"]

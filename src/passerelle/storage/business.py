@@ -1,0 +1,19 @@
+"""``business_store_for``: the ``BusinessStore`` on the same database as a ``Store`` (its engine for
+SQLite and PostgreSQL, its database for the in-memory store)."""
+
+from __future__ import annotations
+
+from passerelle.service.business.ports import BusinessStore
+from passerelle.service.ports import Store
+from passerelle.storage.memory import MemoryStore
+from passerelle.storage.memory.business import MemoryBusinessStore
+from passerelle.storage.sql.business import SqlBusinessStore
+from passerelle.storage.sql.store import SqlStore
+
+
+def business_store_for(store: Store) -> BusinessStore:
+    if isinstance(store, MemoryStore):
+        return MemoryBusinessStore(store)
+    if isinstance(store, SqlStore):
+        return SqlBusinessStore(store.engine)
+    raise TypeError(f"no business store for {type(store).__name__}")

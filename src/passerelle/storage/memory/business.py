@@ -1,0 +1,255 @@
+"""``MemoryBusinessStore``: the ``BusinessStore`` port on a ``MemoryStore``'s database (tests and
+trials). Each method is one atomic transaction, as ``part`` explains: one yield, then no await."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
+from passerelle.domain.errors import Unavailable
+from passerelle.domain.ids import AccountId, Timestamp
+from passerelle.service.business.ports import BusinessStore
+from passerelle.service.business.records import (
+    BusinessAccountRecord,
+    BusinessPerson,
+    BusinessProfile,
+    BusinessRecord,
+    ConsentRecord,
+    NumberRecord,
+    SystemTokenRecord,
+)
+from passerelle.storage.memory.business_tables import BusinessTables
+from passerelle.storage.memory.database import IntegrityError
+from passerelle.storage.memory.store import MemoryStore
+
+
+class MemoryBusinessStore:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def _begin(self) -> BusinessTables:
+        await asyncio.sleep(0)
+        if not await self._store.ping():
+            raise Unavailable("the store is closed")
+        return self._store.database.business
+
+    # -- businesses ------------------------------------------------------------------------------
+
+    async def create_business(self, business: BusinessRecord) -> bool:
+        t = await self._begin()
+        if business.slug in t.slugs:
+            return False
+        if business.id in t.businesses:
+            raise IntegrityError(f"business {business.id!r} exists already")
+        t.businesses[business.id] = business
+        t.slugs[business.slug] = business.id
+        return True
+
+    async def get_business(self, business: BusinessId) -> BusinessRecord | None:
+        return (await self._begin()).businesses.get(business)
+
+    async def find_business(self, slug: str) -> BusinessRecord | None:
+        t = await self._begin()
+        found = t.slugs.get(slug)
+        return None if found is None else t.businesses[found]
+
+    async def list_businesses(self) -> list[BusinessRecord]:
+        t = await self._begin()
+        return sorted(t.businesses.values(), key=lambda b: b.slug)
+
+    async def update_business(self, business: BusinessId, profile: BusinessProfile, verified: bool) -> bool:
+        t = await self._begin()
+        current = t.businesses.get(business)
+        if current is None:
+            return False
+        t.businesses[business] = dataclasses.replace(current, profile=profile, verified=verified)
+        return True
+
+    # -- business accounts and numbers ------------------------------------------------------------
+
+    async def create_business_account(self, account: BusinessAccountRecord) -> None:
+        t = await self._begin()
+        if account.business not in t.businesses:
+            raise IntegrityError("no such business")
+        if account.id in t.accounts:
+            raise IntegrityError(f"business account {account.id!r} exists already")
+        t.accounts[account.id] = account
+
+    async def get_business_account(self, waba: WabaId) -> BusinessAccountRecord | None:
+        return (await self._begin()).accounts.get(waba)
+
+    async def business_accounts(self, business: BusinessId) -> list[BusinessAccountRecord]:
+        t = await self._begin()
+        return sorted(
+            (a for a in t.accounts.values() if a.business == business), key=lambda a: (a.created_at, a.id)
+        )
+
+    async def create_number(self, number: NumberRecord) -> bool:
+        t = await self._begin()
+        if number.display_number in t.display_numbers:
+            return False
+        if number.waba not in t.accounts or number.id in t.numbers:
+            raise IntegrityError("no such business account, or the number id is taken")
+        t.numbers[number.id] = number
+        t.display_numbers[number.display_number] = number.id
+        return True
+
+    async def get_number(self, number: PhoneNumberId) -> NumberRecord | None:
+        return (await self._begin()).numbers.get(number)
+
+    async def find_number(self, display_number: str) -> NumberRecord | None:
+        t = await self._begin()
+        found = t.display_numbers.get(display_number)
+        return None if found is None else t.numbers[found]
+
+    async def numbers_of(self, business: BusinessId) -> list[NumberRecord]:
+        t = await self._begin()
+        return sorted(
+            (n for n in t.numbers.values() if n.business == business), key=lambda n: (n.created_at, n.id)
+        )
+
+    # -- system-user tokens -----------------------------------------------------------------------
+
+    async def create_system_token(self, token: SystemTokenRecord, *, token_hash: str) -> None:
+        t = await self._begin()
+        if token.business not in t.businesses:
+            raise IntegrityError("no such business")
+        if token.id in t.tokens or token_hash in t.token_hashes:
+            raise IntegrityError("the token exists already")
+        t.tokens[token.id] = token
+        t.token_hashes[token_hash] = token.id
+
+    async def system_tokens(self, business: BusinessId) -> list[SystemTokenRecord]:
+        t = await self._begin()
+        return sorted(
+            (k for k in t.tokens.values() if k.business == business), key=lambda k: (k.created_at, k.id)
+        )
+
+    async def revoke_system_token(self, business: BusinessId, token: SystemTokenId, *, at: Timestamp) -> bool:
+        t = await self._begin()
+        found = t.tokens.get(token)
+        if found is None or found.business != business or found.revoked_at is not None:
+            return False
+        t.tokens[token] = dataclasses.replace(found, revoked_at=at)
+        return True
+
+    async def resolve_system_token(self, token_hash: str) -> SystemTokenRecord | None:
+        t = await self._begin()
+        found = t.token_hashes.get(token_hash)
+        record = None if found is None else t.tokens[found]
+        return record if record is not None and record.revoked_at is None else None
+
+    # -- per-business person ids ------------------------------------------------------------------
+
+    async def claim_person(self, person: BusinessPerson) -> BusinessPerson | None:
+        t = await self._begin()
+        known = t.people.get((person.business, person.account))
+        if known is not None:
+            return known
+        if (person.business, person.wa_id) in t.wa_ids or (person.business, person.user_id) in t.user_ids:
+            return None
+        t.people[(person.business, person.account)] = person
+        t.wa_ids[(person.business, person.wa_id)] = person.account
+        t.user_ids[(person.business, person.user_id)] = person.account
+        return person
+
+    async def business_person(self, business: BusinessId, account: AccountId) -> BusinessPerson | None:
+        return (await self._begin()).people.get((business, account))
+
+    async def person_by_wa_id(self, business: BusinessId, wa_id: WaId) -> BusinessPerson | None:
+        t = await self._begin()
+        account = t.wa_ids.get((business, wa_id))
+        return None if account is None else t.people[(business, account)]
+
+    async def person_by_user_id(self, business: BusinessId, user_id: UserId) -> BusinessPerson | None:
+        t = await self._begin()
+        account = t.user_ids.get((business, user_id))
+        return None if account is None else t.people[(business, account)]
+
+    # -- the consent ledger -----------------------------------------------------------------------
+
+    async def record_consent(self, change: ConsentRecord) -> None:
+        t = await self._begin()
+        t.consents[(change.account, change.business, change.scope)] = change
+        t.ledger.append(change)
+
+    async def consents_of(self, account: AccountId) -> list[ConsentRecord]:
+        t = await self._begin()
+        mine = [c for (who, _, _), c in t.consents.items() if who == account]
+        return sorted(mine, key=lambda c: (c.business, c.scope.value))
+
+    async def consent_ledger(self, account: AccountId) -> list[ConsentRecord]:
+        t = await self._begin()
+        return [c for c in t.ledger if c.account == account]
+
+    async def forget_business_person(self, account: AccountId) -> None:
+        t = await self._begin()
+        for key in [k for k in t.people if k[1] == account]:
+            person = t.people.pop(key)
+            t.wa_ids.pop((person.business, person.wa_id), None)
+            t.user_ids.pop((person.business, person.user_id), None)
+        for ckey in [k for k in t.consents if k[0] == account]:
+            del t.consents[ckey]
+        t.ledger[:] = [c for c in t.ledger if c.account != account]
+        for ikey in [k for k in t.inbound if k[1] == account]:
+            del t.inbound[ikey]
+        for rkey in [k for k in t.reach if k[1] == account]:
+            del t.reach[rkey]
+        for bkey in [k for k in t.blocked if k[1] == account]:
+            del t.blocked[bkey]
+
+    # -- the window and the messaging limit ---------------------------------------------------------
+
+    async def note_inbound(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        t = await self._begin()
+        key = (business, account)
+        t.inbound[key] = max(at, t.inbound.get(key, at))
+
+    async def last_inbound(self, business: BusinessId, account: AccountId) -> Timestamp | None:
+        return (await self._begin()).inbound.get((business, account))
+
+    async def note_reached(self, waba: WabaId, account: AccountId, *, at: Timestamp) -> None:
+        t = await self._begin()
+        key = (waba, account)
+        t.reach[key] = max(at, t.reach.get(key, at))
+
+    async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool:
+        t = await self._begin()
+        at = t.reach.get((waba, account))
+        return at is not None and at >= since
+
+    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
+        t = await self._begin()
+        return sum(1 for (w, _), at in t.reach.items() if w == waba and at >= since)
+
+    async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
+        t = await self._begin()
+        t.blocked.setdefault((business, account), at)
+
+    async def unblock_person(self, business: BusinessId, account: AccountId) -> bool:
+        t = await self._begin()
+        return t.blocked.pop((business, account), None) is not None
+
+    async def is_blocked_by_business(self, business: BusinessId, account: AccountId) -> bool:
+        return (business, account) in (await self._begin()).blocked
+
+    async def blocked_by_business(self, business: BusinessId) -> list[BusinessPerson]:
+        t = await self._begin()
+        found = sorted((at, a) for (b, a), at in t.blocked.items() if b == business)
+        return [t.people[(business, a)] for _, a in found if (business, a) in t.people]
+
+    async def count_blocked_by_business(self, business: BusinessId) -> int:
+        t = await self._begin()
+        return sum(1 for (b, _) in t.blocked if b == business)
+
+    async def forget_reach_before(self, before: Timestamp) -> int:
+        t = await self._begin()
+        old = [k for k, at in t.reach.items() if at < before]
+        for key in old:
+            del t.reach[key]
+        return len(old)
+
+
+def _implements_the_port(store: MemoryBusinessStore) -> BusinessStore:
+    return store  # mypy checks here that MemoryBusinessStore is a BusinessStore

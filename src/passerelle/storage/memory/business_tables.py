@@ -1,0 +1,36 @@
+"""The business tables of ``MemoryDatabase`` (the counterpart of migration ``business``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from passerelle.domain.business.consent import Scope
+from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
+from passerelle.domain.ids import AccountId, Timestamp
+from passerelle.service.business.records import (
+    BusinessAccountRecord,
+    BusinessPerson,
+    BusinessRecord,
+    ConsentRecord,
+    NumberRecord,
+    SystemTokenRecord,
+)
+
+
+@dataclass(slots=True)
+class BusinessTables:
+    businesses: dict[BusinessId, BusinessRecord] = field(default_factory=dict)
+    slugs: dict[str, BusinessId] = field(default_factory=dict)
+    accounts: dict[WabaId, BusinessAccountRecord] = field(default_factory=dict)
+    numbers: dict[PhoneNumberId, NumberRecord] = field(default_factory=dict)
+    display_numbers: dict[str, PhoneNumberId] = field(default_factory=dict)
+    tokens: dict[SystemTokenId, SystemTokenRecord] = field(default_factory=dict)
+    token_hashes: dict[str, SystemTokenId] = field(default_factory=dict)
+    people: dict[tuple[BusinessId, AccountId], BusinessPerson] = field(default_factory=dict)
+    wa_ids: dict[tuple[BusinessId, WaId], AccountId] = field(default_factory=dict)
+    user_ids: dict[tuple[BusinessId, UserId], AccountId] = field(default_factory=dict)
+    consents: dict[tuple[AccountId, BusinessId, Scope], ConsentRecord] = field(default_factory=dict)
+    ledger: list[ConsentRecord] = field(default_factory=list)
+    inbound: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
+    reach: dict[tuple[WabaId, AccountId], Timestamp] = field(default_factory=dict)
+    blocked: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
