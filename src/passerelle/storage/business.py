@@ -1,14 +1,18 @@
-"""``business_store_for``: the ``BusinessStore`` on the same database as a ``Store`` (its engine for
-SQLite and PostgreSQL, its database for the in-memory store)."""
+"""``business_store_for`` and ``webhook_store_for``: the ``BusinessStore`` and the ``WebhookStore``
+on the same database as a ``Store`` (its engine for SQLite and PostgreSQL, its database for the
+in-memory store)."""
 
 from __future__ import annotations
 
 from passerelle.service.business.ports import BusinessStore
+from passerelle.service.business.webhook_ports import WebhookStore
 from passerelle.service.ports import Store
 from passerelle.storage.memory import MemoryStore
 from passerelle.storage.memory.business import MemoryBusinessStore
+from passerelle.storage.memory.webhooks import MemoryWebhookStore
 from passerelle.storage.sql.business import SqlBusinessStore
 from passerelle.storage.sql.store import SqlStore
+from passerelle.storage.sql.webhooks import SqlWebhookStore
 
 
 def business_store_for(store: Store) -> BusinessStore:
@@ -17,3 +21,11 @@ def business_store_for(store: Store) -> BusinessStore:
     if isinstance(store, SqlStore):
         return SqlBusinessStore(store.engine)
     raise TypeError(f"no business store for {type(store).__name__}")
+
+
+def webhook_store_for(store: Store) -> WebhookStore:
+    if isinstance(store, MemoryStore):
+        return MemoryWebhookStore(store)
+    if isinstance(store, SqlStore):
+        return SqlWebhookStore(store.engine)
+    raise TypeError(f"no webhook store for {type(store).__name__}")

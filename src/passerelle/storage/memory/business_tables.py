@@ -15,6 +15,7 @@ from passerelle.service.business.records import (
     NumberRecord,
     SystemTokenRecord,
 )
+from passerelle.service.business.webhook_ports import OutboxEvent, WebhookConfig
 
 
 @dataclass(slots=True)
@@ -34,3 +35,7 @@ class BusinessTables:
     inbound: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
     reach: dict[tuple[WabaId, AccountId], Timestamp] = field(default_factory=dict)
     blocked: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
+    webhooks: dict[BusinessId, WebhookConfig] = field(default_factory=dict)
+    outbox: dict[int, OutboxEvent] = field(default_factory=dict)
+    """The webhook outbox (migration ``webhooks``), in the order of the ids."""
+    outbox_next_id: int = 1
