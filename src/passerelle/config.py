@@ -60,6 +60,17 @@ class Settings:
     commit_delay_s: float = 0.001
     """At light load, how long a commit waits for more messages to share it (0: never)."""
     idempotency_window_s: int = 7 * DAY_S
+    webhook_timeout_s: float = 10.0
+    """Business webhooks (docs/business.md section 9): each handshake and POST, as a whole."""
+    webhook_backoff_base_s: float = 1.0
+    """The first retry's wait; doubled at each failure (with jitter) up to webhook_backoff_cap_s."""
+    webhook_backoff_cap_s: float = 3600.0
+    webhook_max_age_s: float = float(DAY_S)
+    """An event still not answered with a 2xx this long after it was enqueued is dropped."""
+    webhook_concurrency: int = 64
+    """Webhook POSTs in flight at once across businesses (one per business)."""
+    webhook_outbox_cap: int = 10_000
+    """Events waiting per business; at the cap new events are dropped (and counted)."""
     log_level: str = "info"
     """debug, info, warning, error or critical."""
     log_format: str = "console"

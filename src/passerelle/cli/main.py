@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from passerelle.cli.business.command import app as business_app
+from passerelle.cli.business.webhooks import webhook as webhook_app
 
 app = typer.Typer(
     help="Passerelle: one end-to-end encrypted messaging back end for several apps.", no_args_is_help=True
 )
+business_app.add_typer(webhook_app, name="webhook")
 app.add_typer(business_app, name="business")
 
 

@@ -26,6 +26,7 @@ from passerelle.server.rest.groups import GroupRoutes
 from passerelle.server.rest.media import UPLOAD_PREFIX, MediaRoutes
 from passerelle.server.rest.privacy import PrivacyRoutes
 from passerelle.server.rest.stories import StoryRoutes
+from passerelle.server.rest.webhooks import WebhookRoutes
 from passerelle.server.web import WebApps
 from passerelle.server.wiring import Wired, adapters, build
 from passerelle.server.ws.asgi import AsgiGateway
@@ -72,6 +73,7 @@ def asgi_app(wired: Wired) -> Starlette:
             people=wired.business_people,
             admin_token=settings.admin_token,
         ).routes(),
+        *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
         WebSocketRoute("/v1/ws", AsgiGateway(wired.gateway)),
         *WebApps(settings.apps).routes(),
     ]

@@ -47,10 +47,49 @@ class Metrics:
             registry=r,
         )
         self.janitor_deleted = Counter("passerelle_janitor_deleted", "Expired records deleted", registry=r)
+        self.webhooks = WebhookMetrics(r)
 
     def on_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
         self.commit_seconds.observe(seconds)
+
+
+class WebhookMetrics:
+    """The business webhook outbox's meters (the ``WebhookMeter`` port)."""
+
+    def __init__(self, r: CollectorRegistry) -> None:
+        self._queued = Counter("passerelle_webhooks_queued", "Webhook events enqueued", registry=r)
+        self._delivered = Counter(
+            "passerelle_webhooks_delivered", "Webhook events answered with a 2xx", registry=r
+        )
+        self._retried = Counter(
+            "passerelle_webhooks_retried", "Webhook posts that failed and will be tried again", registry=r
+        )
+        self._dropped = Counter(
+            "passerelle_webhooks_dropped",
+            "Webhook events given up: expired (retried too long), full (outbox cap), no_webhook",
+            ["reason"],
+            registry=r,
+        )
+        self._latency = Histogram(
+            "passerelle_webhook_delivery_seconds",
+            "From enqueue to the 2xx answer",
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400),
+            registry=r,
+        )
+
+    def queued(self) -> None:
+        self._queued.inc()
+
+    def delivered(self, latency_s: float) -> None:
+        self._delivered.inc()
+        self._latency.observe(latency_s)
+
+    def retried(self) -> None:
+        self._retried.inc()
+
+    def dropped(self, reason: str) -> None:
+        self._dropped.labels(reason).inc()
 
 
 class _HotCounters(Collector):

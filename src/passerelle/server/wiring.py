@@ -32,6 +32,7 @@ from passerelle.config import Settings
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.metrics import Metrics
 from passerelle.server.system import RandomIds, SystemClock
+from passerelle.server.webhook_http import HttpxWebhooks
 from passerelle.server.ws.admission import Admission, fd_limit_warning
 from passerelle.server.ws.expiry import TokenExpiry
 from passerelle.server.ws.gateway import Gateway
@@ -42,6 +43,8 @@ from passerelle.service.accounts.keys import KeyService, KeysLowHook
 from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.cloud import BlockUsers, CloudControl
 from passerelle.service.business.people import BusinessPeople
+from passerelle.service.business.preferences import MarketingPreferences
+from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
 from passerelle.service.caches import SendCaches
 from passerelle.service.directory.directory import Directory
 from passerelle.service.groups.groups import GroupDeviceNotices, GroupService
@@ -66,7 +69,7 @@ from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blobs import open_blobs
-from passerelle.storage.business import business_store_for
+from passerelle.storage.business import business_store_for, webhook_store_for
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
@@ -86,6 +89,8 @@ class Adapters:
     clock: Clock
     ids: IdGenerator
     codes: CodeSender
+    webhooks: HttpxWebhooks
+    """The HTTP client that calls businesses' webhook URLs (closed with the rest)."""
     http: httpx.AsyncClient | None = None
     """The HTTP client of a code sender that calls a web service (closed with the rest)."""
 
@@ -118,6 +123,7 @@ def adapters(
         clock=clock,
         ids=ids or RandomIds(),
         codes=code_sender,
+        webhooks=HttpxWebhooks(max_connections=settings.webhook_concurrency),
         http=http,
     )
 
@@ -148,6 +154,7 @@ class Wired:
     business_people: BusinessPeople
     cloud: CloudControl
     blocks: BlockUsers
+    webhooks: Webhooks
     janitor: Janitor
     admission: Admission
     gateway: Gateway
@@ -167,6 +174,7 @@ class Wired:
         finally:
             await a.rate_limits.close()
             await a.broker.close()
+            await a.webhooks.aclose()
             if a.http is not None:
                 await a.http.aclose()
             await a.store.close()
@@ -189,6 +197,7 @@ class Wired:
                     group.create_task(self.janitor.run(settings.janitor_interval_s), name="janitor"),
                     group.create_task(self.presence.run(), name="presence"),
                     group.create_task(self.expiry.run(), name="token-expiry"),
+                    group.create_task(self.webhooks.run(), name="webhooks"),
                 ]
                 if (fd_warning := fd_limit_warning(settings.limits.max_connections)) is not None:
                     log.warning(fd_warning)
@@ -297,7 +306,23 @@ def build(
     )
     business_store = business_store_for(store)
     business_admin = BusinessAdmin(store=business_store, clock=clock, ids=ids)
-    business_people = BusinessPeople(store=business_store, clock=clock)
+    webhooks = Webhooks(
+        store=webhook_store_for(store),
+        businesses=business_store,
+        http=a.webhooks,
+        meter=metrics.webhooks,
+        clock=clock,
+        policy=WebhookPolicy(
+            timeout_s=settings.webhook_timeout_s,
+            backoff_base_s=settings.webhook_backoff_base_s,
+            backoff_cap_s=settings.webhook_backoff_cap_s,
+            max_age_s=settings.webhook_max_age_s,
+            concurrency=settings.webhook_concurrency,
+            outbox_cap=settings.webhook_outbox_cap,
+        ),
+    )
+    preferences = MarketingPreferences(store=business_store, clock=clock, webhooks=webhooks)
+    business_people = BusinessPeople(store=business_store, clock=clock, on_consent=preferences.changed)
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
     privacy = PrivacyService(
@@ -376,6 +401,7 @@ def build(
         business_people=business_people,
         cloud=cloud,
         blocks=blocks,
+        webhooks=webhooks,
         janitor=janitor,
         admission=admission,
         gateway=gateway,

@@ -13,6 +13,7 @@ from passerelle.config import Settings, load_settings
 from passerelle.domain.addresses import normalize_phone
 from passerelle.domain.limits import Limits
 from passerelle.server.system import RandomIds
+from passerelle.server.webhook_http import HttpxWebhooks
 from passerelle.server.wiring import Adapters, Wired, build
 from passerelle.service.accounts.accounts import AccountService, DeviceSession, PasswordProof, PhoneProof
 from passerelle.service.accounts.keys import KeyService
@@ -107,6 +108,7 @@ def memory_adapters(tmp_path: Path, clock: FakeClock, phone: Phone) -> Adapters:
         clock=clock,
         ids=RandomIds(),
         codes=phone,
+        webhooks=HttpxWebhooks(max_connections=1),
     )
 
 

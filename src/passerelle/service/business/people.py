@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
@@ -41,9 +42,17 @@ class FoundBusiness:
 
 
 class BusinessPeople:
-    def __init__(self, *, store: BusinessStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        store: BusinessStore,
+        clock: Clock,
+        on_consent: Callable[[ConsentRecord], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._on_consent = on_consent
+        """Told of each change once it is recorded (the ``user_preferences`` webhook)."""
 
     async def find(self, query: str) -> FoundBusiness:
         """By address (``biz:velo-paris``) or display number (``+33 1 23 45 67 89``)."""
@@ -73,22 +82,7 @@ class BusinessPeople:
     # -- per-business ids -------------------------------------------------------------------------
 
     async def ids_at(self, business: BusinessRecord, account: AccountId) -> BusinessPerson:
-        known = await self._store.business_person(business.id, account)
-        if known is not None:
-            return known
-        now = self._clock.now_ms()
-        for attempt in range(MAX_ATTEMPTS):
-            person = BusinessPerson(
-                business=business.id,
-                account=account,
-                wa_id=derive_wa_id(business.secret, account, attempt),
-                user_id=derive_user_id(business.secret, account, attempt),
-                created_at=now,
-            )
-            claimed = await self._store.claim_person(person)
-            if claimed is not None:
-                return claimed
-        raise Unavailable("could not give this person an id at this business")  # pragma: no cover
+        return await person_ids(self._store, self._clock, business, account)
 
     # -- consent ----------------------------------------------------------------------------------
 
@@ -105,6 +99,8 @@ class BusinessPeople:
             at=self._clock.now_ms(),
         )
         await self._store.record_consent(change)
+        if self._on_consent is not None:
+            await self._on_consent(change)
         return change
 
     async def consents(self, account: AccountId) -> list[ConsentRecord]:
@@ -136,3 +132,25 @@ def _source(text: str) -> ConsentSource:
 
 
 __all__ = ["BusinessPeople", "FoundBusiness"]
+
+
+async def person_ids(
+    store: BusinessStore, clock: Clock, business: BusinessRecord, account: AccountId
+) -> BusinessPerson:
+    """The person's ids at the business (``wa_id``, ``user_id``), given on first need and kept."""
+    known = await store.business_person(business.id, account)
+    if known is not None:
+        return known
+    now = clock.now_ms()
+    for attempt in range(MAX_ATTEMPTS):
+        person = BusinessPerson(
+            business=business.id,
+            account=account,
+            wa_id=derive_wa_id(business.secret, account, attempt),
+            user_id=derive_user_id(business.secret, account, attempt),
+            created_at=now,
+        )
+        claimed = await store.claim_person(person)
+        if claimed is not None:
+            return claimed
+    raise Unavailable("could not give this person an id at this business")  # pragma: no cover

@@ -1,0 +1,296 @@
+"""``Webhooks``: each business's webhook (callback URL, verify token, app secret, set only after
+the ``GET`` handshake passes) and the durable outbox that posts its events (docs/business.md
+section 9).
+
+One event per ``POST``; the body's bytes are fixed when the event is enqueued and signed with
+``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, bytes)>``. A 2xx answer deletes the
+event; anything else (another status, a timeout, no connection) posts the same bytes again after
+an exponential backoff with jitter, capped, until ``max_age_s`` after the enqueue, when the event is
+dropped (counted and logged, without its body). One event in flight per business keeps each
+business's order; at most ``concurrency`` in flight overall, each bounded by ``timeout_s``, so a
+dead endpoint only delays its own business. Events stay in the store until answered, so a restart
+posts again whatever was in flight (at least once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from passerelle.domain.business.ids import BusinessId
+from passerelle.domain.errors import InvalidInput, NotFound
+from passerelle.domain.ids import Timestamp
+from passerelle.proto.cloud.codec import encode
+from passerelle.proto.cloud.webhooks import WebhookPayload
+from passerelle.service.business.ports import BusinessStore
+from passerelle.service.business.webhook_ports import (
+    OutboxEvent,
+    WebhookConfig,
+    WebhookHttp,
+    WebhookMeter,
+    WebhookStore,
+)
+from passerelle.service.ports import Clock
+
+log = logging.getLogger("passerelle.webhooks")
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+MAX_URL_CHARS = 2048
+MAX_SECRET_CHARS = 256
+MIN_APP_SECRET_CHARS = 16
+LEASE_MARGIN_S = 5.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookPolicy:
+    timeout_s: float = 10.0
+    """Per request: the handshake and each ``POST``."""
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 3600.0
+    max_age_s: float = 24 * 3600.0
+    """An event not delivered this long after it was enqueued is dropped."""
+    concurrency: int = 64
+    """Events in flight at once, across businesses (one per business at most)."""
+    outbox_cap: int = 10_000
+    """Events waiting per business; at the cap a new event is dropped (the waiting ones keep their order)."""
+
+    def backoff_s(self, attempts: int, rng: random.Random) -> float:
+        """The wait after the ``attempts``-th failed post: base·2^(attempts-1), capped, times a
+        random factor in [0.5, 1] so that businesses failing together do not retry together."""
+        delay = min(self.backoff_cap_s, self.backoff_base_s * 2.0 ** min(attempts - 1, 62))
+        return delay * rng.uniform(0.5, 1.0)
+
+
+def signature(app_secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value of ``body``."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def hint(secret: str) -> str:
+    """What is shown of a secret once it is set: its last 4 characters."""
+    return "…" + secret[-4:] if len(secret) >= 12 else "…"
+
+
+def _check_url(url: str) -> str:
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidInput(f"callback_url: at most {MAX_URL_CHARS} characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidInput("callback_url: an absolute http(s) URL")
+    if parts.fragment:
+        raise InvalidInput("callback_url: no #fragment")
+    return url
+
+
+def _check_secret(name: str, value: str, minimum: int) -> str:
+    if not minimum <= len(value) <= MAX_SECRET_CHARS or not value.isprintable() or value != value.strip():
+        raise InvalidInput(f"{name}: {minimum} to {MAX_SECRET_CHARS} printable characters, no outer spaces")
+    return value
+
+
+class Webhooks:
+    def __init__(
+        self,
+        *,
+        store: WebhookStore,
+        businesses: BusinessStore,
+        http: WebhookHttp,
+        meter: WebhookMeter,
+        clock: Clock,
+        policy: WebhookPolicy,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._businesses = businesses
+        self._http = http
+        self._meter = meter
+        self._clock = clock
+        self.policy = policy
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self.progress = asyncio.Condition()
+        """Notified after each post's outcome (delivered, retried or dropped), for whoever watches."""
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    async def configure(
+        self, business: str, *, callback_url: str, verify_token: str, app_secret: str | None
+    ) -> tuple[WebhookConfig, bool]:
+        """Set the business's webhook after the handshake passed; the config and whether the app
+        secret was made here (then the caller shows it once)."""
+        owner = await self._businesses.get_business(BusinessId(business))
+        if owner is None:
+            raise NotFound("no such business")
+        url = _check_url(callback_url)
+        token = _check_secret("verify_token", verify_token, 1)
+        made = app_secret is None
+        secret = secrets.token_urlsafe(32) if app_secret is None else app_secret
+        _check_secret("app_secret", secret, MIN_APP_SECRET_CHARS)
+        await self._handshake(owner.id, url, token)
+        config = WebhookConfig(
+            business=owner.id,
+            callback_url=url,
+            verify_token=token,
+            app_secret=secret,
+            updated_at=self._clock.now_ms(),
+        )
+        if not await self._store.set_webhook(config):
+            raise NotFound("no such business")
+        log.info("webhook set", extra={"business": owner.id})
+        self._wake.set()
+        return config, made
+
+    async def _handshake(self, business: BusinessId, url: str, token: str) -> None:
+        """Meta's verification: ``GET url?hub.mode=subscribe&hub.challenge=<digits>&hub.verify_token=…``
+        must answer 200 with the challenge (a number: some bots answer ``int(challenge)``)."""
+        challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
+        params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": token}
+        try:
+            answer = await self._http.get(url, params, timeout_s=self.policy.timeout_s)
+        except (OSError, TimeoutError) as exc:
+            log.info(
+                "webhook verification: no answer", extra={"business": business, "error": type(exc).__name__}
+            )
+            raise InvalidInput("callback_url: the verification request got no answer") from None
+        if answer.status != 200 or answer.text.strip() != challenge:
+            log.info("webhook verification failed", extra={"business": business, "status": answer.status})
+            raise InvalidInput(
+                f"callback_url: verification failed (HTTP {answer.status}; the challenge must come back)"
+            )
+
+    async def show(self, business: str) -> WebhookConfig:
+        config = await self._store.get_webhook(BusinessId(business))
+        if config is None:
+            raise NotFound("this business has no webhook")
+        return config
+
+    async def clear(self, business: str) -> None:
+        """Events still waiting are dropped when their turn comes (there is nowhere to post them)."""
+        if not await self._store.clear_webhook(BusinessId(business)):
+            raise NotFound("this business has no webhook")
+        self._wake.set()
+
+    async def pending(self, business: str) -> int:
+        return await self._store.pending(BusinessId(business))
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    async def enqueue(self, business: BusinessId, payload: WebhookPayload) -> bool:
+        """The service layer's one entry: the event's bytes are fixed here. False when it was not
+        queued: the business has no webhook, or its outbox is full (both counted as dropped)."""
+        return await self.enqueue_bytes(business, encode(payload))
+
+    async def enqueue_bytes(self, business: BusinessId, body: bytes) -> bool:
+        if await self._store.get_webhook(business) is None:
+            self._meter.dropped("no_webhook")
+            return False
+        event = await self._store.enqueue(business, body, at=self._clock.now_ms(), cap=self.policy.outbox_cap)
+        if event is None:
+            self._meter.dropped("full")
+            log.warning("webhook outbox full: event dropped", extra={"business": business})
+            return False
+        self._meter.queued()
+        self._wake.set()
+        return True
+
+    async def run(self) -> None:
+        """The sender: until cancelled, posts each business's oldest due event, one per business."""
+        in_flight: dict[BusinessId, asyncio.Task[None]] = {}
+
+        def finished(task: asyncio.Task[None]) -> None:
+            for business, running in list(in_flight.items()):
+                if running is task:
+                    del in_flight[business]
+            self._wake.set()
+
+        try:
+            while True:
+                self._wake.clear()
+                free = self.policy.concurrency - len(in_flight)
+                if free > 0:
+                    now = self._clock.now_ms()
+                    heads = await self._store.claim_due(
+                        now, skip=frozenset(in_flight), limit=free, lease_until=self._lease_end(now)
+                    )
+                    for event in heads:
+                        task = asyncio.create_task(self._deliver(event), name=f"webhook-{event.business}")
+                        in_flight[event.business] = task
+                        task.add_done_callback(finished)
+                timeout: float | None = None
+                if len(in_flight) < self.policy.concurrency:
+                    due = await self._store.next_due(skip=frozenset(in_flight))
+                    if due is not None:
+                        timeout = max(0.0, (due - self._clock.now_ms()) / 1000)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+        finally:
+            running = list(in_flight.values())
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def _lease_end(self, now: Timestamp) -> Timestamp:
+        """How long a claimed event is this sender's: beyond the post's timeout and the writes after
+        it. Events of a process that stopped mid-post are taken again after this."""
+        return Timestamp(now + int((2 * self.policy.timeout_s + LEASE_MARGIN_S) * 1000))
+
+    async def _deliver(self, event: OutboxEvent) -> None:
+        try:
+            await self._post(event)
+        except asyncio.CancelledError:  # stopping: give the event back at once rather than at the lease's end
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await self._store.postpone(
+                        event.id, attempts=event.attempts, next_at=self._clock.now_ms()
+                    )
+            raise
+        except Exception:  # the store failed: the event stays and is tried again
+            log.exception("webhook delivery failed", extra={"business": event.business})
+            await asyncio.sleep(self.policy.backoff_base_s)
+        async with self.progress:
+            self.progress.notify_all()
+
+    async def _post(self, event: OutboxEvent) -> None:
+        config = await self._store.get_webhook(event.business)
+        if config is None:
+            await self._store.delete_event(event.id)
+            self._meter.dropped("no_webhook")
+            return
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: signature(config.app_secret, event.body),
+        }
+        status: int | None = None
+        try:
+            answer = await self._http.post(
+                config.callback_url, event.body, headers, timeout_s=self.policy.timeout_s
+            )
+            status = answer.status
+        except (OSError, TimeoutError):
+            pass
+        now = self._clock.now_ms()
+        if status is not None and 200 <= status < 300:
+            await self._store.delete_event(event.id)
+            self._meter.delivered(max(0, now - event.enqueued_at) / 1000)
+            return
+        attempts = event.attempts + 1
+        next_at = Timestamp(now + int(self.policy.backoff_s(attempts, self._rng) * 1000))
+        if next_at - event.enqueued_at > self.policy.max_age_s * 1000:
+            await self._store.delete_event(event.id)
+            self._meter.dropped("expired")
+            log.warning(
+                "webhook event dropped after retrying",
+                extra={"business": event.business, "attempts": attempts, "last_status": status},
+            )
+            return
+        await self._store.postpone(event.id, attempts=attempts, next_at=next_at)
+        self._meter.retried()
