@@ -188,3 +188,41 @@ async def test_a_hello_refused_with_retry_after_waits_that_long_before_the_next_
         await server.wait_closed()
     assert len(attempts) == 2
     assert attempts[1] - attempts[0] >= 0.3  # not the 0.01 s backoff
+
+
+class CountingBackoff(Backoff):
+    def __init__(self) -> None:
+        super().__init__(first_s=0.01, max_s=0.02)
+        self.steps = 0
+
+    def next_delay(self) -> float:
+        self.steps += 1
+        return super().next_delay()
+
+
+@pytest.mark.parametrize(("code", "steps"), [(1012, 0), (1011, 1)])
+async def test_a_close_1012_reconnects_at_once_without_a_backoff_step(
+    fake: tuple[FakeServer, str], code: int, steps: int
+) -> None:
+    server, url = fake
+    backoff = CountingBackoff()
+    events: asyncio.Queue[CoreEvent] = asyncio.Queue()
+
+    async def get_token(refresh: bool) -> str:
+        return "tok"
+
+    transport = Transport(url=url, core=ClientCore(), get_token=get_token, handle=events.put, backoff=backoff)
+    task = asyncio.create_task(transport.run())
+    try:
+        await server.next("hello")
+        await next_event(events, Connected)
+        assert server.current is not None
+        await server.current.close(code, "service restart")  # the node shuts down gracefully
+        await next_event(events, Disconnected)
+        await server.next("hello")
+        assert server.connections == 2
+        assert backoff.steps == steps
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

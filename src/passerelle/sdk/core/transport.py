@@ -10,6 +10,9 @@ Rules
    is renewed once through ``get_token(refresh=True)``; refused again, the device is gone and
    ``run`` raises ``Unauthorized``. ``unsupported_version`` is fatal too. A hello refused with a
    ``retry_after`` (too many connections or attempts: close 4008) waits at least that long.
+   A close 1012 (the node is restarting or shutting down) reconnects at once, after a jitter of
+   at most the first backoff step, with the backoff reset: another node, or this one restarted,
+   takes the device.
 4. A failure to handle a frame because the server or network is unavailable (fetching keys)
    closes the connection: nothing after it is acked, so the items come again after reconnecting.
 5. Keep-alive: a ``ping`` frame every ``ping_interval_s``; when the previous one is unanswered the
@@ -40,6 +43,7 @@ from passerelle.sdk.errors import (
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4001
+CLOSE_RESTART = 1012
 MAX_RETRY_AFTER_S = 3600.0
 """The longest wait a server's ``retry_after`` can impose between two connection attempts."""
 MAX_FRAME = 2 * 1024 * 1024
@@ -121,11 +125,16 @@ class Transport:
                 refreshed = True
                 continue
             refreshed = False
+            if retry_after < 0:  # closed with 1012: reconnect now, spread over a short jitter
+                logger.info("the server is restarting (close 1012); reconnecting now")
+                self._backoff.reset()
+                await asyncio.sleep(random.uniform(0.0, self._backoff.first_s))
+                continue
             await asyncio.sleep(max(retry_after, self._backoff.next_delay()))
 
     async def _connect_once(self, token: str) -> tuple[bool, float]:
         """One connection, from opening to closing. Returns whether the token was refused, and how
-        long the server asked to wait before the next attempt."""
+        long the server asked to wait before the next attempt (-1: closed with 1012, at once)."""
         rejected: Rejected | None = None
         try:
             async with connect(
@@ -160,7 +169,7 @@ class Transport:
             if rejected.code == "unsupported_version":
                 raise UnsupportedVersion(rejected.message)
             return rejected.code == "unauthorized", min(rejected.retry_after or 0.0, MAX_RETRY_AFTER_S)
-        return code == CLOSE_UNAUTHORIZED, 0.0
+        return code == CLOSE_UNAUTHORIZED, -1.0 if code == CLOSE_RESTART else 0.0
 
     async def _read(self, ws: ClientConnection) -> Rejected | None:
         try:
