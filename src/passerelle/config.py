@@ -57,6 +57,11 @@ class Settings:
     one (set PASSERELLE_CODE_KEY alike on each). Never logged or shown; kept out of the database."""
     sqlite_synchronous: str = "FULL"
     janitor_interval_s: float = 60.0
+    shutdown_grace_s: float = 5.0
+    """On SIGTERM or SIGINT, /readyz answers 503 this long before the node stops accepting (so a load
+    balancer stops sending it new clients first); docs/operations.md, graceful shutdown."""
+    shutdown_timeout_s: float = 20.0
+    """After the grace, the bound on finishing what was accepted and closing the WebSockets."""
     commit_delay_s: float = 0.001
     """At light load, how long a commit waits for more messages to share it (0: never)."""
     idempotency_window_s: int = 7 * DAY_S

@@ -58,12 +58,11 @@ def serve(
     Every option can also come from the --config file's \\[server] table or a PASSERELLE_<SETTING>
     environment variable (PASSERELLE_PORT=9000); options win over both. docs/operations.md lists them.
     """
-    import uvicorn
 
     from passerelle.config import ConfigError, load_settings
     from passerelle.server.app import create_app
     from passerelle.server.logs import configure_logging
-    from passerelle.server.runner import tune_gc, uvicorn_config
+    from passerelle.server.runner import GracefulServer, tune_gc, uvicorn_config
     from passerelle.server.startup import announce, unusable_data_dir, unusable_ports
 
     try:
@@ -87,7 +86,8 @@ def serve(
         typer.echo(f"passerelle serve: {unusable}", err=True)
         raise typer.Exit(1)
     announce(settings)
-    server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    asgi = create_app(settings)
+    server = GracefulServer(uvicorn_config(asgi, settings), asgi.state.services)
     tune_gc()
     server.run()
 

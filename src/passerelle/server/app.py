@@ -61,7 +61,7 @@ def asgi_app(wired: Wired) -> Starlette:
         *rest_routes(rest),
         *conversations.routes(),
         *GroupRoutes(accounts=accounts, groups=wired.groups).routes(),
-        *ops_routes(store, metrics),
+        *ops_routes(store, metrics, lambda: wired.lifecycle.draining),
         *PrivacyRoutes(
             accounts=accounts, privacy=wired.privacy, clock=wired.clock, admin_token=settings.admin_token
         ).routes(),

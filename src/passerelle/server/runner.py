@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import signal
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -17,6 +21,8 @@ from passerelle.server.app import create_app
 from passerelle.server.uvicorn_protocols import HttpProtocol, WebSocketProtocol
 from passerelle.server.wiring import Wired
 from passerelle.service.ports import Clock, CodeSender
+
+log = logging.getLogger("passerelle.server")
 
 
 def tune_gc() -> None:
@@ -43,6 +49,52 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn for ``passerelle serve``, with the graceful shutdown of docs/operations.md.
+
+    The first SIGTERM or SIGINT turns ``/readyz`` to 503 and nothing else; ``shutdown_grace_s``
+    later the listening sockets close, then ``Wired.stop_serving`` finishes what was accepted and
+    closes every WebSocket with 1012 (within ``shutdown_timeout_s``), then uvicorn's own shutdown
+    (its connections get ``timeout_graceful_shutdown``) and the lifespan run. A second signal forces the exit. The process exits 0 (uvicorn
+    would raise the captured signal again once it has stopped, which kills it with that signal).
+    """
+
+    def __init__(self, config: uvicorn.Config, services: Wired) -> None:
+        super().__init__(config)
+        self.services = services
+        self._stop_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._stop_at is None and sig in (signal.SIGTERM, signal.SIGINT):
+            self.services.lifecycle.draining = True
+            self._stop_at = time.monotonic() + self.services.settings.shutdown_grace_s
+            return
+        self.should_exit = True
+        self.force_exit = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._stop_at is not None and not self.should_exit:
+            if time.monotonic() >= self._stop_at:
+                log.info("shutting down: no new connections")
+                self.should_exit = True
+        return await super().on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # accept nothing new (uvicorn closes them again: harmless)
+        for sock in sockets or []:
+            sock.close()
+        bound = self.services.settings.shutdown_timeout_s
+        if self.force_exit:
+            bound = 0.0
+        try:
+            async with asyncio.timeout(bound):
+                await self.services.stop_serving()
+        except TimeoutError:
+            log.error("finishing what was accepted took over %g s; closing anyway", bound)
+        await super().shutdown(sockets)
 
 
 @dataclass(frozen=True, slots=True)

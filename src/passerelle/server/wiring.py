@@ -128,6 +128,19 @@ def adapters(
     )
 
 
+RESTART = 1012
+"""The close code of a node going away (WebSocket "service restart"): reconnect now, maybe elsewhere."""
+
+
+class Lifecycle:
+    """Whether the node still wants new clients: False from the first SIGTERM (``/readyz`` 503)."""
+
+    __slots__ = ("draining",)
+
+    def __init__(self) -> None:
+        self.draining = False
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Wired:
     """The built graph. Tests and the demo reach in here (for the clock, the janitor, the hub)."""
@@ -160,6 +173,18 @@ class Wired:
     gateway: Gateway
     expiry: TokenExpiry
     fast_gateway: PicowsGateway | None
+    lifecycle: Lifecycle
+
+    async def stop_serving(self) -> None:
+        """The end of a graceful shutdown, once nothing new is accepted: finish what was accepted (the
+        messages already received are stored and their ``sent`` queued), then close every WebSocket
+        with 1012 after the frames already queued for it."""
+        self.lifecycle.draining = True
+        if self.fast_gateway is not None:
+            self.fast_gateway.stop_listening()
+        if not await self.pipeline.drain():
+            log.warning("closing the WebSockets with messages still being stored")
+        self.hub.close_all(RESTART, "service restart")
 
     @contextlib.asynccontextmanager
     async def opened(self) -> AsyncIterator[None]:
@@ -205,7 +230,8 @@ class Wired:
                 try:
                     yield
                 finally:
-                    self.hub.close_all()
+                    self.lifecycle.draining = True
+                    self.hub.close_all(RESTART, "service restart")
                     # Finish what was accepted into the pipeline (and its pokes) before stopping it.
                     if not await self.pipeline.drain():
                         log.warning("shutting down with messages still being stored")
@@ -407,6 +433,7 @@ def build(
         gateway=gateway,
         expiry=expiry,
         fast_gateway=fast_gateway,
+        lifecycle=Lifecycle(),
     )
 
 

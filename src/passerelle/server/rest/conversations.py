@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,14 +65,16 @@ class ConversationRoutes:
         ]
 
 
-def ops_routes(store: Store, metrics: Metrics) -> list[BaseRoute]:
+def ops_routes(store: Store, metrics: Metrics, draining: Callable[[], bool]) -> list[BaseRoute]:
+    """``/readyz`` is 503 while ``draining()`` (a node shutting down) or when the store is down."""
+
     async def healthz(request: Request) -> Response:
         return json_response(wire.Health(status="ok"))
 
     async def readyz(request: Request) -> Response:
         ok = False
         try:
-            ok = await store.ping()
+            ok = not draining() and await store.ping()
         except DomainError:
             ok = False
         return json_response(wire.Health(status="ready" if ok else "unavailable"), status=200 if ok else 503)

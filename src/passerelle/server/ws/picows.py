@@ -172,6 +172,11 @@ class PicowsGateway:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def stop_listening(self) -> None:
+        """Accept no new connection; those already open go on."""
+        if self._server is not None:
+            self._server.close()
+
     async def close(self) -> None:
         """Stop listening, then wait (briefly) for the connections' own tasks to finish."""
         if self._server is not None:
