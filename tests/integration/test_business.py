@@ -16,7 +16,7 @@ import pytest_asyncio
 from typer.testing import CliRunner
 
 from passerelle.cli.main import app as cli_app
-from passerelle.sdk import Client, NotFound
+from passerelle.sdk import Client, NotFound, RateLimited
 from tests.conftest import ServerHandle
 
 ADMIN = "operator-secret-token-0123456789"
@@ -178,6 +178,17 @@ async def test_consents_are_given_stopped_and_listed_across_apps(
     assert (await marie.privacy.export())["business_consents"] == {"current": [], "ledger": []}
     with pytest.raises(NotFound):
         await alice.businesses.opt_in("bz_nope", "marketing")
+
+
+@pytest.mark.settings(admin_token=ADMIN, limits={"consent_change_burst": 3})
+async def test_a_person_cannot_toggle_consents_without_end(http: httpx.AsyncClient, alice: Client) -> None:
+    # Each change is a ledger row and may be a webhook in the business's outbox: bounded per person.
+    shop = (await made_business(http))["business_id"]
+    for _ in range(3):
+        await alice.businesses.opt_in(shop, "marketing")
+    with pytest.raises(RateLimited):
+        await alice.businesses.stop(shop)
+    assert len((await alice.businesses.consents()).ledger) == 3
 
 
 async def test_the_business_cli_drives_the_admin_api(server: ServerHandle) -> None:

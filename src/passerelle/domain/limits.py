@@ -67,6 +67,10 @@ class Limits:
     hellos_per_device_per_second: float = 1.0
     hello_burst: int = 20
     """Accepted ``hello`` frames per device: a reconnect loop is refused with 4008."""
+    consent_changes_per_hour: int = 60
+    consent_change_burst: int = 20
+    """A person's opt-ins and stops, all businesses together: each is a ledger row and may be a
+    webhook in the business's outbox, so a person toggling cannot fill either."""
     typing_per_second: float = 5.0
     typing_burst: int = 10
     rate_limit_keys: int = 100_000

@@ -348,7 +348,9 @@ def build(
         ),
     )
     preferences = MarketingPreferences(store=business_store, clock=clock, webhooks=webhooks)
-    business_people = BusinessPeople(store=business_store, clock=clock, on_consent=preferences.changed)
+    business_people = BusinessPeople(
+        store=business_store, clock=clock, on_consent=preferences.changed, limiter=limiter, limits=limits
+    )
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
     privacy = PrivacyService(

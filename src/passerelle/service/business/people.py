@@ -27,8 +27,10 @@ from passerelle.domain.business.ids import (
 from passerelle.domain.business.tiers import VOLUME_WINDOW_MS
 from passerelle.domain.errors import InvalidInput, NotFound, Unavailable
 from passerelle.domain.ids import AccountId, Timestamp
+from passerelle.domain.limits import Limits
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.records import BusinessPerson, BusinessRecord, ConsentRecord, NumberRecord
+from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Clock
 
 MAX_ATTEMPTS = 16
@@ -48,7 +50,11 @@ class BusinessPeople:
         store: BusinessStore,
         clock: Clock,
         on_consent: Callable[[ConsentRecord], Awaitable[None]] | None = None,
+        limiter: RateLimiter | None = None,
+        limits: Limits | None = None,
     ) -> None:
+        self._limiter = limiter
+        self._limits = limits or Limits()
         self._store = store
         self._clock = clock
         self._on_consent = on_consent
@@ -90,6 +96,14 @@ class BusinessPeople:
         self, account: AccountId, business: str, scope: str, *, granted: bool, source: str
     ) -> ConsentRecord:
         owner = await self.get(business)
+        if self._limiter is not None:
+            limits = self._limits
+            await self._limiter.check(
+                "consent:account",
+                account,
+                rate=limits.consent_changes_per_hour / 3600,
+                burst=limits.consent_change_burst,
+            )
         change = ConsentRecord(
             account=account,
             business=owner.business.id,
