@@ -76,6 +76,14 @@ class Settings:
     """Webhook POSTs in flight at once across businesses (one per business)."""
     webhook_outbox_cap: int = 10_000
     """Events waiting per business; at the cap new events are dropped (and counted)."""
+    operator_name: str = "passerelle"
+    """Who runs this deployment, as business endpoints' hosting statements name it (docs/business.md
+    section 4): a customer's app shows "hosted by <operator_name>" for a hosted business."""
+    hosted_endpoints: bool = True
+    """Run the hosted business endpoints enrolled on this node (their keys are in
+    ``<data_dir>/endpoints``) inside this process."""
+    public_url: str = ""
+    """How this node's hosted endpoints reach its API (empty: ``http://<host>:<port>``)."""
     log_level: str = "info"
     """debug, info, warning, error or critical."""
     log_format: str = "console"

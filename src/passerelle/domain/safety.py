@@ -26,6 +26,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.ids import AccountId, AppName
 
 
@@ -99,7 +100,9 @@ def first_state(*, sender_app: AppName, recipient_app: AppName, is_contact: bool
     # Someone who is not a contact writes first: a request, on the same app as across apps (and a
     # person of another app is never a contact until added). The apps are kept in the signature so an
     # operator policy per app can grow here.
-    if is_contact:
+    if is_contact or recipient_app == ADDRESS_APP:
+        # A business takes every customer's first message (docs/business.md section 2); its own
+        # rules (blocks, the window) are the business side's.
         return MemberState.ACCEPTED
     return MemberState.REQUEST
 

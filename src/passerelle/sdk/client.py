@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 
 from passerelle.crypto import DeviceCrypto
+from passerelle.domain.business.hosting import HostingStatement
+from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
 from passerelle.proto.frames import MAX_RECEIPT_IDS
 from passerelle.sdk.businesses import BusinessesApi
@@ -208,6 +210,51 @@ class Client:
         proof = enrol.Proof(phone=phone, code=code, handle=handle, username=username, password=password)
         device = enrol.NewDevice(name=device_name, display_name=None, passphrase=passphrase)
         return await cls._enrol(server_url, store_dir, app, proof, device, adding=True, options=options)
+
+    @classmethod
+    async def enrol_business_endpoint(
+        cls,
+        server_url: str,
+        store_dir: Path,
+        *,
+        enrolment_token: str,
+        device_name: str = "Business endpoint",
+        passphrase: str | None = None,
+        options: ClientOptions | None = None,
+    ) -> Client:
+        """Make this device a business's endpoint (docs/business.md section 4) with the one-time
+        token the operator issued, then sign and send the hosting statement (the mode it was
+        enrolled in). Raises Unauthorized for a bad token."""
+        device = enrol.NewDevice(name=device_name, display_name=None, passphrase=passphrase)
+        done = await enrol.enrol(
+            server_url,
+            Path(store_dir),
+            app=ADDRESS_APP,
+            proof=enrol.Proof(),
+            device=device,
+            adding=False,
+            enrolment_token=enrolment_token,
+        )
+        client = cls(
+            store=done.store, identity=done.identity, crypto=done.crypto, rest=done.rest, options=options
+        )
+        grant = done.endpoint
+        assert grant is not None
+        try:
+            await client.businesses.state_hosting(
+                done.crypto,
+                HostingStatement(
+                    business=grant.business_id,
+                    device=grant.device_id,
+                    mode=grant.mode,
+                    operator=grant.operator,
+                    issued_at=client._now(),
+                ),
+            )
+        except BaseException:
+            await client.close()
+            raise
+        return client
 
     @classmethod
     async def _enrol(

@@ -15,6 +15,7 @@ import httpx
 import msgspec
 
 from passerelle.proto.rest import accounts, conversations, keys
+from passerelle.proto.rest.business import EndpointGrant
 from passerelle.sdk import schema
 from passerelle.sdk.errors import SdkError, Unauthorized, Unavailable, error_from_code
 
@@ -161,6 +162,10 @@ class RestApi:
 
     async def add_device(self, body: Body) -> schema.DeviceGrant:
         return await self._must("POST", "/v1/devices", schema.DeviceGrant, body=body, auth=False)
+
+    async def enrol_endpoint(self, body: Body) -> EndpointGrant:
+        """A business endpoint's device, with an enrolment token (docs/business.md section 4)."""
+        return await self._must("POST", "/v1/business-endpoints", EndpointGrant, body=body, auth=False)
 
     async def challenge(self, device_id: str) -> str:
         body = accounts.ChallengeRequest(device_id=device_id)

@@ -22,6 +22,7 @@ from passerelle.server.logs import AccessLog
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest.business import BusinessRoutes
 from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
+from passerelle.server.rest.endpoints import EndpointRoutes
 from passerelle.server.rest.groups import GroupRoutes
 from passerelle.server.rest.media import UPLOAD_PREFIX, MediaRoutes
 from passerelle.server.rest.privacy import PrivacyRoutes
@@ -71,6 +72,14 @@ def asgi_app(wired: Wired) -> Starlette:
             accounts=accounts,
             admin=wired.business_admin,
             people=wired.business_people,
+            endpoints=wired.endpoints,
+            admin_token=settings.admin_token,
+        ).routes(),
+        *EndpointRoutes(
+            accounts=accounts,
+            admin=wired.business_admin,
+            endpoints=wired.endpoints,
+            webhooks=wired.webhooks,
             admin_token=settings.admin_token,
         ).routes(),
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),

@@ -42,6 +42,7 @@ from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.accounts.keys import KeyService, KeysLowHook
 from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.cloud import BlockUsers, CloudControl
+from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
 from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
@@ -69,7 +70,7 @@ from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blobs import open_blobs
-from passerelle.storage.business import business_store_for, webhook_store_for
+from passerelle.storage.business import business_store_for, endpoint_store_for, webhook_store_for
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
@@ -165,6 +166,7 @@ class Wired:
     privacy: PrivacyService
     business_admin: BusinessAdmin
     business_people: BusinessPeople
+    endpoints: BusinessEndpoints
     cloud: CloudControl
     blocks: BlockUsers
     webhooks: Webhooks
@@ -351,6 +353,15 @@ def build(
     business_people = BusinessPeople(
         store=business_store, clock=clock, on_consent=preferences.changed, limiter=limiter, limits=limits
     )
+    endpoints = BusinessEndpoints(
+        store=endpoint_store_for(store),
+        businesses=business_store,
+        devices=store,
+        accounts=accounts,
+        clock=clock,
+        ids=ids,
+        operator=settings.operator_name,
+    )
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
     privacy = PrivacyService(
@@ -427,6 +438,7 @@ def build(
         privacy=privacy,
         business_admin=business_admin,
         business_people=business_people,
+        endpoints=endpoints,
         cloud=cloud,
         blocks=blocks,
         webhooks=webhooks,

@@ -1,16 +1,20 @@
-"""``business_store_for`` and ``webhook_store_for``: the ``BusinessStore`` and the ``WebhookStore``
+"""``business_store_for``, ``webhook_store_for`` and ``endpoint_store_for``: the ``BusinessStore``, the
+``WebhookStore`` and the ``EndpointStore``
 on the same database as a ``Store`` (its engine for SQLite and PostgreSQL, its database for the
 in-memory store)."""
 
 from __future__ import annotations
 
+from passerelle.service.business.endpoint_ports import EndpointStore
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.webhook_ports import WebhookStore
 from passerelle.service.ports import Store
 from passerelle.storage.memory import MemoryStore
 from passerelle.storage.memory.business import MemoryBusinessStore
+from passerelle.storage.memory.endpoints import MemoryEndpointStore
 from passerelle.storage.memory.webhooks import MemoryWebhookStore
 from passerelle.storage.sql.business import SqlBusinessStore
+from passerelle.storage.sql.endpoints import SqlEndpointStore
 from passerelle.storage.sql.store import SqlStore
 from passerelle.storage.sql.webhooks import SqlWebhookStore
 
@@ -29,3 +33,11 @@ def webhook_store_for(store: Store) -> WebhookStore:
     if isinstance(store, SqlStore):
         return SqlWebhookStore(store.engine)
     raise TypeError(f"no webhook store for {type(store).__name__}")
+
+
+def endpoint_store_for(store: Store) -> EndpointStore:
+    if isinstance(store, MemoryStore):
+        return MemoryEndpointStore(store)
+    if isinstance(store, SqlStore):
+        return SqlEndpointStore(store.engine)
+    raise TypeError(f"no endpoint store for {type(store).__name__}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from msgspec import UNSET, UnsetType
 
-from passerelle.proto.rest.base import Answer, Body
+from passerelle.proto.rest.accounts import NewDevice
+from passerelle.proto.rest.base import Answer, Body, Short
 
 # -- the operator's admin API -------------------------------------------------------------------
 
@@ -99,6 +100,85 @@ class TokenList(Answer, frozen=True):
     tokens: list[TokenOut]
 
 
+# -- business endpoints (docs/business.md section 4) ---------------------------------------------
+
+
+class IssueEnrolment(Body):
+    """``POST /v1/admin/businesses/{id}/enrolments``: ``self_run`` or ``hosted``."""
+
+    mode: str
+
+
+class EnrolmentOut(Answer, frozen=True):
+    business_id: str
+    mode: str
+    token: str
+    """Shown once; used once."""
+    expires_at: int
+
+
+class EnrolEndpoint(Body):
+    """``POST /v1/business-endpoints``: the endpoint's device, with its enrolment token."""
+
+    enrolment_token: Short
+    device: NewDevice
+
+
+class EndpointGrant(Answer, frozen=True):
+    """The endpoint's device (a device grant) and what its hosting statement must say."""
+
+    account_id: str
+    device_id: str
+    token: str
+    expires_at: int
+    address: str
+    business_id: str
+    mode: str
+    operator: str
+
+
+class SetStatement(Body):
+    """``PUT /v1/business-endpoint/statement``: the canonical JSON as signed, and the signature."""
+
+    statement: str
+    signature: Short
+
+
+class HostingOut(Answer, frozen=True):
+    """A business's endpoint as its profile shows it: the device, the mode it was enrolled in and
+    the hosting statement that device signed (empty until it sent one)."""
+
+    device_id: str
+    mode: str
+    statement: str
+    signature: str
+
+
+class EndpointNumber(Answer, frozen=True):
+    phone_number_id: str
+    display_phone_number: str
+    """Digits only, as in webhooks' ``metadata``."""
+    waba_id: str
+
+
+class EndpointWebhook(Answer, frozen=True):
+    callback_url: str
+    app_secret: str
+
+
+class EndpointConfig(Answer, frozen=True):
+    """``GET /v1/business-endpoint``: what the endpoint needs to serve its bot."""
+
+    business_id: str
+    address: str
+    name: str
+    mode: str
+    operator: str
+    numbers: list[EndpointNumber]
+    webhook: EndpointWebhook | None = None
+    """Where the endpoint posts its webhooks, with the secret that signs them (the business's own)."""
+
+
 # -- people -------------------------------------------------------------------------------------
 
 
@@ -117,6 +197,9 @@ class PublicBusiness(Answer, frozen=True):
     verified: bool
     numbers: list[str]
     """Display numbers, ``+`` and the digits."""
+    account_id: str | UnsetType = UNSET
+    """The business's account (whose devices people encrypt to): absent until it has an endpoint."""
+    endpoint: HostingOut | UnsetType = UNSET
 
 
 class SetConsent(Body):

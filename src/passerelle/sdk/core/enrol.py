@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from passerelle.crypto import DeviceCrypto
+from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.ids import AccountId, AppName, DeviceId
+from passerelle.proto.rest.business import EndpointGrant
 from passerelle.sdk.errors import InvalidInput, Unavailable
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import DeviceGrant
@@ -61,6 +63,8 @@ class Enrolled:
     identity: Identity
     crypto: DeviceCrypto
     rest: RestApi
+    endpoint: EndpointGrant | None = None
+    """A business endpoint's grant: its business and the mode its statement must say."""
 
 
 async def enrol(
@@ -71,9 +75,15 @@ async def enrol(
     proof: Proof,
     device: NewDevice,
     adding: bool,
+    enrolment_token: str | None = None,
 ) -> Enrolled:
-    """Create the store and the device keys, register (or add) the device, upload its keys."""
-    body: dict[str, object] = {"app": app, **proof.fields()}
+    """Create the store and the device keys, register (or add) the device, upload its keys. With
+    ``enrolment_token`` the device is a business's endpoint (docs/business.md section 4; ``app``
+    and ``proof`` are then unused)."""
+    body: dict[str, object] = (
+        {"app": app, **proof.fields()} if enrolment_token is None else {"enrolment_token": enrolment_token}
+    )
+    endpoint: EndpointGrant | None = None
     store = await LocalStore.create(store_dir, passphrase=device.passphrase)
     rest = RestApi(server_url)
     try:
@@ -84,7 +94,18 @@ async def enrol(
         body["device"] = crypto.device_keys(device.name)
         if device.display_name is not None and not adding:
             body["display_name"] = device.display_name
-        grant = await (rest.add_device(body) if adding else rest.register(body))
+        if enrolment_token is not None:
+            endpoint = await rest.enrol_endpoint(body)
+            grant = DeviceGrant(
+                account_id=endpoint.account_id,
+                device_id=endpoint.device_id,
+                token=endpoint.token,
+                expires_at=endpoint.expires_at,
+                address=endpoint.address,
+            )
+            app = ADDRESS_APP
+        else:
+            grant = await (rest.add_device(body) if adding else rest.register(body))
         identity = Identity(
             server_url=server_url,
             app=AppName(app),
@@ -109,7 +130,7 @@ async def enrol(
         logger.warning("the new device's one-time keys could not be uploaded yet")
     else:
         await store.db.run(state.set_meta_txn, {FALLBACK_PUBLISHED: "1"})
-    return Enrolled(store=store, identity=identity, crypto=crypto, rest=rest)
+    return Enrolled(store=store, identity=identity, crypto=crypto, rest=rest, endpoint=endpoint)
 
 
 async def login(rest: RestApi, crypto: DeviceCrypto, device_id: str) -> DeviceGrant:

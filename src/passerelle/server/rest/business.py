@@ -30,9 +30,12 @@ from passerelle.proto.rest.business import (
     UpdateBusiness,
 )
 from passerelle.server.auth import request_caller, require_operator
+from passerelle.server.rest.endpoints import hosting_out
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.business.admin import BusinessAdmin
+from passerelle.service.business.endpoint_ports import EndpointRecord
+from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.people import BusinessPeople, FoundBusiness
 from passerelle.service.business.records import (
     BusinessAccountRecord,
@@ -94,7 +97,7 @@ def admin_out(
     )
 
 
-def public_out(found: FoundBusiness) -> PublicBusiness:
+def public_out(found: FoundBusiness, endpoint: EndpointRecord | None = None) -> PublicBusiness:
     b, p = found.business, found.business.profile
     return PublicBusiness(
         business_id=b.id,
@@ -108,6 +111,8 @@ def public_out(found: FoundBusiness) -> PublicBusiness:
         category=p.category,
         verified=b.verified,
         numbers=[f"+{n.display_number}" for n in found.numbers],
+        account_id=UNSET if endpoint is None else endpoint.account,
+        endpoint=UNSET if endpoint is None else hosting_out(endpoint),
     )
 
 
@@ -119,8 +124,15 @@ def consent_out(c: ConsentRecord) -> ConsentOut:
 
 class BusinessRoutes:
     def __init__(
-        self, *, accounts: AccountService, admin: BusinessAdmin, people: BusinessPeople, admin_token: str
+        self,
+        *,
+        accounts: AccountService,
+        admin: BusinessAdmin,
+        people: BusinessPeople,
+        endpoints: BusinessEndpoints,
+        admin_token: str,
     ) -> None:
+        self._endpoints = endpoints
         self._accounts = accounts
         self._admin = admin
         self._people = people
@@ -242,12 +254,15 @@ class BusinessRoutes:
         query = request.query_params.get("q")
         if query is None:
             raise InvalidInput("q: a business's address (biz:name) or number")
-        return json_response(public_out(await self._people.find(query)))
+        return await self._public(await self._people.find(query))
 
     @endpoint
     async def profile(self, request: Request) -> Response:
         await request_caller(request, self._accounts)
-        return json_response(public_out(await self._people.get(request.path_params["business"])))
+        return await self._public(await self._people.get(request.path_params["business"]))
+
+    async def _public(self, found: FoundBusiness) -> Response:
+        return json_response(public_out(found, await self._endpoints.of(found.business.id)))
 
     @endpoint
     async def consents(self, request: Request) -> Response:

@@ -18,8 +18,9 @@ from typing import Protocol
 
 from passerelle.domain.addresses import Address, normalize_alias, normalize_display_name, normalize_phone
 from passerelle.domain.apps import App, AppRegistry, IdentityKind
+from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, Unauthorized
-from passerelle.domain.ids import AccountId, DeviceId, Timestamp
+from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
 from passerelle.service.accounts.auth import Challenge, PhoneCodes, Tokens, token_hash
@@ -271,6 +272,51 @@ class AccountService:
         if isinstance(proof, PhoneProof):
             await self._codes.forget(home, alias)
         await self._tell(self._notices.device_added, account.id, record.id)
+        return DeviceSession(
+            account=account.id,
+            device=record.id,
+            token=new.token,
+            expires_at=new.expires_at,
+            address=Address(account.app, account.alias),
+        )
+
+    async def enrol_business_device(
+        self, *, slug: str, display_name: str, device: NewDevice
+    ) -> DeviceSession:
+        """The device of a business's endpoint (docs/business.md section 4), once the caller checked
+        the enrolment: the business's account (app ``biz``, alias the slug, no password) is made with
+        its first endpoint; a later endpoint replaces the earlier devices, which are removed."""
+        check_new_device(device)
+        now = self._clock.now_ms()
+        new = self._tokens.new_token()
+        existing = await self._store.find_account(AppName(ADDRESS_APP), slug)
+        if existing is None:
+            try:
+                name = normalize_display_name(display_name)
+            except InvalidInput:
+                name = slug
+            account = AccountRecord(
+                id=self._ids.account_id(),
+                app=AppName(ADDRESS_APP),
+                alias=slug,
+                display_name=name,
+                password_hash=None,
+                findability=Findability.EVERYONE,
+                read_receipts=True,
+                created_at=now,
+            )
+            record = self._device_record(account.id, device, now)
+            await self._store.create_account(
+                account, record, token_hash=new.hash, token_expires=new.expires_at
+            )
+        else:
+            account = existing
+            record = self._device_record(account.id, device, now)
+            await self._store.add_device(record, token_hash=new.hash, token_expires=new.expires_at)
+            for old in await self._store.list_devices(account.id):
+                if old.id != record.id and await self._store.remove_device(old.id):
+                    await self._tell(self._notices.device_removed, account.id, old.id)
+            await self._tell(self._notices.device_added, account.id, record.id)
         return DeviceSession(
             account=account.id,
             device=record.id,

@@ -171,6 +171,10 @@ class Webhooks:
             raise NotFound("this business has no webhook")
         return config
 
+    async def config_of(self, business: BusinessId) -> WebhookConfig | None:
+        """The business's webhook, secrets included (for its own endpoint, which signs with them)."""
+        return await self._store.get_webhook(business)
+
     async def clear(self, business: str) -> None:
         """Events still waiting are dropped when their turn comes (there is nowhere to post them)."""
         if not await self._store.clear_webhook(BusinessId(business)):

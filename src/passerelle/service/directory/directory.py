@@ -19,6 +19,7 @@ from typing import Protocol
 
 from passerelle.domain.addresses import Address, normalize_alias, parse_address
 from passerelle.domain.apps import App, AppRegistry, IdentityKind
+from passerelle.domain.business.ids import ADDRESS_APP, normalize_slug
 from passerelle.domain.errors import NotFound, Unauthorized
 from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
 from passerelle.domain.limits import Limits
@@ -105,7 +106,9 @@ class Directory:
         target: AccountRecord | None = None
         if app is not None:
             target = await self._store.find_account(app.name, normalize_alias(app, raw_alias))
-        if app is None or target is None:
+        elif app_name == ADDRESS_APP:  # a business's account (docs/business.md section 2)
+            target = await self._store.find_account(AppName(ADDRESS_APP), normalize_slug(raw_alias))
+        if target is None:
             # Nobody there: pay for the same reads as a hidden person would cost, then say no.
             await self._store.shares_conversation(viewer.id, viewer.id)
             raise NotFound(NOT_FOUND)
@@ -150,7 +153,7 @@ class Directory:
         """What the viewer is told of a person they may see: the alias only if section 4.8 allows."""
         app = self._apps.get(target.app)
         # An app gone from the configuration: its identity kind is unknown, so treat it as a phone.
-        alias_is_phone = app is None or app.identity is IdentityKind.PHONE
+        alias_is_phone = target.app != ADDRESS_APP and (app is None or app.identity is IdentityKind.PHONE)
         shown = may_see_alias(viewer_app=viewer.app, target_app=target.app, alias_is_phone=alias_is_phone)
         return LookupResult(
             account=target.id,

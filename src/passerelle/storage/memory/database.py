@@ -34,6 +34,7 @@ from passerelle.service.privacy.records import ReportRecord
 from passerelle.service.records import AccountRecord, BlobRecord, CodeRecord, DeviceRecord, MailboxItem
 from passerelle.service.stories.records import StoryId, StoryRecord
 from passerelle.storage.memory.business_tables import BusinessTables
+from passerelle.storage.memory.endpoint_tables import EndpointTables
 
 
 class IntegrityError(Exception):
@@ -147,6 +148,8 @@ class MemoryDatabase:
     story_settings: dict[AccountId, bool] = field(default_factory=dict)
     business: BusinessTables = field(default_factory=BusinessTables)
     """Business messaging's tables (``business_tables``)."""
+    endpoints: EndpointTables = field(default_factory=EndpointTables)
+    """Business endpoints and enrolment tokens (``endpoint_tables``)."""
 
     # -- foreign keys -----------------------------------------------------------------------------
 

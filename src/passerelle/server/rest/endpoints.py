@@ -1,0 +1,121 @@
+"""Business endpoints (docs/business.md section 4, docs/protocol.md section 15.4): the operator
+issues enrolment tokens (``POST /v1/admin/businesses/{business}/enrolments``, ``admin_token``); an
+endpoint enrols with one (``POST /v1/business-endpoints``), then, as a device, sends its signed
+hosting statement (``PUT /v1/business-endpoint/statement``) and reads what it needs to serve its bot
+(``GET /v1/business-endpoint``)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from passerelle.domain.business.ids import business_address
+from passerelle.domain.errors import Forbidden
+from passerelle.proto.rest.business import (
+    EndpointConfig,
+    EndpointGrant,
+    EndpointNumber,
+    EndpointWebhook,
+    EnrolEndpoint,
+    EnrolmentOut,
+    HostingOut,
+    IssueEnrolment,
+    SetStatement,
+)
+from passerelle.server.auth import request_caller, require_operator
+from passerelle.server.rest.accounts import new_device
+from passerelle.server.rest.io import endpoint, json_response, read_body
+from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.business.admin import BusinessAdmin
+from passerelle.service.business.endpoint_ports import EndpointRecord
+from passerelle.service.business.endpoints import BusinessEndpoints
+from passerelle.service.business.webhooks import Webhooks
+
+
+def hosting_out(e: EndpointRecord) -> HostingOut:
+    return HostingOut(device_id=e.device, mode=e.mode.value, statement=e.statement, signature=e.signature)
+
+
+class EndpointRoutes:
+    def __init__(
+        self,
+        *,
+        accounts: AccountService,
+        admin: BusinessAdmin,
+        endpoints: BusinessEndpoints,
+        webhooks: Webhooks,
+        admin_token: str,
+    ) -> None:
+        self._accounts = accounts
+        self._admin = admin
+        self._endpoints = endpoints
+        self._webhooks = webhooks
+        self._admin_token = admin_token
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/admin/businesses/{business}/enrolments", self.issue, methods=["POST"]),
+            Route("/v1/business-endpoints", self.enrol, methods=["POST"]),
+            Route("/v1/business-endpoint/statement", self.statement, methods=["PUT"]),
+            Route("/v1/business-endpoint", self.config, methods=["GET"]),
+        ]
+
+    @endpoint
+    async def issue(self, request: Request) -> Response:
+        require_operator(request, self._admin_token, api="admin")
+        body = await read_body(request, IssueEnrolment)
+        made = await self._endpoints.issue(request.path_params["business"], body.mode)
+        out = EnrolmentOut(
+            business_id=made.business, mode=made.mode.value, token=made.token, expires_at=made.expires_at
+        )
+        return json_response(out, status=201)
+
+    @endpoint
+    async def enrol(self, request: Request) -> Response:
+        body = await read_body(request, EnrolEndpoint)
+        made = await self._endpoints.enrol(body.enrolment_token, new_device(body.device))
+        s = made.session
+        out = EndpointGrant(
+            account_id=s.account,
+            device_id=s.device,
+            token=s.token,
+            expires_at=s.expires_at,
+            address=str(s.address),
+            business_id=made.business.id,
+            mode=made.mode.value,
+            operator=made.operator,
+        )
+        return json_response(out, status=201)
+
+    @endpoint
+    async def statement(self, request: Request) -> Response:
+        caller = await request_caller(request, self._accounts)
+        body = await read_body(request, SetStatement)
+        stored = await self._endpoints.state(caller, body.statement, body.signature)
+        return json_response(hosting_out(stored))
+
+    @endpoint
+    async def config(self, request: Request) -> Response:
+        caller = await request_caller(request, self._accounts)
+        mine = await self._endpoints.by_account(caller.account, fresh=True)
+        if mine is None or mine.device != caller.device:
+            raise Forbidden("only a business's current endpoint reads its configuration")
+        business = await self._admin.get(mine.business)
+        numbers = await self._admin.numbers(mine.business)
+        hook = await self._webhooks.config_of(mine.business)
+        out = EndpointConfig(
+            business_id=business.id,
+            address=business_address(business.slug),
+            name=business.profile.name,
+            mode=mine.mode.value,
+            operator=self._endpoints.operator,
+            numbers=[
+                EndpointNumber(phone_number_id=n.id, display_phone_number=n.display_number, waba_id=n.waba)
+                for n in numbers
+            ],
+            webhook=None
+            if hook is None
+            else EndpointWebhook(callback_url=hook.callback_url, app_secret=hook.app_secret),
+        )
+        return json_response(out)
