@@ -27,6 +27,8 @@ WaId = NewType("WaId", str)
 """A person at one business: 15 digits, not starting with 0."""
 UserId = NewType("UserId", str)
 """A person at one business: ``ZZ.`` + 19 digits (the Cloud API's business-scoped user id)."""
+TemplateId = NewType("TemplateId", str)
+"""A message template: 15 digits (the Cloud API's template id, also its ``hsm_id``)."""
 SystemTokenId = NewType("SystemTokenId", str)
 """The public name of a system-user token (``st_`` + 16 characters); the token itself is secret."""
 

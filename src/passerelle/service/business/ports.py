@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
+from passerelle.domain.business.ids import (
+    BusinessId,
+    PhoneNumberId,
+    SystemTokenId,
+    TemplateId,
+    UserId,
+    WabaId,
+    WaId,
+)
+from passerelle.domain.business.quality import TemplateStatus
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.records import (
     BusinessAccountRecord,
@@ -14,6 +23,8 @@ from passerelle.service.business.records import (
     ConsentRecord,
     NumberRecord,
     SystemTokenRecord,
+    TemplateAdded,
+    TemplateRecord,
 )
 
 
@@ -138,3 +149,47 @@ class BusinessStore(Protocol):
         ...
 
     async def count_blocked_by_business(self, business: BusinessId) -> int: ...
+
+    # -- message templates ----------------------------------------------------------------------------
+
+    async def add_template(self, template: TemplateRecord, *, cap: int) -> TemplateAdded:
+        """Store a new template unless its business account has one of that name and language or
+        holds ``cap`` templates already (under concurrent creations the count may pass ``cap`` by the
+        number of them racing, never more)."""
+        ...
+
+    async def get_template(self, waba: WabaId, name: str, language: str) -> TemplateRecord | None: ...
+
+    async def template_by_id(self, template: TemplateId) -> TemplateRecord | None: ...
+
+    async def list_templates(
+        self,
+        waba: WabaId,
+        *,
+        limit: int,
+        after: tuple[str, str] | None = None,
+        name: str | None = None,
+        status: TemplateStatus | None = None,
+    ) -> list[TemplateRecord]:
+        """At most ``limit`` templates of the business account ordered by (name, language), those
+        after ``after`` (a (name, language) pair) only; ``name`` and ``status`` filter."""
+        ...
+
+    async def count_templates(self, waba: WabaId) -> int: ...
+
+    async def delete_templates(
+        self, waba: WabaId, name: str, *, template: TemplateId | None = None
+    ) -> list[TemplateRecord]:
+        """Delete the templates of that name in every language, or only the one with id ``template``
+        (and that name); the deleted ones."""
+        ...
+
+    async def change_template(self, template: TemplateRecord, *, expected: TemplateStatus) -> bool:
+        """Write ``template``'s status, quality, rejection reason, pauses and times, if its stored
+        status is still ``expected`` (False, and nothing written, otherwise or when it is gone)."""
+        ...
+
+    async def templates_to_evaluate(self, *, after: TemplateId | None, limit: int) -> list[TemplateRecord]:
+        """Every APPROVED or PAUSED template across the deployment, by id, ``limit`` at a time (the
+        quality evaluation walks them)."""
+        ...

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
-from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
-from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
-from passerelle.domain.business.quality import Quality
+from passerelle.domain.business.consent import Category, ConsentSource, ConsentState, Scope
+from passerelle.domain.business.ids import (
+    BusinessId,
+    PhoneNumberId,
+    SystemTokenId,
+    TemplateId,
+    UserId,
+    WabaId,
+    WaId,
+)
+from passerelle.domain.business.quality import Quality, TemplateStatus
 from passerelle.domain.business.tiers import Tier
 from passerelle.domain.ids import AccountId, Timestamp
 
@@ -85,3 +94,47 @@ class ConsentRecord:
     state: ConsentState
     source: ConsentSource
     at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateRecord:
+    """A message template of a business account, unique by name and language in it."""
+
+    id: TemplateId
+    waba: WabaId
+    name: str
+    language: str
+    category: Category
+    parameter_format: str
+    """``POSITIONAL`` (``{{1}}``) or ``NAMED`` (``{{first_name}}``)."""
+    components: str
+    """The components as the JSON text the business sent (checked when created)."""
+    status: TemplateStatus
+    quality: Quality
+    rejected_reason: str = ""
+    pauses: int = 0
+    """How many times low quality paused it (the third RED disables it)."""
+    paused_until: Timestamp | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    def status_at(self, now: Timestamp) -> TemplateStatus:
+        """The status a send sees at ``now``: a pause that has run out is over (the evaluation job
+        writes it back as ``APPROVED`` when it next runs)."""
+        if (
+            self.status is TemplateStatus.PAUSED
+            and self.paused_until is not None
+            and self.paused_until <= now
+        ):
+            return TemplateStatus.APPROVED
+        return self.status
+
+
+class TemplateAdded(enum.Enum):
+    """What ``BusinessStore.add_template`` did."""
+
+    ADDED = "added"
+    TAKEN = "taken"
+    """The business account has a template of that name and language already."""
+    FULL = "full"
+    """The business account holds as many templates as it may."""

@@ -6,7 +6,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
+from passerelle.domain.business.ids import (
+    BusinessId,
+    PhoneNumberId,
+    SystemTokenId,
+    TemplateId,
+    UserId,
+    WabaId,
+    WaId,
+)
+from passerelle.domain.business.quality import TemplateStatus
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.ports import BusinessStore
@@ -18,6 +27,8 @@ from passerelle.service.business.records import (
     ConsentRecord,
     NumberRecord,
     SystemTokenRecord,
+    TemplateAdded,
+    TemplateRecord,
 )
 from passerelle.storage.memory.business_tables import BusinessTables
 from passerelle.storage.memory.database import IntegrityError
@@ -249,6 +260,96 @@ class MemoryBusinessStore:
         for key in old:
             del t.reach[key]
         return len(old)
+
+    # -- message templates ----------------------------------------------------------------------------
+
+    async def add_template(self, template: TemplateRecord, *, cap: int) -> TemplateAdded:
+        t = await self._begin()
+        if template.waba not in t.accounts:
+            raise IntegrityError("no such business account")
+        held = [k for k in t.templates.values() if k.waba == template.waba]
+        if len(held) >= cap:
+            return TemplateAdded.FULL
+        if any(k.name == template.name and k.language == template.language for k in held):
+            return TemplateAdded.TAKEN
+        if template.id in t.templates:
+            raise IntegrityError(f"template {template.id!r} exists already")
+        t.templates[template.id] = template
+        return TemplateAdded.ADDED
+
+    async def get_template(self, waba: WabaId, name: str, language: str) -> TemplateRecord | None:
+        t = await self._begin()
+        return next(
+            (k for k in t.templates.values() if (k.waba, k.name, k.language) == (waba, name, language)), None
+        )
+
+    async def template_by_id(self, template: TemplateId) -> TemplateRecord | None:
+        return (await self._begin()).templates.get(template)
+
+    async def list_templates(
+        self,
+        waba: WabaId,
+        *,
+        limit: int,
+        after: tuple[str, str] | None = None,
+        name: str | None = None,
+        status: TemplateStatus | None = None,
+    ) -> list[TemplateRecord]:
+        t = await self._begin()
+        found = sorted(
+            (
+                k
+                for k in t.templates.values()
+                if k.waba == waba
+                and (name is None or k.name == name)
+                and (status is None or k.status is status)
+                and (after is None or (k.name, k.language) > after)
+            ),
+            key=lambda k: (k.name, k.language),
+        )
+        return found[:limit]
+
+    async def count_templates(self, waba: WabaId) -> int:
+        t = await self._begin()
+        return sum(1 for k in t.templates.values() if k.waba == waba)
+
+    async def delete_templates(
+        self, waba: WabaId, name: str, *, template: TemplateId | None = None
+    ) -> list[TemplateRecord]:
+        t = await self._begin()
+        gone = [
+            k
+            for k in t.templates.values()
+            if k.waba == waba and k.name == name and (template is None or k.id == template)
+        ]
+        for k in gone:
+            del t.templates[k.id]
+        return sorted(gone, key=lambda k: k.language)
+
+    async def change_template(self, template: TemplateRecord, *, expected: TemplateStatus) -> bool:
+        t = await self._begin()
+        current = t.templates.get(template.id)
+        if current is None or current.status is not expected:
+            return False
+        t.templates[template.id] = dataclasses.replace(
+            current,
+            status=template.status,
+            quality=template.quality,
+            rejected_reason=template.rejected_reason,
+            pauses=template.pauses,
+            paused_until=template.paused_until,
+            updated_at=template.updated_at,
+        )
+        return True
+
+    async def templates_to_evaluate(self, *, after: TemplateId | None, limit: int) -> list[TemplateRecord]:
+        t = await self._begin()
+        live = (TemplateStatus.APPROVED, TemplateStatus.PAUSED)
+        found = sorted(
+            (k for k in t.templates.values() if k.status in live and (after is None or k.id > after)),
+            key=lambda k: k.id,
+        )
+        return found[:limit]
 
 
 def _implements_the_port(store: MemoryBusinessStore) -> BusinessStore:

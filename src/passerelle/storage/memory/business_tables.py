@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from passerelle.domain.business.consent import Scope
-from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
+from passerelle.domain.business.ids import (
+    BusinessId,
+    PhoneNumberId,
+    SystemTokenId,
+    TemplateId,
+    UserId,
+    WabaId,
+    WaId,
+)
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.records import (
     BusinessAccountRecord,
@@ -14,6 +22,7 @@ from passerelle.service.business.records import (
     ConsentRecord,
     NumberRecord,
     SystemTokenRecord,
+    TemplateRecord,
 )
 from passerelle.service.business.webhook_ports import OutboxEvent, WebhookConfig
 
@@ -35,6 +44,7 @@ class BusinessTables:
     inbound: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
     reach: dict[tuple[WabaId, AccountId], Timestamp] = field(default_factory=dict)
     blocked: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
+    templates: dict[TemplateId, TemplateRecord] = field(default_factory=dict)
     webhooks: dict[BusinessId, WebhookConfig] = field(default_factory=dict)
     outbox: dict[int, OutboxEvent] = field(default_factory=dict)
     """The webhook outbox (migration ``webhooks``), in the order of the ids."""

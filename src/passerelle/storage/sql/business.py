@@ -7,8 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from passerelle.domain.business.ids import BusinessId, PhoneNumberId, SystemTokenId, UserId, WabaId, WaId
-from passerelle.domain.business.quality import Quality
+from passerelle.domain.business.ids import (
+    BusinessId,
+    PhoneNumberId,
+    SystemTokenId,
+    TemplateId,
+    UserId,
+    WabaId,
+    WaId,
+)
+from passerelle.domain.business.quality import Quality, TemplateStatus
 from passerelle.domain.business.tiers import Tier
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.ports import BusinessStore
@@ -20,6 +28,8 @@ from passerelle.service.business.records import (
     ConsentRecord,
     NumberRecord,
     SystemTokenRecord,
+    TemplateAdded,
+    TemplateRecord,
 )
 from passerelle.storage.sql.business_people import (
     BLOCK,
@@ -44,6 +54,16 @@ from passerelle.storage.sql.business_people import (
     record_consent_txn,
     unblock_txn,
     was_reached_txn,
+)
+from passerelle.storage.sql.business_templates import (
+    add_template_txn,
+    change_template_txn,
+    count_templates_txn,
+    delete_templates_txn,
+    get_template_txn,
+    list_templates_txn,
+    template_by_id_txn,
+    templates_to_evaluate_txn,
 )
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
@@ -353,6 +373,40 @@ class SqlBusinessStore:
 
     async def forget_reach_before(self, before: Timestamp) -> int:
         return await self._engine.write(forget_reach_before_txn, before)
+
+    async def add_template(self, template: TemplateRecord, *, cap: int) -> TemplateAdded:
+        return await self._engine.write(add_template_txn, template, cap)
+
+    async def get_template(self, waba: WabaId, name: str, language: str) -> TemplateRecord | None:
+        return await self._engine.read(get_template_txn, waba, name, language)
+
+    async def template_by_id(self, template: TemplateId) -> TemplateRecord | None:
+        return await self._engine.read(template_by_id_txn, template)
+
+    async def list_templates(
+        self,
+        waba: WabaId,
+        *,
+        limit: int,
+        after: tuple[str, str] | None = None,
+        name: str | None = None,
+        status: TemplateStatus | None = None,
+    ) -> list[TemplateRecord]:
+        return await self._engine.read(list_templates_txn, waba, limit, after, name, status)
+
+    async def count_templates(self, waba: WabaId) -> int:
+        return await self._engine.read(count_templates_txn, waba)
+
+    async def delete_templates(
+        self, waba: WabaId, name: str, *, template: TemplateId | None = None
+    ) -> list[TemplateRecord]:
+        return await self._engine.write(delete_templates_txn, waba, name, template)
+
+    async def change_template(self, template: TemplateRecord, *, expected: TemplateStatus) -> bool:
+        return await self._engine.write(change_template_txn, template, expected)
+
+    async def templates_to_evaluate(self, *, after: TemplateId | None, limit: int) -> list[TemplateRecord]:
+        return await self._engine.read(templates_to_evaluate_txn, after, limit)
 
 
 def _implements_the_port(store: SqlBusinessStore) -> BusinessStore:
