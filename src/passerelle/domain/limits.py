@@ -71,6 +71,14 @@ class Limits:
     consent_change_burst: int = 20
     """A person's opt-ins and stops, all businesses together: each is a ledger row and may be a
     webhook in the business's outbox, so a person toggling cannot fill either."""
+    business_sends_per_second: float = 80.0
+    """Sends per business number per second (the Cloud API's default throughput; past it, 130429)."""
+    business_pair_interval_s: float = 6.0
+    business_pair_burst: int = 45
+    """Sends from one business number to one person: one per ``business_pair_interval_s`` on average,
+    with a burst of ``business_pair_burst`` (past it, 131056)."""
+    business_templates_per_waba: int = 250
+    """Message templates a business account may hold (Meta's limit for an unverified business)."""
     typing_per_second: float = 5.0
     typing_burst: int = 10
     rate_limit_keys: int = 100_000

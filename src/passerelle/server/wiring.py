@@ -45,6 +45,7 @@ from passerelle.service.business.cloud import BlockUsers, CloudControl
 from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
+from passerelle.service.business.sends import BusinessSends
 from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
 from passerelle.service.caches import SendCaches
 from passerelle.service.directory.directory import Directory
@@ -169,6 +170,7 @@ class Wired:
     endpoints: BusinessEndpoints
     cloud: CloudControl
     blocks: BlockUsers
+    business_sends: BusinessSends
     webhooks: Webhooks
     janitor: Janitor
     admission: Admission
@@ -364,6 +366,9 @@ def build(
     )
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
+    # The person's own block of the business's network account is not wired in yet (the business
+    # endpoint's account comes with it): until then only the business's block_users list counts.
+    business_sends = BusinessSends(store=business_store, clock=clock, limiter=limiter, limits=limits)
     privacy = PrivacyService(
         store=store,
         broker=broker,
@@ -441,6 +446,7 @@ def build(
         endpoints=endpoints,
         cloud=cloud,
         blocks=blocks,
+        business_sends=business_sends,
         webhooks=webhooks,
         janitor=janitor,
         admission=admission,

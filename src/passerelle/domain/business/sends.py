@@ -5,11 +5,31 @@ the pair rate are token buckets applied by the service around this."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from passerelle.domain.business.consent import SCOPE_OF, Category, Scope
 from passerelle.domain.business.errors import Failure
 from passerelle.domain.business.quality import TemplateStatus
 from passerelle.domain.business.tiers import Tier, within_limit
+
+KINDS: Final = frozenset(
+    {
+        "text",
+        "interactive",
+        "template",
+        "image",
+        "video",
+        "audio",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "reaction",
+        "status",
+    }
+)
+"""The kinds an endpoint may declare (docs/business.md section 5); ``status`` is a read mark or a
+typing indicator."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

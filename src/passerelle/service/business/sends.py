@@ -1,0 +1,175 @@
+"""``BusinessSends``: the server's admission of a business's send to a person, on the metadata the
+business endpoint declares in the clear (docs/business.md section 5), and the window's inbound side.
+
+Rules, in order:
+- The declared number must be the business's (100, subcode 33 otherwise) and the kind one of
+  ``domain.business.sends.KINDS`` (131051).
+- The number's throughput (``business_sends_per_second``) is charged first, for every send whether
+  it then passes or not: it bounds the work a bot can make the server do (130429).
+- The facts are gathered from the store — blocks either way, the window (``last_inbound``), the
+  template's status and category **from the server's record** (never the endpoint's word), the
+  person's consents, the business account's tier and reach over the rolling 24 hours — and judged by
+  ``domain.business.sends.judge`` (131026, 131047, 131050, 131064, 132001, 132015, 132016).
+- A send that passes is charged to the (number, person) pair bucket (131056), and one that reaches a
+  new person outside a window is recorded against the tier (``note_reached``).
+
+Whether the person blocked the business (their own block of its network account) is not this
+service's table: the composition root hands in ``person_blocked``; without it only the business's
+own ``block_users`` list counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from passerelle.domain.business.consent import ConsentState, Scope
+from passerelle.domain.business.errors import ERRORS, CloudApiError, Failure
+from passerelle.domain.business.ids import BusinessId, PhoneNumberId, is_numeric_id
+from passerelle.domain.business.quality import TemplateStatus
+from passerelle.domain.business.sends import KINDS, SendFacts, judge
+from passerelle.domain.business.tiers import REACH_WINDOW_MS, Tier
+from passerelle.domain.business.window import window_open
+from passerelle.domain.errors import RateLimited
+from passerelle.domain.ids import AccountId, Timestamp
+from passerelle.domain.limits import Limits
+from passerelle.service.business.cloud import unknown_object_details
+from passerelle.service.business.ports import BusinessStore
+from passerelle.service.business.records import NumberRecord, TemplateRecord
+from passerelle.service.limiter import RateLimiter
+from passerelle.service.ports import Clock
+
+PersonBlocked = Callable[[BusinessId, AccountId], Awaitable[bool]]
+"""Whether the person blocked the business (their block of the business's network account)."""
+
+THROUGHPUT_RULE = "business:number"
+PAIR_RULE = "business:pair"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclaredSend:
+    """What the business endpoint declares, in the clear, beside a send's ciphertext."""
+
+    number: PhoneNumberId
+    kind: str
+    wamid: str
+    template: str | None = None
+    language: str | None = None
+
+
+class BusinessSends:
+    def __init__(
+        self,
+        *,
+        store: BusinessStore,
+        clock: Clock,
+        limiter: RateLimiter,
+        limits: Limits | None = None,
+        person_blocked: PersonBlocked | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._limiter = limiter
+        self._limits = limits or Limits()
+        self._person_blocked = person_blocked
+
+    async def admit(self, *, business: BusinessId, person: AccountId, declared: DeclaredSend) -> None:
+        """Let the send go, or raise ``CloudApiError`` with the Cloud API's code."""
+        number = await self._number(business, declared.number)
+        if declared.kind not in KINDS:
+            raise CloudApiError(
+                Failure.UNSUPPORTED_TYPE, f"Message type {declared.kind[:32]!r} is not supported."
+            )
+        limits = self._limits
+        await self._charge(
+            THROUGHPUT_RULE,
+            number.id,
+            rate=limits.business_sends_per_second,
+            burst=max(1.0, limits.business_sends_per_second),
+            failure=Failure.THROUGHPUT,
+        )
+        now = self._clock.now_ms()
+        template = await self._template(number, declared)
+        verdict = judge(await self._facts(business, person, number, declared, template, now))
+        if verdict.failure is not None:
+            raise CloudApiError(verdict.failure)
+        if declared.kind != "status":
+            await self._charge(
+                PAIR_RULE,
+                f"{number.id}:{person}",
+                rate=1 / limits.business_pair_interval_s,
+                burst=limits.business_pair_burst,
+                failure=Failure.PAIR_RATE,
+            )
+        if verdict.counts_against_limit:
+            await self._store.note_reached(number.waba, person, at=now)
+
+    async def note_inbound(self, *, business: BusinessId, person: AccountId) -> None:
+        """The person wrote to the business: its window opens (again) for 24 hours."""
+        await self._store.note_inbound(business, person, at=self._clock.now_ms())
+
+    # -- the facts ----------------------------------------------------------------------------------
+
+    async def _number(self, business: BusinessId, number_id: str) -> NumberRecord:
+        number = await self._store.get_number(PhoneNumberId(number_id)) if is_numeric_id(number_id) else None
+        if number is None or number.business != business:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, unknown_object_details(number_id))
+        return number
+
+    async def _template(self, number: NumberRecord, declared: DeclaredSend) -> TemplateRecord | None:
+        if declared.kind != "template":
+            return None
+        if not declared.template or not declared.language:
+            raise CloudApiError(Failure.MISSING_PARAMETER, "A template needs its name and language code.")
+        return await self._store.get_template(number.waba, declared.template, declared.language)
+
+    async def _facts(
+        self,
+        business: BusinessId,
+        person: AccountId,
+        number: NumberRecord,
+        declared: DeclaredSend,
+        template: TemplateRecord | None,
+        now: Timestamp,
+    ) -> SendFacts:
+        blocked = await self._store.is_blocked_by_business(business, person)
+        if not blocked and self._person_blocked is not None:
+            blocked = await self._person_blocked(business, person)
+        status: TemplateStatus | None = None if template is None else template.status_at(now)
+        if status in (TemplateStatus.PENDING, TemplateStatus.REJECTED):
+            status = None  # only an approved template exists for a send (132001)
+        facts = SendFacts(
+            kind=declared.kind,
+            blocked=blocked,
+            window_open=window_open(await self._store.last_inbound(business, person), now),
+            template_status=status,
+            category=None if template is None else template.category,
+            granted=frozenset(),
+            marketing_stopped=False,
+            tier=Tier.TIER_250,
+            reached_24h=0,
+            already_reached=False,
+        )
+        if blocked or facts.window_open or status is not TemplateStatus.APPROVED:
+            return facts  # judged without consent or reach: only a template outside the window needs them
+        consents = [c for c in await self._store.consents_of(person) if c.business == business]
+        account = await self._store.get_business_account(number.waba)
+        since = Timestamp(now - REACH_WINDOW_MS)
+        return dataclasses.replace(
+            facts,
+            granted=frozenset(c.scope for c in consents if c.state is ConsentState.GRANTED),
+            marketing_stopped=any(
+                c.scope is Scope.MARKETING and c.state is ConsentState.REVOKED for c in consents
+            ),
+            tier=Tier.TIER_250 if account is None else account.tier,
+            reached_24h=await self._store.reached_since(number.waba, since=since),
+            already_reached=await self._store.was_reached(number.waba, person, since=since),
+        )
+
+    async def _charge(self, rule: str, key: str, *, rate: float, burst: float, failure: Failure) -> None:
+        try:
+            await self._limiter.check(rule, key, rate=rate, burst=burst)
+        except RateLimited as exc:
+            details = f"{ERRORS[failure].details} Retry in {exc.retry_after_s:.1f} s."
+            raise CloudApiError(failure, details) from None
