@@ -33,6 +33,19 @@ class Hello(Frame, tag="hello", frozen=True):
     v: int = 1
 
 
+class BizMeta(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """What a business endpoint declares in the clear beside a send to a person (docs/business.md
+    section 5): the business number (``phone_number_id``) it sends from, the Cloud API message kind,
+    the ``wamid`` the bot was given, and for a template its name and language. The server judges
+    the send on these alone; it never reads the envelope."""
+
+    number: str
+    kind: str
+    wamid: str
+    template: str | None = None
+    lang: str | None = None
+
+
 class Send(Frame, tag="send", frozen=True):
     """One message: an envelope per target device. Exactly one of ``to`` (a direct conversation with
     that account) and ``conv`` (an existing conversation) is given. In a group, ``body`` (a Megolm
@@ -46,6 +59,8 @@ class Send(Frame, tag="send", frozen=True):
     ttl: int | None = None
     body: msgspec.Raw = NO_BODY
     """Empty when absent (a Raw cannot be optional); leave it out rather than pass an empty Raw."""
+    biz: BizMeta | None = None
+    """Required on every send of a business endpoint to a person; refused on anyone else's."""
 
 
 class Ack(Frame, tag="ack", frozen=True):
@@ -138,6 +153,11 @@ class Error(Frame, tag="error", frozen=True):
     missing: list[str] | None = None
     extra: list[str] | None = None
     retry_after: float | None = None
+    failure: str | None = None
+    """``cloud_api`` errors (a business endpoint's send refused by a business rule): the rule that
+    failed (``domain.business.errors.Failure``, e.g. ``outside_window``), from which the endpoint
+    answers its bot with the Cloud API's code."""
+    details: str | None = None
 
 
 class Pong(Frame, tag="pong", frozen=True):

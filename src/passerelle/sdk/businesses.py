@@ -16,7 +16,8 @@ Rules
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -26,15 +27,21 @@ from passerelle.crypto.keys import verify_signature
 from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, is_stop, stop_words
 from passerelle.domain.business.hosting import HostingStatement, parse_statement
 from passerelle.domain.errors import InvalidInput as BadStatement
+from passerelle.proto.cloud.content import choices, interactive_reply
 from passerelle.proto.rest.business import (
+    BusinessPersonOut,
     ConsentList,
     ConsentOut,
+    EndpointConfig,
     HostingOut,
     PublicBusiness,
     SetStatement,
 )
-from passerelle.sdk.errors import NotFound
+from passerelle.sdk.errors import InvalidInput, NotFound
+from passerelle.sdk.events import Message, SentMessage
+from passerelle.sdk.messaging.outbox import new_client_id
 from passerelle.sdk.rest import RestApi
+from passerelle.sdk.schema import ReplyRef, TextContent
 
 
 def _seg(text: str) -> str:
@@ -57,9 +64,21 @@ class Hosting:
     """Why ``verified`` is False."""
 
 
+Send = Callable[..., Awaitable[SentMessage]]
+
+
 class BusinessesApi:
-    def __init__(self, *, rest: RestApi, words: Mapping[str, Sequence[str]] = DEFAULT_STOP_WORDS) -> None:
+    def __init__(
+        self,
+        *,
+        rest: RestApi,
+        send: Send | None = None,
+        now_ms: Callable[[], int] | None = None,
+        words: Mapping[str, Sequence[str]] = DEFAULT_STOP_WORDS,
+    ) -> None:
         self._rest = rest
+        self._send = send
+        self._now = now_ms or (lambda: int(time.time() * 1000))
         self._words = stop_words(words)
 
     async def find(self, query: str) -> PublicBusiness:
@@ -116,6 +135,18 @@ class BusinessesApi:
         body = SetStatement(statement=text, signature=crypto.sign(text.encode()))
         return await self._rest.call_json("PUT", "/v1/business-endpoint/statement", HostingOut, body=body)
 
+    # -- a business endpoint's own calls (docs/protocol.md section 15.3) ----------------------------
+
+    async def endpoint_config(self) -> EndpointConfig:
+        """This device is a business's endpoint: its business, numbers and webhook."""
+        return await self._rest.call_json("GET", "/v1/business-endpoint", EndpointConfig)
+
+    async def endpoint_person(self, **query: str) -> BusinessPersonOut:
+        """A person's ids at this endpoint's business, by ``account_id``, ``wa_id`` or ``user_id``."""
+        return await self._rest.call_json(
+            "GET", "/v1/business-endpoint/people", BusinessPersonOut, params=query
+        )
+
     async def get(self, business_id: str) -> PublicBusiness:
         return await self._rest.call_json("GET", f"/v1/businesses/{_seg(business_id)}", PublicBusiness)
 
@@ -134,6 +165,59 @@ class BusinessesApi:
     async def stop(self, business_id: str, *, source: str = "keyword") -> ConsentOut:
         """Stop the business's marketing messages (STOP)."""
         return await self.revoke(business_id, "marketing", source=source)
+
+    # -- answering a business's messages (docs/business.md section 6) -------------------------------
+
+    def choices(self, message: Message) -> dict[str, str]:
+        """The buttons or list rows of a business's interactive message: id → title."""
+        return {k: v[1] for k, v in choices(message.cloud).items()}
+
+    async def tap(self, message: Message, choice_id: str) -> SentMessage:
+        """Answer a business's buttons or list with the one of id ``choice_id``: its bot gets a
+        ``button_reply`` / ``list_reply`` with that id, in reply to ``message``."""
+        found = choices(message.cloud).get(choice_id)
+        if found is None:
+            raise InvalidInput(f"this message has no button or row {choice_id[:64]!r}")
+        kind, title, description = found
+        content = TextContent(
+            id=new_client_id(),
+            ts=self._now(),
+            body=title,
+            in_reply_to=ReplyRef(id=message.client_id, sender=message.sender, quote=message.text[:80]),
+            cloud=interactive_reply(kind, choice_id, title, description),
+        )
+        return await self._sender()(message.sender, content)
+
+    async def share_location(
+        self, business_account: str, latitude: float, longitude: float, *, name: str = "", address: str = ""
+    ) -> SentMessage:
+        """Send a place to a business (its bot gets a ``location`` message)."""
+        place: dict[str, object] = {"latitude": latitude, "longitude": longitude}
+        if name:
+            place["name"] = name
+        if address:
+            place["address"] = address
+        text = "📍 " + ", ".join(p for p in (name, address) if p) + f" ({latitude}, {longitude})"
+        content = TextContent(
+            id=new_client_id(), ts=self._now(), body=text, cloud={"type": "location", "location": place}
+        )
+        return await self._sender()(business_account, content)
+
+    async def share_contact(self, business_account: str, name: str, phone: str) -> SentMessage:
+        """Send a contact card to a business (its bot gets a ``contacts`` message)."""
+        card = {"name": {"formatted_name": name}, "phones": [{"phone": phone}]}
+        content = TextContent(
+            id=new_client_id(),
+            ts=self._now(),
+            body=f"👤 {name} {phone}",
+            cloud={"type": "contacts", "contacts": [card]},
+        )
+        return await self._sender()(business_account, content)
+
+    def _sender(self) -> Send:
+        if self._send is None:
+            raise InvalidInput("this BusinessesApi cannot send (build it from a Client)")
+        return self._send
 
     def is_stop(self, text: str) -> bool:
         """Whether a message typed to a business is a STOP word (the whole message)."""

@@ -25,7 +25,7 @@ from passerelle.crypto import DeviceCrypto
 from passerelle.domain.business.hosting import HostingStatement
 from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
-from passerelle.proto.frames import MAX_RECEIPT_IDS
+from passerelle.proto.frames import MAX_RECEIPT_IDS, BizMeta
 from passerelle.sdk.businesses import BusinessesApi
 from passerelle.sdk.content.api import ContentApi
 from passerelle.sdk.content.features import Features
@@ -61,6 +61,7 @@ from passerelle.sdk.messaging.outbox import Outbox
 from passerelle.sdk.messaging.receiver import Receiver
 from passerelle.sdk.privacy.api import PrivacyApi
 from passerelle.sdk.rest import RestApi
+from passerelle.sdk.schema import TextContent
 from passerelle.sdk.store import history
 from passerelle.sdk.store.local import Identity, LocalStore
 from passerelle.sdk.stories.api import StoriesApi
@@ -136,7 +137,7 @@ class Client:
         self.stories = StoriesApi(ctx, outbox=self._outbox)
         self.media = MediaApi(ctx, self._convs, outbox=self._outbox)
         self.privacy = PrivacyApi(ctx)
-        self.businesses = BusinessesApi(rest=rest)
+        self.businesses = BusinessesApi(rest=rest, send=self.send_content, now_ms=options.now_ms)
         inbox = Inbox(
             ctx,
             devices,
@@ -386,6 +387,23 @@ class Client:
         """Send ``text`` to every device of ``account_id`` (and a copy to my other devices); returns
         once the server has stored it. ``ttl``: this message disappears after so many seconds."""
         return await self._outbox.send_text(AccountId(account_id), text, ttl=ttl)
+
+    async def send_content(
+        self, account_id: str, content: TextContent, *, biz: BizMeta | None = None
+    ) -> SentMessage:
+        """Send prepared content (its own id, any msgtype, a ``cloud`` object) to ``account_id``;
+        ``biz``: a business endpoint's declaration of the send (docs/business.md section 5)."""
+        return await self._outbox.send_content(AccountId(account_id), content, biz=biz)
+
+    async def message_by_id(self, mid: MessageId | int) -> Message | None:
+        """A stored message by its server id (None: not here, or gone)."""
+        found = await self._store.db.run(history.message_by_mid_txn, self._store.key, int(mid))
+        return None if found is None else found.to_message()
+
+    async def incoming_after(self, mid: MessageId | int, *, limit: int = 100) -> list[Message]:
+        """Stored incoming messages whose server id is above ``mid``, by server id."""
+        found = await self._store.db.run(history.incoming_after_txn, self._store.key, int(mid), limit=limit)
+        return [m.to_message() for m in found]
 
     async def mark_read(self, conv: str, ids: Iterable[MessageId | int]) -> None:
         """Mark incoming messages read here and on my other devices, and tell their senders unless

@@ -82,6 +82,18 @@ class UnsupportedVersion(SdkError):
     code = "unsupported_version"
 
 
+class BusinessRefused(SdkError):
+    """A business endpoint's send refused by a business rule (docs/business.md section 5);
+    ``failure`` names the rule (``domain.business.errors.Failure``: ``outside_window``, ...)."""
+
+    code = "cloud_api"
+
+    def __init__(self, message: str = "", *, failure: str = "", details: str = "") -> None:
+        super().__init__(message)
+        self.failure = failure
+        self.details = details
+
+
 class Unavailable(SdkError):
     """The server or one of its dependencies is down; try again later."""
 
@@ -137,10 +149,14 @@ def error_from_code(
     missing: Sequence[str] | None = None,
     extra: Sequence[str] | None = None,
     retry_after: float | None = None,
+    failure: str | None = None,
+    details: str | None = None,
 ) -> SdkError:
     """The exception for a wire error code; an unknown code becomes a plain SdkError with that code."""
     if code == "stale_devices":
         return StaleDevices(message, missing=missing or (), extra=extra or ())
+    if code == "cloud_api":
+        return BusinessRefused(message, failure=failure or "", details=details or "")
     if code == "rate_limited":
         return RateLimited(message, retry_after=retry_after if retry_after is not None else 1.0)
     if code in _PROTOCOL_CODES:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from passerelle.domain.ids import AccountId, AppName, ClientMessageId, ConversationId, DeviceId, MessageId
 from passerelle.sdk.schema import Attachment, Mention, ReplyRef, Theme
@@ -51,6 +52,9 @@ class Message:
     """The sender edited it: ``text`` is the newest version."""
     deleted: bool = False
     """The sender deleted it for everyone: ``text`` is the tombstone ``DELETED_TEXT``."""
+    cloud: dict[str, Any] | None = None
+    """A business message's Cloud API object (buttons, a list, a location, ...; ``TextContent.cloud``);
+    ``text`` is its plain-text rendering."""
 
 
 DELETED_TEXT = "message deleted"

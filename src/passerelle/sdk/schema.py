@@ -158,6 +158,11 @@ class TextContent(Shape, frozen=True):
     """msgtype ``theme``."""
     fallback: str | None = None
     """A readable plain-text stand-in, for apps that cannot show this content (§11)."""
+    cloud: dict[str, Any] | None = None
+    """A business message (docs/business.md section 6): the Cloud API object it carries, ``{"type":
+    <kind>, <kind>: {...}}`` (``interactive``, ``location``, ``contacts``, ``template``), as the bot
+    sent it or, from a person, an interactive reply (``button_reply``, ``list_reply``); ``body`` is
+    then its plain-text rendering for apps that show only text."""
 
 
 class ResendContent(Shape, frozen=True):

@@ -78,6 +78,7 @@ def asgi_app(wired: Wired) -> Starlette:
         *EndpointRoutes(
             accounts=accounts,
             admin=wired.business_admin,
+            people=wired.business_people,
             endpoints=wired.endpoints,
             webhooks=wired.webhooks,
             admin_token=settings.admin_token,

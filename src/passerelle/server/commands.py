@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from passerelle.domain.business.ids import PhoneNumberId
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId
-from passerelle.proto.frames import Receipt, Send
+from passerelle.proto.frames import BizMeta, Receipt, Send
+from passerelle.service.business.sends import DeclaredSend
 from passerelle.service.messaging.commands import SendMessage, SendReceipt
 
 
@@ -15,6 +17,17 @@ def send_message(frame: Send) -> SendMessage:
         conv=None if frame.conv is None else ConversationId(frame.conv),
         ttl=frame.ttl,
         body=bytes(frame.body) if frame.body else None,
+        biz=None if frame.biz is None else declared(frame.biz),
+    )
+
+
+def declared(meta: BizMeta) -> DeclaredSend:
+    return DeclaredSend(
+        number=PhoneNumberId(meta.number),
+        kind=meta.kind,
+        wamid=meta.wamid,
+        template=meta.template,
+        language=meta.lang,
     )
 
 

@@ -46,6 +46,7 @@ from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
 from passerelle.service.business.sends import BusinessSends
+from passerelle.service.business.traffic import BusinessTraffic, person_blocked_by
 from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
 from passerelle.service.caches import SendCaches
 from passerelle.service.directory.directory import Directory
@@ -280,6 +281,18 @@ def build(
         commit_delay_s=settings.commit_delay_s,
     )
     directory = Directory(store=store, apps=apps, limiter=limiter, limits=limits, safety=safety)
+    business_store = business_store_for(store)
+    endpoint_store = endpoint_store_for(store)
+    business_sends = BusinessSends(
+        store=business_store,
+        clock=clock,
+        limiter=limiter,
+        limits=limits,
+        person_blocked=person_blocked_by(endpoint_store, safety),
+    )
+    traffic = BusinessTraffic(
+        endpoints=endpoint_store, businesses=business_store, sends=business_sends, accounts=store, clock=clock
+    )
     messaging = MessagingService(
         store=store,
         pipeline=pipeline,
@@ -292,6 +305,7 @@ def build(
         max_waiting_requests=limits.request_waiting_messages,
         safety=safety,
         caches=caches,
+        business=traffic,
     )
     groups = GroupService(
         store=store,
@@ -334,7 +348,6 @@ def build(
         limits=limits,
         stories=stories,
     )
-    business_store = business_store_for(store)
     business_admin = BusinessAdmin(store=business_store, clock=clock, ids=ids)
     webhooks = Webhooks(
         store=webhook_store_for(store),
@@ -356,7 +369,7 @@ def build(
         store=business_store, clock=clock, on_consent=preferences.changed, limiter=limiter, limits=limits
     )
     endpoints = BusinessEndpoints(
-        store=endpoint_store_for(store),
+        store=endpoint_store,
         businesses=business_store,
         devices=store,
         accounts=accounts,
@@ -366,9 +379,6 @@ def build(
     )
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
-    # The person's own block of the business's network account is not wired in yet (the business
-    # endpoint's account comes with it): until then only the business's block_users list counts.
-    business_sends = BusinessSends(store=business_store, clock=clock, limiter=limiter, limits=limits)
     privacy = PrivacyService(
         store=store,
         broker=broker,

@@ -179,6 +179,14 @@ class EndpointConfig(Answer, frozen=True):
     """Where the endpoint posts its webhooks, with the secret that signs them (the business's own)."""
 
 
+class BusinessPersonOut(Answer, frozen=True):
+    """``GET /v1/business-endpoint/people?…``: a person's ids at the endpoint's business."""
+
+    account_id: str
+    wa_id: str
+    user_id: str
+
+
 # -- people -------------------------------------------------------------------------------------
 
 

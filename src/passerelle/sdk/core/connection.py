@@ -22,7 +22,7 @@ from functools import partial
 from typing import Protocol
 
 from passerelle.domain.ids import AccountId, ConversationId
-from passerelle.proto.frames import MAX_RECEIPT_IDS, Item
+from passerelle.proto.frames import MAX_RECEIPT_IDS, BizMeta, Item
 from passerelle.sdk.core.context import Job
 from passerelle.sdk.core.dispatch import Dispatcher
 from passerelle.sdk.core.protocol import (
@@ -190,6 +190,7 @@ class Connection:
         conv: str | None = None,
         ttl: int | None = None,
         body: bytes | None = None,
+        biz: BizMeta | None = None,
     ) -> SendSucceeded:
         if self._runner is None:
             raise NotConnected("connect() before sending")
@@ -198,7 +199,7 @@ class Connection:
         try:
             await self.write(
                 self.core.send_message(
-                    client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl, body=body
+                    client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl, body=body, biz=biz
                 )
             )
             async with asyncio.timeout(self._send_timeout):
@@ -241,6 +242,8 @@ class Connection:
                     missing=event.missing,
                     extra=event.extra,
                     retry_after=event.retry_after,
+                    failure=event.failure,
+                    details=event.details,
                 )
                 self._resolve(event.client_id, error=error)
             case ItemsReceived():

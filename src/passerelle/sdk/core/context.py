@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from passerelle.crypto import DeviceCrypto
+from passerelle.proto.frames import BizMeta
 from passerelle.sdk.core.dispatch import Dispatcher
 from passerelle.sdk.core.protocol import SendSucceeded
 from passerelle.sdk.rest import RestApi
@@ -35,8 +36,10 @@ class Link(Protocol):
         conv: str | None = None,
         ttl: int | None = None,
         body: bytes | None = None,
+        biz: BizMeta | None = None,
     ) -> SendSucceeded:
-        """Write a send frame (``body``: a group's shared Megolm body) and wait for its ``sent``
+        """Write a send frame (``body``: a group's shared Megolm body; ``biz``: a business endpoint's
+        declaration) and wait for its ``sent``
         (raising the SdkError of its ``error``)."""
         ...
 

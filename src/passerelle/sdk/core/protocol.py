@@ -27,6 +27,7 @@ from passerelle.proto.errors import ProtocolError
 from passerelle.proto.frames import (
     NO_BODY,
     Ack,
+    BizMeta,
     Deliver,
     Error,
     Frame,
@@ -82,6 +83,9 @@ class SendFailed:
     missing: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     retry_after: float | None = None
+    failure: str | None = None
+    """``cloud_api``: the business rule that refused a business endpoint's send."""
+    details: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,6 +224,8 @@ class ClientCore:
                 missing=tuple(frame.missing or ()),
                 extra=tuple(frame.extra or ()),
                 retry_after=frame.retry_after,
+                failure=frame.failure,
+                details=frame.details,
             )
         if self._session is not None and self._session.state is State.CLOSED:
             return Rejected(code=frame.code, message=frame.message, retry_after=frame.retry_after)
@@ -245,6 +251,7 @@ class ClientCore:
         conv: str | None = None,
         ttl: int | None = None,
         body: bytes | None = None,
+        biz: BizMeta | None = None,
     ) -> bytes | None:
         """Remember a send and return its frame, or None when disconnected (it goes out after the
         next ``welcome``). ``body``: a group message's Megolm envelope, fanned out by the server."""
@@ -254,7 +261,9 @@ class ClientCore:
             raise InvalidInput("give exactly one of 'to' and 'conv'")
         raw = {device: msgspec.Raw(body) for device, body in payloads.items()}
         shared = NO_BODY if body is None else msgspec.Raw(body)
-        data = msgspec.json.encode(Send(id=client_id, payloads=raw, to=to, conv=conv, ttl=ttl, body=shared))
+        data = msgspec.json.encode(
+            Send(id=client_id, payloads=raw, to=to, conv=conv, ttl=ttl, body=shared, biz=biz)
+        )
         self._sends[client_id] = data
         return data if self.connected else None
 

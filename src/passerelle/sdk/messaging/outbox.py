@@ -27,6 +27,7 @@ import msgspec
 
 from passerelle.crypto import ClaimedKey, NoSession
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId, DeviceId, MessageId
+from passerelle.proto.frames import BizMeta
 from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.core.protocol import SendSucceeded
 from passerelle.sdk.directory.conversations import ConversationBook
@@ -123,16 +124,26 @@ class Outbox:
             to, TextContent(id=new_client_id(), ts=self._now(), body=text, ttl=ttl)
         )
 
-    async def send_content(self, to: AccountId, content: TextContent) -> SentMessage:
+    async def send_content(
+        self, to: AccountId, content: TextContent, *, biz: BizMeta | None = None
+    ) -> SentMessage:
         """Store ``content`` (a fresh id, any msgtype: text, or an attachment from sdk.media) as a
-        pending outgoing message, then send it to the direct conversation with ``to``."""
+        pending outgoing message, then send it to the direct conversation with ``to``. ``biz``: a
+        business endpoint's declaration (docs/business.md section 5)."""
         check_ttl(content.ttl)
         if to == self._me.account_id:
             raise InvalidInput("send to another account; your other devices get a copy anyway")
         conv = await self._convs.direct(self._me.account_id, to)
         wire = msgspec.to_builtins(content)
         send = partial(
-            self._deliver, "p.msg", wire, client_id=content.id, conv=conv.conv, to=to, ttl=content.ttl
+            self._deliver,
+            "p.msg",
+            wire,
+            client_id=content.id,
+            conv=conv.conv,
+            to=to,
+            ttl=content.ttl,
+            biz=biz,
         )
         return await send_pending(self._ctx, conv.conv, conv.timer, content, send)
 
@@ -152,6 +163,7 @@ class Outbox:
         to: AccountId | None = None,
         ttl: int | None = None,
         fresh: Mapping[DeviceId, ClaimedKey] | None = None,
+        biz: BizMeta | None = None,
     ) -> SendSucceeded:
         """Encrypt for every target device and send; on ``stale_devices`` refresh and retry once."""
         recipient = to if to is not None else await self._other_member(conv)
@@ -162,7 +174,9 @@ class Outbox:
             payloads = await self._encrypt(targets, plaintext, unused)
             try:
                 if to is not None:
-                    return await self._link.submit(client_id=client_id, payloads=payloads, to=to, ttl=ttl)
+                    return await self._link.submit(
+                        client_id=client_id, payloads=payloads, to=to, ttl=ttl, biz=biz
+                    )
                 return await self._link.submit(client_id=client_id, payloads=payloads, conv=conv, ttl=ttl)
             except StaleDevices:
                 if attempt == 1:

@@ -70,6 +70,7 @@ class StoredMessage:
             outgoing=self.outgoing,
             state=self.state,
             attachment=None if note is not None and note.deleted else content.attachment,
+            cloud=None if note is not None and note.deleted else content.cloud,
             reply_to=content.in_reply_to,
             mentions=tuple(content.mentions or ()),
             reactions=tuple(sorted((AccountId(a), e) for a, e in note.reactions.items())) if note else (),
@@ -214,6 +215,17 @@ def message_by_mid_txn(conn: sqlite3.Connection, key: StoreKey, mid: int) -> Sto
         f"SELECT {_COLUMNS} FROM messages WHERE id = (SELECT message FROM message_ids WHERE mid = ?)", (mid,)
     ).fetchone()
     return _row(key, row) if row else None
+
+
+def incoming_after_txn(
+    conn: sqlite3.Connection, key: StoreKey, mid: int, *, limit: int
+) -> list[StoredMessage]:
+    """Incoming messages with a server id above ``mid``, by server id (a business endpoint's replay
+    of what it may not have handed on before a crash)."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE outgoing = 0 AND mid > ? ORDER BY mid LIMIT ?", (mid, limit)
+    ).fetchall()
+    return [_row(key, r) for r in rows]
 
 
 def mark_sent_txn(

@@ -12,7 +12,9 @@ from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.business.ids import business_address
 from passerelle.domain.errors import Forbidden
+from passerelle.domain.ids import AccountId
 from passerelle.proto.rest.business import (
+    BusinessPersonOut,
     EndpointConfig,
     EndpointGrant,
     EndpointNumber,
@@ -30,6 +32,7 @@ from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.endpoint_ports import EndpointRecord
 from passerelle.service.business.endpoints import BusinessEndpoints
+from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.webhooks import Webhooks
 
 
@@ -43,12 +46,14 @@ class EndpointRoutes:
         *,
         accounts: AccountService,
         admin: BusinessAdmin,
+        people: BusinessPeople,
         endpoints: BusinessEndpoints,
         webhooks: Webhooks,
         admin_token: str,
     ) -> None:
         self._accounts = accounts
         self._admin = admin
+        self._people = people
         self._endpoints = endpoints
         self._webhooks = webhooks
         self._admin_token = admin_token
@@ -59,6 +64,7 @@ class EndpointRoutes:
             Route("/v1/business-endpoints", self.enrol, methods=["POST"]),
             Route("/v1/business-endpoint/statement", self.statement, methods=["PUT"]),
             Route("/v1/business-endpoint", self.config, methods=["GET"]),
+            Route("/v1/business-endpoint/people", self.person, methods=["GET"]),
         ]
 
     @endpoint
@@ -95,12 +101,33 @@ class EndpointRoutes:
         stored = await self._endpoints.state(caller, body.statement, body.signature)
         return json_response(hosting_out(stored))
 
+    async def _mine(self, request: Request) -> EndpointRecord:
+        caller = await request_caller(request, self._accounts)
+        mine = await self._endpoints.by_account(caller.account)
+        if mine is None or mine.device != caller.device:
+            mine = await self._endpoints.by_account(caller.account, fresh=True)
+        if mine is None or mine.device != caller.device:
+            raise Forbidden("only a business's current endpoint may call this")
+        return mine
+
+    @endpoint
+    async def person(self, request: Request) -> Response:
+        mine = await self._mine(request)
+        q = request.query_params
+        account = q.get("account_id")
+        found = await self._people.person(
+            mine.business,
+            account=None if account is None else AccountId(account),
+            wa_id=q.get("wa_id"),
+            user_id=q.get("user_id"),
+        )
+        return json_response(
+            BusinessPersonOut(account_id=found.account, wa_id=found.wa_id, user_id=found.user_id)
+        )
+
     @endpoint
     async def config(self, request: Request) -> Response:
-        caller = await request_caller(request, self._accounts)
-        mine = await self._endpoints.by_account(caller.account, fresh=True)
-        if mine is None or mine.device != caller.device:
-            raise Forbidden("only a business's current endpoint reads its configuration")
+        mine = await self._mine(request)
         business = await self._admin.get(mine.business)
         numbers = await self._admin.numbers(mine.business)
         hook = await self._webhooks.config_of(mine.business)

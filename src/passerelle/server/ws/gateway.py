@@ -18,6 +18,7 @@ import contextlib
 import logging
 from typing import Any
 
+from passerelle.domain.business.errors import CloudApiError
 from passerelle.domain.errors import DomainError, RateLimited, Unauthorized, Unavailable
 from passerelle.domain.ids import DeviceId, MailboxPos
 from passerelle.domain.limits import Limits
@@ -254,6 +255,9 @@ def _details(exc: DomainError) -> dict[str, Any]:
     retry = getattr(exc, "retry_after_s", None)
     if retry is not None:
         extra["retry_after"] = round(float(retry), 3)
+    if isinstance(exc, CloudApiError):
+        extra["failure"] = exc.failure.value
+        extra["details"] = exc.details
     return extra
 
 

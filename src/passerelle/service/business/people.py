@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
 from passerelle.domain.business.ids import (
     BusinessId,
+    UserId,
+    WaId,
     derive_user_id,
     derive_wa_id,
     normalize_display_number,
@@ -89,6 +91,32 @@ class BusinessPeople:
 
     async def ids_at(self, business: BusinessRecord, account: AccountId) -> BusinessPerson:
         return await person_ids(self._store, self._clock, business, account)
+
+    async def person(
+        self,
+        business: BusinessId,
+        *,
+        account: AccountId | None = None,
+        wa_id: str | None = None,
+        user_id: str | None = None,
+    ) -> BusinessPerson:
+        """A person at the business by exactly one of their account (ids given on first need), their
+        ``wa_id`` or their ``user_id`` (only people the business already has ids for)."""
+        if sum(x is not None for x in (account, wa_id, user_id)) != 1:
+            raise InvalidInput("give exactly one of account_id, wa_id and user_id")
+        found: BusinessPerson | None
+        if account is not None:
+            record = await self._store.get_business(business)
+            if record is None:
+                raise NotFound(NO_BUSINESS)
+            return await self.ids_at(record, account)
+        if wa_id is not None:
+            found = await self._store.person_by_wa_id(business, WaId(wa_id))
+        else:
+            found = await self._store.person_by_user_id(business, UserId(str(user_id)))
+        if found is None:
+            raise NotFound("no such person at this business")
+        return found
 
     # -- consent ----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Literal
 import msgspec
 
 from passerelle.domain.ids import AccountId, ClientMessageId, ConversationId
+from passerelle.service.business.sends import DeclaredSend
 
 ReceiptKind = Literal["delivered", "read"]
 
@@ -27,6 +28,8 @@ class SendMessage(msgspec.Struct, frozen=True):
     conv: ConversationId | None = None
     ttl: int | None = None
     body: bytes | None = None
+    biz: DeclaredSend | None = None
+    """A business endpoint's declaration (docs/business.md section 5)."""
 
 
 class SendReceipt(msgspec.Struct, frozen=True):

@@ -31,6 +31,7 @@ from passerelle.domain.ids import (
 from passerelle.domain.safety import REQUEST_FULL, Verdict
 from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, TypingNotice
 from passerelle.proto.payloads import envelope_problem
+from passerelle.service.business.sends import DeclaredSend
 from passerelle.service.caches import SendCaches, TtlCache
 from passerelle.service.messaging.commands import SendMessage, SendReceipt
 from passerelle.service.messaging.group_send import GroupFanout
@@ -86,6 +87,14 @@ class _Route:
     may have at most ``max_waiting_requests`` messages waiting."""
 
 
+class BusinessGate(Protocol):
+    """The business rules on a direct send (``service.business.traffic.BusinessTraffic``)."""
+
+    async def check_send(
+        self, sender: AccountRecord, device: DeviceId, other: AccountId, declared: DeclaredSend | None
+    ) -> None: ...
+
+
 class MessagingService:
     def __init__(
         self,
@@ -101,7 +110,11 @@ class MessagingService:
         max_waiting_requests: int,
         safety: SafetyPolicy,
         caches: SendCaches,
+        business: BusinessGate | None = None,
     ) -> None:
+        self._business = business
+        """Business endpoints' declared sends and people's messages to businesses (section 5 of
+        docs/business.md); None: no business rules (tests of messaging alone)."""
         self._store = store
         self._pipeline = pipeline
         self._broker = broker
@@ -136,6 +149,8 @@ class MessagingService:
             raise TooLarge(f"at most {self._max_targets} target devices per message")
         conv = await self._conversation_for(sender, command)
         if conv.kind is ConversationKind.GROUP:
+            if command.biz is not None:
+                raise InvalidInput("biz: business sends go to one person, not to a group")
             return await self.groups.prepare(
                 sender.account.id, sender.device, command, conv, self._caches.epoch
             )
@@ -176,6 +191,11 @@ class MessagingService:
         ttl = command.ttl
         if ttl is not None and ttl <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
+        other = next((m for m in conv.members if m != sender.account.id), None)
+        if self._business is not None and other is not None:
+            await self._business.check_send(sender.account, sender.device, other, command.biz)
+        elif command.biz is not None:
+            raise Forbidden("biz: this server takes no business sends")
         retention = route.retention_s
         return OutgoingMessage(
             kind="msg",

@@ -1,0 +1,520 @@
+"""``Endpoint``: one business's endpoint, an SDK ``Client`` of the business's account.
+
+Rules:
+- A bot's message (``POST /{phone_number_id}/messages``) is checked as the Cloud API checks it
+  (``proto.cloud.checks``), encrypted to the person's devices with the normal protocol, and sent
+  with its declaration in the clear (``BizMeta``: number, kind, wamid); the server's refusal (an
+  ``error`` with a ``failure``) is answered to the bot synchronously with the Cloud API's code.
+- Message ids the bot sees: ``wamid.B…`` for the business's own messages (the content's id, the
+  same on every device), ``wamid.P<server id>`` for a customer's (so a reply or a read receipt finds
+  it again after a restart, from the local history).
+- What customers send, and their devices' delivery and read receipts, become webhooks (``Value`` of
+  ``proto.cloud.webhooks``), handed to a durable ``EventSink``. An incoming message is handed on
+  before the replay cursor moves past it, and on start the messages stored after the cursor are
+  handed on again: at least once across a crash or a restart.
+- Everything the endpoint keeps in memory (people's ids and names, sent messages) is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
+
+from passerelle.domain.business.errors import CloudApiError, Failure
+from passerelle.domain.ids import AccountId, MessageId
+from passerelle.proto.cloud.checks import MEDIA_KINDS, CheckedMessage, CheckedRead, check_message_request
+from passerelle.proto.cloud.codec import decode, encode
+from passerelle.proto.cloud.content import cloud_object, render
+from passerelle.proto.cloud.messages import Contact, Location, MessageRequest
+from passerelle.proto.cloud.responses import SendResponse, SentContact, Success
+from passerelle.proto.cloud.responses import SentMessage as SentOut
+from passerelle.proto.cloud.webhooks import (
+    ButtonReply,
+    InboundContext,
+    InboundInteractive,
+    InboundMessage,
+    InboundReaction,
+    InboundText,
+    ListReply,
+    Metadata,
+    Profile,
+    Status,
+    Value,
+    WebhookContact,
+    WebhookPayload,
+    one_event,
+)
+from passerelle.proto.frames import BizMeta
+from passerelle.proto.rest.business import BusinessPersonOut, EndpointConfig, EndpointNumber
+from passerelle.sdk import Client
+from passerelle.sdk.errors import BusinessRefused, NotFound, SdkError, Unavailable
+from passerelle.sdk.events import Message, ReceiptEvent
+from passerelle.sdk.schema import ReplyRef, TextContent
+
+log = logging.getLogger("passerelle.endpoint")
+
+OUT_PREFIX = "wamid.B"
+IN_PREFIX = "wamid.P"
+CACHE_ENTRIES = 10_000
+QUEUE_SIZE = 1_000
+REPLAY_BATCH = 100
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Lru(Generic[K, V]):
+    """A bounded map: the least recently used entry goes first."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._size = size
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self._size:
+            self._data.popitem(last=False)
+
+
+class EventSink(Protocol):
+    """Where webhooks go: a durable outbox (the server's for a hosted endpoint, the endpoint's own
+    SQLite file for a self-run one). Returns once the event is stored."""
+
+    async def enqueue(self, payload: WebhookPayload) -> None: ...
+
+
+class Cursor(Protocol):
+    """The server id of the last incoming message handed to the sink (the replay's start)."""
+
+    async def load(self) -> int: ...
+
+    async def save(self, mid: int) -> None: ...
+
+
+class FileCursor:
+    """The cursor in a small file beside the endpoint's keys, replaced atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    async def load(self) -> int:
+        def read() -> int:
+            try:
+                return int(self._path.read_text().strip() or 0)
+            except (FileNotFoundError, ValueError):
+                return 0
+
+        return await asyncio.to_thread(read)
+
+    async def save(self, mid: int) -> None:
+        def write() -> None:
+            temp = self._path.with_suffix(".tmp")
+            temp.write_text(str(mid))
+            temp.replace(self._path)
+
+        await asyncio.to_thread(write)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    wamid: str
+    person: AccountId
+    number: str
+    tracker: str | None
+
+
+Authorize = Callable[[str, str], Awaitable[None]]
+"""(number, bearer token) → None, or raises ``CloudApiError`` (190, or 100 for another number)."""
+
+
+class Endpoint:
+    def __init__(self, client: Client, *, config: EndpointConfig, sink: EventSink, cursor: Cursor) -> None:
+        self.client = client
+        self.config = config
+        self._sink = sink
+        self._cursor = cursor
+        self._numbers = {n.phone_number_id: n for n in config.numbers}
+        self._ids: Lru[AccountId, BusinessPersonOut] = Lru()
+        self._by_wa: Lru[str, BusinessPersonOut] = Lru()
+        self._by_user: Lru[str, BusinessPersonOut] = Lru()
+        self._names: Lru[AccountId, str] = Lru()
+        self._sent: Lru[int, _Sent] = Lru()
+        self._last_number: Lru[AccountId, str] = Lru()
+        self._reactions: Lru[tuple[int, AccountId], str] = Lru()
+        self._queue: asyncio.Queue[Message | ReceiptEvent] = asyncio.Queue(QUEUE_SIZE)
+        self._worker: asyncio.Task[None] | None = None
+        self._done = -1
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    @property
+    def business_id(self) -> str:
+        return self.config.business_id
+
+    def numbers(self) -> list[EndpointNumber]:
+        return list(self.config.numbers)
+
+    def reconfigure(self, config: EndpointConfig) -> None:
+        """New numbers (the operator added one) or a new webhook."""
+        self.config = config
+        self._numbers = {n.phone_number_id: n for n in config.numbers}
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, hand on what a previous run may not have, then follow the live traffic."""
+        self._unsubscribe = [
+            self.client.on_message(self._queue.put),
+            self.client.on_receipt(self._queue.put),
+        ]
+        await self.client.connect()
+        self._done = await self._cursor.load()
+        await self._replay()
+        self._worker = asyncio.create_task(self._work(), name=f"endpoint-{self.business_id}")
+
+    async def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.client.close()
+
+    async def _replay(self) -> None:
+        while True:
+            stored = await self.client.incoming_after(self._done, limit=REPLAY_BATCH)
+            if not stored:
+                return
+            for message in stored:
+                await self._incoming(message)
+
+    async def _work(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                if isinstance(event, ReceiptEvent):
+                    await self._receipt(event)
+                else:
+                    await self._incoming(event)
+            except Exception:  # one bad event must not stop the others; the replay covers messages
+                log.exception("business endpoint: an event could not be handed on")
+
+    # -- the bot's sends ----------------------------------------------------------------------------
+
+    async def messages(self, number: str, body: bytes) -> bytes:
+        """``POST /{number}/messages`` once the bot's token is checked: the answer's bytes, or a
+        ``CloudApiError`` / ``CloudBodyError``."""
+        found = self._numbers.get(number)
+        if found is None:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, f"Unknown phone number id {number[:32]!r}.")
+        req = decode(body, MessageRequest)
+        checked = check_message_request(req)
+        if isinstance(checked, CheckedRead):
+            await self._read(checked)
+            return encode(Success())
+        return await self._send(found, req, checked)
+
+    async def _send(self, number: EndpointNumber, req: MessageRequest, checked: CheckedMessage) -> bytes:
+        kind = checked.kind
+        if kind in MEDIA_KINDS or kind == "template":
+            raise CloudApiError(
+                Failure.UNSUPPORTED_TYPE, f"Messages of type {kind} are not supported by this endpoint yet."
+            )
+        person = await self._recipient(checked)
+        wamid = OUT_PREFIX + secrets.token_urlsafe(18)
+        content = await self._content(req, kind, wamid, person)
+        biz = BizMeta(number=number.phone_number_id, kind=kind, wamid=wamid)
+        try:
+            sent = await self.client.send_content(person.account_id, content, biz=biz)
+        except BusinessRefused as exc:
+            raise CloudApiError(_failure(exc.failure), exc.details) from None
+        except Unavailable:
+            raise
+        except SdkError as exc:  # refused by the messaging rules (gone, blocked, ...)
+            raise CloudApiError(Failure.UNDELIVERABLE, exc.message) from None
+        account = AccountId(person.account_id)
+        tracker = req.biz_opaque_callback_data
+        self._sent.put(int(sent.id), _Sent(wamid, account, number.phone_number_id, tracker))
+        self._last_number.put(account, number.phone_number_id)
+        await self._status(number, person, wamid, "sent", sent.ts, tracker)
+        answer = SendResponse(
+            contacts=[SentContact(input=checked.input, wa_id=person.wa_id, user_id=person.user_id)],
+            messages=[SentOut(id=wamid)],
+        )
+        return encode(answer)
+
+    async def _content(
+        self, req: MessageRequest, kind: str, wamid: str, person: BusinessPersonOut
+    ) -> TextContent:
+        now = _now_ms()
+        reply = None if req.context is None else await self._ref(req.context.message_id or "", person)
+        if kind == "reaction":
+            reaction = req.reaction
+            assert reaction is not None
+            target = await self._ref(reaction.message_id or "", person, field="reaction.message_id")
+            return TextContent(
+                id=wamid, ts=now, body=reaction.emoji or "", msgtype="reaction", in_reply_to=target
+            )
+        return TextContent(
+            id=wamid, ts=now, body=render(req, kind), in_reply_to=reply, cloud=cloud_object(req, kind)
+        )
+
+    async def _ref(
+        self, wamid: str, person: BusinessPersonOut, *, field: str = "context.message_id"
+    ) -> ReplyRef:
+        """The message a bot's reply or reaction is about: the business's own, or the person's."""
+        if wamid.startswith(OUT_PREFIX):
+            return ReplyRef(id=wamid, sender=self.client.account_id)
+        message = await self._stored(wamid)
+        if message is None or message.sender != person.account_id:
+            raise CloudApiError(
+                Failure.INVALID_PARAMETER, "is not a message of this conversation", field=field
+            )
+        return ReplyRef(id=message.client_id, sender=message.sender, quote=message.text[:80])
+
+    async def _stored(self, wamid: str) -> Message | None:
+        digits = wamid[len(IN_PREFIX) :]
+        if not wamid.startswith(IN_PREFIX) or not digits.isdigit() or len(digits) > 18:
+            return None
+        return await self.client.message_by_id(MessageId(int(digits)))
+
+    async def _read(self, checked: CheckedRead) -> None:
+        """``status: read``: the person's message is read (their devices are told), and with a
+        typing indicator the person sees the business typing."""
+        message = await self._stored(checked.message_id)
+        if message is None or message.outgoing:
+            raise CloudApiError(
+                Failure.INVALID_PARAMETER, "is not a message this business received", field="message_id"
+            )
+        if message.id is not None:
+            await self.client.mark_read(message.conv, [message.id])
+        if checked.typing:
+            with contextlib.suppress(SdkError):
+                await self.client.set_typing(message.conv, True)
+
+    async def _recipient(self, checked: CheckedMessage) -> BusinessPersonOut:
+        if checked.recipient is not None:
+            found = self._by_user.get(checked.recipient)
+            query = {"user_id": checked.recipient}
+        else:
+            assert checked.to is not None
+            found = self._by_wa.get(checked.to)
+            query = {"wa_id": checked.to}
+        if found is not None:
+            return found
+        try:
+            person = await self.client.businesses.endpoint_person(**query)
+        except NotFound:
+            raise CloudApiError(
+                Failure.UNDELIVERABLE, "No person with this id has a conversation with this business."
+            ) from None
+        self._remember(person)
+        return person
+
+    def _remember(self, person: BusinessPersonOut) -> None:
+        self._ids.put(AccountId(person.account_id), person)
+        self._by_wa.put(person.wa_id, person)
+        self._by_user.put(person.user_id, person)
+
+    async def _person(self, account: AccountId) -> BusinessPersonOut:
+        found = self._ids.get(account)
+        if found is None:
+            found = await self.client.businesses.endpoint_person(account_id=account)
+            self._remember(found)
+        return found
+
+    async def _name(self, account: AccountId) -> str:
+        """The person's display name, as their own app shows it."""
+        name = self._names.get(account)
+        if name is None:
+            try:
+                name = (await self.client.profile(account)).display_name
+            except SdkError:
+                name = ""
+            self._names.put(account, name)
+        return name
+
+    def _number_for(self, account: AccountId) -> EndpointNumber | None:
+        last = self._last_number.get(account)
+        if last is not None and last in self._numbers:
+            return self._numbers[last]
+        return self.config.numbers[0] if self.config.numbers else None
+
+    # -- customers → the bot ------------------------------------------------------------------------
+
+    async def _incoming(self, message: Message) -> None:
+        me = self.client.account_id
+        if message.outgoing or message.sender == me:
+            if message.sender == me and message.reactions:
+                await self._reacted(message)
+            return
+        mid = int(message.id) if message.id is not None else 0
+        number = self._number_for(message.sender)
+        if number is not None:
+            person = await self._person(message.sender)
+            inbound = await self._inbound(message, person, number)
+            value = Value(
+                metadata=_metadata(number),
+                contacts=[
+                    WebhookContact(
+                        wa_id=person.wa_id,
+                        user_id=person.user_id,
+                        profile=Profile(name=await self._name(message.sender)),
+                    )
+                ],
+                messages=[inbound],
+            )
+            await self._sink.enqueue(one_event(number.waba_id, "messages", value))
+        if mid > self._done:
+            self._done = mid
+            await self._cursor.save(mid)
+
+    async def _inbound(
+        self, message: Message, person: BusinessPersonOut, number: EndpointNumber
+    ) -> InboundMessage:
+        base: dict[str, Any] = {
+            "from_": person.wa_id,
+            "id": f"{IN_PREFIX}{message.id}",
+            "timestamp": str(message.ts // 1000),
+        }
+        ref = message.reply_to
+        if ref is not None and ref.sender == self.client.account_id:
+            base["context"] = InboundContext(from_=number.display_phone_number, id=ref.id)
+        cloud = message.cloud or {}
+        kind = cloud.get("type")
+        if kind == "interactive":
+            reply = cloud.get("interactive") or {}
+            reply_type = reply.get("type")
+            if reply_type == "button_reply":
+                button = msgspec.convert(reply.get("button_reply"), ButtonReply)
+                return InboundMessage(
+                    type="interactive",
+                    interactive=InboundInteractive(type="button_reply", button_reply=button),
+                    **base,
+                )
+            if reply_type == "list_reply":
+                row = msgspec.convert(reply.get("list_reply"), ListReply)
+                return InboundMessage(
+                    type="interactive",
+                    interactive=InboundInteractive(type="list_reply", list_reply=row),
+                    **base,
+                )
+        if kind == "location":
+            return InboundMessage(
+                type="location", location=msgspec.convert(cloud.get("location"), Location), **base
+            )
+        if kind == "contacts":
+            cards = msgspec.convert(cloud.get("contacts"), list[Contact])
+            return InboundMessage(type="contacts", contacts=cards, **base)
+        return InboundMessage(type="text", text=InboundText(body=message.text), **base)
+
+    async def _reacted(self, message: Message) -> None:
+        """A customer reacted to one of the business's messages."""
+        if message.id is None:
+            return
+        for account, emoji in message.reactions:
+            if account == self.client.account_id:
+                continue
+            key = (int(message.id), account)
+            if self._reactions.get(key) == emoji:
+                continue
+            self._reactions.put(key, emoji)
+            number = self._number_for(account)
+            if number is None:
+                continue
+            person = await self._person(account)
+            inbound = InboundMessage(
+                from_=person.wa_id,
+                id=f"{IN_PREFIX}{message.id}.{secrets.token_hex(4)}",
+                timestamp=str(_now_ms() // 1000),
+                type="reaction",
+                reaction=InboundReaction(message_id=message.client_id, emoji=emoji),
+            )
+            value = Value(
+                metadata=_metadata(number),
+                contacts=[
+                    WebhookContact(
+                        wa_id=person.wa_id,
+                        user_id=person.user_id,
+                        profile=Profile(name=await self._name(account)),
+                    )
+                ],
+                messages=[inbound],
+            )
+            await self._sink.enqueue(one_event(number.waba_id, "messages", value))
+
+    async def _receipt(self, event: ReceiptEvent) -> None:
+        """The person's devices delivered or read the business's messages: statuses."""
+        if event.sender == self.client.account_id or event.kind not in ("delivered", "read"):
+            return
+        person = await self._person(event.sender)
+        for mid in event.ids:
+            sent = self._sent.get(int(mid))
+            if sent is None:
+                stored = await self.client.message_by_id(mid)
+                if stored is None or not stored.outgoing or not stored.client_id.startswith(OUT_PREFIX):
+                    continue
+                fallback = self._number_for(event.sender)
+                sent = _Sent(
+                    stored.client_id, event.sender, fallback.phone_number_id if fallback else "", None
+                )
+            number = self._numbers.get(sent.number)
+            if number is not None:
+                await self._status(number, person, sent.wamid, event.kind, _now_ms(), sent.tracker)
+
+    async def _status(
+        self,
+        number: EndpointNumber,
+        person: BusinessPersonOut,
+        wamid: str,
+        status: str,
+        ts: int,
+        tracker: str | None,
+    ) -> None:
+        value = Value(
+            metadata=_metadata(number),
+            contacts=[WebhookContact(wa_id=person.wa_id, user_id=person.user_id)],
+            statuses=[
+                Status(
+                    id=wamid,
+                    status=status,
+                    timestamp=str(ts // 1000),
+                    recipient_id=person.wa_id,
+                    recipient_user_id=person.user_id,
+                    biz_opaque_callback_data=tracker,
+                )
+            ],
+        )
+        await self._sink.enqueue(one_event(number.waba_id, "messages", value))
+
+
+def _metadata(number: EndpointNumber) -> Metadata:
+    return Metadata(display_phone_number=number.display_phone_number, phone_number_id=number.phone_number_id)
+
+
+def _failure(name: str) -> Failure:
+    try:
+        return Failure(name)
+    except ValueError:
+        return Failure.UNDELIVERABLE
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
