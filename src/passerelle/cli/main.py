@@ -1,4 +1,4 @@
-"""The one command line: passerelle serve | demo | chat | bench | business."""
+"""The one command line: passerelle serve | demo | chat | bench | business | business-endpoint."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from typing import Annotated
 import typer
 
 from passerelle.cli.business.command import app as business_app
+from passerelle.cli.business.endpoints import endpoint as endpoint_admin_app
 from passerelle.cli.business.webhooks import webhook as webhook_app
+from passerelle.cli.endpoint import endpoint_app
 
 app = typer.Typer(
     help="Passerelle: one end-to-end encrypted messaging back end for several apps.", no_args_is_help=True
 )
 business_app.add_typer(webhook_app, name="webhook")
+business_app.add_typer(endpoint_admin_app, name="endpoint")
 app.add_typer(business_app, name="business")
+app.add_typer(endpoint_app, name="business-endpoint")
 
 
 @app.command()

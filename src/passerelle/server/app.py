@@ -82,6 +82,7 @@ def asgi_app(wired: Wired) -> Starlette:
             endpoints=wired.endpoints,
             webhooks=wired.webhooks,
             admin_token=settings.admin_token,
+            hosted=wired.hosted,
         ).routes(),
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
         WebSocketRoute("/v1/ws", AsgiGateway(wired.gateway)),
@@ -90,7 +91,7 @@ def asgi_app(wired: Wired) -> Starlette:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
-    app.add_middleware(GraphPaths, graph=GraphRoutes(wired.cloud, wired.blocks).app())
+    app.add_middleware(GraphPaths, graph=GraphRoutes(wired.cloud, wired.blocks, wired.hosted).app())
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)

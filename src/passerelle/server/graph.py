@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passerelle.domain.business.errors import ERRORS, CloudApiError, Failure
+from passerelle.domain.business.ids import BusinessId
 from passerelle.domain.errors import DomainError, Unavailable
 from passerelle.proto.cloud.checks import normalize_wa_id
 from passerelle.proto.cloud.codec import decode, encode
@@ -189,10 +191,21 @@ def block_answer(outcome: BlockOutcome, *, removed: bool) -> BlockUsersResponse:
     return BlockUsersResponse(block_users=result)
 
 
+class HostedSends(Protocol):
+    """The business endpoints this node hosts (``server.endpoint.hosted``)."""
+
+    def get(self, business: BusinessId) -> HostedEndpoint: ...
+
+
+class HostedEndpoint(Protocol):
+    async def messages(self, number: str, body: bytes) -> bytes: ...
+
+
 class GraphRoutes:
-    def __init__(self, cloud: CloudControl, blocks: BlockUsers) -> None:
+    def __init__(self, cloud: CloudControl, blocks: BlockUsers, hosted: HostedSends | None = None) -> None:
         self._cloud = cloud
         self._blocks = blocks
+        self._hosted = hosted
 
     def app(self) -> Starlette:
         """The Graph routes, as an app of their own, behind ``GraphPaths``."""
@@ -213,6 +226,7 @@ class GraphRoutes:
         return Starlette(
             routes=[
                 Route("/{object_id}", self.get_object, methods=["GET"]),
+                Route("/{object_id}/messages", self.messages, methods=["POST"]),
                 Route("/{object_id}/whatsapp_business_profile", self.get_profile, methods=["GET"]),
                 Route("/{object_id}/whatsapp_business_profile", self.update_profile, methods=["POST"]),
                 Route("/{object_id}/block_users", self.blocked, methods=["GET"]),
@@ -233,6 +247,18 @@ class GraphRoutes:
         caller = await self._caller(request)
         view = await self._cloud.number(caller, request.path_params["object_id"])
         return Response(encode(phone_number_out(view)), media_type=JSON)
+
+    @graph_endpoint
+    async def messages(self, request: Request) -> Response:
+        """A bot's send to a business with a hosted endpoint: the endpoint encrypts it (a self-run
+        business's bot sends through its own endpoint)."""
+        caller = await self._caller(request)
+        view = await self._cloud.number(caller, request.path_params["object_id"])
+        if self._hosted is None:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, "This server hosts no business endpoints.")
+        endpoint = self._hosted.get(view.business.id)
+        body = await endpoint.messages(view.number.id, await request.body())
+        return Response(body, media_type=JSON)
 
     @graph_endpoint
     async def get_profile(self, request: Request) -> Response:

@@ -65,6 +65,7 @@ class GracefulServer(uvicorn.Server):
         super().__init__(config)
         self.services = services
         self._stop_at: float | None = None
+        self._hosted: asyncio.Task[None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._stop_at is None and sig in (signal.SIGTERM, signal.SIGINT):
@@ -73,6 +74,21 @@ class GracefulServer(uvicorn.Server):
             return
         self.should_exit = True
         self.force_exit = True
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # hosted business endpoints are clients of this server: now they can connect
+            host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+            port = self.config.port
+            if self.servers and self.servers[0].sockets:
+                port = self.servers[0].sockets[0].getsockname()[1]
+            self._hosted = asyncio.create_task(self._start_hosted(f"http://{host}:{port}"))
+
+    async def _start_hosted(self, url: str) -> None:
+        try:
+            await self.services.hosted.start(url)
+        except Exception:
+            log.exception("hosted business endpoints could not start")
 
     async def on_tick(self, counter: int) -> bool:
         if self._stop_at is not None and not self.should_exit:
@@ -124,6 +140,7 @@ async def running_server(
                     raise RuntimeError("the server stopped while starting")
                 await asyncio.sleep(0.005)
         services: Wired = app.state.services
+        await services.hosted.start(f"http://127.0.0.1:{port}")
         yield RunningServer(
             url=f"http://127.0.0.1:{port}",
             ws_url=f"ws://127.0.0.1:{port}/v1/ws",

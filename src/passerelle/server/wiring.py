@@ -30,6 +30,7 @@ import httpx
 from passerelle.broker import open_broker
 from passerelle.config import Settings
 from passerelle.server.codes import code_sender_from_setting
+from passerelle.server.endpoint.hosted import HostedEndpoints
 from passerelle.server.metrics import Metrics
 from passerelle.server.system import RandomIds, SystemClock
 from passerelle.server.webhook_http import HttpxWebhooks
@@ -173,6 +174,7 @@ class Wired:
     blocks: BlockUsers
     business_sends: BusinessSends
     webhooks: Webhooks
+    hosted: HostedEndpoints
     janitor: Janitor
     admission: Admission
     gateway: Gateway
@@ -185,6 +187,7 @@ class Wired:
         messages already received are stored and their ``sent`` queued), then close every WebSocket
         with 1012 after the frames already queued for it."""
         self.lifecycle.draining = True
+        await self.hosted.close()
         if self.fast_gateway is not None:
             self.fast_gateway.stop_listening()
         if not await self.pipeline.drain():
@@ -235,6 +238,7 @@ class Wired:
                 try:
                     yield
                 finally:
+                    await self.hosted.close()  # clients of this very server: before it stops
                     self.lifecycle.draining = True
                     self.hub.close_all(RESTART, "service restart")
                     # Finish what was accepted into the pipeline (and its pokes) before stopping it.
@@ -458,6 +462,13 @@ def build(
         blocks=blocks,
         business_sends=business_sends,
         webhooks=webhooks,
+        hosted=HostedEndpoints(
+            data_dir=settings.data_dir,
+            endpoints=endpoints,
+            webhooks=webhooks,
+            enabled=settings.hosted_endpoints,
+            public_url=settings.public_url,
+        ),
         janitor=janitor,
         admission=admission,
         gateway=gateway,

@@ -68,6 +68,7 @@ IN_PREFIX = "wamid.P"
 CACHE_ENTRIES = 10_000
 QUEUE_SIZE = 1_000
 REPLAY_BATCH = 100
+REFRESH_AFTER_S = 5.0
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -162,6 +163,7 @@ class Endpoint:
         self._worker: asyncio.Task[None] | None = None
         self._done = -1
         self._unsubscribe: list[Callable[[], None]] = []
+        self._refreshed = 0.0
 
     @property
     def business_id(self) -> str:
@@ -222,6 +224,11 @@ class Endpoint:
         """``POST /{number}/messages`` once the bot's token is checked: the answer's bytes, or a
         ``CloudApiError`` / ``CloudBodyError``."""
         found = self._numbers.get(number)
+        if found is None and time.monotonic() - self._refreshed > REFRESH_AFTER_S:
+            self._refreshed = time.monotonic()  # a number added since: read the configuration again
+            with contextlib.suppress(SdkError):
+                self.reconfigure(await self.client.businesses.endpoint_config())
+            found = self._numbers.get(number)
         if found is None:
             raise CloudApiError(Failure.UNKNOWN_OBJECT, f"Unknown phone number id {number[:32]!r}.")
         req = decode(body, MessageRequest)

@@ -6,12 +6,14 @@ hosting statement (``PUT /v1/business-endpoint/statement``) and reads what it ne
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from passerelle.domain.business.ids import business_address
-from passerelle.domain.errors import Forbidden
+from passerelle.domain.errors import Forbidden, Unavailable
 from passerelle.domain.ids import AccountId
 from passerelle.proto.rest.business import (
     BusinessPersonOut,
@@ -36,6 +38,12 @@ from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.webhooks import Webhooks
 
 
+class Hosting(Protocol):
+    """Runs hosted endpoints in this server (``server.endpoint.hosted``)."""
+
+    async def host(self, business: str) -> EndpointRecord: ...
+
+
 def hosting_out(e: EndpointRecord) -> HostingOut:
     return HostingOut(device_id=e.device, mode=e.mode.value, statement=e.statement, signature=e.signature)
 
@@ -50,7 +58,9 @@ class EndpointRoutes:
         endpoints: BusinessEndpoints,
         webhooks: Webhooks,
         admin_token: str,
+        hosted: Hosting | None = None,
     ) -> None:
+        self._hosted = hosted
         self._accounts = accounts
         self._admin = admin
         self._people = people
@@ -61,6 +71,7 @@ class EndpointRoutes:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/v1/admin/businesses/{business}/enrolments", self.issue, methods=["POST"]),
+            Route("/v1/admin/businesses/{business}/endpoint", self.host, methods=["POST"]),
             Route("/v1/business-endpoints", self.enrol, methods=["POST"]),
             Route("/v1/business-endpoint/statement", self.statement, methods=["PUT"]),
             Route("/v1/business-endpoint", self.config, methods=["GET"]),
@@ -76,6 +87,15 @@ class EndpointRoutes:
             business_id=made.business, mode=made.mode.value, token=made.token, expires_at=made.expires_at
         )
         return json_response(out, status=201)
+
+    @endpoint
+    async def host(self, request: Request) -> Response:
+        """The operator runs the business's endpoint in this server (hosted)."""
+        require_operator(request, self._admin_token, api="admin")
+        if self._hosted is None:
+            raise Unavailable("this server runs no hosted endpoints")
+        made = await self._hosted.host(request.path_params["business"])
+        return json_response(hosting_out(made), status=201)
 
     @endpoint
     async def enrol(self, request: Request) -> Response:
