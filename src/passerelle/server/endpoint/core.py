@@ -31,6 +31,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import msgspec
 
 from passerelle.domain.business.errors import CloudApiError, Failure
+from passerelle.domain.errors import Unavailable as ServerUnavailable
 from passerelle.domain.ids import AccountId, MessageId
 from passerelle.proto.cloud.checks import MEDIA_KINDS, CheckedMessage, CheckedRead, check_message_request
 from passerelle.proto.cloud.codec import decode, encode
@@ -57,7 +58,7 @@ from passerelle.proto.cloud.webhooks import (
 from passerelle.proto.frames import BizMeta
 from passerelle.proto.rest.business import BusinessPersonOut, EndpointConfig, EndpointNumber
 from passerelle.sdk import Client
-from passerelle.sdk.errors import BusinessRefused, NotFound, SdkError, Unavailable
+from passerelle.sdk.errors import BusinessRefused, NotFound, RateLimited, SdkError, Unavailable
 from passerelle.sdk.events import Message, ReceiptEvent
 from passerelle.sdk.schema import ReplyRef, TextContent
 
@@ -252,8 +253,10 @@ class Endpoint:
             sent = await self.client.send_content(person.account_id, content, biz=biz)
         except BusinessRefused as exc:
             raise CloudApiError(_failure(exc.failure), exc.details) from None
-        except Unavailable:
-            raise
+        except Unavailable as exc:  # the server did not answer in time: the bot may retry
+            raise ServerUnavailable(exc.message) from None
+        except RateLimited as exc:
+            raise CloudApiError(Failure.THROUGHPUT, exc.message) from None
         except SdkError as exc:  # refused by the messaging rules (gone, blocked, ...)
             raise CloudApiError(Failure.UNDELIVERABLE, exc.message) from None
         account = AccountId(person.account_id)
