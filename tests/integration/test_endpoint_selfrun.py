@@ -210,10 +210,41 @@ async def test_customers_on_three_apps_talk_to_one_self_run_business(
             reacted = await next_message(streams["Alice"])
             assert reacted.outgoing and reacted.reactions == ((business, "👍"),)
 
-            # The person shares a place: a location webhook.
+            # The person shares a place and a card, and reacts to the business's message.
             await chloe.businesses.share_location(business, 45.76, 4.83, name="Chez moi")
             await receiver.wait_until(
                 lambda r: any(v["messages"][0]["type"] == "location" for v in inbound(r))
+            )
+            shared = next(
+                v["messages"][0] for v in inbound(receiver) if v["messages"][0]["type"] == "location"
+            )
+            assert shared["location"] == {"latitude": 45.76, "longitude": 4.83, "name": "Chez moi"}
+            await chloe.businesses.share_contact(business, "Léa", "+33 6 00 00 00 00")
+            await receiver.wait_until(
+                lambda r: any(v["messages"][0]["type"] == "contacts" for v in inbound(r))
+            )
+            card_in = next(
+                v["messages"][0] for v in inbound(receiver) if v["messages"][0]["type"] == "contacts"
+            )
+            assert card_in["contacts"] == [
+                {"name": {"formatted_name": "Léa"}, "phones": [{"phone": "+33 6 00 00 00 00"}]}
+            ]
+            await alice.content.react(shown, "❤️")
+            await receiver.wait_until(
+                lambda r: any(v["messages"][0]["type"] == "reaction" for v in inbound(r))
+            )
+            heart = next(
+                v["messages"][0] for v in inbound(receiver) if v["messages"][0]["type"] == "reaction"
+            )
+            assert (
+                heart["reaction"] == {"message_id": wamid, "emoji": "❤️"} and heart["from"] == ids["Alice"][0]
+            )
+            # An edit is not a new message for the bot (the Cloud API has none).
+            mine = next(m for m in await marie.history(offer.conv) if m.outgoing and m.text == "L'après-midi")
+            await marie.content.edit(mine, "Le soir plutôt")
+            await marie.send_text(business, "fin")  # handed on after the edit, in order
+            await receiver.wait_until(
+                lambda r: any(v["messages"][0].get("text", {}).get("body") == "fin" for v in inbound(r))
             )
 
             # Statuses: sent at once, delivered by the person's device, read when they read it.
@@ -236,6 +267,8 @@ async def test_customers_on_three_apps_talk_to_one_self_run_business(
             )
             assert read.status_code == 200 and read.json() == {"success": True}
 
+            taps = [v for v in inbound(receiver) if v["messages"][0]["type"] == "interactive"]
+            assert all("Le soir" not in str(v) for v in inbound(receiver)) and len(taps) == 2
             # Nothing the people or the bot wrote is in the server's files.
             texts = [
                 "Bonjour, ici Alice",

@@ -15,6 +15,7 @@ token is missing or expired). Every method raises an ``SdkError`` subclass on fa
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -278,9 +279,15 @@ class Client:
 
     @classmethod
     async def open(
-        cls, store_dir: Path, passphrase: str | None = None, *, options: ClientOptions | None = None
+        cls,
+        store_dir: Path,
+        passphrase: str | None = None,
+        *,
+        options: ClientOptions | None = None,
+        server_url: str | None = None,
     ) -> Client:
-        """Resume a device from its store. No network is needed until it is used.
+        """Resume a device from its store. No network is needed until it is used. ``server_url``:
+        the server moved (a new address for the same server); kept in the store from now on.
 
         Raises:
             StoreError: no store there, or a wrong passphrase.
@@ -288,6 +295,9 @@ class Client:
         store = await LocalStore.open(Path(store_dir), passphrase=passphrase)
         try:
             identity = await store.identity()
+            if server_url is not None and server_url != identity.server_url:
+                identity = dataclasses.replace(identity, server_url=server_url)
+                await store.save_identity(identity)
             crypto = await store.load_crypto()
             token = await store.token()
         except BaseException:

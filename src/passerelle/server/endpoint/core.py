@@ -375,6 +375,8 @@ class Endpoint:
             if message.sender == me and message.reactions:
                 await self._reacted(message)
             return
+        if message.edited or message.deleted:
+            return  # the Cloud API has no edits: the bot saw the message when it came
         mid = int(message.id) if message.id is not None else 0
         number = self._number_for(message.sender)
         if number is not None:

@@ -107,7 +107,7 @@ class HostedEndpoints:
         if token is not None:
             client = await Client.enrol_business_endpoint(self._url, keys, enrolment_token=token)
         else:
-            client = await Client.open(keys)
+            client = await Client.open(keys, server_url=self._url)
         try:
             config = await client.businesses.endpoint_config()
         except BaseException:

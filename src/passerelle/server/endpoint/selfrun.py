@@ -60,7 +60,7 @@ class SelfRun:
         await asyncio.to_thread(data_dir.mkdir, mode=0o700, parents=True, exist_ok=True)
         device_dir = data_dir / DEVICE_DIR
         if (device_dir / DB_FILE).exists():
-            client = await Client.open(device_dir, options.passphrase)
+            client = await Client.open(device_dir, options.passphrase, server_url=options.server_url)
         elif options.enrolment_token:
             client = await Client.enrol_business_endpoint(
                 options.server_url,
