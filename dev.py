@@ -16,7 +16,9 @@ matches pyproject.toml). It runs again only when pyproject.toml, uv.lock or requ
 The browser tests (tests/browser) drive the system's Chromium through Playwright; Playwright's own
 browser download is never used. When no Chromium is found, set-up installs Debian's `chromium` with
 apt-get if it runs as root on a machine that has apt-get (PASSERELLE_NO_CHROMIUM=1 skips that);
-otherwise it says how, and the browser tests are skipped with that reason.
+otherwise it says how, and the browser tests are skipped with that reason. The three-node tests
+(tests/cluster) put Debian's `haproxy` in front of the nodes; set-up installs it the same way
+(PASSERELLE_NO_HAPROXY=1 skips that).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def setup() -> None:
             sys.exit("set-up failed (above). If uv.lock no longer matches pyproject.toml, run: python3 dev.py lock")
         STAMP.write_text(digest)
     _ensure_chromium()
+    _ensure_haproxy()
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -87,19 +90,31 @@ def _ensure_chromium() -> None:
         return
     if os.environ.get("PASSERELLE_NO_CHROMIUM"):
         return
+    _apt_install("chromium", "the browser tests")
+
+
+def _ensure_haproxy() -> None:
+    """Debian's haproxy for the three-node tests (a load balancer in front of the nodes)."""
+    if shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists() or os.environ.get("PASSERELLE_NO_HAPROXY"):
+        return
+    _apt_install("haproxy", "the load-balancer tests")
+
+
+def _apt_install(package: str, what: str) -> None:
+    """Install one Debian package when set-up runs as root with apt-get; else say how (``what`` skips)."""
     can_install = os.name == "posix" and shutil.which("apt-get") and os.geteuid() == 0
     if not can_install:
-        print("no Chromium: the browser tests will be skipped (install it: sudo apt-get install -y chromium)")
+        print(f"no {package}: {what} will be skipped (install it: sudo apt-get install -y {package})")
         return
     quiet = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
     # Wait for another apt/dpkg run (a second set-up at the same time) instead of failing at once.
     wait = ["-o", "DPkg::Lock::Timeout=300"]
-    install = ["apt-get", *wait, "install", "-y", "--no-install-recommends", "chromium"]
+    install = ["apt-get", *wait, "install", "-y", "--no-install-recommends", package]
     print("+", " ".join(install), flush=True)
     if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
         subprocess.run(["apt-get", *wait, "update"], env=quiet, capture_output=True)
         if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
-            print("chromium could not be installed: the browser tests will be skipped")
+            print(f"{package} could not be installed: {what} will be skipped")
 
 
 def lock(args: list[str]) -> int:
