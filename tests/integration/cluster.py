@@ -80,15 +80,19 @@ class Cluster:
 
 
 @contextlib.asynccontextmanager
-async def shared_schema() -> AsyncIterator[str]:
-    """A fresh schema in the test database (its database URL is returned), dropped afterwards."""
+async def shared_schema(*, migrated: bool = True) -> AsyncIterator[str]:
+    """A fresh schema in the test database (its database URL is returned), dropped afterwards;
+    ``migrated``: the test's servers must have created their tables in it."""
     schema = f"passerelle_nodes_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(POSTGRES_URL)
     try:
         await admin.execute(f'CREATE SCHEMA "{schema}"')
         yield with_query(POSTGRES_URL, search_path=schema)
         # The nodes really worked in the schema (so dropping it leaves nothing behind).
-        assert await admin.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations') is not None
+        assert (
+            not migrated
+            or await admin.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations') is not None
+        )
     finally:
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()

@@ -47,6 +47,11 @@ class Metrics:
             registry=r,
         )
         self.janitor_deleted = Counter("passerelle_janitor_deleted", "Expired records deleted", registry=r)
+        self.janitor_leader = Gauge(
+            "passerelle_janitor_leader",
+            "1 while this node holds the lease of the cluster's periodic jobs (retention), else 0",
+            registry=r,
+        )
         self.webhooks = WebhookMetrics(r)
 
     def on_batch(self, size: int, seconds: float) -> None:

@@ -64,6 +64,7 @@ from passerelle.service.ports import (
     CodeSender,
     DeviceNotices,
     IdGenerator,
+    Lease,
     RateLimits,
     Store,
 )
@@ -74,6 +75,7 @@ from passerelle.service.stories.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blobs import open_blobs
 from passerelle.storage.business import business_store_for, endpoint_store_for, webhook_store_for
+from passerelle.storage.leases import open_lease
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
@@ -95,6 +97,8 @@ class Adapters:
     codes: CodeSender
     webhooks: HttpxWebhooks
     """The HTTP client that calls businesses' webhook URLs (closed with the rest)."""
+    janitor_lease: Lease
+    """Held by one node at a time among those sharing the database: that node runs retention."""
     http: httpx.AsyncClient | None = None
     """The HTTP client of a code sender that calls a web service (closed with the rest)."""
 
@@ -128,6 +132,7 @@ def adapters(
         ids=ids or RandomIds(),
         codes=code_sender,
         webhooks=HttpxWebhooks(max_connections=settings.webhook_concurrency),
+        janitor_lease=open_lease(settings.effective_database_url(), "janitor"),
         http=http,
     )
 
@@ -403,6 +408,8 @@ def build(
         idempotency_window_s=settings.idempotency_window_s,
         on_deleted=metrics.janitor_deleted.inc,
         also=[stories.delete_expired, media.delete_expired, business_people.delete_expired],
+        lease=a.janitor_lease,
+        on_lease=metrics.janitor_leader.set,
     )
     admission = Admission(
         per_client=limits.max_connections_per_client,

@@ -23,6 +23,7 @@ from passerelle.service.ports import Store
 from passerelle.service.records import AccountRecord, TokenRecord
 from passerelle.storage import MemoryStore
 from passerelle.storage.blobs.files import LocalBlobStore
+from passerelle.storage.leases import SoleNode
 from passerelle.storage.ratelimits.memory import MemoryRateLimits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 from tests.unit.service.fakes import FakeClock, KeysLow, Notices, Phone, TestDevice
@@ -109,6 +110,7 @@ def memory_adapters(tmp_path: Path, clock: FakeClock, phone: Phone) -> Adapters:
         ids=RandomIds(),
         codes=phone,
         webhooks=HttpxWebhooks(max_connections=1),
+        janitor_lease=SoleNode(),
     )
 
 

@@ -86,5 +86,8 @@ from passerelle.service.ports.system import (
     IdGenerator as IdGenerator,
 )
 from passerelle.service.ports.system import (
+    Lease as Lease,
+)
+from passerelle.service.ports.system import (
     RateLimits as RateLimits,
 )

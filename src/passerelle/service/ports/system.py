@@ -1,4 +1,4 @@
-"""The clock, ids, and rate-limit buckets: what every capability may need from the world."""
+"""The clock, ids, rate-limit buckets and job leases: what every capability may need from the world."""
 
 from __future__ import annotations
 
@@ -50,3 +50,21 @@ class RateLimits(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class Lease(Protocol):
+    """The right to run one cluster-wide job (retention...) now: held by one node at a time among
+    the nodes sharing a database, and taken over by another when its holder dies.
+
+    The jobs it guards must be safe to run twice (idempotent deletes): the lease saves the work
+    being done once per node, it does not fence a round already started by a holder that then lost it.
+    """
+
+    async def held(self) -> bool:
+        """Whether this node holds the lease now: taken when free, kept while held (its hold is
+        checked). False (never an error) when the shared state cannot be reached."""
+        ...
+
+    async def close(self) -> None:
+        """Give the lease up (another node may take it at once)."""
+        ...
