@@ -25,7 +25,7 @@ from passerelle.broker.local import LocalBroker
 from passerelle.broker.redis import RedisBroker
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId
-from passerelle.service.ports import Broker, BrokerEvent, DeviceNews, Ephemeral, Invalidate
+from passerelle.service.ports import Broker, BrokerEvent, Connected, DeviceNews, Ephemeral, Invalidate
 
 REDIS_URL = os.environ.get("PASSERELLE_TEST_REDIS_URL", "")
 WITHIN = 5.0
@@ -47,6 +47,8 @@ EVENTS: list[BrokerEvent] = [
     Invalidate(accounts=(AccountId("acc_a"), AccountId("acc_b"))),
     Invalidate(conversations=(ConversationId("g_team"),)),
     Invalidate(),
+    Connected("node-a", (DeviceId("dev_a"), DeviceId("dev_b")), (1_700_000_000_000, 1_700_000_000_001)),
+    Connected("node-b", (), ()),
 ]
 
 
@@ -194,6 +196,8 @@ def test_encoding_refuses_what_is_not_an_event() -> None:
         b'{"k":"eph","d":["dev_a"],"f":"%%%%"}',
         b'{"k":"eph","d":["dev_a"],"f":"abc"}',
         b'{"k":"inv","a":"acc_a"}',
+        b'{"k":"conn","n":"node-a","d":["dev_a"],"t":[]}',
+        b'{"k":"conn","n":"node-a","d":["dev_a"],"t":["soon"]}',
     ],
 )
 def test_malformed_bytes_raise_value_error(data: bytes) -> None:

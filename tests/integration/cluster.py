@@ -55,6 +55,8 @@ class Node:
     redis_client_name: str
     """The name of this node's Redis connections (as CLIENT LIST shows them)."""
     _stack: contextlib.AsyncExitStack
+    inbox: CodeInbox = field(default_factory=CodeInbox)
+    """The phone that receives the one-time codes this node sends."""
 
     @property
     def url(self) -> str:
@@ -110,15 +112,16 @@ async def start_node(
         **overrides,
     )
     stack = contextlib.AsyncExitStack()
+    inbox = CodeInbox()
     try:
-        running = await stack.enter_async_context(running_server(settings, code_sender=CodeInbox()))
+        running = await stack.enter_async_context(running_server(settings, code_sender=inbox))
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=running.url, timeout=10.0))
     except BaseException:
         await stack.aclose()
         raise
     ws_url = running.fast_ws_url if fast_ws else running.ws_url
     assert ws_url is not None, "the fast WebSocket gateway is off in the test settings"
-    return Node(name, running, http, ws_url, client_name, stack)
+    return Node(name, running, http, ws_url, client_name, stack, inbox)
 
 
 @contextlib.asynccontextmanager

@@ -7,7 +7,7 @@ import base64
 import msgspec
 
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId
-from passerelle.service.ports import BrokerEvent, DeviceNews, Ephemeral, Invalidate
+from passerelle.service.ports import BrokerEvent, Connected, DeviceNews, Ephemeral, Invalidate
 
 
 class _Wire(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -18,6 +18,8 @@ class _Wire(msgspec.Struct, frozen=True, omit_defaults=True):
     a: list[str] = []
     v: list[str] = []
     x: bool = False
+    n: str = ""
+    t: list[int] = []
 
 
 _enc = msgspec.json.Encoder()
@@ -32,6 +34,8 @@ def encode_event(event: BrokerEvent) -> bytes:
             return _enc.encode(_Wire(k="eph", d=list(devices), f=base64.b64encode(frame).decode(), c=close))
         case Invalidate(accounts=accounts, conversations=convs):
             return _enc.encode(_Wire(k="inv", a=list(accounts), v=list(convs)))
+        case Connected(node=node, devices=devices, at=at):
+            return _enc.encode(_Wire(k="conn", n=node, d=list(devices), t=list(at)))
     raise TypeError(f"not a broker event: {event!r}")
 
 
@@ -43,4 +47,8 @@ def decode_event(data: bytes) -> BrokerEvent:
         return Ephemeral(tuple(DeviceId(d) for d in wire.d), base64.b64decode(wire.f, validate=True), wire.c)
     if wire.k == "inv":
         return Invalidate(tuple(AccountId(a) for a in wire.a), tuple(ConversationId(c) for c in wire.v))
+    if wire.k == "conn":
+        if len(wire.t) != len(wire.d):
+            raise ValueError("a connected event names one time per device")
+        return Connected(wire.n, tuple(DeviceId(d) for d in wire.d), tuple(wire.t))
     raise ValueError(f"unknown broker event kind {wire.k!r}")

@@ -282,6 +282,7 @@ def build(
         metrics=metrics,
         on_presence=presence.seen,
         max_frame_bytes=limits.max_frame_bytes,
+        now_ms=clock.now_ms,
     )
     pipeline = SendPipeline(
         store,

@@ -8,6 +8,10 @@ Two ways in, one rule (a device's items are queued in position order, each once)
 - Several nodes (Redis broker): the pipeline's commits become pokes ("device D has news"), and every
   node reads the mailboxes of its own connections from the database after its last queued position.
 
+One connection per device: a device that says ``hello`` again replaces its older connection (closed
+with 4000), on this node at once and, with several nodes, on the others through a ``Connected``
+event published with the pokes (the older of two connections is closed, by their ``hello`` times).
+
 Nothing stored may stop a device's delivery: a ``deliver`` frame stays within the frame limit, and an
 item read back from the database whose body could not be delivered (not UTF-8 JSON: a row older than
 the checks at the edge) is dropped and the device told with an ``undeliverable`` error, instead of
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
 from collections.abc import Callable, Sequence
 
 from passerelle.domain.ids import AccountId, DeviceId, MailboxPos
@@ -27,7 +33,15 @@ from passerelle.proto.payloads import body_problem
 from passerelle.server.metrics import Metrics
 from passerelle.server.ws.connection import Connection, Entry
 from passerelle.server.ws.deliver import shared_tail
-from passerelle.service.ports import Broker, BrokerEvent, DeviceNews, Ephemeral, Invalidate, Mailbox
+from passerelle.service.ports import (
+    Broker,
+    BrokerEvent,
+    Connected,
+    DeviceNews,
+    Ephemeral,
+    Invalidate,
+    Mailbox,
+)
 from passerelle.service.records import AppendResult, MailboxItem, SharedItems
 
 log = logging.getLogger("passerelle.hub")
@@ -48,8 +62,16 @@ class Hub:
         metrics: Metrics,
         on_presence: Callable[[AccountId], None] | None = None,
         max_frame_bytes: int = 1 << 20,
+        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._mailbox = mailbox
+        self.node = secrets.token_hex(8)
+        """This node's name in the ``Connected`` events it publishes (it ignores its own)."""
+        self._now_ms = now_ms
+        self._since: dict[DeviceId, int] = {}
+        """When each connection of ``connections`` said hello (wall clock, ms)."""
+        self._connected: dict[DeviceId, int] = {}
+        """Hellos not yet published to the other nodes."""
         self._max_frame = max_frame_bytes
         """No ``deliver`` frame is larger (unless one item alone is): what clients must accept."""
         self._broker = broker
@@ -70,6 +92,10 @@ class Hub:
         if old is not None and old is not conn:
             old.close(REPLACED, "this device connected again elsewhere")
         self.connections[conn.device] = conn
+        self._since[conn.device] = at = self._now_ms()
+        if not self._broker.is_local:
+            self._connected[conn.device] = at
+            self._poke_ready.set()
         self._metrics.connections.inc()
         conn.request_sync()
         if self.on_presence is not None and conn.account is not None:
@@ -78,6 +104,7 @@ class Hub:
     def unregister(self, conn: Connection) -> None:
         if conn.device is not None and self.connections.get(conn.device) is conn:
             del self.connections[conn.device]
+            self._since.pop(conn.device, None)
             self._metrics.connections.dec()
             if self.on_presence is not None and conn.account is not None:
                 self.on_presence(conn.account)
@@ -203,6 +230,13 @@ class Hub:
                             conn.close(4001, "device removed")
             case Invalidate():
                 self._invalidate(event)
+            case Connected(node=node, devices=devices, at=at) if node != self.node:
+                for device, then in zip(devices, at, strict=True):
+                    conn = self.connections.get(device)
+                    if conn is not None and self._since.get(device, 0) <= then:
+                        conn.close(REPLACED, "this device connected again elsewhere")
+            case Connected():
+                pass  # this node's own, back from the broker
 
     async def run(self) -> None:
         """Publish pending pokes in batches (several-node mode). Owned by the lifespan.
@@ -223,7 +257,7 @@ class Hub:
                 pause = min(pause * 2, 5.0)
                 self._poke_ready.set()
         except asyncio.CancelledError:
-            if self._pokes:
+            if self._pokes or self._connected:
                 try:
                     async with asyncio.timeout(FLUSH_TIMEOUT_S):
                         await self._publish_pokes()
@@ -232,20 +266,29 @@ class Hub:
             raise
 
     async def _publish_pokes(self) -> bool:
-        """Publish what is pending; on failure keep it for the next try and return False."""
+        """Publish what is pending (pokes, then hellos); on failure keep it for the next try and
+        return False."""
         devices, self._pokes = self._pokes, set()
-        if not devices:
-            return True
+        hellos, self._connected = self._connected, {}
         try:
-            await self._broker.publish(DeviceNews(tuple(devices)))
+            if devices:
+                await self._broker.publish(DeviceNews(tuple(devices)))
+                devices = set()
+            if hellos:
+                await self._broker.publish(Connected(self.node, tuple(hellos), tuple(hellos.values())))
         except asyncio.CancelledError:
-            self._pokes |= devices
+            self._keep(devices, hellos)
             raise
         except Exception:
-            self._pokes |= devices
+            self._keep(devices, hellos)
             log.warning("could not publish %d pokes; trying again", len(devices), exc_info=True)
             return False
         return True
+
+    def _keep(self, devices: set[DeviceId], hellos: dict[DeviceId, int]) -> None:
+        self._pokes |= devices
+        for device, at in hellos.items():
+            self._connected.setdefault(device, at)
 
     def close_all(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for conn in list(self.connections.values()):

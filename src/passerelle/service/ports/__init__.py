@@ -44,6 +44,9 @@ from passerelle.service.ports.broker import (
     BrokerHandler as BrokerHandler,
 )
 from passerelle.service.ports.broker import (
+    Connected as Connected,
+)
+from passerelle.service.ports.broker import (
     DeviceNews as DeviceNews,
 )
 from passerelle.service.ports.broker import (

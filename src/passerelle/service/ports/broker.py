@@ -40,7 +40,17 @@ class Invalidate:
     conversations: tuple[ConversationId, ...] = ()
 
 
-BrokerEvent = DeviceNews | Ephemeral | Invalidate
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """These devices said ``hello`` on node ``node``, at these wall-clock times (ms): a node holding
+    an older connection of one of them closes it, so a device has one connection in the cluster."""
+
+    node: str
+    devices: tuple[DeviceId, ...]
+    at: tuple[int, ...]
+
+
+BrokerEvent = DeviceNews | Ephemeral | Invalidate | Connected
 
 
 BrokerHandler = Callable[[BrokerEvent], Awaitable[None]]
