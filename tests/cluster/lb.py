@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.terminals import WAIT_S, Proc, free_port
+from tests.e2e.terminals import WAIT_S, Proc
 from tests.integration.cluster import CLUSTER_CODE_KEY, POSTGRES_URL, REDIS_URL, shared_schema
 
 HAPROXY = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
@@ -36,9 +37,35 @@ CHECK_INTERVAL_MS = 200
 """How often HAProxy asks each node's /readyz in the tests (deploy/haproxy.cfg: 2 s)."""
 
 
-def haproxy_config(*, port: int, nodes: Iterable[tuple[str, int]], stats_socket: Path) -> str:
-    """The test's HAProxy configuration: deploy/haproxy.cfg with free ports and quick health checks."""
-    servers = "\n".join(f"    server {name} 127.0.0.1:{node_port} check" for name, node_port in nodes)
+def haproxy_config(
+    *,
+    port: int,
+    nodes: Iterable[tuple[str, int, int | None]],
+    stats_socket: Path,
+    fast_port: int | None = None,
+) -> str:
+    """The test's HAProxy configuration: deploy/haproxy.cfg with free ports and quick health checks.
+    ``nodes``: (name, HTTP port, fast WebSocket port or None); with ``fast_port``, a second frontend
+    balances the nodes' fast (picows) gateways, checked on their HTTP port's /readyz."""
+    nodes = list(nodes)
+    servers = "\n".join(f"    server {name} 127.0.0.1:{node_port} check" for name, node_port, _ in nodes)
+    fast = ""
+    if fast_port is not None:
+        fast_servers = "\n".join(
+            f"    server {name} 127.0.0.1:{ws} check port {node_port}" for name, node_port, ws in nodes
+        )
+        fast = f"""
+frontend passerelle_fast
+    bind 127.0.0.1:{fast_port}
+    default_backend fast_nodes
+
+backend fast_nodes
+    balance leastconn
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter {CHECK_INTERVAL_MS} fall 2 rise 1
+{fast_servers}
+"""
     return f"""\
 global
     maxconn 4000
@@ -65,7 +92,7 @@ backend nodes
     http-check expect status 200
     default-server inter {CHECK_INTERVAL_MS} fall 2 rise 1
 {servers}
-"""
+{fast}"""
 
 
 @dataclass
@@ -76,6 +103,10 @@ class ServeNode:
     port: int
     data_dir: Path
     env: dict[str, str]
+    args: tuple[str, ...] = ()
+    """More ``passerelle serve`` arguments (``--config FILE``)."""
+    ws_port: int | None = None
+    """The fast (picows) gateway's port, when it is on."""
     proc: Proc | None = None
     past: list[Proc] = field(default_factory=list)
     """Earlier processes of this node (killed or stopped): their output is kept for ``code_for``."""
@@ -85,8 +116,11 @@ class ServeNode:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        args = ("serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port))
-        self.proc = await Proc.start(f"node {self.name}", *args, env=self.env)
+        args: tuple[str, ...] = ("serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1")
+        args = (*args, "--port", str(self.port))
+        if self.ws_port is not None:
+            args = (*args, "--ws-port", str(self.ws_port))
+        self.proc = await Proc.start(f"node {self.name}", *args, *self.args, env=self.env)
         await self.proc.line("passerelle is ready")
         async with httpx.AsyncClient() as http, asyncio.timeout(WAIT_S):
             while True:  # the app is ready; uvicorn binds the port just after
@@ -120,17 +154,29 @@ class ServeNode:
     def output(self) -> str:
         return "\n".join(p.output() for p in [*self.past, *([self.proc] if self.proc else [])])
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, f"node {self.name} is not running"
+        return self.proc.process.pid
+
 
 @dataclass
 class Balancer:
     port: int
     config: Path
     stats_socket: Path
+    fast_port: int | None = None
     proc: Proc | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def fast_ws_url(self) -> str:
+        """The WebSocket URL of the nodes' fast gateways, through the balancer."""
+        assert self.fast_port is not None, "three_nodes(fast=True) balances the fast gateways"
+        return f"ws://127.0.0.1:{self.fast_port}/v1/ws"
 
     async def start(self) -> None:
         assert HAPROXY is not None
@@ -216,6 +262,16 @@ class ProcessCluster:
                 await asyncio.sleep(0.05)
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` different free ports (probed together, so no two are the same)."""
+    probes = [socket.create_server(("127.0.0.1", 0)) for _ in range(count)]
+    try:
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 def needs_cluster() -> None:
     if not (POSTGRES_URL and REDIS_URL):
         pytest.skip("three nodes need PASSERELLE_TEST_POSTGRES_URL and PASSERELLE_TEST_REDIS_URL")
@@ -225,10 +281,17 @@ def needs_cluster() -> None:
 
 @contextlib.asynccontextmanager
 async def three_nodes(
-    tmp_path: Path, names: tuple[str, ...] = ("A", "B", "C"), env: dict[str, str] | None = None
+    tmp_path: Path,
+    names: tuple[str, ...] = ("A", "B", "C"),
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    *,
+    fast: bool = False,
 ) -> AsyncIterator[ProcessCluster]:
-    """The nodes (``PASSERELLE_*`` settings in ``env`` apply to each) and HAProxy, all started; all
-    stopped afterwards (SIGKILL for whatever a test left running: nothing more to check)."""
+    """The nodes (``PASSERELLE_*`` settings in ``env`` and ``serve`` arguments in ``args`` apply
+    to each) and HAProxy, all started; all stopped afterwards (SIGKILL for whatever a test left
+    running: nothing more to check). ``fast``: the nodes also run their fast WebSocket gateway,
+    balanced by HAProxy on a port of its own (``cluster.lb.fast_ws_url``)."""
     needs_cluster()
     prefix = f"passerelle:test-lb:{secrets.token_hex(6)}"
     async with shared_schema() as database_url:
@@ -245,14 +308,25 @@ async def three_nodes(
             "PASSERELLE_SHUTDOWN_TIMEOUT_S": "5",
             **(env or {}),
         }
-        nodes = [ServeNode(name, free_port(), tmp_path / f"node-{name}", base) for name in names]
-        lb_port = free_port()
+        ports = free_ports(2 * len(names) + 2)
+        nodes = [
+            ServeNode(
+                name, ports[2 * i], tmp_path / f"node-{name}", base, args, ports[2 * i + 1] if fast else None
+            )
+            for i, name in enumerate(names)
+        ]
+        lb_port, fast_port = ports[-2], (ports[-1] if fast else None)
         config = tmp_path / "haproxy.cfg"
         socket_path = tmp_path / "haproxy.sock"
         config.write_text(
-            haproxy_config(port=lb_port, nodes=[(n.name, n.port) for n in nodes], stats_socket=socket_path)
+            haproxy_config(
+                port=lb_port,
+                nodes=[(n.name, n.port, n.ws_port) for n in nodes],
+                stats_socket=socket_path,
+                fast_port=fast_port,
+            )
         )
-        lb = Balancer(lb_port, config, socket_path)
+        lb = Balancer(lb_port, config, socket_path, fast_port)
         found = ProcessCluster(nodes, lb, database_url, prefix)
         try:
             # The first node migrates the schema; the others then start together.
