@@ -16,6 +16,8 @@ from passerelle.domain.apps import DAY_S, MIB, App, AppRegistry, IdentityKind, M
 from passerelle.domain.ids import AppName
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
+from passerelle.domain.proxies import DEFAULT as PROXIES_DEFAULT
+from passerelle.domain.proxies import TrustedProxies
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +46,9 @@ class Settings:
     """Empty: AWS_SECRET_ACCESS_KEY (or the machine's role). Never logged or shown."""
     host: str = "127.0.0.1"
     port: int = 8000
+    trusted_proxies: str = PROXIES_DEFAULT
+    """The reverse proxies and load balancers in front (comma-separated addresses or networks; empty:
+    none): only their X-Forwarded-For is believed, so per-address limits count the real client."""
     ws_port: int | None = None
     """When set, the fast (picows) WebSocket gateway also listens on this port (0: any free port)."""
     code_sender: str = "console"
@@ -218,6 +223,11 @@ def _check(key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{key} ({where}) starts with {scheme!r}: expected {wanted} (or nothing)")
     if key == "code_key" and value and len(value) < MIN_CODE_KEY_CHARS:
         raise ConfigError(f"{_shown(key, value)} ({where}): at least {MIN_CODE_KEY_CHARS} characters")
+    if key == "trusted_proxies":
+        try:
+            TrustedProxies(value)
+        except ValueError as exc:
+            raise ConfigError(f"{_shown(key, value)} ({where}): {exc}") from None
     if key == "code_sender" and value != "console" and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{_shown(key, value)} ({where}): expected console or an http(s) URL")
     if key in ("port", "ws_port") and value is not None and not 0 <= value <= 65535:

@@ -442,6 +442,20 @@ async def test_behind_a_local_proxy_each_forwarded_client_has_its_own_cap(tmp_pa
         await second.close()
 
 
+async def test_the_header_of_a_peer_that_is_not_a_trusted_proxy_is_ignored(
+    tmp_path: Path, layer: str
+) -> None:
+    settings = replace(make_settings(tmp_path), trusted_proxies="10.0.0.0/8")  # the proxy is elsewhere
+    async with running_server(settings, code_sender=CodeInbox()) as server:
+        url = gateway_url(server, layer)
+        ws = await connect(url, additional_headers={"X-Forwarded-For": "203.0.113.1"})
+        try:  # counted against the peer (this host), as the handshake was answered
+            assert server.services.admission.of_client("127.0.0.1") == 1
+            assert server.services.admission.of_client("203.0.113.1") == 0
+        finally:
+            await ws.close()
+
+
 async def test_a_socket_that_never_sends_a_whole_request_head_is_dropped(tmp_path: Path, layer: str) -> None:
     async with serving(tmp_path) as server:
         url = gateway_url(server, layer)

@@ -107,6 +107,15 @@ def test_a_bad_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPa
         load_settings()
 
 
+def test_trusted_proxies_come_from_the_environment_and_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().trusted_proxies == "127.0.0.1,::1"
+    monkeypatch.setenv("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1")
+    assert load_settings().trusted_proxies == "10.0.0.0/8,127.0.0.1"
+    monkeypatch.setenv("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8,haproxy")
+    with pytest.raises(ConfigError, match="'haproxy' is not an IP address or network"):
+        load_settings()
+
+
 def test_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot read the configuration .*nowhere\.toml"):
         load_settings(tmp_path / "nowhere.toml")

@@ -17,6 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from passerelle.config import Settings
+from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.app import create_app
 from passerelle.server.uvicorn_protocols import HttpProtocol, WebSocketProtocol
 from passerelle.server.wiring import Wired
@@ -48,6 +49,8 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        proxy_headers=True,
+        forwarded_allow_ips=list(TrustedProxies(settings.trusted_proxies).entries),
     )
 
 

@@ -29,6 +29,7 @@ import httpx
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
+from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.endpoint.hosted import HostedEndpoints
 from passerelle.server.metrics import Metrics
@@ -439,7 +440,10 @@ def build(
     )
     fast_gateway = (
         PicowsGateway(
-            gateway, max_frame_bytes=limits.max_frame_bytes, recv_buffer_bytes=limits.recv_buffer_bytes
+            gateway,
+            max_frame_bytes=limits.max_frame_bytes,
+            recv_buffer_bytes=limits.recv_buffer_bytes,
+            proxies=TrustedProxies(settings.trusted_proxies),
         )
         if settings.ws_port is not None
         else None

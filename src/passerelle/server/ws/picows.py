@@ -25,6 +25,8 @@ from picows import (
     ws_create_server,
 )
 
+from passerelle.domain.proxies import DEFAULT as DEFAULT_PROXIES
+from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.ws.connection import Connection
 from passerelle.server.ws.frames_in import QueuedFrames
 from passerelle.server.ws.gateway import Gateway
@@ -33,8 +35,6 @@ from passerelle.service.limiter import client_key_of
 log = logging.getLogger("passerelle.gateway")
 PATH = b"/v1/ws"
 TOO_BIG = 1009
-TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
-"""Peers whose X-Forwarded-For names the real client (as uvicorn's default forwarded_allow_ips)."""
 
 
 class PicowsTransport:
@@ -80,16 +80,11 @@ class PicowsTransport:
         self._ws.disconnect(graceful=True)
 
 
-def _peer(transport: WSTransport, forwarded_for: str | None) -> str | None:
-    """The client's address: the peer's, or behind a local reverse proxy the last one it forwarded."""
+def _peer(transport: WSTransport, forwarded_for: str | None, proxies: TrustedProxies) -> str | None:
+    """The client's address: the peer's, or behind a trusted proxy the last one it forwarded."""
     peer = transport.underlying_transport.get_extra_info("peername")
     host = str(peer[0]) if isinstance(peer, tuple) and peer else None
-    if forwarded_for and host in TRUSTED_PROXIES:
-        for hop in reversed(forwarded_for.split(",")):
-            hop = hop.strip()
-            if hop and hop not in TRUSTED_PROXIES:
-                return hop
-    return host
+    return proxies.client(host, forwarded_for)
 
 
 class _Listener(WSListener):
@@ -102,7 +97,7 @@ class _Listener(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._frames.flow = transport.underlying_transport
-        client = client_key_of(_peer(transport, self._forwarded_for))
+        client = client_key_of(_peer(transport, self._forwarded_for, self._server.proxies))
         conn = self._server.gateway.connection(PicowsTransport(transport), client)
         self._task = self._server.start(conn, self._frames)
 
@@ -137,8 +132,17 @@ class _Listener(WSListener):
 class PicowsGateway:
     """Owns the picows listening socket and the per-connection tasks."""
 
-    def __init__(self, gateway: Gateway, *, max_frame_bytes: int, recv_buffer_bytes: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        max_frame_bytes: int,
+        recv_buffer_bytes: int = 1 << 20,
+        proxies: TrustedProxies | None = None,
+    ) -> None:
         self.gateway = gateway
+        self.proxies = proxies or TrustedProxies(DEFAULT_PROXIES)
+        """Peers whose X-Forwarded-For names the client (the ``trusted_proxies`` setting)."""
         self.max_frame_bytes = max_frame_bytes
         self.recv_buffer_bytes = recv_buffer_bytes
         self._server: asyncio.Server | None = None
