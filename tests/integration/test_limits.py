@@ -11,6 +11,7 @@ from passerelle.domain.limits import Limits
 from passerelle.server.runner import running_server
 from tests.conftest import CodeInbox, make_settings
 from tests.integration.wire import envelope, register_photo
+from tests.unit.service.fakes import TestDevice
 
 
 async def test_a_send_flood_is_refused_with_retry_after_and_the_connection_stays(tmp_path: Path) -> None:
@@ -52,3 +53,31 @@ async def test_unknown_paths_and_methods_get_the_error_body(tmp_path: Path) -> N
             wrong = await http.delete("/v1/apps")
             assert wrong.status_code == 405
             assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+async def login_statuses(tmp_path: Path, trusted_proxies: str) -> list[int]:
+    """Three wrong passwords, each forwarded for another client address, with two logins allowed
+    per address: their statuses."""
+    settings = replace(
+        make_settings(tmp_path), limits=Limits(logins_per_window=2), trusted_proxies=trusted_proxies
+    )
+    async with running_server(settings, code_sender=CodeInbox()) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            statuses = []
+            for n in range(3):
+                body = {
+                    "app": "photo",
+                    "handle": f"nobody{n}",  # each its own account budget: the address's is tested
+                    "password": "wrong",
+                    "device": TestDevice().keys_json(),
+                }
+                headers = {"X-Forwarded-For": f"203.0.113.{n}"}
+                statuses.append((await http.post("/v1/devices", json=body, headers=headers)).status_code)
+    return statuses
+
+
+async def test_rest_limits_count_the_forwarded_client_only_behind_a_trusted_proxy(tmp_path: Path) -> None:
+    # This host is a trusted proxy by default: each forwarded client has its own budget.
+    assert await login_statuses(tmp_path / "trusted", "127.0.0.1,::1") == [401, 401, 401]
+    # The proxy is elsewhere: the header is ignored and the peer's one budget runs out.
+    assert await login_statuses(tmp_path / "untrusted", "10.0.0.0/8") == [401, 401, 429]
