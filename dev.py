@@ -5,6 +5,9 @@
     python3 dev.py test  [pytest options]             set up, then run the linters and the test suite
     python3 dev.py lock  [--upgrade]                  re-resolve uv.lock after editing pyproject.toml
                                                       (--upgrade: take the newest allowed releases)
+    python3 dev.py fuzz-api [EXAMPLES]                schemathesis over both OpenAPI documents against the
+                                                      real server, long (default 200 cases per operation
+                                                      and mode; CI runs 6), with the statuses reached
     python3 dev.py fuzz  [EXAMPLES]                   the abuse suite's fuzzers, long (default 20 000
                                                       examples each; CI runs a minute's worth)
 
@@ -163,8 +166,17 @@ def fuzz(args: list[str]) -> int:
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
 
 
+def fuzz_api(args: list[str]) -> int:
+    examples, rest = (args[0], args[1:]) if args and args[0].isdigit() else ("200", args)
+    env = {**os.environ, "PASSERELLE_API_FUZZ_EXAMPLES": examples}
+    test = "tests/integration/test_openapi_schemathesis.py"
+    cmd = [str(BIN / "python"), "-m", "pytest", test, "-q", "-s", "-p", "no:logging", "--timeout=0", *rest]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test", "setup", "lock", "fuzz"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test", "setup", "lock", "fuzz", "fuzz-api"}:
         print(__doc__)
         return 2
     command, rest = sys.argv[1], sys.argv[2:]
@@ -178,6 +190,8 @@ def main() -> int:
         return test(rest)
     if command == "fuzz":
         return fuzz(rest)
+    if command == "fuzz-api":
+        return fuzz_api(rest)
     if command == "serve":
         os.execv(str(BIN / "passerelle"), [str(BIN / "passerelle"), "serve", *rest])
     return 0

@@ -13,7 +13,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const committed = join(here, "..", "src", "passerelle", "web");
 const check = process.argv.includes("--check");
 const out = check ? mkdtempSync(join(tmpdir(), "passerelle-web-")) : committed;
-const FILES = ["app.js", "crypto-worker.js", "app.css", "olm.wasm", "index.html"];
+const FILES = ["app.js", "crypto-worker.js", "app.css", "olm.wasm", "index.html", "api-docs.js"];
+// The interactive API docs (/docs): Swagger UI as npm's swagger-ui-dist publishes it, copied as is.
+const SWAGGER = ["swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"];
+const SWAGGER_LICENSE = "swagger-ui.LICENSE";
+FILES.push(...SWAGGER, SWAGGER_LICENSE);
 
 mkdirSync(out, { recursive: true });
 const common = { bundle: true, minify: true, legalComments: "eof", logLevel: "warning", charset: "utf8" };
@@ -36,6 +40,10 @@ await build({
 await build({ ...common, entryPoints: [join(here, "src", "app.css")], outfile: join(out, "app.css") });
 copyFileSync(join(here, "node_modules", "@towns-protocol", "olm", "olm.wasm"), join(out, "olm.wasm"));
 copyFileSync(join(here, "index.html"), join(out, "index.html"));
+copyFileSync(join(here, "src", "api-docs.js"), join(out, "api-docs.js"));
+const swagger = join(here, "node_modules", "swagger-ui-dist");
+for (const name of SWAGGER) copyFileSync(join(swagger, name), join(out, name));
+copyFileSync(join(swagger, "LICENSE"), join(out, SWAGGER_LICENSE));
 
 if (check) {
   const stale = FILES.filter((name) => {

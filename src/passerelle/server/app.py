@@ -11,11 +11,13 @@ import contextlib
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import WebSocketRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 
 from passerelle.config import Settings
+from passerelle.server.apidocs import ApiDocs
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.cors import Cors
+from passerelle.server.declared import operations, undeclared
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.graph import GraphPaths, GraphRoutes
 from passerelle.server.logs import AccessLog
@@ -58,7 +60,8 @@ def asgi_app(wired: Wired) -> Starlette:
     rest = RestServices(
         accounts=accounts, keys=wired.keys, directory=wired.directory, apps=settings.apps, limits=limits
     )
-    routes = [
+    graph = GraphRoutes(wired.cloud, wired.blocks, wired.hosted)
+    api: list[BaseRoute] = [
         *rest_routes(rest),
         *conversations.routes(),
         *GroupRoutes(accounts=accounts, groups=wired.groups).routes(),
@@ -85,13 +88,22 @@ def asgi_app(wired: Wired) -> Starlette:
             hosted=wired.hosted,
         ).routes(),
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
+    ]
+    missing = undeclared(api)
+    if missing:
+        raise RuntimeError(f"routes without a declaration (server.declared.route): {missing}")
+    pages = WebApps(settings.apps)
+    docs = ApiDocs(people=operations(api), business=operations(graph.routes()), files=pages)
+    routes = [
+        *api,
         WebSocketRoute("/v1/ws", AsgiGateway(wired.gateway)),
-        *WebApps(settings.apps).routes(),
+        *pages.routes(),
+        *docs.routes(),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
-    app.add_middleware(GraphPaths, graph=GraphRoutes(wired.cloud, wired.blocks, wired.hosted).app())
+    app.add_middleware(GraphPaths, graph=graph.app())
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)

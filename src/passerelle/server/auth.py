@@ -15,6 +15,8 @@ from typing import Protocol
 from starlette.requests import Request
 
 from passerelle.domain.errors import Unauthorized
+from passerelle.proto.openapi import Auth
+from passerelle.server.declared import check_auth
 from passerelle.service.records import Caller
 
 
@@ -39,12 +41,14 @@ async def authenticate(callers: Callers, token: str) -> Caller:
 
 async def request_caller(request: Request, callers: Callers) -> Caller:
     """The caller of an authenticated REST request; raises Unauthorized."""
+    check_auth(request, Auth.ACCOUNT)
     return await authenticate(callers, bearer_token(request))
 
 
 def require_operator(request: Request, admin_token: str, *, api: str) -> None:
     """The operator's APIs (moderation, businesses): ``Authorization: Bearer <admin_token>``, compared
     in constant time; an empty ``admin_token`` turns them off. Raises Unauthorized naming ``api``."""
+    check_auth(request, Auth.ADMIN)
     given = bearer_token(request).encode()
     if not admin_token or not hmac.compare_digest(given, admin_token.encode()):
         raise Unauthorized(f"the {api} API needs the operator's admin token")

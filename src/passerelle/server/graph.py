@@ -14,13 +14,13 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passerelle.domain.business.errors import ERRORS, CloudApiError, Failure
@@ -29,6 +29,7 @@ from passerelle.domain.errors import DomainError, Unavailable
 from passerelle.proto.cloud.checks import normalize_wa_id
 from passerelle.proto.cloud.codec import decode, encode
 from passerelle.proto.cloud.errors import CloudBodyError
+from passerelle.proto.cloud.messages import MessageRequest
 from passerelle.proto.cloud.responses import (
     BlockedEntry,
     BlockedList,
@@ -43,8 +44,11 @@ from passerelle.proto.cloud.responses import (
     FailedUser,
     GraphError,
     PhoneNumber,
+    SendResponse,
     Success,
 )
+from passerelle.proto.openapi import Auth
+from passerelle.server.declared import DeclaredRoute, check_auth, check_body, graph_route
 from passerelle.service.business.cloud import (
     BlockOutcome,
     BlockUsers,
@@ -63,6 +67,7 @@ STATUS_OF: dict[int, int] = {190: 401, 130429: 429, 131056: 429, 131064: 429}
 """HTTP statuses of Graph codes (400 otherwise; 500 for our own failures)."""
 JSON = "application/json"
 
+StructT = TypeVar("StructT", bound=msgspec.Struct)
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -201,6 +206,13 @@ class HostedEndpoint(Protocol):
     async def messages(self, number: str, body: bytes) -> bytes: ...
 
 
+async def read_cloud(request: Request, kind: type[StructT]) -> StructT:
+    """The body decoded as the Cloud API does (unknown members and nulls accepted), into the Struct
+    the route declares."""
+    check_body(request, kind)
+    return decode(await request.body(), kind)
+
+
 class GraphRoutes:
     def __init__(self, cloud: CloudControl, blocks: BlockUsers, hosted: HostedSends | None = None) -> None:
         self._cloud = cloud
@@ -223,20 +235,70 @@ class GraphRoutes:
                 kind="GraphMethodException",
             )
 
-        return Starlette(
-            routes=[
-                Route("/{object_id}", self.get_object, methods=["GET"]),
-                Route("/{object_id}/messages", self.messages, methods=["POST"]),
-                Route("/{object_id}/whatsapp_business_profile", self.get_profile, methods=["GET"]),
-                Route("/{object_id}/whatsapp_business_profile", self.update_profile, methods=["POST"]),
-                Route("/{object_id}/block_users", self.blocked, methods=["GET"]),
-                Route("/{object_id}/block_users", self.block, methods=["POST"]),
-                Route("/{object_id}/block_users", self.unblock, methods=["DELETE"]),
-            ],
-            exception_handlers={HTTPException: not_found},
-        )
+        return Starlette(routes=self.routes(), exception_handlers={HTTPException: not_found})
+
+    def routes(self) -> list[DeclaredRoute]:
+        """The Graph routes and their declarations (paths without the version prefix)."""
+        return [
+            graph_route(
+                "GET",
+                "/{phone_number_id}",
+                self.get_object,
+                answers={200: PhoneNumber},
+                summary="A business number: display number, quality rating, messaging limit",
+            ),
+            graph_route(
+                "POST",
+                "/{phone_number_id}/messages",
+                self.messages,
+                body=MessageRequest,
+                answers={200: SendResponse},
+                summary="Send a message (to a business whose endpoint this server hosts)",
+                description="The hosted endpoint decodes, checks and encrypts the body; a self-run "
+                "business's bot sends to its own endpoint (docs/business.md section 4).",
+            ),
+            graph_route(
+                "GET",
+                "/{phone_number_id}/whatsapp_business_profile",
+                self.get_profile,
+                answers={200: BusinessProfiles},
+                summary="The business profile of a number",
+            ),
+            graph_route(
+                "POST",
+                "/{phone_number_id}/whatsapp_business_profile",
+                self.update_profile,
+                body=BusinessProfile,
+                answers={200: Success},
+                summary="Change the business profile",
+            ),
+            graph_route(
+                "GET",
+                "/{phone_number_id}/block_users",
+                self.blocked,
+                answers={200: BlockedList},
+                summary="The people the business blocked",
+            ),
+            graph_route(
+                "POST",
+                "/{phone_number_id}/block_users",
+                self.block,
+                body=BlockUsersRequest,
+                answers={200: BlockUsersResponse},
+                summary="Block people",
+            ),
+            graph_route(
+                "DELETE",
+                "/{phone_number_id}/block_users",
+                self.unblock,
+                body=BlockUsersRequest,
+                answers={200: BlockUsersResponse},
+                summary="Unblock people",
+            ),
+        ]
 
     async def _caller(self, request: Request) -> SystemTokenRecord:
+        check_auth(request, Auth.SYSTEM_USER)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             token = request.query_params.get("access_token", "")
@@ -245,7 +307,7 @@ class GraphRoutes:
     @graph_endpoint
     async def get_object(self, request: Request) -> Response:
         caller = await self._caller(request)
-        view = await self._cloud.number(caller, request.path_params["object_id"])
+        view = await self._cloud.number(caller, request.path_params["phone_number_id"])
         return Response(encode(phone_number_out(view)), media_type=JSON)
 
     @graph_endpoint
@@ -253,7 +315,7 @@ class GraphRoutes:
         """A bot's send to a business with a hosted endpoint: the endpoint encrypts it (a self-run
         business's bot sends through its own endpoint)."""
         caller = await self._caller(request)
-        view = await self._cloud.number(caller, request.path_params["object_id"])
+        view = await self._cloud.number(caller, request.path_params["phone_number_id"])
         if self._hosted is None:
             raise CloudApiError(Failure.UNKNOWN_OBJECT, "This server hosts no business endpoints.")
         endpoint = self._hosted.get(view.business.id)
@@ -263,13 +325,13 @@ class GraphRoutes:
     @graph_endpoint
     async def get_profile(self, request: Request) -> Response:
         caller = await self._caller(request)
-        view = await self._cloud.number(caller, request.path_params["object_id"])
+        view = await self._cloud.number(caller, request.path_params["phone_number_id"])
         return Response(encode(BusinessProfiles(data=[profile_out(view)])), media_type=JSON)
 
     @graph_endpoint
     async def update_profile(self, request: Request) -> Response:
         caller = await self._caller(request)
-        body = decode(await request.body(), BusinessProfile)
+        body = await read_cloud(request, BusinessProfile)
         if body.messaging_product not in (None, "whatsapp"):
             raise CloudBodyError("messaging_product", "must be 'whatsapp'")
         change = ProfileChange(
@@ -280,28 +342,28 @@ class GraphRoutes:
             websites=body.websites,
             vertical=body.vertical,
         )
-        await self._cloud.update_profile(caller, request.path_params["object_id"], change)
+        await self._cloud.update_profile(caller, request.path_params["phone_number_id"], change)
         return Response(encode(Success()), media_type=JSON)
 
     @graph_endpoint
     async def blocked(self, request: Request) -> Response:
         caller = await self._caller(request)
-        people = await self._blocks.blocked(caller, request.path_params["object_id"])
+        people = await self._blocks.blocked(caller, request.path_params["phone_number_id"])
         answer = BlockedList(data=[BlockedEntry(wa_id=p.wa_id, user_id=p.user_id) for p in people])
         return Response(encode(answer), media_type=JSON)
 
     @graph_endpoint
     async def block(self, request: Request) -> Response:
         caller = await self._caller(request)
-        refs = user_refs(decode(await request.body(), BlockUsersRequest))
-        outcome = await self._blocks.block(caller, request.path_params["object_id"], refs)
+        refs = user_refs(await read_cloud(request, BlockUsersRequest))
+        outcome = await self._blocks.block(caller, request.path_params["phone_number_id"], refs)
         return Response(encode(block_answer(outcome, removed=False)), media_type=JSON)
 
     @graph_endpoint
     async def unblock(self, request: Request) -> Response:
         caller = await self._caller(request)
-        refs = user_refs(decode(await request.body(), BlockUsersRequest))
-        outcome = await self._blocks.unblock(caller, request.path_params["object_id"], refs)
+        refs = user_refs(await read_cloud(request, BlockUsersRequest))
+        outcome = await self._blocks.unblock(caller, request.path_params["phone_number_id"], refs)
         return Response(encode(block_answer(outcome, removed=True)), media_type=JSON)
 
 

@@ -79,7 +79,7 @@ class WebApps:
             raise HTTPException(404)
         return app
 
-    async def _read(self, name: str) -> bytes:
+    async def read(self, name: str) -> bytes:
         async with self._lock:
             if name not in self._files:
                 file = self.folder.joinpath(name)
@@ -88,7 +88,7 @@ class WebApps:
                 self._files[name] = await asyncio.to_thread(file.read_bytes)
             return self._files[name]
 
-    async def _send(self, request: Request, name: str, data: bytes, content_type: str) -> Response:
+    async def send(self, request: Request, name: str, data: bytes, content_type: str) -> Response:
         """The file as is, or gzip-compressed when the browser accepts it."""
         headers = {**PAGE_HEADERS, "Vary": "Accept-Encoding"}
         if "gzip" not in request.headers.get("accept-encoding", ""):
@@ -104,11 +104,11 @@ class WebApps:
 
     async def page(self, request: Request) -> Response:
         app = self._app(request)
-        template = (await self._read("index.html")).decode()
+        template = (await self.read("index.html")).decode()
         page = template.replace("{{app}}", html.escape(app.name)).replace(
             "{{title}}", html.escape(app.display_name)
         )
-        return await self._send(request, f"{app.name}/index.html", page.encode(), CONTENT_TYPES[".html"])
+        return await self.send(request, f"{app.name}/index.html", page.encode(), CONTENT_TYPES[".html"])
 
     async def theme(self, request: Request) -> Response:
         app = self._app(request)
@@ -129,4 +129,4 @@ class WebApps:
         content_type = CONTENT_TYPES.get(suffix)
         if content_type is None:
             raise HTTPException(404)
-        return await self._send(request, name, await self._read(name), content_type)
+        return await self.send(request, name, await self.read(name), content_type)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.apps import App, IdentityKind
 from passerelle.domain.errors import InvalidInput
 from passerelle.domain.ids import AppName
 from passerelle.domain.privacy import Findability
+from passerelle.proto.openapi import Auth
 from passerelle.proto.rest import accounts as wire
+from passerelle.server.declared import route
 from passerelle.server.rest.io import (
     RestServices,
     authenticated,
@@ -89,21 +91,100 @@ def proof(body: wire.IdentityBody, app: App) -> Proof:
     return PasswordProof(alias=alias, password=body.password)
 
 
+TAG = "Accounts and devices"
+NONE = Auth.NONE
+
+
 class AccountRoutes:
     def __init__(self, services: RestServices) -> None:
         self.s = services
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/apps", self.list_apps, methods=["GET"]),
-            Route("/v1/codes", self.request_code, methods=["POST"]),
-            Route("/v1/accounts", self.register, methods=["POST"]),
-            Route("/v1/devices", self.add_device, methods=["POST"]),
-            Route("/v1/devices/{device_id}", self.remove_device, methods=["DELETE"]),
-            Route("/v1/auth/challenge", self.challenge, methods=["POST"]),
-            Route("/v1/auth/token", self.token, methods=["POST"]),
-            Route("/v1/me", self.me, methods=["GET"]),
-            Route("/v1/me/settings", self.update_settings, methods=["PATCH"]),
+            route(
+                "GET",
+                "/v1/apps",
+                self.list_apps,
+                answers={200: wire.Apps},
+                auth=NONE,
+                tag=TAG,
+                summary="The apps this server serves",
+            ),
+            route(
+                "POST",
+                "/v1/codes",
+                self.request_code,
+                body=wire.CodeRequest,
+                answers={202: wire.CodeSent},
+                auth=NONE,
+                tag=TAG,
+                summary="Send a verification code to a phone number",
+            ),
+            route(
+                "POST",
+                "/v1/accounts",
+                self.register,
+                body=wire.Register,
+                answers={201: wire.DeviceGrant},
+                auth=NONE,
+                tag=TAG,
+                summary="Register an account and its first device",
+            ),
+            route(
+                "POST",
+                "/v1/devices",
+                self.add_device,
+                body=wire.AddDevice,
+                answers={201: wire.DeviceGrant},
+                auth=NONE,
+                tag=TAG,
+                summary="Add a device to an account (proving the identity again)",
+            ),
+            route(
+                "DELETE",
+                "/v1/devices/{device_id}",
+                self.remove_device,
+                answers={204: None},
+                tag=TAG,
+                summary="Remove one of the caller's devices",
+            ),
+            route(
+                "POST",
+                "/v1/auth/challenge",
+                self.challenge,
+                body=wire.ChallengeRequest,
+                answers={200: wire.Challenge},
+                auth=NONE,
+                tag=TAG,
+                summary="A challenge for a device to sign",
+            ),
+            route(
+                "POST",
+                "/v1/auth/token",
+                self.token,
+                body=wire.TokenRequest,
+                answers={200: wire.DeviceGrant},
+                auth=NONE,
+                tag=TAG,
+                summary="A new token for a signed challenge",
+            ),
+            route(
+                "GET",
+                "/v1/me",
+                self.me,
+                answers={200: wire.Me},
+                tag=TAG,
+                summary="The caller's account, settings and devices",
+            ),
+            route(
+                "PATCH",
+                "/v1/me/settings",
+                self.update_settings,
+                body=wire.SettingsChange,
+                answers={200: wire.AccountSettings},
+                tag=TAG,
+                summary="Change the account's settings",
+            ),
         ]
 
     @endpoint

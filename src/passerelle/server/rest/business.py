@@ -5,13 +5,16 @@ consents. Bodies are ``proto.business`` Structs."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.business.ids import business_address
 from passerelle.domain.errors import InvalidInput
+from passerelle.proto.openapi import Auth, Param
 from passerelle.proto.rest.business import (
     AdminBusinessList,
     AdminBusinessOut,
@@ -30,6 +33,7 @@ from passerelle.proto.rest.business import (
     UpdateBusiness,
 )
 from passerelle.server.auth import request_caller, require_operator
+from passerelle.server.declared import route
 from passerelle.server.rest.endpoints import hosting_out
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts.accounts import AccountService
@@ -47,6 +51,8 @@ from passerelle.service.business.records import (
 )
 
 ADMIN = "/v1/admin/businesses"
+PEOPLE = "Businesses"
+admin = partial(route, auth=Auth.ADMIN, tag="Admin: businesses")
 
 
 def account_out(a: BusinessAccountRecord) -> BusinessAccountOut:
@@ -140,20 +146,111 @@ class BusinessRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route(ADMIN, self.create, methods=["POST"]),
-            Route(ADMIN, self.list, methods=["GET"]),
-            Route(ADMIN + "/{business}", self.get, methods=["GET"]),
-            Route(ADMIN + "/{business}", self.update, methods=["PATCH"]),
-            Route(ADMIN + "/{business}/accounts", self.add_account, methods=["POST"]),
-            Route(ADMIN + "/{business}/numbers", self.add_number, methods=["POST"]),
-            Route(ADMIN + "/{business}/tokens", self.create_token, methods=["POST"]),
-            Route(ADMIN + "/{business}/tokens", self.tokens, methods=["GET"]),
-            Route(ADMIN + "/{business}/tokens/{token}", self.revoke_token, methods=["DELETE"]),
-            Route("/v1/businesses/lookup", self.lookup, methods=["GET"]),
-            Route("/v1/businesses/{business}", self.profile, methods=["GET"]),
-            Route("/v1/me/business-consents", self.consents, methods=["GET"]),
-            Route("/v1/me/business-consents/{business}/{scope}", self.grant, methods=["PUT"]),
-            Route("/v1/me/business-consents/{business}/{scope}", self.revoke, methods=["DELETE"]),
+            admin(
+                "POST",
+                ADMIN,
+                self.create,
+                body=CreateBusiness,
+                answers={201: AdminBusinessOut},
+                summary="Create a business",
+            ),
+            admin("GET", ADMIN, self.list, answers={200: AdminBusinessList}, summary="Every business"),
+            admin(
+                "GET",
+                ADMIN + "/{business}",
+                self.get,
+                answers={200: AdminBusinessOut},
+                summary="A business, its accounts and numbers",
+            ),
+            admin(
+                "PATCH",
+                ADMIN + "/{business}",
+                self.update,
+                body=UpdateBusiness,
+                answers={200: AdminBusinessOut},
+                summary="Change a business's profile or verified flag",
+            ),
+            admin(
+                "POST",
+                ADMIN + "/{business}/accounts",
+                self.add_account,
+                body=CreateBusinessAccount,
+                answers={201: BusinessAccountOut},
+                summary="Add a business account (a WABA)",
+            ),
+            admin(
+                "POST",
+                ADMIN + "/{business}/numbers",
+                self.add_number,
+                body=CreateNumber,
+                answers={201: NumberOut},
+                summary="Add a business number to one of its accounts",
+            ),
+            admin(
+                "POST",
+                ADMIN + "/{business}/tokens",
+                self.create_token,
+                body=CreateToken,
+                answers={201: TokenOut},
+                summary="Create a system-user token (shown once)",
+            ),
+            admin(
+                "GET",
+                ADMIN + "/{business}/tokens",
+                self.tokens,
+                answers={200: TokenList},
+                summary="A business's system-user tokens (never the tokens themselves)",
+            ),
+            admin(
+                "DELETE",
+                ADMIN + "/{business}/tokens/{token}",
+                self.revoke_token,
+                answers={204: None},
+                summary="Revoke a system-user token",
+            ),
+            route(
+                "GET",
+                "/v1/businesses/lookup",
+                self.lookup,
+                answers={200: PublicBusiness},
+                tag=PEOPLE,
+                query={"q": Param(str, required=True, description="biz:<name> or a display number")},
+                summary="Find a business by address or number",
+            ),
+            route(
+                "GET",
+                "/v1/businesses/{business}",
+                self.profile,
+                answers={200: PublicBusiness},
+                tag=PEOPLE,
+                summary="A business's public profile",
+            ),
+            route(
+                "GET",
+                "/v1/me/business-consents",
+                self.consents,
+                answers={200: ConsentList},
+                tag=PEOPLE,
+                summary="The caller's consents to businesses, and their ledger",
+            ),
+            route(
+                "PUT",
+                "/v1/me/business-consents/{business}/{scope}",
+                self.grant,
+                body=SetConsent,
+                answers={200: ConsentOut},
+                tag=PEOPLE,
+                summary="Opt in to a business's messages",
+            ),
+            route(
+                "DELETE",
+                "/v1/me/business-consents/{business}/{scope}",
+                self.revoke,
+                answers={200: ConsentOut},
+                tag=PEOPLE,
+                query={"source": Param(str, description="Where the stop came from (default sdk)")},
+                summary="Opt out of (stop) a business's messages",
+            ),
         ]
 
     def _operator(self, request: Request) -> None:

@@ -7,18 +7,24 @@ from collections.abc import Callable
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.errors import DomainError
 from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.proto.openapi import Auth, Raw
 from passerelle.proto.rest import conversations as wire
 from passerelle.server.auth import request_caller
+from passerelle.server.declared import route
 from passerelle.server.metrics import Metrics
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.messaging.messaging import MessagingService
 from passerelle.service.ports import Store
 from passerelle.service.records import ConversationRecord, Sender
+
+TAG = "Conversations"
+OPS = "Operations"
+NONE = Auth.NONE
 
 
 def conversation_json(conv: ConversationRecord) -> wire.ConversationInfo:
@@ -59,9 +65,32 @@ class ConversationRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/conversations", self.open_direct, methods=["POST"]),
-            Route("/v1/conversations", self.list_all, methods=["GET"]),
-            Route("/v1/conversations/{conv}/timer", self.set_timer, methods=["PUT"]),
+            route(
+                "POST",
+                "/v1/conversations",
+                self.open_direct,
+                body=wire.OpenDirect,
+                answers={200: wire.ConversationInfo},
+                tag=TAG,
+                summary="Open a direct conversation",
+            ),
+            route(
+                "GET",
+                "/v1/conversations",
+                self.list_all,
+                answers={200: wire.Conversations},
+                tag=TAG,
+                summary="The caller's conversations",
+            ),
+            route(
+                "PUT",
+                "/v1/conversations/{conv}/timer",
+                self.set_timer,
+                body=wire.SetTimer,
+                answers={200: wire.ConversationInfo},
+                tag=TAG,
+                summary="Set a conversation's disappearing-message timer",
+            ),
         ]
 
 
@@ -83,7 +112,31 @@ def ops_routes(store: Store, metrics: Metrics, draining: Callable[[], bool]) -> 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return [
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
+        route(
+            "GET",
+            "/healthz",
+            healthz,
+            answers={200: wire.Health},
+            auth=NONE,
+            tag=OPS,
+            summary="The process is alive",
+        ),
+        route(
+            "GET",
+            "/readyz",
+            readyz,
+            answers={200: wire.Health, 503: wire.Health},
+            auth=NONE,
+            tag=OPS,
+            summary="The node takes traffic (503 while draining or when the store is down)",
+        ),
+        route(
+            "GET",
+            "/metrics",
+            metrics_endpoint,
+            answers={200: Raw(CONTENT_TYPE_LATEST, "Prometheus text")},
+            auth=NONE,
+            tag=OPS,
+            summary="Prometheus metrics",
+        ),
     ]

@@ -10,11 +10,12 @@ from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.business.ids import business_address
 from passerelle.domain.errors import Forbidden, Unavailable
 from passerelle.domain.ids import AccountId
+from passerelle.proto.openapi import Auth, Param
 from passerelle.proto.rest.business import (
     BusinessPersonOut,
     EndpointConfig,
@@ -28,6 +29,7 @@ from passerelle.proto.rest.business import (
     SetStatement,
 )
 from passerelle.server.auth import request_caller, require_operator
+from passerelle.server.declared import route
 from passerelle.server.rest.accounts import new_device
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts.accounts import AccountService
@@ -42,6 +44,10 @@ class Hosting(Protocol):
     """Runs hosted endpoints in this server (``server.endpoint.hosted``)."""
 
     async def host(self, business: str) -> EndpointRecord: ...
+
+
+TAG = "Business endpoints"
+ADMIN_TAG = "Admin: businesses"
 
 
 def hosting_out(e: EndpointRecord) -> HostingOut:
@@ -70,12 +76,61 @@ class EndpointRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/admin/businesses/{business}/enrolments", self.issue, methods=["POST"]),
-            Route("/v1/admin/businesses/{business}/endpoint", self.host, methods=["POST"]),
-            Route("/v1/business-endpoints", self.enrol, methods=["POST"]),
-            Route("/v1/business-endpoint/statement", self.statement, methods=["PUT"]),
-            Route("/v1/business-endpoint", self.config, methods=["GET"]),
-            Route("/v1/business-endpoint/people", self.person, methods=["GET"]),
+            route(
+                "POST",
+                "/v1/admin/businesses/{business}/enrolments",
+                self.issue,
+                body=IssueEnrolment,
+                answers={201: EnrolmentOut},
+                auth=Auth.ADMIN,
+                tag=ADMIN_TAG,
+                summary="Issue a one-time enrolment token for a business's endpoint",
+            ),
+            route(
+                "POST",
+                "/v1/admin/businesses/{business}/endpoint",
+                self.host,
+                answers={201: HostingOut},
+                auth=Auth.ADMIN,
+                tag=ADMIN_TAG,
+                summary="Host a business's endpoint on this server",
+            ),
+            route(
+                "POST",
+                "/v1/business-endpoints",
+                self.enrol,
+                body=EnrolEndpoint,
+                answers={201: EndpointGrant},
+                auth=Auth.NONE,
+                tag=TAG,
+                summary="Enrol a business endpoint with an enrolment token",
+            ),
+            route(
+                "PUT",
+                "/v1/business-endpoint/statement",
+                self.statement,
+                body=SetStatement,
+                answers={200: HostingOut},
+                tag=TAG,
+                summary="Store the endpoint's signed hosting statement",
+            ),
+            route(
+                "GET",
+                "/v1/business-endpoint",
+                self.config,
+                answers={200: EndpointConfig},
+                tag=TAG,
+                summary="The endpoint's business, numbers and webhook",
+            ),
+            route(
+                "GET",
+                "/v1/business-endpoint/people",
+                self.person,
+                answers={200: BusinessPersonOut},
+                query={"account_id": Param(str), "wa_id": Param(str), "user_id": Param(str)},
+                tag=TAG,
+                summary="A person by account, wa_id or user_id, as this business knows them",
+            ),
         ]
 
     @endpoint

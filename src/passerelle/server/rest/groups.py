@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.ids import AccountId, ConversationId
 from passerelle.proto.rest import groups as wire
 from passerelle.server.auth import request_caller
+from passerelle.server.declared import route
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.groups.groups import GroupService, GroupView
 from passerelle.service.groups.records import InviteRecord
 from passerelle.service.records import Sender
+
+TAG = "Groups"
 
 
 def group_json(view: GroupView) -> wire.GroupInfo:
@@ -118,15 +121,88 @@ class GroupRoutes:
     def routes(self) -> list[BaseRoute]:
         base = "/v1/groups/{conv}"
         return [
-            Route("/v1/groups", self.create, methods=["POST"]),
-            Route("/v1/groups/join", self.join, methods=["POST"]),
-            Route(base, self.show, methods=["GET"]),
-            Route(f"{base}/members", self.add, methods=["POST"]),
-            Route(base + "/members/{account}", self.remove, methods=["DELETE"]),
-            Route(f"{base}/leave", self.leave, methods=["POST"]),
-            Route(base + "/admins/{account}", self.promote, methods=["PUT"]),
-            Route(base + "/admins/{account}", self.demote, methods=["DELETE"]),
-            Route(f"{base}/invites", self.create_invite, methods=["POST"]),
-            Route(f"{base}/invites", self.list_invites, methods=["GET"]),
-            Route(base + "/invites/{invite}", self.revoke_invite, methods=["DELETE"]),
+            route(
+                "POST",
+                "/v1/groups",
+                self.create,
+                body=wire.CreateGroup,
+                answers={201: wire.GroupInfo},
+                tag=TAG,
+                summary="Create a group",
+            ),
+            route(
+                "POST",
+                "/v1/groups/join",
+                self.join,
+                body=wire.JoinGroup,
+                answers={200: wire.GroupInfo},
+                tag=TAG,
+                summary="Join a group with an invite link's token",
+            ),
+            route(
+                "GET",
+                base,
+                self.show,
+                answers={200: wire.GroupInfo},
+                tag=TAG,
+                summary="A group the caller belongs to",
+            ),
+            route(
+                "POST",
+                f"{base}/members",
+                self.add,
+                body=wire.AddMembers,
+                answers={200: wire.GroupInfo},
+                tag=TAG,
+                summary="Add members (admins)",
+            ),
+            route(
+                "DELETE",
+                base + "/members/{account}",
+                self.remove,
+                answers={200: wire.GroupInfo},
+                tag=TAG,
+                summary="Remove a member (admins)",
+            ),
+            route("POST", f"{base}/leave", self.leave, answers={204: None}, tag=TAG, summary="Leave a group"),
+            route(
+                "PUT",
+                base + "/admins/{account}",
+                self.promote,
+                answers={200: wire.GroupInfo},
+                tag=TAG,
+                summary="Make a member an admin",
+            ),
+            route(
+                "DELETE",
+                base + "/admins/{account}",
+                self.demote,
+                answers={200: wire.GroupInfo},
+                tag=TAG,
+                summary="Make an admin a plain member",
+            ),
+            route(
+                "POST",
+                f"{base}/invites",
+                self.create_invite,
+                answers={201: wire.InviteLink},
+                tag=TAG,
+                summary="Create an invite link (admins)",
+            ),
+            route(
+                "GET",
+                f"{base}/invites",
+                self.list_invites,
+                answers={200: wire.InviteLinks},
+                tag=TAG,
+                summary="A group's invite links (admins)",
+            ),
+            route(
+                "DELETE",
+                base + "/invites/{invite}",
+                self.revoke_invite,
+                answers={204: None},
+                tag=TAG,
+                summary="Revoke an invite link (admins)",
+            ),
         ]

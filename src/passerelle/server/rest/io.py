@@ -19,6 +19,7 @@ from passerelle.domain.errors import DomainError, InvalidInput
 from passerelle.domain.limits import Limits
 from passerelle.proto.errors import ProtocolError
 from passerelle.server.auth import request_caller
+from passerelle.server.declared import check_body
 from passerelle.server.errors import error_response
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.accounts.keys import KeyService
@@ -64,6 +65,7 @@ def _decoder(kind: type[StructT]) -> msgspec.json.Decoder[StructT]:
 async def read_body(request: Request, kind: type[StructT]) -> StructT:
     """Decode the JSON body into ``kind`` (a request Struct of ``passerelle.proto.rest``);
     InvalidInput says what is wrong and where."""
+    check_body(request, kind)
     raw = await request.body()
     try:
         decoded: StructT = _decoder(kind).decode(raw)

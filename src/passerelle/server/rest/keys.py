@@ -7,12 +7,14 @@ import msgspec
 from msgspec.structs import asdict
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.errors import InvalidInput
 from passerelle.domain.ids import AccountId
+from passerelle.proto.openapi import Param
 from passerelle.proto.rest import directory
 from passerelle.proto.rest import keys as wire
+from passerelle.server.declared import route
 from passerelle.server.rest.accounts import device_json
 from passerelle.server.rest.io import RestServices, authenticated, endpoint, json_response, read_body
 from passerelle.service.directory.directory import LookupResult
@@ -56,12 +58,64 @@ class KeyRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/keys", self.upload, methods=["POST"]),
-            Route("/v1/keys/count", self.count, methods=["GET"]),
-            Route("/v1/keys/claim", self.claim, methods=["POST"]),
-            Route("/v1/accounts/{account_id}", self.profile, methods=["GET"]),
-            Route("/v1/accounts/{account_id}/devices", self.devices, methods=["GET"]),
-            Route("/v1/lookup", self.lookup, methods=["GET"]),
+            route(
+                "POST",
+                "/v1/keys",
+                self.upload,
+                body=wire.UploadKeys,
+                answers={200: wire.KeyCount},
+                tag="Keys",
+                summary="Upload one-time keys and the fallback key",
+            ),
+            route(
+                "GET",
+                "/v1/keys/count",
+                self.count,
+                answers={200: wire.KeyCount},
+                tag="Keys",
+                summary="How many one-time keys the server holds for the caller's device",
+            ),
+            route(
+                "POST",
+                "/v1/keys/claim",
+                self.claim,
+                body=wire.ClaimRequest,
+                answers={200: wire.Claim},
+                tag="Keys",
+                summary="Claim one one-time key of each device of an account",
+            ),
+            route(
+                "GET",
+                "/v1/accounts/{account_id}",
+                self.profile,
+                answers={200: directory.Found},
+                tag="Directory",
+                summary="A person's profile, as the caller may see it",
+            ),
+            route(
+                "GET",
+                "/v1/accounts/{account_id}/devices",
+                self.devices,
+                answers={200: wire.DeviceList},
+                tag="Keys",
+                summary="A person's devices and their identity keys",
+            ),
+            route(
+                "GET",
+                "/v1/lookup",
+                self.lookup,
+                answers={200: directory.Found},
+                tag="Directory",
+                query={
+                    "address": Param(
+                        str,
+                        required=True,
+                        description="A phone number, handle or "
+                        "username, with its app (docs/protocol.md section 4.8)",
+                    )
+                },
+                summary="Find a person by address",
+            ),
         ]
 
     @endpoint

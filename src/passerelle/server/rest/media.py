@@ -8,16 +8,20 @@ are ciphertext and are never logged.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
+import msgspec
 from msgspec.structs import asdict
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.errors import InvalidInput, TooLarge
 from passerelle.domain.ids import BlobId, ConversationId
+from passerelle.proto.openapi import Param, Raw
 from passerelle.proto.rest import media as wire
 from passerelle.server.auth import request_caller
+from passerelle.server.declared import route
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.media.media import MediaService, parse_blob_id
@@ -26,6 +30,8 @@ from passerelle.service.records import BlobRecord
 UPLOAD_PREFIX = "/v1/media/uploads/"
 """Paths under here carry raw chunks: ``server.app`` exempts them from the JSON body limit."""
 OFFSET_HEADER = "upload-offset"
+UploadOffset = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,15}$")]
+TAG = "Media"
 
 
 def upload_json(record: BlobRecord) -> wire.UploadState:
@@ -51,12 +57,61 @@ class MediaRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/media/uploads", self.create, methods=["POST"]),
-            Route("/v1/media/uploads/{blob}", self.status, methods=["GET"]),
-            Route("/v1/media/uploads/{blob}", self.chunk, methods=["PATCH"]),
-            Route("/v1/media/uploads/{blob}", self.cancel, methods=["DELETE"]),
-            Route("/v1/media/uploads/{blob}/finish", self.finish, methods=["POST"]),
-            Route("/v1/media/{blob}", self.download, methods=["GET"]),
+            route(
+                "POST",
+                "/v1/media/uploads",
+                self.create,
+                body=wire.CreateUpload,
+                answers={201: wire.UploadOpened},
+                tag=TAG,
+                summary="Open a resumable upload",
+            ),
+            route(
+                "GET",
+                "/v1/media/uploads/{blob}",
+                self.status,
+                answers={200: wire.UploadOpened},
+                tag=TAG,
+                summary="An upload's state (where to resume)",
+            ),
+            route(
+                "PATCH",
+                "/v1/media/uploads/{blob}",
+                self.chunk,
+                body=Raw(),
+                answers={200: wire.ChunkStored},
+                headers={
+                    "Upload-Offset": Param(
+                        UploadOffset, required=True, description="Where this chunk starts, in bytes"
+                    )
+                },
+                tag=TAG,
+                summary="Append a chunk of ciphertext",
+            ),
+            route(
+                "DELETE",
+                "/v1/media/uploads/{blob}",
+                self.cancel,
+                answers={204: None},
+                tag=TAG,
+                summary="Cancel an upload",
+            ),
+            route(
+                "POST",
+                "/v1/media/uploads/{blob}/finish",
+                self.finish,
+                answers={200: wire.UploadState},
+                tag=TAG,
+                summary="Finish an upload (every byte received)",
+            ),
+            route(
+                "GET",
+                "/v1/media/{blob}",
+                self.download,
+                answers={200: Raw(description="The ciphertext")},
+                tag=TAG,
+                summary="Download a finished blob",
+            ),
         ]
 
     @endpoint

@@ -7,17 +7,21 @@ constant time; it is never logged (the access log records route templates only).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.domain.errors import InvalidInput
 from passerelle.domain.ids import AccountId, MessageId, Timestamp
 from passerelle.domain.privacy import Findability
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
+from passerelle.proto.openapi import Auth, Param
 from passerelle.proto.rest import privacy as wire
 from passerelle.server.auth import request_caller, require_operator
+from passerelle.server.declared import route
 from passerelle.server.rest.io import client_key, endpoint, json_response, read_body
 from passerelle.server.rest.privacy_shapes import (
     choices_json,
@@ -34,6 +38,11 @@ from passerelle.service.records import AccountRecord
 
 ListChange = Callable[[AccountRecord, str], Awaitable[None]]
 """Adding to or removing from the caller's contacts or blocks."""
+
+TAG = "Privacy"
+RequestState = Literal["request", "declined"]
+ReportLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+Millis = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class _ListChangeRoute:
@@ -60,23 +69,137 @@ class PrivacyRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/contacts", self.list_contacts, methods=["GET"]),
-            Route("/v1/contacts/{account_id}", self._change(self._privacy.add_contact), methods=["PUT"]),
-            Route(
-                "/v1/contacts/{account_id}", self._change(self._privacy.remove_contact), methods=["DELETE"]
+            route(
+                "GET",
+                "/v1/contacts",
+                self.list_contacts,
+                answers={200: wire.Contacts},
+                tag=TAG,
+                summary="The caller's contacts",
             ),
-            Route("/v1/requests", self.list_requests, methods=["GET"]),
-            Route("/v1/conversations/{conv}/accept", self.accept, methods=["POST"]),
-            Route("/v1/conversations/{conv}/decline", self.decline, methods=["POST"]),
-            Route("/v1/blocks", self.list_blocks, methods=["GET"]),
-            Route("/v1/blocks/{account_id}", self._change(self._privacy.block), methods=["PUT"]),
-            Route("/v1/blocks/{account_id}", self._change(self._privacy.unblock), methods=["DELETE"]),
-            Route("/v1/me/privacy", self.get_settings, methods=["GET"]),
-            Route("/v1/me/privacy", self.update_settings, methods=["PATCH"]),
-            Route("/v1/reports", self.report, methods=["POST"]),
-            Route("/v1/me/export", self.export, methods=["GET"]),
-            Route("/v1/me", self.erase, methods=["DELETE"]),
-            Route("/v1/admin/reports", self.admin_reports, methods=["GET"]),
+            route(
+                "PUT",
+                "/v1/contacts/{account_id}",
+                self._change(self._privacy.add_contact),
+                answers={204: None},
+                tag=TAG,
+                summary="Add a contact",
+            ),
+            route(
+                "DELETE",
+                "/v1/contacts/{account_id}",
+                self._change(self._privacy.remove_contact),
+                answers={204: None},
+                tag=TAG,
+                summary="Remove a contact",
+            ),
+            route(
+                "GET",
+                "/v1/requests",
+                self.list_requests,
+                answers={200: wire.MessageRequests},
+                tag=TAG,
+                query={"state": Param(RequestState, description="Pending requests (default) or declined")},
+                summary="Message requests: conversations the caller has not accepted",
+            ),
+            route(
+                "POST",
+                "/v1/conversations/{conv}/accept",
+                self.accept,
+                answers={200: wire.ConversationState},
+                tag=TAG,
+                summary="Accept a message request",
+            ),
+            route(
+                "POST",
+                "/v1/conversations/{conv}/decline",
+                self.decline,
+                body=wire.Decline,
+                body_required=False,
+                answers={200: wire.ConversationState},
+                tag=TAG,
+                summary="Decline a message request (and perhaps block its sender)",
+            ),
+            route(
+                "GET",
+                "/v1/blocks",
+                self.list_blocks,
+                answers={200: wire.Blocks},
+                tag=TAG,
+                summary="The people the caller blocked",
+            ),
+            route(
+                "PUT",
+                "/v1/blocks/{account_id}",
+                self._change(self._privacy.block),
+                answers={204: None},
+                tag=TAG,
+                summary="Block a person",
+            ),
+            route(
+                "DELETE",
+                "/v1/blocks/{account_id}",
+                self._change(self._privacy.unblock),
+                answers={204: None},
+                tag=TAG,
+                summary="Unblock a person",
+            ),
+            route(
+                "GET",
+                "/v1/me/privacy",
+                self.get_settings,
+                answers={200: wire.PrivacyChoices},
+                tag=TAG,
+                summary="The caller's privacy choices",
+            ),
+            route(
+                "PATCH",
+                "/v1/me/privacy",
+                self.update_settings,
+                body=wire.PrivacyChange,
+                answers={200: wire.PrivacyChoices},
+                tag=TAG,
+                summary="Change the caller's privacy choices",
+            ),
+            route(
+                "POST",
+                "/v1/reports",
+                self.report,
+                body=wire.ReportRequest,
+                answers={201: wire.Reported},
+                tag=TAG,
+                summary="Report a person (with the messages the reporter chooses to share)",
+            ),
+            route(
+                "GET",
+                "/v1/me/export",
+                self.export,
+                answers={200: wire.Export},
+                tag=TAG,
+                summary="Everything the server holds about the caller",
+            ),
+            route(
+                "DELETE",
+                "/v1/me",
+                self.erase,
+                body=wire.Erase,
+                answers={204: None},
+                tag=TAG,
+                summary="Erase the caller's account (password or code again)",
+            ),
+            route(
+                "GET",
+                "/v1/admin/reports",
+                self.admin_reports,
+                answers={200: wire.Reports},
+                auth=Auth.ADMIN,
+                tag="Admin: moderation",
+                query={
+                    "limit": Param(ReportLimit, description="At most this many reports"),
+                    "before": Param(Millis, description="Only reports made before (ms)"),
+                },
+                summary="The reports people made, newest first",
+            ),
         ]
 
     def _change(self, change: ListChange) -> Callable[[Request], Awaitable[Response]]:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passerelle.proto.rest import stories as wire
 from passerelle.server.auth import request_caller
+from passerelle.server.declared import route
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.stories.records import StoryRecord
 from passerelle.service.stories.stories import StoryService, parse_story_id
+
+TAG = "Stories"
 
 
 def story_json(story: StoryRecord, *, mine: bool) -> wire.StoryInfo:
@@ -33,11 +36,48 @@ class StoryRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/stories", self.post, methods=["POST"]),
-            Route("/v1/stories", self.list, methods=["GET"]),
-            Route("/v1/stories/settings", self.settings, methods=["GET"]),
-            Route("/v1/stories/settings", self.update_settings, methods=["PATCH"]),
-            Route("/v1/stories/{story}", self.delete, methods=["DELETE"]),
+            route(
+                "POST",
+                "/v1/stories",
+                self.post,
+                body=wire.PostStory,
+                answers={201: wire.PostedStory},
+                tag=TAG,
+                summary="Post a story to the caller's audience",
+            ),
+            route(
+                "GET",
+                "/v1/stories",
+                self.list,
+                answers={200: wire.Stories},
+                tag=TAG,
+                summary="The stories the caller may see",
+            ),
+            route(
+                "GET",
+                "/v1/stories/settings",
+                self.settings,
+                answers={200: wire.CrossApp},
+                tag=TAG,
+                summary="Whether the caller's stories reach people on other apps",
+            ),
+            route(
+                "PATCH",
+                "/v1/stories/settings",
+                self.update_settings,
+                body=wire.CrossAppChange,
+                answers={200: wire.CrossApp},
+                tag=TAG,
+                summary="Change the stories' cross-app setting",
+            ),
+            route(
+                "DELETE",
+                "/v1/stories/{story}",
+                self.delete,
+                answers={204: None},
+                tag=TAG,
+                summary="Delete one of the caller's stories",
+            ),
         ]
 
     @endpoint

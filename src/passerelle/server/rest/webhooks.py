@@ -8,15 +8,18 @@ from __future__ import annotations
 from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from passerelle.proto.openapi import Auth
 from passerelle.proto.rest.webhooks import SetWebhook, WebhookOut
 from passerelle.server.auth import require_operator
+from passerelle.server.declared import route
 from passerelle.server.rest.io import endpoint, json_response, read_body
 from passerelle.service.business.webhook_ports import WebhookConfig
 from passerelle.service.business.webhooks import Webhooks, hint
 
 PATH = "/v1/admin/businesses/{business}/webhook"
+TAG = "Admin: businesses"
 
 
 def webhook_out(config: WebhookConfig, pending: int, *, show_secret: bool = False) -> WebhookOut:
@@ -38,9 +41,34 @@ class WebhookRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route(PATH, self.set, methods=["PUT"]),
-            Route(PATH, self.get, methods=["GET"]),
-            Route(PATH, self.clear, methods=["DELETE"]),
+            route(
+                "PUT",
+                PATH,
+                self.set,
+                body=SetWebhook,
+                answers={200: WebhookOut},
+                auth=Auth.ADMIN,
+                tag=TAG,
+                summary="Set a business's webhook (after the verification handshake passed)",
+            ),
+            route(
+                "GET",
+                PATH,
+                self.get,
+                answers={200: WebhookOut},
+                auth=Auth.ADMIN,
+                tag=TAG,
+                summary="A business's webhook (secrets as hints)",
+            ),
+            route(
+                "DELETE",
+                PATH,
+                self.clear,
+                answers={204: None},
+                auth=Auth.ADMIN,
+                tag=TAG,
+                summary="Remove a business's webhook",
+            ),
         ]
 
     def _operator(self, request: Request) -> None:
