@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
 from starlette.types import Scope
 
+from passerelle.domain.errors import InvalidInput
 from passerelle.proto.cloud.responses import ErrorEnvelope
 from passerelle.proto.openapi import Answer, Auth, Operation, Param, Raw, path_names
 from passerelle.proto.rest.errors import ErrorBody
@@ -120,6 +121,24 @@ def declared(request: Request) -> Operation | None:
     """The declaration of the route that took ``request`` (None outside a declared route)."""
     found: Operation | None = request.scope.get(OPERATION)
     return found
+
+
+def query_value(request: Request, name: str) -> Any:
+    """The query parameter ``name``, converted to the type its route declares (bounds included),
+    or None when it is absent; InvalidInput names it when it is not of that type."""
+    op = declared(request)
+    param = None if op is None else op.query.get(name)
+    if param is None:
+        raise AssertionError(f"{request.url.path}: the query parameter {name!r} is not declared")
+    raw = request.query_params.get(name)
+    if raw is None:
+        if param.required:
+            raise InvalidInput(f"{name}: required")
+        return None
+    try:
+        return msgspec.convert(raw, param.type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
 
 
 def check_body(request: Request, kind: type[msgspec.Struct]) -> None:

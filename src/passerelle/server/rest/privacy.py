@@ -21,7 +21,7 @@ from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFro
 from passerelle.proto.openapi import Auth, Param
 from passerelle.proto.rest import privacy as wire
 from passerelle.server.auth import request_caller, require_operator
-from passerelle.server.declared import route
+from passerelle.server.declared import query_value, route
 from passerelle.server.rest.io import client_key, endpoint, json_response, read_body
 from passerelle.server.rest.privacy_shapes import (
     choices_json,
@@ -42,7 +42,7 @@ ListChange = Callable[[AccountRecord, str], Awaitable[None]]
 TAG = "Privacy"
 RequestState = Literal["request", "declined"]
 ReportLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
-Millis = Annotated[int, msgspec.Meta(ge=0)]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class _ListChangeRoute:
@@ -296,13 +296,11 @@ class PrivacyRoutes:
     @endpoint
     async def admin_reports(self, request: Request) -> Response:
         require_operator(request, self._admin_token, api="moderation")
-        try:
-            limit = int(request.query_params.get("limit", "100"))
-            raw_before = request.query_params.get("before")
-            before = None if raw_before is None else Timestamp(int(raw_before))
-        except ValueError as exc:
-            raise InvalidInput("limit and before are integers") from exc
-        reports = await self._privacy.reports(limit=limit, before=before)
+        limit: int | None = query_value(request, "limit")
+        before: int | None = query_value(request, "before")
+        reports = await self._privacy.reports(
+            limit=100 if limit is None else limit, before=None if before is None else Timestamp(before)
+        )
         return json_response(wire.Reports(reports=[report_json(r) for r in reports]))
 
     # --- export and erasure --------------------------------------------------------------------------
