@@ -71,6 +71,11 @@ async def seed(url: str) -> Seeded:
         mine = {"Authorization": f"Bearer {me['token']}"}
         group = await http.post("/v1/groups", json={"members": [other["account_id"]]}, headers=mine)
         assert group.status_code == 201, group.text
+        conv = group.json()["conv"]
+        invite = await http.post(f"/v1/groups/{conv}/invites", headers=mine)
+        assert invite.status_code == 201, invite.text
+        upload = await http.post("/v1/media/uploads", json={"size": 16, "conv": conv}, headers=mine)
+        assert upload.status_code == 201, upload.text
         shop = await http.post(
             "/v1/admin/businesses", json={"slug": "fuzz-shop", "name": "Fuzz"}, headers=admin
         )
@@ -92,7 +97,9 @@ async def seed(url: str) -> Seeded:
         known={
             "account_id": other["account_id"],
             "account": other["account_id"],
-            "conv": group.json()["conv"],
+            "conv": conv,
+            "invite": invite.json()["invite_id"],
+            "blob": upload.json()["blob"],
             "business": business,
             "scope": "marketing",
             "phone_number_id": number.json()["phone_number_id"],
@@ -111,8 +118,9 @@ def fuzz(url: str, document: dict[str, Any], seeded: Seeded, *, examples: int = 
     """Every failure schemathesis finds in ``document``'s operations (empty: none)."""
     schema = schemathesis.openapi.from_dict(document)
     failures: list[str] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()  # type: ignore[union-attr]  # Err raises: the document is invalid
+    found = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    # Deletions last, so that what they remove (an upload, an invite) is there for the others first.
+    for operation in sorted(found, key=lambda op: op.method.upper() == "DELETE"):
         headers = _headers(operation, seeded.tokens)
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             run = _runner(operation, mode, url, headers, seeded.known, examples)

@@ -60,7 +60,7 @@ def asgi_app(wired: Wired) -> Starlette:
     rest = RestServices(
         accounts=accounts, keys=wired.keys, directory=wired.directory, apps=settings.apps, limits=limits
     )
-    graph = GraphRoutes(wired.cloud, wired.blocks, wired.hosted)
+    graph = GraphRoutes(wired.cloud, wired.blocks, wired.hosted).app()
     api: list[BaseRoute] = [
         *rest_routes(rest),
         *conversations.routes(),
@@ -89,11 +89,11 @@ def asgi_app(wired: Wired) -> Starlette:
         ).routes(),
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
     ]
-    missing = undeclared(api)
+    missing = undeclared([*api, *graph.routes])
     if missing:
         raise RuntimeError(f"routes without a declaration (server.declared.route): {missing}")
     pages = WebApps(settings.apps)
-    docs = ApiDocs(people=operations(api), business=operations(graph.routes()), files=pages)
+    docs = ApiDocs(people=operations(api), business=operations(graph.routes), files=pages)
     routes = [
         *api,
         WebSocketRoute("/v1/ws", AsgiGateway(wired.gateway)),
@@ -103,7 +103,7 @@ def asgi_app(wired: Wired) -> Starlette:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
-    app.add_middleware(GraphPaths, graph=graph.app())
+    app.add_middleware(GraphPaths, graph=graph)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)

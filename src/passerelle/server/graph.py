@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passerelle.domain.business.errors import ERRORS, CloudApiError, Failure
@@ -48,7 +49,7 @@ from passerelle.proto.cloud.responses import (
     Success,
 )
 from passerelle.proto.openapi import Auth
-from passerelle.server.declared import DeclaredRoute, check_auth, check_body, graph_route
+from passerelle.server.declared import check_auth, check_body, graph_route
 from passerelle.service.business.cloud import (
     BlockOutcome,
     BlockUsers,
@@ -237,7 +238,7 @@ class GraphRoutes:
 
         return Starlette(routes=self.routes(), exception_handlers={HTTPException: not_found})
 
-    def routes(self) -> list[DeclaredRoute]:
+    def routes(self) -> list[BaseRoute]:
         """The Graph routes and their declarations (paths without the version prefix)."""
         return [
             graph_route(
