@@ -35,6 +35,10 @@ from passerelle.service.limiter import client_key_of
 log = logging.getLogger("passerelle.gateway")
 PATH = b"/v1/ws"
 TOO_BIG = 1009
+READ_BUFFER_BYTES = 2048
+"""Each connection's first read buffer (picows's smallest; its default is 16 KB). An idle connection
+only ever reads ``hello`` and acks; picows grows the buffer for a larger frame (up to the frame
+limit). 16 KB of 20 000 idle connections is 320 MB (benchmarks/README.md, scenario e)."""
 
 
 class PicowsTransport:
@@ -168,6 +172,7 @@ class PicowsGateway:
             websocket_handshake_timeout=5,
             max_frame_size=self.max_frame_bytes + 4096,
             enable_auto_pong=True,
+            read_buffer_init_size=READ_BUFFER_BYTES,
         )
 
     def start(self, conn: Connection, frames: QueuedFrames) -> asyncio.Task[None]:
