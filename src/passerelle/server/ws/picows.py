@@ -173,6 +173,9 @@ class PicowsGateway:
             max_frame_size=self.max_frame_bytes + 4096,
             enable_auto_pong=True,
             read_buffer_init_size=READ_BUFFER_BYTES,
+            # The event loop's own transport (uvloop): aiofastnet's, picows's default when installed,
+            # costs ~5 KB more per connection for no measurable CPU gain (benchmarks/ws_layers).
+            use_aiofastnet=False,
         )
 
     def start(self, conn: Connection, frames: QueuedFrames) -> asyncio.Task[None]:
