@@ -40,6 +40,9 @@ class AsgiTransport:
         with contextlib.suppress(OSError, RuntimeError):
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
+    def close_now(self, code: int, reason: str = "") -> None:
+        raise RuntimeError("ASGI closes are awaited: the pump closes")
+
 
 class AsgiFrames:
     __slots__ = ("_receive",)

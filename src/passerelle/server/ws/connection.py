@@ -6,6 +6,11 @@ is then bounded) or queues the frame for the connection's pump task (ASGI, whose
 awaitable; the queue is bounded in frames and in bytes). A client that overflows either bound is
 closed with 1013 and resumes from its mailbox when it reconnects.
 
+A direct connection has no pump: it closes at once (after its pending frames), and reads its mailbox
+in a task started when a read is asked for and ended when it is caught up (``request_sync``). An
+idle connection thus holds no task of its own here, nor a queue or an event: what 20 000 idle
+connections cost is mostly theirs (benchmarks/README.md, scenario e).
+
 The connection owns its delivery cursor: the highest mailbox position queued to its client, and
 whether it is caught up with its mailbox ("live") or reading it. The hub only routes: it hands a
 connection the items a commit made for its device (``offer``, ``offer_one``) or what a read of the
@@ -16,6 +21,7 @@ and moves its cursor. A connection that is still reading its mailbox is told to 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, cast
@@ -27,7 +33,9 @@ from passerelle.proto.frames import MAX_DELIVER_ITEMS, Deliver
 from passerelle.server.ws.deliver import to_item
 from passerelle.service.records import MailboxItem
 
+log = logging.getLogger("passerelle.gateway")
 SLOW_CONSUMER = 1013
+INTERNAL_ERROR = 1011
 
 Entry = MailboxItem | tuple[int, bytes]
 """A committed item for one device: its record, or (position, ``item_tail``) for a group item whose
@@ -55,6 +63,17 @@ class Transport(Protocol):
     async def send_text(self, data: bytes) -> None: ...
 
     async def close(self, code: int, reason: str = "") -> None: ...
+
+    def close_now(self, code: int, reason: str = "") -> None:
+        """Close at once (a direct transport: what was written before is sent first)."""
+        ...
+
+
+Sync = Callable[["Connection"], Awaitable[None]]
+"""Reads a connection's mailbox after its cursor until caught up (``Hub.sync``)."""
+
+_NO_QUEUE: deque[bytes] = deque(maxlen=0)
+"""The outbound queue of every direct connection: never used (they write at once)."""
 
 
 class WriteBatcher:
@@ -101,6 +120,8 @@ class Connection:
         "out_bytes",
         "pending",
         "send_bucket",
+        "sync",
+        "syncing",
         "token_hash",
         "transport",
         "wakeup",
@@ -114,6 +135,7 @@ class Connection:
         max_buffer: int,
         batcher: WriteBatcher,
         client: str = "unknown",
+        sync: Sync | None = None,
     ) -> None:
         self.transport = transport
         self.client = client
@@ -124,10 +146,15 @@ class Connection:
         self.direct = transport.direct
         self.max_frames = max_frames
         self.max_buffer = max_buffer
-        self.out: deque[bytes] = deque()
+        self.out: deque[bytes] = _NO_QUEUE if self.direct else deque()
         self.out_bytes = 0
         """Bytes in ``out`` (bounded by ``max_buffer``, as a direct transport's write buffer is)."""
-        self.wakeup = asyncio.Event()
+        self.wakeup: asyncio.Event | None = None if self.direct else asyncio.Event()
+        """Wakes the pump (connections that are not direct)."""
+        self.sync = sync
+        """How a direct connection reads its mailbox (in ``syncing``); the pump's, otherwise."""
+        self.syncing: asyncio.Task[None] | None = None
+        """A direct connection's mailbox read, while one runs."""
         self.account: AccountId | None = None
         self.device: DeviceId | None = None
         self.expires_at = 0
@@ -160,6 +187,7 @@ class Connection:
             return
         self.out.append(data)
         self.out_bytes += len(data)
+        assert self.wakeup is not None
         self.wakeup.set()
 
     def flush(self) -> None:
@@ -255,9 +283,24 @@ class Connection:
         return len(fresh)
 
     def request_sync(self) -> None:
-        """Have the pump read the mailbox after the cursor (new items wait there)."""
+        """Have the mailbox read after the cursor (new items wait there): by the pump, or by a task of
+        a direct connection's own, started now unless one runs (it reads again before it ends)."""
         self._need_sync = True
-        self.wakeup.set()
+        if self.wakeup is not None:
+            self.wakeup.set()
+        elif self.syncing is None and self.sync is not None and self.close_code is None:
+            self.syncing = asyncio.get_running_loop().create_task(self._sync_direct(self.sync))
+
+    async def _sync_direct(self, sync: Sync) -> None:
+        try:
+            while self._need_sync and self.close_code is None:
+                await sync(self)
+        except Exception:
+            # The pump's failure ends its connection the same way: the client reconnects and resumes.
+            log.exception("reading the mailbox of device %s failed", self.device)
+            self.close(INTERNAL_ERROR, "internal error")
+        finally:
+            self.syncing = None
 
     def begin_read(self) -> None:
         """A read of the mailbox starts: commits are no longer pushed but wait for the next read."""
@@ -284,13 +327,21 @@ class Connection:
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
-        self.wakeup.set()
+        if self.wakeup is not None:
+            self.wakeup.set()
+            return
+        if not self.transport.is_closed():
+            self.flush()
+            self.transport.close_now(self.close_code, self.close_reason)
 
-    async def pump(self, sync: Callable[[Connection], Awaitable[None]]) -> None:
-        """Run mailbox syncs, write queued frames and close, until closed. Owned by the gateway."""
+    async def pump(self, sync: Sync) -> None:
+        """Run mailbox syncs, write queued frames and close, until closed: the task of a connection
+        that is not direct, owned by the gateway."""
+        wakeup = self.wakeup
+        assert wakeup is not None
         while True:
-            await self.wakeup.wait()
-            self.wakeup.clear()
+            await wakeup.wait()
+            wakeup.clear()
             if self._need_sync and self.close_code is None:
                 await sync(self)
             while self.out:

@@ -1,4 +1,5 @@
-"""The WebSocket gateway: one ASGI endpoint, one read loop and one pump task per connection.
+"""The WebSocket gateway: one read loop per connection, and a pump task beside it when its sends are
+awaited (ASGI; picows writes at once).
 
 The read loop feeds each WebSocket message to the connection's ServerSession and dispatches the
 event. Sends are pipelined: a send is checked, handed to the SendPipeline with a callback and the
@@ -82,11 +83,13 @@ class Gateway:
             max_buffer=limits.send_buffer_bytes,
             batcher=self._batcher,
             client=client,
+            sync=self._hub.sync,
         )
 
     async def serve(self, conn: Connection, frames: FrameSource) -> None:
-        """Run one connection until it closes: the read loop here, its pump task beside it."""
-        pump = asyncio.create_task(conn.pump(self._hub.sync), name="ws-pump")
+        """Run one connection until it closes: the read loop here, and for a transport whose sends are
+        awaited (ASGI) its pump task beside it."""
+        pump = None if conn.direct else asyncio.create_task(conn.pump(self._hub.sync), name="ws-pump")
         admitted = False
         try:
             try:
@@ -101,11 +104,14 @@ class Gateway:
             if admitted:
                 self._admission.leave(conn)
             conn.close(1000)
-            try:
-                async with asyncio.timeout(5):
-                    await pump
-            except (TimeoutError, OSError, RuntimeError):
-                pump.cancel()
+            if conn.syncing is not None:
+                conn.syncing.cancel()
+            if pump is not None:
+                try:
+                    async with asyncio.timeout(5):
+                        await pump
+                except (TimeoutError, OSError, RuntimeError):
+                    pump.cancel()
 
     async def _read_loop(self, conn: Connection, frames: FrameSource) -> None:
         try:

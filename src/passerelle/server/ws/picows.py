@@ -79,6 +79,9 @@ class PicowsTransport:
         self.write_now(data)
 
     async def close(self, code: int, reason: str = "") -> None:
+        self.close_now(code, reason)
+
+    def close_now(self, code: int, reason: str = "") -> None:
         if not self._ws.is_close_frame_sent:
             self._ws.send_close(WSCloseCode(code), reason.encode()[:120])
         self._ws.disconnect(graceful=True)

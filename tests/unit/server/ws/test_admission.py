@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
+from typing import cast
 
 import pytest
 
@@ -22,6 +23,9 @@ class Wire:
 
     direct = True
 
+    def __init__(self) -> None:
+        self.closed = asyncio.Event()
+
     def write_now(self, data: bytes) -> None: ...
 
     def write_many(self, frames: list[bytes]) -> None: ...
@@ -35,6 +39,9 @@ class Wire:
     async def send_text(self, data: bytes) -> None: ...
 
     async def close(self, code: int, reason: str = "") -> None: ...
+
+    def close_now(self, code: int, reason: str = "") -> None:
+        self.closed.set()
 
 
 async def conn(client: str = "1.2.3.4", device: str = "", account: str = "") -> Connection:
@@ -150,7 +157,7 @@ async def test_after_a_resync_revoked_tokens_close_their_connections() -> None:
         resync = DeviceNews((), all_devices=True)
         await expiry.on_broker_event(resync)
         async with asyncio.timeout(5):
-            await revoked.wakeup.wait()
+            await cast(Wire, revoked.transport).closed.wait()
     finally:
         runner.cancel()
         with pytest.raises(asyncio.CancelledError):

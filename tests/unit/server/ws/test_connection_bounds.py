@@ -31,6 +31,9 @@ class Awaited:
     async def close(self, code: int, reason: str = "") -> None:
         pass
 
+    def close_now(self, code: int, reason: str = "") -> None:
+        pass
+
 
 def test_a_client_that_does_not_read_is_closed_past_the_byte_bound() -> None:
     conn = Connection(Awaited(), max_frames=1000, max_buffer=10_000, batcher=WriteBatcher())

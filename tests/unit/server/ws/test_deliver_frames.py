@@ -89,6 +89,9 @@ class Wire:
     async def close(self, code: int, reason: str = "") -> None:
         pass
 
+    def close_now(self, code: int, reason: str = "") -> None:
+        pass
+
 
 class LocalBroker:
     is_local = True
