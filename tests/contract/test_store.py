@@ -4,6 +4,7 @@ Every test runs on each adapter (see conftest.py)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import pytest
 
@@ -92,7 +93,13 @@ async def test_removing_a_device_takes_its_mailbox_keys_and_tokens_only(store: S
     for device in (alice.device.id, laptop.id):
         await store.add_one_time_keys(device, [OneTimeKey(key_id="k1", key="K", signature="S")])
         await store.set_fallback_key(device, OneTimeKey(key_id="f1", key="F", signature="S"))
-        await store.put_challenge(f"challenge-{device}", device=device, expires_at=Timestamp(START + DAY_MS))
+        assert await store.spend_challenge(
+            f"challenge-{device}",
+            device=device,
+            expires_at=Timestamp(START + DAY_MS),
+            token_hash=None,
+            token_expires_at=Timestamp(START + DAY_MS),
+        )
     await store.append([message(alice, [alice.device.id, laptop.id], client_id="m1")])
 
     assert await store.remove_device(laptop.id) is True
@@ -102,14 +109,17 @@ async def test_removing_a_device_takes_its_mailbox_keys_and_tokens_only(store: S
     assert await store.resolve_token("laptop-token", now=Timestamp(START)) is None
     assert await store.fetch(laptop.id, after=MailboxPos(0), limit=10) == []
     assert await store.count_one_time_keys(laptop.id) == 0
-    assert not await store.take_challenge(f"challenge-{laptop.id}", device=laptop.id, now=Timestamp(START))
     claimed = await store.claim_keys(alice.account.id)
     assert [c.device.id for c in claimed] == [alice.device.id]
     # The other device keeps everything.
     assert await store.resolve_token(alice.token_hash, now=Timestamp(START)) is not None
     assert len(await store.fetch(alice.device.id, after=MailboxPos(0), limit=10)) == 1
-    assert await store.take_challenge(
-        f"challenge-{alice.device.id}", device=alice.device.id, now=Timestamp(START)
+    assert not await store.spend_challenge(  # still remembered as spent
+        f"challenge-{alice.device.id}",
+        device=alice.device.id,
+        expires_at=Timestamp(START + DAY_MS),
+        token_hash=None,
+        token_expires_at=Timestamp(START + DAY_MS),
     )
 
 
@@ -126,7 +136,10 @@ async def test_writing_for_a_removed_device_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         await store.put_token("late-token", device=phone, expires_at=later)
     with pytest.raises(NotFound):
-        await store.put_challenge("late-challenge", device=phone, expires_at=later)
+        await store.spend_challenge(
+            "late-challenge", device=phone, expires_at=later, token_hash="late", token_expires_at=later
+        )
+    assert await store.resolve_token("late", now=Timestamp(START)) is None
     assert await store.count_one_time_keys(phone) == 0
 
 
@@ -142,17 +155,28 @@ async def test_tokens_expire(store: Store) -> None:
     assert await store.resolve_token("never-issued", now=Timestamp(START)) is None
 
 
-async def test_a_challenge_is_taken_once_by_its_device_before_it_expires(store: Store) -> None:
+async def test_a_challenge_is_spent_once_with_the_token_it_buys(store: Store) -> None:
     alice = await new_person(store)
     bob = await new_person(store)
-    expires = Timestamp(START + 60_000)
-    await store.put_challenge("c1", device=alice.device.id, expires_at=expires)
-    await store.put_challenge("c2", device=alice.device.id, expires_at=expires)
+    expires, token_expires = Timestamp(START + 60_000), Timestamp(START + DAY_MS)
 
-    assert not await store.take_challenge("c1", device=bob.device.id, now=Timestamp(START))
-    assert await store.take_challenge("c1", device=alice.device.id, now=Timestamp(START))
-    assert not await store.take_challenge("c1", device=alice.device.id, now=Timestamp(START))
-    assert not await store.take_challenge("c2", device=alice.device.id, now=expires)
+    def spend(challenge: str, device: DeviceId, token: str | None) -> Awaitable[bool]:
+        return store.spend_challenge(
+            challenge, device=device, expires_at=expires, token_hash=token, token_expires_at=token_expires
+        )
+
+    assert await spend("c1", alice.device.id, "t1")
+    owner = await store.resolve_token("t1", now=Timestamp(START))
+    assert owner is not None and owner.device == alice.device.id and owner.expires_at == token_expires
+    # Spent: a second spend, by anyone, stores nothing.
+    assert not await spend("c1", alice.device.id, "t2")
+    assert not await spend("c1", bob.device.id, "t3")
+    assert await store.resolve_token("t2", now=Timestamp(START)) is None
+    assert await store.resolve_token("t3", now=Timestamp(START)) is None
+    # Spent without a token (a bad signature): nothing to resolve, and spent all the same.
+    assert await spend("c2", alice.device.id, None)
+    assert not await spend("c2", alice.device.id, "t4")
+    assert await store.resolve_token("t4", now=Timestamp(START)) is None
 
 
 async def test_codes_are_replaced_spent_and_deleted(store: Store) -> None:

@@ -239,6 +239,34 @@ async def test_an_unknown_device_gets_a_challenge_that_never_verifies(world: Wor
         )
 
 
+async def test_only_a_challenge_the_server_made_verifies(world: World) -> None:
+    """Challenges are stateless (a MAC under the server's secret over the device, the expiry and a
+    nonce): one altered in any part, or made up, never verifies, even signed by the device."""
+    alice = await world.photo("alice")
+    device_id = alice.session.device
+    challenge = (await world.accounts.challenge(device_id, client=CLIENT)).challenge
+    expires, nonce, mac = challenge.split(".")
+    later = str(int(expires) + 3_600_000)
+    other_nonce = ("A" if nonce[0] != "A" else "B") + nonce[1:]
+    other_mac = ("0" if mac[0] != "0" else "1") + mac[1:]
+    for forged in (
+        f"{later}.{nonce}.{mac}",
+        f"{expires}.{other_nonce}.{mac}",
+        f"{expires}.{nonce}.{other_mac}",
+        f"{expires}.{nonce}",
+        "x" * 43,
+    ):
+        with pytest.raises(Unauthorized):
+            await world.accounts.token_from_signature(
+                device_id, forged, alice.device.login_signature(device_id, forged), client=CLIENT
+            )
+    # The genuine one still does (nothing above spent it).
+    session = await world.accounts.token_from_signature(
+        device_id, challenge, alice.device.login_signature(device_id, challenge), client=CLIENT
+    )
+    assert (await world.accounts.caller(session.token)).device == device_id
+
+
 # --- tokens and devices --------------------------------------------------------------------------
 
 

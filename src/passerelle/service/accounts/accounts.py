@@ -158,7 +158,9 @@ class AccountService:
         self._ids = ids
         self._limiter = limiter
         self._notices = notices
-        self._tokens = Tokens(store=store, clock=clock, ids=ids, limits=limits, limiter=limiter)
+        self._tokens = Tokens(
+            store=store, clock=clock, ids=ids, limits=limits, limiter=limiter, secret=secret
+        )
         self._codes = PhoneCodes(
             store=store, clock=clock, ids=ids, limits=limits, limiter=limiter, sender=codes, secret=secret
         )

@@ -6,8 +6,14 @@ Invariants:
   database. A 6-digit code falls to a search of 10**6 against any unkeyed hash, salted or not;
   under the key, the database alone gives nothing to search against. The MAC covers the app and
   the phone too, so a stored value is worth nothing for another number.
-- A challenge is used once, whether its signature verifies or not. An unknown device gets a
-  challenge as well, which is never stored and so never verifies.
+- A challenge is used once, whether its signature verifies or not, and expires. It is issued
+  without a database write: ``<expires_ms>.<nonce>.<mac>``, the MAC (HMAC-SHA256 under the
+  server's secret, truncated to 128 bits) binding the nonce and the expiry to the device, so no
+  one but the server can make one, nor move one to another device or a later time. It is spent
+  in the transaction that stores the new token (or, after a bad signature, alone): its SHA-256 is
+  recorded until it expires, and a second spend finds it there (``spend_challenge``). An unknown
+  device gets a challenge as well, which never verifies. One login is thus one write transaction
+  (benchmarks/README.md, scenario f).
 - A code is spent by every attempt, right or wrong, through the store's atomic ``spend_attempt``:
   concurrent guesses cannot exceed the attempt budget. The stored counter holds one more than the
   attempts allowed, and an attempt goes ahead only when its spend left at least 1: an answer of 0
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from passerelle.domain.apps import App
-from passerelle.domain.errors import Unauthorized
+from passerelle.domain.errors import NotFound, Unauthorized
 from passerelle.domain.ids import DeviceId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.service.accounts.signatures import canonical_json, verify_ed25519
@@ -51,6 +57,8 @@ LOGIN_PURPOSE = "passerelle-login"
 BAD_TOKEN = "the token is missing, wrong, expired or revoked"
 BAD_CODE = "the code is wrong or expired; ask for a new one if needed"
 BAD_CHALLENGE = "the challenge or its signature is wrong, used or expired"
+CHALLENGE_MAC_CHARS = 32
+"""The challenge's MAC, in hex: 128 bits of HMAC-SHA256."""
 
 
 def token_hash(token: str) -> str:
@@ -65,6 +73,24 @@ earlier versions, deleted by migration 0006) never match."""
 def code_mac(secret: ServerSecret, *, app: str, phone: str, code: str) -> str:
     """What is stored for a one-time code: a MAC under the server's secret, bound to app and phone."""
     return CODE_MAC + secret.mac(f"passerelle-code\x00{app}\x00{phone}\x00{code}".encode())
+
+
+def challenge_mac(secret: ServerSecret, *, device_id: str, expires_at: int, nonce: str) -> str:
+    """What makes a login challenge the server's: a MAC over its device, expiry and nonce."""
+    message = f"passerelle-challenge\x00{device_id}\x00{expires_at}\x00{nonce}".encode()
+    return secret.mac(message)[:CHALLENGE_MAC_CHARS]
+
+
+def challenge_expiry(secret: ServerSecret, *, device_id: str, challenge: str) -> int | None:
+    """When a challenge the server made for ``device_id`` expires (ms), or None for any other string."""
+    expires, _, rest = challenge.partition(".")
+    nonce, _, mac = rest.partition(".")
+    if not expires.isdigit() or len(expires) > 15 or not nonce or len(mac) != CHALLENGE_MAC_CHARS:
+        return None
+    expected = challenge_mac(secret, device_id=device_id, expires_at=int(expires), nonce=nonce)
+    if not hmac.compare_digest(expected.encode(), mac.encode()):
+        return None
+    return int(expires)
 
 
 def login_message(*, device_id: str, challenge: str) -> bytes:
@@ -90,8 +116,16 @@ class Tokens:
     """Bearer tokens and the challenge login that renews them."""
 
     def __init__(
-        self, *, store: CredentialStore, clock: Clock, ids: IdGenerator, limits: Limits, limiter: RateLimiter
+        self,
+        *,
+        store: CredentialStore,
+        clock: Clock,
+        ids: IdGenerator,
+        limits: Limits,
+        limiter: RateLimiter,
+        secret: ServerSecret,
     ) -> None:
+        self._secret = secret
         self._store = store
         self._clock = clock
         self._ids = ids
@@ -116,12 +150,11 @@ class Tokens:
         await self._limiter.check_window(
             "challenge:client", client, count=limits.logins_per_window, window_s=limits.login_window_s
         )
-        challenge = self._ids.token()
-        device = await self._store.get_device(DeviceId(device_id))
-        if device is not None:
-            expires = Timestamp(self._clock.now_ms() + limits.challenge_ttl_s * 1000)
-            await self._store.put_challenge(challenge, device=device.id, expires_at=expires)
-        return Challenge(challenge=challenge, expires_in_s=limits.challenge_ttl_s)
+        # Nothing is stored, and the device is not looked up: the answer is the same for any id.
+        nonce = self._ids.token()
+        expires = self._clock.now_ms() + limits.challenge_ttl_s * 1000
+        mac = challenge_mac(self._secret, device_id=device_id, expires_at=expires, nonce=nonce)
+        return Challenge(challenge=f"{expires}.{nonce}.{mac}", expires_in_s=limits.challenge_ttl_s)
 
     async def token_from_signature(
         self, device_id: str, challenge: str, signature: str, *, client: ClientKey
@@ -135,16 +168,27 @@ class Tokens:
         await self._limiter.check_window(
             "login:account", device.account if device else f"?{device_id}", **window
         )
-        now = self._clock.now_ms()
         if device is None or not challenge or len(challenge) > MAX_TOKEN_CHARS:
             raise Unauthorized(BAD_CHALLENGE)
-        if not await self._store.take_challenge(challenge, device=device.id, now=now):
+        expires = challenge_expiry(self._secret, device_id=device.id, challenge=challenge)
+        if expires is None or expires <= self._clock.now_ms():
             raise Unauthorized(BAD_CHALLENGE)
         message = login_message(device_id=device.id, challenge=challenge)
-        if not verify_ed25519(device.ed25519, message, signature):
-            raise Unauthorized(BAD_CHALLENGE)
+        good = verify_ed25519(device.ed25519, message, signature)
         new = self.new_token()
-        await self._store.put_token(new.hash, device=device.id, expires_at=new.expires_at)
+        try:
+            # Spent either way; the token is stored only with a good signature, in the same commit.
+            fresh = await self._store.spend_challenge(
+                token_hash(challenge),
+                device=device.id,
+                expires_at=Timestamp(expires),
+                token_hash=new.hash if good else None,
+                token_expires_at=new.expires_at,
+            )
+        except NotFound:  # the device was removed meanwhile
+            raise Unauthorized(BAD_CHALLENGE) from None
+        if not (fresh and good):
+            raise Unauthorized(BAD_CHALLENGE)
         return TokenRecord(device=device.id, account=device.account, expires_at=new.expires_at), new
 
 

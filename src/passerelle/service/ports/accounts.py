@@ -68,10 +68,19 @@ class TokenStore(Protocol):
         """The live token's owner, or None when unknown, expired or its device was removed."""
         ...
 
-    async def put_challenge(self, challenge: str, *, device: DeviceId, expires_at: Timestamp) -> None: ...
-
-    async def take_challenge(self, challenge: str, *, device: DeviceId, now: Timestamp) -> bool:
-        """Consume a challenge: True once if it was issued to that device and is not expired."""
+    async def spend_challenge(
+        self,
+        challenge_hash: str,
+        *,
+        device: DeviceId,
+        expires_at: Timestamp,
+        token_hash: str | None,
+        token_expires_at: Timestamp,
+    ) -> bool:
+        """Mark a login challenge spent (by its hash, remembered until ``expires_at``) and, the
+        first time only, store the token ``token_hash`` (unless None) for ``device`` in the same
+        transaction: True then, False when it was spent before (nothing stored). Raises NotFound
+        when the device is gone."""
         ...
 
 

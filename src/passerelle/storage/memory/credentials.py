@@ -27,19 +27,23 @@ class MemoryTokenStore(MemoryPart):
             return None
         return TokenRecord(device=row.device, account=device.account, expires_at=row.expires_at)
 
-    async def put_challenge(self, challenge: str, *, device: DeviceId, expires_at: Timestamp) -> None:
+    async def spend_challenge(
+        self,
+        challenge_hash: str,
+        *,
+        device: DeviceId,
+        expires_at: Timestamp,
+        token_hash: str | None,
+        token_expires_at: Timestamp,
+    ) -> bool:
+        """``challenges`` holds the spent ones until they expire (the janitor deletes them)."""
         db = await self._begin()
         db.need_device(device)
-        db.challenges[challenge] = ExpiringRow(device=device, expires_at=expires_at)
-
-    async def take_challenge(self, challenge: str, *, device: DeviceId, now: Timestamp) -> bool:
-        """An expired challenge is left for the janitor; one issued to another device is left
-        alone, so a device cannot burn someone else's challenge."""
-        db = await self._begin()
-        row = db.challenges.get(challenge)
-        if row is None or row.device != device or row.expires_at <= now:
+        if challenge_hash in db.challenges:
             return False
-        del db.challenges[challenge]
+        db.challenges[challenge_hash] = ExpiringRow(device=device, expires_at=expires_at)
+        if token_hash is not None:
+            db.tokens[token_hash] = ExpiringRow(device=device, expires_at=token_expires_at)
         return True
 
 

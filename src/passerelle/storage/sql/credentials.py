@@ -18,13 +18,12 @@ RESOLVE_TOKEN = (
     "SELECT t.device, d.account, t.expires_at FROM tokens t JOIN devices d ON d.id = t.device "
     "WHERE t.hash = ? AND t.expires_at > ?"
 )
-PUT_CHALLENGE = (
+# The challenges table holds the hashes of *spent* login challenges until they expire (the janitor
+# deletes them then): a challenge is issued without a row (service.accounts.auth) and used once.
+SPEND_CHALLENGE = (
     "INSERT INTO challenges (challenge, device, expires_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (challenge) DO UPDATE SET device = excluded.device, expires_at = excluded.expires_at"
+    "ON CONFLICT (challenge) DO NOTHING"
 )
-# An expired challenge is left for the janitor; one issued to another device is left alone, so a
-# device cannot burn someone else's challenge.
-TAKE_CHALLENGE = "DELETE FROM challenges WHERE challenge = ? AND device = ? AND expires_at > ?"
 
 PUT_CODE = (
     "INSERT INTO codes (app, phone, code_hash, expires_at, attempts_left) VALUES (?, ?, ?, ?, ?) "
@@ -51,13 +50,18 @@ def resolve_token_txn(d: Dialect, token_hash: str, now: Timestamp) -> Txn[TokenR
     return TokenRecord(device=row[0], account=row[1], expires_at=row[2])
 
 
-def put_challenge_txn(d: Dialect, challenge: str, device: DeviceId, expires_at: Timestamp) -> Txn[None]:
-    yield from count(PUT_CHALLENGE, challenge, device, expires_at)
-
-
-def take_challenge_txn(d: Dialect, challenge: str, device: DeviceId, now: Timestamp) -> Txn[bool]:
-    taken = yield from count(TAKE_CHALLENGE, challenge, device, now)
-    return taken > 0
+def spend_challenge_txn(
+    d: Dialect,
+    challenge_hash: str,
+    device: DeviceId,
+    expires_at: Timestamp,
+    token_hash: str | None,
+    token_expires_at: Timestamp,
+) -> Txn[bool]:
+    fresh = yield from count(SPEND_CHALLENGE, challenge_hash, device, expires_at)
+    if fresh and token_hash is not None:
+        yield from count(PUT_TOKEN, token_hash, device, token_expires_at)
+    return fresh > 0
 
 
 def put_code_txn(d: Dialect, record: CodeRecord) -> Txn[None]:
@@ -96,11 +100,18 @@ class SqlTokenStore(SqlPart):
     async def resolve_token(self, token_hash: str, *, now: Timestamp) -> TokenRecord | None:
         return await self._engine.read(resolve_token_txn, token_hash, now)
 
-    async def put_challenge(self, challenge: str, *, device: DeviceId, expires_at: Timestamp) -> None:
-        await self._engine.write(put_challenge_txn, challenge, device, expires_at)
-
-    async def take_challenge(self, challenge: str, *, device: DeviceId, now: Timestamp) -> bool:
-        return await self._engine.write(take_challenge_txn, challenge, device, now)
+    async def spend_challenge(
+        self,
+        challenge_hash: str,
+        *,
+        device: DeviceId,
+        expires_at: Timestamp,
+        token_hash: str | None,
+        token_expires_at: Timestamp,
+    ) -> bool:
+        return await self._engine.write(
+            spend_challenge_txn, challenge_hash, device, expires_at, token_hash, token_expires_at
+        )
 
 
 class SqlCodeStore(SqlPart):
