@@ -314,7 +314,10 @@ async def connect(url: str, account: BenchAccount, recorder: Recorder, *, ack_ba
     try:
         async with asyncio.timeout(10.0):
             _, listener = await ws_connect(factory, url, max_frame_size=MAX_FRAME)
-            assert isinstance(listener, BenchSocket)
+            if not isinstance(listener, BenchSocket):
+                # picows hands back no listener when the server dropped the connection before its
+                # upgrade answer (its handshake deadline, or a refused accept()).
+                raise BenchError(f"the server closed the connection of {account.handle} before the upgrade")
             listener.send(hello_frame(account.token))
             await asyncio.shield(listener.welcome)
     except (OSError, TimeoutError, WSError) as exc:

@@ -30,6 +30,9 @@ from passerelle.cli.bench.world import Meter, interval
 from passerelle.proto.rest import accounts as wire
 from passerelle.proto.rest.base import decode, encode
 
+KEEPALIVE_S = 2.0
+"""How long the bench keeps an idle HTTP connection: well under the server's 5 s."""
+
 
 async def log_in(http: httpx.AsyncClient, account: BenchAccount) -> str | None:
     """A fresh token for ``account``'s device (challenge, signature, token), or None (counted by the
@@ -90,7 +93,12 @@ async def run_logins(options: BenchOptions, reporter: Reporter) -> ScenarioFigur
                 done[0] += 1
                 await socket.close()
 
-        limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+        # uvicorn closes a kept-alive connection after 5 s idle, httpx after 5 s too: a request sent
+        # on one just as the server closes it fails (a ReadError, seen under load, where a login's
+        # WebSocket part can take seconds). Dropping idle connections first avoids that race.
+        limits = httpx.Limits(
+            max_connections=workers, max_keepalive_connections=workers, keepalive_expiry=KEEPALIVE_S
+        )
         async with httpx.AsyncClient(base_url=server.url, timeout=30.0, limits=limits) as http:
             meter = Meter(server.pid)
             rec.start()
