@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from passerelle.domain.apps import DAY_S, MIB, App, AppRegistry, IdentityKind, MediaQuota
+from passerelle.domain.business.templates import auto_approve_rule
 from passerelle.domain.ids import AppName
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
@@ -89,6 +90,9 @@ class Settings:
     ``<data_dir>/endpoints``) inside this process."""
     public_url: str = ""
     """How this node's hosted endpoints reach its API (empty: ``http://<host>:<port>``)."""
+    business_template_auto_approve: str = "none"
+    """Which new message templates are approved at once, without the operator (development):
+    ``none``, ``all``, or categories such as ``utility,authentication`` (docs/operations.md)."""
     log_level: str = "info"
     """debug, info, warning, error or critical."""
     log_format: str = "console"
@@ -226,6 +230,11 @@ def _check(key: str, value: Any, where: str) -> Any:
     if key == "trusted_proxies":
         try:
             TrustedProxies(value)
+        except ValueError as exc:
+            raise ConfigError(f"{_shown(key, value)} ({where}): {exc}") from None
+    if key == "business_template_auto_approve":
+        try:
+            auto_approve_rule(value)
         except ValueError as exc:
             raise ConfigError(f"{_shown(key, value)} ({where}): {exc}") from None
     if key == "code_sender" and value != "console" and not value.startswith(("http://", "https://")):

@@ -73,6 +73,7 @@ def asgi_app(wired: Wired) -> Starlette:
             admin=wired.business_admin,
             people=wired.business_people,
             endpoints=wired.endpoints,
+            templates=wired.templates,
             admin_token=settings.admin_token,
         ).routes(),
         *EndpointRoutes(
@@ -91,7 +92,9 @@ def asgi_app(wired: Wired) -> Starlette:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
-    app.add_middleware(GraphPaths, graph=GraphRoutes(wired.cloud, wired.blocks, wired.hosted).app())
+    app.add_middleware(
+        GraphPaths, graph=GraphRoutes(wired.cloud, wired.blocks, wired.hosted, wired.templates).app()
+    )
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)

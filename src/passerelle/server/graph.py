@@ -10,12 +10,15 @@ Passerelle route can collide with a Graph one.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,12 +41,21 @@ from passerelle.proto.cloud.responses import (
     BlockUsersResult,
     BusinessProfile,
     BusinessProfiles,
+    Cursors,
     ErrorData,
     ErrorEnvelope,
     FailedUser,
     GraphError,
+    Paging,
     PhoneNumber,
     Success,
+)
+from passerelle.proto.cloud.templates import (
+    CreateTemplate,
+    QualityScore,
+    TemplateCreated,
+    TemplateEntry,
+    TemplateList,
 )
 from passerelle.service.business.cloud import (
     BlockOutcome,
@@ -53,7 +65,8 @@ from passerelle.service.business.cloud import (
     ProfileChange,
     UserRef,
 )
-from passerelle.service.business.records import SystemTokenRecord
+from passerelle.service.business.records import SystemTokenRecord, TemplateRecord
+from passerelle.service.business.templates import Templates
 
 log = logging.getLogger("passerelle.server.graph")
 
@@ -201,11 +214,78 @@ class HostedEndpoint(Protocol):
     async def messages(self, number: str, body: bytes) -> bytes: ...
 
 
+TEMPLATE_FIELDS = frozenset(TemplateEntry.__struct_fields__) - {"id"}
+
+
+def template_out(t: TemplateRecord, fields: frozenset[str] = TEMPLATE_FIELDS) -> TemplateEntry:
+    """A template as Graph answers it: every member, or the ``fields`` asked for (``id`` always)."""
+    full = TemplateEntry(
+        id=t.id,
+        name=t.name,
+        language=t.language,
+        category=t.category.value,
+        status=t.status.value,
+        parameter_format=t.parameter_format,
+        components=msgspec.Raw(t.components.encode()),
+        quality_score=QualityScore(score=t.quality.value, date=t.updated_at // 1000),
+        rejected_reason=t.rejected_reason or "NONE",
+    )
+    if fields == TEMPLATE_FIELDS:
+        return full
+    return TemplateEntry(id=t.id, **{f: getattr(full, f) for f in fields & TEMPLATE_FIELDS})
+
+
+def fields_of(request: Request) -> frozenset[str]:
+    raw = request.query_params.get("fields")
+    if not raw:
+        return TEMPLATE_FIELDS
+    return frozenset(f.strip() for f in raw.split(",") if f.strip())
+
+
+def cursor_of(t: TemplateRecord) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode([t.name, t.language])).decode().rstrip("=")
+
+
+def after_of(request: Request) -> tuple[str, str] | None:
+    raw = request.query_params.get("after")
+    if not raw:
+        return None
+    try:
+        pair = msgspec.json.decode(
+            base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), type=tuple[str, str]
+        )
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise CloudBodyError("after", "is not a cursor this server gave") from None
+    return pair
+
+
+def limit_of(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return 25
+    if not raw.isdigit():
+        raise CloudBodyError("limit", "must be a whole number")
+    return int(raw[:6])
+
+
 class GraphRoutes:
-    def __init__(self, cloud: CloudControl, blocks: BlockUsers, hosted: HostedSends | None = None) -> None:
+    def __init__(
+        self,
+        cloud: CloudControl,
+        blocks: BlockUsers,
+        hosted: HostedSends | None = None,
+        templates: Templates | None = None,
+    ) -> None:
         self._cloud = cloud
         self._blocks = blocks
         self._hosted = hosted
+        self._templates_service = templates
+
+    @property
+    def _templates(self) -> Templates:
+        if self._templates_service is None:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, "This server does not serve message templates.")
+        return self._templates_service
 
     def app(self) -> Starlette:
         """The Graph routes, as an app of their own, behind ``GraphPaths``."""
@@ -232,6 +312,9 @@ class GraphRoutes:
                 Route("/{object_id}/block_users", self.blocked, methods=["GET"]),
                 Route("/{object_id}/block_users", self.block, methods=["POST"]),
                 Route("/{object_id}/block_users", self.unblock, methods=["DELETE"]),
+                Route("/{object_id}/message_templates", self.create_template, methods=["POST"]),
+                Route("/{object_id}/message_templates", self.list_templates, methods=["GET"]),
+                Route("/{object_id}/message_templates", self.delete_templates, methods=["DELETE"]),
             ],
             exception_handlers={HTTPException: not_found},
         )
@@ -244,8 +327,18 @@ class GraphRoutes:
 
     @graph_endpoint
     async def get_object(self, request: Request) -> Response:
+        """A phone number, or else a template, of the caller's business."""
         caller = await self._caller(request)
-        view = await self._cloud.number(caller, request.path_params["object_id"])
+        object_id = request.path_params["object_id"]
+        try:
+            view = await self._cloud.number(caller, object_id)
+        except CloudApiError as exc:
+            if exc.failure is not Failure.UNKNOWN_OBJECT:
+                raise
+            template = await self._templates.find(caller.business, object_id)
+            if template is None:
+                raise
+            return Response(encode(template_out(template, fields_of(request))), media_type=JSON)
         return Response(encode(phone_number_out(view)), media_type=JSON)
 
     @graph_endpoint
@@ -259,6 +352,56 @@ class GraphRoutes:
         endpoint = self._hosted.get(view.business.id)
         body = await endpoint.messages(view.number.id, await request.body())
         return Response(body, media_type=JSON)
+
+    @graph_endpoint
+    async def create_template(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        raw = await request.body()
+        body = decode(raw, CreateTemplate)  # types, lengths and counts of what is declared
+        components = msgspec.json.decode(raw).get("components")  # kept as sent, unknown members too
+        made = await self._templates.create(
+            caller,
+            request.path_params["object_id"],
+            name=body.name,
+            language=body.language,
+            category=body.category,
+            parameter_format=body.parameter_format,
+            components=components,
+        )
+        answer = TemplateCreated(id=made.id, status=made.status.value, category=made.category.value)
+        return Response(encode(answer), media_type=JSON)
+
+    @graph_endpoint
+    async def list_templates(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        q = request.query_params
+        page = await self._templates.list_of(
+            caller,
+            request.path_params["object_id"],
+            limit=limit_of(request),
+            after=after_of(request),
+            name=q.get("name"),
+            status=q.get("status"),
+        )
+        fields = fields_of(request)
+        paging = Paging()
+        if page.templates:
+            after = cursor_of(page.templates[-1])
+            paging = Paging(
+                cursors=Cursors(before=cursor_of(page.templates[0]), after=after),
+                next=str(request.url.include_query_params(after=after)) if page.more else None,
+            )
+        answer = TemplateList(data=[template_out(t, fields) for t in page.templates], paging=paging)
+        return Response(encode(answer), media_type=JSON)
+
+    @graph_endpoint
+    async def delete_templates(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        q = request.query_params
+        await self._templates.delete(
+            caller, request.path_params["object_id"], name=q.get("name", ""), hsm_id=q.get("hsm_id")
+        )
+        return Response(encode(Success()), media_type=JSON)
 
     @graph_endpoint
     async def get_profile(self, request: Request) -> Response:

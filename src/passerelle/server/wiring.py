@@ -29,6 +29,7 @@ import httpx
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
+from passerelle.domain.business.templates import auto_approve_rule
 from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.endpoint.hosted import HostedEndpoints
@@ -48,6 +49,7 @@ from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
 from passerelle.service.business.sends import BusinessSends
+from passerelle.service.business.templates import Templates
 from passerelle.service.business.traffic import BusinessTraffic, person_blocked_by
 from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
 from passerelle.service.caches import SendCaches
@@ -179,6 +181,7 @@ class Wired:
     cloud: CloudControl
     blocks: BlockUsers
     business_sends: BusinessSends
+    templates: Templates
     webhooks: Webhooks
     hosted: HostedEndpoints
     janitor: Janitor
@@ -390,6 +393,14 @@ def build(
     )
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
+    templates = Templates(
+        store=business_store,
+        clock=clock,
+        ids=ids,
+        webhooks=webhooks,
+        auto_approve=auto_approve_rule(settings.business_template_auto_approve),
+        cap=limits.business_templates_per_waba,
+    )
     privacy = PrivacyService(
         store=store,
         broker=broker,
@@ -473,6 +484,7 @@ def build(
         cloud=cloud,
         blocks=blocks,
         business_sends=business_sends,
+        templates=templates,
         webhooks=webhooks,
         hosted=HostedEndpoints(
             data_dir=settings.data_dir,

@@ -5,7 +5,7 @@ consents. Bodies are ``proto.business`` Structs."""
 
 from __future__ import annotations
 
-from msgspec import UNSET
+from msgspec import UNSET, Raw
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -15,6 +15,8 @@ from passerelle.domain.errors import InvalidInput
 from passerelle.proto.rest.business import (
     AdminBusinessList,
     AdminBusinessOut,
+    AdminTemplateList,
+    AdminTemplateOut,
     BusinessAccountOut,
     ConsentList,
     ConsentOut,
@@ -24,6 +26,7 @@ from passerelle.proto.rest.business import (
     CreateToken,
     NumberOut,
     PublicBusiness,
+    RejectTemplate,
     SetConsent,
     TokenList,
     TokenOut,
@@ -44,9 +47,12 @@ from passerelle.service.business.records import (
     ConsentRecord,
     NumberRecord,
     SystemTokenRecord,
+    TemplateRecord,
 )
+from passerelle.service.business.templates import Templates
 
 ADMIN = "/v1/admin/businesses"
+TEMPLATES = "/v1/admin/templates"
 
 
 def account_out(a: BusinessAccountRecord) -> BusinessAccountOut:
@@ -116,6 +122,25 @@ def public_out(found: FoundBusiness, endpoint: EndpointRecord | None = None) -> 
     )
 
 
+def template_admin_out(t: TemplateRecord) -> AdminTemplateOut:
+    return AdminTemplateOut(
+        template_id=t.id,
+        waba_id=t.waba,
+        name=t.name,
+        language=t.language,
+        category=t.category.value,
+        parameter_format=t.parameter_format,
+        status=t.status.value,
+        quality=t.quality.value,
+        rejected_reason=t.rejected_reason,
+        pauses=t.pauses,
+        paused_until=t.paused_until,
+        components=Raw(t.components.encode()),
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+    )
+
+
 def consent_out(c: ConsentRecord) -> ConsentOut:
     return ConsentOut(
         business_id=c.business, scope=c.scope.value, state=c.state.value, source=c.source.value, at=c.at
@@ -130,9 +155,11 @@ class BusinessRoutes:
         admin: BusinessAdmin,
         people: BusinessPeople,
         endpoints: BusinessEndpoints,
+        templates: Templates,
         admin_token: str,
     ) -> None:
         self._endpoints = endpoints
+        self._templates = templates
         self._accounts = accounts
         self._admin = admin
         self._people = people
@@ -149,6 +176,9 @@ class BusinessRoutes:
             Route(ADMIN + "/{business}/tokens", self.create_token, methods=["POST"]),
             Route(ADMIN + "/{business}/tokens", self.tokens, methods=["GET"]),
             Route(ADMIN + "/{business}/tokens/{token}", self.revoke_token, methods=["DELETE"]),
+            Route(ADMIN + "/{business}/templates", self.templates, methods=["GET"]),
+            Route(TEMPLATES + "/{template}/approve", self.approve_template, methods=["POST"]),
+            Route(TEMPLATES + "/{template}/reject", self.reject_template, methods=["POST"]),
             Route("/v1/businesses/lookup", self.lookup, methods=["GET"]),
             Route("/v1/businesses/{business}", self.profile, methods=["GET"]),
             Route("/v1/me/business-consents", self.consents, methods=["GET"]),
@@ -245,6 +275,26 @@ class BusinessRoutes:
         self._operator(request)
         await self._admin.revoke_token(request.path_params["business"], request.path_params["token"])
         return Response(status_code=204)
+
+    @endpoint
+    async def templates(self, request: Request) -> Response:
+        self._operator(request)
+        owner = await self._admin.get(request.path_params["business"])
+        found = await self._templates.of_business(owner.id, status=request.query_params.get("status"))
+        return json_response(AdminTemplateList(templates=[template_admin_out(t) for t in found]))
+
+    @endpoint
+    async def approve_template(self, request: Request) -> Response:
+        self._operator(request)
+        approved = await self._templates.approve(request.path_params["template"])
+        return json_response(template_admin_out(approved))
+
+    @endpoint
+    async def reject_template(self, request: Request) -> Response:
+        self._operator(request)
+        body = await read_body(request, RejectTemplate)
+        rejected = await self._templates.reject(request.path_params["template"], body.reason)
+        return json_response(template_admin_out(rejected))
 
     # -- people ------------------------------------------------------------------------------------
 
