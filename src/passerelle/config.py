@@ -90,6 +90,9 @@ class Settings:
     ``<data_dir>/endpoints``) inside this process."""
     public_url: str = ""
     """How this node's hosted endpoints reach its API (empty: ``http://<host>:<port>``)."""
+    business_quality_interval_s: float = 600.0
+    """How often each node evaluates businesses' quality ratings (numbers, templates) and, every 6
+    hours at most, their messaging-limit tiers (docs/business.md section 5)."""
     business_template_auto_approve: str = "none"
     """Which new message templates are approved at once, without the operator (development):
     ``none``, ``all``, or categories such as ``utility,authentication`` (docs/operations.md)."""

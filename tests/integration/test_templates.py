@@ -18,6 +18,11 @@ import pytest_asyncio
 from typer.testing import CliRunner
 
 from passerelle.cli.main import app as cli_app
+from passerelle.domain.business.ids import BusinessId, PhoneNumberId, TemplateId, WabaId
+from passerelle.domain.business.quality import SignalKind
+from passerelle.domain.ids import AccountId
+from passerelle.service.business.records import TemplateReach
+from passerelle.storage.business import business_store_for
 from tests.conftest import ServerHandle
 from tests.integration.test_business import ADMIN, AUTH
 from tests.integration.test_graph_api import bearer, business_with_number, graph_error
@@ -282,3 +287,36 @@ async def test_the_cli_lists_approves_and_rejects(server: ServerHandle, http: ht
     assert rejected.exit_code == 0 and json.loads(rejected.output)["rejected_reason"] == "SCAM"
     twice = await run("approve", first)
     assert twice.exit_code == 1 and "409" in twice.output and "not PENDING" in twice.output
+
+
+async def test_the_phone_number_object_shows_the_evaluated_rating_and_tier(
+    server: ServerHandle, http: httpx.AsyncClient
+) -> None:
+    """Quality and tiers are evaluated by the server's periodic job (here run once by hand): the
+    phone-number object a bot reads then carries them."""
+    shop = await shop_of(http)
+    template_id = (await create(http, shop, ORDER_UPDATE)).json()["id"]
+    services = server.running.services
+    store = business_store_for(services.store)
+    now = server.clock.now_ms()
+    people = [AccountId(f"acc_{n:04d}") for n in range(125)]
+    for who in people:
+        await store.note_reached(WabaId(shop["waba_id"]), who, at=now)
+        await store.note_template_reach(
+            TemplateReach(
+                waba=WabaId(shop["waba_id"]),
+                number=PhoneNumberId(shop["phone_number_id"]),
+                template=TemplateId(template_id),
+                account=who,
+                at=now,
+            )
+        )
+    for who in people[:4]:
+        await services.signals.record(
+            business=BusinessId(shop["business_id"]), person=who, kind=SignalKind.BLOCK
+        )
+    assert await services.quality.evaluate_all() == 1
+    number = (await http.get(f"/v22.0/{shop['phone_number_id']}", headers=bearer(shop["token"]))).json()
+    assert (number["quality_rating"], number["messaging_limit_tier"]) == ("RED", "TIER_250")
+    admin = (await http.get(f"/v1/admin/businesses/{shop['business_id']}", headers=AUTH)).json()
+    assert admin["numbers"][0]["quality_rating"] == "RED"

@@ -46,8 +46,10 @@ from passerelle.service.accounts.keys import KeyService, KeysLowHook
 from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.cloud import BlockUsers, CloudControl
 from passerelle.service.business.endpoints import BusinessEndpoints
+from passerelle.service.business.evaluation import BusinessSignals, QualityEvaluation
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
+from passerelle.service.business.records import ConsentRecord
 from passerelle.service.business.sends import BusinessSends
 from passerelle.service.business.templates import Templates
 from passerelle.service.business.traffic import BusinessTraffic, person_blocked_by
@@ -182,6 +184,8 @@ class Wired:
     blocks: BlockUsers
     business_sends: BusinessSends
     templates: Templates
+    signals: BusinessSignals
+    quality: QualityEvaluation
     webhooks: Webhooks
     hosted: HostedEndpoints
     janitor: Janitor
@@ -240,6 +244,9 @@ class Wired:
                     group.create_task(self.presence.run(), name="presence"),
                     group.create_task(self.expiry.run(), name="token-expiry"),
                     group.create_task(self.webhooks.run(), name="webhooks"),
+                    group.create_task(
+                        self.quality.run(settings.business_quality_interval_s), name="business-quality"
+                    ),
                 ]
                 if (fd_warning := fd_limit_warning(settings.limits.max_connections)) is not None:
                     log.warning(fd_warning)
@@ -379,8 +386,14 @@ def build(
         ),
     )
     preferences = MarketingPreferences(store=business_store, clock=clock, webhooks=webhooks)
+    signals = BusinessSignals(store=business_store, clock=clock)
+
+    async def on_consent(change: ConsentRecord) -> None:
+        await preferences.changed(change)
+        await signals.consent_changed(change)
+
     business_people = BusinessPeople(
-        store=business_store, clock=clock, on_consent=preferences.changed, limiter=limiter, limits=limits
+        store=business_store, clock=clock, on_consent=on_consent, limiter=limiter, limits=limits
     )
     endpoints = BusinessEndpoints(
         store=endpoint_store,
@@ -401,6 +414,9 @@ def build(
         auto_approve=auto_approve_rule(settings.business_template_auto_approve),
         cap=limits.business_templates_per_waba,
     )
+    quality = QualityEvaluation(
+        store=business_store, clock=clock, templates=templates, cap=limits.business_templates_per_waba
+    )
     privacy = PrivacyService(
         store=store,
         broker=broker,
@@ -420,7 +436,12 @@ def build(
         clock=clock,
         idempotency_window_s=settings.idempotency_window_s,
         on_deleted=metrics.janitor_deleted.inc,
-        also=[stories.delete_expired, media.delete_expired, business_people.delete_expired],
+        also=[
+            stories.delete_expired,
+            media.delete_expired,
+            business_people.delete_expired,
+            quality.delete_expired,
+        ],
         lease=a.janitor_lease,
         on_lease=metrics.janitor_leader.set,
     )
@@ -485,6 +506,8 @@ def build(
         blocks=blocks,
         business_sends=business_sends,
         templates=templates,
+        signals=signals,
+        quality=quality,
         webhooks=webhooks,
         hosted=HostedEndpoints(
             data_dir=settings.data_dir,

@@ -36,7 +36,7 @@ from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.service.business.cloud import unknown_object_details
 from passerelle.service.business.ports import BusinessStore
-from passerelle.service.business.records import NumberRecord, TemplateRecord
+from passerelle.service.business.records import NumberRecord, TemplateReach, TemplateRecord
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Clock
 
@@ -91,7 +91,8 @@ class BusinessSends:
         )
         now = self._clock.now_ms()
         template = await self._template(number, declared)
-        verdict = judge(await self._facts(business, person, number, declared, template, now))
+        facts = await self._facts(business, person, number, declared, template, now)
+        verdict = judge(facts)
         if verdict.failure is not None:
             raise CloudApiError(verdict.failure)
         if declared.kind != "status":
@@ -104,6 +105,12 @@ class BusinessSends:
             )
         if verdict.counts_against_limit:
             await self._store.note_reached(number.waba, person, at=now)
+        if template is not None and not facts.window_open:
+            # The quality rates' denominator: whom each number and template reached outside a window.
+            reach = TemplateReach(
+                waba=number.waba, number=number.id, template=template.id, account=person, at=now
+            )
+            await self._store.note_template_reach(reach)
 
     async def note_inbound(self, *, business: BusinessId, person: AccountId) -> None:
         """The person wrote to the business: its window opens (again) for 24 hours."""

@@ -256,11 +256,13 @@ class Templates:
             await self._announce(account.business, changed)
         return changed
 
-    async def changed(self, business: BusinessId, template: TemplateRecord) -> None:
-        """Tell the bot of a status the quality evaluation set (paused, unpaused, disabled)."""
-        await self._announce(business, template)
+    async def changed(
+        self, business: BusinessId, template: TemplateRecord, *, event: str | None = None
+    ) -> None:
+        """Tell the bot of a status the quality evaluation set (paused, reinstated, disabled)."""
+        await self._announce(business, template, event=event)
 
-    async def _announce(self, business: BusinessId, t: TemplateRecord) -> None:
+    async def _announce(self, business: BusinessId, t: TemplateRecord, *, event: str | None = None) -> None:
         if self._webhooks is None:
             return
         now = self._clock.now_ms()
@@ -275,7 +277,7 @@ class Templates:
         elif t.status is TemplateStatus.DISABLED:
             disable = TemplateDisableInfo(disable_date=now // 1000)
         value = TemplateStatusValue(
-            event=t.status.value,
+            event=event or t.status.value,
             message_template_id=int(t.id),
             message_template_name=t.name,
             message_template_language=t.language,

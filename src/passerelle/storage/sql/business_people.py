@@ -9,6 +9,7 @@ from passerelle.domain.business.consent import ConsentSource, ConsentState, Scop
 from passerelle.domain.business.ids import BusinessId, UserId, WabaId, WaId
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.records import BusinessPerson, ConsentRecord
+from passerelle.storage.sql.business_quality import forget_quality_of_txn
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 
@@ -107,6 +108,7 @@ def forget_person_txn(d: Dialect, account: AccountId) -> Txn[None]:
     yield from count(FORGET_INBOUND, account)
     yield from count(FORGET_REACH, account)
     yield from count(FORGET_BLOCKED, account)
+    yield from forget_quality_of_txn(d, account)
 
 
 def unblock_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[bool]:
