@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from passerelle.domain.apps import DAY_S, MIB, App, AppRegistry, IdentityKind, MediaQuota
+from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, check_stop_words
 from passerelle.domain.business.templates import auto_approve_rule
 from passerelle.domain.ids import AppName
 from passerelle.domain.limits import Limits
@@ -101,6 +103,11 @@ class Settings:
     log_format: str = "console"
     """console (one readable line per event) or json (one JSON object per line, for collectors)."""
     limits: Limits = field(default_factory=Limits)
+    business_stop_words: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_STOP_WORDS)
+    )
+    """Per language, the whole messages that stop a business's marketing (the ``[business_stop_words]``
+    table; published to the apps by ``GET /v1/apps``, matched on the person's device)."""
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'passerelle.db'}"
@@ -113,13 +120,13 @@ class ConfigError(ValueError):
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("console", "json")
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-TABLES = ("server", "limits", "apps")
+TABLES = ("server", "limits", "apps", "business_stop_words")
 _CHOICES: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "log_format": LOG_FORMATS,
     "sqlite_synchronous": SQLITE_SYNCHRONOUS,
 }
-_FIXED = {"apps", "limits"}
+_FIXED = {"apps", "limits", "business_stop_words"}
 """Settings fields that are tables of their own, not ``[server]`` values."""
 
 
@@ -296,7 +303,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         },
     )
 
-    settings = Settings(apps=apps, limits=limits)
+    stop_raw = _table(raw, "business_stop_words", origin)
+    try:
+        stop = check_stop_words(stop_raw) if stop_raw else dict(DEFAULT_STOP_WORDS)
+    except ValueError as exc:
+        raise ConfigError(f"[business_stop_words] in {origin}: {exc}") from None
+    settings = Settings(apps=apps, limits=limits, business_stop_words=stop)
     known = [f for f in Settings.__dataclass_fields__ if f not in _FIXED]
     server = _table(raw, "server", origin)
     unknown = set(server) - set(known)

@@ -56,7 +56,12 @@ def asgi_app(wired: Wired) -> Starlette:
 
     conversations = ConversationRoutes(accounts=accounts, messaging=messaging)
     rest = RestServices(
-        accounts=accounts, keys=wired.keys, directory=wired.directory, apps=settings.apps, limits=limits
+        accounts=accounts,
+        keys=wired.keys,
+        directory=wired.directory,
+        apps=settings.apps,
+        limits=limits,
+        stop_words=settings.business_stop_words,
     )
     routes = [
         *rest_routes(rest),
