@@ -358,7 +358,10 @@ class GraphRoutes:
         caller = await self._caller(request)
         raw = await request.body()
         body = decode(raw, CreateTemplate)  # types, lengths and counts of what is declared
-        components = msgspec.json.decode(raw).get("components")  # kept as sent, unknown members too
+        try:
+            components = msgspec.json.decode(raw).get("components")  # kept as sent, unknown members too
+        except RecursionError:
+            raise CloudBodyError("", "the body is nested too deeply") from None
         made = await self._templates.create(
             caller,
             request.path_params["object_id"],

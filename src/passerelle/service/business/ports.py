@@ -131,8 +131,9 @@ class BusinessStore(Protocol):
 
     async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool: ...
 
-    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
-        """Unique people the business account reached outside a window since ``since``."""
+    async def reached_since(self, waba: WabaId, *, since: Timestamp, at_most: int | None = None) -> int:
+        """Unique people the business account reached outside a window since ``since``, counted up to
+        ``at_most`` (a send only needs to know whether the tier's limit is reached)."""
         ...
 
     async def forget_reach_before(self, before: Timestamp) -> int:

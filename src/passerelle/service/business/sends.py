@@ -162,16 +162,21 @@ class BusinessSends:
             return facts  # judged without consent or reach: only a template outside the window needs them
         consents = [c for c in await self._store.consents_of(person) if c.business == business]
         account = await self._store.get_business_account(number.waba)
+        tier = Tier.TIER_250 if account is None else account.tier
         since = Timestamp(now - REACH_WINDOW_MS)
+        already = await self._store.was_reached(number.waba, person, since=since)
+        reached = 0
+        if not already and tier.limit is not None:  # counted only as far as the limit
+            reached = await self._store.reached_since(number.waba, since=since, at_most=tier.limit)
         return dataclasses.replace(
             facts,
             granted=frozenset(c.scope for c in consents if c.state is ConsentState.GRANTED),
             marketing_stopped=any(
                 c.scope is Scope.MARKETING and c.state is ConsentState.REVOKED for c in consents
             ),
-            tier=Tier.TIER_250 if account is None else account.tier,
-            reached_24h=await self._store.reached_since(number.waba, since=since),
-            already_reached=await self._store.was_reached(number.waba, person, since=since),
+            tier=tier,
+            reached_24h=reached,
+            already_reached=already,
         )
 
     async def _charge(self, rule: str, key: str, *, rate: float, burst: float, failure: Failure) -> None:

@@ -239,9 +239,10 @@ class MemoryBusinessStore:
         at = t.reach.get((waba, account))
         return at is not None and at >= since
 
-    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
+    async def reached_since(self, waba: WabaId, *, since: Timestamp, at_most: int | None = None) -> int:
         t = await self._begin()
-        return sum(1 for (w, _), at in t.reach.items() if w == waba and at >= since)
+        found = sum(1 for (w, _), at in t.reach.items() if w == waba and at >= since)
+        return found if at_most is None else min(found, at_most)
 
     async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
         t = await self._begin()

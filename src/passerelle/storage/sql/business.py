@@ -368,8 +368,8 @@ class SqlBusinessStore:
     async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool:
         return await self._engine.read(was_reached_txn, waba, account, since)
 
-    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
-        return await self._engine.read(reached_since_txn, waba, since)
+    async def reached_since(self, waba: WabaId, *, since: Timestamp, at_most: int | None = None) -> int:
+        return await self._engine.read(reached_since_txn, waba, since, at_most)
 
     async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
         await self._engine.write(note_txn, BLOCK, business, account, at)

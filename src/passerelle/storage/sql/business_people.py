@@ -45,6 +45,9 @@ NOTE_REACHED = (
 )
 WAS_REACHED = "SELECT 1 FROM business_reach WHERE waba = ? AND account = ? AND reached_at >= ?"
 REACHED_SINCE = "SELECT COUNT(*) FROM business_reach WHERE waba = ? AND reached_at >= ?"
+REACHED_SINCE_AT_MOST = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM business_reach WHERE waba = ? AND reached_at >= ? LIMIT ?) AS r"
+)
 FORGET_REACH_BEFORE = "DELETE FROM business_reach WHERE reached_at < ?"
 FORGET_BLOCKED = "DELETE FROM business_blocks WHERE account = ?"
 BLOCK = "INSERT INTO business_blocks (business, account, blocked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
@@ -143,8 +146,11 @@ def was_reached_txn(d: Dialect, waba: WabaId, account: AccountId, since: Timesta
     return row is not None
 
 
-def reached_since_txn(d: Dialect, waba: WabaId, since: Timestamp) -> Txn[int]:
-    row = yield from one(REACHED_SINCE, waba, since)
+def reached_since_txn(d: Dialect, waba: WabaId, since: Timestamp, at_most: int | None) -> Txn[int]:
+    if at_most is None:
+        row = yield from one(REACHED_SINCE, waba, since)
+    else:
+        row = yield from one(REACHED_SINCE_AT_MOST, waba, since, at_most)
     return 0 if row is None else int(row[0])
 
 
