@@ -17,6 +17,7 @@ from passerelle.domain.business.quality import Quality, SignalKind, TemplateStat
 from passerelle.domain.business.tiers import Tier
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.server.system import RandomIds
+from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.evaluation import BusinessSignals, QualityEvaluation
 from passerelle.service.business.records import ConsentRecord, TemplateReach, TemplateRecord
 from passerelle.service.business.templates import Templates
@@ -248,3 +249,19 @@ async def test_an_evaluation_of_an_account_with_nothing_changes_nothing(world: W
     await world.evaluate()
     assert await world.number_quality() is Quality.UNKNOWN and await world.tier() is Tier.TIER_250
     assert await world.quality.evaluate_all() >= 1
+
+
+async def test_a_signal_goes_to_the_account_that_last_reached_the_person(world: World) -> None:
+    shop = world.shop
+    admin = BusinessAdmin(store=shop.biz, clock=shop.clock, ids=RandomIds())
+    second = await admin.add_account(shop.business, "second")
+    made = await shop.template("receipt", Category.UTILITY)
+    (alice,) = await world.reach(made, 1)
+    await world.block([alice, person()])
+    first_counts = await shop.biz.quality_counts(shop.waba, since=Timestamp(0))
+    second_counts = await shop.biz.quality_counts(second.id, since=Timestamp(0))
+    assert first_counts.signals == {
+        (shop.number.id, made.id, SignalKind.BLOCK): 1,  # alice: where she was reached
+        ("", "", SignalKind.BLOCK): 1,  # someone reached by neither: against both accounts
+    }
+    assert second_counts.signals == {("", "", SignalKind.BLOCK): 1}

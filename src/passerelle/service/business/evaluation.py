@@ -2,9 +2,9 @@
 
 ``BusinessSignals.record`` is how the rest of the server reports a negative signal against a
 business — a person's block of it, a report, a declared-kind mismatch, a marketing stop. A signal is
-tied to the number and template that last reached the person outside a window in the last 7 days
-(none: it counts against every number of the business account), and kept once per (business
-account, person, kind): one person toggling cannot weigh more than once.
+tied to the business account, number and template that last reached the person outside a window in
+the last 7 days (none: it counts against every number of every account of the business), and kept
+once per (business account, person, kind): one person toggling cannot weigh more than once.
 
 ``QualityEvaluation`` runs periodically on every node (``run``), over every business account:
 - each number's rating from its people reached outside a window and its signals over 7 days
@@ -68,18 +68,22 @@ class BusinessSignals:
         """A negative signal from ``person`` against ``business``."""
         now = self._clock.now_ms()
         since = Timestamp(now - VOLUME_WINDOW_MS)
-        for account in await self._store.business_accounts(business):
-            last = await self._store.last_template_reach(account.id, person, since=since)
-            await self._store.record_signal(
-                SignalRecord(
-                    waba=account.id,
-                    account=person,
-                    kind=kind,
-                    number="" if last is None else last.number,
-                    template="" if last is None else last.template,
-                    at=now,
-                )
+        accounts = await self._store.business_accounts(business)
+        reaches = [
+            reach
+            for account in accounts
+            if (reach := await self._store.last_template_reach(account.id, person, since=since)) is not None
+        ]
+        if reaches:  # the business account, number and template that last reached the person
+            last = max(reaches, key=lambda r: r.at)
+            signal = SignalRecord(
+                waba=last.waba, account=person, kind=kind, number=last.number, template=last.template, at=now
             )
+            await self._store.record_signal(signal)
+            return
+        for account in accounts:  # reached by none: it counts against every number
+            signal = SignalRecord(waba=account.id, account=person, kind=kind, number="", template="", at=now)
+            await self._store.record_signal(signal)
 
 
 def signals_for(counts: QualityCounts, *, number: str | None = None, template: str | None = None) -> Signals:
