@@ -82,20 +82,21 @@ class BusinessSends:
                 Failure.UNSUPPORTED_TYPE, f"Message type {declared.kind[:32]!r} is not supported."
             )
         limits = self._limits
-        await self._charge(
-            THROUGHPUT_RULE,
-            number.id,
-            rate=limits.business_sends_per_second,
-            burst=max(1.0, limits.business_sends_per_second),
-            failure=Failure.THROUGHPUT,
-        )
+        if limits.business_sends_per_second > 0:  # 0 turns the bucket off
+            await self._charge(
+                THROUGHPUT_RULE,
+                number.id,
+                rate=limits.business_sends_per_second,
+                burst=max(1.0, limits.business_sends_per_second),
+                failure=Failure.THROUGHPUT,
+            )
         now = self._clock.now_ms()
         template = await self._template(number, declared)
         facts = await self._facts(business, person, number, declared, template, now)
         verdict = judge(facts)
         if verdict.failure is not None:
             raise CloudApiError(verdict.failure)
-        if declared.kind != "status":
+        if declared.kind != "status" and limits.business_pair_interval_s > 0:
             await self._charge(
                 PAIR_RULE,
                 f"{number.id}:{person}",
