@@ -206,6 +206,11 @@ class BusinessStore(Protocol):
         """A template from a number reached a person outside a window (the latest time is kept)."""
         ...
 
+    async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
+        """One transaction for a template that went out outside a window: ``note_template_reach``,
+        and ``note_reached`` too when it reached a new person against the tier."""
+        ...
+
     async def last_template_reach(
         self, waba: WabaId, account: AccountId, *, since: Timestamp
     ) -> TemplateReach | None:

@@ -104,14 +104,13 @@ class BusinessSends:
                 burst=limits.business_pair_burst,
                 failure=Failure.PAIR_RATE,
             )
-        if verdict.counts_against_limit:
-            await self._store.note_reached(number.waba, person, at=now)
         if template is not None and not facts.window_open:
-            # The quality rates' denominator: whom each number and template reached outside a window.
+            # Against the tier when new, and the quality rates' denominator: whom each number and
+            # template reached outside a window (one transaction).
             reach = TemplateReach(
                 waba=number.waba, number=number.id, template=template.id, account=person, at=now
             )
-            await self._store.note_template_reach(reach)
+            await self._store.note_template_sent(reach, new_person=verdict.counts_against_limit)
 
     async def note_inbound(self, *, business: BusinessId, person: AccountId) -> None:
         """The person wrote to the business: its window opens (again) for 24 hours."""

@@ -370,6 +370,16 @@ class MemoryBusinessStore:
         if known is None or known.at < reach.at:
             t.template_reach[key] = reach
 
+    async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
+        t = await self._begin()
+        if new_person:
+            key = (reach.waba, reach.account)
+            t.reach[key] = max(reach.at, t.reach.get(key, reach.at))
+        tkey = (reach.number, reach.template, reach.account)
+        known = t.template_reach.get(tkey)
+        if known is None or known.at < reach.at:
+            t.template_reach[tkey] = reach
+
     async def last_template_reach(
         self, waba: WabaId, account: AccountId, *, since: Timestamp
     ) -> TemplateReach | None:

@@ -52,6 +52,7 @@ from passerelle.storage.sql.business_people import (
     forget_reach_before_txn,
     is_blocked_txn,
     last_inbound_txn,
+    note_template_sent_txn,
     note_txn,
     person_txn,
     reached_since_txn,
@@ -425,6 +426,9 @@ class SqlBusinessStore:
 
     async def note_template_reach(self, reach: TemplateReach) -> None:
         await self._engine.write(note_template_reach_txn, reach)
+
+    async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
+        await self._engine.write(note_template_sent_txn, reach, new_person)
 
     async def last_template_reach(
         self, waba: WabaId, account: AccountId, *, since: Timestamp

@@ -8,8 +8,8 @@ from __future__ import annotations
 from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
 from passerelle.domain.business.ids import BusinessId, UserId, WabaId, WaId
 from passerelle.domain.ids import AccountId, Timestamp
-from passerelle.service.business.records import BusinessPerson, ConsentRecord
-from passerelle.storage.sql.business_quality import forget_quality_of_txn
+from passerelle.service.business.records import BusinessPerson, ConsentRecord, TemplateReach
+from passerelle.storage.sql.business_quality import NOTE_TEMPLATE_REACH, forget_quality_of_txn
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 
@@ -134,6 +134,12 @@ def count_blocked_txn(d: Dialect, business: BusinessId) -> Txn[int]:
 
 def note_txn(d: Dialect, sql: str, owner: str, account: AccountId, at: Timestamp) -> Txn[None]:
     yield from count(sql, owner, account, at)
+
+
+def note_template_sent_txn(d: Dialect, r: TemplateReach, new_person: bool) -> Txn[None]:
+    if new_person:
+        yield from count(NOTE_REACHED, r.waba, r.account, r.at)
+    yield from count(NOTE_TEMPLATE_REACH, r.number, r.template, r.account, r.waba, r.at)
 
 
 def last_inbound_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[Timestamp | None]:
