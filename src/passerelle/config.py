@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from passerelle.domain.apps import DAY_S, MIB, App, AppRegistry, IdentityKind, MediaQuota
+from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, check_stop_words
+from passerelle.domain.business.templates import auto_approve_rule
 from passerelle.domain.ids import AppName
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
@@ -89,11 +92,22 @@ class Settings:
     ``<data_dir>/endpoints``) inside this process."""
     public_url: str = ""
     """How this node's hosted endpoints reach its API (empty: ``http://<host>:<port>``)."""
+    business_quality_interval_s: float = 600.0
+    """How often each node evaluates businesses' quality ratings (numbers, templates) and, every 6
+    hours at most, their messaging-limit tiers (docs/business.md section 5)."""
+    business_template_auto_approve: str = "none"
+    """Which new message templates are approved at once, without the operator (development):
+    ``none``, ``all``, or categories such as ``utility,authentication`` (docs/operations.md)."""
     log_level: str = "info"
     """debug, info, warning, error or critical."""
     log_format: str = "console"
     """console (one readable line per event) or json (one JSON object per line, for collectors)."""
     limits: Limits = field(default_factory=Limits)
+    business_stop_words: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_STOP_WORDS)
+    )
+    """Per language, the whole messages that stop a business's marketing (the ``[business_stop_words]``
+    table; published to the apps by ``GET /v1/apps``, matched on the person's device)."""
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'passerelle.db'}"
@@ -106,13 +120,13 @@ class ConfigError(ValueError):
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("console", "json")
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-TABLES = ("server", "limits", "apps")
+TABLES = ("server", "limits", "apps", "business_stop_words")
 _CHOICES: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "log_format": LOG_FORMATS,
     "sqlite_synchronous": SQLITE_SYNCHRONOUS,
 }
-_FIXED = {"apps", "limits"}
+_FIXED = {"apps", "limits", "business_stop_words"}
 """Settings fields that are tables of their own, not ``[server]`` values."""
 
 
@@ -228,6 +242,11 @@ def _check(key: str, value: Any, where: str) -> Any:
             TrustedProxies(value)
         except ValueError as exc:
             raise ConfigError(f"{_shown(key, value)} ({where}): {exc}") from None
+    if key == "business_template_auto_approve":
+        try:
+            auto_approve_rule(value)
+        except ValueError as exc:
+            raise ConfigError(f"{_shown(key, value)} ({where}): {exc}") from None
     if key == "code_sender" and value != "console" and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{_shown(key, value)} ({where}): expected console or an http(s) URL")
     if key in ("port", "ws_port") and value is not None and not 0 <= value <= 65535:
@@ -284,7 +303,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         },
     )
 
-    settings = Settings(apps=apps, limits=limits)
+    stop_raw = _table(raw, "business_stop_words", origin)
+    try:
+        stop = check_stop_words(stop_raw) if stop_raw else dict(DEFAULT_STOP_WORDS)
+    except ValueError as exc:
+        raise ConfigError(f"[business_stop_words] in {origin}: {exc}") from None
+    settings = Settings(apps=apps, limits=limits, business_stop_words=stop)
     known = [f for f in Settings.__dataclass_fields__ if f not in _FIXED]
     server = _table(raw, "server", origin)
     unknown = set(server) - set(known)

@@ -248,6 +248,8 @@ async def test_reach_counts_unique_people_in_a_rolling_period(biz: BusinessStore
     assert await biz.reached_since(one, since=Timestamp(START)) == 3
     assert await biz.reached_since(one, since=Timestamp(START + 150)) == 2  # a_2 at 200, a_0 at 300
     assert await biz.reached_since(two, since=Timestamp(START)) == 1
+    assert await biz.reached_since(one, since=Timestamp(START), at_most=2) == 2  # counted up to a bound
+    assert await biz.reached_since(one, since=Timestamp(START), at_most=5) == 3
     assert await biz.was_reached(one, AccountId("a_1"), since=Timestamp(START + 100))
     assert not await biz.was_reached(one, AccountId("a_1"), since=Timestamp(START + 101))
     assert not await biz.was_reached(two, AccountId("a_2"), since=Timestamp(START))

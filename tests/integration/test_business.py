@@ -215,3 +215,23 @@ async def test_the_business_cli_drives_the_admin_api(server: ServerHandle) -> No
         runner.invoke, cli_app, ["business", "list"], env={**env, "PASSERELLE_ADMIN_TOKEN": "wrong"}
     )
     assert refused.exit_code == 1 and "401" in refused.output
+
+
+@pytest.mark.settings(admin_token=ADMIN, business_stop_words={"en": ("STOP", "QUIT"), "it": ("BASTA",)})
+async def test_the_deployment_s_stop_words_are_published_and_matched_by_the_sdk(
+    http: httpx.AsyncClient, alice: Client
+) -> None:
+    published = (await http.get("/v1/apps")).json()["business_stop_words"]
+    assert published == {"en": ["STOP", "QUIT"], "it": ["BASTA"]}
+    assert alice.businesses.is_stop("Arrêt")  # the defaults until the server's words are read
+    assert await alice.businesses.stop_words() == {"en": ["STOP", "QUIT"], "it": ["BASTA"]}
+    for text in ("quit", "  Basta! ", "stop"):
+        assert await alice.businesses.is_stop_word(text), text
+    for text in ("Arrêt", "please quit", "basta cosi"):
+        assert not await alice.businesses.is_stop_word(text), text
+
+
+async def test_the_default_stop_words_are_published(http: httpx.AsyncClient, alice: Client) -> None:
+    published = (await http.get("/v1/apps")).json()["business_stop_words"]
+    assert published["fr"] == ["ARRET", "STOP", "DESABONNER"] and set(published) == {"en", "fr", "es", "de"}
+    assert await alice.businesses.is_stop_word("  Désabonner ")

@@ -79,6 +79,23 @@ async def test_bad_tokens_get_190(http: httpx.AsyncClient) -> None:
     assert revoked.status_code == 401 and graph_error(revoked)["code"] == 190
 
 
+async def test_an_oversized_body_is_refused_in_the_graph_envelope(http: httpx.AsyncClient) -> None:
+    # The server's body limit holds on Graph paths too, and a Cloud API bot gets a Graph error it can
+    # parse (the people's API keeps its own envelope).
+    shop = await business_with_number(http, "velo-paris", "+33123456789")
+    big = {"messaging_product": "whatsapp", "about": "x" * 200_000}
+    for path in (
+        f"/v26.0/{shop['phone_number_id']}/whatsapp_business_profile",
+        f"/{shop['phone_number_id']}/messages",
+    ):
+        response = await http.post(path, json=big, headers=bearer(shop["token"]))
+        assert response.status_code == 413
+        error = graph_error(response)
+        assert error["code"] == 100 and "limited to" in error["error_data"]["details"]
+    people = await http.post("/v1/admin/businesses", json={"name": "x" * 200_000}, headers=AUTH)
+    assert people.status_code == 413 and people.json()["error"]["code"] == "too_large"
+
+
 async def test_another_business_s_number_is_as_unknown_as_a_missing_one(http: httpx.AsyncClient) -> None:
     mine = await business_with_number(http, "velo-paris", "+33123456789")
     theirs = await business_with_number(http, "atelier", "+33987654321")

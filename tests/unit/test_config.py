@@ -162,3 +162,24 @@ def test_the_urls_the_server_uses_are_accepted() -> None:
     assert settings.database_url.startswith("postgresql://")
     assert load_settings(database_url="sqlite:///tmp/x.db", redis_url="local").redis_url == "local"
     assert load_settings(database_url="memory:").effective_database_url() == "memory:"
+
+
+def test_business_stop_words_default_and_replaced(tmp_path: Path) -> None:
+    assert load_settings().business_stop_words["fr"] == ("ARRET", "STOP", "DESABONNER")
+    path = write(tmp_path, '[business_stop_words]\nen = ["STOP", "QUIT"]\nit = ["BASTA"]\n')
+    assert load_settings(path).business_stop_words == {"en": ("STOP", "QUIT"), "it": ("BASTA",)}
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('English = ["STOP"]', "not a language code"),
+        ("en = []", "1 to 32 words"),
+        ('en = "STOP"', "1 to 32 words"),
+        ('en = ["!!"]', "not only punctuation"),
+        (f'en = ["{"x" * 65}"]', "1 to 64 characters"),
+    ],
+)
+def test_bad_business_stop_words_are_refused(tmp_path: Path, table: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_settings(write(tmp_path, f"[business_stop_words]\n{table}\n"))

@@ -9,6 +9,7 @@ import typer
 
 from passerelle.cli.business.command import app as business_app
 from passerelle.cli.business.endpoints import endpoint as endpoint_admin_app
+from passerelle.cli.business.templates import template as template_app
 from passerelle.cli.business.webhooks import webhook as webhook_app
 from passerelle.cli.endpoint import endpoint_app
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 business_app.add_typer(webhook_app, name="webhook")
 business_app.add_typer(endpoint_admin_app, name="endpoint")
+business_app.add_typer(template_app, name="template")
 app.add_typer(business_app, name="business")
 app.add_typer(endpoint_app, name="business-endpoint")
 

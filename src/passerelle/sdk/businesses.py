@@ -4,7 +4,7 @@ docs/business.md).
 ```python
 shop = await client.businesses.find("biz:velo-paris")     # or its number, "+33 1 23 45 67 89"
 await client.businesses.opt_in(shop.business_id, "marketing")
-if client.businesses.is_stop(text):                        # "STOP", "Arrêt", … typed to a business
+if await client.businesses.is_stop_word(text):             # "STOP", "Arrêt", … typed to a business
     await client.businesses.stop(shop.business_id)         # before the message goes out
 ```
 
@@ -12,6 +12,10 @@ Rules
 1. Consent changes are the person's own: they take effect at once on every app.
 2. The server never reads messages, so a STOP typed to a business is recognised here, on the
    device, against the deployment's stop words, and turned into a revocation with source ``keyword``.
+3. The stop words are the server's (``GET /v1/apps``, ``business_stop_words``), read once and kept
+   for the life of the client; until they are read, or if the server publishes none, the defaults
+   of ``domain.business.consent`` apply. A match is on the whole message, trimmed, with case,
+   accents, inner spaces and trailing punctuation folded (``"  Arrêt ! "`` is ``ARRET``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, is_stop, stop
 from passerelle.domain.business.hosting import HostingStatement, parse_statement
 from passerelle.domain.errors import InvalidInput as BadStatement
 from passerelle.proto.cloud.content import choices, interactive_reply
+from passerelle.proto.rest.accounts import Apps
 from passerelle.proto.rest.business import (
     BusinessPersonOut,
     ConsentList,
@@ -80,6 +85,7 @@ class BusinessesApi:
         self._send = send
         self._now = now_ms or (lambda: int(time.time() * 1000))
         self._words = stop_words(words)
+        self._published: Mapping[str, Sequence[str]] | None = None
 
     async def find(self, query: str) -> PublicBusiness:
         """A business by address (``biz:velo-paris``) or display number; ``NotFound`` otherwise."""
@@ -219,6 +225,21 @@ class BusinessesApi:
             raise InvalidInput("this BusinessesApi cannot send (build it from a Client)")
         return self._send
 
+    async def stop_words(self) -> Mapping[str, Sequence[str]]:
+        """The deployment's stop words per language, read from the server once."""
+        if self._published is None:
+            answer = await self._rest.call_json("GET", "/v1/apps", Apps)
+            self._published = answer.business_stop_words
+            if self._published:
+                self._words = stop_words(self._published)
+        return self._published or DEFAULT_STOP_WORDS
+
+    async def is_stop_word(self, text: str) -> bool:
+        """Whether a message typed to a business is one of the deployment's stop words (the whole
+        message), reading them from the server the first time."""
+        await self.stop_words()
+        return is_stop(text, self._words)
+
     def is_stop(self, text: str) -> bool:
-        """Whether a message typed to a business is a STOP word (the whole message)."""
+        """The same, on the words read so far (the defaults until ``stop_words`` ran)."""
         return is_stop(text, self._words)

@@ -19,7 +19,7 @@ from passerelle.server.body_limit import BodyLimit
 from passerelle.server.cors import Cors
 from passerelle.server.declared import operations, undeclared
 from passerelle.server.errors import http_exception_handler
-from passerelle.server.graph import GraphPaths, GraphRoutes
+from passerelle.server.graph import GraphPaths, GraphRoutes, too_large
 from passerelle.server.logs import AccessLog
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest.business import BusinessRoutes
@@ -58,9 +58,14 @@ def asgi_app(wired: Wired) -> Starlette:
 
     conversations = ConversationRoutes(accounts=accounts, messaging=messaging)
     rest = RestServices(
-        accounts=accounts, keys=wired.keys, directory=wired.directory, apps=settings.apps, limits=limits
+        accounts=accounts,
+        keys=wired.keys,
+        directory=wired.directory,
+        apps=settings.apps,
+        limits=limits,
+        stop_words=settings.business_stop_words,
     )
-    graph = GraphRoutes(wired.cloud, wired.blocks, wired.hosted).app()
+    graph = GraphRoutes(wired.cloud, wired.blocks, wired.hosted, wired.templates).app()
     api: list[BaseRoute] = [
         *rest_routes(rest),
         *conversations.routes(),
@@ -76,6 +81,7 @@ def asgi_app(wired: Wired) -> Starlette:
             admin=wired.business_admin,
             people=wired.business_people,
             endpoints=wired.endpoints,
+            templates=wired.templates,
             admin_token=settings.admin_token,
         ).routes(),
         *EndpointRoutes(
@@ -103,8 +109,10 @@ def asgi_app(wired: Wired) -> Starlette:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_exception_handler}
     )
-    app.add_middleware(GraphPaths, graph=graph)
+    # Each API refuses an oversized body in its own error envelope.
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
+    graph_limited = BodyLimit(graph, max_bytes=limits.max_body_bytes, refusal=too_large)
+    app.add_middleware(GraphPaths, graph=graph_limited)
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)
     app.state.services = wired

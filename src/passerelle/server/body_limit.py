@@ -8,6 +8,8 @@ pass through untouched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passerelle.domain.errors import TooLarge
@@ -15,12 +17,22 @@ from passerelle.server.errors import error_response
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        exempt_prefixes: tuple[str, ...] = (),
+        refusal: Callable[[str], ASGIApp] | None = None,
+    ) -> None:
+        """``refusal`` makes the 413 answer from its message, in the envelope of the API behind
+        (the people's API's ``too_large`` error by default)."""
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         self.app = app
         self.max_bytes = max_bytes
         self.exempt_prefixes = exempt_prefixes
+        self.refusal = refusal or _too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or str(scope["path"]).startswith(self.exempt_prefixes):
@@ -48,8 +60,11 @@ class BodyLimit:
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exc = TooLarge(f"a request body is limited to {self.max_bytes} bytes")
-        await error_response(exc)(scope, receive, send)
+        await self.refusal(f"a request body is limited to {self.max_bytes} bytes")(scope, receive, send)
+
+
+def _too_large(message: str) -> ASGIApp:
+    return error_response(TooLarge(message))
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -10,6 +10,8 @@ Passerelle route can collide with a Graph one.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 import secrets
@@ -40,15 +42,24 @@ from passerelle.proto.cloud.responses import (
     BlockUsersResult,
     BusinessProfile,
     BusinessProfiles,
+    Cursors,
     ErrorData,
     ErrorEnvelope,
     FailedUser,
     GraphError,
+    Paging,
     PhoneNumber,
     SendResponse,
     Success,
 )
-from passerelle.proto.openapi import Auth
+from passerelle.proto.cloud.templates import (
+    CreateTemplate,
+    QualityScore,
+    TemplateCreated,
+    TemplateEntry,
+    TemplateList,
+)
+from passerelle.proto.openapi import Auth, Param
 from passerelle.server.declared import check_auth, check_body, graph_route
 from passerelle.service.business.cloud import (
     BlockOutcome,
@@ -58,7 +69,8 @@ from passerelle.service.business.cloud import (
     ProfileChange,
     UserRef,
 )
-from passerelle.service.business.records import SystemTokenRecord
+from passerelle.service.business.records import SystemTokenRecord, TemplateRecord
+from passerelle.service.business.templates import Templates
 
 log = logging.getLogger("passerelle.server.graph")
 
@@ -92,6 +104,11 @@ def graph_error(
         )
     )
     return Response(encode(body), status_code=status, media_type=JSON)
+
+
+def too_large(message: str) -> Response:
+    """A Graph request whose body is over the server's limit (413, in the Graph envelope)."""
+    return graph_error(100, "(#100) Request body too large", message, status=413)
 
 
 def error_of(exc: Exception) -> Response:
@@ -214,11 +231,78 @@ async def read_cloud(request: Request, kind: type[StructT]) -> StructT:
     return decode(await request.body(), kind)
 
 
+TEMPLATE_FIELDS = frozenset(TemplateEntry.__struct_fields__) - {"id"}
+
+
+def template_out(t: TemplateRecord, fields: frozenset[str] = TEMPLATE_FIELDS) -> TemplateEntry:
+    """A template as Graph answers it: every member, or the ``fields`` asked for (``id`` always)."""
+    full = TemplateEntry(
+        id=t.id,
+        name=t.name,
+        language=t.language,
+        category=t.category.value,
+        status=t.status.value,
+        parameter_format=t.parameter_format,
+        components=msgspec.Raw(t.components.encode()),
+        quality_score=QualityScore(score=t.quality.value, date=t.updated_at // 1000),
+        rejected_reason=t.rejected_reason or "NONE",
+    )
+    if fields == TEMPLATE_FIELDS:
+        return full
+    return TemplateEntry(id=t.id, **{f: getattr(full, f) for f in fields & TEMPLATE_FIELDS})
+
+
+def fields_of(request: Request) -> frozenset[str]:
+    raw = request.query_params.get("fields")
+    if not raw:
+        return TEMPLATE_FIELDS
+    return frozenset(f.strip() for f in raw.split(",") if f.strip())
+
+
+def cursor_of(t: TemplateRecord) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode([t.name, t.language])).decode().rstrip("=")
+
+
+def after_of(request: Request) -> tuple[str, str] | None:
+    raw = request.query_params.get("after")
+    if not raw:
+        return None
+    try:
+        pair = msgspec.json.decode(
+            base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), type=tuple[str, str]
+        )
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise CloudBodyError("after", "is not a cursor this server gave") from None
+    return pair
+
+
+def limit_of(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return 25
+    if not raw.isdigit():
+        raise CloudBodyError("limit", "must be a whole number")
+    return int(raw[:6])
+
+
 class GraphRoutes:
-    def __init__(self, cloud: CloudControl, blocks: BlockUsers, hosted: HostedSends | None = None) -> None:
+    def __init__(
+        self,
+        cloud: CloudControl,
+        blocks: BlockUsers,
+        hosted: HostedSends | None = None,
+        templates: Templates | None = None,
+    ) -> None:
         self._cloud = cloud
         self._blocks = blocks
         self._hosted = hosted
+        self._templates_service = templates
+
+    @property
+    def _templates(self) -> Templates:
+        if self._templates_service is None:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, "This server does not serve message templates.")
+        return self._templates_service
 
     def app(self) -> Starlette:
         """The Graph routes, as an app of their own, behind ``GraphPaths``."""
@@ -247,6 +331,8 @@ class GraphRoutes:
                 self.get_object,
                 answers={200: PhoneNumber},
                 summary="A business number: display number, quality rating, messaging limit",
+                description="A message template's id answers the template instead (a TemplateEntry, as "
+                "in the list of /{waba_id}/message_templates).",
             ),
             graph_route(
                 "POST",
@@ -296,6 +382,39 @@ class GraphRoutes:
                 answers={200: BlockUsersResponse},
                 summary="Unblock people",
             ),
+            graph_route(
+                "POST",
+                "/{waba_id}/message_templates",
+                self.create_template,
+                body=CreateTemplate,
+                answers={200: TemplateCreated},
+                summary="Create a message template (PENDING until the operator approves it)",
+            ),
+            graph_route(
+                "GET",
+                "/{waba_id}/message_templates",
+                self.list_templates,
+                answers={200: TemplateList},
+                query={
+                    "fields": Param(str, description="Comma-separated members to answer (id always)"),
+                    "limit": Param(str, description="Templates per page (default 25)"),
+                    "after": Param(str, description="The cursor of the page before"),
+                    "name": Param(str, description="Only templates of this name"),
+                    "status": Param(str, description="Only templates of this status"),
+                },
+                summary="The business account's message templates, a page at a time",
+            ),
+            graph_route(
+                "DELETE",
+                "/{waba_id}/message_templates",
+                self.delete_templates,
+                answers={200: Success},
+                query={
+                    "name": Param(str, required=True, description="The template's name (every language)"),
+                    "hsm_id": Param(str, description="Only the template with this id"),
+                },
+                summary="Delete a message template",
+            ),
         ]
 
     async def _caller(self, request: Request) -> SystemTokenRecord:
@@ -307,8 +426,18 @@ class GraphRoutes:
 
     @graph_endpoint
     async def get_object(self, request: Request) -> Response:
+        """A phone number, or else a template, of the caller's business."""
         caller = await self._caller(request)
-        view = await self._cloud.number(caller, request.path_params["phone_number_id"])
+        object_id = request.path_params["phone_number_id"]
+        try:
+            view = await self._cloud.number(caller, object_id)
+        except CloudApiError as exc:
+            if exc.failure is not Failure.UNKNOWN_OBJECT:
+                raise
+            template = await self._templates.find(caller.business, object_id)
+            if template is None:
+                raise
+            return Response(encode(template_out(template, fields_of(request))), media_type=JSON)
         return Response(encode(phone_number_out(view)), media_type=JSON)
 
     @graph_endpoint
@@ -322,6 +451,59 @@ class GraphRoutes:
         endpoint = self._hosted.get(view.business.id)
         body = await endpoint.messages(view.number.id, await request.body())
         return Response(body, media_type=JSON)
+
+    @graph_endpoint
+    async def create_template(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        raw = await request.body()
+        body = decode(raw, CreateTemplate)  # types, lengths and counts of what is declared
+        try:
+            components = msgspec.json.decode(raw).get("components")  # kept as sent, unknown members too
+        except RecursionError:
+            raise CloudBodyError("", "the body is nested too deeply") from None
+        made = await self._templates.create(
+            caller,
+            request.path_params["waba_id"],
+            name=body.name,
+            language=body.language,
+            category=body.category,
+            parameter_format=body.parameter_format,
+            components=components,
+        )
+        answer = TemplateCreated(id=made.id, status=made.status.value, category=made.category.value)
+        return Response(encode(answer), media_type=JSON)
+
+    @graph_endpoint
+    async def list_templates(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        q = request.query_params
+        page = await self._templates.list_of(
+            caller,
+            request.path_params["waba_id"],
+            limit=limit_of(request),
+            after=after_of(request),
+            name=q.get("name"),
+            status=q.get("status"),
+        )
+        fields = fields_of(request)
+        paging = Paging()
+        if page.templates:
+            after = cursor_of(page.templates[-1])
+            paging = Paging(
+                cursors=Cursors(before=cursor_of(page.templates[0]), after=after),
+                next=str(request.url.include_query_params(after=after)) if page.more else None,
+            )
+        answer = TemplateList(data=[template_out(t, fields) for t in page.templates], paging=paging)
+        return Response(encode(answer), media_type=JSON)
+
+    @graph_endpoint
+    async def delete_templates(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        q = request.query_params
+        await self._templates.delete(
+            caller, request.path_params["waba_id"], name=q.get("name", ""), hsm_id=q.get("hsm_id")
+        )
+        return Response(encode(Success()), media_type=JSON)
 
     @graph_endpoint
     async def get_profile(self, request: Request) -> Response:

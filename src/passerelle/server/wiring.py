@@ -29,6 +29,7 @@ import httpx
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
+from passerelle.domain.business.templates import auto_approve_rule
 from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.endpoint.hosted import HostedEndpoints
@@ -45,9 +46,12 @@ from passerelle.service.accounts.keys import KeyService, KeysLowHook
 from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.cloud import BlockUsers, CloudControl
 from passerelle.service.business.endpoints import BusinessEndpoints
+from passerelle.service.business.evaluation import BusinessSignals, QualityEvaluation
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
+from passerelle.service.business.records import ConsentRecord
 from passerelle.service.business.sends import BusinessSends
+from passerelle.service.business.templates import Templates
 from passerelle.service.business.traffic import BusinessTraffic, person_blocked_by
 from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
 from passerelle.service.caches import SendCaches
@@ -179,6 +183,9 @@ class Wired:
     cloud: CloudControl
     blocks: BlockUsers
     business_sends: BusinessSends
+    templates: Templates
+    signals: BusinessSignals
+    quality: QualityEvaluation
     webhooks: Webhooks
     hosted: HostedEndpoints
     janitor: Janitor
@@ -237,6 +244,9 @@ class Wired:
                     group.create_task(self.presence.run(), name="presence"),
                     group.create_task(self.expiry.run(), name="token-expiry"),
                     group.create_task(self.webhooks.run(), name="webhooks"),
+                    group.create_task(
+                        self.quality.run(settings.business_quality_interval_s), name="business-quality"
+                    ),
                 ]
                 if (fd_warning := fd_limit_warning(settings.limits.max_connections)) is not None:
                     log.warning(fd_warning)
@@ -376,8 +386,14 @@ def build(
         ),
     )
     preferences = MarketingPreferences(store=business_store, clock=clock, webhooks=webhooks)
+    signals = BusinessSignals(store=business_store, clock=clock)
+
+    async def on_consent(change: ConsentRecord) -> None:
+        await preferences.changed(change)
+        await signals.consent_changed(change)
+
     business_people = BusinessPeople(
-        store=business_store, clock=clock, on_consent=preferences.changed, limiter=limiter, limits=limits
+        store=business_store, clock=clock, on_consent=on_consent, limiter=limiter, limits=limits
     )
     endpoints = BusinessEndpoints(
         store=endpoint_store,
@@ -390,6 +406,17 @@ def build(
     )
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
+    templates = Templates(
+        store=business_store,
+        clock=clock,
+        ids=ids,
+        webhooks=webhooks,
+        auto_approve=auto_approve_rule(settings.business_template_auto_approve),
+        cap=limits.business_templates_per_waba,
+    )
+    quality = QualityEvaluation(
+        store=business_store, clock=clock, templates=templates, cap=limits.business_templates_per_waba
+    )
     privacy = PrivacyService(
         store=store,
         broker=broker,
@@ -409,7 +436,12 @@ def build(
         clock=clock,
         idempotency_window_s=settings.idempotency_window_s,
         on_deleted=metrics.janitor_deleted.inc,
-        also=[stories.delete_expired, media.delete_expired, business_people.delete_expired],
+        also=[
+            stories.delete_expired,
+            media.delete_expired,
+            business_people.delete_expired,
+            quality.delete_expired,
+        ],
         lease=a.janitor_lease,
         on_lease=metrics.janitor_leader.set,
     )
@@ -473,6 +505,9 @@ def build(
         cloud=cloud,
         blocks=blocks,
         business_sends=business_sends,
+        templates=templates,
+        signals=signals,
+        quality=quality,
         webhooks=webhooks,
         hosted=HostedEndpoints(
             data_dir=settings.data_dir,

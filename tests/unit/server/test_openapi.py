@@ -22,6 +22,7 @@ from passerelle.proto.openapi import Auth, Info, Operation, document
 from passerelle.proto.rest.conversations import OpenDirect, SetTimer
 from passerelle.server.app import create_app
 from passerelle.server.auth import require_operator
+from passerelle.server.body_limit import BodyLimit
 from passerelle.server.declared import DeclaredRoute, route, undeclared
 from passerelle.server.graph import GraphPaths
 from passerelle.server.rest.io import endpoint, read_body
@@ -67,9 +68,11 @@ async def test_every_http_route_is_declared_and_described(tmp_path: Path) -> Non
         assert (method, path) in described
     graph = {(m.upper(), p) for p, ops in business["paths"].items() for m in ops}
     mounted = [m.kwargs["graph"] for m in app.user_middleware if m.cls is GraphPaths]  # type: ignore[comparison-overlap]
-    assert len(mounted) == 1 and isinstance(mounted[0], Starlette)
-    graph_routes = [r for r in mounted[0].routes if isinstance(r, DeclaredRoute)]
-    assert len(graph_routes) == len(mounted[0].routes)
+    assert len(mounted) == 1 and isinstance(mounted[0], BodyLimit)  # the Graph app, behind its body limit
+    inner = mounted[0].app
+    assert isinstance(inner, Starlette)
+    graph_routes = [r for r in inner.routes if isinstance(r, DeclaredRoute)]
+    assert len(graph_routes) == len(inner.routes)
     assert graph == {(r.operation.method, r.operation.path) for r in graph_routes}
 
 

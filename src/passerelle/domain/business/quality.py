@@ -31,6 +31,18 @@ class TemplateStatus(enum.StrEnum):
     DISABLED = "DISABLED"
 
 
+class SignalKind(enum.StrEnum):
+    """A negative signal against a business (docs/business.md section 5)."""
+
+    BLOCK = "block"
+    """The person blocked the business."""
+    REPORT = "report"
+    MISMATCH = "mismatch"
+    """The person's device found content that did not match the declared kind."""
+    STOP = "stop"
+    """The person stopped the business's marketing messages (weighs half)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Signals:
     reached: int
@@ -40,6 +52,16 @@ class Signals:
     mismatches: int = 0
     """Messages whose decrypted content did not match the declared kind."""
     stops: int = 0
+
+    @classmethod
+    def counted(cls, reached: int, by_kind: dict[SignalKind, int]) -> Signals:
+        return cls(
+            reached=reached,
+            blocks=by_kind.get(SignalKind.BLOCK, 0),
+            reports=by_kind.get(SignalKind.REPORT, 0),
+            mismatches=by_kind.get(SignalKind.MISMATCH, 0),
+            stops=by_kind.get(SignalKind.STOP, 0),
+        )
 
     @property
     def negative(self) -> float:

@@ -53,15 +53,29 @@ class TemplateCreated(Body):
     category: str
 
 
+class QualityScore(Body):
+    score: str
+    """``GREEN``, ``YELLOW``, ``RED`` or ``UNKNOWN``."""
+    date: int | None = None
+    """Unix seconds of the last evaluation."""
+
+
 class TemplateEntry(Body):
+    """A template as ``GET /{waba_id}/message_templates`` and ``GET /{template_id}`` answer it; with
+    ``fields=`` only the members asked for (and ``id``) are written."""
+
     id: str
-    name: str
-    language: str
-    category: str
-    status: str
-    components: list[TemplateComponentSpec]
-    quality_score: dict[str, str] | None = None
+    name: str | None = None
+    language: str | None = None
+    category: str | None = None
+    status: str | None = None
+    parameter_format: str | None = None
+    components: msgspec.Raw | None = None
+    """As the business sent them."""
+    quality_score: QualityScore | None = None
     rejected_reason: str | None = None
+    """``NONE`` unless rejected; then ``PROMOTIONAL``, ``ABUSIVE_CONTENT``, ``INCORRECT_CATEGORY``,
+    ``INVALID_FORMAT``, ``TAG_CONTENT_MISMATCH`` or ``SCAM``."""
 
 
 class TemplateList(Body):

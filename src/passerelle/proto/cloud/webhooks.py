@@ -156,3 +156,49 @@ class WebhookPayload(Body):
 def one_event(waba_id: str, field: str, value: Value) -> WebhookPayload:
     """The envelope of one event, as every webhook ``POST`` carries exactly one."""
     return WebhookPayload(entry=[Entry(id=waba_id, changes=[Change(field=field, value=value)])])
+
+
+# -- message_template_status_update ------------------------------------------------------------------
+
+
+class TemplateOtherInfo(Body):
+    title: str
+    """``FIRST_PAUSE``, ``SECOND_PAUSE``…"""
+    description: str
+
+
+class TemplateDisableInfo(Body):
+    disable_date: int
+
+
+class TemplateStatusValue(Body):
+    event: str
+    """The new status: ``APPROVED``, ``REJECTED``, ``PAUSED``, ``DISABLED``…"""
+    message_template_id: int
+    message_template_name: str
+    message_template_language: str
+    message_template_category: str | None = None
+    reason: str | None = None
+    """``NONE``, or the rejection reason."""
+    other_info: TemplateOtherInfo | None = None
+    disable_info: TemplateDisableInfo | None = None
+
+
+class TemplateChange(Body):
+    value: TemplateStatusValue
+    field: str = always("message_template_status_update")
+
+
+class TemplateEntry(Body):
+    id: str
+    """The business account (WABA) id."""
+    time: int
+    """Unix seconds."""
+    changes: list[TemplateChange]
+
+
+class TemplateStatusPayload(Body):
+    """A template's status changed (pywa: ``TemplateStatusUpdate``)."""
+
+    entry: list[TemplateEntry]
+    object: str = always("whatsapp_business_account")

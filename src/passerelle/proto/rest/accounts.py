@@ -87,6 +87,8 @@ class Apps(Answer, frozen=True):
     """``GET /v1/apps``."""
 
     apps: list[AppInfo]
+    business_stop_words: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Per language, the whole messages that stop a business's marketing (docs/business.md section 8)."""
 
 
 class CodeSent(Answer, frozen=True):

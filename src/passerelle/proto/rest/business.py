@@ -3,7 +3,7 @@ people call (finding a business, their consents). The Cloud API's own shapes are
 
 from __future__ import annotations
 
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Raw, UnsetType
 
 from passerelle.proto.rest.accounts import NewDevice
 from passerelle.proto.rest.base import Answer, Body, Short
@@ -185,6 +185,37 @@ class BusinessPersonOut(Answer, frozen=True):
     account_id: str
     wa_id: str
     user_id: str
+
+
+class AdminTemplateOut(Answer, frozen=True):
+    """A message template, as the operator reviews it."""
+
+    template_id: str
+    waba_id: str
+    name: str
+    language: str
+    category: str
+    parameter_format: str
+    status: str
+    quality: str
+    rejected_reason: str
+    """Empty unless rejected."""
+    pauses: int
+    paused_until: int | None
+    components: Raw
+    """As the business sent them."""
+    created_at: int
+    updated_at: int
+
+
+class AdminTemplateList(Answer, frozen=True):
+    templates: list[AdminTemplateOut]
+
+
+class RejectTemplate(Body):
+    reason: str
+    """``ABUSIVE_CONTENT``, ``INCORRECT_CATEGORY``, ``INVALID_FORMAT``, ``PROMOTIONAL``, ``SCAM`` or
+    ``TAG_CONTENT_MISMATCH`` (Meta's reasons, which bots parse)."""
 
 
 # -- people -------------------------------------------------------------------------------------

@@ -199,7 +199,8 @@ class AccountRoutes:
             )
             for app in self.s.apps
         ]
-        return json_response(wire.Apps(apps=apps))
+        stop = {language: list(words) for language, words in sorted(self.s.stop_words.items())}
+        return json_response(wire.Apps(apps=apps, business_stop_words=stop))
 
     @endpoint
     async def request_code(self, request: Request) -> Response:

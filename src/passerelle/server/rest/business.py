@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from msgspec import UNSET
+from msgspec import UNSET, Raw
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -18,6 +18,8 @@ from passerelle.proto.openapi import Auth, Param
 from passerelle.proto.rest.business import (
     AdminBusinessList,
     AdminBusinessOut,
+    AdminTemplateList,
+    AdminTemplateOut,
     BusinessAccountOut,
     ConsentList,
     ConsentOut,
@@ -27,6 +29,7 @@ from passerelle.proto.rest.business import (
     CreateToken,
     NumberOut,
     PublicBusiness,
+    RejectTemplate,
     SetConsent,
     TokenList,
     TokenOut,
@@ -48,9 +51,12 @@ from passerelle.service.business.records import (
     ConsentRecord,
     NumberRecord,
     SystemTokenRecord,
+    TemplateRecord,
 )
+from passerelle.service.business.templates import Templates
 
 ADMIN = "/v1/admin/businesses"
+TEMPLATES = "/v1/admin/templates"
 PEOPLE = "Businesses"
 admin = partial(route, auth=Auth.ADMIN, tag="Admin: businesses")
 
@@ -122,6 +128,25 @@ def public_out(found: FoundBusiness, endpoint: EndpointRecord | None = None) -> 
     )
 
 
+def template_admin_out(t: TemplateRecord) -> AdminTemplateOut:
+    return AdminTemplateOut(
+        template_id=t.id,
+        waba_id=t.waba,
+        name=t.name,
+        language=t.language,
+        category=t.category.value,
+        parameter_format=t.parameter_format,
+        status=t.status.value,
+        quality=t.quality.value,
+        rejected_reason=t.rejected_reason,
+        pauses=t.pauses,
+        paused_until=t.paused_until,
+        components=Raw(t.components.encode()),
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+    )
+
+
 def consent_out(c: ConsentRecord) -> ConsentOut:
     return ConsentOut(
         business_id=c.business, scope=c.scope.value, state=c.state.value, source=c.source.value, at=c.at
@@ -136,9 +161,11 @@ class BusinessRoutes:
         admin: BusinessAdmin,
         people: BusinessPeople,
         endpoints: BusinessEndpoints,
+        templates: Templates,
         admin_token: str,
     ) -> None:
         self._endpoints = endpoints
+        self._templates = templates
         self._accounts = accounts
         self._admin = admin
         self._people = people
@@ -207,6 +234,29 @@ class BusinessRoutes:
                 self.revoke_token,
                 answers={204: None},
                 summary="Revoke a system-user token",
+            ),
+            admin(
+                "GET",
+                ADMIN + "/{business}/templates",
+                self.templates,
+                answers={200: AdminTemplateList},
+                query={"status": Param(str, description="Only templates of this status (e.g. PENDING)")},
+                summary="A business's message templates, for review",
+            ),
+            admin(
+                "POST",
+                TEMPLATES + "/{template}/approve",
+                self.approve_template,
+                answers={200: AdminTemplateOut},
+                summary="Approve a message template",
+            ),
+            admin(
+                "POST",
+                TEMPLATES + "/{template}/reject",
+                self.reject_template,
+                body=RejectTemplate,
+                answers={200: AdminTemplateOut},
+                summary="Reject a message template, with one of Meta's reasons",
             ),
             route(
                 "GET",
@@ -342,6 +392,26 @@ class BusinessRoutes:
         self._operator(request)
         await self._admin.revoke_token(request.path_params["business"], request.path_params["token"])
         return Response(status_code=204)
+
+    @endpoint
+    async def templates(self, request: Request) -> Response:
+        self._operator(request)
+        owner = await self._admin.get(request.path_params["business"])
+        found = await self._templates.of_business(owner.id, status=request.query_params.get("status"))
+        return json_response(AdminTemplateList(templates=[template_admin_out(t) for t in found]))
+
+    @endpoint
+    async def approve_template(self, request: Request) -> Response:
+        self._operator(request)
+        approved = await self._templates.approve(request.path_params["template"])
+        return json_response(template_admin_out(approved))
+
+    @endpoint
+    async def reject_template(self, request: Request) -> Response:
+        self._operator(request)
+        body = await read_body(request, RejectTemplate)
+        rejected = await self._templates.reject(request.path_params["template"], body.reason)
+        return json_response(template_admin_out(rejected))
 
     # -- people ------------------------------------------------------------------------------------
 

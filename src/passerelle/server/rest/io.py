@@ -6,8 +6,8 @@ docs/protocol.md section 2."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
@@ -44,6 +44,8 @@ class RestServices:
     directory: Directory
     apps: AppRegistry
     limits: Limits
+    stop_words: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """The deployment's business stop words, published with the apps."""
 
 
 def json_response(body: msgspec.Struct, status: int = 200) -> Response:

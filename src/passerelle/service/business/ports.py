@@ -13,7 +13,8 @@ from passerelle.domain.business.ids import (
     WabaId,
     WaId,
 )
-from passerelle.domain.business.quality import TemplateStatus
+from passerelle.domain.business.quality import Quality, Signals, TemplateStatus
+from passerelle.domain.business.tiers import Tier
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.records import (
     BusinessAccountRecord,
@@ -21,9 +22,13 @@ from passerelle.service.business.records import (
     BusinessProfile,
     BusinessRecord,
     ConsentRecord,
+    Evaluation,
     NumberRecord,
+    QualityCounts,
+    SignalRecord,
     SystemTokenRecord,
     TemplateAdded,
+    TemplateReach,
     TemplateRecord,
 )
 
@@ -126,8 +131,9 @@ class BusinessStore(Protocol):
 
     async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool: ...
 
-    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
-        """Unique people the business account reached outside a window since ``since``."""
+    async def reached_since(self, waba: WabaId, *, since: Timestamp, at_most: int | None = None) -> int:
+        """Unique people the business account reached outside a window since ``since``, counted up to
+        ``at_most`` (a send only needs to know whether the tier's limit is reached)."""
         ...
 
     async def forget_reach_before(self, before: Timestamp) -> int:
@@ -192,4 +198,46 @@ class BusinessStore(Protocol):
     async def templates_to_evaluate(self, *, after: TemplateId | None, limit: int) -> list[TemplateRecord]:
         """Every APPROVED or PAUSED template across the deployment, by id, ``limit`` at a time (the
         quality evaluation walks them)."""
+        ...
+
+    # -- quality and tiers -------------------------------------------------------------------------
+
+    async def note_template_reach(self, reach: TemplateReach) -> None:
+        """A template from a number reached a person outside a window (the latest time is kept)."""
+        ...
+
+    async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
+        """One transaction for a template that went out outside a window: ``note_template_reach``,
+        and ``note_reached`` too when it reached a new person against the tier."""
+        ...
+
+    async def last_template_reach(
+        self, waba: WabaId, account: AccountId, *, since: Timestamp
+    ) -> TemplateReach | None:
+        """The latest reach of the person by the business account since ``since``."""
+        ...
+
+    async def record_signal(self, signal: SignalRecord) -> None:
+        """Keep the signal (replacing the person's earlier one of the same kind at that account)."""
+        ...
+
+    async def quality_counts(self, waba: WabaId, *, since: Timestamp) -> QualityCounts: ...
+
+    async def template_signals(self, waba: WabaId, template: TemplateId, *, since: Timestamp) -> Signals:
+        """One template's people reached and signals since ``since``."""
+        ...
+
+    async def set_number_quality(self, number: PhoneNumberId, quality: Quality) -> None: ...
+
+    async def evaluation(self, waba: WabaId) -> Evaluation | None: ...
+
+    async def save_evaluation(
+        self, evaluation: Evaluation, *, tier: Tier, expected_at: Timestamp | None
+    ) -> bool:
+        """Write the tier and the evaluation if the last evaluation is still the one read
+        (``expected_at``, None for none): two nodes evaluating at once move the tier once."""
+        ...
+
+    async def forget_quality_before(self, before: Timestamp) -> int:
+        """The janitor: reach per template and signals older than ``before``."""
         ...

@@ -15,7 +15,7 @@ from passerelle.domain.business.ids import (
     WabaId,
     WaId,
 )
-from passerelle.domain.business.quality import Quality, TemplateStatus
+from passerelle.domain.business.quality import Quality, SignalKind, TemplateStatus
 from passerelle.domain.business.tiers import Tier
 from passerelle.domain.ids import AccountId, Timestamp
 
@@ -138,3 +138,49 @@ class TemplateAdded(enum.Enum):
     """The business account has a template of that name and language already."""
     FULL = "full"
     """The business account holds as many templates as it may."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalRecord:
+    """A negative signal: at most one per (business account, person, kind), the latest."""
+
+    waba: WabaId
+    account: AccountId
+    kind: SignalKind
+    number: str
+    """The number that last reached the person outside a window, or '' when none did."""
+    template: str
+    """The template of that reach, or ''."""
+    at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateReach:
+    """The last time a template from a number reached a person outside a window."""
+
+    waba: WabaId
+    number: PhoneNumberId
+    template: TemplateId
+    account: AccountId
+    at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QualityCounts:
+    """What a business account's quality rests on, since some time: people reached outside a window
+    and negative signals, per number and per template. ``signals`` maps (number, template, kind)
+    to a count ('' where a signal could not be tied to a number or template)."""
+
+    reached_by_number: dict[str, int]
+    reached_by_template: dict[str, int]
+    signals: dict[tuple[str, str, SignalKind], int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evaluation:
+    """A business account's last tier evaluation."""
+
+    waba: WabaId
+    red_streak: int
+    """Evaluations in a row at which its worst number was RED."""
+    evaluated_at: Timestamp

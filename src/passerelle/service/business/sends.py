@@ -36,7 +36,7 @@ from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.service.business.cloud import unknown_object_details
 from passerelle.service.business.ports import BusinessStore
-from passerelle.service.business.records import NumberRecord, TemplateRecord
+from passerelle.service.business.records import NumberRecord, TemplateReach, TemplateRecord
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Clock
 
@@ -82,19 +82,21 @@ class BusinessSends:
                 Failure.UNSUPPORTED_TYPE, f"Message type {declared.kind[:32]!r} is not supported."
             )
         limits = self._limits
-        await self._charge(
-            THROUGHPUT_RULE,
-            number.id,
-            rate=limits.business_sends_per_second,
-            burst=max(1.0, limits.business_sends_per_second),
-            failure=Failure.THROUGHPUT,
-        )
+        if limits.business_sends_per_second > 0:  # 0 turns the bucket off
+            await self._charge(
+                THROUGHPUT_RULE,
+                number.id,
+                rate=limits.business_sends_per_second,
+                burst=max(1.0, limits.business_sends_per_second),
+                failure=Failure.THROUGHPUT,
+            )
         now = self._clock.now_ms()
         template = await self._template(number, declared)
-        verdict = judge(await self._facts(business, person, number, declared, template, now))
+        facts = await self._facts(business, person, number, declared, template, now)
+        verdict = judge(facts)
         if verdict.failure is not None:
             raise CloudApiError(verdict.failure)
-        if declared.kind != "status":
+        if declared.kind != "status" and limits.business_pair_interval_s > 0:
             await self._charge(
                 PAIR_RULE,
                 f"{number.id}:{person}",
@@ -102,8 +104,13 @@ class BusinessSends:
                 burst=limits.business_pair_burst,
                 failure=Failure.PAIR_RATE,
             )
-        if verdict.counts_against_limit:
-            await self._store.note_reached(number.waba, person, at=now)
+        if template is not None and not facts.window_open:
+            # Against the tier when new, and the quality rates' denominator: whom each number and
+            # template reached outside a window (one transaction).
+            reach = TemplateReach(
+                waba=number.waba, number=number.id, template=template.id, account=person, at=now
+            )
+            await self._store.note_template_sent(reach, new_person=verdict.counts_against_limit)
 
     async def note_inbound(self, *, business: BusinessId, person: AccountId) -> None:
         """The person wrote to the business: its window opens (again) for 24 hours."""
@@ -155,16 +162,21 @@ class BusinessSends:
             return facts  # judged without consent or reach: only a template outside the window needs them
         consents = [c for c in await self._store.consents_of(person) if c.business == business]
         account = await self._store.get_business_account(number.waba)
+        tier = Tier.TIER_250 if account is None else account.tier
         since = Timestamp(now - REACH_WINDOW_MS)
+        already = await self._store.was_reached(number.waba, person, since=since)
+        reached = 0
+        if not already and tier.limit is not None:  # counted only as far as the limit
+            reached = await self._store.reached_since(number.waba, since=since, at_most=tier.limit)
         return dataclasses.replace(
             facts,
             granted=frozenset(c.scope for c in consents if c.state is ConsentState.GRANTED),
             marketing_stopped=any(
                 c.scope is Scope.MARKETING and c.state is ConsentState.REVOKED for c in consents
             ),
-            tier=Tier.TIER_250 if account is None else account.tier,
-            reached_24h=await self._store.reached_since(number.waba, since=since),
-            already_reached=await self._store.was_reached(number.waba, person, since=since),
+            tier=tier,
+            reached_24h=reached,
+            already_reached=already,
         )
 
     async def _charge(self, rule: str, key: str, *, rate: float, burst: float, failure: Failure) -> None:

@@ -15,7 +15,8 @@ from passerelle.domain.business.ids import (
     WabaId,
     WaId,
 )
-from passerelle.domain.business.quality import TemplateStatus
+from passerelle.domain.business.quality import Quality, SignalKind, Signals, TemplateStatus
+from passerelle.domain.business.tiers import Tier
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.ports import BusinessStore
@@ -25,9 +26,13 @@ from passerelle.service.business.records import (
     BusinessProfile,
     BusinessRecord,
     ConsentRecord,
+    Evaluation,
     NumberRecord,
+    QualityCounts,
+    SignalRecord,
     SystemTokenRecord,
     TemplateAdded,
+    TemplateReach,
     TemplateRecord,
 )
 from passerelle.storage.memory.business_tables import BusinessTables
@@ -209,6 +214,10 @@ class MemoryBusinessStore:
             del t.reach[rkey]
         for bkey in [k for k in t.blocked if k[1] == account]:
             del t.blocked[bkey]
+        for tkey in [k for k in t.template_reach if k[2] == account]:
+            del t.template_reach[tkey]
+        for skey in [k for k in t.signals if k[1] == account]:
+            del t.signals[skey]
 
     # -- the window and the messaging limit ---------------------------------------------------------
 
@@ -230,9 +239,10 @@ class MemoryBusinessStore:
         at = t.reach.get((waba, account))
         return at is not None and at >= since
 
-    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
+    async def reached_since(self, waba: WabaId, *, since: Timestamp, at_most: int | None = None) -> int:
         t = await self._begin()
-        return sum(1 for (w, _), at in t.reach.items() if w == waba and at >= since)
+        found = sum(1 for (w, _), at in t.reach.items() if w == waba and at >= since)
+        return found if at_most is None else min(found, at_most)
 
     async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
         t = await self._begin()
@@ -350,6 +360,103 @@ class MemoryBusinessStore:
             key=lambda k: k.id,
         )
         return found[:limit]
+
+    # -- quality and tiers -------------------------------------------------------------------------
+
+    async def note_template_reach(self, reach: TemplateReach) -> None:
+        t = await self._begin()
+        key = (reach.number, reach.template, reach.account)
+        known = t.template_reach.get(key)
+        if known is None or known.at < reach.at:
+            t.template_reach[key] = reach
+
+    async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
+        t = await self._begin()
+        if new_person:
+            key = (reach.waba, reach.account)
+            t.reach[key] = max(reach.at, t.reach.get(key, reach.at))
+        tkey = (reach.number, reach.template, reach.account)
+        known = t.template_reach.get(tkey)
+        if known is None or known.at < reach.at:
+            t.template_reach[tkey] = reach
+
+    async def last_template_reach(
+        self, waba: WabaId, account: AccountId, *, since: Timestamp
+    ) -> TemplateReach | None:
+        t = await self._begin()
+        found = [
+            r for r in t.template_reach.values() if r.waba == waba and r.account == account and r.at >= since
+        ]
+        return min(found, key=lambda r: (-r.at, r.number, r.template), default=None)
+
+    async def record_signal(self, signal: SignalRecord) -> None:
+        t = await self._begin()
+        t.signals[(signal.waba, signal.account, signal.kind)] = signal
+
+    async def quality_counts(self, waba: WabaId, *, since: Timestamp) -> QualityCounts:
+        t = await self._begin()
+        reach = [r for r in t.template_reach.values() if r.waba == waba and r.at >= since]
+        by_number: dict[str, set[AccountId]] = {}
+        by_template: dict[str, set[AccountId]] = {}
+        for r in reach:
+            by_number.setdefault(r.number, set()).add(r.account)
+            by_template.setdefault(r.template, set()).add(r.account)
+        signals: dict[tuple[str, str, SignalKind], int] = {}
+        for s in t.signals.values():
+            if s.waba == waba and s.at >= since:
+                key = (s.number, s.template, s.kind)
+                signals[key] = signals.get(key, 0) + 1
+        return QualityCounts(
+            reached_by_number={k: len(v) for k, v in by_number.items()},
+            reached_by_template={k: len(v) for k, v in by_template.items()},
+            signals=signals,
+        )
+
+    async def template_signals(self, waba: WabaId, template: TemplateId, *, since: Timestamp) -> Signals:
+        t = await self._begin()
+        reached = {
+            r.account
+            for r in t.template_reach.values()
+            if r.waba == waba and r.template == template and r.at >= since
+        }
+        by_kind: dict[SignalKind, int] = {}
+        for s in t.signals.values():
+            if s.waba == waba and s.template == template and s.at >= since:
+                by_kind[s.kind] = by_kind.get(s.kind, 0) + 1
+        return Signals.counted(len(reached), by_kind)
+
+    async def set_number_quality(self, number: PhoneNumberId, quality: Quality) -> None:
+        t = await self._begin()
+        known = t.numbers.get(number)
+        if known is not None:
+            t.numbers[number] = dataclasses.replace(known, quality=quality)
+
+    async def evaluation(self, waba: WabaId) -> Evaluation | None:
+        return (await self._begin()).evaluations.get(waba)
+
+    async def save_evaluation(
+        self, evaluation: Evaluation, *, tier: Tier, expected_at: Timestamp | None
+    ) -> bool:
+        t = await self._begin()
+        known = t.evaluations.get(evaluation.waba)
+        if (known.evaluated_at if known is not None else None) != expected_at:
+            return False
+        account = t.accounts.get(evaluation.waba)
+        if account is None:
+            return False
+        t.evaluations[evaluation.waba] = evaluation
+        t.accounts[evaluation.waba] = dataclasses.replace(account, tier=tier)
+        return True
+
+    async def forget_quality_before(self, before: Timestamp) -> int:
+        t = await self._begin()
+        old_reach = [k for k, r in t.template_reach.items() if r.at < before]
+        old_signals = [k for k, s in t.signals.items() if s.at < before]
+        for rkey in old_reach:
+            del t.template_reach[rkey]
+        for skey in old_signals:
+            del t.signals[skey]
+        return len(old_reach) + len(old_signals)
 
 
 def _implements_the_port(store: MemoryBusinessStore) -> BusinessStore:

@@ -14,14 +14,18 @@ from passerelle.domain.business.ids import (
     WabaId,
     WaId,
 )
+from passerelle.domain.business.quality import SignalKind
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.records import (
     BusinessAccountRecord,
     BusinessPerson,
     BusinessRecord,
     ConsentRecord,
+    Evaluation,
     NumberRecord,
+    SignalRecord,
     SystemTokenRecord,
+    TemplateReach,
     TemplateRecord,
 )
 from passerelle.service.business.webhook_ports import OutboxEvent, WebhookConfig
@@ -45,6 +49,11 @@ class BusinessTables:
     reach: dict[tuple[WabaId, AccountId], Timestamp] = field(default_factory=dict)
     blocked: dict[tuple[BusinessId, AccountId], Timestamp] = field(default_factory=dict)
     templates: dict[TemplateId, TemplateRecord] = field(default_factory=dict)
+    template_reach: dict[tuple[PhoneNumberId, TemplateId, AccountId], TemplateReach] = field(
+        default_factory=dict
+    )
+    signals: dict[tuple[WabaId, AccountId, SignalKind], SignalRecord] = field(default_factory=dict)
+    evaluations: dict[WabaId, Evaluation] = field(default_factory=dict)
     webhooks: dict[BusinessId, WebhookConfig] = field(default_factory=dict)
     outbox: dict[int, OutboxEvent] = field(default_factory=dict)
     """The webhook outbox (migration ``webhooks``), in the order of the ids."""

@@ -16,7 +16,7 @@ from passerelle.domain.business.ids import (
     WabaId,
     WaId,
 )
-from passerelle.domain.business.quality import Quality, TemplateStatus
+from passerelle.domain.business.quality import Quality, Signals, TemplateStatus
 from passerelle.domain.business.tiers import Tier
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.ports import BusinessStore
@@ -26,9 +26,13 @@ from passerelle.service.business.records import (
     BusinessProfile,
     BusinessRecord,
     ConsentRecord,
+    Evaluation,
     NumberRecord,
+    QualityCounts,
+    SignalRecord,
     SystemTokenRecord,
     TemplateAdded,
+    TemplateReach,
     TemplateRecord,
 )
 from passerelle.storage.sql.business_people import (
@@ -48,12 +52,24 @@ from passerelle.storage.sql.business_people import (
     forget_reach_before_txn,
     is_blocked_txn,
     last_inbound_txn,
+    note_template_sent_txn,
     note_txn,
     person_txn,
     reached_since_txn,
     record_consent_txn,
     unblock_txn,
     was_reached_txn,
+)
+from passerelle.storage.sql.business_quality import (
+    evaluation_txn,
+    forget_quality_before_txn,
+    last_template_reach_txn,
+    note_template_reach_txn,
+    quality_counts_txn,
+    record_signal_txn,
+    save_evaluation_txn,
+    set_number_quality_txn,
+    template_signals_txn,
 )
 from passerelle.storage.sql.business_templates import (
     add_template_txn,
@@ -353,8 +369,8 @@ class SqlBusinessStore:
     async def was_reached(self, waba: WabaId, account: AccountId, *, since: Timestamp) -> bool:
         return await self._engine.read(was_reached_txn, waba, account, since)
 
-    async def reached_since(self, waba: WabaId, *, since: Timestamp) -> int:
-        return await self._engine.read(reached_since_txn, waba, since)
+    async def reached_since(self, waba: WabaId, *, since: Timestamp, at_most: int | None = None) -> int:
+        return await self._engine.read(reached_since_txn, waba, since, at_most)
 
     async def block_person(self, business: BusinessId, account: AccountId, *, at: Timestamp) -> None:
         await self._engine.write(note_txn, BLOCK, business, account, at)
@@ -407,6 +423,40 @@ class SqlBusinessStore:
 
     async def templates_to_evaluate(self, *, after: TemplateId | None, limit: int) -> list[TemplateRecord]:
         return await self._engine.read(templates_to_evaluate_txn, after, limit)
+
+    async def note_template_reach(self, reach: TemplateReach) -> None:
+        await self._engine.write(note_template_reach_txn, reach)
+
+    async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
+        await self._engine.write(note_template_sent_txn, reach, new_person)
+
+    async def last_template_reach(
+        self, waba: WabaId, account: AccountId, *, since: Timestamp
+    ) -> TemplateReach | None:
+        return await self._engine.read(last_template_reach_txn, waba, account, since)
+
+    async def record_signal(self, signal: SignalRecord) -> None:
+        await self._engine.write(record_signal_txn, signal)
+
+    async def quality_counts(self, waba: WabaId, *, since: Timestamp) -> QualityCounts:
+        return await self._engine.read(quality_counts_txn, waba, since)
+
+    async def template_signals(self, waba: WabaId, template: TemplateId, *, since: Timestamp) -> Signals:
+        return await self._engine.read(template_signals_txn, waba, template, since)
+
+    async def set_number_quality(self, number: PhoneNumberId, quality: Quality) -> None:
+        await self._engine.write(set_number_quality_txn, number, quality)
+
+    async def evaluation(self, waba: WabaId) -> Evaluation | None:
+        return await self._engine.read(evaluation_txn, waba)
+
+    async def save_evaluation(
+        self, evaluation: Evaluation, *, tier: Tier, expected_at: Timestamp | None
+    ) -> bool:
+        return await self._engine.write(save_evaluation_txn, evaluation, tier, expected_at)
+
+    async def forget_quality_before(self, before: Timestamp) -> int:
+        return await self._engine.write(forget_quality_before_txn, before)
 
 
 def _implements_the_port(store: SqlBusinessStore) -> BusinessStore:

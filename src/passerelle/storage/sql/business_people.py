@@ -8,7 +8,8 @@ from __future__ import annotations
 from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
 from passerelle.domain.business.ids import BusinessId, UserId, WabaId, WaId
 from passerelle.domain.ids import AccountId, Timestamp
-from passerelle.service.business.records import BusinessPerson, ConsentRecord
+from passerelle.service.business.records import BusinessPerson, ConsentRecord, TemplateReach
+from passerelle.storage.sql.business_quality import NOTE_TEMPLATE_REACH, forget_quality_of_txn
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 
@@ -44,6 +45,9 @@ NOTE_REACHED = (
 )
 WAS_REACHED = "SELECT 1 FROM business_reach WHERE waba = ? AND account = ? AND reached_at >= ?"
 REACHED_SINCE = "SELECT COUNT(*) FROM business_reach WHERE waba = ? AND reached_at >= ?"
+REACHED_SINCE_AT_MOST = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM business_reach WHERE waba = ? AND reached_at >= ? LIMIT ?) AS r"
+)
 FORGET_REACH_BEFORE = "DELETE FROM business_reach WHERE reached_at < ?"
 FORGET_BLOCKED = "DELETE FROM business_blocks WHERE account = ?"
 BLOCK = "INSERT INTO business_blocks (business, account, blocked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
@@ -107,6 +111,7 @@ def forget_person_txn(d: Dialect, account: AccountId) -> Txn[None]:
     yield from count(FORGET_INBOUND, account)
     yield from count(FORGET_REACH, account)
     yield from count(FORGET_BLOCKED, account)
+    yield from forget_quality_of_txn(d, account)
 
 
 def unblock_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[bool]:
@@ -131,6 +136,12 @@ def note_txn(d: Dialect, sql: str, owner: str, account: AccountId, at: Timestamp
     yield from count(sql, owner, account, at)
 
 
+def note_template_sent_txn(d: Dialect, r: TemplateReach, new_person: bool) -> Txn[None]:
+    if new_person:
+        yield from count(NOTE_REACHED, r.waba, r.account, r.at)
+    yield from count(NOTE_TEMPLATE_REACH, r.number, r.template, r.account, r.waba, r.at)
+
+
 def last_inbound_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[Timestamp | None]:
     row = yield from one(LAST_INBOUND, business, account)
     return None if row is None else Timestamp(int(row[0]))
@@ -141,8 +152,11 @@ def was_reached_txn(d: Dialect, waba: WabaId, account: AccountId, since: Timesta
     return row is not None
 
 
-def reached_since_txn(d: Dialect, waba: WabaId, since: Timestamp) -> Txn[int]:
-    row = yield from one(REACHED_SINCE, waba, since)
+def reached_since_txn(d: Dialect, waba: WabaId, since: Timestamp, at_most: int | None) -> Txn[int]:
+    if at_most is None:
+        row = yield from one(REACHED_SINCE, waba, since)
+    else:
+        row = yield from one(REACHED_SINCE_AT_MOST, waba, since, at_most)
     return 0 if row is None else int(row[0])
 
 
