@@ -15,6 +15,7 @@ from passerelle.domain.ids import AccountId, AppName
 from passerelle.storage import MemoryStore, PostgresStore, SqliteStore, open_store
 from passerelle.storage.sql.dialect import postgres_dialect, sqlite_dialect
 from passerelle.storage.sql.migrate import SchemaTooNew, load_migrations
+from passerelle.storage.sqlite.engine import SqliteEngine
 from tests.contract.conftest import new_person
 
 
@@ -172,3 +173,42 @@ async def test_migration_0006_counts_the_media_already_held_and_drops_the_salted
         assert await store.get_code(AppName("chat"), "+33612345678") is None
     finally:
         await store.close()
+
+
+def _synchronous(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA synchronous").fetchone()[0])
+
+
+def _remember(conn: sqlite3.Connection, value: int, fail: bool = False) -> int:
+    conn.execute("INSERT INTO t (v) VALUES (?)", (value,))
+    if fail:
+        raise RuntimeError("rolled back")
+    return _synchronous(conn)
+
+
+async def test_sqlite_lazy_transactions_skip_the_disk_sync_and_every_other_commit_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    # Deleting acknowledged items may be undone by a power cut (they are delivered again); a stored
+    # message may not. SQLite's synchronous levels: 1 NORMAL (no sync at commit in WAL mode), 2 FULL.
+    engine = SqliteEngine(tmp_path / "lazy.db", dialect=sqlite_dialect())
+    await engine.start([])
+    await engine.submit(lambda conn: conn.execute("CREATE TABLE t (v INTEGER)"))
+    assert await engine.transact(_remember, 1) == 2
+    assert await engine.transact_lazy(_remember, 2) == 1
+    assert await engine.submit(_synchronous) == 2  # and back to FULL for what follows
+    with pytest.raises(RuntimeError):
+        await engine.transact_lazy(_remember, 3, True)
+    assert await engine.submit(_synchronous) == 2
+    await engine.stop()
+
+    reopened = SqliteEngine(tmp_path / "lazy.db", dialect=sqlite_dialect(), synchronous="NORMAL")
+    await reopened.start([])
+    assert await reopened.submit(lambda conn: conn.execute("SELECT v FROM t ORDER BY v").fetchall()) == [
+        (1,),
+        (2,),
+    ]
+    # A store that chose NORMAL keeps it: lazy is never stricter or looser than asked.
+    assert await reopened.transact_lazy(_remember, 4) == 1
+    assert await reopened.submit(_synchronous) == 1
+    await reopened.stop()

@@ -9,6 +9,11 @@ Rules:
 - Transactions are opened here only: ``transact(fn)`` runs ``fn(conn, ...)`` inside BEGIN IMMEDIATE
   ... COMMIT (ROLLBACK if it raises), and ``write`` is ``transact`` of a transaction function
   (``storage.sql.txn``). ``submit`` and ``read`` run outside one: each statement commits on its own.
+- ``transact_lazy`` is for a transaction that a power cut may undo at no cost but repeated work
+  (deleting acknowledged mailbox items: they would be delivered again, and clients deduplicate):
+  in WAL mode it commits with ``synchronous = NORMAL``, without waiting for the disk. It is never
+  lost alone and never reordered: the WAL is written in order, so the next durable commit
+  (``synchronous = FULL``, every message) makes it durable too; and NORMAL never corrupts.
 - A job runs to its end even when its awaiting caller was cancelled: a transaction is never cut in
   half. Its result is then dropped.
 - ``stop`` lets the jobs already queued finish, closes the connection and ends the thread.
@@ -111,6 +116,8 @@ class SqliteEngine:
         self._outcomes: collections.deque[tuple[asyncio.Future[Any], bool, Any]] = collections.deque()
         self._wake_pending = False
         self._closed: asyncio.Future[None] | None = None
+        self._lazy_sync = False
+        """``transact_lazy`` skips the disk sync: the database is in WAL mode and commits sync."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -164,6 +171,15 @@ class SqliteEngine:
         """Run ``fn(conn, *args)`` on the writer thread inside BEGIN IMMEDIATE ... COMMIT (rolled
         back if it raises): the one place SQLite work gets a transaction. Like ``submit``, a future."""
         return self.submit(_in_transaction, fn, args, kwargs)
+
+    def transact_lazy(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> asyncio.Future[R]:
+        """Like ``transact``, for work whose loss in a power cut costs only repeated work: committed
+        without waiting for the disk when the database is in WAL mode (see the module's rules)."""
+        if not self._lazy_sync:
+            return self.transact(fn, *args, **kwargs)
+        return self.submit(_in_lazy_transaction, fn, args, kwargs, self._synchronous)
 
     async def write(
         self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs
@@ -286,8 +302,9 @@ class SqliteEngine:
         conn = sqlite3.connect(
             self._path, isolation_level=None, check_same_thread=True, cached_statements=256
         )
-        conn.execute("PRAGMA journal_mode = WAL")
+        wal = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        self._lazy_sync = wal and self._synchronous in ("FULL", "EXTRA")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         # Appends dirty random index pages (a device's mailbox, a client id); checkpointing every
@@ -313,6 +330,20 @@ def _in_transaction(
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _in_lazy_transaction(
+    conn: sqlite3.Connection,
+    fn: Callable[..., R],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    synchronous: str,
+) -> R:
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        return _in_transaction(conn, fn, args, kwargs)
+    finally:
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
 
 
 def _ping(conn: sqlite3.Connection) -> bool:

@@ -216,9 +216,10 @@ class SqliteMailbox:
         return await self._engine.submit(fetch, device, after, limit, now)
 
     async def ack(self, acks: Sequence[tuple[DeviceId, MailboxPos]]) -> int:
-        if len(acks) == 1:  # one statement: no transaction needed
-            return await self._engine.submit(ack, acks)
-        return await self._engine.transact(ack, acks)
+        # Deleting acknowledged items never waits for the disk: lost in a power cut, they would be
+        # delivered again (at-least-once, clients deduplicate), and the next append's durable
+        # commit makes this one durable too (SqliteEngine.transact_lazy).
+        return await self._engine.transact_lazy(ack, acks)
 
     async def drop(self, device: DeviceId, positions: Sequence[MailboxPos]) -> int:
         return await self._engine.transact(drop, device, positions)
