@@ -46,6 +46,11 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
             registry=r,
         )
+        self.ack_commits = Counter(
+            "passerelle_commit_acks_only",
+            "Transactions that only deleted acknowledged mailbox items (no message to store)",
+            registry=r,
+        )
         self.janitor_deleted = Counter("passerelle_janitor_deleted", "Expired records deleted", registry=r)
         self.janitor_leader = Gauge(
             "passerelle_janitor_leader",
@@ -57,6 +62,9 @@ class Metrics:
     def on_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
         self.commit_seconds.observe(seconds)
+
+    def on_acks(self, devices: int) -> None:
+        self.ack_commits.inc()
 
 
 class WebhookMetrics:

@@ -299,6 +299,7 @@ def build(
         store,
         on_committed=hub.on_committed,
         on_batch=metrics.on_batch,
+        on_acks=metrics.on_acks,
         commit_delay_s=settings.commit_delay_s,
     )
     directory = Directory(store=store, apps=apps, limiter=limiter, limits=limits, safety=safety)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import resource
@@ -32,7 +33,7 @@ from passerelle.cli.bench.group_accounts import CodeGateway, register_members
 from passerelle.cli.bench.identity import BenchAccount
 from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
 from passerelle.cli.bench.progress import Reporter
-from passerelle.cli.bench.server import bench_server
+from passerelle.cli.bench.server import bench_server, commit_figures
 from passerelle.cli.bench.world import Meter, interval, wait_until
 from passerelle.proto.rest import groups
 from passerelle.proto.rest.base import decode, encode
@@ -107,6 +108,8 @@ async def run_group(options: BenchOptions, reporter: Reporter) -> ScenarioFigure
             measured = await _measure(server.pid, sockets, recorder, conv, sender, options, reporter)
         finally:
             await asyncio.gather(*(s.close() for s in sockets))
+        commits = await commit_figures(server.url)
+    measured = dataclasses.replace(measured, extra={**measured.extra, **commits})
     figures = compute(measured, name="d", title=SCENARIO_TITLES["d"], unit="delivery")
     if figures.ok:
         reporter.say(

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from passerelle.cli.bench.client import Recorder
 from passerelle.cli.bench.figures import ScenarioFigures, compute
 from passerelle.cli.bench.group import run_group
@@ -26,7 +24,7 @@ from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
 from passerelle.cli.bench.procstat import machine_info
 from passerelle.cli.bench.progress import Reporter
 from passerelle.cli.bench.scenarios import SCENARIO_RUNS
-from passerelle.cli.bench.server import bench_server
+from passerelle.cli.bench.server import bench_server, commit_figures
 from passerelle.cli.bench.world import World
 
 SCHEMA = 2
@@ -106,27 +104,3 @@ async def run_scenario(name: str, options: BenchOptions, reporter: Reporter) -> 
     else:
         reporter.say(f"{label}: FAILED: {figures.failure}")
     return figures
-
-
-async def commit_figures(url: str) -> dict[str, float]:
-    """Mean messages per group commit and mean time per commit (ms) over the server's life, from its
-    Prometheus metrics; empty when they cannot be read."""
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=5.0) as http:
-            text = (await http.get("/metrics")).text
-    except httpx.HTTPError:
-        return {}
-    values: dict[str, float] = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0].startswith("passerelle_commit_"):
-            values[parts[0]] = float(parts[1])
-    out: dict[str, float] = {}
-    commits = values.get("passerelle_commit_batch_size_count", 0.0)
-    if commits:
-        out["commits"] = commits
-        out["commit_batch_mean"] = values.get("passerelle_commit_batch_size_sum", 0.0) / commits
-    timed = values.get("passerelle_commit_seconds_count", 0.0)
-    if timed:
-        out["commit_ms_mean"] = values.get("passerelle_commit_seconds_sum", 0.0) / timed * 1000
-    return out

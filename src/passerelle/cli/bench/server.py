@@ -205,3 +205,31 @@ def bench_server(
         host=options.host,
         port=options.port,
     )
+
+
+async def commit_figures(url: str) -> dict[str, float]:
+    """Mean messages per group commit and mean time per commit (ms) over the server's life, and the
+    transactions that only deleted acknowledged items, from its Prometheus metrics; empty when they
+    cannot be read."""
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=5.0) as http:
+            text = (await http.get("/metrics")).text
+    except httpx.HTTPError:
+        return {}
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith("passerelle_commit_"):
+            values[parts[0]] = float(parts[1])
+    out: dict[str, float] = {}
+    commits = values.get("passerelle_commit_batch_size_count", 0.0)
+    if commits:
+        out["commits"] = commits
+        out["commit_batch_mean"] = values.get("passerelle_commit_batch_size_sum", 0.0) / commits
+    timed = values.get("passerelle_commit_seconds_count", 0.0)
+    if timed:
+        out["commit_ms_mean"] = values.get("passerelle_commit_seconds_sum", 0.0) / timed * 1000
+    ack_commits = values.get("passerelle_commit_acks_only_total")
+    if ack_commits is not None:
+        out["ack_commits"] = ack_commits
+    return out

@@ -44,6 +44,7 @@ class SendPipeline:
         commit_delay_s: float = 0.0,
         on_committed: Committed | None = None,
         on_batch: Callable[[int, float], None] | None = None,
+        on_acks: Callable[[int], None] | None = None,
     ) -> None:
         self._mailbox = mailbox
         self._max_batch = max_batch
@@ -58,6 +59,8 @@ class SendPipeline:
         self._idle.set()
         self.on_committed = on_committed
         self._on_batch = on_batch
+        self._on_acks = on_acks
+        """Told of each transaction that only deleted acknowledged items (how many devices)."""
 
     def enqueue(self, message: OutgoingMessage, done: Done) -> None:
         """Queue a message; ``done`` gets the result (or the error) after the commit."""
@@ -120,6 +123,8 @@ class SendPipeline:
                     elif acks:
                         try:
                             await self._mailbox.ack(list(acks.items()))
+                            if self._on_acks is not None:
+                                self._on_acks(len(acks))
                         except DomainError:
                             # The items stay and are delivered again: at-least-once, deduplicated
                             # by clients.
