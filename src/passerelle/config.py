@@ -72,6 +72,10 @@ class Settings:
     """After the grace, the bound on finishing what was accepted and closing the WebSockets."""
     commit_delay_s: float = 0.001
     """At light load, how long a commit waits for more messages to share it (0: never)."""
+    ack_delay_s: float = 0.02
+    """Acknowledged mailbox items are deleted this long after the first ack of a round, all in one
+    transaction (0: at once, with the next batch). Nobody waits on it: it only delays deleting what
+    was already delivered."""
     idempotency_window_s: int = 7 * DAY_S
     webhook_timeout_s: float = 10.0
     """Business webhooks (docs/business.md section 9): each handshake and POST, as a whole."""

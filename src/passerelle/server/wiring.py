@@ -301,6 +301,7 @@ def build(
         on_batch=metrics.on_batch,
         on_acks=metrics.on_acks,
         commit_delay_s=settings.commit_delay_s,
+        ack_delay_s=settings.ack_delay_s,
     )
     directory = Directory(store=store, apps=apps, limiter=limiter, limits=limits, safety=safety)
     business_store = business_store_for(store)

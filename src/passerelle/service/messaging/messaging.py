@@ -162,6 +162,9 @@ class MessagingService:
             route = await self._route(conv, sender.device, sender.account)
         if route.refusal:
             raise Forbidden(route.refusal)
+        if route.waiting:
+            # Acks wait a moment for company before their transaction: count after them.
+            await self._pipeline.settle_acks(route.waiting)
         if (
             route.waiting
             and await self._store.count_waiting(
