@@ -21,7 +21,8 @@ browser download is never used. When no Chromium is found, set-up installs Debia
 apt-get if it runs as root on a machine that has apt-get (PASSERELLE_NO_CHROMIUM=1 skips that);
 otherwise it says how, and the browser tests are skipped with that reason. The three-node tests
 (tests/cluster) put Debian's `haproxy` in front of the nodes; set-up installs it the same way
-(PASSERELLE_NO_HAPROXY=1 skips that).
+(PASSERELLE_NO_HAPROXY=1 skips that). The fault tests (tests/faults) need Debian's PostgreSQL and Redis server binaries and are installed the same way
+(`postgresql`, `redis-server`; PASSERELLE_NO_FAULT_SERVERS=1 skips that).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def setup() -> None:
         STAMP.write_text(digest)
     _ensure_chromium()
     _ensure_haproxy()
+    _ensure_fault_servers()
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -118,6 +120,28 @@ def _apt_install(package: str, what: str) -> None:
         subprocess.run(["apt-get", *wait, "update"], env=quiet, capture_output=True)
         if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
             print(f"{package} could not be installed: {what} will be skipped")
+
+
+def _ensure_fault_servers() -> None:
+    """Debian's PostgreSQL and Redis server binaries for the fault tests (tests/faults), which start
+    instances of their own in temporary folders on their own ports (the packages' own services are
+    never used). Installed when missing and set-up runs as root with apt-get, as Chromium is."""
+    have_postgres = any(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    have_redis = shutil.which("redis-server") is not None
+    if (have_postgres and have_redis) or os.environ.get("PASSERELLE_NO_FAULT_SERVERS"):
+        return
+    wanted = [name for name, have in (("postgresql", have_postgres), ("redis-server", have_redis)) if not have]
+    if not (os.name == "posix" and shutil.which("apt-get") and os.geteuid() == 0):
+        print(f"no {' or '.join(wanted)}: the fault tests will be skipped (sudo apt-get install -y {' '.join(wanted)})")
+        return
+    quiet = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
+    wait = ["-o", "DPkg::Lock::Timeout=300"]
+    install = ["apt-get", *wait, "install", "-y", "--no-install-recommends", *wanted]
+    print("+", " ".join(install), flush=True)
+    if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", *wait, "update"], env=quiet, capture_output=True)
+        if subprocess.run(install, env=quiet, capture_output=True).returncode != 0:
+            print(f"{' and '.join(wanted)} could not be installed: the fault tests will be skipped")
 
 
 def lock(args: list[str]) -> int:
