@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from tests.e2e.terminals import Terminals
 from tests.faults.services import OwnPostgres, OwnRedis, missing_binaries, template_cluster
 
 
@@ -44,3 +45,14 @@ async def own_redis() -> AsyncIterator[OwnRedis]:
         yield server
     finally:
         await server.remove()
+
+
+@pytest_asyncio.fixture
+async def no_server(tmp_path: Path) -> AsyncIterator[Terminals]:
+    """``passerelle serve`` as a child process, started (and killed, restarted) by the test."""
+    terminals = Terminals(tmp_path)
+    terminals.env["PASSERELLE_SHUTDOWN_GRACE_S"] = "0"  # the test's end needs no load balancer's grace
+    try:
+        yield terminals
+    finally:
+        await terminals.stop_all()
