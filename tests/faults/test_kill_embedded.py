@@ -36,18 +36,17 @@ async def test_kill_9_under_load_then_restart_loses_and_duplicates_nothing(
         for person in people:
             await person.connect()
         a, b, c, d, e, f = people
-        traffic = Traffic(both_ways(("ab", a, b), ("cd", c, d), ("ef", e, f)))
-        traffic.start()
-        for _ in range(2):  # twice: the second kill finds a database that was recovered once
+        async with Traffic(both_ways(("ab", a, b), ("cd", c, d), ("ef", e, f))) as traffic:
+            for _ in range(2):  # twice: the second kill finds a database that was recovered once
+                await traffic.until_acked(60)
+                server = no_server.server
+                assert server is not None
+                server.process.kill()  # SIGKILL
+                assert await server.exit_status() == -signal.SIGKILL
+                await no_server.serve(port=port)  # the same data directory
             await traffic.until_acked(60)
-            server = no_server.server
-            assert server is not None
-            server.process.kill()  # SIGKILL
-            assert await server.exit_status() == -signal.SIGKILL
-            await no_server.serve(port=port)  # the same data directory
-        await traffic.until_acked(60)
-        await traffic.stop()
-        figures = traffic.check()
+            await traffic.stop()
+            figures = traffic.check()
     finally:
         for person in people:
             await person.close()

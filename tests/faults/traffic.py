@@ -67,7 +67,7 @@ class Figures:
 
 
 class Traffic:
-    """``flows`` running until ``stop``; the accounting in ``figures``."""
+    """``flows`` running (``async with``) until ``stop``; the accounting in ``figures``."""
 
     def __init__(self, flows: list[Flow], *, pause_on_error_s: float = 0.1) -> None:
         self.flows = flows
@@ -89,9 +89,22 @@ class Traffic:
 
         return on_message
 
-    def start(self) -> None:
+    async def __aenter__(self) -> Traffic:
         for flow in self.flows:
             self._tasks.append(asyncio.create_task(self._send(flow), name=f"traffic {flow.name}"))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Whatever happened (a failed test too), no sender outlives the traffic."""
+        await self._cancel()
+
+    async def _cancel(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, SdkError):
+                await task
 
     async def _send(self, flow: Flow) -> None:
         n = 0
@@ -140,11 +153,7 @@ class Traffic:
             async with asyncio.timeout(SETTLE_S):
                 await asyncio.gather(*self._tasks)
         finally:
-            for task in self._tasks:
-                task.cancel()
-            for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError, SdkError):
-                    await task
+            await self._cancel()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SETTLE_S):
                 while any(f.lost for f in self.flows):

@@ -82,33 +82,44 @@ class Cluster:
 
 
 @contextlib.asynccontextmanager
-async def shared_schema(*, migrated: bool = True) -> AsyncIterator[str]:
+async def shared_schema(postgres_url: str = POSTGRES_URL, *, migrated: bool = True) -> AsyncIterator[str]:
     """A fresh schema in the test database (its database URL is returned), dropped afterwards;
-    ``migrated``: the test's servers must have created their tables in it."""
+    ``migrated``: the test's servers must have created their tables in it. Each step has a
+    connection of its own (the fault tests restart PostgreSQL in between)."""
     schema = f"passerelle_nodes_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
+    admin = await asyncpg.connect(postgres_url)
     try:
         await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield with_query(POSTGRES_URL, search_path=schema)
-        # The nodes really worked in the schema (so dropping it leaves nothing behind).
-        assert (
-            not migrated
-            or await admin.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations') is not None
-        )
     finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()
+    try:
+        yield with_query(postgres_url, search_path=schema)
+    finally:
+        admin = await asyncpg.connect(postgres_url)
+        try:
+            # The nodes really worked in the schema (so dropping it leaves nothing behind).
+            worked = await admin.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations')
+            await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await admin.close()
+    assert not migrated or worked is not None
 
 
 async def start_node(
-    name: str, *, database_url: str, data_dir: Path, fast_ws: bool, **overrides: Any
+    name: str,
+    *,
+    database_url: str,
+    data_dir: Path,
+    fast_ws: bool,
+    redis_url: str = REDIS_URL,
+    **overrides: Any,
 ) -> Node:
     client_name = f"passerelle-node-{name}-{secrets.token_hex(4)}"
     settings = make_settings(
         data_dir,
         code_key=CLUSTER_CODE_KEY,  # as in a real deployment: every node shares the code key
         database_url=database_url,
-        redis_url=with_query(REDIS_URL, client_name=client_name),
+        redis_url=with_query(redis_url, client_name=client_name),
         **overrides,
     )
     stack = contextlib.AsyncExitStack()
@@ -126,12 +137,18 @@ async def start_node(
 
 @contextlib.asynccontextmanager
 async def cluster(
-    tmp_path: Path, names: tuple[str, ...] = ("A", "B"), **overrides: Any
+    tmp_path: Path,
+    names: tuple[str, ...] = ("A", "B"),
+    *,
+    postgres_url: str = POSTGRES_URL,
+    redis_url: str = REDIS_URL,
+    **overrides: Any,
 ) -> AsyncIterator[Cluster]:
     """Nodes started one after the other on one schema and one Redis; all stopped afterwards.
     Clients of every other node (the second, the fourth...) use its fast WebSocket gateway.
-    ``overrides`` are settings every node gets (``limits=...``)."""
-    if not (POSTGRES_URL and REDIS_URL):
+    ``overrides`` are settings every node gets (``limits=...``). By default the nodes use the
+    test run's shared PostgreSQL and Redis; the fault tests give their own (tests/faults)."""
+    if not (postgres_url and redis_url):
         pytest.skip("several nodes need PASSERELLE_TEST_POSTGRES_URL and PASSERELLE_TEST_REDIS_URL")
     # Each uvicorn server swaps the process's signal handlers and puts back what it found when it
     # stops; nodes stopping out of order would leave a stopped server's handler installed.
@@ -140,7 +157,7 @@ async def cluster(
     }
     # The nodes share their rate limits in Redis with each other, not with other tests' nodes.
     overrides.setdefault("redis_key_prefix", f"passerelle:test-rl:{secrets.token_hex(6)}")
-    async with shared_schema() as database_url:
+    async with shared_schema(postgres_url) as database_url:
         nodes: list[Node] = []
         found = Cluster(nodes)
         try:
@@ -148,7 +165,12 @@ async def cluster(
                 data_dir = tmp_path / f"node-{name}"
                 data_dir.mkdir()
                 node = await start_node(
-                    name, database_url=database_url, data_dir=data_dir, fast_ws=index % 2 == 1, **overrides
+                    name,
+                    database_url=database_url,
+                    data_dir=data_dir,
+                    fast_ws=index % 2 == 1,
+                    redis_url=redis_url,
+                    **overrides,
                 )
                 nodes.append(node)
             yield found

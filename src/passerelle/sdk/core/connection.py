@@ -10,12 +10,18 @@ Rules
    dispatched: an application callback never sees a message that is not on disk.
 3. Work that waits for the server's answer to a send of ours (recovery, resends) runs in the job
    worker, never in the reader, which must keep reading to receive that answer.
+4. A send the server answers ``unavailable`` (its database is down or restarting, its send
+   pipeline is full: it stored nothing) is written again with the same client id after a backoff
+   (0.2 s doubling to 5 s, with jitter, at least the server's ``retry_after``) until it is answered
+   otherwise or the send timeout passes; the caller sees only the final answer. The client id
+   makes a retry idempotent, so a send that was stored after all is answered once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -46,6 +52,17 @@ logger = logging.getLogger(__name__)
 
 RECEIPT_CHUNK = MAX_RECEIPT_IDS
 JANITOR_INTERVAL_S = 60.0
+RETRY_FIRST_S = 0.2
+RETRY_CAP_S = 5.0
+"""A send answered ``unavailable`` is written again after this, doubling up to the cap (rule 4)."""
+
+
+class _Refused(Unavailable):
+    """The server answered a send ``unavailable`` (it stored nothing): written again (rule 4)."""
+
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(slots=True)
@@ -194,6 +211,35 @@ class Connection:
     ) -> SendSucceeded:
         if self._runner is None:
             raise NotConnected("connect() before sending")
+        delay = RETRY_FIRST_S
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                while True:
+                    try:
+                        return await self._submit_once(
+                            client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl, body=body
+                        )
+                    except _Refused as refused:
+                        wait = max(delay, refused.retry_after or 0.0) * random.uniform(0.8, 1.2)
+                        logger.info("the server could not take a message now (unavailable); sending it again")
+                        await asyncio.sleep(min(wait, RETRY_CAP_S))
+                        delay = min(delay * 2, RETRY_CAP_S)
+        except TimeoutError:
+            self.core.forget_send(client_id)
+            raise Unavailable(
+                "the server did not confirm the message in time; it may not have been sent"
+            ) from None
+
+    async def _submit_once(
+        self,
+        *,
+        client_id: str,
+        payloads: Mapping[str, bytes],
+        to: str | None,
+        conv: str | None,
+        ttl: int | None,
+        body: bytes | None,
+    ) -> SendSucceeded:
         future: asyncio.Future[SendSucceeded] = asyncio.get_running_loop().create_future()
         self._futures[client_id] = future
         try:
@@ -202,13 +248,7 @@ class Connection:
                     client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl, body=body, biz=biz
                 )
             )
-            async with asyncio.timeout(self._send_timeout):
-                return await future
-        except TimeoutError:
-            self.core.forget_send(client_id)
-            raise Unavailable(
-                "the server did not confirm the message in time; it may not have been sent"
-            ) from None
+            return await future
         finally:
             self._futures.pop(client_id, None)
 
@@ -235,6 +275,8 @@ class Connection:
             case SendSucceeded():
                 if not self._resolve(event.client_id, result=event):
                     self.schedule(partial(handler.orphan_sent, event))
+            case SendFailed() if event.code == Unavailable.code:
+                self._resolve(event.client_id, error=_Refused(event.message, retry_after=event.retry_after))
             case SendFailed():
                 error = error_from_code(
                     event.code,
