@@ -3,6 +3,7 @@ which a test may crash and restart; skipped, saying why, where Debian's binaries
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest_asyncio
 
 from tests.e2e.terminals import Terminals
 from tests.faults.services import OwnPostgres, OwnRedis, missing_binaries, template_cluster
+
+SMALL_DISK_MIB = 32
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +59,30 @@ async def no_server(tmp_path: Path) -> AsyncIterator[Terminals]:
         yield terminals
     finally:
         await terminals.stop_all()
+
+
+@pytest_asyncio.fixture
+async def small_disk(tmp_path: Path) -> AsyncIterator[tuple[Terminals, Path]]:
+    """``passerelle serve``'s data directory on a tmpfs of its own, 32 MiB (mounting needs root and
+    CAP_SYS_ADMIN: skipped, saying why, where it is not allowed). The test starts the server; it is
+    stopped before the disk is unmounted."""
+    terminals = Terminals(tmp_path)
+    terminals.env["PASSERELLE_SHUTDOWN_GRACE_S"] = "0"
+    disk = tmp_path / "server"  # the data directory Terminals.serve uses
+    disk.mkdir()
+    mount = await asyncio.create_subprocess_exec(
+        *("mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_MIB}m,mode=0700", "tmpfs", str(disk)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, error = await mount.communicate()
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {error.decode().strip() or 'mount failed'}")
+    try:
+        yield terminals, disk
+    finally:
+        try:
+            await terminals.stop_all()
+        finally:
+            umount = await asyncio.create_subprocess_exec("umount", "--lazy", str(disk))
+            await umount.wait()

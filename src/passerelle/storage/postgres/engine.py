@@ -20,6 +20,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 import asyncpg
 
 from passerelle.domain.errors import NotFound, Unavailable
+from passerelle.storage import outage
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.migrate import (
     CREATE_VERSION_TABLE,
@@ -115,6 +116,7 @@ class PostgresEngine:
             async with pool.acquire() as conn:
                 return await op(conn, *args, **kwargs)
         except _UNAVAILABLE as exc:
+            outage.report("postgresql", exc)
             raise Unavailable("the database is unavailable") from exc
         except asyncpg.ForeignKeyViolationError as exc:
             raise NotFound(_GONE) from exc
@@ -135,6 +137,7 @@ class PostgresEngine:
                 if attempt == _ATTEMPTS:
                     raise Unavailable("the database is too busy; try again") from exc
             except _UNAVAILABLE as exc:
+                outage.report("postgresql", exc)
                 raise Unavailable("the database is unavailable") from exc
             except asyncpg.ForeignKeyViolationError as exc:
                 raise NotFound(_GONE) from exc

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 from passerelle.domain.errors import NotFound, Unavailable
+from passerelle.storage import outage
 from passerelle.storage.private_files import FILE_MODE, create_dirs, open_private, tighten
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.migrate import CREATE_VERSION_TABLE, SELECT_VERSION, Migration, pending
@@ -66,6 +67,7 @@ def translate_error(exc: BaseException) -> BaseException:
         code = getattr(exc, "sqlite_errorcode", None)
         err: BaseException | None = None
         if code is not None and (code & 0xFF) in _UNAVAILABLE_CODES:
+            outage.report("sqlite", exc)
             err = Unavailable("the database is unavailable")
         elif code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
             err = NotFound("the device, account or conversation no longer exists")
