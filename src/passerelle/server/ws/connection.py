@@ -37,6 +37,9 @@ log = logging.getLogger("passerelle.gateway")
 SLOW_CONSUMER = 1013
 INTERNAL_ERROR = 1011
 
+STALL_S = 30.0
+"""A connection reading its mailbox backlog that takes nothing for this long is closed with 1013."""
+
 Entry = MailboxItem | tuple[int, bytes]
 """A committed item for one device: its record, or (position, ``item_tail``) for a group item whose
 JSON after the position was encoded once for all its devices."""
@@ -321,6 +324,30 @@ class Connection:
         if caught_up:
             self._live = True
         self._reading = False
+
+    async def make_room(self) -> None:
+        """Between two parts of a mailbox read (run by the pump): let what was pushed reach the
+        client before pushing more, so that a backlog of any size goes out at the client's pace
+        instead of overflowing the bounds (which would close the connection every time it came
+        back: a device with more waiting than ``max_buffer`` could never catch up). Returns once
+        at most half the bound waits; a client that takes nothing for ``STALL_S`` is closed."""
+        if self.direct:
+            if self.pending:
+                await asyncio.sleep(0)  # the batcher writes them at the end of this loop turn
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + STALL_S
+            while self.close_code is None and not self.transport.is_closed():
+                if self.transport.buffered() <= self.max_buffer // 2:
+                    return
+                if loop.time() > deadline:
+                    self.close(SLOW_CONSUMER, "too slow: reconnect to resume")
+                    return
+                await asyncio.sleep(0.01)
+            return
+        while self.out and self.close_code is None:
+            data = self.out.popleft()
+            self.out_bytes -= len(data)
+            await self.transport.send_text(data)
 
     def close(self, code: int, reason: str = "") -> None:
         """Close after the frames already queued are written."""

@@ -202,7 +202,13 @@ class Hub:
                 if items:
                     last = items[-1].pos
                     items = await self._deliverable(conn, items)
-                    self._metrics.delivered += conn.push_items(items, self._max_frame)
+                    # In parts of at most a quarter of the connection's bound, each let out before
+                    # the next (Connection.make_room): a backlog larger than the bound still arrives.
+                    for part in _parts(items, conn.max_buffer // 4):
+                        self._metrics.delivered += conn.push_items(part, self._max_frame)
+                        await conn.make_room()
+                        if conn.close_code is not None:
+                            return
                     conn.read_through(last)
                 if fetched < BATCH and not conn.need_sync:
                     break
@@ -293,3 +299,20 @@ class Hub:
     def close_all(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for conn in list(self.connections.values()):
             conn.close(code, reason)
+
+
+def _parts(items: list[MailboxItem], budget: int) -> list[list[MailboxItem]]:
+    """``items`` in order, cut into runs whose bodies add up to at most ``budget`` bytes (a run
+    holds at least one item)."""
+    parts: list[list[MailboxItem]] = []
+    run: list[MailboxItem] = []
+    size = 0
+    for item in items:
+        if run and size + len(item.body) > budget:
+            parts.append(run)
+            run, size = [], 0
+        run.append(item)
+        size += len(item.body)
+    if run:
+        parts.append(run)
+    return parts
