@@ -1,4 +1,5 @@
-"""The one command line: passerelle serve | demo | chat | bench | business | business-endpoint."""
+"""The one command line: passerelle serve | demo | chat | bench | business | business-endpoint |
+backup | restore."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from passerelle.cli.backup import backup, restore
 from passerelle.cli.business.command import app as business_app
 from passerelle.cli.business.endpoints import endpoint as endpoint_admin_app
 from passerelle.cli.business.templates import template as template_app
@@ -21,6 +23,8 @@ business_app.add_typer(endpoint_admin_app, name="endpoint")
 business_app.add_typer(template_app, name="template")
 app.add_typer(business_app, name="business")
 app.add_typer(endpoint_app, name="business-endpoint")
+app.command()(backup)
+app.command()(restore)
 
 
 @app.command()

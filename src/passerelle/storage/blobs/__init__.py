@@ -9,7 +9,7 @@ from typing import Protocol
 from passerelle.service.ports import BlobStore
 from passerelle.storage.blobs.files import LocalBlobStore
 
-__all__ = ["BlobSettings", "LocalBlobStore", "open_blobs", "open_blobs_at"]
+__all__ = ["BlobSettings", "LocalBlobStore", "local_blob_root", "open_blobs", "open_blobs_at"]
 
 
 class BlobSettings(Protocol):
@@ -65,8 +65,18 @@ def open_blobs_at(
                 secret_access_key=s3_secret_access_key,
             )
         )
+    root = local_blob_root(url, data_dir=data_dir)
+    assert root is not None
+    return LocalBlobStore(root)
+
+
+def local_blob_root(url: str, *, data_dir: Path) -> Path | None:
+    """The folder a ``blob_url`` keeps blobs in: ``<data_dir>/blobs`` for an empty one or
+    ``file:``, the folder of ``file:///folder``; None for object storage (``s3://``)."""
+    if url.startswith("s3://"):
+        return None
     if url in ("", "file:", "local"):
-        return LocalBlobStore(data_dir / "blobs")
+        return data_dir / "blobs"
     if url.startswith("file://"):
-        return LocalBlobStore(Path(url.removeprefix("file://")))
+        return Path(url.removeprefix("file://"))
     raise ValueError("blob_url: expected nothing, file:///folder or s3://bucket/prefix")
