@@ -16,7 +16,7 @@ Rules
    the two copies would be referenced by the database and missing from the backup. The only blobs
    this order can miss are those deleted after the snapshot (expired, deleted by their uploader,
    an erased account): the live server no longer has them either; they are listed in
-   ``backup.json`` (``blobs_gone``) and the restored server's janitor forgets them.
+   ``backup.json`` (``blobs_gone``) and their rows go when they expire.
 3. **What is not in it.** ``code.key`` (the key that makes one-time codes verifiable) is left out
    on purpose (docs/operations.md): a restored server makes a new one and the codes pending at
    backup time (10 minutes' worth) no longer verify. PostgreSQL deployments use PostgreSQL's own
