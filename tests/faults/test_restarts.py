@@ -16,6 +16,7 @@ of SDK clients, one person on each node, write to each other continuously. Then:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -77,8 +78,9 @@ async def test_redis_restarted_under_load_delivery_goes_on_nothing_lost(
 
 
 async def test_postgres_restarted_under_load_refuses_clearly_then_recovers_losing_nothing(
-    tmp_path: Path, own_postgres: OwnPostgres, own_redis: OwnRedis
+    tmp_path: Path, own_postgres: OwnPostgres, own_redis: OwnRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="passerelle")
     async with cluster(tmp_path, postgres_url=own_postgres.url, redis_url=own_redis.url) as c:
         async for people in pairs_across(c, tmp_path):
             alice, bob, carol, dave = people
@@ -109,3 +111,9 @@ async def test_postgres_restarted_under_load_refuses_clearly_then_recovers_losin
     # The SDK sent again, with the same client id, what was refused while PostgreSQL was down:
     # every send_text ended with the server's `sent`.
     assert figures.failed_sends == {}
+    # An outage, not a fault: nothing logged as an error (the cause is a warning, once per kind),
+    # and every connection went on answering (a pump that died on the outage left its connection
+    # mute until the client's keep-alive gave up on it, 20 to 40 s later).
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert not [r for r in caplog.records if "stopped answering pings" in r.getMessage()]
+    assert any("the database refuses work" in r.getMessage() for r in caplog.records)

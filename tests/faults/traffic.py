@@ -64,6 +64,9 @@ class Figures:
     longest_gap_s: float
     """The longest time without any acknowledged send, across every flow: how long the fault
     stopped the traffic (measured, reported; never asserted)."""
+    longest_flow_gap_s: float
+    """The longest time one flow (one person writing to another) waited between two acknowledged
+    sends: how long the fault stopped the unluckiest person."""
 
 
 class Traffic:
@@ -163,6 +166,7 @@ class Traffic:
     def figures(self) -> Figures:
         times = sorted(t for f in self.flows for t in f.ack_times)
         gaps = [b - a for a, b in itertools.pairwise(times)]
+        flow_gaps = [b - a for f in self.flows for a, b in itertools.pairwise(f.ack_times)]
         failures: Counter[str] = Counter()
         for flow in self.flows:
             failures.update(flow.failures)
@@ -174,6 +178,7 @@ class Traffic:
             invented=sum(len(f.invented) for f in self.flows),
             failed_sends=dict(failures),
             longest_gap_s=round(max(gaps, default=0.0), 3),
+            longest_flow_gap_s=round(max(flow_gaps, default=0.0), 3),
         )
 
     def check(self) -> Figures:

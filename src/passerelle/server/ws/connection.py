@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, cast
 
+from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, DeviceId
 from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import deliver_frames, deliver_one, encode, item_at
@@ -39,6 +40,9 @@ INTERNAL_ERROR = 1011
 
 STALL_S = 30.0
 """A connection reading its mailbox backlog that takes nothing for this long is closed with 1013."""
+SYNC_RETRY_FIRST_S = 0.1
+SYNC_RETRY_MAX_S = 2.0
+"""A mailbox read the database refused (it is down) is tried again after this, doubling to the max."""
 
 Entry = MailboxItem | tuple[int, bytes]
 """A committed item for one device: its record, or (position, ``item_tail``) for a group item whose
@@ -109,6 +113,7 @@ class Connection:
         "_need_sync",
         "_reading",
         "_sent_upto",
+        "_sync_retry_s",
         "account",
         "batcher",
         "client",
@@ -171,6 +176,7 @@ class Connection:
         self._reading = False
         """The pump is reading the mailbox: new commits wait for the next read."""
         self._need_sync = False
+        self._sync_retry_s = SYNC_RETRY_FIRST_S
         self.send_bucket = TokenBucket.full(rate=0.0, burst=0.0, now=0.0)
         """Set at hello from the limits; until then nothing may be sent."""
         self.close_code: int | None = None
@@ -370,7 +376,15 @@ class Connection:
             await wakeup.wait()
             wakeup.clear()
             if self._need_sync and self.close_code is None:
-                await sync(self)
+                try:
+                    await sync(self)
+                    self._sync_retry_s = SYNC_RETRY_FIRST_S
+                except Unavailable:
+                    # The mailbox cannot be read now (its database is down): read it again shortly,
+                    # and go on writing what is queued (pongs, answers). A pump that ended here
+                    # would leave a connection that answers nothing until the client gives up on it.
+                    asyncio.get_running_loop().call_later(self._sync_retry_s, self.request_sync)
+                    self._sync_retry_s = min(self._sync_retry_s * 2, SYNC_RETRY_MAX_S)
             while self.out:
                 data = self.out.popleft()
                 self.out_bytes -= len(data)

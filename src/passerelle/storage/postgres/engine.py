@@ -44,6 +44,22 @@ _UNAVAILABLE: Final = (
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
 _GONE = "the device, account or conversation no longer exists"
+
+
+def _closed_under(exc: BaseException) -> bool:
+    """asyncpg raises ``InterfaceError`` when the connection died under the work (PostgreSQL went
+    away mid-transaction: "cannot call Transaction.__aexit__(): the underlying connection is
+    closed", raised while handling the connection's own error): an outage like any other. Any other
+    ``InterfaceError`` is a bug and stays one. (The pooled connection cannot be asked: once
+    released to the pool its proxy raises on every call.)"""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _UNAVAILABLE) or "connection is closed" in str(cause):
+            return True
+        cause = cause.__context__
+    return False
+
+
 # One migration at a time per schema, even when several servers start together.
 _MIGRATION_LOCK = "SELECT pg_advisory_lock(hashtext('passerelle.migrate:' || current_schema()))"
 _MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('passerelle.migrate:' || current_schema()))"
@@ -118,6 +134,11 @@ class PostgresEngine:
         except _UNAVAILABLE as exc:
             outage.report("postgresql", exc)
             raise Unavailable("the database is unavailable") from exc
+        except asyncpg.InterfaceError as exc:
+            if not _closed_under(exc):
+                raise
+            outage.report("postgresql", exc)
+            raise Unavailable("the database is unavailable") from exc
         except asyncpg.ForeignKeyViolationError as exc:
             raise NotFound(_GONE) from exc
 
@@ -137,6 +158,11 @@ class PostgresEngine:
                 if attempt == _ATTEMPTS:
                     raise Unavailable("the database is too busy; try again") from exc
             except _UNAVAILABLE as exc:
+                outage.report("postgresql", exc)
+                raise Unavailable("the database is unavailable") from exc
+            except asyncpg.InterfaceError as exc:
+                if not _closed_under(exc):
+                    raise
                 outage.report("postgresql", exc)
                 raise Unavailable("the database is unavailable") from exc
             except asyncpg.ForeignKeyViolationError as exc:
