@@ -72,7 +72,6 @@ async def resumed(traffic: Traffic) -> float:
 
 
 async def kill_part(folder: Path, pairs: int, seconds: float, every: float) -> dict[str, Any]:
-    folder.mkdir(parents=True)
     terminals = Terminals(folder)
     terminals.env["PASSERELLE_SHUTDOWN_GRACE_S"] = "0"
     port = free_port()
@@ -112,7 +111,6 @@ async def kill_part(folder: Path, pairs: int, seconds: float, every: float) -> d
 
 
 async def dependency_part(folder: Path, pairs: int, seconds: float, every: float) -> dict[str, Any]:
-    folder.mkdir(parents=True)
     with template_cluster() as template:
         postgres = OwnPostgres.copy_of(template)
         redis = OwnRedis.fresh()
@@ -164,18 +162,18 @@ async def dependency_part(folder: Path, pairs: int, seconds: float, every: float
     }
 
 
-async def soak(args: argparse.Namespace) -> dict[str, Any]:
+async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Both parts, in ``tmp/kill`` and ``tmp/deps`` (made by the caller)."""
     half = args.minutes * 60 / 2
     parts: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="passerelle-soak-") as tmp:
-        print(f"kill -9 part, {half:.0f} s", file=sys.stderr)
-        parts.append(await kill_part(Path(tmp) / "kill", args.pairs, half, args.every))
-        why = missing_binaries()
-        if why is None:
-            print(f"Redis and PostgreSQL part, {half:.0f} s", file=sys.stderr)
-            parts.append(await dependency_part(Path(tmp) / "deps", args.pairs, half, args.every))
-        else:
-            print(f"Redis and PostgreSQL part skipped: {why}", file=sys.stderr)
+    print(f"kill -9 part, {half:.0f} s", file=sys.stderr)
+    parts.append(await kill_part(tmp / "kill", args.pairs, half, args.every))
+    why = missing_binaries()
+    if why is None:
+        print(f"Redis and PostgreSQL part, {half:.0f} s", file=sys.stderr)
+        parts.append(await dependency_part(tmp / "deps", args.pairs, half, args.every))
+    else:
+        print(f"Redis and PostgreSQL part skipped: {why}", file=sys.stderr)
     return {
         "ok": all(
             p["figures"]["lost"] == p["figures"]["duplicated"] == p["figures"]["invented"] == 0 for p in parts
@@ -202,7 +200,10 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=10.0, help="seconds between faults")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    result = asyncio.run(soak(args))
+    with tempfile.TemporaryDirectory(prefix="passerelle-soak-") as tmp:
+        for part in ("kill", "deps"):
+            (Path(tmp) / part).mkdir()
+        result = asyncio.run(soak(args, Path(tmp)))
     text = json.dumps(result, indent=2)
     print(text)
     if args.json is not None:
