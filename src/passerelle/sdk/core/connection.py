@@ -217,7 +217,13 @@ class Connection:
                 while True:
                     try:
                         return await self._submit_once(
-                            client_id=client_id, payloads=payloads, to=to, conv=conv, ttl=ttl, body=body
+                            client_id=client_id,
+                            payloads=payloads,
+                            to=to,
+                            conv=conv,
+                            ttl=ttl,
+                            body=body,
+                            biz=biz,
                         )
                     except _Refused as refused:
                         wait = max(delay, refused.retry_after or 0.0) * random.uniform(0.8, 1.2)
@@ -239,6 +245,7 @@ class Connection:
         conv: str | None,
         ttl: int | None,
         body: bytes | None,
+        biz: BizMeta | None,
     ) -> SendSucceeded:
         future: asyncio.Future[SendSucceeded] = asyncio.get_running_loop().create_future()
         self._futures[client_id] = future
