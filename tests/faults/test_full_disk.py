@@ -93,9 +93,13 @@ async def test_a_full_disk_refuses_sends_clearly_keeps_what_it_acked_and_recover
                     else:
                         refusal = answer
                 assert refusal["code"] == "unavailable" and refusal["ref"] == f"c{n}", refusal
-                # Over REST too: a write is refused with a clear, retryable error.
+                # Over REST too: a write is refused with a clear, retryable error. (A challenge is
+                # issued without the database; spending it to log in is the write.)
                 challenge = await http.post("/v1/auth/challenge", json={"device_id": carol.device_id})
-                assert challenge.status_code == 503 and challenge.json()["error"]["code"] == "unavailable"
+                assert challenge.status_code == 200
+                login = {"device_id": carol.device_id, "challenge": challenge.json()["challenge"]}
+                spent = await http.post("/v1/auth/token", json={**login, "signature": "AAAA"})
+                assert spent.status_code == 503 and spent.json()["error"]["code"] == "unavailable"
                 assert (await http.get("/healthz")).status_code == 200
                 # The operator is told why, once (not once per refusal).
                 assert terminals.server is not None

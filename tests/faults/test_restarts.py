@@ -92,9 +92,15 @@ async def test_postgres_restarted_under_load_refuses_clearly_then_recovers_losin
                     for node in c.nodes:
                         assert (await http.get(f"{node.url}/readyz")).status_code == 503
                         assert (await http.get(f"{node.url}/healthz")).status_code == 200
-                        # What needs the database is refused with a clear, retryable error.
-                        refused = await http.post(
+                        # What needs the database is refused with a clear, retryable error (a
+                        # challenge is issued without it; spending it to log in needs it).
+                        challenge = await http.post(
                             f"{node.url}/v1/auth/challenge", json={"device_id": alice.device_id}
+                        )
+                        assert challenge.status_code == 200, challenge.text
+                        login = {"device_id": alice.device_id, "challenge": challenge.json()["challenge"]}
+                        refused = await http.post(
+                            f"{node.url}/v1/auth/token", json={**login, "signature": "AAAA"}
                         )
                         assert refused.status_code == 503, refused.text
                         assert refused.json()["error"]["code"] == "unavailable"
