@@ -82,6 +82,9 @@ async def deployment(
     hook = {"callback_url": bot.url, "verify_token": bot.verify_token, "app_secret": bot.app_secret}
     answer = await http.put(f"/v1/admin/businesses/{business}/webhook", json=hook, headers=AUTH)
     assert answer.status_code == 200, answer.text
+    # pywa checks every webhook's signature with the app secret: a forged one never reaches it.
+    forged = await http.post(bot.url, content=b"{}", headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+    assert forged.status_code == 403
     async with contextlib.AsyncExitStack() as stack:
         if request.param == "self_run":
             token_ = await enrolment(http, business)

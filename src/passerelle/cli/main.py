@@ -182,15 +182,26 @@ def bench(
 
 @app.command()
 def demo(
+    scene: Annotated[
+        str,
+        typer.Argument(
+            help="people: three people on three apps; business: a business's bot answers them on all three",
+            show_default=True,
+        ),
+    ] = "people",
     data_dir: Annotated[
         Path | None,
         typer.Option(help="Keep the server's data and the clients' stores here (default: a temp dir)"),
     ] = None,
 ) -> None:
-    """Three people on three apps talk through an in-process server; then prove it stored no plaintext."""
+    """Three people on three apps talk through an in-process server (or, with ``business``, a
+    business's bot answers them on all three); then prove the server stored no plaintext."""
+    from passerelle.cli.demo.command import SCENES
     from passerelle.cli.demo.command import main as demo_main
 
-    raise typer.Exit(demo_main(data_dir))
+    if scene not in SCENES:
+        raise typer.BadParameter(f"{scene!r}: the demos are {', '.join(SCENES)}", param_hint="SCENE")
+    raise typer.Exit(demo_main(data_dir, scene))
 
 
 @app.command()

@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.text import Text
 
 from passerelle.cli.chat.view import AppStyles, make_console
+from passerelle.cli.demo.business import business_settings
+from passerelle.cli.demo.business import converse as converse_with_business
 from passerelle.cli.demo.people import DemoFailed, SmsStandIn
 from passerelle.cli.demo.proof import files_under, find_plaintext
 from passerelle.cli.demo.script import Script
@@ -30,27 +32,32 @@ DEMO_TIMEOUT_S = 50.0
 STATUS_USAGE = 2
 
 
-def main(data_dir: Path | None = None) -> int:
+SCENES = ("people", "business")
+"""``passerelle demo`` (three people on three apps) and ``passerelle demo business`` (a business's
+bot answering them: ``business.py``)."""
+
+
+def main(data_dir: Path | None = None, scene: str = "people") -> int:
     """Run the demo; returns the process exit status."""
     try:
-        return asyncio.run(run_demo(data_dir, console=make_console()))
+        return asyncio.run(run_demo(data_dir, console=make_console(), scene=scene))
     except KeyboardInterrupt:
         return 130
 
 
-async def run_demo(data_dir: Path | None, *, console: Console) -> int:
+async def run_demo(data_dir: Path | None, *, console: Console, scene: str = "people") -> int:
     """The demo in ``data_dir`` (kept afterwards; it must be empty or new), or in a fresh temporary
     directory that is removed afterwards."""
     if data_dir is None:
         root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="passerelle-demo-"))
         try:
-            return await run_in(root, console=console)
+            return await run_in(root, console=console, scene=scene)
         finally:
             await asyncio.to_thread(shutil.rmtree, root, True)
     if await asyncio.to_thread(_holds_files, data_dir):
         console.print(Text(f"✗ {data_dir} is not empty: give a new or empty directory", style="red"))
         return STATUS_USAGE
-    status = await run_in(data_dir, console=console)
+    status = await run_in(data_dir, console=console, scene=scene)
     console.print(Text(f"The server's data, its log and the clients' stores are in {data_dir}", style="dim"))
     return status
 
@@ -59,11 +66,12 @@ def _holds_files(path: Path) -> bool:
     return path.exists() and any(path.iterdir())
 
 
-async def run_in(root: Path, *, console: Console) -> int:
+async def run_in(root: Path, *, console: Console, scene: str = "people") -> int:
     server_dir, clients_dir = root / "server", root / "clients"
     await asyncio.to_thread(server_dir.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(clients_dir.mkdir, parents=True, exist_ok=True)
-    settings = await asyncio.to_thread(demo_settings, server_dir)
+    business = scene == "business"
+    settings = await asyncio.to_thread(business_settings if business else demo_settings, server_dir)
     styles = AppStyles(
         colors={a.name: a.colors.get("primary", "") for a in settings.apps},
         names={a.name: a.display_name for a in settings.apps},
@@ -72,14 +80,26 @@ async def run_in(root: Path, *, console: Console) -> int:
     with captured_logs() as logs:
         try:
             async with asyncio.timeout(DEMO_TIMEOUT_S):
-                sent = await converse(settings, phone, clients_dir, console, styles)
+                if business:
+                    sent = await converse_with_business(settings, phone, root, console, styles)
+                else:
+                    sent = await converse(settings, phone, clients_dir, console, styles)
         except TimeoutError:
             console.print(Text(f"✗ the demo did not finish within {DEMO_TIMEOUT_S:g} s", style="red"))
             return 1
         except (DemoFailed, SdkError) as exc:
             console.print(Text(f"✗ {exc}", style="red"))
             return 1
-    return await prove(sent, server_dir, clients_dir, logs, console)
+    status = await prove(sent, server_dir, clients_dir, logs, console)
+    if business and status == 0:
+        console.print(
+            Text(
+                f"  (the conversation is kept by the business's own endpoint, in {root / 'business'}:"
+                " it holds the keys, as the people's devices do)",
+                style="dim",
+            )
+        )
+    return status
 
 
 async def converse(

@@ -1,6 +1,7 @@
 """The demo's server, in this process: the one module of the demo that reaches into
-``passerelle.server`` (its runner, and its JSON log format for the capture); the rest of the demo is
-clients on the SDK. pyproject.toml's import contracts allow exactly these imports.
+``passerelle.server`` (its runner, its JSON log format for the capture, and the self-run business
+endpoint that ``passerelle demo business`` runs beside its bot); the rest of the demo is clients on
+the SDK and the Cloud API. pyproject.toml's import contracts allow exactly these imports.
 
 ``captured_logs`` records every log line of the server (and of the in-process clients) while the
 demo runs, formatted as the server writes them, for the proof to search.
@@ -8,20 +9,46 @@ demo runs, formatted as the server writes them, for the proof to search.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from passerelle.cli.demo.people import SmsStandIn
 from passerelle.config import Settings, load_settings
+from passerelle.server.endpoint.selfrun import SelfRun, SelfRunOptions
 from passerelle.server.logs import JsonFormatter
 from passerelle.server.runner import running_server
 
 
-def demo_settings(server_dir: Path) -> Settings:
+def demo_settings(server_dir: Path, **overrides: object) -> Settings:
     """The bundled apps, SQLite in ``server_dir`` whatever the environment says, one process."""
-    return load_settings(None, data_dir=server_dir, database_url="", redis_url="", janitor_interval_s=3600.0)
+    return load_settings(
+        None, data_dir=server_dir, database_url="", redis_url="", janitor_interval_s=3600.0, **overrides
+    )
+
+
+@asynccontextmanager
+async def self_run_endpoint(server_url: str, data_dir: Path, enrolment_token: str) -> AsyncIterator[str]:
+    """A business's self-run endpoint (what ``passerelle business-endpoint run`` runs), enrolled
+    with ``enrolment_token`` and serving its bot's Cloud API on 127.0.0.1 and a free port, until
+    the block ends; yields its base URL."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    options = SelfRunOptions(server_url=server_url, data_dir=data_dir, enrolment_token=enrolment_token)
+    endpoint = await SelfRun.open(options)
+    try:
+        await endpoint.start()
+        task = asyncio.create_task(endpoint.serve(sockets=[sock]), name="business endpoint")
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            endpoint.stop()
+            await task
+    finally:
+        await endpoint.close()
+        sock.close()
 
 
 @asynccontextmanager
