@@ -131,6 +131,7 @@ async def test_the_business_profile_reads_and_changes(http: httpx.AsyncClient) -
                 "description": "",
                 "email": "",
                 "websites": ["https://velo.example"],
+                "vertical": "UNDEFINED",
                 "messaging_product": "whatsapp",
             }
         ]

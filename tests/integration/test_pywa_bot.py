@@ -30,6 +30,7 @@ from pywa_async import errors as pywa_errors
 from pywa_async.types import (
     Button,
     CallbackButton,
+    Industry,
     CallbackSelection,
     Message,
     MessageStatus,
@@ -383,3 +384,44 @@ async def test_a_bot_that_was_down_gets_every_message_once(
     finally:
         for person in people.values():
             await person.close()
+
+
+async def test_pywa_reads_and_changes_the_business_through_the_graph_calls(
+    deployment: Deployment, server: ServerHandle, tmp_path: Path
+) -> None:
+    """The control-plane calls pywa makes (answered by the server; a self-run endpoint forwards
+    them): the number, the profile, and blocking a person who wrote."""
+    bot, wa = deployment.bot, deployment.bot.wa
+
+    async def noted(client: WhatsApp, msg: Message) -> None:
+        return None
+
+    bot.wa.on_message(filters=None)(bot.handler(noted))
+    people = await customers(server, tmp_path)
+    try:
+        number = await wa.get_business_phone_number()
+        assert number.id == deployment.number_id and number.verified_name == "Vélo Paris"
+        assert number.display_phone_number == "+" + deployment.display
+        profile = await wa.get_business_profile()
+        assert profile.about == "Bikes" and profile.industry.value == "UNDEFINED"
+        assert await wa.update_business_profile(about="Location de vélos", industry=Industry.RETAIL)
+        profile = await wa.get_business_profile()
+        assert profile.about == "Location de vélos" and profile.industry is Industry.RETAIL
+
+        marie = people["Marie"]
+        business = str((await marie.businesses.find("biz:velo-paris")).account_id)
+        await marie.send_text(business, "bonjour")
+        await bot.wait_until(lambda u: len(texts(u)) >= 1)
+        person = bot.updates[0].from_user
+        blocked = await wa.block_users([person.bsuid])
+        assert [u.bsuid for u in blocked.added_users] == [person.bsuid] and not blocked.failed_users
+        listed = await wa.get_blocked_users()
+        assert [(u.wa_id, u.bsuid) for u in listed] == [(person.wa_id, person.bsuid)]
+        with pytest.raises(pywa_errors.MessageUndeliverable):
+            await wa.send_message(to=person.bsuid, text="bloqué")
+        unblocked = await wa.unblock_users([person.bsuid])
+        assert [u.bsuid for u in unblocked.removed_users] == [person.bsuid]
+        assert list(await wa.get_blocked_users()) == []
+    finally:
+        for client in people.values():
+            await client.close()

@@ -51,6 +51,7 @@ from passerelle.proto.cloud.responses import (
     PhoneNumber,
     SendResponse,
     Success,
+    vertical_of,
 )
 from passerelle.proto.cloud.templates import (
     CreateTemplate,
@@ -168,7 +169,7 @@ def profile_out(view: NumberView) -> BusinessProfile:
         email=p.email,
         profile_picture_url=p.logo_url or None,
         websites=[p.website] if p.website else [],
-        vertical=p.category or None,
+        vertical=vertical_of(p.category),
         messaging_product="whatsapp",
     )
 
@@ -532,7 +533,9 @@ class GraphRoutes:
     async def blocked(self, request: Request) -> Response:
         caller = await self._caller(request)
         people = await self._blocks.blocked(caller, request.path_params["phone_number_id"])
-        answer = BlockedList(data=[BlockedEntry(wa_id=p.wa_id, user_id=p.user_id) for p in people])
+        answer = BlockedList(
+            data=[BlockedEntry(wa_id=p.wa_id, user_id=p.user_id, input=p.wa_id) for p in people]
+        )
         return Response(encode(answer), media_type=JSON)
 
     @graph_endpoint

@@ -107,6 +107,42 @@ class BusinessProfile(Body):
     messaging_product: str | None = None
 
 
+VERTICALS = frozenset(
+    {
+        "UNDEFINED",
+        "OTHER",
+        "AUTO",
+        "BEAUTY",
+        "APPAREL",
+        "EDU",
+        "ENTERTAIN",
+        "EVENT_PLAN",
+        "FINANCE",
+        "GROCERY",
+        "GOVT",
+        "HOTEL",
+        "HEALTH",
+        "NONPROFIT",
+        "PROF_SERVICES",
+        "RETAIL",
+        "TRAVEL",
+        "RESTAURANT",
+        "NOT_A_BIZ",
+    }
+)
+"""The Cloud API's ``vertical`` values. A profile always carries one (``UNDEFINED`` when unset):
+pywa 4.5 reads ``data["vertical"]`` into its ``Industry`` enum and fails on a missing or other value."""
+
+
+def vertical_of(category: str) -> str:
+    """A business's free-text category as a Cloud API vertical: itself when it is one (any case),
+    ``UNDEFINED`` when empty, else ``OTHER``."""
+    wanted = category.strip().upper()
+    if not wanted:
+        return "UNDEFINED"
+    return wanted if wanted in VERTICALS else "OTHER"
+
+
 class BusinessProfiles(Body):
     data: list[BusinessProfile]
 
@@ -151,6 +187,9 @@ class BlockUsersResponse(Body):
 class BlockedEntry(Body):
     wa_id: str
     user_id: str | None = None
+    input: str | None = None
+    """Not in Meta's listing, but pywa 4.5 reads ``input`` from each entry (as for the users a call
+    added or removed): the ``wa_id`` again."""
     messaging_product: str = always("whatsapp")
 
 
