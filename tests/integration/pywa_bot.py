@@ -52,6 +52,7 @@ class PywaBot:
     """A pywa bot with its webhook server, whose updates the test can wait on."""
 
     def __init__(self, *, base_url: str, phone_id: str, token: str, waba_id: str) -> None:
+        self.phone_id, self.token, self.waba_id = phone_id, token, waba_id
         self.app = Starlette()
         self.session = httpx.AsyncClient(transport=ToPasserelle(base_url))
         self.wa = WhatsApp(
@@ -107,14 +108,17 @@ class PywaBot:
         if self.errors:
             raise self.errors[0]
 
-    async def start(self) -> None:
-        """Listen (again, on the same port when it was started before)."""
+    async def start(self, app: Starlette | None = None) -> None:
+        """Listen (again, on the same port when it was started before), serving pywa's routes (or
+        another ``app`` at the same URL)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         sock.listen()
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            app or self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
 

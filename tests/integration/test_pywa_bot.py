@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,8 @@ from pywa_async import errors as pywa_errors
 from pywa_async.types import (
     Button,
     CallbackButton,
-    Industry,
     CallbackSelection,
+    Industry,
     Message,
     MessageStatus,
     Section,
@@ -425,3 +426,56 @@ async def test_pywa_reads_and_changes_the_business_through_the_graph_calls(
     finally:
         for client in people.values():
             await client.close()
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "business.md"
+
+
+def documented_bot() -> str:
+    """The pywa bot of docs/business.md ("Pointing an existing Cloud API bot"), as written."""
+    text = DOCS.read_text("utf-8")
+    section = text[text.index("### Pointing an existing Cloud API bot") :]
+    [snippet] = re.findall(r"^```python\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)[:1]
+    return str(snippet)
+
+
+async def test_the_documented_pywa_bot_runs_as_written(
+    deployment: Deployment, server: ServerHandle, tmp_path: Path
+) -> None:
+    """The docs' snippet with this deployment's values put where it says: a person writes, the bot
+    greets them by name with two reply buttons."""
+    bot = deployment.bot
+    values = {
+        "PASSERELLE = ": f'"{deployment.base_url}"',
+        "phone_id=": f'"{bot.phone_id}"',
+        "token=": f'"{bot.token}"',
+        "verify_token=": f'"{bot.verify_token}"',
+        "app_secret=": f'"{bot.app_secret}"',
+        "waba_id=": f'"{bot.waba_id}"',
+    }
+    code = documented_bot()
+    for name, value in values.items():
+        code, count = re.subn(
+            rf"^(\s*{re.escape(name)})\"[^\"]*\"", rf"\g<1>{value}", code, flags=re.MULTILINE
+        )
+        assert count == 1, f"the snippet sets {name} once"
+    names: dict[str, Any] = {}
+    exec(compile(code, str(DOCS), "exec"), names)  # the documented program, as written
+    await bot.stop()
+    await bot.start(names["app"])  # the documented bot at the URL the operator set
+    alice = await Client.register(
+        server.url, tmp_path / "alice", app="photo", handle="alice", password=PW, display_name="Alice"
+    )
+    screen = Screen(alice)
+    try:
+        await alice.connect()
+        business = str((await alice.businesses.find("biz:velo-paris")).account_id)
+        await alice.send_text(business, "Bonjour")
+        greeting = await screen.seen(shown("Bonjour Alice !\n[Louer]\n[Réparer]"))
+        assert isinstance(greeting, Shown) and greeting.sender == business
+        assert alice.businesses.choices(greeting) == {"rent": "Louer", "repair": "Réparer"}
+        await screen.seen(lambda e: isinstance(e, ReceiptEvent) and e.kind == "read")
+    finally:
+        await screen.close()
+        await alice.close()
+        await names["wa"].api._session.aclose()
