@@ -369,10 +369,24 @@ async def test_a_bot_that_was_down_gets_every_message_once(
         business = str((await people["Alice"].businesses.find("biz:velo-paris")).account_id)
         await people["Alice"].send_text(business, "avant")
         await bot.wait_until(lambda u: texts(u) == ["avant"])
-        await bot.stop()  # the bot's webhook server is down: the endpoint's outbox retries
+        # The bot's web server goes down: its address drops every connection, counting them.
+        await bot.stop()
+        attempts = asyncio.Event()
+        tries: list[int] = []
+
+        async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            tries.append(1)
+            if len(tries) >= 3:
+                attempts.set()
+            writer.close()
+
+        down = await asyncio.start_server(drop, "127.0.0.1", bot.port, reuse_address=True)
         for name, person in people.items():
             await person.send_text(business, f"pendant, {name}")
-        await asyncio.sleep(0.3)  # a few retries fail meanwhile
+        async with asyncio.timeout(15):
+            await attempts.wait()  # the outbox tried, failed and tried again
+        down.close()
+        await down.wait_closed()
         await bot.start()  # back on the same URL
         await bot.wait_until(lambda u: len(texts(u)) >= 4, within=20)
         await people["Marie"].send_text(business, "après")

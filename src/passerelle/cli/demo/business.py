@@ -66,16 +66,15 @@ class Operator:
 class BusinessScript(Script):
     """The people of ``passerelle demo`` (their registration and devices), and a business."""
 
-    bot: velo.VeloBot
-    business_dir: Path
+    def __init__(self, *, admin_token: str, business_dir: Path, **script: Any) -> None:
+        super().__init__(**script)
+        self.admin_token = admin_token
+        self.business_dir = business_dir
 
     async def run(self) -> None:
-        raise NotImplementedError("use run_business")
-
-    async def run_business(self, settings: Settings, business_dir: Path) -> None:
-        operator = Operator(self.url, settings.admin_token)
+        operator = Operator(self.url, self.admin_token)
         self.stack.push_async_callback(operator.aclose)
-        self.bot = await self.open_business(operator, business_dir)
+        self.bot = await self.open_business(operator, self.business_dir)
         people = await self.register()
         for person in people:
             await self.visit(person)
@@ -245,6 +244,8 @@ async def converse(
         console.print(Text(f"Server data (SQLite): {settings.data_dir}", style="dim"))
         async with AsyncExitStack() as stack:
             script = BusinessScript(
+                admin_token=settings.admin_token,
+                business_dir=root / "business",
                 url=url,
                 clients_dir=root / "clients",
                 phone=phone,
@@ -252,5 +253,5 @@ async def converse(
                 styles=styles,
                 stack=stack,
             )
-            await script.run_business(settings, root / "business")
+            await script.run()
         return script.plaintexts() + velo.bot_texts()
