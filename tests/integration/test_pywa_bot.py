@@ -7,11 +7,17 @@ and a reaction; the people's SDKs show each as the right content and their taps 
 ``on_callback_button`` / ``on_callback_selection``. The Cloud API's errors surface as pywa's own
 exception types.
 
-When template and media sends land, they are a few lines each here: a template is
-``await wa.send_template(to=user_id, name=…, language=…, params=[…])`` after the operator approved it
-(see ``ask_for_a_template`` below for the place in the conversation), an image
-``await msg.reply_image(b"…png bytes…", mime_type="image/png")`` in ``answer`` (the ``"photo"`` word),
-each person's SDK then showing ``Message.attachment`` or the template's text."""
+When template and media sends land, each is a few lines here:
+- an image: in ``register_the_bot``'s ``answer``, a branch for the word ``"photo"`` doing
+  ``await msg.reply_image(b"…png bytes…", mime_type="image/png", caption=…)``, and in
+  ``test_a_pywa_bot_answers_customers_on_three_apps`` (after the list) a person writing ``photo``
+  and their ``Screen`` showing a ``Message`` whose ``attachment`` the SDK downloads; a person's own
+  image reaching pywa's ``on_message`` with ``msg.image`` and ``await msg.download_media()``;
+- a template: in ``test_the_cloud_api_errors_are_pywa_exceptions``, once the window has closed
+  (``server.clock.advance``), the operator approving one (admin API) and
+  ``await wa.send_template(to=ids["Alice"], name=…, language=…, params=[…])`` going through where
+  text fails with 131047, then a marketing one after the person's STOP failing with
+  ``pywa_errors.UserStoppedMarketingMessages`` (131050)."""
 
 from __future__ import annotations
 
