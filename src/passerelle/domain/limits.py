@@ -58,7 +58,11 @@ class Limits:
     """Open WebSockets (authenticated or not) per client address on one node; past it, 4008.
     IPv6 clients are counted per /64."""
     max_connections_per_account: int = 16
-    """Authenticated WebSockets per account on one node (one per device); past it, 4008."""
+    """Authenticated WebSockets per account (one per device), on all nodes together when they share
+    a Redis; past it, 4008."""
+    connection_slot_ttl_s: float = 30.0
+    """With several nodes, how long a connection stays counted against its account after its node
+    last said it is alive (every third of this): a dead node's connections stop counting after it."""
     max_connections: int = 10_000
     """Open WebSockets on one node, all clients together; past it, 1013 (keep it under the fd limit)."""
     failed_hellos_per_window: int = 20

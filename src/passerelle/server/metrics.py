@@ -34,6 +34,11 @@ class Metrics:
             "passerelle_ws_open", "WebSocket connections open, before and after hello", registry=r
         )
         self.errors = Counter("passerelle_errors", "Errors answered to clients", ["code"], registry=r)
+        self.connection_cap_unshared = Counter(
+            "passerelle_connection_cap_unshared",
+            "Times the per-account connection cap fell back to this node's count (Redis did not answer)",
+            registry=r,
+        )
         self.batch_size = Histogram(
             "passerelle_commit_batch_size",
             "Messages per group commit",

@@ -67,6 +67,7 @@ from passerelle.service.ports import (
     Broker,
     Clock,
     CodeSender,
+    ConnectionSlots,
     DeviceNotices,
     IdGenerator,
     Lease,
@@ -82,7 +83,7 @@ from passerelle.storage.blobs import open_blobs
 from passerelle.storage.business import business_store_for, endpoint_store_for, webhook_store_for
 from passerelle.storage.leases import open_lease
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
-from passerelle.storage.ratelimits import open_rate_limits
+from passerelle.storage.ratelimits import open_connection_slots, open_rate_limits
 from passerelle.storage.server_secret import KEY_FILE, FileServerSecret
 
 log = logging.getLogger("passerelle.server")
@@ -95,6 +96,8 @@ class Adapters:
     store: Store
     broker: Broker
     rate_limits: RateLimits
+    connection_slots: ConnectionSlots | None = None
+    """The per-account connection cap's count across nodes (Redis); None for one node."""
     secret: FileServerSecret
     blobs: BlobStore
     clock: Clock
@@ -129,6 +132,12 @@ def adapters(
             settings.redis_url,
             clock,
             max_keys=settings.limits.rate_limit_keys,
+            prefix=settings.redis_key_prefix,
+        ),
+        connection_slots=open_connection_slots(
+            settings.redis_url,
+            clock,
+            ttl_s=settings.limits.connection_slot_ttl_s,
             prefix=settings.redis_key_prefix,
         ),
         secret=FileServerSecret(settings.data_dir / KEY_FILE, configured=settings.code_key),
@@ -219,6 +228,8 @@ class Wired:
             yield
         finally:
             await a.rate_limits.close()
+            if a.connection_slots is not None:
+                await a.connection_slots.close()
             await a.broker.close()
             await a.webhooks.aclose()
             if a.http is not None:
@@ -247,6 +258,7 @@ class Wired:
                     group.create_task(
                         self.quality.run(settings.business_quality_interval_s), name="business-quality"
                     ),
+                    group.create_task(self.admission.run(), name="connection-slots"),
                 ]
                 if (fd_warning := fd_limit_warning(settings.limits.max_connections)) is not None:
                     log.warning(fd_warning)
@@ -452,6 +464,9 @@ def build(
         per_account=limits.max_connections_per_account,
         total=limits.max_connections,
         gauge=metrics.sockets,
+        slots=a.connection_slots,
+        refresh_s=limits.connection_slot_ttl_s / 3,
+        unshared=metrics.connection_cap_unshared,
     )
     gateway = Gateway(
         hub=hub,

@@ -189,7 +189,7 @@ class Gateway:
             conn.device = caller.device
             conn.expires_at = caller.expires_at
             conn.token_hash = caller.token_hash
-            self._admission.join_account(conn, caller.account)
+            await self._admission.join_account(conn, caller.account)
             otk_count = await self._keys.count(caller)
         except DomainError as exc:
             session.reject(exc.code, exc.message)

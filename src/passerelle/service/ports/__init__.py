@@ -86,6 +86,9 @@ from passerelle.service.ports.system import (
     Clock as Clock,
 )
 from passerelle.service.ports.system import (
+    ConnectionSlots as ConnectionSlots,
+)
+from passerelle.service.ports.system import (
     IdGenerator as IdGenerator,
 )
 from passerelle.service.ports.system import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from passerelle.domain.ids import (
@@ -47,6 +48,33 @@ class RateLimits(Protocol):
         Returns 0 when allowed, else the seconds to wait before a retry (nothing was spent).
         Raises Unavailable when shared state cannot be reached.
         """
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ConnectionSlots(Protocol):
+    """An account's WebSocket connections counted across every node (Redis): one slot per device.
+
+    A slot is claimed at ``hello`` by the connection (``holder``, unique per connection) that holds
+    it, kept alive by its node's ``refresh`` and ``release``d when it closes; a slot not refreshed
+    within the adapter's time to live stops counting on its own (a node that died). A device that
+    connects again takes its own slot over (it never counts twice), so an account holds at most
+    ``cap`` slots, whatever the number of nodes.
+    """
+
+    async def claim(self, account: str, device: str, holder: str, *, cap: int) -> bool:
+        """Take the device's slot for ``holder``: False when the account holds ``cap`` slots of
+        other devices. Raises Unavailable when the shared count cannot be reached."""
+        ...
+
+    async def refresh(self, held: Mapping[str, Sequence[tuple[str, str]]]) -> None:
+        """Keep alive, per account, the (device, holder) slots of this node's live connections (a
+        slot since taken over by another holder is left alone). Raises Unavailable."""
+        ...
+
+    async def release(self, account: str, device: str, holder: str) -> None:
+        """Free the device's slot if ``holder`` still holds it. Raises Unavailable."""
         ...
 
     async def close(self) -> None: ...

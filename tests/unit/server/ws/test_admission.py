@@ -79,15 +79,15 @@ async def test_an_account_holds_its_cap_but_a_device_may_replace_its_own_connect
     admission = Admission(per_client=10, per_account=2, total=100)
     alice = AccountId("acc_alice")
     phone, laptop = await conn(device="phone"), await conn(device="laptop")
-    admission.join_account(phone, alice)
-    admission.join_account(laptop, alice)
+    await admission.join_account(phone, alice)
+    await admission.join_account(laptop, alice)
     with pytest.raises(RateLimited):
-        admission.join_account(await conn(device="tablet"), alice)
-    admission.join_account(await conn(device="phone"), alice)  # the phone again: replaces, not adds
+        await admission.join_account(await conn(device="tablet"), alice)
+    await admission.join_account(await conn(device="phone"), alice)  # the phone again: replaces, not adds
     phone.close(4000)  # as the hub does to the connection it replaces
     laptop.close(1000)
-    admission.join_account(await conn(device="tablet"), alice)  # a closing connection does not count
-    admission.join_account(await conn(device="phone"), AccountId("acc_bob"))
+    await admission.join_account(await conn(device="tablet"), alice)  # a closing connection does not count
+    await admission.join_account(await conn(device="phone"), AccountId("acc_bob"))
 
 
 class Tokens:
