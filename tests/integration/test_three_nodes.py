@@ -20,7 +20,7 @@ from passerelle.sdk import Client, DeviceEvent, Message, ReceiptEvent, TypingEve
 from passerelle.server.ws.hub import REPLACED
 from tests.integration.cluster import Node, cluster
 from tests.integration.test_multinode import closed_by_server, gather, send, tags
-from tests.integration.wire import Wire, register_photo
+from tests.integration.wire import Wire, add_photo_device, register_photo
 from tests.unit.service.fakes import TestDevice
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
@@ -51,6 +51,35 @@ async def test_a_device_holds_one_connection_across_the_nodes(tmp_path: Path) ->
         await bob.send(send("m1", third, "hello"))
         _, items = await gather(third, items=1)
         assert tags(items) == ["hello"]
+
+
+async def test_an_accounts_connections_count_against_one_cap_across_the_nodes(tmp_path: Path) -> None:
+    async with cluster(tmp_path, THREE, limits=Limits(max_connections_per_account=2)) as c:
+        a, b, node_c = c.nodes
+        phone = c.on(a, await register_photo(a.http, "alice"))
+        laptop = c.on(b, await add_photo_device(b.http, "alice", "laptop"))
+        tablet = c.on(node_c, await add_photo_device(node_c.http, "alice", "tablet"))
+        await phone.connect()  # on A
+        await laptop.connect()  # on B
+        # A third device on C: the account holds its two connections (per node, C would hold none).
+        refused = await tablet.connect(expect_welcome=False)
+        assert (refused["t"], refused["code"]) == ("error", "rate_limited")
+        assert await closed_by_server(tablet) == 4008
+        # The phone connecting again on C takes its own place: replaced on A, not refused.
+        again = c.on(node_c, same_device(phone))
+        await again.connect()
+        assert await closed_by_server(phone) == REPLACED
+        refused = await c.on(a, same_device(tablet)).connect(expect_welcome=False)
+        assert refused["code"] == "rate_limited"
+        # The laptop closes: its place is free at once (long before a slot would expire, 30 s).
+        await laptop.close()
+        async with asyncio.timeout(WITHIN):
+            while True:
+                answer = await c.on(a, same_device(tablet)).connect(expect_welcome=False)
+                if answer["t"] == "welcome":
+                    break
+                assert answer["code"] == "rate_limited"
+                await asyncio.sleep(0.2)
 
 
 def same_device(wire: Wire) -> Wire:

@@ -8,6 +8,7 @@ import resource
 from typing import cast
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter
 
 from passerelle.domain.errors import RateLimited, Unavailable
 from passerelle.domain.ids import AccountId, DeviceId, Timestamp
@@ -16,6 +17,7 @@ from passerelle.server.ws.connection import Connection, WriteBatcher
 from passerelle.server.ws.expiry import TokenExpiry
 from passerelle.service.ports import BrokerEvent, DeviceNews
 from passerelle.service.records import TokenRecord
+from passerelle.storage.ratelimits.slots import RedisConnectionSlots
 
 
 class Wire:
@@ -88,6 +90,31 @@ async def test_an_account_holds_its_cap_but_a_device_may_replace_its_own_connect
     laptop.close(1000)
     await admission.join_account(await conn(device="tablet"), alice)  # a closing connection does not count
     await admission.join_account(await conn(device="phone"), AccountId("acc_bob"))
+
+
+async def test_without_redis_the_account_cap_falls_back_to_this_nodes_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis down (nothing listens on port 1): hellos are let in up to the node's own count, each
+    fallback counted in the metric and one warning logged; closing is quiet (the slot expires)."""
+    unshared = Counter("unshared", "test", registry=CollectorRegistry())
+    slots = RedisConnectionSlots("redis://127.0.0.1:1/0", Clock(), ttl_s=30)
+    admission = Admission(per_client=10, per_account=2, total=100, slots=slots, unshared=unshared)
+    alice = AccountId("acc_alice")
+    try:
+        phone, laptop = await conn(device="phone", account=alice), await conn(device="laptop", account=alice)
+        await admission.join_account(phone, alice)
+        await admission.join_account(laptop, alice)
+        with pytest.raises(RateLimited):
+            await admission.join_account(await conn(device="tablet"), alice)
+        assert unshared._value.get() == 2
+        assert len([r for r in caplog.records if "did not answer" in r.getMessage()]) == 1
+        admission.leave_account(phone)
+        await asyncio.sleep(0.2)  # the release is tried in the background, and fails
+        assert unshared._value.get() == 3
+        await admission.join_account(await conn(device="tablet"), alice)
+    finally:
+        await slots.close()
 
 
 class Tokens:
