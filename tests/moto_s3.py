@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -19,23 +18,18 @@ from typing import Any
 import httpx
 from obstore.store import S3Store
 
+from tests.ports import reserved_port
+
 CREDENTIALS = {"access_key_id": "passerelle-test", "secret_access_key": "passerelle-test-secret"}
 REGION = "us-east-1"
 START_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
     """Run ``python -m moto.server`` until the block ends; yields its endpoint URL. Raises
     RuntimeError (with moto's own words) if it does not answer in time."""
-    port = _free_port()
+    port = reserved_port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

@@ -1,6 +1,6 @@
 """Three ``passerelle serve`` processes behind HAProxy: the deployment of docs/operations.md in small.
 
-``three_nodes(tmp_path)`` starts, on free ports, N real server processes on one fresh PostgreSQL
+``three_nodes(tmp_path)`` starts, on reserved ports (tests/ports.py), N real server processes on one fresh PostgreSQL
 schema and one Redis (their own rate-limit prefix), then Debian's ``haproxy`` in front of them with
 a configuration written from ``deploy/haproxy.cfg``'s shape: WebSocket upgrades, health checks on
 ``/readyz``, retries of failed connections on another node. Clients speak to ``cluster.url`` (the
@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 
 from tests.e2e.terminals import WAIT_S, Proc
 from tests.integration.cluster import CLUSTER_CODE_KEY, POSTGRES_URL, REDIS_URL, shared_schema
+from tests.ports import reserved_ports
 
 HAPROXY = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
 
@@ -262,16 +262,6 @@ class ProcessCluster:
                 await asyncio.sleep(0.05)
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` different free ports (probed together, so no two are the same)."""
-    probes = [socket.create_server(("127.0.0.1", 0)) for _ in range(count)]
-    try:
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
-
-
 def needs_cluster() -> None:
     if not (POSTGRES_URL and REDIS_URL):
         pytest.skip("three nodes need PASSERELLE_TEST_POSTGRES_URL and PASSERELLE_TEST_REDIS_URL")
@@ -308,7 +298,7 @@ async def three_nodes(
             "PASSERELLE_SHUTDOWN_TIMEOUT_S": "5",
             **(env or {}),
         }
-        ports = free_ports(2 * len(names) + 2)
+        ports = reserved_ports(2 * len(names) + 2)
         nodes = [
             ServeNode(
                 name, ports[2 * i], tmp_path / f"node-{name}", base, args, ports[2 * i + 1] if fast else None

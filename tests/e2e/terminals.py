@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import sys
 from pathlib import Path
 
-import httpx
-
 WAIT_S = 30.0
+LISTENING = re.compile(r"passerelle is listening.*?(http://[^\s\",]+)")
+"""The line ``passerelle serve`` logs once bound (console or JSON), with the URL it listens on."""
 
 ALICE = ("--app", "photo", "--handle", "alice")
 """``passerelle chat`` arguments: Alice, on the photo app with her handle (a password app)."""
@@ -110,18 +109,14 @@ class Terminals:
         self.url = ""
 
     async def serve(self, *args: str, port: int | None = None) -> None:
-        port = port or free_port()
+        """Start ``passerelle serve``; on ``port``, else on a port it picks (``--port 0``) and says."""
         data = str(self.tmp_path / "server")
-        self.server = await self.run("server", "serve", "--data-dir", data, "--port", str(port), *args)
-        await self.server.line("passerelle is ready")
-        self.url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as http, asyncio.timeout(WAIT_S):
-            while True:  # the app is ready; uvicorn binds the port just after
-                try:
-                    if (await http.get(f"{self.url}/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+        listen = str(port) if port is not None else "0"
+        self.server = await self.run("server", "serve", "--data-dir", data, "--port", listen, *args)
+        listening = await self.server.line(LISTENING)
+        match = LISTENING.search(listening)
+        assert match is not None
+        self.url = match.group(1)
 
     async def run(self, name: str, *args: str, password: str | None = None) -> Proc:
         env = self.env | ({"PASSERELLE_PASSWORD": password} if password else {})
@@ -141,9 +136,3 @@ class Terminals:
     async def stop_all(self) -> None:
         for proc in reversed(self.started):
             await proc.stop()
-
-
-def free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port: int = probe.getsockname()[1]
-    return port

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.terminals import ALICE, ALICE_LAPTOP, Proc, Terminals, free_port
+from tests.e2e.terminals import ALICE, ALICE_LAPTOP, Proc, Terminals
+from tests.ports import reserved_port
 
 BOB_PHONE = "+33612345678"
 PASSWORD = "correct horse battery staple"
@@ -262,7 +263,7 @@ async def test_an_unknown_app_is_said_before_any_question(terminals: Terminals) 
 
 @pytest.mark.timeout(180)
 async def test_a_server_that_is_down_is_named_at_once_and_tried_again(no_server: Terminals) -> None:
-    port = free_port()
+    port = reserved_port()
     no_server.url = f"http://127.0.0.1:{port}"
 
     # One message to send: it gives up after --timeout, saying where it looked.

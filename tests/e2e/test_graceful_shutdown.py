@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from passerelle.sdk import Client, Message
-from tests.e2e.terminals import WAIT_S, Terminals, free_port
+from tests.e2e.terminals import WAIT_S, Terminals
+from tests.ports import reserved_port
 
 PW = "correct horse battery"
 GRACE_S = 1.0
@@ -41,7 +42,7 @@ async def test_sigterm_drains_says_1012_and_loses_nothing(
     caplog.set_level(logging.INFO, logger="passerelle.sdk.core.transport")
     no_server.env["PASSERELLE_SHUTDOWN_GRACE_S"] = str(GRACE_S)
     no_server.env["PASSERELLE_SHUTDOWN_TIMEOUT_S"] = "10"
-    port = free_port()
+    port = reserved_port()
     await no_server.serve(port=port)
     first = no_server.server
     assert first is not None

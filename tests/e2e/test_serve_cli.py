@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from passerelle.cli.main import app
-from tests.e2e.terminals import Terminals, free_port
+from tests.e2e.terminals import Terminals
+from tests.ports import reserved_port
 
 
 def test_serve_help_shows_the_defaults() -> None:
@@ -65,7 +66,7 @@ async def test_serve_prints_where_it_listens_and_the_chat_command_to_run(termina
 async def test_a_config_with_only_a_server_table_keeps_the_apps_and_logs_json(
     no_server: Terminals, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port = reserved_port()
     config = tmp_path / "passerelle.toml"
     config.write_text(f'[server]\nport = {port}\nlog_format = "json"\n', encoding="utf-8")
     await no_server.serve("--config", str(config), port=port)

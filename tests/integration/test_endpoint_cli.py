@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.conftest import ServerHandle
 from tests.integration.endpoint_harness import Bot, inbound, next_message, open_shop
 from tests.integration.test_business import ADMIN, PW
 from tests.integration.webhook_receiver import Receiver
+from tests.ports import reserved_port
 
 pytestmark = pytest.mark.settings(admin_token=ADMIN)
 SECRET = "app-secret-0123456789abcdef"
@@ -38,17 +38,6 @@ async def receiver() -> AsyncIterator[Receiver]:
     await bot.stop()
 
 
-def free_port() -> int:
-    for port in range(21100, 21999):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 21100-21999")
-
-
 async def test_the_commands_enrol_and_run_a_self_run_endpoint(
     server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver, tmp_path: Path
 ) -> None:
@@ -59,7 +48,7 @@ async def test_the_commands_enrol_and_run_a_self_run_endpoint(
     )
     assert issued.exit_code == 0, issued.output
     token = json.loads(issued.output)["token"]
-    port = free_port()
+    port = reserved_port()
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

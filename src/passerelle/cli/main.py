@@ -73,7 +73,7 @@ def serve(
     from passerelle.server.app import create_app
     from passerelle.server.logs import configure_logging
     from passerelle.server.runner import GracefulServer, tune_gc, uvicorn_config
-    from passerelle.server.startup import announce, unusable_data_dir, unusable_ports
+    from passerelle.server.startup import unusable_data_dir, unusable_ports
 
     try:
         settings = load_settings(
@@ -95,7 +95,6 @@ def serve(
     if unusable is not None:
         typer.echo(f"passerelle serve: {unusable}", err=True)
         raise typer.Exit(1)
-    announce(settings)
     asgi = create_app(settings)
     server = GracefulServer(uvicorn_config(asgi, settings), asgi.state.services)
     tune_gc()

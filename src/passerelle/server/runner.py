@@ -10,7 +10,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 
 import uvicorn
@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from passerelle.config import Settings
 from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.app import create_app
+from passerelle.server.startup import announce, client_url
 from passerelle.server.uvicorn_protocols import HttpProtocol, WebSocketProtocol
 from passerelle.server.wiring import Wired
 from passerelle.service.ports import Clock, CodeSender
@@ -80,11 +81,17 @@ class GracefulServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.started:  # hosted business endpoints are clients of this server: now they can connect
-            host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        if self.started:
             port = self.config.port
             if self.servers and self.servers[0].sockets:
-                port = self.servers[0].sockets[0].getsockname()[1]
+                port = self.servers[0].sockets[0].getsockname()[1]  # the one it got, for --port 0
+            # Said once bound, with the port it got (``--port 0``: any free one, chosen without a
+            # race): the banner for a person, one log line for a supervisor or a test.
+            settings = replace(self.services.settings, port=port)
+            announce(settings)
+            log.info("passerelle is listening", extra={"url": client_url(settings)})
+            # Hosted business endpoints are clients of this server: now they can connect.
+            host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
             self._hosted = asyncio.create_task(self._start_hosted(f"http://{host}:{port}"))
 
     async def _start_hosted(self, url: str) -> None:
