@@ -1,6 +1,7 @@
-"""The per-account connection cap counts an account's connections on every node (Redis slots), and
-a node killed with SIGKILL stops counting once its slots expire: two ``passerelle serve`` processes
-(tests/cluster/lb.py) with a cap of one connection per account and slots living 5 s."""
+"""The per-account connection cap counts an account's connections on every node (Redis slots):
+two ``passerelle serve`` processes (tests/cluster/lb.py), a cap of one connection per account and
+slots living 4 s. A live node keeps its connection's slot past that time; a node killed with
+SIGKILL refreshes nothing and frees nothing, and its slot stops counting once it expires."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.integration.test_multinode import closed_by_server
 from tests.integration.wire import Wire, add_photo_device, register_photo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
-TTL_S = 5.0
+TTL_S = 4.0
 
 
 async def test_a_killed_nodes_connections_stop_counting_after_their_slots_expire(tmp_path: Path) -> None:
@@ -34,6 +35,9 @@ async def test_a_killed_nodes_connections_stop_counting_after_their_slots_expire
                 refused = await laptop.connect(expect_welcome=False)  # on B
                 assert (refused["t"], refused["code"]) == ("error", "rate_limited")
                 assert await closed_by_server(laptop) == 4008
+                # A keeps its connection's slot alive past the slots' time to live.
+                await asyncio.sleep(TTL_S + 1)
+                assert (await again(laptop, wires).connect(expect_welcome=False))["code"] == "rate_limited"
 
                 await a.kill()  # A's slot is no longer refreshed, nor released
                 assert await closed_by_server(phone) is not None

@@ -153,7 +153,7 @@ class Admission:
         try:
             async with asyncio.timeout(RELEASE_TIMEOUT_S):
                 await self.slots.release(account, device, holder)
-        except (Unavailable, TimeoutError):
+        except Exception:  # Unavailable, a timeout, a client closed at shutdown: the slot expires
             self._fell_back("freeing a closed connection's slot (it expires on its own)")
 
     async def run(self) -> None:
