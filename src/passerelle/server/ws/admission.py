@@ -115,7 +115,7 @@ class Admission:
         """At hello: raise RateLimited when the account holds its cap of other live connections (a
         connection of the same device does not count: it is about to be replaced), on this node
         or, with shared slots, on all of them."""
-        conns = self._accounts.setdefault(account, set())
+        conns = self._accounts.get(account, ())
         others = sum(1 for c in conns if c.device != conn.device and c.close_code is None)
         if others >= self._per_account:
             raise RateLimited("too many connections for this account", retry_after_s=RETRY_AFTER_S)
@@ -127,11 +127,10 @@ class Admission:
                 self._fell_back("counting a hello")
                 claimed = True
             if not claimed:
-                if not conns:
-                    del self._accounts[account]
                 raise RateLimited("too many connections for this account", retry_after_s=RETRY_AFTER_S)
             self._holders[conn] = holder
-        conns.add(conn)
+        # (Looked up again: the account's set may have gone while the claim was waiting on Redis.)
+        self._accounts.setdefault(account, set()).add(conn)
 
     def leave_account(self, conn: Connection) -> None:
         account = conn.account
@@ -172,6 +171,8 @@ class Admission:
                 await self.slots.refresh({a: s for a, s in held.items() if s})
             except Unavailable:
                 self._fell_back("refreshing this node's slots")
+            except Exception:  # never let the refresh stop: the slots would expire under live sockets
+                log.exception("refreshing this node's connection slots failed")
 
     def _fell_back(self, doing: str) -> None:
         """Redis did not answer: the account cap is this node's count until it does."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 import pytest
@@ -116,6 +117,49 @@ async def test_without_redis_the_account_cap_falls_back_to_this_nodes_count(
         await admission.join_account(await conn(device="tablet"), alice)
     finally:
         await slots.close()
+
+
+class GatedSlots:
+    """Shared slots that answer a claim when the test opens the gate (a slow Redis)."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.refreshed: list[dict[str, list[tuple[str, str]]]] = []
+        self.was_refreshed = asyncio.Event()
+
+    async def claim(self, account: str, device: str, holder: str, *, cap: int) -> bool:
+        await self.gate.wait()
+        return True
+
+    async def refresh(self, held: Mapping[str, Sequence[tuple[str, str]]]) -> None:
+        self.refreshed.append({a: list(s) for a, s in held.items()})
+        self.was_refreshed.set()
+
+    async def release(self, account: str, device: str, holder: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+async def test_a_connection_whose_claim_waited_while_its_account_emptied_is_still_counted() -> None:
+    slots = GatedSlots()
+    admission = Admission(per_client=10, per_account=2, total=100, slots=slots, refresh_s=0.01)
+    alice = AccountId("acc_alice")
+    phone, laptop = await conn(device="phone", account=alice), await conn(device="laptop", account=alice)
+    slots.gate.set()
+    await admission.join_account(phone, alice)
+    slots.gate.clear()
+    joining = asyncio.create_task(admission.join_account(laptop, alice))
+    await asyncio.sleep(0)
+    admission.leave_account(phone)  # the account's only connection here ends meanwhile
+    slots.gate.set()
+    await joining
+    refresher = asyncio.create_task(admission.run())
+    try:
+        async with asyncio.timeout(5):
+            await slots.was_refreshed.wait()
+    finally:
+        refresher.cancel()
+    assert [device for device, _ in slots.refreshed[0][alice]] == ["laptop"]
 
 
 class Tokens:
