@@ -35,10 +35,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.terminals import Terminals, free_port
+from tests.e2e.terminals import Terminals
 from tests.faults.services import OwnPostgres, OwnRedis, missing_binaries, template_cluster
 from tests.faults.traffic import Traffic, both_ways
 from tests.integration.cluster import cluster
+from tests.ports import reserved_port
 
 from passerelle.sdk import Client
 
@@ -74,7 +75,7 @@ async def resumed(traffic: Traffic) -> float:
 async def kill_part(folder: Path, pairs: int, seconds: float, every: float) -> dict[str, Any]:
     terminals = Terminals(folder)
     terminals.env["PASSERELLE_SHUTDOWN_GRACE_S"] = "0"
-    port = free_port()
+    port = reserved_port()
     faults: list[dict[str, float]] = []
     try:
         await terminals.serve(port=port)

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from passerelle.sdk import Client, Message
-from tests.e2e.terminals import WAIT_S, Terminals, free_port
+from tests.e2e.terminals import WAIT_S, Terminals
+from tests.ports import reserved_port
 
 PW = "correct horse battery"
 
@@ -40,7 +41,7 @@ async def until(condition: Callable[[], bool]) -> None:
 async def test_a_backup_of_a_server_in_use_restores_and_a_device_resumes_from_it(
     no_server: Terminals, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port = reserved_port()
     await no_server.serve(port=port)
     url = no_server.url
     alice = await Client.register(url, tmp_path / "alice", app="photo", handle="alice", password=PW)

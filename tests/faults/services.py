@@ -23,7 +23,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -34,13 +33,9 @@ from typing import BinaryIO
 import asyncpg
 import redis.asyncio as aioredis
 
+from tests.ports import reserved_port
+
 START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _append_to(path: Path) -> BinaryIO:
@@ -111,7 +106,7 @@ class OwnPostgres:
         home = _private_dir("passerelle-pg-")
         # ``cp -a`` keeps the owner (the postgres user) and modes (0700) that PostgreSQL insists on.
         subprocess.run(["cp", "-a", str(template / "data"), str(home / "data")], check=True)
-        return cls(home=home, port=free_port())
+        return cls(home=home, port=reserved_port())
 
     @property
     def url(self) -> str:
@@ -201,7 +196,7 @@ class OwnRedis:
 
     @classmethod
     def fresh(cls) -> OwnRedis:
-        return cls(home=Path(tempfile.mkdtemp(prefix="passerelle-redis-")), port=free_port())
+        return cls(home=Path(tempfile.mkdtemp(prefix="passerelle-redis-")), port=reserved_port())
 
     @property
     def url(self) -> str:

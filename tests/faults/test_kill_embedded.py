@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from passerelle.sdk import Client
-from tests.e2e.terminals import Terminals, free_port
+from tests.e2e.terminals import Terminals
 from tests.faults.traffic import Traffic, both_ways
+from tests.ports import reserved_port
 
 PW = "correct horse battery"
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.timeout(180)
 async def test_kill_9_under_load_then_restart_loses_and_duplicates_nothing(
     no_server: Terminals, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port = reserved_port()
     await no_server.serve(port=port)
     url = no_server.url
     people = [
