@@ -35,9 +35,11 @@ class Shop:
     token: str
 
 
-async def open_shop(http: httpx.AsyncClient, bot: Receiver, slug: str = "velo-paris") -> Shop:
+async def open_shop(
+    http: httpx.AsyncClient, bot: Receiver, slug: str = "velo-paris", display: str = "+33 1 23 45 67 89"
+) -> Shop:
     business = str((await made_business(http, slug))["business_id"])
-    number = await with_number(http, business, "+33 1 23 45 67 89")
+    number = await with_number(http, business, display)
     token = await http.post(f"/v1/admin/businesses/{business}/tokens", json={"label": "bot"}, headers=AUTH)
     hook = {"callback_url": bot.url, "verify_token": bot.verify_token, "app_secret": bot.app_secret}
     answer = await http.put(f"/v1/admin/businesses/{business}/webhook", json=hook, headers=AUTH)

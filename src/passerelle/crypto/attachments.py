@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -114,3 +115,68 @@ def decrypt_file(blob: bytes, *, key: bytes, nonce: bytes, sha256: bytes, size: 
     except InvalidTag as exc:
         raise AttachmentInvalid("the blob fails to decrypt") from exc
     return b"".join(parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealedFile:
+    """A file encrypted from one path to another (``encrypt_path``): what a message must carry, and
+    the SHA-256 of the plaintext (the Cloud API's ``sha256`` of a media)."""
+
+    key: bytes
+    nonce: bytes
+    sha256: bytes
+    size: int
+    plain_sha256: bytes
+
+    def __repr__(self) -> str:
+        return f"SealedFile(<{self.size} bytes, secret key>)"
+
+
+def encrypt_path(source: BinaryIO, target: BinaryIO) -> SealedFile:
+    """Encrypt ``source`` into ``target`` in the format above, one segment in memory at a time, under
+    a fresh key and nonce. Blocking file I/O and CPU: call it in a worker thread."""
+    key = secrets.token_bytes(KEY_BYTES)
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    aead = AESGCM(key)
+    blob_hash, plain_hash = hashlib.sha256(), hashlib.sha256()
+    size, index = 0, 0
+    segment = source.read(SEGMENT_BYTES)
+    while True:
+        following = source.read(SEGMENT_BYTES) if len(segment) == SEGMENT_BYTES else b""
+        last = not following
+        sealed = aead.encrypt(_nonce(nonce, index), segment, _aad(index, last))
+        target.write(sealed)
+        blob_hash.update(sealed)
+        plain_hash.update(segment)
+        size += len(segment)
+        if last:
+            break
+        segment, index = following, index + 1
+    return SealedFile(
+        key=key, nonce=nonce, sha256=blob_hash.digest(), size=size, plain_sha256=plain_hash.digest()
+    )
+
+
+def check_blob(blob: BinaryIO, *, sha256: bytes, size: int) -> None:
+    """Check a stored blob's size and hash before decrypting it in segments (``decrypt_segment``).
+
+    Raises:
+        AttachmentInvalid: wrong size or hash.
+    """
+    digest, total = hashlib.sha256(), 0
+    while chunk := blob.read(SEGMENT_BYTES):
+        digest.update(chunk)
+        total += len(chunk)
+    if total != encrypted_size(size) or not hmac.compare_digest(digest.digest(), sha256):
+        raise AttachmentInvalid("the blob does not match the size and hash it was stored with")
+
+
+def decrypt_segment(sealed: bytes, *, key: bytes, nonce: bytes, index: int, size: int) -> bytes:
+    """Decrypt segment ``index`` of a blob of a ``size``-byte plaintext (``SEGMENT_BYTES + TAG_BYTES``
+    of it; less for the last). Raises AttachmentInvalid when it fails authentication."""
+    try:
+        return AESGCM(key).decrypt(
+            _nonce(nonce, index), sealed, _aad(index, index == segment_count(size) - 1)
+        )
+    except InvalidTag as exc:
+        raise AttachmentInvalid("the blob fails to decrypt") from exc

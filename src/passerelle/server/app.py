@@ -18,6 +18,7 @@ from passerelle.server.apidocs import ApiDocs
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.cors import Cors
 from passerelle.server.declared import operations, undeclared
+from passerelle.server.endpoint.media_http import MEDIA_UPLOAD_PATH
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.graph import GraphPaths, GraphRoutes, too_large
 from passerelle.server.logs import AccessLog
@@ -111,7 +112,9 @@ def asgi_app(wired: Wired) -> Starlette:
     )
     # Each API refuses an oversized body in its own error envelope.
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, exempt_prefixes=(UPLOAD_PREFIX,))
-    graph_limited = BodyLimit(graph, max_bytes=limits.max_body_bytes, refusal=too_large)
+    graph_limited = BodyLimit(
+        graph, max_bytes=limits.max_body_bytes, refusal=too_large, exempt_paths=MEDIA_UPLOAD_PATH
+    )
     app.add_middleware(GraphPaths, graph=graph_limited)
     app.add_middleware(Cors, origins=settings.apps.allowed_origins)
     app.add_middleware(AccessLog)

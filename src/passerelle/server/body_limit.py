@@ -8,6 +8,7 @@ pass through untouched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,18 +25,26 @@ class BodyLimit:
         max_bytes: int,
         exempt_prefixes: tuple[str, ...] = (),
         refusal: Callable[[str], ASGIApp] | None = None,
+        exempt_paths: re.Pattern[str] | None = None,
     ) -> None:
         """``refusal`` makes the 413 answer from its message, in the envelope of the API behind
-        (the people's API's ``too_large`` error by default)."""
+        (the people's API's ``too_large`` error by default). ``exempt_prefixes`` / ``exempt_paths``:
+        routes that bound their bodies themselves (uploads)."""
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         self.app = app
         self.max_bytes = max_bytes
         self.exempt_prefixes = exempt_prefixes
         self.refusal = refusal or _too_large
+        self.exempt_paths = exempt_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope["path"]).startswith(self.exempt_prefixes):
+        path = str(scope.get("path", ""))
+        if (
+            scope["type"] != "http"
+            or path.startswith(self.exempt_prefixes)
+            or (self.exempt_paths is not None and self.exempt_paths.match(path) is not None)
+        ):
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)

@@ -93,7 +93,7 @@ def graph_route(
     *,
     summary: str,
     answers: Mapping[int, Answer],
-    body: type[msgspec.Struct] | None = None,
+    body: type[msgspec.Struct] | Raw | None = None,
     tag: str = "Business API",
     description: str = "",
     query: Mapping[str, Param] | None = None,

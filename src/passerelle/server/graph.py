@@ -10,13 +10,14 @@ Passerelle route can collide with a Graph one.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 import msgspec
 from starlette.applications import Starlette
@@ -47,6 +48,7 @@ from passerelle.proto.cloud.responses import (
     ErrorEnvelope,
     FailedUser,
     GraphError,
+    MediaUploaded,
     Paging,
     PhoneNumber,
     SendResponse,
@@ -60,8 +62,10 @@ from passerelle.proto.cloud.templates import (
     TemplateEntry,
     TemplateList,
 )
-from passerelle.proto.openapi import Auth, Param
+from passerelle.proto.openapi import Auth, Param, Raw
 from passerelle.server.declared import check_auth, check_body, graph_route
+from passerelle.server.endpoint.media import MediaShelf
+from passerelle.server.endpoint.media_http import FILE_EDGE, download, download_url, read_upload
 from passerelle.service.business.cloud import (
     BlockOutcome,
     BlockUsers,
@@ -222,7 +226,25 @@ class HostedSends(Protocol):
 
 
 class HostedEndpoint(Protocol):
+    media: MediaShelf
+    media_slots: asyncio.Semaphore
+
     async def messages(self, number: str, body: bytes) -> bytes: ...
+
+    async def upload(
+        self,
+        *,
+        messaging_product: str | None,
+        mime: str | None,
+        file: BinaryIO | None,
+        size: int,
+        filename: str | None,
+        ttl_minutes: str | None = None,
+    ) -> bytes: ...
+
+    def media_info(self, media_id: str, download_url: str) -> bytes: ...
+
+    async def delete_media(self, media_id: str) -> bytes: ...
 
 
 async def read_cloud(request: Request, kind: type[StructT]) -> StructT:
@@ -333,7 +355,37 @@ class GraphRoutes:
                 answers={200: PhoneNumber},
                 summary="A business number: display number, quality rating, messaging limit",
                 description="A message template's id answers the template instead (a TemplateEntry, as "
-                "in the list of /{waba_id}/message_templates).",
+                "in the list of /{waba_id}/message_templates); for a business whose endpoint this "
+                "server hosts, a media id answers the media's download URL (a MediaUrl; "
+                "docs/business.md section 6, Media).",
+            ),
+            graph_route(
+                "DELETE",
+                "/{media_id}",
+                self.delete_object,
+                answers={200: Success},
+                summary="Delete a media (of a business whose endpoint this server hosts)",
+            ),
+            graph_route(
+                "POST",
+                "/{phone_number_id}/media",
+                self.upload,
+                body=Raw(
+                    media_type="multipart/form-data",
+                    description="`file` (the file), `messaging_product` (`whatsapp`), `type` (its MIME "
+                    "type) and optionally `ttl_minutes`, as the Cloud API takes them",
+                ),
+                answers={200: MediaUploaded},
+                summary="Upload a media (to a business whose endpoint this server hosts)",
+                description="The hosted endpoint encrypts and keeps it; the answer's id is sent by "
+                "`id` in an image, video, audio, document or sticker message.",
+            ),
+            graph_route(
+                "GET",
+                "/{media_id}/" + FILE_EDGE,
+                self.file,
+                answers={200: Raw(description="The media's bytes, with its Content-Type")},
+                summary="Download a media (the URL GET /{media_id} gives)",
             ),
             graph_route(
                 "POST",
@@ -427,9 +479,13 @@ class GraphRoutes:
 
     @graph_endpoint
     async def get_object(self, request: Request) -> Response:
-        """A phone number, or else a template, of the caller's business."""
+        """A phone number, a media of the caller's hosted endpoint, or else a template, of the
+        caller's business."""
         caller = await self._caller(request)
         object_id = request.path_params["phone_number_id"]
+        media = self._hosted_media(caller, object_id)
+        if media is not None:
+            return Response(media.media_info(object_id, download_url(request, object_id)), media_type=JSON)
         try:
             view = await self._cloud.number(caller, object_id)
         except CloudApiError as exc:
@@ -440,6 +496,59 @@ class GraphRoutes:
                 raise
             return Response(encode(template_out(template, fields_of(request))), media_type=JSON)
         return Response(encode(phone_number_out(view)), media_type=JSON)
+
+    def _hosted_media(self, caller: SystemTokenRecord, media_id: str) -> HostedEndpoint | None:
+        """The caller's hosted endpoint when it holds this media (a media of another business is
+        never found: each endpoint holds only its own)."""
+        if self._hosted is None:
+            return None
+        try:
+            endpoint = self._hosted.get(caller.business)
+        except CloudApiError:
+            return None
+        return endpoint if endpoint.media.has(media_id) else None
+
+    def _own_media(self, caller: SystemTokenRecord, media_id: str) -> HostedEndpoint:
+        found = self._hosted_media(caller, media_id)
+        if found is None:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, f"Unknown media id {media_id[:32]!r}.")
+        return found
+
+    @graph_endpoint
+    async def delete_object(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        media_id = request.path_params["media_id"]
+        return Response(await self._own_media(caller, media_id).delete_media(media_id), media_type=JSON)
+
+    @graph_endpoint
+    async def file(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        media_id = request.path_params["media_id"]
+        return await download(self._own_media(caller, media_id).media, media_id)
+
+    @graph_endpoint
+    async def upload(self, request: Request) -> Response:
+        """A bot's upload to a business with a hosted endpoint, which encrypts and keeps it."""
+        caller = await self._caller(request)
+        view = await self._cloud.number(caller, request.path_params["phone_number_id"])
+        if self._hosted is None:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, "This server hosts no business endpoints.")
+        endpoint = self._hosted.get(view.business.id)
+        async with endpoint.media_slots:
+            form, upload = await read_upload(request)
+            try:
+                body = await endpoint.upload(
+                    messaging_product=form.messaging_product,
+                    mime=form.mime,
+                    file=form.file,
+                    size=form.size,
+                    filename=form.filename,
+                    ttl_minutes=form.ttl_minutes,
+                )
+            finally:
+                if upload is not None:
+                    await upload.close()
+        return Response(body, media_type=JSON)
 
     @graph_endpoint
     async def messages(self, request: Request) -> Response:

@@ -4,6 +4,8 @@ altered, reordered, dropped or cut, and a hash checked before anything is decryp
 from __future__ import annotations
 
 import hashlib
+import io
+import secrets
 
 import pytest
 
@@ -12,9 +14,13 @@ from passerelle.crypto.attachments import (
     TAG_BYTES,
     AttachmentInvalid,
     EncryptedFile,
+    check_blob,
     decrypt_file,
+    decrypt_segment,
     encrypt_file,
+    encrypt_path,
     encrypted_size,
+    segment_count,
 )
 
 
@@ -81,3 +87,38 @@ def test_the_wrong_key_fails() -> None:
         decrypt_file(sealed.blob, key=other.key, nonce=sealed.nonce, sha256=sealed.sha256, size=6)
     with pytest.raises(AttachmentInvalid):
         decrypt_file(sealed.blob, key=b"short", nonce=sealed.nonce, sha256=sealed.sha256, size=6)
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, SEGMENT_BYTES - 1, SEGMENT_BYTES, SEGMENT_BYTES + 1, 2 * SEGMENT_BYTES + 7]
+)
+def test_a_file_encrypted_from_a_stream_decrypts_whole_and_by_segment(size: int) -> None:
+    data = secrets.token_bytes(size)
+    out = io.BytesIO()
+    sealed = encrypt_path(io.BytesIO(data), out)
+    blob = out.getvalue()
+    assert sealed.size == size and sealed.plain_sha256 == hashlib.sha256(data).digest()
+    assert len(blob) == encrypted_size(size) and sealed.sha256 == hashlib.sha256(blob).digest()
+    assert decrypt_file(blob, key=sealed.key, nonce=sealed.nonce, sha256=sealed.sha256, size=size) == data
+    check_blob(io.BytesIO(blob), sha256=sealed.sha256, size=size)
+    step = SEGMENT_BYTES + TAG_BYTES
+    parts = [
+        decrypt_segment(
+            blob[i * step : (i + 1) * step], key=sealed.key, nonce=sealed.nonce, index=i, size=size
+        )
+        for i in range(segment_count(size))
+    ]
+    assert b"".join(parts) == data
+
+
+def test_a_stored_blob_that_changed_is_refused_before_decrypting() -> None:
+    out = io.BytesIO()
+    sealed = encrypt_path(io.BytesIO(b"x" * 100), out)
+    blob = bytearray(out.getvalue())
+    blob[5] ^= 1
+    with pytest.raises(AttachmentInvalid):
+        check_blob(io.BytesIO(bytes(blob)), sha256=sealed.sha256, size=100)
+    with pytest.raises(AttachmentInvalid):
+        decrypt_segment(bytes(blob), key=sealed.key, nonce=sealed.nonce, index=0, size=100)
+    with pytest.raises(AttachmentInvalid):
+        check_blob(io.BytesIO(out.getvalue()[:-1]), sha256=sealed.sha256, size=100)

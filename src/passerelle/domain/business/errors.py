@@ -20,6 +20,7 @@ class Failure(enum.Enum):
     NO_CONSENT = "no_consent"
     MARKETING_STOPPED = "marketing_stopped"
     UNSUPPORTED_TYPE = "unsupported_type"
+    MEDIA_UPLOAD = "media_upload"
     PAIR_RATE = "pair_rate"
     MESSAGING_LIMIT = "messaging_limit"
     THROUGHPUT = "throughput"
@@ -77,6 +78,9 @@ ERRORS: dict[Failure, CloudCode] = {
     ),
     Failure.UNSUPPORTED_TYPE: CloudCode(
         131051, "Unsupported message type", "This message type is not supported."
+    ),
+    Failure.MEDIA_UPLOAD: CloudCode(
+        131053, "Media upload error", "The media could not be accepted: its type, size or content."
     ),
     Failure.PAIR_RATE: CloudCode(
         131056,

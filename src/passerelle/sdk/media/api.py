@@ -52,7 +52,7 @@ class TamperedAttachment(SecurityError):
     code = "tampered_attachment"
 
 
-def _fallback(kind: str, name: str, duration_ms: int | None) -> str:
+def fallback_text(kind: str, name: str, duration_ms: int | None) -> str:
     """The plain-text stand-in a recipient app without attachments shows (MIMI's alternative)."""
     if kind == "voice":
         seconds = (duration_ms or 0) // 1000
@@ -188,6 +188,12 @@ class MediaApi:
         content = await self.prepare(conv.conv, kind, data, ttl=ttl, **details)
         return await self._outbox.send_content(recipient, content)
 
+    async def upload_to(self, to: str, ciphertext: bytes, *, ttl: int | None = None) -> str:
+        """Upload already encrypted bytes into my direct conversation with ``to``; returns the blob
+        id (a business endpoint sends one encrypted file to many people this way)."""
+        conv = await self._convs.direct(self._me.account_id, AccountId(to))
+        return await self.blobs.upload(conv.conv, ciphertext, ttl=ttl)
+
     async def prepare(
         self,
         conv: str,
@@ -254,7 +260,7 @@ class MediaApi:
         return schema.TextContent(
             id=new_client_id(),
             ts=self._now(),
-            body=caption if caption else _fallback(kind, name, duration_ms),
+            body=caption if caption else fallback_text(kind, name, duration_ms),
             msgtype=kind,
             ttl=ttl,
             attachment=attachment,

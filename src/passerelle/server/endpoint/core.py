@@ -26,23 +26,25 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
 import msgspec
 
+from passerelle.crypto.attachments import AttachmentInvalid
 from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.errors import Unavailable as ServerUnavailable
 from passerelle.domain.ids import AccountId, MessageId
 from passerelle.proto.cloud.checks import MEDIA_KINDS, CheckedMessage, CheckedRead, check_message_request
 from passerelle.proto.cloud.codec import decode, encode
 from passerelle.proto.cloud.content import cloud_object, render
-from passerelle.proto.cloud.messages import Contact, Location, MessageRequest
-from passerelle.proto.cloud.responses import SendResponse, SentContact, Success
+from passerelle.proto.cloud.messages import Contact, Location, Media, MessageRequest
+from passerelle.proto.cloud.responses import MediaUploaded, MediaUrl, SendResponse, SentContact, Success
 from passerelle.proto.cloud.responses import SentMessage as SentOut
 from passerelle.proto.cloud.webhooks import (
     ButtonReply,
     InboundContext,
     InboundInteractive,
+    InboundMedia,
     InboundMessage,
     InboundReaction,
     InboundText,
@@ -60,7 +62,19 @@ from passerelle.proto.rest.business import BusinessPersonOut, EndpointConfig, En
 from passerelle.sdk import Client
 from passerelle.sdk.errors import BusinessRefused, NotFound, RateLimited, SdkError, Unavailable
 from passerelle.sdk.events import Message, ReceiptEvent
-from passerelle.sdk.schema import ReplyRef, TextContent
+from passerelle.sdk.media.api import fallback_text
+from passerelle.sdk.schema import Attachment, ReplyRef, TextContent
+from passerelle.server.endpoint.media import (
+    KINDS,
+    MAX_TTL_MINUTES,
+    SDK_KIND,
+    MediaShelf,
+    Stored,
+    check_magic,
+    check_size,
+    fetch_link,
+    kind_of,
+)
 
 log = logging.getLogger("passerelle.endpoint")
 
@@ -70,6 +84,7 @@ CACHE_ENTRIES = 10_000
 QUEUE_SIZE = 1_000
 REPLAY_BATCH = 100
 REFRESH_AFTER_S = 5.0
+MEDIA_AT_ONCE = 4
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -147,8 +162,24 @@ Authorize = Callable[[str, str], Awaitable[None]]
 
 
 class Endpoint:
-    def __init__(self, client: Client, *, config: EndpointConfig, sink: EventSink, cursor: Cursor) -> None:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        config: EndpointConfig,
+        sink: EventSink,
+        cursor: Cursor,
+        media: MediaShelf,
+        hosted: bool = False,
+    ) -> None:
         self.client = client
+        self.media = media
+        self.media_slots = asyncio.Semaphore(MEDIA_AT_ONCE)
+        """Files being received from the bot or put on the server at once (each up to 100 MB on disk
+        or in memory): the others wait."""
+        self._hosted = hosted
+        """A hosted endpoint runs in the operator's process: its ``link`` fetches reach only public
+        addresses."""
         self.config = config
         self._sink = sink
         self._cursor = cursor
@@ -241,13 +272,16 @@ class Endpoint:
 
     async def _send(self, number: EndpointNumber, req: MessageRequest, checked: CheckedMessage) -> bytes:
         kind = checked.kind
-        if kind in MEDIA_KINDS or kind == "template":
+        if kind == "template":
             raise CloudApiError(
                 Failure.UNSUPPORTED_TYPE, f"Messages of type {kind} are not supported by this endpoint yet."
             )
         person = await self._recipient(checked)
         wamid = OUT_PREFIX + secrets.token_urlsafe(18)
-        content = await self._content(req, kind, wamid, person)
+        if kind in MEDIA_KINDS:
+            content = await self._media_content(req, kind, wamid, person)
+        else:
+            content = await self._content(req, kind, wamid, person)
         biz = BizMeta(number=number.phone_number_id, kind=kind, wamid=wamid)
         try:
             sent = await self.client.send_content(person.account_id, content, biz=biz)
@@ -285,6 +319,143 @@ class Endpoint:
         return TextContent(
             id=wamid, ts=now, body=render(req, kind), in_reply_to=reply, cloud=cloud_object(req, kind)
         )
+
+    async def _media_content(
+        self, req: MessageRequest, kind: str, wamid: str, person: BusinessPersonOut
+    ) -> TextContent:
+        """An image, video, audio, document or sticker: the uploaded media (``id``) or the file at
+        ``link``, its ciphertext uploaded into the person's conversation, its key in the content."""
+        member = getattr(req, kind)
+        assert isinstance(member, Media)
+        spec = KINDS[kind]
+        if member.caption is not None and not spec.caption:
+            raise CloudApiError(
+                Failure.INVALID_PARAMETER,
+                f"is not allowed: {kind} messages have no caption",
+                field=f"{kind}.caption",
+            )
+        reply = None if req.context is None else await self._ref(req.context.message_id or "", person)
+        temporary = member.id is None
+        if member.id is not None:
+            try:
+                item = self.media.get(member.id)
+            except CloudApiError:
+                raise CloudApiError(
+                    Failure.INVALID_PARAMETER, "is not a media of this business", field=f"{kind}.id"
+                ) from None
+            if item.mime not in spec.mimes and kind != "document":
+                raise CloudApiError(
+                    Failure.INVALID_PARAMETER,
+                    f"is a {item.mime} media; a {kind} must be " + " or ".join(sorted(spec.mimes)),
+                    field=f"{kind}.id",
+                )
+        else:
+            assert member.link is not None
+            source, mime, _size = await fetch_link(member.link, kind=spec, hosted=self._hosted)
+            try:
+                name = member.filename or _link_name(member.link)
+                item = await self.media.seal_temporary(source, mime=mime, filename=name)
+            finally:
+                source.close()
+        try:
+            blob = await self._blob_for(item, person)
+        finally:
+            if temporary:
+                await self.media.delete(item.id)
+        filename = member.filename or item.filename or ""
+        sdk_kind = SDK_KIND[kind]
+        attachment = Attachment(
+            kind=sdk_kind,
+            blob=blob,
+            mime=item.mime,
+            size=item.size,
+            key=item.key,
+            nonce=item.nonce,
+            sha256=item.blob_sha256,
+            name=filename if kind in ("document", "audio") else "",
+        )
+        shown: dict[str, Any] = {"mime_type": item.mime}
+        if member.caption:
+            shown["caption"] = member.caption
+        if kind == "document" and filename:
+            shown["filename"] = filename
+        return TextContent(
+            id=wamid,
+            ts=_now_ms(),
+            body=member.caption or fallback_text(sdk_kind, attachment.name, None),
+            msgtype=sdk_kind,
+            attachment=attachment,
+            in_reply_to=reply,
+            cloud={"type": kind, kind: shown},
+        )
+
+    async def _blob_for(self, item: Stored, person: BusinessPersonOut) -> str:
+        """The ciphertext on the server, in the person's conversation (uploaded once an hour)."""
+        conv = f"direct:{person.account_id}"
+        blob = self.media.reusable_blob(item, conv)
+        if blob is None:
+            try:
+                async with self.media_slots:
+                    ciphertext = await self.media.read_ciphertext(item)
+                    blob = await self.client.media.upload_to(person.account_id, ciphertext)
+            except SdkError as exc:
+                raise CloudApiError(
+                    Failure.MEDIA_UPLOAD, f"the file could not be stored: {exc.message}"
+                ) from None
+            await self.media.remember_blob(item, conv, blob)
+        return blob
+
+    # -- the bot's media ----------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        *,
+        messaging_product: str | None,
+        mime: str | None,
+        file: BinaryIO | None,
+        size: int,
+        filename: str | None,
+        ttl_minutes: str | None = None,
+    ) -> bytes:
+        """``POST /{phone_number_id}/media`` (multipart ``file``, ``type``, ``messaging_product``, and
+        pywa's optional ``ttl_minutes``: a shorter life than the 30 days)."""
+        if messaging_product != "whatsapp":
+            raise CloudApiError(Failure.INVALID_PARAMETER, "must be 'whatsapp'", field="messaging_product")
+        if file is None:
+            raise CloudApiError(Failure.INVALID_PARAMETER, "is required: the file to upload", field="file")
+        if not mime:
+            raise CloudApiError(Failure.INVALID_PARAMETER, "is required: the file's MIME type", field="type")
+        ttl_ms = None
+        if ttl_minutes is not None:
+            if not ttl_minutes.strip().isdigit() or not 1 <= int(ttl_minutes) <= MAX_TTL_MINUTES:
+                raise CloudApiError(
+                    Failure.INVALID_PARAMETER,
+                    f"must be a number of minutes from 1 to {MAX_TTL_MINUTES}",
+                    field="ttl_minutes",
+                )
+            ttl_ms = int(ttl_minutes) * 60_000
+        kind = kind_of(mime)
+        check_size(kind, size)
+        clean = mime.split(";")[0].strip().lower()
+        head = await asyncio.to_thread(file.read, 16)
+        await asyncio.to_thread(file.seek, 0)
+        check_magic(clean, head)
+        name = (filename or "").replace("/", "_").replace("\\", "_")[:240] or None
+        item = await self.media.add_upload(file, mime=clean, size=size, filename=name, ttl_ms=ttl_ms)
+        return encode(MediaUploaded(id=item.id))
+
+    def media_info(self, media_id: str, download_url: str) -> bytes:
+        """``GET /{media_id}``: where the bot downloads it (with its token)."""
+        item = self.media.get(media_id)
+        answer = MediaUrl(
+            url=download_url, mime_type=item.mime, sha256=item.sha256, file_size=item.size, id=item.id
+        )
+        return encode(answer)
+
+    async def delete_media(self, media_id: str) -> bytes:
+        self.media.get(media_id)
+        await self.media.delete(media_id)
+        return encode(Success())
 
     async def _ref(
         self, wamid: str, person: BusinessPersonOut, *, field: str = "context.message_id"
@@ -435,7 +606,58 @@ class Endpoint:
         if kind == "contacts":
             cards = msgspec.convert(cloud.get("contacts"), list[Contact])
             return InboundMessage(type="contacts", contacts=cards, **base)
+        if message.attachment is not None and message.id is not None:
+            media = await self._inbound_media(message)
+            if media is not None:
+                return media(base)
         return InboundMessage(type="text", text=InboundText(body=message.text), **base)
+
+    async def _inbound_media(self, message: Message) -> Callable[[dict[str, Any]], InboundMessage] | None:
+        """A person's photo, video, voice note or file: kept (as ciphertext) for the bot to fetch
+        with ``GET /{media_id}``; None when it cannot be fetched (the bot gets the text instead)."""
+        att = message.attachment
+        assert att is not None
+        assert message.id is not None
+        media_id = str(10**16 + int(message.id))
+        try:
+            if not self.media.has(media_id):
+                ciphertext = await self.client.media.blobs.download(att.blob)
+                await self.media.add_incoming(
+                    media_id,
+                    ciphertext,
+                    key=att.key,
+                    nonce=att.nonce,
+                    blob_sha256=att.sha256,
+                    size=att.size,
+                    mime=att.mime,
+                    filename=att.name or None,
+                )
+            item = self.media.get(media_id)
+        except (SdkError, CloudApiError, ValueError, AttachmentInvalid) as exc:
+            log.warning("a person's file could not be kept for the bot: %s", type(exc).__name__)
+            return None
+        if att.kind == "voice" or (att.kind == "file" and att.mime.startswith("audio/")):
+            kind = "audio"
+        elif att.kind == "image":
+            kind = "sticker" if att.mime == "image/webp" else "image"
+        elif att.kind == "video":
+            kind = "video"
+        else:
+            kind = "document"
+        caption = message.text if message.text != fallback_text(att.kind, att.name, att.duration_ms) else None
+        inbound = InboundMedia(
+            id=item.id,
+            mime_type=item.mime,
+            sha256=item.sha256,
+            caption=caption if kind in ("image", "video", "document") else None,
+            filename=(att.name or None) if kind == "document" else None,
+        )
+
+        def build(base: dict[str, Any]) -> InboundMessage:
+            members: dict[str, Any] = {kind: inbound, **base}
+            return InboundMessage(type=kind, **members)
+
+        return build
 
     async def _reacted(self, message: Message) -> None:
         """A customer reacted to one of the business's messages."""
@@ -526,6 +748,11 @@ def _failure(name: str) -> Failure:
         return Failure(name)
     except ValueError:
         return Failure.UNDELIVERABLE
+
+
+def _link_name(link: str) -> str | None:
+    tail = link.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return tail[:240] or None
 
 
 def _now_ms() -> int:

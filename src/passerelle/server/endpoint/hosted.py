@@ -23,6 +23,7 @@ from passerelle.proto.cloud.webhooks import WebhookPayload
 from passerelle.sdk import Client
 from passerelle.sdk.store.local import DB_FILE
 from passerelle.server.endpoint.core import Endpoint, FileCursor
+from passerelle.server.endpoint.media import MediaShelf
 from passerelle.service.business.endpoint_ports import EndpointMode, EndpointRecord
 from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.webhooks import Webhooks
@@ -32,6 +33,7 @@ log = logging.getLogger("passerelle.endpoint")
 
 ENDPOINTS_DIR = "endpoints"
 CURSOR_FILE = "webhook-cursor"
+MEDIA_DIR = "media"
 NOT_HOSTED = "This business has no hosted endpoint here: its bot sends through its own (self-run) endpoint."
 
 
@@ -118,6 +120,8 @@ class HostedEndpoints:
             config=config,
             sink=ServerSink(self._webhooks, business),
             cursor=FileCursor(keys / CURSOR_FILE),
+            media=await MediaShelf.open(keys / MEDIA_DIR),
+            hosted=True,
         )
         await endpoint.start()
         self._running[business] = endpoint

@@ -27,7 +27,8 @@ from passerelle.domain.errors import DomainError
 from passerelle.proto.cloud.errors import CloudBodyError
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.endpoint.core import Endpoint, Lru
-from passerelle.server.graph import JSON, GraphPaths, error_of, graph_error
+from passerelle.server.endpoint.media_http import MEDIA_UPLOAD_PATH, download, download_url, read_upload
+from passerelle.server.graph import JSON, GraphPaths, error_of, graph_error, too_large
 
 log = logging.getLogger("passerelle.endpoint.http")
 
@@ -76,10 +77,19 @@ class EndpointHttp:
         graph = Starlette(
             routes=[
                 Route("/{object_id}/messages", self.messages, methods=["POST"]),
+                Route("/{object_id}/media", self.upload, methods=["POST"]),
+                Route("/{object_id}/file", self.file, methods=["GET"]),
+                Route("/{object_id}", self.get_object, methods=["GET"]),
+                Route("/{object_id}", self.delete_object, methods=["DELETE"]),
                 Route("/{rest:path}", self.forward, methods=["GET", "POST", "DELETE"]),
             ]
         )
-        return BodyLimit(GraphPaths(_not_graph, graph=graph), max_bytes=MAX_BODY_BYTES)
+        return BodyLimit(
+            GraphPaths(_not_graph, graph=graph),
+            max_bytes=MAX_BODY_BYTES,
+            exempt_paths=MEDIA_UPLOAD_PATH,
+            refusal=too_large,
+        )
 
     async def messages(self, request: Request) -> Response:
         return await _graph(self._messages, request)
@@ -91,6 +101,71 @@ class EndpointHttp:
             return refused
         body = await self._endpoint.messages(number, await request.body())
         return Response(body, media_type=JSON)
+
+    async def upload(self, request: Request) -> Response:
+        return await _graph(self._upload, request)
+
+    async def _upload(self, request: Request) -> Response:
+        number = request.path_params["object_id"]
+        refused = await self._tokens.check(number, bearer(request))
+        if refused is not None:
+            return refused
+        if number not in {n.phone_number_id for n in self._endpoint.numbers()}:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, f"Unknown phone number id {number[:32]!r}.")
+        async with self._endpoint.media_slots:
+            form, upload = await read_upload(request)
+            try:
+                body = await self._endpoint.upload(
+                    messaging_product=form.messaging_product,
+                    mime=form.mime,
+                    file=form.file,
+                    size=form.size,
+                    filename=form.filename,
+                    ttl_minutes=form.ttl_minutes,
+                )
+            finally:
+                if upload is not None:
+                    await upload.close()
+        return Response(body, media_type=JSON)
+
+    async def _media_caller(self, request: Request) -> Response | None:
+        """A media call has no number in its path: the token must be one of this business's, which
+        the server says for the endpoint's first number."""
+        numbers = self._endpoint.numbers()
+        if not numbers:
+            raise CloudApiError(Failure.UNKNOWN_OBJECT, "This business has no phone number.")
+        return await self._tokens.check(numbers[0].phone_number_id, bearer(request))
+
+    async def get_object(self, request: Request) -> Response:
+        media_id = request.path_params["object_id"]
+        if not self._endpoint.media.has(media_id):
+            return await self.forward(request)
+        return await _graph(self._media_info, request)
+
+    async def _media_info(self, request: Request) -> Response:
+        refused = await self._media_caller(request)
+        if refused is not None:
+            return refused
+        media_id = request.path_params["object_id"]
+        return Response(self._endpoint.media_info(media_id, download_url(request, media_id)), media_type=JSON)
+
+    async def delete_object(self, request: Request) -> Response:
+        return await _graph(self._delete_object, request)
+
+    async def _delete_object(self, request: Request) -> Response:
+        refused = await self._media_caller(request)
+        if refused is not None:
+            return refused
+        return Response(await self._endpoint.delete_media(request.path_params["object_id"]), media_type=JSON)
+
+    async def file(self, request: Request) -> Response:
+        return await _graph(self._file, request)
+
+    async def _file(self, request: Request) -> Response:
+        refused = await self._media_caller(request)
+        if refused is not None:
+            return refused
+        return await download(self._endpoint.media, request.path_params["object_id"])
 
     async def forward(self, request: Request) -> Response:
         return await _graph(self._forward, request)

@@ -23,6 +23,7 @@ from passerelle.sdk.errors import SdkError
 from passerelle.sdk.store.local import DB_FILE
 from passerelle.server.endpoint.core import Endpoint, FileCursor
 from passerelle.server.endpoint.http import EndpointHttp
+from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.outbox import LocalOutbox
 from passerelle.service.business.webhooks import WebhookPolicy
 
@@ -30,6 +31,7 @@ log = logging.getLogger("passerelle.endpoint")
 
 DEVICE_DIR = "device"
 CURSOR_FILE = "webhook-cursor"
+MEDIA_DIR = "media"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,7 +78,13 @@ class SelfRun:
         except BaseException:
             await client.close()
             raise
-        endpoint = Endpoint(client, config=config, sink=outbox, cursor=FileCursor(data_dir / CURSOR_FILE))
+        endpoint = Endpoint(
+            client,
+            config=config,
+            sink=outbox,
+            cursor=FileCursor(data_dir / CURSOR_FILE),
+            media=await MediaShelf.open(data_dir / MEDIA_DIR),
+        )
         return cls(options, endpoint, outbox)
 
     async def start(self) -> None:
