@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import pytest
 
+from passerelle.service.business.evaluation import QualityEvaluation
 from passerelle.storage.leases import SoleNode, open_lease
 from passerelle.storage.postgres.lease import PostgresLease
 from tests.integration.cluster import shared_schema
@@ -88,3 +89,47 @@ async def test_leases_of_other_schemas_are_their_own() -> None:
         finally:
             await first.close()
             await second.close()
+
+
+class CountingEvaluation(QualityEvaluation):
+    """The real evaluation loop, counting its passes instead of reading a store."""
+
+    def __init__(self, passed: asyncio.Condition) -> None:
+        self.passes = 0
+        self._passed = passed
+
+    async def evaluate_all(self) -> int:
+        self.passes += 1
+        async with self._passed:
+            self._passed.notify_all()
+        return 0
+
+
+@pytest.mark.postgres
+async def test_business_quality_is_evaluated_by_one_node_at_a_time() -> None:
+    if not POSTGRES_URL:
+        pytest.skip("needs PASSERELLE_TEST_POSTGRES_URL")
+    async with shared_schema(migrated=False) as url:
+        passed = asyncio.Condition()
+        nodes = [CountingEvaluation(passed) for _ in range(3)]
+
+        async def until_total(total: int) -> None:
+            async with passed:
+                await asyncio.wait_for(passed.wait_for(lambda: sum(n.passes for n in nodes) >= total), 30)
+
+        leases = [open_lease(url, "business-quality") for _ in nodes]
+        runs = [asyncio.create_task(n.run(0.05, lease=lease)) for n, lease in zip(nodes, leases, strict=True)]
+        try:
+            await until_total(10)
+            assert sorted(n.passes > 0 for n in nodes) == [False, False, True]
+            holder = next(i for i, n in enumerate(nodes) if n.passes)
+            runs[holder].cancel()  # the holder stops: it gives the lease up, another takes over
+            await asyncio.gather(runs[holder], return_exceptions=True)
+            before = [n.passes for n in nodes]
+            await until_total(sum(before) + 5)
+            grew = [i for i, n in enumerate(nodes) if n.passes > before[i]]
+            assert len(grew) == 1 and grew[0] != holder
+        finally:
+            for run in runs:
+                run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)

@@ -106,6 +106,7 @@ class Adapters:
     webhooks: HttpxWebhooks
     """The HTTP client that calls businesses' webhook URLs (closed with the rest)."""
     janitor_lease: Lease
+    quality_lease: Lease
     """Held by one node at a time among those sharing the database: that node runs retention."""
     http: httpx.AsyncClient | None = None
     """The HTTP client of a code sender that calls a web service (closed with the rest)."""
@@ -147,6 +148,7 @@ def adapters(
         codes=code_sender,
         webhooks=HttpxWebhooks(max_connections=settings.webhook_concurrency),
         janitor_lease=open_lease(settings.effective_database_url(), "janitor"),
+        quality_lease=open_lease(settings.effective_database_url(), "business-quality"),
         http=http,
     )
 
@@ -256,7 +258,10 @@ class Wired:
                     group.create_task(self.expiry.run(), name="token-expiry"),
                     group.create_task(self.webhooks.run(), name="webhooks"),
                     group.create_task(
-                        self.quality.run(settings.business_quality_interval_s), name="business-quality"
+                        self.quality.run(
+                            settings.business_quality_interval_s, lease=self.adapters.quality_lease
+                        ),
+                        name="business-quality",
                     ),
                     group.create_task(self.admission.run(), name="connection-slots"),
                 ]

@@ -111,6 +111,7 @@ def memory_adapters(tmp_path: Path, clock: FakeClock, phone: Phone) -> Adapters:
         codes=phone,
         webhooks=HttpxWebhooks(max_connections=1),
         janitor_lease=SoleNode(),
+        quality_lease=SoleNode(),
     )
 
 

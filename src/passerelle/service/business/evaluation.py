@@ -47,7 +47,7 @@ from passerelle.service.business.records import (
     TemplateRecord,
 )
 from passerelle.service.business.templates import Templates
-from passerelle.service.ports import Clock
+from passerelle.service.ports import Clock, Lease
 
 log = logging.getLogger("passerelle.business.quality")
 
@@ -107,18 +107,26 @@ class QualityEvaluation:
         self._templates = templates
         self._cap = cap
 
-    async def run(self, interval_s: float) -> None:
-        """Evaluate every business account every ``interval_s`` seconds, until cancelled (0: never)."""
+    async def run(self, interval_s: float, *, lease: Lease | None = None) -> None:
+        """Evaluate every business account every ``interval_s`` seconds, until cancelled (0: never).
+        With several nodes only the holder of ``lease`` evaluates (one pass per interval across the
+        cluster); the others ask for it at every interval. The lease is given up when cancelled."""
         if interval_s <= 0:
             return
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await self.evaluate_all()
-            except Unavailable as exc:
-                log.warning("quality evaluation skipped: %s", exc)
-            except Exception:
-                log.exception("quality evaluation failed")
+        try:
+            while True:
+                await asyncio.sleep(interval_s)
+                try:
+                    if lease is not None and not await lease.held():
+                        continue
+                    await self.evaluate_all()
+                except Unavailable as exc:
+                    log.warning("quality evaluation skipped: %s", exc)
+                except Exception:
+                    log.exception("quality evaluation failed")
+        finally:
+            if lease is not None:
+                await lease.close()
 
     async def evaluate_all(self) -> int:
         """One pass over every business account; how many were evaluated."""
