@@ -38,6 +38,7 @@ from passerelle.proto.rest.business import (
     ConsentList,
     ConsentOut,
     EndpointConfig,
+    EndpointTemplateOut,
     HostingOut,
     PublicBusiness,
     SetStatement,
@@ -151,6 +152,13 @@ class BusinessesApi:
         """A person's ids at this endpoint's business, by ``account_id``, ``wa_id`` or ``user_id``."""
         return await self._rest.call_json(
             "GET", "/v1/business-endpoint/people", BusinessPersonOut, params=query
+        )
+
+    async def endpoint_template(self, waba_id: str, name: str, language: str) -> EndpointTemplateOut:
+        """A template of this endpoint's business, to render a send of it (404 when none)."""
+        query = {"waba_id": waba_id, "name": name, "language": language}
+        return await self._rest.call_json(
+            "GET", "/v1/business-endpoint/templates", EndpointTemplateOut, params=query
         )
 
     async def get(self, business_id: str) -> PublicBusiness:

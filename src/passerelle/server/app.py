@@ -91,6 +91,7 @@ def asgi_app(wired: Wired) -> Starlette:
             people=wired.business_people,
             endpoints=wired.endpoints,
             webhooks=wired.webhooks,
+            templates=wired.templates,
             admin_token=settings.admin_token,
             hosted=wired.hosted,
         ).routes(),

@@ -6,7 +6,8 @@ plain-text ``body``, a ``cloud`` object: ``{"type": <kind>, <kind>: {...}}`` wit
 the bot sent it (``interactive``, ``location``, ``contacts``, ``template``), nulls left out. ``body``
 is its plain-text rendering (``render``), which an app that shows only text shows. A person's tap
 on a reply button or a list row is a message whose ``cloud`` is ``{"type": "interactive",
-"interactive": {"type": "button_reply" | "list_reply", ...}}`` and whose ``body`` is the title; a
+"interactive": {"type": "button_reply" | "list_reply", ...}}`` and whose ``body`` is the title (a
+template's quick reply: ``{"type": "button", "button": {"payload", "text"}}``); a
 shared location or contact card is ``{"type": "location" | "contacts", ...}``.
 """
 
@@ -82,6 +83,13 @@ def _render_contact(card: Contact) -> str:
 def choices(cloud: dict[str, Any] | None) -> dict[str, tuple[str, str, str | None]]:
     """What a person may tap in a business's interactive message: id → (reply type, title,
     description). Empty for anything else."""
+    if cloud and cloud.get("type") == "template":  # a template's quick replies, by payload
+        template = cloud.get("template") or {}
+        return {
+            str(c["payload"]): ("button", str(c.get("text", "")), None)
+            for c in template.get("components") or ()
+            if c.get("button") == "QUICK_REPLY" and c.get("payload")
+        }
     if not cloud or cloud.get("type") != "interactive":
         return {}
     item = cloud.get("interactive") or {}
@@ -101,7 +109,10 @@ def choices(cloud: dict[str, Any] | None) -> dict[str, tuple[str, str, str | Non
 
 
 def interactive_reply(kind: str, choice_id: str, title: str, description: str | None) -> dict[str, Any]:
-    """The ``cloud`` object of a person's tap."""
+    """The ``cloud`` object of a person's tap (``button``: a template's quick reply, whose id is
+    its payload)."""
+    if kind == "button":
+        return {"type": "button", "button": {"payload": choice_id, "text": title}}
     reply: dict[str, Any] = {"id": choice_id, "title": title}
     if description is not None:
         reply["description"] = description

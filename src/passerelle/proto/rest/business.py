@@ -187,6 +187,18 @@ class BusinessPersonOut(Answer, frozen=True):
     user_id: str
 
 
+class EndpointTemplateOut(Answer, frozen=True):
+    """``GET /v1/business-endpoint/templates?waba_id=…&name=…&language=…``: a template of the
+    endpoint's business as its endpoint renders a send of it (the server judges its status)."""
+
+    name: str
+    language: str
+    category: str
+    parameter_format: str
+    components: list[dict[str, object]]
+    status: str
+
+
 class AdminTemplateOut(Answer, frozen=True):
     """A message template, as the operator reviews it."""
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import time
@@ -31,7 +32,9 @@ from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 import msgspec
 
 from passerelle.crypto.attachments import AttachmentInvalid
+from passerelle.domain.business.consent import Category
 from passerelle.domain.business.errors import CloudApiError, Failure
+from passerelle.domain.business.templates import render as render_template
 from passerelle.domain.errors import Unavailable as ServerUnavailable
 from passerelle.domain.ids import AccountId, MessageId
 from passerelle.proto.cloud.checks import MEDIA_KINDS, CheckedMessage, CheckedRead, check_message_request
@@ -42,6 +45,7 @@ from passerelle.proto.cloud.responses import MediaUploaded, MediaUrl, SendRespon
 from passerelle.proto.cloud.responses import SentMessage as SentOut
 from passerelle.proto.cloud.webhooks import (
     ButtonReply,
+    InboundButton,
     InboundContext,
     InboundInteractive,
     InboundMedia,
@@ -58,7 +62,12 @@ from passerelle.proto.cloud.webhooks import (
     one_event,
 )
 from passerelle.proto.frames import BizMeta
-from passerelle.proto.rest.business import BusinessPersonOut, EndpointConfig, EndpointNumber
+from passerelle.proto.rest.business import (
+    BusinessPersonOut,
+    EndpointConfig,
+    EndpointNumber,
+    EndpointTemplateOut,
+)
 from passerelle.sdk import Client
 from passerelle.sdk.errors import BusinessRefused, NotFound, RateLimited, SdkError, Unavailable
 from passerelle.sdk.events import Message, ReceiptEvent
@@ -85,6 +94,11 @@ QUEUE_SIZE = 1_000
 REPLAY_BATCH = 100
 REFRESH_AFTER_S = 5.0
 MEDIA_AT_ONCE = 4
+TEMPLATE_TTL_S = 30.0
+"""How long a template read from the server is used before it is read again."""
+TEMPLATE_ENTRIES = 1_000
+UNSENDABLE = frozenset({"PENDING", "REJECTED"})
+"""Statuses a send sees as no template (132001); the server judges the others (132015, 132016)."""
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -196,6 +210,9 @@ class Endpoint:
         self._done = -1
         self._unsubscribe: list[Callable[[], None]] = []
         self._refreshed = 0.0
+        self._templates: Lru[tuple[str, str, str], tuple[float, EndpointTemplateOut | None]] = Lru(
+            TEMPLATE_ENTRIES
+        )
 
     @property
     def business_id(self) -> str:
@@ -272,17 +289,20 @@ class Endpoint:
 
     async def _send(self, number: EndpointNumber, req: MessageRequest, checked: CheckedMessage) -> bytes:
         kind = checked.kind
-        if kind == "template":
-            raise CloudApiError(
-                Failure.UNSUPPORTED_TYPE, f"Messages of type {kind} are not supported by this endpoint yet."
-            )
+        rendered = None
+        if checked.template is not None:  # rendered before anything is sent: 132001, 132000
+            rendered = await self._render_template(number, req, *checked.template)
         person = await self._recipient(checked)
         wamid = OUT_PREFIX + secrets.token_urlsafe(18)
-        if kind in MEDIA_KINDS:
+        if rendered is not None:
+            body, cloud = rendered
+            content = TextContent(id=wamid, ts=_now_ms(), body=body, cloud=cloud)
+        elif kind in MEDIA_KINDS:
             content = await self._media_content(req, kind, wamid, person)
         else:
             content = await self._content(req, kind, wamid, person)
-        biz = BizMeta(number=number.phone_number_id, kind=kind, wamid=wamid)
+        name, lang = checked.template or (None, None)
+        biz = BizMeta(number=number.phone_number_id, kind=kind, wamid=wamid, template=name, lang=lang)
         try:
             sent = await self.client.send_content(person.account_id, content, biz=biz)
         except BusinessRefused as exc:
@@ -457,6 +477,57 @@ class Endpoint:
         await self.media.delete(media_id)
         return encode(Success())
 
+    async def _render_template(
+        self, number: EndpointNumber, req: MessageRequest, name: str, language: str
+    ) -> tuple[str, dict[str, Any]]:
+        """The template as the person sees it (its plain text and its ``cloud`` object), from the
+        server's record of it (cached for ``TEMPLATE_TTL_S``); 132001 when the business has no such
+        template that a send may use, 132000 when the parameters do not match its placeholders."""
+        key = (number.waba_id, name, language)
+        cached = self._templates.get(key)
+        if cached is None or time.monotonic() - cached[0] > TEMPLATE_TTL_S:
+            try:
+                found = await self.client.businesses.endpoint_template(number.waba_id, name, language)
+            except NotFound:
+                found = None
+            cached = (time.monotonic(), found)
+            if found is not None and found.status not in UNSENDABLE:  # an approval is seen at once
+                self._templates.put(key, cached)
+        template = cached[1]
+        if template is None or template.status in UNSENDABLE:
+            details = f"template name ({name[:64]}) does not exist in {language[:16]}"
+            raise CloudApiError(Failure.TEMPLATE_UNKNOWN, details)
+        assert req.template is not None
+        sent = msgspec.to_builtins(req.template.components or [])
+        parts = render_template(
+            components=template.components,
+            parameter_format=template.parameter_format,
+            category=Category(template.category),
+            sent=sent,
+        )
+        payloads = _quick_reply_payloads(sent)
+        shown: list[dict[str, Any]] = []
+        lines: list[str] = []
+        for part in parts:
+            item = {k: v for k, v in dataclasses.asdict(part).items() if v is not None and v != ""}
+            if part.button == "QUICK_REPLY" and part.index is not None:
+                item["payload"] = payloads.get(part.index, part.text)
+            shown.append(item)
+            if part.type == "BUTTON":
+                lines.append(f"[{part.text}]")
+            elif part.text:
+                lines.append(part.text)
+        cloud = {
+            "type": "template",
+            "template": {
+                "name": name,
+                "language": language,
+                "category": template.category,
+                "components": shown,
+            },
+        }
+        return "\n".join(lines), cloud
+
     async def _ref(
         self, wamid: str, person: BusinessPersonOut, *, field: str = "context.message_id"
     ) -> ReplyRef:
@@ -599,6 +670,10 @@ class Endpoint:
                     interactive=InboundInteractive(type="list_reply", list_reply=row),
                     **base,
                 )
+        if kind == "button":  # a template's quick reply
+            tapped = cloud.get("button") or {}
+            quick = InboundButton(payload=str(tapped.get("payload", "")), text=str(tapped.get("text", "")))
+            return InboundMessage(type="button", button=quick, **base)
         if kind == "location":
             return InboundMessage(
                 type="location", location=msgspec.convert(cloud.get("location"), Location), **base
@@ -753,6 +828,20 @@ def _failure(name: str) -> Failure:
 def _link_name(link: str) -> str | None:
     tail = link.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return tail[:240] or None
+
+
+def _quick_reply_payloads(sent: list[Any]) -> dict[int, str]:
+    """The payloads a send gives its quick-reply buttons, by button index."""
+    found: dict[int, str] = {}
+    for component in sent:
+        if not isinstance(component, dict) or str(component.get("type", "")).lower() != "button":
+            continue
+        for parameter in component.get("parameters") or []:
+            payload = parameter.get("payload") if isinstance(parameter, dict) else None
+            index = str(component.get("index", ""))
+            if isinstance(payload, str) and index.isdigit():
+                found[int(index)] = payload
+    return found
 
 
 def _now_ms() -> int:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from passerelle.domain.business.ids import business_address
-from passerelle.domain.errors import Forbidden, Unavailable
+from passerelle.domain.errors import Forbidden, NotFound, Unavailable
 from passerelle.domain.ids import AccountId
 from passerelle.proto.openapi import Auth, Param
 from passerelle.proto.rest.business import (
@@ -21,6 +22,7 @@ from passerelle.proto.rest.business import (
     EndpointConfig,
     EndpointGrant,
     EndpointNumber,
+    EndpointTemplateOut,
     EndpointWebhook,
     EnrolEndpoint,
     EnrolmentOut,
@@ -37,6 +39,7 @@ from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.endpoint_ports import EndpointRecord
 from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.people import BusinessPeople
+from passerelle.service.business.templates import Templates
 from passerelle.service.business.webhooks import Webhooks
 
 
@@ -63,9 +66,11 @@ class EndpointRoutes:
         people: BusinessPeople,
         endpoints: BusinessEndpoints,
         webhooks: Webhooks,
+        templates: Templates,
         admin_token: str,
         hosted: Hosting | None = None,
     ) -> None:
+        self._templates = templates
         self._hosted = hosted
         self._accounts = accounts
         self._admin = admin
@@ -130,6 +135,15 @@ class EndpointRoutes:
                 query={"account_id": Param(str), "wa_id": Param(str), "user_id": Param(str)},
                 tag=TAG,
                 summary="A person by account, wa_id or user_id, as this business knows them",
+            ),
+            route(
+                "GET",
+                "/v1/business-endpoint/templates",
+                self.template,
+                answers={200: EndpointTemplateOut},
+                query={"waba_id": Param(str), "name": Param(str), "language": Param(str)},
+                tag=TAG,
+                summary="A template of this business, for the endpoint to render a send of it",
             ),
         ]
 
@@ -198,6 +212,26 @@ class EndpointRoutes:
         )
         return json_response(
             BusinessPersonOut(account_id=found.account, wa_id=found.wa_id, user_id=found.user_id)
+        )
+
+    @endpoint
+    async def template(self, request: Request) -> Response:
+        mine = await self._mine(request)
+        q = request.query_params
+        found = await self._templates.for_send(
+            mine.business, q.get("waba_id", ""), q.get("name", ""), q.get("language", "")
+        )
+        if found is None:
+            raise NotFound("no such template")
+        return json_response(
+            EndpointTemplateOut(
+                name=found.name,
+                language=found.language,
+                category=found.category.value,
+                parameter_format=found.parameter_format,
+                components=msgspec.json.decode(found.components),
+                status=found.status.value,
+            )
         )
 
     @endpoint

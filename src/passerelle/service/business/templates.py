@@ -192,6 +192,18 @@ class Templates:
         account = await self._store.get_business_account(found.waba)
         return found if account is not None and account.business == business else None
 
+    async def for_send(
+        self, business: BusinessId, waba_id: str, name: str, language: str
+    ) -> TemplateRecord | None:
+        """The template a send of the business names (for its endpoint to render), or None — also
+        when the business account is another business's."""
+        if not is_numeric_id(waba_id) or not name or not language:
+            return None
+        account = await self._store.get_business_account(WabaId(waba_id))
+        if account is None or account.business != business:
+            return None
+        return await self._store.get_template(account.id, name[:512], language[:16])
+
     async def delete(self, caller: SystemTokenRecord, waba_id: str, *, name: str, hsm_id: str | None) -> None:
         account = await self.account_of(caller, waba_id)
         if not name:
