@@ -22,6 +22,7 @@ from tests.integration.endpoint_harness import (
     Bot,
     Shop,
     enrolment,
+    events,
     inbound,
     next_message,
     open_shop,
@@ -120,7 +121,10 @@ async def test_template_sends_outside_the_window_follow_consent_and_stop(
     await made_template(http, shop, SPRING_SALE, approve=True)
     await made_template(http, shop, ORDER_READY, approve=True)
     await made_template(http, shop, HELD_BACK, approve=False)
-    async with self_run(server, tmp_path / "endpoint", await enrolment(http, shop.business_id)) as (ep, base):
+    async with self_run(server, tmp_path / "endpoint", await enrolment(http, shop.business_id)) as (
+        _ep,
+        base,
+    ):
         bot = Bot(base, shop)
         marie = await Client.register(
             server.url,
@@ -172,11 +176,73 @@ async def test_template_sends_outside_the_window_follow_consent_and_stop(
             assert code(await bot.send({"recipient": user_id, **template("no_such", "x")})) == 132001
             assert code(await bot.send({"recipient": user_id, **template("held_back", "A-12")})) == 132001
 
-            # STOP typed on the person's device: marketing stops at once, utility still passes.
-            await marie.businesses.stop(business.business_id)
+            # STOP typed on the person's device: the SDK revokes marketing before the message goes;
+            # the next marketing template fails at once, a utility template still passes.
+            await marie.send_text(account, "  Stop ! ")
+            server.clock.advance(25 * 3600)  # the STOP itself opened the window again
             assert code(await bot.send(sale)) == 131050
             ready = await bot.send({"recipient": user_id, **template("order_ready", "A-12")})
             assert ready.status_code == 200, ready.text
+            ledger = (await marie.businesses.consents()).ledger
+            assert (ledger[-1].scope, ledger[-1].state, ledger[-1].source) == (
+                "marketing",
+                "revoked",
+                "keyword",
+            )
+            await receiver.wait_until(lambda r: any(v.get("user_preferences") for v in events(r)))
+            told = next(v["user_preferences"][0] for v in events(receiver) if v.get("user_preferences"))
+            assert (told["category"], told["value"]) == ("marketing_messages", "stop")
+            # The bot still got the STOP as the person's text (the Cloud API does the same).
+            await receiver.wait_until(
+                lambda r: any(m["messages"][0].get("text", {}).get("body") == "  Stop ! " for m in inbound(r))
+            )
+        finally:
+            await marie.close()
+            await bot.aclose()
+
+
+async def test_the_stop_promotions_quick_reply_revokes_marketing(
+    server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    shop = await open_shop(http, receiver)
+    await made_template(http, shop, SPRING_SALE, approve=True)
+    async with self_run(server, tmp_path / "endpoint", await enrolment(http, shop.business_id)) as (
+        _ep,
+        base,
+    ):
+        bot = Bot(base, shop)
+        marie = await Client.register(
+            server.url,
+            tmp_path / "marie",
+            app="social",
+            username="marie.d",
+            display_name="Marie",
+            password=PW,
+        )
+        try:
+            await marie.connect()
+            messages = aiter(marie.messages())
+            business = await marie.businesses.find("biz:velo-paris")
+            await marie.businesses.opt_in(business.business_id, "marketing")
+            await marie.send_text(str(business.account_id), "bonjour")
+            await receiver.wait_until(lambda r: len(inbound(r)) == 1)
+            user_id = inbound(receiver)[0]["contacts"][0]["user_id"]
+            sale = {"recipient": user_id, **template("spring_sale", "Marie", "-30 %")}
+            assert (await bot.send(sale)).status_code == 200
+            shown = await next_message(messages)
+            # Without payloads, a quick reply's payload is its label (as on the Cloud API).
+            assert marie.businesses.choices(shown)["Stop promotions"] == "Stop promotions"
+            await marie.businesses.tap(shown, "Stop promotions")
+            await receiver.wait_until(lambda r: len(inbound(r)) == 2)
+            assert inbound(receiver)[1]["messages"][0]["button"]["payload"] == "Stop promotions"
+            ledger = (await marie.businesses.consents()).ledger
+            assert (ledger[-1].scope, ledger[-1].state, ledger[-1].source) == (
+                "marketing",
+                "revoked",
+                "button",
+            )
+            server.clock.advance(25 * 3600)
+            assert code(await bot.send(sale)) == 131050
         finally:
             await marie.close()
             await bot.aclose()

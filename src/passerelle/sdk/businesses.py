@@ -4,14 +4,15 @@ docs/business.md).
 ```python
 shop = await client.businesses.find("biz:velo-paris")     # or its number, "+33 1 23 45 67 89"
 await client.businesses.opt_in(shop.business_id, "marketing")
-if await client.businesses.is_stop_word(text):             # "STOP", "Arrêt", … typed to a business
-    await client.businesses.stop(shop.business_id)         # before the message goes out
+await client.send_text(str(shop.account_id), "STOP")       # revokes marketing (source keyword) first
 ```
 
 Rules
 1. Consent changes are the person's own: they take effect at once on every app.
 2. The server never reads messages, so a STOP typed to a business is recognised here, on the
-   device, against the deployment's stop words, and turned into a revocation with source ``keyword``.
+   device, against the deployment's stop words, and turned into a revocation with source ``keyword``
+   before the message goes (``client.send_text`` does it); a tap on a template's "Stop promotions"
+   quick reply is one with source ``button``.
 3. The stop words are the server's (``GET /v1/apps``, ``business_stop_words``), read once and kept
    for the life of the client; until they are read, or if the server publishes none, the defaults
    of ``domain.business.consent`` apply. A match is on the whole message, trimmed, with case,
@@ -30,6 +31,7 @@ from passerelle.crypto.errors import BadSignature
 from passerelle.crypto.keys import verify_signature
 from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, is_stop, stop_words
 from passerelle.domain.business.hosting import HostingStatement, parse_statement
+from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.errors import InvalidInput as BadStatement
 from passerelle.proto.cloud.content import choices, interactive_reply
 from passerelle.proto.rest.accounts import Apps
@@ -43,11 +45,18 @@ from passerelle.proto.rest.business import (
     PublicBusiness,
     SetStatement,
 )
-from passerelle.sdk.errors import InvalidInput, NotFound
-from passerelle.sdk.events import Message, SentMessage
+from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
+from passerelle.sdk.events import Contact, Message, SentMessage
 from passerelle.sdk.messaging.outbox import new_client_id
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import ReplyRef, TextContent
+
+STOP_PROMOTIONS = "stop promotions"
+"""The label of a template's opt-out quick reply (Meta's); a tap on it is a STOP (source ``button``)."""
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _seg(text: str) -> str:
@@ -81,8 +90,10 @@ class BusinessesApi:
         send: Send | None = None,
         now_ms: Callable[[], int] | None = None,
         words: Mapping[str, Sequence[str]] = DEFAULT_STOP_WORDS,
+        profile: Callable[[str], Awaitable[Contact]] | None = None,
     ) -> None:
         self._rest = rest
+        self._profile = profile
         self._send = send
         self._now = now_ms or (lambda: int(time.time() * 1000))
         self._words = stop_words(words)
@@ -193,6 +204,10 @@ class BusinessesApi:
         if found is None:
             raise InvalidInput(f"this message has no button or row {choice_id[:64]!r}")
         kind, title, description = found
+        if kind == "button" and (_fold(title) == STOP_PROMOTIONS or self.is_stop(title)):
+            business = await self._business_of(message.sender)  # "Stop promotions": before the tap goes
+            if business is not None:
+                await self.stop(business, source="button")
         content = TextContent(
             id=new_client_id(),
             ts=self._now(),
@@ -236,11 +251,38 @@ class BusinessesApi:
     async def stop_words(self) -> Mapping[str, Sequence[str]]:
         """The deployment's stop words per language, read from the server once."""
         if self._published is None:
-            answer = await self._rest.call_json("GET", "/v1/apps", Apps)
+            try:
+                answer = await self._rest.call_json("GET", "/v1/apps", Apps)
+            except SdkError:  # offline: the defaults until the words can be read
+                return DEFAULT_STOP_WORDS
             self._published = answer.business_stop_words
             if self._published:
                 self._words = stop_words(self._published)
         return self._published or DEFAULT_STOP_WORDS
+
+    async def stop_before_sending(self, account_id: str, text: str) -> bool:
+        """Rule 2: ``text`` is about to be sent to ``account_id``; when that is a business's account
+        and the text a stop word, the business's marketing is revoked (source ``keyword``) first.
+        True when it was."""
+        if not await self.is_stop_word(text):
+            return False
+        business = await self._business_of(account_id)
+        if business is None:
+            return False
+        await self.stop(business, source="keyword")
+        return True
+
+    async def _business_of(self, account_id: str) -> str | None:
+        """The business whose network account this is (None for a person's)."""
+        if self._profile is None:
+            return None
+        try:
+            contact = await self._profile(account_id)
+        except NotFound:
+            return None
+        if contact.app != ADDRESS_APP or not contact.address:
+            return None
+        return (await self.find(contact.address)).business_id
 
     async def is_stop_word(self, text: str) -> bool:
         """Whether a message typed to a business is one of the deployment's stop words (the whole

@@ -138,7 +138,9 @@ class Client:
         self.stories = StoriesApi(ctx, outbox=self._outbox)
         self.media = MediaApi(ctx, self._convs, outbox=self._outbox)
         self.privacy = PrivacyApi(ctx)
-        self.businesses = BusinessesApi(rest=rest, send=self.send_content, now_ms=options.now_ms)
+        self.businesses = BusinessesApi(
+            rest=rest, send=self.send_content, now_ms=options.now_ms, profile=self.profile
+        )
         inbox = Inbox(
             ctx,
             devices,
@@ -395,7 +397,9 @@ class Client:
 
     async def send_text(self, account_id: str, text: str, *, ttl: int | None = None) -> SentMessage:
         """Send ``text`` to every device of ``account_id`` (and a copy to my other devices); returns
-        once the server has stored it. ``ttl``: this message disappears after so many seconds."""
+        once the server has stored it. ``ttl``: this message disappears after so many seconds. A stop
+        word sent to a business revokes its marketing first (docs/business.md section 8)."""
+        await self.businesses.stop_before_sending(account_id, text)
         return await self._outbox.send_text(AccountId(account_id), text, ttl=ttl)
 
     async def send_content(

@@ -195,7 +195,8 @@ class EndpointTemplateOut(Answer, frozen=True):
     language: str
     category: str
     parameter_format: str
-    components: list[dict[str, object]]
+    components: Raw
+    """As the business sent them (a JSON list)."""
     status: str
 
 

@@ -500,7 +500,7 @@ class Endpoint:
         assert req.template is not None
         sent = msgspec.to_builtins(req.template.components or [])
         parts = render_template(
-            components=template.components,
+            components=msgspec.json.decode(template.components),
             parameter_format=template.parameter_format,
             category=Category(template.category),
             sent=sent,

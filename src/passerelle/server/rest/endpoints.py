@@ -229,7 +229,7 @@ class EndpointRoutes:
                 language=found.language,
                 category=found.category.value,
                 parameter_format=found.parameter_format,
-                components=msgspec.json.decode(found.components),
+                components=msgspec.Raw(found.components.encode()),
                 status=found.status.value,
             )
         )
