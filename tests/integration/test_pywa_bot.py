@@ -7,17 +7,16 @@ and a reaction; the people's SDKs show each as the right content and their taps 
 ``on_callback_button`` / ``on_callback_selection``. The Cloud API's errors surface as pywa's own
 exception types.
 
-When template and media sends land, each is a few lines here:
-- an image: in ``register_the_bot``'s ``answer``, a branch for the word ``"photo"`` doing
-  ``await msg.reply_image(b"…png bytes…", mime_type="image/png", caption=…)``, and in
-  ``test_a_pywa_bot_answers_customers_on_three_apps`` (after the list) a person writing ``photo``
-  and their ``Screen`` showing a ``Message`` whose ``attachment`` the SDK downloads; a person's own
-  image reaching pywa's ``on_message`` with ``msg.image`` and ``await msg.download_media()``;
-- a template: in ``test_the_cloud_api_errors_are_pywa_exceptions``, once the window has closed
-  (``server.clock.advance``), the operator approving one (admin API) and
-  ``await wa.send_template(to=ids["Alice"], name=…, language=…, params=[…])`` going through where
-  text fails with 131047, then a marketing one after the person's STOP failing with
-  ``pywa_errors.UserStoppedMarketingMessages`` (131050)."""
+Templates: ``test_pywa_sends_templates_and_sees_the_persons_stop`` (``send_template`` outside the
+window, the person's STOP as pywa's ``UserStoppedMarketingMessages`` and its
+``on_user_marketing_preferences``).
+
+When media sends land, an image is a few lines here: in ``register_the_bot``'s ``answer``, a branch
+for the word ``"photo"`` doing ``await msg.reply_image(b"…png bytes…", mime_type="image/png",
+caption=…)``, and in ``test_a_pywa_bot_answers_customers_on_three_apps`` (after the list) a person
+writing ``photo`` and their ``Screen`` showing a ``Message`` whose ``attachment`` the SDK downloads;
+a person's own image reaching pywa's ``on_message`` with ``msg.image`` and ``await
+msg.download_media()``."""
 
 from __future__ import annotations
 
@@ -44,7 +43,9 @@ from pywa_async.types import (
     Section,
     SectionList,
     SectionRow,
+    UserMarketingPreferences,
 )
+from pywa_async.types.templates import BodyText, TemplateLanguage
 
 from passerelle.sdk import Client
 from passerelle.sdk.events import Event, ReceiptEvent
@@ -499,3 +500,75 @@ async def test_the_documented_pywa_bot_runs_as_written(
         await screen.close()
         await alice.close()
         await names["wa"].api._session.aclose()
+
+
+async def test_pywa_sends_templates_and_sees_the_persons_stop(
+    deployment: Deployment, server: ServerHandle, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Outside the window an approved template goes to a person who opted in; after the person types
+    STOP on their app, a marketing template fails with pywa's ``UserStoppedMarketingMessages``
+    (131050), a utility template still goes, and pywa's ``on_user_marketing_preferences`` fires."""
+    bot = deployment.bot
+    marie = await Client.register(
+        server.url, tmp_path / "marie", app="social", username="marie.d", display_name="Marie", password=PW
+    )
+    await marie.connect()
+    screen = Screen(marie)
+
+    async def noted(client: WhatsApp, update: Any) -> None:
+        return None
+
+    bot.wa.on_message(filters=None)(bot.handler(noted))
+    bot.wa.on_user_marketing_preferences(filters=None)(bot.handler(noted))
+    wa = bot.wa
+    try:
+        for name, category in (("spring_sale", "MARKETING"), ("order_ready", "UTILITY")):
+            made = await http.post(
+                f"{server.url}/v22.0/{bot.waba_id}/message_templates",
+                json={
+                    "name": name,
+                    "language": "fr",
+                    "category": category,
+                    "components": [
+                        {"type": "BODY", "text": "Bonjour {{1}} !", "example": {"body_text": [["Marie"]]}}
+                    ],
+                },
+                headers={"Authorization": wa.api._session.headers["Authorization"]},
+            )
+            assert made.status_code == 200, made.text
+            if made.json()["status"] != "APPROVED":
+                approved = await http.post(f"/v1/admin/templates/{made.json()['id']}/approve", headers=AUTH)
+                assert approved.status_code == 200, approved.text
+        shop = await marie.businesses.find("biz:velo-paris")
+        await marie.businesses.opt_in(shop.business_id, "marketing")
+        await marie.businesses.opt_in(shop.business_id, "utility")
+        await marie.send_text(str(shop.account_id), "bonjour")
+        await bot.wait_until(lambda u: "bonjour" in texts(u))
+        to = next(u.from_user.bsuid for u in bot.updates if isinstance(u, Message))
+        server.clock.advance(25 * 3600)
+
+        lang = TemplateLanguage.FRENCH
+        sent = await wa.send_template(
+            to=to, name="spring_sale", language=lang, params=[BodyText.params("Marie")]
+        )
+        assert sent.id.startswith("wamid.")
+        await screen.seen(shown("Bonjour Marie !"))
+
+        await marie.send_text(str(shop.account_id), "STOP")
+        await bot.wait_until(lambda u: any(isinstance(x, UserMarketingPreferences) for x in u))
+        stop = next(x for x in bot.updates if isinstance(x, UserMarketingPreferences))
+        assert stop.value == "stop" and stop.from_user.wa_id
+        server.clock.advance(25 * 3600)  # the STOP opened the window again
+        with pytest.raises(pywa_errors.UserStoppedMarketingMessages) as stopped:
+            await wa.send_template(
+                to=to, name="spring_sale", language=lang, params=[BodyText.params("Marie")]
+            )
+        assert stopped.value.code == 131050
+        ready = await wa.send_template(
+            to=to, name="order_ready", language=lang, params=[BodyText.params("M")]
+        )
+        assert ready.id.startswith("wamid.")
+        assert not bot.errors
+    finally:
+        await screen.close()
+        await marie.close()
