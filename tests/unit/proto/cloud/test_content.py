@@ -62,3 +62,34 @@ def test_a_place_and_a_card_read_as_text() -> None:
         "location": {"latitude": 48.85, "longitude": 2.35, "name": "Atelier"},
     }
     assert render(req, "location") == "📍 Atelier (48.85, 2.35)"
+
+
+def test_a_rendered_templates_quick_replies_are_offered_by_payload() -> None:
+    cloud = {
+        "type": "template",
+        "template": {
+            "name": "spring_sale",
+            "components": [
+                {"type": "BODY", "text": "Bonjour Marie"},
+                {
+                    "type": "BUTTON",
+                    "button": "QUICK_REPLY",
+                    "text": "Stop promotions",
+                    "index": 0,
+                    "payload": "stop",
+                },
+                {
+                    "type": "BUTTON",
+                    "button": "URL",
+                    "text": "Voir",
+                    "index": 1,
+                    "link": "https://example.org",
+                },
+            ],
+        },
+    }
+    assert choices(cloud) == {"stop": ("button", "Stop promotions", None)}
+    assert interactive_reply("button", "stop", "Stop promotions", None) == {
+        "type": "button",
+        "button": {"payload": "stop", "text": "Stop promotions"},
+    }
