@@ -251,10 +251,13 @@ async def test_stop_fails_marketing_with_131050_only(shop: Shop) -> None:
     await shop.consent(alice, Scope.MARKETING, ConsentState.REVOKED)
     assert await refused(sends, shop, alice, send(shop, "template", "sale")) == 131050
     await sends.admit(business=shop.business, person=alice, declared=send(shop, "template", "receipt"))
-    await sends.note_inbound(business=shop.business, person=alice)
+    await sends.note_inbound(business=shop.business, person=alice)  # she writes: the window opens
     await sends.admit(business=shop.business, person=alice, declared=send(shop))  # in-window reply
-    await sends.admit(business=shop.business, person=alice, declared=send(shop, "template", "sale"))
+    await sends.admit(business=shop.business, person=alice, declared=send(shop, "template", "receipt"))
+    # The stop holds inside the window too (her "STOP" is itself a message that opens it).
+    assert await refused(sends, shop, alice, send(shop, "template", "sale")) == 131050
     await shop.consent(alice, Scope.MARKETING, ConsentState.GRANTED)  # resume
+    await sends.admit(business=shop.business, person=alice, declared=send(shop, "template", "sale"))
     shop.advance(25 * HOUR_MS)
     await sends.admit(business=shop.business, person=alice, declared=send(shop, "template", "sale"))
 

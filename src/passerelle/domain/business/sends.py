@@ -69,6 +69,9 @@ def judge(facts: SendFacts) -> Verdict:
         return Verdict(Failure.UNDELIVERABLE, counts_against_limit=False)
     if facts.kind == "template" and facts.template_status is not TemplateStatus.APPROVED:
         return Verdict(_template_failure(facts.template_status), counts_against_limit=False)
+    if facts.kind == "template" and facts.category is Category.MARKETING and facts.marketing_stopped:
+        # A stop holds inside the window too: in-window replies and other categories still go.
+        return Verdict(Failure.MARKETING_STOPPED, counts_against_limit=False)
     if facts.window_open:
         return ALLOWED
     if facts.kind != "template":

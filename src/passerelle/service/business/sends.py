@@ -158,9 +158,18 @@ class BusinessSends:
             reached_24h=0,
             already_reached=False,
         )
-        if blocked or facts.window_open or status is not TemplateStatus.APPROVED:
-            return facts  # judged without consent or reach: only a template outside the window needs them
+        if blocked or status is not TemplateStatus.APPROVED:
+            return facts  # judged without consent or reach: only an approved template needs them
         consents = [c for c in await self._store.consents_of(person) if c.business == business]
+        facts = dataclasses.replace(
+            facts,
+            granted=frozenset(c.scope for c in consents if c.state is ConsentState.GRANTED),
+            marketing_stopped=any(
+                c.scope is Scope.MARKETING and c.state is ConsentState.REVOKED for c in consents
+            ),
+        )
+        if facts.window_open:
+            return facts  # a stop holds in the window too; the reach counts outside it only
         account = await self._store.get_business_account(number.waba)
         tier = Tier.TIER_250 if account is None else account.tier
         since = Timestamp(now - REACH_WINDOW_MS)
@@ -170,10 +179,6 @@ class BusinessSends:
             reached = await self._store.reached_since(number.waba, since=since, at_most=tier.limit)
         return dataclasses.replace(
             facts,
-            granted=frozenset(c.scope for c in consents if c.state is ConsentState.GRANTED),
-            marketing_stopped=any(
-                c.scope is Scope.MARKETING and c.state is ConsentState.REVOKED for c in consents
-            ),
             tier=tier,
             reached_24h=reached,
             already_reached=already,

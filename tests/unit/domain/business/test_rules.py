@@ -192,6 +192,9 @@ def test_a_template_outside_the_window_needs_its_scope() -> None:
     utility = replace(stopped, category=Category.UTILITY)
     assert judge(utility).failure is None
     assert judge(replace(stopped, window_open=True, kind="text")).failure is None
+    # A stop holds inside the window too, for marketing templates only.
+    assert judge(replace(stopped, window_open=True)).failure is Failure.MARKETING_STOPPED
+    assert judge(replace(utility, window_open=True)).failure is None
 
 
 def test_templates_must_be_approved() -> None:
