@@ -25,7 +25,9 @@ from types import TracebackType
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.business.hosting import HostingStatement
 from passerelle.domain.business.ids import ADDRESS_APP
+from passerelle.domain.conversations import direct_conversation_id
 from passerelle.domain.ids import AccountId, AppName, ConversationId, DeviceId, MessageId
+from passerelle.proto.cloud.content import INTERACTIVE_FEATURE, typed_choice
 from passerelle.proto.frames import MAX_RECEIPT_IDS, BizMeta
 from passerelle.sdk.businesses import BusinessesApi
 from passerelle.sdk.content.api import ContentApi
@@ -130,6 +132,7 @@ class Client:
         self._dispatch.subscribe(Message, self._contacts.heard_from)
         self._account = MyAccount(ctx, devices)
         features = Features(rest, app=identity.app)
+        self._features = features
         self._outbox = Outbox(ctx, devices, self._convs)
         self.groups = GroupsApi(ctx, devices, self._convs, features=features.mine)
         self.content = ContentApi(
@@ -398,9 +401,32 @@ class Client:
     async def send_text(self, account_id: str, text: str, *, ttl: int | None = None) -> SentMessage:
         """Send ``text`` to every device of ``account_id`` (and a copy to my other devices); returns
         once the server has stored it. ``ttl``: this message disappears after so many seconds. A stop
-        word sent to a business revokes its marketing first (docs/business.md section 8)."""
+        word sent to a business revokes its marketing first (docs/business.md section 8). On an app
+        that shows no buttons, a number typed after a business's choices is the tap of that choice
+        (docs/bots.md, "Fallback")."""
+        offered = await self._typed_choice(account_id, text)
+        if offered is not None:
+            return await self.businesses.tap(*offered)
         await self.businesses.stop_before_sending(account_id, text)
         return await self._outbox.send_text(AccountId(account_id), text, ttl=ttl)
+
+    async def _typed_choice(self, account_id: str, text: str) -> tuple[Message, str] | None:
+        """(the offer, the choice's id) when ``text`` is a number that picks one of the choices
+        of the last message ``account_id`` sent me — if my app shows no buttons and I wrote nothing
+        since."""
+        if len(text) > 4 or not text.strip() or text.strip()[0] not in "0123456789":
+            return None
+        mine = await self._features.mine()
+        if mine is None or INTERACTIVE_FEATURE in mine:
+            return None
+        conv = direct_conversation_id(self.account_id, AccountId(account_id))
+        for message in reversed(await self.history(conv, limit=10)):
+            if message.outgoing or message.sender != account_id:
+                return None
+            if message.cloud is not None:
+                choice = typed_choice(message.cloud, text)
+                return None if choice is None else (message, choice)
+        return None
 
     async def send_content(
         self, account_id: str, content: TextContent, *, biz: BizMeta | None = None

@@ -119,3 +119,45 @@ def interactive_reply(kind: str, choice_id: str, title: str, description: str | 
     if description is not None:
         reply["description"] = description
     return {"type": "interactive", "interactive": {"type": kind, kind: reply}}
+
+
+INTERACTIVE_FEATURE: Final = "interactive"
+"""The app feature of reply buttons, lists and quick replies (docs/protocol.md section 11.3)."""
+NUMBER_PROMPT: Final = "Reply with the number of your choice."
+MAX_TYPED_CHOICE: Final = 20
+
+
+def numbered(cloud: dict[str, Any] | None, body: str) -> str | None:
+    """The readable fallback of a business's buttons, list or quick replies for an app that shows
+    none: the text, each choice numbered in order, and how to answer. None when ``cloud`` offers
+    no choice."""
+    found = choices(cloud)
+    if not found:
+        return None
+    lines: list[str] = []
+    if cloud and cloud.get("type") == "interactive":
+        item = cloud.get("interactive") or {}
+        for part in ("header", "body"):
+            text = (item.get(part) or {}).get("text")
+            if text:
+                lines.append(str(text))
+    else:  # a template: its rendered text, without the quick replies' own lines
+        lines.extend(line for line in body.splitlines() if not line.startswith("["))
+    for n, (_kind, title, description) in enumerate(found.values(), start=1):
+        lines.append(f"{n}. {title}" + (f" — {description}" if description else ""))
+    if cloud and cloud.get("type") == "interactive":
+        footer = ((cloud.get("interactive") or {}).get("footer") or {}).get("text")
+        if footer:
+            lines.append(str(footer))
+    lines.append(NUMBER_PROMPT)
+    return "\n".join(lines)
+
+
+def typed_choice(cloud: dict[str, Any] | None, text: str) -> str | None:
+    """The id of the choice a person typed as its number (``" 2 "`` → the second), or None."""
+    typed = text.strip().rstrip(".)")
+    if not typed.isascii() or not typed.isdigit() or len(typed) > 2:
+        return None
+    ids = list(choices(cloud))
+    n = int(typed)
+    return ids[n - 1] if 1 <= n <= min(len(ids), MAX_TYPED_CHOICE) else None

@@ -14,6 +14,9 @@ Rules
 5. A theme is kept per conversation (the newest by server time) on every device.
 6. Content whose feature this device's app does not declare is stored as an ordinary text message
    showing its ``fallback`` (or one composed here), under its own id.
+7. A business's buttons, list or quick replies reach an app without the ``interactive`` feature as
+   their numbered text (``proto.cloud.content.numbered``), the choices kept (``cloud``), so that the
+   person's typed number is sent as the tap (``Client.send_text``; docs/bots.md, "Fallback").
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import msgspec
 
 from passerelle.crypto import StoreKey
 from passerelle.domain.ids import AccountId, ConversationId
+from passerelle.proto.cloud.content import INTERACTIVE_FEATURE, numbered
 from passerelle.proto.frames import Item
 from passerelle.sdk.events import Event, MessageState, ThemeEvent
 from passerelle.sdk.schema import Mention, TextContent
@@ -116,6 +120,10 @@ def store_txn(
     content = new.content
     needed = FEATURE_OF.get(content.msgtype)
     if needed is None:
+        if content.cloud is not None and features is not None and INTERACTIVE_FEATURE not in features:
+            shown_choices = numbered(content.cloud, content.body)
+            if shown_choices is not None:  # rule 7
+                content = msgspec.structs.replace(content, body=shown_choices)
         if content.in_reply_to is not None and features is not None and REPLY not in features:
             content = TextContent(
                 id=content.id,
