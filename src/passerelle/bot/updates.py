@@ -95,6 +95,11 @@ class Order(Update):
     text: str
     items: tuple[dict[str, Any], ...]
     timestamp: int = 0
+    order_id: str | None = None
+    """Passerelle: the order the server recorded from the business's catalog."""
+    total: tuple[int, int] | None = None
+    """Passerelle: the order's total as the server computed it, ``(value, offset)``: 1250, 2 is 12.50."""
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,8 +118,12 @@ class Payment(Update):
     endpoint's payment webhook carries it; ``raw`` has every member."""
 
     status: str
+    """``pending``, ``succeeded``, ``failed`` or ``refunded``."""
     reference: str
-    """The order's or payment's reference the business gave."""
+    """The order's reference (``reference_id`` of the ``order_details`` payment request)."""
+    amount: tuple[int, int] | None = None
+    """``(value, offset)``."""
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +141,12 @@ def _int(text: Any) -> int:
         return int(text)
     except (TypeError, ValueError):
         return 0
+
+
+def _amount(found: Any) -> tuple[int, int] | None:
+    if isinstance(found, dict) and "value" in found:
+        return _int(found.get("value")), _int(found.get("offset"))
+    return None
 
 
 def _customer(value: dict[str, Any], wa_id: str) -> Customer:
@@ -178,6 +193,9 @@ def _message(base: dict[str, Any], msg: dict[str, Any]) -> Update:
     if kind == "order":
         order = msg.get("order") or {}
         return Order(
+            order_id=str(order["order_id"]) if order.get("order_id") else None,
+            total=_amount(order.get("total_amount")),
+            currency=order.get("currency"),
             **base,
             **common,
             catalog_id=str(order.get("catalog_id", "")),
@@ -257,6 +275,8 @@ def parse(payload: dict[str, Any]) -> list[Update]:
                             value=value,
                             status=str(status.get("status", "")),
                             reference=str(pay.get("reference_id") or status.get("id", "")),
+                            amount=_amount(pay.get("amount")),
+                            currency=pay.get("currency"),
                         )
                     )
                     continue
