@@ -61,6 +61,17 @@ def velo_bot(options: dict[str, object], state: Path) -> Bot:
     async def broken(ctx: Context) -> None:
         raise RuntimeError("a bug in the bot")
 
+    bot.hand_off_when(
+        filters.regex(r"(?i)\b(humain|conseiller|human)\b"),
+        summary=lambda ctx: f"{ctx.customer.name} demande un conseiller (étape : {ctx.state.step})",
+        answer="Je vous passe un conseiller.",
+    )
+
+    @bot.on_handoff()
+    async def back(ctx: Context) -> None:
+        if ctx.state.handoff is None:  # handed back or resolved: the bot speaks again
+            await ctx.reply("Le robot est de retour. Tapez /start.")
+
     @bot.on_message(filters.step("booked"))
     async def booked(ctx: Context) -> None:
         await ctx.reply(f"Votre {ctx.state.data['bike']} vous attend.")
@@ -124,6 +135,30 @@ async def test_a_bot_answers_on_every_app_with_the_fallback_where_buttons_are_mi
         info = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records if r.levelno >= logging.INFO)
         assert "salut" not in info and "Bonjour Marie" not in info
 
+        # Hand-off: Marie asks for a person; the bot says so and hands off with its summary.
+        await marie.say("Je voudrais parler à un humain")
+        await marie.sees_text("Je vous passe un conseiller.")
+        [handoff] = await bed.handoffs()
+        assert (
+            handoff["status"] == "open"
+            and handoff["summary"] == "Marie demande un conseiller (étape : booked)"
+        )
+        assert handoff["user_id"].startswith("ZZ.") and "account" not in str(handoff)
+        # While a person has it, the bot is silent for Marie (and only for her).
+        silenced = bot.silenced
+        await marie.say("allo ?")
+        await bot.wait_for(lambda: bot.silenced == silenced + 1)
+        await alice.say("hello")
+        await alice.sees(lambda m: m.text == "Bonjour Alice ! Tapez /start." and m.id != offer.id)
+        taken = await bed.take(handoff["handoff_id"], "Léa")
+        assert taken["status"] == "taken" and taken["agent"] == "Léa"
+        assert await bed.handoffs() == [taken]
+        await bed.hand_back(handoff["handoff_id"])
+        await marie.sees_text("Le robot est de retour. Tapez /start.")  # the webhook reached the bot
+        assert await bed.handoffs() == []
+        with pytest.raises(AssertionError, match="409"):
+            await bed.resolve(handoff["handoff_id"])  # it ended: nothing moves it again
+
         # The state survives a restart: a new bot on the same file remembers Marie's booking.
         await bot.aclose()
         again = velo_bot(bed.bot_options(), state)
@@ -153,6 +188,16 @@ async def test_a_passerelle_bot_and_a_pywa_bot_serve_one_business(tmp_path: Path
         async def tapped(ctx: Context) -> None:
             await ctx.reply(f"Choisi : {ctx.text}")
 
+        @ours.on_message(filters.command("humain"))
+        async def human(ctx: Context) -> None:
+            await ctx.hand_off(f"{ctx.customer.name} veut un humain")
+            await ctx.reply("Un conseiller arrive.")
+
+        @ours.on_handoff()
+        async def back(ctx: Context) -> None:
+            if ctx.state.handoff is None:
+                await ctx.reply("Le robot est de retour.")
+
         pywa = PywaBot(base_url=bed.base_url, phone_id=bed.phone_number_id, token=bed.token, waba_id="")
 
         async def price(client: object, msg: PywaMessage) -> None:
@@ -160,10 +205,12 @@ async def test_a_passerelle_bot_and_a_pywa_bot_serve_one_business(tmp_path: Path
 
         pywa.wa.on_message(filters=pywa_filters.command("prix"))(pywa.handler(price))
         ours_app, pywa_app = ours.asgi(), pywa.app
+        answered: list[list[int]] = []
 
         async def both(request: Request) -> Response:
             body = await request.body()
             statuses = [await _post(app, request, body) for app in (ours_app, pywa_app)]
+            answered.append(statuses)
             return Response(await _get(ours_app, request) if request.method == "GET" else b"", max(statuses))
 
         front = PywaBot(base_url=bed.base_url, phone_id=bed.phone_number_id, token=bed.token, waba_id="")
@@ -177,8 +224,18 @@ async def test_a_passerelle_bot_and_a_pywa_bot_serve_one_business(tmp_path: Path
             menu = await chloe.sees(lambda m: m.cloud is not None)  # ours
             await chloe.tap(menu, "rent")
             await chloe.sees_text("Choisi : Louer")
+            # The hand-off through the self-run endpoint (it forwards the call to the server); its
+            # webhooks reach both bots, and pywa takes the field it does not know without an error.
+            await chloe.say("/humain")
+            await chloe.sees_text("Un conseiller arrive.")
+            [handoff] = await bed.handoffs()
+            assert handoff["summary"] == "Chloe veut un humain"
+            await bed.resolve(handoff["handoff_id"])
+            await chloe.sees_text("Le robot est de retour.")
             assert [u.text for u in pywa.updates] == ["/prix"]
-            assert ours.handled == 2
+            # /start, the tap, /humain, the hand-off opened, then resolved
+            await ours.wait_for(lambda: ours.handled == 5)
+            assert all(max(s) < 300 for s in answered), answered
         finally:
             await front.aclose()
             await pywa.aclose()

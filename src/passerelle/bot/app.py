@@ -114,6 +114,9 @@ class Bot:
         self.port = 0
         self.handled = 0
         """How many updates reached a handler (for tests and metrics)."""
+        self.silenced = 0
+        """How many customer updates went unanswered because a person had the conversation."""
+        self._progress = asyncio.Condition()
 
     # -- registration -------------------------------------------------------------------------------
 
@@ -156,8 +159,8 @@ class Bot:
         ``summary(ctx)``, after telling the customer ``answer``. Checked before every other handler."""
 
         async def handing(ctx: Context) -> None:
-            await ctx.reply(answer)
             await ctx.hand_off(summary(ctx), reason="rule")
+            await ctx.reply(answer)
 
         self._handlers.insert(0, Registered("message", filter, handing))
 
@@ -186,6 +189,7 @@ class Bot:
             state.handoff = update.handoff_id if update.status in ("open", "taken") else None
         elif state.handoff is not None and isinstance(update, SILENT_WHILE_HANDED_OFF):
             log.info("a person has this conversation: the bot stays silent", extra=_fields(update))
+            self.silenced += 1
             return False
         for registered in self._handlers:
             if isinstance(update, KINDS[registered.kind]) and registered.filter(update, state):
@@ -238,7 +242,15 @@ class Bot:
         for update in parse(payload):
             if self._fresh(update):
                 await self.handle(update)
+        async with self._progress:
+            self._progress.notify_all()
         return 200
+
+    async def wait_for(self, condition: Callable[[], bool], *, within: float = 10.0) -> None:
+        """Wait until ``condition()`` holds, checked after each webhook (for tests:
+        ``await bot.wait_for(lambda: bot.silenced == 1)``)."""
+        async with asyncio.timeout(within), self._progress:
+            await self._progress.wait_for(condition)
 
     async def _verify(self, request: Request) -> Response:
         query = request.query_params

@@ -133,6 +133,28 @@ class Testbed:
         self._account = ""
         self._waba = ""
 
+    async def handoffs(self) -> list[dict[str, Any]]:
+        """The business's open and taken hand-offs, as the admin API lists them."""
+        found = await self.call("GET", f"/v1/admin/businesses/{self.business_id}/handoffs")
+        return list(found["handoffs"])
+
+    async def take(self, handoff: str, agent: str) -> dict[str, Any]:
+        return dict(
+            await self.call(
+                "POST", f"/v1/admin/businesses/{self.business_id}/handoffs/{handoff}/take", {"agent": agent}
+            )
+        )
+
+    async def hand_back(self, handoff: str) -> dict[str, Any]:
+        return dict(
+            await self.call("POST", f"/v1/admin/businesses/{self.business_id}/handoffs/{handoff}/hand-back")
+        )
+
+    async def resolve(self, handoff: str) -> dict[str, Any]:
+        return dict(
+            await self.call("POST", f"/v1/admin/businesses/{self.business_id}/handoffs/{handoff}/resolve")
+        )
+
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """An operator's admin API call (2xx expected)."""
         answer = await self.admin.request(method, path, json=body)

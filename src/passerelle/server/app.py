@@ -21,12 +21,14 @@ from passerelle.server.declared import operations, undeclared
 from passerelle.server.endpoint.media_http import MEDIA_UPLOAD_PATH
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.graph import GraphPaths, GraphRoutes, too_large
+from passerelle.server.graph_handoffs import HandOffGraphRoutes
 from passerelle.server.logs import AccessLog
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest.business import BusinessRoutes
 from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
 from passerelle.server.rest.endpoints import EndpointRoutes
 from passerelle.server.rest.groups import GroupRoutes
+from passerelle.server.rest.handoffs import HandOffRoutes
 from passerelle.server.rest.media import UPLOAD_PREFIX, MediaRoutes
 from passerelle.server.rest.privacy import PrivacyRoutes
 from passerelle.server.rest.stories import StoryRoutes
@@ -66,7 +68,10 @@ def asgi_app(wired: Wired) -> Starlette:
         limits=limits,
         stop_words=settings.business_stop_words,
     )
-    graph = GraphRoutes(wired.cloud, wired.blocks, wired.hosted, wired.templates).app()
+    handoff_requests = HandOffGraphRoutes(cloud=wired.cloud, handoffs=wired.handoffs).routes()
+    graph = GraphRoutes(
+        wired.cloud, wired.blocks, wired.hosted, wired.templates, extra=handoff_requests
+    ).app()
     api: list[BaseRoute] = [
         *rest_routes(rest),
         *conversations.routes(),
@@ -96,6 +101,7 @@ def asgi_app(wired: Wired) -> Starlette:
             hosted=wired.hosted,
         ).routes(),
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
+        *HandOffRoutes(handoffs=wired.handoffs, admin_token=settings.admin_token).routes(),
     ]
     missing = undeclared([*api, *graph.routes])
     if missing:

@@ -196,7 +196,9 @@ class GraphRoutes:
         blocks: BlockUsers,
         hosted: HostedSends | None = None,
         templates: Templates | None = None,
+        extra: list[BaseRoute] | None = None,
     ) -> None:
+        self._extra = extra or []
         self._cloud = cloud
         self._blocks = blocks
         self._hosted = hosted
@@ -349,6 +351,7 @@ class GraphRoutes:
                 },
                 summary="Delete a message template",
             ),
+            *self._extra,
         ]
 
     async def _caller(self, request: Request) -> SystemTokenRecord:

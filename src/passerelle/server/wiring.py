@@ -47,6 +47,7 @@ from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.cloud import BlockUsers, CloudControl
 from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.evaluation import BusinessSignals, QualityEvaluation
+from passerelle.service.business.handoffs import HandOffs
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
 from passerelle.service.business.records import ConsentRecord
@@ -80,7 +81,12 @@ from passerelle.service.safety import SafetyPolicy
 from passerelle.service.stories.stories import StoryService
 from passerelle.storage import open_store
 from passerelle.storage.blobs import open_blobs
-from passerelle.storage.business import business_store_for, endpoint_store_for, webhook_store_for
+from passerelle.storage.business import (
+    business_store_for,
+    endpoint_store_for,
+    handoff_store_for,
+    webhook_store_for,
+)
 from passerelle.storage.leases import open_lease
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
 from passerelle.storage.ratelimits import open_connection_slots, open_rate_limits
@@ -198,6 +204,7 @@ class Wired:
     signals: BusinessSignals
     quality: QualityEvaluation
     webhooks: Webhooks
+    handoffs: HandOffs
     hosted: HostedEndpoints
     janitor: Janitor
     admission: Admission
@@ -425,6 +432,14 @@ def build(
     )
     cloud = CloudControl(store=business_store, admin=business_admin)
     blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
+    handoffs = HandOffs(
+        store=handoff_store_for(store),
+        businesses=business_store,
+        cloud=cloud,
+        webhooks=webhooks,
+        clock=clock,
+        ids=ids,
+    )
     templates = Templates(
         store=business_store,
         clock=clock,
@@ -531,6 +546,7 @@ def build(
         signals=signals,
         quality=quality,
         webhooks=webhooks,
+        handoffs=handoffs,
         hosted=HostedEndpoints(
             data_dir=settings.data_dir,
             endpoints=endpoints,

@@ -6,15 +6,18 @@ in-memory store)."""
 from __future__ import annotations
 
 from passerelle.service.business.endpoint_ports import EndpointStore
+from passerelle.service.business.handoff_ports import HandOffStore
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.webhook_ports import WebhookStore
 from passerelle.service.ports import Store
 from passerelle.storage.memory import MemoryStore
 from passerelle.storage.memory.business import MemoryBusinessStore
 from passerelle.storage.memory.endpoints import MemoryEndpointStore
+from passerelle.storage.memory.handoffs import MemoryHandOffStore
 from passerelle.storage.memory.webhooks import MemoryWebhookStore
 from passerelle.storage.sql.business import SqlBusinessStore
 from passerelle.storage.sql.endpoints import SqlEndpointStore
+from passerelle.storage.sql.handoffs import SqlHandOffStore
 from passerelle.storage.sql.store import SqlStore
 from passerelle.storage.sql.webhooks import SqlWebhookStore
 
@@ -41,3 +44,11 @@ def endpoint_store_for(store: Store) -> EndpointStore:
     if isinstance(store, SqlStore):
         return SqlEndpointStore(store.engine)
     raise TypeError(f"no endpoint store for {type(store).__name__}")
+
+
+def handoff_store_for(store: Store) -> HandOffStore:
+    if isinstance(store, MemoryStore):
+        return MemoryHandOffStore(store)
+    if isinstance(store, SqlStore):
+        return SqlHandOffStore(store.engine)
+    raise TypeError(f"no hand-off store for {type(store).__name__}")

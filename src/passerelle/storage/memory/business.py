@@ -214,6 +214,8 @@ class MemoryBusinessStore:
             del t.reach[rkey]
         for bkey in [k for k in t.blocked if k[1] == account]:
             del t.blocked[bkey]
+        for hkey in [k for k, h in t.handoffs.items() if h.account == account]:
+            del t.handoffs[hkey]
         for tkey in [k for k in t.template_reach if k[2] == account]:
             del t.template_reach[tkey]
         for skey in [k for k in t.signals if k[1] == account]:

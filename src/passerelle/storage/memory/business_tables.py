@@ -16,6 +16,7 @@ from passerelle.domain.business.ids import (
 )
 from passerelle.domain.business.quality import SignalKind
 from passerelle.domain.ids import AccountId, Timestamp
+from passerelle.service.business.handoff_ports import HandOffRecord
 from passerelle.service.business.records import (
     BusinessAccountRecord,
     BusinessPerson,
@@ -58,3 +59,5 @@ class BusinessTables:
     outbox: dict[int, OutboxEvent] = field(default_factory=dict)
     """The webhook outbox (migration ``webhooks``), in the order of the ids."""
     outbox_next_id: int = 1
+    handoffs: dict[str, HandOffRecord] = field(default_factory=dict)
+    """Hand-offs by id (migration ``0012_handoff``)."""

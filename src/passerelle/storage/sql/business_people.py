@@ -32,6 +32,7 @@ FORGET_CONSENTS = "DELETE FROM business_consents WHERE account = ?"
 FORGET_LEDGER = "DELETE FROM business_consent_ledger WHERE account = ?"
 FORGET_INBOUND = "DELETE FROM business_windows WHERE account = ?"
 FORGET_REACH = "DELETE FROM business_reach WHERE account = ?"
+FORGET_HANDOFFS = "DELETE FROM business_handoffs WHERE account = ?"
 NOTE_INBOUND = (
     "INSERT INTO business_windows (business, account, last_inbound_at) VALUES (?, ?, ?) "
     "ON CONFLICT (business, account) DO UPDATE SET last_inbound_at = excluded.last_inbound_at "
@@ -111,6 +112,7 @@ def forget_person_txn(d: Dialect, account: AccountId) -> Txn[None]:
     yield from count(FORGET_INBOUND, account)
     yield from count(FORGET_REACH, account)
     yield from count(FORGET_BLOCKED, account)
+    yield from count(FORGET_HANDOFFS, account)
     yield from forget_quality_of_txn(d, account)
 
 
