@@ -47,6 +47,7 @@ from pywa_async.types import (
 )
 from pywa_async.types.templates import BodyText, TemplateLanguage
 
+from passerelle.proto.cloud.content import NUMBER_PROMPT
 from passerelle.sdk import Client
 from passerelle.sdk.events import Event, ReceiptEvent
 from passerelle.sdk.events import Message as Shown
@@ -492,7 +493,8 @@ async def test_the_documented_pywa_bot_runs_as_written(
         await alice.connect()
         business = str((await alice.businesses.find("biz:velo-paris")).account_id)
         await alice.send_text(business, "Bonjour")
-        greeting = await screen.seen(shown("Bonjour Alice !\n[Louer]\n[Réparer]"))
+        # photo shows no buttons: Alice sees them numbered (docs/bots.md, "Fallback").
+        greeting = await screen.seen(shown(f"Bonjour Alice !\n1. Louer\n2. Réparer\n{NUMBER_PROMPT}"))
         assert isinstance(greeting, Shown) and greeting.sender == business
         assert alice.businesses.choices(greeting) == {"rent": "Louer", "repair": "Réparer"}
         await screen.seen(lambda e: isinstance(e, ReceiptEvent) and e.kind == "read")

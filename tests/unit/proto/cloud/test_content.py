@@ -4,7 +4,15 @@ message travels as, its plain-text rendering, and the person's taps."""
 from __future__ import annotations
 
 from passerelle.proto.cloud.codec import decode
-from passerelle.proto.cloud.content import choices, cloud_object, interactive_reply, render
+from passerelle.proto.cloud.content import (
+    NUMBER_PROMPT,
+    choices,
+    cloud_object,
+    interactive_reply,
+    numbered,
+    render,
+    typed_choice,
+)
 from passerelle.proto.cloud.messages import MessageRequest
 
 BUTTONS = (
@@ -93,3 +101,42 @@ def test_a_rendered_templates_quick_replies_are_offered_by_payload() -> None:
         "type": "button",
         "button": {"payload": "stop", "text": "Stop promotions"},
     }
+
+
+OFFER = {
+    "type": "interactive",
+    "interactive": {
+        "type": "list",
+        "header": {"type": "text", "text": "Vélo Paris"},
+        "body": {"text": "Nos vélos"},
+        "footer": {"text": "Livraison demain"},
+        "action": {
+            "button": "Voir",
+            "sections": [
+                {
+                    "title": "Ville",
+                    "rows": [{"id": "city", "title": "Vélo de ville", "description": "3 vitesses"}],
+                },
+                {"title": "Cargo", "rows": [{"id": "cargo", "title": "Vélo cargo"}]},
+            ],
+        },
+    },
+}
+
+
+def test_choices_are_numbered_for_an_app_without_interactive_and_a_typed_number_picks_one() -> None:
+    """docs/protocol.md section 11.3."""
+    assert numbered(OFFER, "ignored") == (
+        f"Vélo Paris\nNos vélos\n1. Vélo de ville — 3 vitesses\n2. Vélo cargo\nLivraison demain\n{NUMBER_PROMPT}"
+    )
+    assert typed_choice(OFFER, " 2 ") == "cargo"
+    assert typed_choice(OFFER, "1.") == "city" and typed_choice(OFFER, "1)") == "city"
+    for not_a_choice in ("0", "3", "12", "2 vélos", "deux", "", "٢", "-1"):
+        assert typed_choice(OFFER, not_a_choice) is None
+    assert numbered({"type": "location", "location": {}}, "📍") is None
+    template = {
+        "type": "template",
+        "template": {"components": [{"button": "QUICK_REPLY", "text": "Oui", "payload": "yes"}]},
+    }
+    assert numbered(template, "Bonjour Marie\n[Oui]") == f"Bonjour Marie\n1. Oui\n{NUMBER_PROMPT}"
+    assert typed_choice(template, "1") == "yes"
