@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from passerelle.bot import Bot, Context, Section, filters
+from passerelle.bot import Bot, CloudApi, CloudError, Context, Section, filters
 from passerelle.bot.testing import running_testbed
 from passerelle.proto.cloud.content import NUMBER_PROMPT
 
@@ -150,6 +150,37 @@ async def test_a_bot_answers_on_every_app_with_the_fallback_where_buttons_are_mi
         await bot.wait_for(lambda: bot.silenced == silenced + 1)
         await alice.say("hello")
         await alice.sees(lambda m: m.text == "Bonjour Alice ! Tapez /start." and m.id != offer.id)
+        # Asking again answers the active one; bad requests get the Cloud API's errors.
+        marie_id = handoff["user_id"]
+        asked = await bot.api.hand_off(marie_id, summary="encore", reason="requested")
+        assert asked == {"handoff_id": handoff["handoff_id"], "status": "open", "created": False}
+        with pytest.raises(CloudError) as unknown:
+            await bot.api.hand_off("ZZ.0000000000000000001", summary="x", reason="requested")
+        assert unknown.value.code == 100 and unknown.value.status == 400
+        with pytest.raises(CloudError) as long:
+            await bot.api.hand_off(marie_id, summary="x" * 4097, reason="requested")
+        assert long.value.code == 100
+        stranger = CloudApi(bed.base_url, phone_number_id=bed.phone_number_id, token="pbt_not-a-token")
+        with pytest.raises(CloudError) as refused:
+            await stranger.hand_off(marie_id, summary="x", reason="requested")
+        assert refused.value.code == 190
+        await stranger.aclose()
+        for method, path, body, status in [
+            ("POST", f"handoffs/{handoff['handoff_id']}/take", {"agent": " "}, 400),
+            ("POST", "handoffs/ho_unknown/resolve", None, 404),
+            ("GET", "handoffs", None, 200),
+        ]:
+            admin = await bed.admin.request(
+                method, f"/v1/admin/businesses/{bed.business_id}/{path}", json=body
+            )
+            assert admin.status_code == status, admin.text
+        nobody = await bed.admin.get("/v1/admin/businesses/bz_nobody/handoffs")
+        assert nobody.status_code == 404
+        assert (
+            await bed.admin.get(
+                f"/v1/admin/businesses/{bed.business_id}/handoffs", headers={"Authorization": "Bearer x"}
+            )
+        ).status_code == 401
         taken = await bed.take(handoff["handoff_id"], "Léa")
         assert taken["status"] == "taken" and taken["agent"] == "Léa"
         assert await bed.handoffs() == [taken]

@@ -19,8 +19,9 @@ Rules
 2. One customer's updates are handled one at a time; their state is loaded before and saved after.
 3. While a person has the conversation (a hand-off is open), the customer's messages, taps and orders
    reach no handler: the bot is silent. It speaks again once the hand-off is handed back or resolved.
-4. A webhook is answered 2xx only once it was handled, so the server posts it again after a crash;
-   an update already handled (its id) is not handled twice.
+4. A webhook is answered 2xx only once it was handled, so the server posts it again after a crash
+   (or a handler's exception that no middleware caught: 500); an update already handled (its id) is
+   not handled twice.
 5. Webhooks must carry a valid ``X-Hub-Signature-256`` (401 without, 403 wrong), as pywa checks.
 """
 
@@ -33,7 +34,7 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,14 @@ KINDS: dict[str, type[Update]] = {
 SILENT_WHILE_HANDED_OFF = (Message, Choice, Order)
 MAX_WEBHOOK_BYTES = 1024 * 1024
 SEEN_KEPT = 10_000
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One customer's turn: their updates are handled one at a time (rule 2)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +116,7 @@ class Bot:
             list(middleware) if middleware is not None else [log_updates, polite_errors()]
         )
         self._handlers: list[Registered] = []
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[tuple[str, str], _Turn] = {}
         self._seen: dict[str, None] = {}
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -171,18 +180,20 @@ class Bot:
         if self.numbers is not None and update.phone_number_id not in self.numbers:
             return False
         key = (update.business, update.customer.user_id)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            try:
+        holder = self._locks.setdefault(key, _Turn())
+        holder.users += 1
+        try:
+            async with holder.lock:
                 state = await self.states.load(*key)
                 before = state.snapshot()
                 ran = await self._dispatch(update, state)
                 if state.snapshot() != before:
                     await self.states.save(*key, state)
                 return ran
-            finally:
-                if not lock.locked() or len(self._locks) > SEEN_KEPT:
-                    self._locks.pop(key, None)
+        finally:
+            holder.users -= 1
+            if holder.users == 0:
+                self._locks.pop(key, None)
 
     async def _dispatch(self, update: Update, state: State) -> bool:
         if isinstance(update, HandOff):
@@ -206,17 +217,18 @@ class Bot:
         first, rest = chain[0], chain[1:]
         await first(ctx, lambda: self._through(ctx, handler, rest))
 
-    def _fresh(self, update: Update) -> bool:
-        """False for an update already handled (the server posts a webhook again until it got 2xx)."""
+    @staticmethod
+    def _ident(update: Update) -> str:
         ident = getattr(update, "id", None)
         if not ident or isinstance(update, Status | Payment | HandOff):
-            ident = json.dumps(update.raw, sort_keys=True)
-        if ident in self._seen:
-            return False
+            return json.dumps(update.raw, sort_keys=True)
+        return str(ident)
+
+    def _remember(self, ident: str) -> None:
+        """Rule 4: handled; the server may post it again, it will not be handled twice."""
         self._seen[ident] = None
         while len(self._seen) > SEEN_KEPT:
             self._seen.pop(next(iter(self._seen)))
-        return True
 
     # -- the webhook --------------------------------------------------------------------------------
 
@@ -239,12 +251,21 @@ class Bot:
             return 400
         if not isinstance(payload, dict):
             return 400
+        status = 200
         for update in parse(payload):
-            if self._fresh(update):
+            ident = self._ident(update)
+            if ident in self._seen:
+                continue
+            try:
                 await self.handle(update)
+            except Exception:  # not handled: a 500, and the server posts it again later
+                log.exception("an update could not be handled", extra=_fields(update))
+                status = 500
+                continue
+            self._remember(ident)
         async with self._progress:
             self._progress.notify_all()
-        return 200
+        return status
 
     async def wait_for(self, condition: Callable[[], bool], *, within: float = 10.0) -> None:
         """Wait until ``condition()`` holds, checked after each webhook (for tests:

@@ -140,3 +140,32 @@ async def test_orders_and_payments_reach_their_handlers_once_and_only_when_signe
     state = await bot.states.load("900", str(CONTACT["user_id"]))
     assert state.data == {"order": "ord_1"}
     await bot.aclose()
+
+
+async def test_an_update_that_failed_is_answered_500_and_handled_when_posted_again(tmp_path: Path) -> None:
+    bot = Bot(
+        base_url="http://127.0.0.1:9",
+        phone_number_id="101",
+        token="t",
+        app_secret="secret",
+        verify_token="v",
+        state_path=tmp_path / "s.db",
+        middleware=[],  # nothing catches the handler's exception
+    )
+    tries: list[str] = []
+
+    @bot.on_message(filters.text)
+    async def flaky(ctx: Context) -> None:
+        tries.append(ctx.text)
+        ctx.state.step = "seen"
+        if len(tries) == 1:
+            raise RuntimeError("the database was down")
+
+    body = json.dumps(message(type="text", text={"body": "hello"})).encode()
+    assert await bot.receive(body, sign(body)) == 500
+    assert (await bot.states.load("900", str(CONTACT["user_id"]))).step is None  # not saved
+    assert await bot.receive(body, sign(body)) == 200
+    assert await bot.receive(body, sign(body)) == 200
+    assert tries == ["hello", "hello"]
+    assert (await bot.states.load("900", str(CONTACT["user_id"]))).step == "seen"
+    await bot.aclose()
