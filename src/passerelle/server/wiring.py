@@ -475,6 +475,7 @@ def build(
             media.delete_expired,
             business_people.delete_expired,
             quality.delete_expired,
+            handoffs.delete_expired,
         ],
         lease=a.janitor_lease,
         on_lease=metrics.janitor_leader.set,

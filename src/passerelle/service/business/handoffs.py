@@ -13,6 +13,8 @@ Rules
 4. Every change (opened, taken, handed back, resolved) is a webhook to the business (``field``
    ``passerelle_handoffs``), through the business's outbox like any event: the bot keeps silent
    while one is active and speaks again when it ends.
+5. A finished hand-off is kept ``KEEP_FINISHED_MS`` (the janitor), an active one until it ends; a
+   person's hand-offs are erased with them (``BusinessPeople.erase_account``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.business.ids import BusinessId, PhoneNumberId, UserId, WaId
 from passerelle.domain.errors import Conflict, InvalidInput, NotFound
+from passerelle.domain.ids import Timestamp
 from passerelle.proto.cloud.codec import encode
 from passerelle.proto.cloud.handoffs import (
     MAX_SUMMARY_CHARS,
@@ -40,6 +43,8 @@ from passerelle.service.ports import Clock, IdGenerator
 MAX_ACTIVE = 10_000
 MAX_AGENT_CHARS = 128
 MAX_LISTED = 500
+KEEP_FINISHED_MS = 30 * 86_400_000
+"""A handed-back or resolved hand-off is deleted 30 days after its last change (rule 5)."""
 
 
 class HandOffs:
@@ -133,6 +138,10 @@ class HandOffs:
             raise Conflict(f"a hand-off that is {found.status.value} cannot become {to.value}")
         await self._announce(moved)
         return moved
+
+    async def delete_expired(self, now: Timestamp) -> int:
+        """The janitor's part (rule 5)."""
+        return await self._store.forget_handoffs_before(Timestamp(now - KEEP_FINISHED_MS))
 
     async def _business(self, business: str) -> None:
         if await self._businesses.get_business(BusinessId(business)) is None:
