@@ -19,6 +19,7 @@ from starlette.routing import Route
 from passerelle.bot import Bot, CloudApi, CloudError, Context, Section, filters
 from passerelle.bot.testing import running_testbed
 from passerelle.proto.cloud.content import NUMBER_PROMPT
+from passerelle.sdk.events import ReceiptEvent
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 40
 
@@ -52,6 +53,14 @@ def velo_bot(options: dict[str, object], state: Path) -> Bot:
         ctx.state.step = "booked"
         ctx.state.data["bike"] = ctx.text
         await ctx.reply(f"Réservé : {ctx.text}")
+
+    @bot.on_message(filters.command("avis"))
+    async def opinion(ctx: Context) -> None:
+        await ctx.reply_quick("Content de votre vélo ?", ["Oui", "Non"])
+
+    @bot.on_choice(filters.choice("Oui", "Non"))
+    async def noted(ctx: Context) -> None:
+        await ctx.reply_link(f"Merci ! ({ctx.text})", "Laisser un avis", "https://velo.example/avis")
 
     @bot.on_message(filters.equals("photo"))
     async def photo(ctx: Context) -> None:
@@ -106,6 +115,16 @@ async def test_a_bot_answers_on_every_app_with_the_fallback_where_buttons_are_mi
         assert "Vélo cargo" in listed.text
         await marie.tap(listed, "cargo")
         await marie.sees_text("Réservé : Vélo cargo")
+
+        # The bot marked Marie's /start read; quick replies, then a call-to-action link.
+        await marie.saw(lambda e: isinstance(e, ReceiptEvent) and e.kind == "read")
+        await marie.say("/avis")
+        quick = await marie.sees(lambda m: m.text.startswith("Content de votre vélo"))
+        assert marie.client.businesses.choices(quick) == {"Oui": "Oui", "Non": "Non"}
+        await marie.tap(quick, "Oui")
+        link = await marie.sees(lambda m: m.text.startswith("Merci ! (Oui)"))
+        assert link.cloud is not None and link.cloud["interactive"]["type"] == "cta_url"
+        assert "https://velo.example/avis" in link.text
 
         # photo shows no buttons: Alice reads a numbered list and types "2"; the bot gets "repair".
         await alice.say("/start")

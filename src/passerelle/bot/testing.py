@@ -84,10 +84,18 @@ class Person:
 
     async def sees(self, wanted: Callable[[Message], bool], *, within: float = WAIT_S) -> Message:
         """The first message of the business shown that is ``wanted`` (waiting for it)."""
+        found = await self.saw(
+            lambda e: isinstance(e, Message) and e in self.shown() and wanted(e), within=within
+        )
+        assert isinstance(found, Message)
+        return found
+
+    async def saw(self, wanted: Callable[[Event], bool], *, within: float = WAIT_S) -> Event:
+        """The first event the person's app showed that is ``wanted`` (a receipt, a message …)."""
         try:
             async with asyncio.timeout(within):
                 while True:
-                    found = next((m for m in self.shown() if wanted(m)), None)
+                    found = next((e for e in self.events if wanted(e)), None)
                     if found is not None:
                         return found
                     self._changed.clear()
