@@ -14,7 +14,7 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import BinaryIO, Protocol, TypeVar
 
 import msgspec
@@ -196,9 +196,10 @@ class GraphRoutes:
         blocks: BlockUsers,
         hosted: HostedSends | None = None,
         templates: Templates | None = None,
-        extra: list[BaseRoute] | None = None,
+        extra: Sequence[BaseRoute] = (),
     ) -> None:
-        self._extra = extra or []
+        self._extra = list(extra)
+        """More Graph routes (commerce, ``server.graph_commerce``), served with these."""
         self._cloud = cloud
         self._blocks = blocks
         self._hosted = hosted
