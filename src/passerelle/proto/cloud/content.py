@@ -4,7 +4,7 @@ message the bot sent travels to a person's device, and how a person's answer to 
 A business message's encrypted content (``p.msg``, section 6 of docs/protocol.md) carries, beside its
 plain-text ``body``, a ``cloud`` object: ``{"type": <kind>, <kind>: {...}}`` with the member exactly as
 the bot sent it (``interactive``, ``location``, ``contacts``), nulls left out; a template travels
-rendered (``server.endpoint.core``: its components as the person sees them, docs/business.md
+rendered (``server.endpoint.cloud``: its components as the person sees them, docs/business.md
 section 6). ``body``
 is its plain-text rendering (``render``), which an app that shows only text shows. A person's tap
 on a reply button or a list row is a message whose ``cloud`` is ``{"type": "interactive",

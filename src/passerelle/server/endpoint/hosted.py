@@ -22,8 +22,9 @@ from passerelle.domain.errors import Unavailable
 from passerelle.proto.cloud.webhooks import WebhookPayload
 from passerelle.sdk import Client
 from passerelle.sdk.store.local import DB_FILE
-from passerelle.server.endpoint.core import Endpoint, FileCursor
+from passerelle.server.endpoint.core import Endpoint
 from passerelle.server.endpoint.media import MediaShelf
+from passerelle.server.endpoint.state import FileCursor
 from passerelle.service.business.endpoint_ports import EndpointMode, EndpointRecord
 from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.webhooks import Webhooks

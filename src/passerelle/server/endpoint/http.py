@@ -26,8 +26,9 @@ from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.errors import DomainError
 from passerelle.proto.cloud.errors import CloudBodyError
 from passerelle.server.body_limit import BodyLimit
-from passerelle.server.endpoint.core import Endpoint, Lru
+from passerelle.server.endpoint.core import Endpoint
 from passerelle.server.endpoint.media_http import MEDIA_UPLOAD_PATH, download, download_url, read_upload
+from passerelle.server.endpoint.state import Lru
 from passerelle.server.graph import JSON, GraphPaths, error_of, graph_error, too_large
 
 log = logging.getLogger("passerelle.endpoint.http")

@@ -21,10 +21,11 @@ import uvicorn
 from passerelle.sdk import Client
 from passerelle.sdk.errors import SdkError
 from passerelle.sdk.store.local import DB_FILE
-from passerelle.server.endpoint.core import Endpoint, FileCursor
+from passerelle.server.endpoint.core import Endpoint
 from passerelle.server.endpoint.http import EndpointHttp
 from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.outbox import LocalOutbox
+from passerelle.server.endpoint.state import FileCursor
 from passerelle.service.business.webhooks import WebhookPolicy
 
 log = logging.getLogger("passerelle.endpoint")
