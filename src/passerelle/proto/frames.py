@@ -46,6 +46,25 @@ class BizMeta(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fi
     lang: str | None = None
 
 
+class DeliveredBiz(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What the server delivers, beside the envelope, of a business's send to a person (the
+    envelope's ``biz`` member, set by the server: docs/protocol.md section 15.4): the kind, ``wamid``
+    and template the endpoint declared, and the template's category from the server's own record.
+    The person's device checks the decrypted content against it and reports a mismatch."""
+
+    kind: str
+    wamid: str
+    template: str | None = None
+    lang: str | None = None
+    category: str | None = None
+
+
+class BizEnvelope(msgspec.Struct, frozen=True):
+    """The one member of an envelope the server writes (the rest is the sender's)."""
+
+    biz: DeliveredBiz | None = None
+
+
 class Send(Frame, tag="send", frozen=True):
     """One message: an envelope per target device. Exactly one of ``to`` (a direct conversation with
     that account) and ``conv`` (an existing conversation) is given. In a group, ``body`` (a Megolm

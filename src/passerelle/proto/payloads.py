@@ -96,3 +96,14 @@ def body_problem(data: bytes) -> str | None:
     if not _few_opens(data) and _depth(data) > MAX_DEPTH:
         return f"nested deeper than {MAX_DEPTH}"
     return None
+
+
+def with_biz(envelope: bytes, biz: bytes) -> bytes:
+    """``envelope`` (a JSON object, checked by ``envelope_problem``) with its ``biz`` member set to
+    ``biz`` (encoded JSON), replacing one the sender may have put there: what the server delivers
+    of a business's send to a person (docs/protocol.md section 15.4)."""
+    members = msgspec.json.decode(envelope)
+    if not isinstance(members, dict):  # pragma: no cover - envelope_problem checked it
+        raise ValueError("an envelope is a JSON object")
+    members["biz"] = msgspec.Raw(biz)
+    return msgspec.json.encode(members)

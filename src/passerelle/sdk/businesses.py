@@ -21,6 +21,7 @@ Rules
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from passerelle.crypto import DeviceCrypto
 from passerelle.crypto.errors import BadSignature
 from passerelle.crypto.keys import verify_signature
 from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, is_stop, stop_words
+from passerelle.domain.business.feedback import Described
 from passerelle.domain.business.hosting import HostingStatement, parse_statement
 from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.errors import InvalidInput as BadStatement
@@ -37,19 +39,24 @@ from passerelle.proto.cloud.content import choices, interactive_reply
 from passerelle.proto.rest.accounts import Apps
 from passerelle.proto.rest.business import (
     BusinessPersonOut,
+    BusinessReported,
     ConsentList,
     ConsentOut,
     EndpointConfig,
     EndpointTemplateOut,
     HostingOut,
     PublicBusiness,
+    ReportBusiness,
+    ReportedKind,
     SetStatement,
 )
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
-from passerelle.sdk.events import Contact, Message, SentMessage
+from passerelle.sdk.events import BusinessMismatchEvent, Contact, Message, SentMessage
 from passerelle.sdk.messaging.outbox import new_client_id
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import ReplyRef, TextContent
+
+logger = logging.getLogger(__name__)
 
 STOP_PROMOTIONS = "stop promotions"
 """The label of a template's opt-out quick reply (Meta's); a tap on it is a STOP (source ``button``)."""
@@ -57,6 +64,16 @@ STOP_PROMOTIONS = "stop promotions"
 
 def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def _account_of(business: PublicBusiness) -> str:
+    if not business.account_id:
+        raise NotFound("this business has no endpoint yet")
+    return str(business.account_id)
+
+
+def _reported(d: Described) -> ReportedKind:
+    return ReportedKind(kind=d.kind, template=d.template, lang=d.language, category=d.category)
 
 
 def _seg(text: str) -> str:
@@ -190,6 +207,40 @@ class BusinessesApi:
     async def stop(self, business_id: str, *, source: str = "keyword") -> ConsentOut:
         """Stop the business's marketing messages (STOP)."""
         return await self.revoke(business_id, "marketing", source=source)
+
+    # -- blocking and reporting (docs/business.md sections 5 and 8) ---------------------------------
+
+    async def block(self, business: PublicBusiness) -> None:
+        """Block the business on every app (its account, docs/protocol.md section 9.3): its sends to
+        me fail with 131026, and the block counts against its quality."""
+        await self._rest.call_empty("PUT", f"/v1/blocks/{_seg(_account_of(business))}")
+
+    async def unblock(self, business: PublicBusiness) -> None:
+        await self._rest.call_empty("DELETE", f"/v1/blocks/{_seg(_account_of(business))}")
+
+    async def report(self, business_id: str, reason: str) -> BusinessReported:
+        """Report a business: ``spam``, ``scam``, ``offensive``, ``unwanted`` or ``other``; once a day
+        per business (``RateLimited`` after). It counts against the business's quality."""
+        body = ReportBusiness(reason=reason)
+        path = f"/v1/businesses/{_seg(business_id)}/reports"
+        return await self._rest.call_json("POST", path, BusinessReported, body=body)
+
+    async def report_mismatch(self, event: BusinessMismatchEvent) -> BusinessReported | None:
+        """Tell the server that a business's message was not what its endpoint declared: the
+        declared and the observed kind and template only, never the content. The client does this
+        by itself for each ``BusinessMismatchEvent``; None when it could not (logged)."""
+        try:
+            business = await self._business_of(event.sender)
+            if business is None:
+                return None
+            body = ReportBusiness(
+                reason="mismatch", declared=_reported(event.declared), observed=_reported(event.observed)
+            )
+            path = f"/v1/businesses/{_seg(business)}/reports"
+            return await self._rest.call_json("POST", path, BusinessReported, body=body)
+        except SdkError as exc:  # already reported today, offline, ...: the event was still shown
+            logger.info("could not report a business's mismatch (%s)", exc.code)
+            return None
 
     # -- answering a business's messages (docs/business.md section 6) -------------------------------
 

@@ -44,6 +44,7 @@ from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import NotConnected
 from passerelle.sdk.events import (
+    BusinessMismatchEvent,
     Contact,
     Conversation,
     DeviceEvent,
@@ -158,6 +159,7 @@ class Client:
             credentials=self._credentials,
             devices=devices,
             conversations=self._convs,
+            on_mismatch=self.businesses.report_mismatch,
         )
 
     # --- construction -----------------------------------------------------------------------------
@@ -472,6 +474,11 @@ class Client:
     def messages(self) -> AsyncIterator[Message]:
         """Every message stored from now on (incoming, and outgoing from my other devices)."""
         return self._dispatch.stream(Message)
+
+    def business_mismatches(self) -> AsyncIterator[BusinessMismatchEvent]:
+        """A business's messages whose content was not what its endpoint declared (each also
+        reported to the server by the client itself): an app may warn the person."""
+        return self._dispatch.stream(BusinessMismatchEvent)
 
     def events(self) -> AsyncIterator[Event]:
         """Every SDK event from now on: messages, receipts, typing, timers, device changes, and the

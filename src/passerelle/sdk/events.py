@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from passerelle.domain.business.feedback import Described
 from passerelle.domain.ids import AccountId, AppName, ClientMessageId, ConversationId, DeviceId, MessageId
 from passerelle.sdk.schema import Attachment, Mention, ReplyRef, Theme
 
@@ -169,6 +170,25 @@ class ThemeEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessMismatchEvent:
+    """A business's message whose decrypted content is not what its endpoint declared to the server
+    (docs/business.md section 5): another kind, another template, another category. The SDK reports
+    it to the server by itself (kinds and template names only, never the content); an app may warn
+    the person. The message itself is shown as usual (``message_id`` is its content id)."""
+
+    conv: ConversationId
+    sender: AccountId
+    """The business's account."""
+    mid: int | None
+    """The server's message id."""
+    message_id: str
+    """The content id (the ``wamid`` its bot was given)."""
+    declared: Described
+    observed: Described
+    problem: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectionEvent:
     """The live connection came up (the server's welcome) or was lost; while it is down the client
     reconnects by itself, with backoff, until it is closed."""
@@ -186,4 +206,5 @@ Event = (
     | RequestEvent
     | ThemeEvent
     | ConnectionEvent
+    | BusinessMismatchEvent
 )

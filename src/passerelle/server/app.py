@@ -25,6 +25,7 @@ from passerelle.server.graph_handoffs import HandOffGraphRoutes
 from passerelle.server.logs import AccessLog
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest.business import BusinessRoutes
+from passerelle.server.rest.business_reports import BusinessReportRoutes
 from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
 from passerelle.server.rest.endpoints import EndpointRoutes
 from passerelle.server.rest.groups import GroupRoutes
@@ -102,6 +103,7 @@ def asgi_app(wired: Wired) -> Starlette:
         ).routes(),
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
         *HandOffRoutes(handoffs=wired.handoffs, admin_token=settings.admin_token).routes(),
+        *BusinessReportRoutes(accounts=accounts, feedback=wired.feedback).routes(),
     ]
     missing = undeclared([*api, *graph.routes])
     if missing:

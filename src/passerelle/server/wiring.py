@@ -47,6 +47,7 @@ from passerelle.service.business.admin import BusinessAdmin
 from passerelle.service.business.cloud import BlockUsers, CloudControl
 from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.evaluation import BusinessSignals, QualityEvaluation
+from passerelle.service.business.feedback import BusinessFeedback
 from passerelle.service.business.handoffs import HandOffs
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
@@ -202,6 +203,7 @@ class Wired:
     business_sends: BusinessSends
     templates: Templates
     signals: BusinessSignals
+    feedback: BusinessFeedback
     quality: QualityEvaluation
     webhooks: Webhooks
     handoffs: HandOffs
@@ -448,6 +450,9 @@ def build(
         auto_approve=auto_approve_rule(settings.business_template_auto_approve),
         cap=limits.business_templates_per_waba,
     )
+    feedback = BusinessFeedback(
+        store=business_store, endpoints=endpoint_store, signals=signals, limiter=limiter
+    )
     quality = QualityEvaluation(
         store=business_store, clock=clock, templates=templates, cap=limits.business_templates_per_waba
     )
@@ -464,6 +469,7 @@ def build(
         presence=presence,
         erasers=[stories.erase_account, media.erase_account, business_people.erase_account],
         business=business_people,
+        on_block=feedback.blocked,
     )
     janitor = Janitor(
         mailbox=store,
@@ -545,6 +551,7 @@ def build(
         business_sends=business_sends,
         templates=templates,
         signals=signals,
+        feedback=feedback,
         quality=quality,
         webhooks=webhooks,
         handoffs=handoffs,

@@ -8,7 +8,8 @@ import pytest
 
 from passerelle.proto.codec import decode_client_frame, decode_server_frame, encode
 from passerelle.proto.errors import RemoteProtocolError
-from passerelle.proto.frames import BizMeta, Error, Send
+from passerelle.proto.frames import BizEnvelope, BizMeta, DeliveredBiz, Error, Send
+from passerelle.proto.payloads import envelope_problem, with_biz
 
 
 def test_a_declared_send_round_trips_with_only_what_is_given() -> None:
@@ -53,3 +54,29 @@ def test_a_business_refusal_names_the_rule() -> None:
     )
     decoded = decode_server_frame(encode(error))
     assert isinstance(decoded, Error) and decoded.failure == "outside_window" and decoded.details == "x"
+
+
+def test_the_server_sets_biz_in_the_envelope_of_a_business_send() -> None:
+    """docs/protocol.md §15.4: the envelope a person's device gets carries ``biz``, written by the
+    server; one the endpoint put there itself is replaced; the rest is the sender's, untouched."""
+    delivered = DeliveredBiz(
+        kind="template", wamid="wamid.B1", template="sale", lang="fr", category="MARKETING"
+    )
+    envelope = b'{"algorithm":"m.olm.v1.curve25519-aes-sha2","sender_key":"k","ciphertext":{"c":{"type":0,"body":"x"}}}'
+    stamped = with_biz(envelope, msgspec.json.encode(delivered))
+    members = msgspec.json.decode(stamped)
+    assert members["biz"] == {
+        "kind": "template",
+        "wamid": "wamid.B1",
+        "template": "sale",
+        "lang": "fr",
+        "category": "MARKETING",
+    }
+    assert {k: v for k, v in members.items() if k != "biz"} == msgspec.json.decode(envelope)
+    assert envelope_problem(stamped) is None
+    forged = b'{"sender_key":"k","biz":{"kind":"text","wamid":"w"}}'
+    again = msgspec.json.decode(with_biz(forged, msgspec.json.encode(DeliveredBiz(kind="image", wamid="w2"))))
+    assert again["biz"] == {"kind": "image", "wamid": "w2"}
+    # A client reads it without knowing the rest of the envelope.
+    assert msgspec.json.decode(stamped, type=BizEnvelope).biz == delivered
+    assert msgspec.json.decode(envelope, type=BizEnvelope).biz is None

@@ -3,6 +3,9 @@ people call (finding a business, their consents). The Cloud API's own shapes are
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
 from passerelle.proto.rest.accounts import NewDevice
@@ -271,3 +274,31 @@ class ConsentList(Answer, frozen=True):
     """The current state per business and scope."""
     ledger: list[ConsentOut]
     """Every change, oldest first."""
+
+
+# -- a person's report of a business (docs/business.md section 5) --------------------------------
+
+
+class ReportedKind(Body):
+    """A business message as declared or as observed: its Cloud API kind and, for a template, its
+    name and language (never its content)."""
+
+    kind: Short
+    template: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    lang: Short | None = None
+    category: Short | None = None
+
+
+class ReportBusiness(Body):
+    reason: Short
+    """``spam``, ``scam``, ``offensive``, ``unwanted``, ``other``; ``mismatch`` from the person's
+    device, with ``declared`` and ``observed``."""
+    declared: ReportedKind | None = None
+    observed: ReportedKind | None = None
+
+
+class BusinessReported(Answer, frozen=True):
+    business_id: str
+    reason: str
+    signal: str
+    """The quality signal it counts as: ``report`` or ``mismatch``."""

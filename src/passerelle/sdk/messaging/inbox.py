@@ -25,14 +25,22 @@ from typing import Protocol
 import msgspec
 
 from passerelle.crypto import BindingMismatch, DecryptedEvent, DecryptionFailed
+from passerelle.domain.business.feedback import Described, mismatch, observed
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId
-from passerelle.proto.frames import Item
+from passerelle.proto.frames import BizEnvelope, Item
 from passerelle.sdk import schema
 from passerelle.sdk.core.context import SdkContext
 from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import SdkError, SecurityError, Unavailable
-from passerelle.sdk.events import DeviceEvent, Event, MessageState, ReceiptEvent, TimerEvent
+from passerelle.sdk.events import (
+    BusinessMismatchEvent,
+    DeviceEvent,
+    Event,
+    MessageState,
+    ReceiptEvent,
+    TimerEvent,
+)
 from passerelle.sdk.messaging import content_rules
 from passerelle.sdk.messaging.outbox import expiry
 from passerelle.sdk.store import history, state
@@ -59,6 +67,8 @@ class InboxResult:
     recoveries: dict[tuple[str, str], Recovery] = field(default_factory=dict)
     resend_requests: list[tuple[KnownDevice, schema.ResendContent]] = field(default_factory=list)
     my_devices_changed: bool = False
+    mismatches: list[BusinessMismatchEvent] = field(default_factory=list)
+    """Business messages that were not what their endpoint declared: to report to the server."""
 
 
 MyFeatures = Callable[[], Awaitable[frozenset[str] | None]]
@@ -97,6 +107,41 @@ async def store_message(
         result.events.append(shown)
     if not outgoing and item.mid is not None:
         result.receipts[(item.conv, item.sender)].append(item.mid)
+
+
+_biz_envelope = msgspec.json.Decoder(BizEnvelope)
+
+
+def _check_declared(item: Item, content: schema.TextContent, result: InboxResult) -> None:
+    """A business's message carries, beside the envelope, what its endpoint declared to the server
+    (``biz``, docs/protocol.md section 15.4): the content must be what was declared."""
+    try:
+        biz = _biz_envelope.decode(item.body).biz
+    except msgspec.MsgspecError:
+        return
+    if biz is None:
+        return
+    declared = Described(kind=biz.kind, template=biz.template, language=biz.lang, category=biz.category)
+    seen = observed(
+        msgtype=content.msgtype, cloud=content.cloud, has_attachment=content.attachment is not None
+    )
+    problem = mismatch(declared, seen)
+    if problem is None and biz.wamid != content.id:
+        problem = "the content's id is not the declared message id"
+    if problem is None:
+        return
+    logger.warning("a business's message did not match its declaration: %s", problem)
+    event = BusinessMismatchEvent(
+        conv=ConversationId(item.conv),
+        sender=AccountId(item.sender),
+        mid=item.mid,
+        message_id=content.id,
+        declared=declared,
+        observed=seen,
+        problem=problem,
+    )
+    result.events.append(event)
+    result.mismatches.append(event)
 
 
 class GroupHandler(Protocol):
@@ -226,6 +271,8 @@ class Inbox:
                 history.upsert_conversation_txn(conn, item.conv, kind="direct", members=members)
 
         timer = conv.timer if conv is not None else 0
+        if item.sender != me:
+            _check_declared(item, content, result)
         await store_message(
             self._store,
             item,

@@ -9,7 +9,7 @@ the keys; a ``sent`` no one waits for any more is recorded by the Outbox.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from passerelle.proto.frames import Item
@@ -19,8 +19,12 @@ from passerelle.sdk.core.credentials import Credentials
 from passerelle.sdk.core.protocol import Connected, SendSucceeded
 from passerelle.sdk.directory.conversations import ConversationBook
 from passerelle.sdk.directory.devices import DeviceDirectory
+from passerelle.sdk.events import BusinessMismatchEvent
 from passerelle.sdk.messaging.inbox import Inbox
 from passerelle.sdk.messaging.outbox import Outbox
+
+OnMismatch = Callable[[BusinessMismatchEvent], Awaitable[object]]
+"""Reports a business's message that was not what its endpoint declared (``client.businesses``)."""
 
 
 class Receiver:
@@ -33,6 +37,7 @@ class Receiver:
         credentials: Credentials,
         devices: DeviceDirectory,
         conversations: ConversationBook,
+        on_mismatch: OnMismatch | None = None,
     ) -> None:
         self._ctx = ctx
         self._inbox = inbox
@@ -40,6 +45,7 @@ class Receiver:
         self._credentials = credentials
         self._devices = devices
         self._convs = conversations
+        self._on_mismatch = on_mismatch
 
     async def items(self, items: Sequence[Item]) -> Handled:
         result = await self._inbox.process(items)
@@ -47,6 +53,8 @@ class Receiver:
             partial(self._outbox.recover, r.device, r.conv, r.mids) for r in result.recoveries.values()
         ]
         jobs += [partial(self._outbox.resend, device, request) for device, request in result.resend_requests]
+        if self._on_mismatch is not None:
+            jobs += [partial(self._on_mismatch, m) for m in result.mismatches]
         if result.my_devices_changed:
             jobs.append(partial(self._devices.refresh, self._ctx.me.account_id))
         return Handled(upto=result.upto, receipts=result.receipts, jobs=jobs, events=result.events)

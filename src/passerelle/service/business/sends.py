@@ -74,8 +74,9 @@ class BusinessSends:
         self._limits = limits or Limits()
         self._person_blocked = person_blocked
 
-    async def admit(self, *, business: BusinessId, person: AccountId, declared: DeclaredSend) -> None:
-        """Let the send go, or raise ``CloudApiError`` with the Cloud API's code."""
+    async def admit(self, *, business: BusinessId, person: AccountId, declared: DeclaredSend) -> str | None:
+        """Let the send go, or raise ``CloudApiError`` with the Cloud API's code. A template send's
+        category (the server's record of it) is returned, for the person's device to check."""
         number = await self._number(business, declared.number)
         if declared.kind not in KINDS:
             raise CloudApiError(
@@ -111,6 +112,7 @@ class BusinessSends:
                 waba=number.waba, number=number.id, template=template.id, account=person, at=now
             )
             await self._store.note_template_sent(reach, new_person=verdict.counts_against_limit)
+        return None if template is None else template.category.value
 
     async def note_inbound(self, *, business: BusinessId, person: AccountId) -> None:
         """The person wrote to the business: its window opens (again) for 24 hours."""

@@ -17,6 +17,7 @@ from typing import Protocol
 from passerelle.domain.business.ids import ADDRESS_APP, BusinessId
 from passerelle.domain.errors import Forbidden, InvalidInput
 from passerelle.domain.ids import AccountId, DeviceId
+from passerelle.proto.frames import DeliveredBiz
 from passerelle.service.business.endpoint_ports import EndpointRecord, EndpointStore
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.sends import BusinessSends, DeclaredSend, PersonBlocked
@@ -68,31 +69,40 @@ class BusinessTraffic:
 
     async def check_send(
         self, sender: AccountRecord, device: DeviceId, other: AccountId, declared: DeclaredSend | None
-    ) -> None:
+    ) -> DeliveredBiz | None:
         """Refuse (``CloudApiError``, ``Forbidden``, ``InvalidInput``) or let the send go; a person's
-        message to a business is noted for the window (call it only once the send is otherwise valid)."""
+        message to a business is noted for the window (call it only once the send is otherwise valid).
+        A business's admitted send returns what its envelopes carry to the person (``biz``: the
+        declaration, with the template's category from the server's record)."""
         if sender.app == ADDRESS_APP:
             endpoint = await self._endpoint(sender.id)
             if declared is not None and (endpoint is None or endpoint.device != device):
                 raise Forbidden(NOT_AN_ENDPOINT)
             if endpoint is None:
-                return  # a business account without an endpoint has no device that could send
+                return None  # a business account without an endpoint has no device that could send
             if await self._app(other) == ADDRESS_APP:
                 raise Forbidden("a business writes to people, not to another business")
             if declared is None:
                 raise InvalidInput(UNDECLARED)
-            await self._sends.admit(business=endpoint.business, person=other, declared=declared)
-            return
+            category = await self._sends.admit(business=endpoint.business, person=other, declared=declared)
+            return DeliveredBiz(
+                kind=declared.kind,
+                wamid=declared.wamid,
+                template=declared.template,
+                lang=declared.language,
+                category=category,
+            )
         if declared is not None:
             raise Forbidden(NOT_AN_ENDPOINT)
         if await self._app(other) != ADDRESS_APP:
-            return
+            return None
         business = await self._endpoint(other)
         if business is None:
-            return
+            return None
         if await self._businesses.is_blocked_by_business(business.business, sender.id):
             raise Forbidden("this business does not take your messages")
         await self._sends.note_inbound(business=business.business, person=sender.id)
+        return None
 
     async def _app(self, account: AccountId) -> str:
         app = self._apps.get(account)

@@ -29,8 +29,8 @@ from passerelle.domain.ids import (
     is_client_message_id,
 )
 from passerelle.domain.safety import REQUEST_FULL, Verdict
-from passerelle.proto.frames import MAX_RECEIPT_IDS, KeysLow, TypingNotice
-from passerelle.proto.payloads import envelope_problem
+from passerelle.proto.frames import MAX_RECEIPT_IDS, DeliveredBiz, KeysLow, TypingNotice
+from passerelle.proto.payloads import envelope_problem, with_biz
 from passerelle.service.business.sends import DeclaredSend
 from passerelle.service.caches import SendCaches, TtlCache
 from passerelle.service.messaging.commands import SendMessage, SendReceipt
@@ -92,7 +92,7 @@ class BusinessGate(Protocol):
 
     async def check_send(
         self, sender: AccountRecord, device: DeviceId, other: AccountId, declared: DeclaredSend | None
-    ) -> None: ...
+    ) -> DeliveredBiz | None: ...
 
 
 class MessagingService:
@@ -196,7 +196,10 @@ class MessagingService:
             raise InvalidInput("ttl is a positive number of seconds")
         other = next((m for m in conv.members if m != sender.account.id), None)
         if self._business is not None and other is not None:
-            await self._business.check_send(sender.account, sender.device, other, command.biz)
+            delivered = await self._business.check_send(sender.account, sender.device, other, command.biz)
+            if delivered is not None:  # the person's device checks the content against it
+                biz = msgspec.json.encode(delivered)
+                stored = [(device, with_biz(body, biz)) for device, body in stored]
         elif command.biz is not None:
             raise Forbidden("biz: this server takes no business sends")
         retention = route.retention_s

@@ -67,6 +67,9 @@ MAX_REASON = 500
 REPORTS_PER_HOUR = 20
 NO_ACCOUNT = "no such account"
 
+Blocked = Callable[[AccountId, AccountId], Awaitable[None]]
+"""(blocker, blocked), once the block is committed."""
+
 Eraser = Callable[[AccountId], Awaitable[object]]
 """Deletes what another part keeps about an account outside the database transaction (media
 blobs' files); runs before the account's rows go."""
@@ -98,6 +101,7 @@ class PrivacyService:
         presence: Presence,
         erasers: Sequence[Eraser] = (),
         business: BusinessPeople | None = None,
+        on_block: Blocked | None = None,
     ) -> None:
         self._store = store
         self._broker = broker
@@ -111,6 +115,8 @@ class PrivacyService:
         self.presence = presence
         self._erasers = tuple(erasers)
         self._business = business
+        self._on_block = on_block
+        """Told of each block once it is committed (a business's quality: ``BusinessFeedback``)."""
 
     # --- contacts -----------------------------------------------------------------------------------
 
@@ -155,6 +161,8 @@ class PrivacyService:
             conv.id, caller.id, other, block=block, now=self._clock.now_ms()
         )
         await self.safety.changed([(caller.id, other)])
+        if block and self._on_block is not None:
+            await self._on_block(caller.id, other)
 
     # --- blocks -------------------------------------------------------------------------------------
 
@@ -165,6 +173,8 @@ class PrivacyService:
         other = await self._known(caller, target)
         await self._store.block(caller.id, other, now=self._clock.now_ms())
         await self.safety.changed([(caller.id, other)])
+        if self._on_block is not None:
+            await self._on_block(caller.id, other)
 
     async def unblock(self, caller: AccountRecord, target: str) -> None:
         other = self._other(caller, target)
