@@ -70,7 +70,12 @@ async def self_run(
     sock.bind(("127.0.0.1", 0))
     sock.listen()
     options = SelfRunOptions(
-        server_url=server.url, data_dir=data_dir, enrolment_token=token, webhook_policy=FAST, refresh_s=0.5
+        server_url=server.url,
+        data_dir=data_dir,
+        enrolment_token=token,
+        webhook_policy=FAST,
+        refresh_s=0.5,
+        undelivered_sweep_s=0.2,
     )
     endpoint = await SelfRun.open(options)
     await endpoint.start()

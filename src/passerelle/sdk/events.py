@@ -69,6 +69,9 @@ class SentMessage:
     client_id: ClientMessageId
     ts: int
     expires_at: int | None
+    server_exp: int = 0
+    """When the server forgets the message if no device of the recipient took it (the ``sent``
+    frame's ``exp``, server time; 0 when not known)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -93,7 +93,12 @@ async def send_pending(
     exp = expiry(sent.ts, timer=timer, ttl=content.ttl)
     await store.db.run(history.mark_sent_txn, store.key, stored.row, mid=sent.mid, ts=sent.ts, expires_at=exp)
     return SentMessage(
-        conv=conv, id=MessageId(sent.mid), client_id=ClientMessageId(content.id), ts=sent.ts, expires_at=exp
+        conv=conv,
+        id=MessageId(sent.mid),
+        client_id=ClientMessageId(content.id),
+        ts=sent.ts,
+        expires_at=exp,
+        server_exp=sent.exp,
     )
 
 

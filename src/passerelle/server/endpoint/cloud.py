@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from passerelle.domain.business.consent import Category
-from passerelle.domain.business.errors import CloudApiError, Failure
+from passerelle.domain.business.errors import ERRORS, CloudApiError, Failure
 from passerelle.domain.business.templates import render as render_template
 from passerelle.proto.cloud.content import cloud_object, render
 from passerelle.proto.cloud.messages import Contact, Location, Media, MessageRequest
@@ -36,6 +36,8 @@ from passerelle.proto.cloud.webhooks import (
     Metadata,
     Profile,
     Status,
+    StatusError,
+    StatusErrorData,
     Value,
     WebhookContact,
 )
@@ -284,8 +286,10 @@ def status_value(
     status: str,
     ts: int,
     tracker: str | None,
+    errors: list[StatusError] | None = None,
 ) -> Value:
-    """One of the business's messages sent, delivered or read, as a webhook's value."""
+    """One of the business's messages sent, delivered, read or failed (with ``errors``), as a
+    webhook's value."""
     return Value(
         metadata=metadata(number),
         contacts=[WebhookContact(wa_id=person.wa_id, user_id=person.user_id)],
@@ -297,9 +301,20 @@ def status_value(
                 recipient_id=person.wa_id,
                 recipient_user_id=person.user_id,
                 biz_opaque_callback_data=tracker,
+                errors=errors,
             )
         ],
     )
+
+
+def status_errors(failure: Failure, details: str) -> list[StatusError]:
+    """A ``failed`` status's ``errors``, from the error table (docs/business.md section 7)."""
+    spec = ERRORS[failure]
+    return [
+        StatusError(
+            code=spec.code, title=spec.title, message=spec.title, error_data=StatusErrorData(details=details)
+        )
+    ]
 
 
 def metadata(number: EndpointNumber) -> Metadata:

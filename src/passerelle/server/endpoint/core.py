@@ -62,6 +62,7 @@ from passerelle.server.endpoint.cloud import (
     message_value,
     now_ms,
     reaction_content,
+    status_errors,
     status_value,
     template_content,
     text_content,
@@ -70,6 +71,7 @@ from passerelle.server.endpoint.files import EndpointFiles
 from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.people import People
 from passerelle.server.endpoint.state import Cursor, EventSink, Lru, Sent
+from passerelle.server.endpoint.undelivered import Pending, Undelivered
 
 log = logging.getLogger("passerelle.endpoint")
 
@@ -79,6 +81,12 @@ REFRESH_AFTER_S = 5.0
 TEMPLATE_TTL_S = 30.0
 """How long a template read from the server is used before it is read again."""
 TEMPLATE_ENTRIES = 1_000
+UNDELIVERED_SWEEP_S = 60.0
+"""How often the messages that expired undelivered are looked for (``failed`` statuses)."""
+UNDELIVERED = (
+    "No device of the person received the message before it expired: they stayed offline, "
+    "removed their devices or deleted their account."
+)
 
 
 class Endpoint:
@@ -91,6 +99,7 @@ class Endpoint:
         cursor: Cursor,
         media: MediaShelf,
         hosted: bool = False,
+        undelivered_sweep_s: float = UNDELIVERED_SWEEP_S,
     ) -> None:
         self.client = client
         self.media = media
@@ -103,6 +112,9 @@ class Endpoint:
         self._numbers = {n.phone_number_id: n for n in config.numbers}
         self._people = People(client)
         self._sent: Lru[int, Sent] = Lru()
+        self._undelivered = Undelivered()
+        self._sweep_s = undelivered_sweep_s
+        self._sweeper: asyncio.Task[None] | None = None
         self._last_number: Lru[AccountId, str] = Lru()
         self._reactions: Lru[tuple[int, AccountId], str] = Lru()
         self._queue: asyncio.Queue[Message | ReceiptEvent] = asyncio.Queue(QUEUE_SIZE)
@@ -138,14 +150,16 @@ class Endpoint:
         self._done = await self._cursor.load()
         await self._replay()
         self._worker = asyncio.create_task(self._work(), name=f"endpoint-{self.business_id}")
+        self._sweeper = asyncio.create_task(self._sweep(), name=f"endpoint-failed-{self.business_id}")
 
     async def close(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        for task in (self._worker, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.client.close()
 
     async def _replay(self) -> None:
@@ -215,7 +229,10 @@ class Endpoint:
             raise CloudApiError(Failure.UNDELIVERABLE, exc.message) from None
         account = AccountId(person.account_id)
         tracker = req.biz_opaque_callback_data
-        self._sent.put(int(sent.id), Sent(wamid, account, number.phone_number_id, tracker))
+        record = Sent(wamid, account, number.phone_number_id, tracker)
+        self._sent.put(int(sent.id), record)
+        pending = Pending(sent=record, person=person, exp=sent.server_exp)
+        self._undelivered.sent(int(sent.id), pending, server_ts=sent.ts, local_ms=now_ms())
         self._last_number.put(account, number.phone_number_id)
         await self._status(number, person, wamid, "sent", sent.ts, tracker)
         answer = SendResponse(
@@ -393,6 +410,7 @@ class Endpoint:
             return
         person = await self._people.person(event.sender)
         for mid in event.ids:
+            self._undelivered.delivered(int(mid))
             sent = self._sent.get(int(mid))
             if sent is None:
                 stored = await self.client.message_by_id(mid)
@@ -405,6 +423,24 @@ class Endpoint:
             number = self._numbers.get(sent.number)
             if number is not None:
                 await self._status(number, person, sent.wamid, event.kind, now_ms(), sent.tracker)
+
+    async def _sweep(self) -> None:
+        """``failed`` statuses for the messages no device of the person took before they expired
+        (``undelivered.Undelivered``)."""
+        while True:
+            await asyncio.sleep(self._sweep_s)
+            for gone in self._undelivered.due(now_ms()):
+                number = self._numbers.get(gone.sent.number)
+                if number is None:
+                    continue
+                errors = status_errors(Failure.UNDELIVERABLE, UNDELIVERED)
+                value = status_value(
+                    number, gone.person, gone.sent.wamid, "failed", now_ms(), gone.sent.tracker, errors
+                )
+                try:
+                    await self._sink.enqueue(one_event(number.waba_id, "messages", value))
+                except Exception:  # the next ones may still go
+                    log.exception("business endpoint: a failed status could not be stored")
 
     async def _status(
         self,

@@ -44,6 +44,8 @@ class SelfRunOptions:
     enrolment_token: str | None = None
     passphrase: str | None = None
     refresh_s: float = 30.0
+    undelivered_sweep_s: float = 60.0
+    """How often messages that expired undelivered are looked for (``failed`` statuses)."""
     webhook_policy: WebhookPolicy | None = None
 
 
@@ -85,6 +87,7 @@ class SelfRun:
             sink=outbox,
             cursor=FileCursor(data_dir / CURSOR_FILE),
             media=await MediaShelf.open(data_dir / MEDIA_DIR),
+            undelivered_sweep_s=options.undelivered_sweep_s,
         )
         return cls(options, endpoint, outbox)
 

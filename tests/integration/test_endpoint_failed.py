@@ -1,0 +1,108 @@
+"""``failed`` statuses (docs/business.md section 9): a business's message the server accepted but
+no device of the person took before it expired (the person stayed offline past the app's retention;
+the same holds when they removed every device or deleted their account) reaches the bot as a Cloud
+API ``statuses`` webhook with ``status: failed``, ``errors`` and the person's ids; a message that was
+delivered does not fail."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from passerelle.sdk import Client
+from tests.conftest import ServerHandle
+from tests.integration.endpoint_harness import Bot, enrolment, events, inbound, open_shop, self_run, statuses
+from tests.integration.test_business import ADMIN, PW
+from tests.integration.webhook_receiver import Receiver
+
+pytestmark = pytest.mark.settings(admin_token=ADMIN)
+SECRET = "app-secret-0123456789abcdef"
+DAY_S = 24 * 3600
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    bot = Receiver(app_secret=SECRET)
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+def status_of(bot: Receiver, wamid: str, status: str) -> dict[str, Any] | None:
+    for value in events(bot):
+        for s in value.get("statuses", []):
+            if s["id"] == wamid and s["status"] == status:
+                return value
+    return None
+
+
+async def test_a_message_no_device_took_before_it_expired_fails(
+    server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    shop = await open_shop(http, receiver)
+    async with self_run(server, tmp_path / "endpoint", await enrolment(http, shop.business_id)) as (
+        _ep,
+        base,
+    ):
+        bot = Bot(base, shop)
+        paul = await Client.register(
+            server.url, tmp_path / "paul", app="photo", handle="paul", display_name="Paul", password=PW
+        )
+        lea = await Client.register(
+            server.url, tmp_path / "lea", app="social", username="lea.x", display_name="Lea", password=PW
+        )
+        try:
+            account = str((await lea.businesses.find("biz:velo-paris")).account_id)
+            for n, who in enumerate((paul, lea), start=1):
+                await who.connect()
+                await who.send_text(account, "bonjour")
+                await receiver.wait_until(lambda r, n=n: len(inbound(r)) == n)  # type: ignore[misc]
+            paul_ids, lea_ids = (inbound(receiver)[i]["contacts"][0] for i in (0, 1))
+            await paul.close()  # Paul goes offline and stays so
+
+            to_paul = await bot.send(
+                {"to": paul_ids["wa_id"], "type": "text", "text": {"body": "Votre vélo ?"}}
+            )
+            assert to_paul.status_code == 200, to_paul.text
+            paul_wamid = to_paul.json()["messages"][0]["id"]
+            to_lea = await bot.send(
+                {"to": lea_ids["wa_id"], "type": "text", "text": {"body": "Votre vélo ?"}}
+            )
+            lea_wamid = to_lea.json()["messages"][0]["id"]
+            await receiver.wait_until(lambda r: status_of(r, lea_wamid, "delivered") is not None)
+            assert status_of(receiver, paul_wamid, "sent") is not None
+
+            # A month later (apps keep an undelivered message 30 days): Lea writes again and is
+            # answered; the server forgot Paul's message without any of his devices taking it.
+            server.clock.advance(31 * DAY_S)
+            await lea.send_text(account, "encore moi")
+            await receiver.wait_until(lambda r: len(inbound(r)) == 3)
+            again = await bot.send({"to": lea_ids["wa_id"], "type": "text", "text": {"body": "Oui ?"}})
+            assert again.status_code == 200, again.text
+
+            await receiver.wait_until(lambda r: status_of(r, paul_wamid, "failed") is not None)
+            value = status_of(receiver, paul_wamid, "failed")
+            assert value is not None
+            failed = value["statuses"][0]
+            assert failed["recipient_id"] == paul_ids["wa_id"]
+            assert failed["recipient_user_id"] == paul_ids["user_id"]
+            assert value["contacts"] == [{"wa_id": paul_ids["wa_id"], "user_id": paul_ids["user_id"]}]
+            assert value["metadata"]["phone_number_id"] == shop.number_id
+            (error,) = failed["errors"]
+            assert (error["code"], error["title"], error["message"]) == (
+                131026,
+                "Message undeliverable",
+                "Message undeliverable",
+            )
+            assert "No device of the person received the message" in error["error_data"]["details"]
+            # Lea's messages were delivered: none of them fails.
+            assert not [s for s in statuses(receiver) if s["status"] == "failed" and s["id"] != paul_wamid]
+        finally:
+            await lea.close()
+            await paul.close()
+            await bot.aclose()
