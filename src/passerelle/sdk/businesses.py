@@ -225,22 +225,30 @@ class BusinessesApi:
         path = f"/v1/businesses/{_seg(business_id)}/reports"
         return await self._rest.call_json("POST", path, BusinessReported, body=body)
 
-    async def report_mismatch(self, event: BusinessMismatchEvent) -> BusinessReported | None:
+    async def report_mismatch(self, event: BusinessMismatchEvent) -> bool:
         """Tell the server that a business's message was not what its endpoint declared: the
         declared and the observed kind and template only, never the content. The client does this
-        by itself for each ``BusinessMismatchEvent``; None when it could not (logged)."""
+        by itself before it hands the app a ``BusinessMismatchEvent``. False when the sender is not
+        a business's account (a person's envelope may carry a ``biz`` member: nothing to report);
+        the report itself is best effort (already reported today, offline: logged)."""
         try:
             business = await self._business_of(event.sender)
-            if business is None:
-                return None
-            body = ReportBusiness(
-                reason="mismatch", declared=_reported(event.declared), observed=_reported(event.observed)
+        except SdkError as exc:
+            logger.info("could not check a mismatched message's sender (%s)", exc.code)
+            return False
+        if business is None:
+            return False
+        logger.warning("a business's message did not match its declaration: %s", event.problem)
+        body = ReportBusiness(
+            reason="mismatch", declared=_reported(event.declared), observed=_reported(event.observed)
+        )
+        try:
+            await self._rest.call_json(
+                "POST", f"/v1/businesses/{_seg(business)}/reports", BusinessReported, body=body
             )
-            path = f"/v1/businesses/{_seg(business)}/reports"
-            return await self._rest.call_json("POST", path, BusinessReported, body=body)
-        except SdkError as exc:  # already reported today, offline, ...: the event was still shown
+        except SdkError as exc:
             logger.info("could not report a business's mismatch (%s)", exc.code)
-            return None
+        return True
 
     # -- answering a business's messages (docs/business.md section 6) -------------------------------
 

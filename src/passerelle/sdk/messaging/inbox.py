@@ -68,7 +68,8 @@ class InboxResult:
     resend_requests: list[tuple[KnownDevice, schema.ResendContent]] = field(default_factory=list)
     my_devices_changed: bool = False
     mismatches: list[BusinessMismatchEvent] = field(default_factory=list)
-    """Business messages that were not what their endpoint declared: to report to the server."""
+    """Messages whose content was not what the ``biz`` beside them declared: once the sender is
+    known to be a business (a person's envelope may carry anything), shown and reported."""
 
 
 MyFeatures = Callable[[], Awaitable[frozenset[str] | None]]
@@ -130,7 +131,6 @@ def _check_declared(item: Item, content: schema.TextContent, result: InboxResult
         problem = "the content's id is not the declared message id"
     if problem is None:
         return
-    logger.warning("a business's message did not match its declaration: %s", problem)
     event = BusinessMismatchEvent(
         conv=ConversationId(item.conv),
         sender=AccountId(item.sender),
@@ -140,7 +140,6 @@ def _check_declared(item: Item, content: schema.TextContent, result: InboxResult
         observed=seen,
         problem=problem,
     )
-    result.events.append(event)
     result.mismatches.append(event)
 
 
@@ -271,8 +270,6 @@ class Inbox:
                 history.upsert_conversation_txn(conn, item.conv, kind="direct", members=members)
 
         timer = conv.timer if conv is not None else 0
-        if item.sender != me:
-            _check_declared(item, content, result)
         await store_message(
             self._store,
             item,
@@ -284,6 +281,8 @@ class Inbox:
             now=self._now(),
             first=first_txn,
         )
+        if item.sender != me:
+            _check_declared(item, content, result)
 
     async def _commit(self, item: Item) -> None:
         """Consume an item that yields nothing: persist the crypto state and mark it processed."""

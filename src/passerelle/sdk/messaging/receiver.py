@@ -23,8 +23,9 @@ from passerelle.sdk.events import BusinessMismatchEvent
 from passerelle.sdk.messaging.inbox import Inbox
 from passerelle.sdk.messaging.outbox import Outbox
 
-OnMismatch = Callable[[BusinessMismatchEvent], Awaitable[object]]
-"""Reports a business's message that was not what its endpoint declared (``client.businesses``)."""
+OnMismatch = Callable[[BusinessMismatchEvent], Awaitable[bool]]
+"""Reports a business's message that was not what its endpoint declared (``client.businesses``);
+False when the sender is not a business's account (nothing to show)."""
 
 
 class Receiver:
@@ -53,11 +54,15 @@ class Receiver:
             partial(self._outbox.recover, r.device, r.conv, r.mids) for r in result.recoveries.values()
         ]
         jobs += [partial(self._outbox.resend, device, request) for device, request in result.resend_requests]
-        if self._on_mismatch is not None:
-            jobs += [partial(self._on_mismatch, m) for m in result.mismatches]
+        jobs += [partial(self._mismatch, m) for m in result.mismatches]
         if result.my_devices_changed:
             jobs.append(partial(self._devices.refresh, self._ctx.me.account_id))
         return Handled(upto=result.upto, receipts=result.receipts, jobs=jobs, events=result.events)
+
+    async def _mismatch(self, event: BusinessMismatchEvent) -> None:
+        """Shown to the app and reported when the sender is a business (``OnMismatch``)."""
+        if self._on_mismatch is not None and await self._on_mismatch(event):
+            await self._ctx.events.emit(event)
 
     async def welcomed(self, welcome: Connected) -> None:
         await self._credentials.replenish(welcome.otk_count)
