@@ -1,6 +1,6 @@
 """``failed`` statuses (docs/business.md section 9): a business's message the server accepted but
-no device of the person took before it expired (the person stayed offline past the app's retention;
-the same holds when they removed every device or deleted their account) reaches the bot as a Cloud
+no device of the person took before it expired (the person stayed offline past the app's retention,
+or deleted their account meanwhile; the same holds when they removed every device) reaches the bot as a Cloud
 API ``statuses`` webhook with ``status: failed``, ``errors`` and the person's ids; a message that was
 delivered does not fail."""
 
@@ -56,14 +56,18 @@ async def test_a_message_no_device_took_before_it_expired_fails(
         lea = await Client.register(
             server.url, tmp_path / "lea", app="social", username="lea.x", display_name="Lea", password=PW
         )
+        zoe = await Client.register(
+            server.url, tmp_path / "zoe", app="social", username="zoe.x", display_name="Zoe", password=PW
+        )
         try:
             account = str((await lea.businesses.find("biz:velo-paris")).account_id)
-            for n, who in enumerate((paul, lea), start=1):
+            for n, who in enumerate((paul, lea, zoe), start=1):
                 await who.connect()
                 await who.send_text(account, "bonjour")
                 await receiver.wait_until(lambda r, n=n: len(inbound(r)) == n)  # type: ignore[misc]
-            paul_ids, lea_ids = (inbound(receiver)[i]["contacts"][0] for i in (0, 1))
+            paul_ids, lea_ids, zoe_ids = (inbound(receiver)[i]["contacts"][0] for i in (0, 1, 2))
             await paul.close()  # Paul goes offline and stays so
+            await zoe.close()  # Zoe too, then deletes her account (below)
 
             to_paul = await bot.send(
                 {"to": paul_ids["wa_id"], "type": "text", "text": {"body": "Votre vélo ?"}}
@@ -76,12 +80,19 @@ async def test_a_message_no_device_took_before_it_expired_fails(
             lea_wamid = to_lea.json()["messages"][0]["id"]
             await receiver.wait_until(lambda r: status_of(r, lea_wamid, "delivered") is not None)
             assert status_of(receiver, paul_wamid, "sent") is not None
+            to_zoe = await bot.send(
+                {"to": zoe_ids["wa_id"], "type": "text", "text": {"body": "Votre vélo ?"}}
+            )
+            zoe_wamid = to_zoe.json()["messages"][0]["id"]
+            zoe = await Client.open(tmp_path / "zoe")  # not connected: her message is not taken
+            await zoe.privacy.erase(password=PW)
+            await zoe.close()
 
             # A month later (apps keep an undelivered message 30 days): Lea writes again and is
             # answered; the server forgot Paul's message without any of his devices taking it.
             server.clock.advance(31 * DAY_S)
             await lea.send_text(account, "encore moi")
-            await receiver.wait_until(lambda r: len(inbound(r)) == 3)
+            await receiver.wait_until(lambda r: len(inbound(r)) == 4)
             again = await bot.send({"to": lea_ids["wa_id"], "type": "text", "text": {"body": "Oui ?"}})
             assert again.status_code == 200, again.text
 
@@ -100,9 +111,16 @@ async def test_a_message_no_device_took_before_it_expired_fails(
                 "Message undeliverable",
             )
             assert "No device of the person received the message" in error["error_data"]["details"]
+            # Zoe's account is gone, and her message with it: failed too, with the ids she had.
+            await receiver.wait_until(lambda r: status_of(r, zoe_wamid, "failed") is not None)
+            gone = status_of(receiver, zoe_wamid, "failed")
+            assert gone is not None and gone["statuses"][0]["recipient_id"] == zoe_ids["wa_id"]
+            assert gone["statuses"][0]["errors"][0]["code"] == 131026
             # Lea's messages were delivered: none of them fails.
-            assert not [s for s in statuses(receiver) if s["status"] == "failed" and s["id"] != paul_wamid]
+            failed_ids = {s["id"] for s in statuses(receiver) if s["status"] == "failed"}
+            assert failed_ids == {paul_wamid, zoe_wamid}
         finally:
             await lea.close()
             await paul.close()
+            await zoe.close()
             await bot.aclose()
