@@ -63,9 +63,10 @@ async def enrolment(http: httpx.AsyncClient, business_id: str, mode: str = "self
 
 @contextlib.asynccontextmanager
 async def self_run(
-    server: ServerHandle, data_dir: Path, token: str | None
+    server: ServerHandle, data_dir: Path, token: str | None, *, refresh_s: float = 0.5
 ) -> AsyncIterator[tuple[SelfRun, str]]:
-    """A self-run endpoint serving on a free port of 127.0.0.1; yields it and its base URL."""
+    """A self-run endpoint serving on a free port of 127.0.0.1; yields it and its base URL.
+    ``refresh_s``: how often it reads its configuration (the webhook) from the server."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen()
@@ -74,7 +75,7 @@ async def self_run(
         data_dir=data_dir,
         enrolment_token=token,
         webhook_policy=FAST,
-        refresh_s=0.5,
+        refresh_s=refresh_s,
         undelivered_sweep_s=0.2,
     )
     endpoint = await SelfRun.open(options)

@@ -51,10 +51,26 @@ class ToPasserelle(httpx.AsyncHTTPTransport):
 class PywaBot:
     """A pywa bot with its webhook server, whose updates the test can wait on."""
 
-    def __init__(self, *, base_url: str, phone_id: str, token: str, waba_id: str) -> None:
+    def __init__(
+        self, *, base_url: str, phone_id: str, token: str, waba_id: str, app_id: str | None = None
+    ) -> None:
+        """``app_id``: pywa registers its webhook itself (``callback_url=``, the app scope) once its
+        server is up, as a bot does at Meta; without it the operator sets the webhook."""
         self.phone_id, self.token, self.waba_id = phone_id, token, waba_id
         self.app = Starlette()
         self.session = httpx.AsyncClient(transport=ToPasserelle(base_url))
+        self.port = 0
+        self._socket: socket.socket | None = None
+        register: dict[str, Any] = {}
+        if app_id is not None:  # the URL to register is known before pywa starts its timer
+            self._socket = self._listen()
+            register = {
+                "callback_url": f"http://127.0.0.1:{self.port}",
+                "app_id": app_id,
+                # pywa's timer starts now: a second for the base URL below to be set (the socket
+                # already listens, so the handshake would wait in it anyway).
+                "webhook_challenge_delay": 1,
+            }
         self.wa = WhatsApp(
             phone_id=phone_id,
             token=token,
@@ -64,12 +80,16 @@ class PywaBot:
             verify_token=VERIFY_TOKEN,
             app_secret=APP_SECRET,
             waba_id=waba_id,
+            **register,
         )
+        if app_id is not None:
+            # pywa_async registers through a client of its own, made from the session's base URL
+            # and headers but not its transport: the base URL is what points it at us.
+            self.wa.api._session.base_url = httpx.URL(base_url).join("/v26.0")
         self.updates: list[Any] = []
         """Every update pywa handed to a handler, in order (messages, taps, statuses)."""
         self.errors: list[BaseException] = []
         """What a test's handler raised (pywa would only log it)."""
-        self.port = 0
         self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -111,16 +131,20 @@ class PywaBot:
     async def start(self, app: Starlette | None = None) -> None:
         """Listen (again, on the same port when it was started before), serving pywa's routes (or
         another ``app`` at the same URL)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        sock.listen()
-        self.port = sock.getsockname()[1]
+        sock, self._socket = self._socket or self._listen(), None
         config = uvicorn.Config(
             app or self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+
+    def _listen(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen()
+        self.port = sock.getsockname()[1]
+        return sock
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
@@ -130,4 +154,6 @@ class PywaBot:
 
     async def aclose(self) -> None:
         await self.stop()
+        if self._socket is not None:
+            self._socket.close()
         await self.session.aclose()

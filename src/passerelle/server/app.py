@@ -22,6 +22,7 @@ from passerelle.server.endpoint.media_http import MEDIA_UPLOAD_PATH
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.graph import GraphPaths, GraphRoutes, too_large
 from passerelle.server.graph_handoffs import HandOffGraphRoutes
+from passerelle.server.graph_registration import RegistrationRoutes
 from passerelle.server.logs import AccessLog
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest.business import BusinessRoutes
@@ -70,8 +71,9 @@ def asgi_app(wired: Wired) -> Starlette:
         stop_words=settings.business_stop_words,
     )
     handoff_requests = HandOffGraphRoutes(cloud=wired.cloud, handoffs=wired.handoffs).routes()
+    registration = RegistrationRoutes(wired.cloud, wired.registration).routes()
     graph = GraphRoutes(
-        wired.cloud, wired.blocks, wired.hosted, wired.templates, extra=handoff_requests
+        wired.cloud, wired.blocks, wired.hosted, wired.templates, extra=[*handoff_requests, *registration]
     ).app()
     api: list[BaseRoute] = [
         *rest_routes(rest),

@@ -78,8 +78,10 @@ from passerelle.service.business.templates import Templates
 
 log = logging.getLogger("passerelle.server.graph")
 
-GRAPH_PATH = re.compile(r"^(?:/v\d{1,3}\.\d{1,3})?(/\d{1,32}(?:/.*)?)$")
-"""An optional version prefix, then an object id: the rest is what the Graph routes see."""
+GRAPH_PATH = re.compile(r"^(?:/v\d{1,3}\.\d{1,3})?(/\d{1,32}(?:/.*)?|/oauth/access_token)$")
+"""An optional version prefix, then an object id (or the app-token path): the rest is what the Graph
+routes see, without a trailing slash (``POST /{phone_number_id}/``, as pywa writes it, is
+``POST /{phone_number_id}``)."""
 STATUS_OF: dict[int, int] = {190: 401, 130429: 429, 131056: 429, 131064: 429}
 """HTTP statuses of Graph codes (400 otherwise; 500 for our own failures)."""
 JSON = "application/json"
@@ -142,16 +144,30 @@ def graph_endpoint(
     """Every error of a Graph handler becomes the Graph envelope (the request is the boundary)."""
 
     async def wrapped(self: GraphRoutes, request: Request) -> Response:
-        try:
-            return await handler(self, request)
-        except (DomainError, CloudBodyError) as exc:
-            return error_of(exc)
-        except Exception as exc:
-            log.exception("%s %s failed", request.method, request.url.path)
-            return error_of(exc)
+        return await _answer(lambda r: handler(self, r), request)
 
     wrapped.__name__ = wrapped.__qualname__ = handler.__name__
     return wrapped
+
+
+def graph_endpoint_of(handler: Handler) -> Handler:
+    """``graph_endpoint`` for a bound handler (the routes of another module)."""
+
+    async def wrapped(request: Request) -> Response:
+        return await _answer(handler, request)
+
+    wrapped.__name__ = wrapped.__qualname__ = handler.__name__
+    return wrapped
+
+
+async def _answer(handler: Handler, request: Request) -> Response:
+    try:
+        return await handler(request)
+    except (DomainError, CloudBodyError) as exc:
+        return error_of(exc)
+    except Exception as exc:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return error_of(exc)
 
 
 class HostedSends(Protocol):
@@ -559,9 +575,10 @@ class GraphPaths:
         if scope["type"] == "http":
             match = GRAPH_PATH.match(scope["path"])
             if match is not None:
+                path = match[1].rstrip("/") or "/"
                 inner = dict(scope)
-                inner["path"] = match[1]
-                inner["raw_path"] = match[1].encode()
+                inner["path"] = path
+                inner["raw_path"] = path.encode()
                 await self._graph(inner, receive, send)
                 return
         await self._app(scope, receive, send)

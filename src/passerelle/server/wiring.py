@@ -52,6 +52,7 @@ from passerelle.service.business.handoffs import HandOffs
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.preferences import MarketingPreferences
 from passerelle.service.business.records import ConsentRecord
+from passerelle.service.business.registration import WebhookRegistration
 from passerelle.service.business.sends import BusinessSends
 from passerelle.service.business.templates import Templates
 from passerelle.service.business.traffic import BusinessTraffic, person_blocked_by
@@ -199,6 +200,7 @@ class Wired:
     business_people: BusinessPeople
     endpoints: BusinessEndpoints
     cloud: CloudControl
+    registration: WebhookRegistration
     blocks: BlockUsers
     business_sends: BusinessSends
     templates: Templates
@@ -442,6 +444,7 @@ def build(
         clock=clock,
         ids=ids,
     )
+    registration = WebhookRegistration(store=business_store, cloud=cloud, webhooks=webhooks)
     templates = Templates(
         store=business_store,
         clock=clock,
@@ -547,6 +550,7 @@ def build(
         business_people=business_people,
         endpoints=endpoints,
         cloud=cloud,
+        registration=registration,
         blocks=blocks,
         business_sends=business_sends,
         templates=templates,

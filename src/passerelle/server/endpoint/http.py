@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.errors import DomainError
 from passerelle.proto.cloud.errors import CloudBodyError
+from passerelle.sdk.errors import SdkError
 from passerelle.server.body_limit import BodyLimit
 from passerelle.server.endpoint.core import Endpoint
 from passerelle.server.endpoint.media_http import MEDIA_UPLOAD_PATH, download, download_url, read_upload
@@ -68,10 +69,17 @@ class ServerTokens:
 
 
 class EndpointHttp:
-    def __init__(self, endpoint: Endpoint, http: httpx.AsyncClient) -> None:
-        """``http``: a client whose base URL is the server's."""
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        http: httpx.AsyncClient,
+        on_webhook: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """``http``: a client whose base URL is the server's; ``on_webhook``: called once the server
+        took a bot's registration of its webhook (the endpoint reads its configuration again)."""
         self._endpoint = endpoint
         self._http = http
+        self._on_webhook = on_webhook
         self._tokens = ServerTokens(http)
 
     def app(self) -> ASGIApp:
@@ -182,11 +190,24 @@ class EndpointHttp:
             content=await request.body(),
             headers=headers,
         )
+        if answer.status_code == 200 and self._on_webhook is not None and _registers(request):
+            try:
+                await self._on_webhook()
+            except (SdkError, OSError) as exc:  # read again at the next periodic refresh
+                log.warning("endpoint: could not read the new webhook yet: %s", type(exc).__name__)
         return Response(
             answer.content,
             status_code=answer.status_code,
             media_type=answer.headers.get("content-type", JSON),
         )
+
+
+def _registers(request: Request) -> bool:
+    """A bot's registration of its webhook (``server.graph_registration``), which the server took."""
+    path = request.url.path
+    return request.method == "POST" and (
+        path.endswith(("/subscriptions", "/subscribed_apps")) or path.strip("/").isdigit()
+    )
 
 
 async def _graph(handler: Callable[[Request], Awaitable[Response]], request: Request) -> Response:

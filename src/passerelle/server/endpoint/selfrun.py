@@ -55,7 +55,7 @@ class SelfRun:
         self.endpoint = endpoint
         self.outbox = outbox
         self._http = httpx.AsyncClient(base_url=options.server_url, timeout=30.0)
-        self.app = EndpointHttp(endpoint, self._http).app()
+        self.app = EndpointHttp(endpoint, self._http, on_webhook=self.refresh).app()
         self._server: uvicorn.Server | None = None
 
     @classmethod
