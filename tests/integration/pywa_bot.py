@@ -88,6 +88,8 @@ class PywaBot:
             self.wa.api._session.base_url = httpx.URL(base_url).join("/v26.0")
         self.updates: list[Any] = []
         """Every update pywa handed to a handler, in order (messages, taps, statuses)."""
+        self.downloads: list[bytes] = []
+        """The files the test's handlers fetched with pywa's media calls."""
         self.errors: list[BaseException] = []
         """What a test's handler raised (pywa would only log it)."""
         self._changed = asyncio.Condition()

@@ -11,18 +11,20 @@ Templates: ``test_pywa_sends_templates_and_sees_the_persons_stop`` (``send_templ
 window, the person's STOP as pywa's ``UserStoppedMarketingMessages`` and its
 ``on_user_marketing_preferences``).
 
-When media sends land, an image is a few lines here: in ``register_the_bot``'s ``answer``, a branch
-for the word ``"photo"`` doing ``await msg.reply_image(b"…png bytes…", mime_type="image/png",
-caption=…)``, and in ``test_a_pywa_bot_answers_customers_on_three_apps`` (after the list) a person
-writing ``photo`` and their ``Screen`` showing a ``Message`` whose ``attachment`` the SDK downloads;
-a person's own image reaching pywa's ``on_message`` with ``msg.image`` and ``await
-msg.download_media()``."""
+Images: in ``test_a_pywa_bot_answers_customers_on_three_apps``, pywa's ``reply_image`` of bytes
+(uploaded, then sent by media id) and of a link (the bot's own URL: a self-run endpoint fetches it; a
+hosted one refuses a non-public address with 131053), each downloaded by the person's SDK as the
+bytes the bot had; and the person's own photo reaching pywa's ``on_message`` as ``msg.image``, which
+pywa downloads with its own ``get_media_bytes``.
+
+pywa registering its own webhook (``callback_url=``): tests/integration/test_pywa_registration.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,9 @@ from pywa_async.types import (
     UserMarketingPreferences,
 )
 from pywa_async.types.templates import BodyText, TemplateLanguage
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from passerelle.proto.cloud.content import NUMBER_PROMPT
 from passerelle.sdk import Client
@@ -55,6 +60,11 @@ from tests.conftest import ServerHandle
 from tests.integration.endpoint_harness import enrolment, self_run
 from tests.integration.pywa_bot import PywaBot, ToPasserelle
 from tests.integration.test_business import ADMIN, AUTH, PW, made_business, with_number
+
+VELO_PNG = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(3000)
+"""The bot's picture (PNG's first bytes, then noise: the endpoint checks the first, not the rest)."""
+HER_PHOTO = b"\xff\xd8\xff\xe0" + secrets.token_bytes(5000) + b"\xff\xd9"
+"""A customer's photo (a JPEG's first and last bytes)."""
 
 pytestmark = pytest.mark.settings(
     admin_token=ADMIN, operator_name="Passerelle Test", webhook_backoff_base_s=0.02, webhook_backoff_cap_s=0.1
@@ -180,7 +190,17 @@ def register_the_bot(wa: WhatsApp, bot: PywaBot) -> None:
 
     async def answer(client: WhatsApp, msg: Message) -> None:
         await msg.mark_as_read()
-        if msg.text == "menu":
+        if msg.image is not None:  # the person's photo, fetched with pywa's own media calls
+            bot.downloads.append(await msg.get_media_bytes())
+            await msg.reply_text(f"Photo reçue ({msg.image.mime_type})")
+        elif msg.text == "photo":  # uploaded (POST /{phone_number_id}/media), then sent by id
+            await msg.reply_image(VELO_PNG, caption="Le vélo rouge", mime_type="image/png")
+        elif msg.text == "lien":  # sent by link: the endpoint fetches the bot's own URL
+            try:
+                await msg.reply_image(f"http://127.0.0.1:{bot.port}/velo.png", caption="Le même, par lien")
+            except pywa_errors.WhatsAppError as refused:
+                await msg.reply_text(f"Lien refusé ({refused.code})")
+        elif msg.text == "menu":
             await msg.reply_text(
                 "Que voulez-vous ?",
                 header="Vélo Paris",
@@ -218,6 +238,10 @@ def register_the_bot(wa: WhatsApp, bot: PywaBot) -> None:
     async def status(client: WhatsApp, update: MessageStatus) -> None:
         return None
 
+    async def picture(request: Request) -> Response:
+        return Response(VELO_PNG, media_type="image/png")
+
+    bot.app.router.routes.append(Route("/velo.png", picture))  # the bot's own web server
     wa.on_message(filters=None)(bot.handler(answer))
     wa.on_callback_button(filters=None)(bot.handler(tapped))
     wa.on_callback_selection(filters=None)(bot.handler(selected))
@@ -294,6 +318,34 @@ async def test_a_pywa_bot_answers_customers_on_three_apps(
             lambda u: any(isinstance(x, MessageStatus) and x.status.value == "read" for x in u)
         )
         assert any(isinstance(x, MessageStatus) and x.status.value == "delivered" for x in bot.updates)
+
+        # Images. Alice asks for a photo: pywa uploads it and sends it by id; her app downloads
+        # the very bytes. By link: a self-run endpoint fetches the bot's URL; a hosted one fetches
+        # public addresses only (131053, which pywa raises and the bot tells her).
+        alice = people["Alice"]
+
+        def image(caption: str) -> Callable[[Event], bool]:
+            return lambda e: isinstance(e, Shown) and e.attachment is not None and e.text == caption
+
+        await alice.send_text(business, "photo")
+        sent = await events["Alice"].seen(image("Le vélo rouge"))
+        assert isinstance(sent, Shown) and sent.attachment is not None
+        assert sent.attachment.kind == "image" and sent.attachment.mime == "image/png"
+        assert await alice.media.download(sent) == VELO_PNG
+        await alice.send_text(business, "lien")
+        if deployment.base_url == server.url:
+            await events["Alice"].seen(shown("Lien refusé (131053)"))
+        else:
+            linked = await events["Alice"].seen(image("Le même, par lien"))
+            assert isinstance(linked, Shown) and await alice.media.download(linked) == VELO_PNG
+        # Her own photo: pywa's on_message gets an image, and fetches it with its media calls.
+        await alice.media.send_image(business, HER_PHOTO, caption="Celui-ci ?")
+        await bot.wait_until(lambda u: any(isinstance(m, Message) and m.image is not None for m in u))
+        photo = next(m for m in bot.updates if isinstance(m, Message) and m.image is not None)
+        assert photo.caption == "Celui-ci ?" and photo.image is not None
+        assert photo.image.mime_type == "image/jpeg"
+        assert bot.downloads == [HER_PHOTO]
+        await events["Alice"].seen(shown("Photo reçue (image/jpeg)"))
         assert not bot.errors
     finally:
         for screen in events.values():
