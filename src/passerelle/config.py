@@ -91,6 +91,10 @@ class Settings:
     operator_name: str = "passerelle"
     """Who runs this deployment, as business endpoints' hosting statements name it (docs/business.md
     section 4): a customer's app shows "hosted by <operator_name>" for a hosted business."""
+    business_webhook_private_urls: bool = False
+    """Let a business's bot register its own webhook (docs/business.md section 9) at a non-public
+    address (loopback, private, link-local…): for development and tests. The operator's ``webhook
+    set`` may always."""
     hosted_endpoints: bool = True
     """Run the hosted business endpoints enrolled on this node (their keys are in
     ``<data_dir>/endpoints``) inside this process."""

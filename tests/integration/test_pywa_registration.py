@@ -31,6 +31,7 @@ pytestmark = [
         operator_name="Passerelle Test",
         webhook_backoff_base_s=0.02,
         webhook_backoff_cap_s=0.1,
+        business_webhook_private_urls=True,  # the bot listens on 127.0.0.1
     ),
     # pywa_async registers through an httpx client of its own, in an event loop of its own in a
     # timer thread, and never closes it: its connection is left to the garbage collector.
@@ -176,3 +177,24 @@ async def test_a_pywa_bot_registers_its_own_webhook(
         if isinstance(thread, threading.Timer):
             await asyncio.to_thread(thread.join, 5)
     gc.collect()
+
+
+@pytest.mark.settings(admin_token=ADMIN)
+async def test_a_bot_registers_only_public_addresses_by_default(
+    server: ServerHandle, http: httpx.AsyncClient
+) -> None:
+    """The server would call the URL a bot registers (the handshake, then the posts): by default
+    only a public address, so that a business cannot aim it at the operator's own network."""
+    business, number, token = await business_with_token(http, "velo-nice", "+33 4 93 00 00 00")
+    mine = {"Authorization": f"Bearer {token}"}
+    app_id = number["waba_id"]
+    for url in ("http://127.0.0.1:9/webhook", "http://10.1.2.3/webhook", "http://[::1]:8080/webhook"):
+        subscription = {
+            "object": "whatsapp_business_account",
+            "callback_url": url,
+            "verify_token": "v",
+            "access_token": f"{app_id}|{'s' * 32}",
+        }
+        answer = await http.post(f"/v26.0/{app_id}/subscriptions", params=subscription, headers=mine)
+        assert answer.status_code == 400 and "public address" in answer.json()["error"]["message"]
+    assert (await http.get(f"/v1/admin/businesses/{business}/webhook", headers=AUTH)).status_code == 404

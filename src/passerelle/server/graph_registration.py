@@ -9,11 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.proto.cloud.codec import encode
 from passerelle.proto.cloud.responses import Success
 from passerelle.proto.cloud.subscriptions import AppToken, NumberSettings, SubscribedApps
 from passerelle.proto.openapi import Auth, Param
 from passerelle.server.declared import check_auth, graph_route, query_value
+from passerelle.server.endpoint.media import public_address
 from passerelle.server.graph import JSON, graph_endpoint_of, read_cloud
 from passerelle.service.business.cloud import CloudControl
 from passerelle.service.business.records import SystemTokenRecord
@@ -21,6 +23,21 @@ from passerelle.service.business.registration import WebhookRegistration
 
 OAUTH_PATH = "/oauth/access_token"
 SECRET = Param(str, required=True, description="The app's secret (the one that signs the webhooks)")
+
+
+async def public_callback(url: str) -> None:
+    """A callback URL a business registers itself must be on a public address (the server would
+    call any other for it: its own network, a neighbour's), unless the operator allows them
+    (``business_webhook_private_urls``). Checked when registered: the webhooks' posts resolve the name
+    again."""
+    try:
+        await public_address(url)
+    except CloudApiError:
+        raise CloudApiError(
+            Failure.INVALID_PARAMETER,
+            "must be on a public address (this server does not call private ones for a bot)",
+            field="callback_url",
+        ) from None
 
 
 def _bearer(request: Request) -> str:

@@ -33,6 +33,7 @@ from passerelle.domain.business.templates import auto_approve_rule
 from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.endpoint.hosted import HostedEndpoints
+from passerelle.server.graph_registration import public_callback
 from passerelle.server.metrics import Metrics
 from passerelle.server.system import RandomIds, SystemClock
 from passerelle.server.webhook_http import HttpxWebhooks
@@ -444,7 +445,12 @@ def build(
         clock=clock,
         ids=ids,
     )
-    registration = WebhookRegistration(store=business_store, cloud=cloud, webhooks=webhooks)
+    registration = WebhookRegistration(
+        store=business_store,
+        cloud=cloud,
+        webhooks=webhooks,
+        check_url=None if settings.business_webhook_private_urls else public_callback,
+    )
     templates = Templates(
         store=business_store,
         clock=clock,

@@ -13,12 +13,14 @@ start with ``callback_url=`` (docs/business.md section 9, "A bot registers its o
 - Who may: the business's own system-user token, or the app's secret once the business has one (the
   app scope only). An app id, account or number of another business is "no such object", whether it
   exists or not.
-- Every change runs Meta's ``GET`` handshake against the URL first (``Webhooks.configure``).
+- Every change runs Meta's ``GET`` handshake against the URL first (``Webhooks.configure``); the
+  server refuses a URL on a non-public address unless its operator allows them (``check_url``).
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.business.ids import BusinessId, PhoneNumberId, WabaId, is_numeric_id
@@ -32,10 +34,20 @@ SUBSCRIBED_OBJECT = "whatsapp_business_account"
 
 
 class WebhookRegistration:
-    def __init__(self, *, store: BusinessStore, cloud: CloudControl, webhooks: Webhooks) -> None:
+    def __init__(
+        self,
+        *,
+        store: BusinessStore,
+        cloud: CloudControl,
+        webhooks: Webhooks,
+        check_url: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """``check_url``: raises for a callback URL a business may not register itself (the
+        server's: a non-public address); None: any."""
         self._store = store
         self._cloud = cloud
         self._webhooks = webhooks
+        self._check_url = check_url
 
     # -- the app scope ------------------------------------------------------------------------------
 
@@ -68,6 +80,8 @@ class WebhookRegistration:
         if not separator or token_app != app_id or not secret:
             raise CloudApiError(Failure.BAD_TOKEN, "The access token is not this app's token.")
         await self._check_holder(business, app_id, secret=secret, bearer=bearer)
+        if self._check_url is not None:
+            await self._check_url(callback_url)
         await self._webhooks.configure(
             business, callback_url=callback_url, verify_token=verify_token, app_secret=secret
         )
@@ -130,6 +144,8 @@ class WebhookRegistration:
                 "callback_url_scope APP, or ask the operator)",
                 field=field,
             )
+        if self._check_url is not None:
+            await self._check_url(callback_url)
         await self._webhooks.configure(
             business, callback_url=callback_url, verify_token=verify_token, app_secret=config.app_secret
         )
