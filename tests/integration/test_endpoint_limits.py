@@ -1,0 +1,89 @@
+"""The business's limits through the real server and a self-run endpoint (docs/business.md sections
+5 and 7): the number's throughput (130429), the pair rate to one person (131056) and the account's
+messaging-limit tier of new people reached outside a window per rolling 24 hours (131064), each as
+the Cloud API error envelope a bot sees on ``POST /{phone_number_id}/messages``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from passerelle.domain.business.ids import WabaId
+from passerelle.domain.ids import AccountId
+from passerelle.sdk import Client
+from passerelle.storage.business import business_store_for
+from tests.conftest import ServerHandle
+from tests.integration.endpoint_harness import Bot, enrolment, inbound, open_shop, self_run
+from tests.integration.test_business import ADMIN, PW
+from tests.integration.test_endpoint_templates import ORDER_READY, made_template, receiver, template
+from tests.integration.webhook_receiver import Receiver
+
+__all__ = ["receiver"]
+
+pytestmark = pytest.mark.settings(
+    admin_token=ADMIN,
+    limits={"business_sends_per_second": 1.0, "business_pair_interval_s": 3600.0, "business_pair_burst": 2},
+)
+
+
+def refused(answer: httpx.Response) -> tuple[int, int]:
+    error = answer.json()["error"]
+    assert error["fbtrace_id"] and error["type"], answer.text
+    return answer.status_code, int(error["code"])
+
+
+async def test_throughput_pair_rate_and_tier_are_cloud_api_errors(
+    server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    shop = await open_shop(http, receiver)
+    await made_template(http, shop, ORDER_READY, approve=True)
+    async with self_run(server, tmp_path / "endpoint", await enrolment(http, shop.business_id)) as (
+        _ep,
+        base,
+    ):
+        bot = Bot(base, shop)
+        marie = await Client.register(
+            server.url,
+            tmp_path / "marie",
+            app="social",
+            username="marie.d",
+            display_name="Marie",
+            password=PW,
+        )
+        try:
+            await marie.connect()
+            business = await marie.businesses.find("biz:velo-paris")
+            await marie.send_text(str(business.account_id), "bonjour")
+            await receiver.wait_until(lambda r: len(inbound(r)) == 1)
+            user_id = inbound(receiver)[0]["contacts"][0]["user_id"]
+            hello = {"recipient": user_id, "type": "text", "text": {"body": "Bonjour !"}}
+
+            # One send per second on this number: a second one in the same second is 130429.
+            assert (await bot.send(hello)).status_code == 200
+            assert refused(await bot.send(hello)) == (429, 130429)
+            # Two sends to one person, then one an hour: the third is 131056 (the refused send above
+            # was not charged to the pair).
+            server.clock.advance(1.5)
+            assert (await bot.send(hello)).status_code == 200
+            server.clock.advance(1.5)
+            assert refused(await bot.send(hello)) == (429, 131056)
+
+            # The window closes; marie opted in to utility, but the account already reached its tier's
+            # 250 new people in the last 24 hours: a template to one more is 131064.
+            server.clock.advance(25 * 3600)
+            await marie.businesses.opt_in(business.business_id, "utility")
+            store = business_store_for(server.running.services.store)
+            now = server.clock.now_ms()
+            for n in range(250):
+                await store.note_reached(WabaId(shop.waba_id), AccountId(f"acc_{n:04d}"), at=now)
+            ready = {"recipient": user_id, **template("order_ready", "A-12")}
+            assert refused(await bot.send(ready)) == (429, 131064)
+            # A day later the rolling 24 hours are past: the same template goes.
+            server.clock.advance(24 * 3600 + 1)
+            sent = await bot.send(ready)
+            assert sent.status_code == 200, sent.text
+        finally:
+            await marie.close()
+            await bot.aclose()
