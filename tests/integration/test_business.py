@@ -5,7 +5,9 @@ consents with the real SDK."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,12 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from rich.console import Console
 from typer.testing import CliRunner
 
+from passerelle.cli.chat.input import StdinLines
+from passerelle.cli.chat.session import ChatSession
+from passerelle.cli.chat.view import AppStyles
 from passerelle.cli.main import app as cli_app
 from passerelle.sdk import Client, NotFound, RateLimited
 from tests.conftest import ServerHandle
@@ -235,3 +241,68 @@ async def test_the_default_stop_words_are_published(http: httpx.AsyncClient, ali
     published = (await http.get("/v1/apps")).json()["business_stop_words"]
     assert published["fr"] == ["ARRET", "STOP", "DESABONNER"] and set(published) == {"en", "fr", "es", "de"}
     assert await alice.businesses.is_stop_word("  Désabonner ")
+
+
+async def test_a_person_finds_a_business_and_keeps_consents_in_passerelle_chat(
+    server: ServerHandle, http: httpx.AsyncClient, alice: Client
+) -> None:
+    """The operator's CLI sets every profile field; a person's ``passerelle chat`` session (fed on
+    its standard input) shows them and changes the person's consents, source ``cli``."""
+    runner = CliRunner()
+    env = {"PASSERELLE_SERVER_URL": server.url, "PASSERELLE_ADMIN_TOKEN": ADMIN}
+    profile = {
+        "--name": "Vélo Paris",
+        "--about": "Bikes",
+        "--description": "Repairs and rentals",
+        "--logo-url": "https://velo.example/logo.png",
+        "--website": "https://velo.example",
+        "--email": "bonjour@velo.example",
+        "--category": "RETAIL",
+    }
+    args = ["business", "create", "velo-paris", *(x for pair in profile.items() for x in pair), "--verified"]
+    made = await asyncio.to_thread(runner.invoke, cli_app, args, env=env)
+    assert made.exit_code == 0, made.output
+    business_id = json.loads(made.output)["business_id"]
+    await with_number(http, business_id, "+33 1 23 45 67 89")
+    found = await alice.businesses.find("biz:velo-paris")
+    assert (found.description, found.logo_url, found.email, found.category, found.verified) == (
+        "Repairs and rentals",
+        "https://velo.example/logo.png",
+        "bonjour@velo.example",
+        "RETAIL",
+        True,
+    )
+
+    typed = [
+        "/business +33 1 23 45 67 89",
+        "/optin biz:velo-paris marketing",
+        "/optin +33 1 23 45 67 89 utility",
+        "/optout biz:velo-paris marketing",
+        "/optin biz:velo-paris everything",
+        "/optin biz:nobody-here utility",
+        "/consents",
+    ]
+    read, write = os.pipe()
+    os.write(write, ("\n".join(typed) + "\n").encode())
+    os.close(write)
+    screen = io.StringIO()
+    console = Console(file=screen, width=200, color_system=None)
+    try:
+        session = ChatSession(alice, console, StdinLines(read), AppStyles())
+        async with asyncio.timeout(20):
+            assert await session.run() == 0, screen.getvalue()
+    finally:
+        os.close(read)
+    shown = screen.getvalue()
+    assert "Vélo Paris  biz:velo-paris  ✓ verified" in shown
+    assert "website  https://velo.example" in shown and "e-mail   bonjour@velo.example" in shown
+    assert "✓ Vélo Paris may send you utility messages" in shown
+    assert "✓ Vélo Paris no longer sends you marketing messages" in shown
+    assert "usage: /optin ADDRESS SCOPE" in shown and "✗ " in shown  # a bad scope, an unknown business
+    assert "Vélo Paris: marketing revoked (cli," in shown and "Vélo Paris: utility granted (cli," in shown
+    mine = await alice.businesses.consents()  # the same ledger every app shows
+    assert [(c.scope, c.state, c.source) for c in mine.ledger] == [
+        ("marketing", "granted", "cli"),
+        ("utility", "granted", "cli"),
+        ("marketing", "revoked", "cli"),
+    ]

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from rich.console import Console
 from rich.text import Text
 
+from passerelle.cli.chat.businesses import BusinessCommands
 from passerelle.cli.chat.content import ContentCommands
 from passerelle.cli.chat.events import EventPrinter
 from passerelle.cli.chat.files import FileCommands
@@ -56,6 +57,8 @@ HELP = """\
 /unblock ADDRESS  let someone you blocked write again;  /blocked  whom you blocked
 /settings         your privacy: /settings findable everyone|app|nobody, messages everyone|contacts,
                   receipts on|off, last-seen everyone|contacts|nobody
+/business ADDRESS  a business's profile (biz:velo-paris or its number);  /consents  yours
+/optin ADDRESS SCOPE   let a business send you marketing|utility|authentication;  /optout … stop
 /react N 👍       react to message (N) (/react N - removes it);  /reply N text  reply quoting it
 /edit N text      edit a message you sent;  /delete N  delete it for everyone
 /story TEXT       a 24-hour story for your contacts;  /stories  your contacts' stories
@@ -87,12 +90,14 @@ class ChatSession:
         self.requests = RequestCommands(client, self.printer, self.target, self.say)
         self.content = ContentCommands(client, self.printer, self.target, self.say)
         self.privacy = SettingsCommands(client, self.say)
+        self.businesses = BusinessCommands(client, self.say)
         self.commands: dict[str, Callable[[str], Awaitable[None]]] = {
             **self.groups.commands(),
             **self.files.commands(),
             **self.requests.commands(),
             **self.content.commands(),
             **self.privacy.commands(),
+            **self.businesses.commands(),
             "/to": self.to,
             "/reply": self.reply,
             "/list": self.list,
