@@ -335,12 +335,60 @@ async def test_the_bot_is_answered_with_the_cloud_api_errors(
                     },
                     "interactive.action.buttons[1].reply.id",
                 ),
+                ({"recipient": user_id, "type": "text", "text": {"body": "x" * 4097}}, "text.body"),
+                (
+                    {
+                        "recipient": user_id,
+                        "type": "interactive",
+                        "interactive": {
+                            "type": "button",
+                            "body": {"text": "?"},
+                            "action": {
+                                "buttons": [
+                                    {"type": "reply", "reply": {"id": f"b{n}", "title": "B"}}
+                                    for n in range(4)
+                                ]
+                            },
+                        },
+                    },
+                    "interactive.action.buttons",
+                ),
+                (
+                    {
+                        "recipient": user_id,
+                        "type": "interactive",
+                        "interactive": {
+                            "type": "list",
+                            "body": {"text": "?"},
+                            "action": {
+                                "button": "Voir",
+                                "sections": [
+                                    {"title": "S", "rows": [{"id": f"r{n}", "title": "R"} for n in range(11)]}
+                                ],
+                            },
+                        },
+                    },
+                    "rows",
+                ),
             ]
             for body, field in cases:
                 bad = await bot.send(body)
                 assert bad.status_code == 400, bad.text
                 error = bad.json()["error"]
                 assert error["code"] == 100 and field in error["message"], error
+            # Unknown members and nulls are accepted, as the Cloud API does (bots send both); the
+            # longest text goes.
+            tolerant = {
+                "recipient": user_id,
+                "recipient_type": "individual",
+                "context": None,
+                "biz_opaque_callback_data": None,
+                "some_future_field": {"x": 1},
+                "type": "text",
+                "text": {"body": "y" * 4096, "preview_url": None, "another": True},
+            }
+            accepted = await bot.send(tolerant)
+            assert accepted.status_code == 200, accepted.text
             wrong_product = await bot.http.post(
                 f"/{shop.number_id}/messages", json={"messaging_product": "x", **text}
             )
