@@ -165,6 +165,8 @@ async def test_blocks_reports_and_a_caught_lie_pause_then_disable_the_template(
                 f"/v22.0/{shop.number_id}", headers={"Authorization": f"Bearer {shop.token}"}
             )
             assert number.json()["quality_rating"] == "RED"
+            shown = await http.get(f"/v22.0/{sale_id}", headers={"Authorization": f"Bearer {shop.token}"})
+            assert (shown.json()["status"], shown.json()["quality_score"]["score"]) == ("PAUSED", "RED")
             assert (
                 code(await bot.send({"recipient": ids[paul], **template("spring_sale", "A", "B")})) == 132015
             )
