@@ -4,6 +4,7 @@ itself, and its webhooks come from the server's outbox. The same endpoint code a
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -39,6 +40,11 @@ async def test_customers_on_three_apps_talk_to_a_hosted_business(
     assert hosted.status_code == 201, hosted.text
     assert hosted.json()["mode"] == "hosted" and hosted.json()["statement"]
     bot = Bot(server.url, shop)  # the bot points at the server itself
+    # A second hosted business, for the ids at the end (its endpoint signs its statement now, by the
+    # real clock, before the test moves the server's).
+    cafe = await open_shop(http, receiver, slug="cafe-lyon", display="+33 4 72 00 00 00")
+    made = await http.post(f"/v1/admin/businesses/{cafe.business_id}/endpoint", headers=AUTH)
+    assert made.status_code == 201, made.text
     alice = await Client.register(
         server.url, tmp_path / "alice", app="photo", handle="alice", password=PW, display_name="Alice"
     )
@@ -84,6 +90,30 @@ async def test_customers_on_three_apps_talk_to_a_hosted_business(
             {"recipient": got["Alice"]["contacts"][0]["user_id"], "type": "text", "text": {"body": "late"}}
         )
         assert closed.status_code == 400 and closed.json()["error"]["code"] == 131047
+
+        # At the second business, the same person has unrelated ids,
+        # in both Cloud API forms, and the first business's ids for her mean nothing to it.
+        cafe_account = str((await alice.businesses.find("biz:cafe-lyon")).account_id)
+        await alice.send_text(cafe_account, "Un café ?")
+        await receiver.wait_until(
+            lambda r: any(v["metadata"]["phone_number_id"] == cafe.number_id for v in inbound(r))
+        )
+        at_cafe = next(v for v in inbound(receiver) if v["metadata"]["phone_number_id"] == cafe.number_id)
+        at_velo = got["Alice"]["contacts"][0]
+        there = at_cafe["contacts"][0]
+        assert there["profile"]["name"] == "Alice"
+        assert there["wa_id"].isdigit() and re.fullmatch(r"ZZ\.\d+", there["user_id"]), there
+        assert there["wa_id"] != at_velo["wa_id"] and there["user_id"] != at_velo["user_id"]
+        cafe_bot = Bot(server.url, cafe)
+        try:
+            for recipient in ({"to": at_velo["wa_id"]}, {"recipient": at_velo["user_id"]}):
+                other = await cafe_bot.send({**recipient, "type": "text", "text": {"body": "?"}})
+                assert other.status_code == 400 and other.json()["error"]["code"] == 131026, other.text
+            by_wa_id = await cafe_bot.send({"to": there["wa_id"], "type": "text", "text": {"body": "Oui !"}})
+            assert by_wa_id.status_code == 200, by_wa_id.text
+            assert by_wa_id.json()["contacts"][0]["user_id"] == there["user_id"]
+        finally:
+            await cafe_bot.aclose()
     finally:
         for person in people.values():
             await person.close()
