@@ -179,7 +179,15 @@ async def test_template_sends_outside_the_window_follow_consent_and_stop(
             # STOP typed on the person's device: the SDK revokes marketing before the message goes;
             # the next marketing template fails at once, a utility template still passes.
             await marie.send_text(account, "  Stop ! ")
-            server.clock.advance(25 * 3600)  # the STOP itself opened the window again
+            await receiver.wait_until(
+                lambda r: any(m["messages"][0].get("text", {}).get("body") == "  Stop ! " for m in inbound(r))
+            )
+            # The STOP itself opened the window: a reply in it still goes, a marketing template not.
+            answer = {"recipient": user_id, "type": "text", "text": {"body": "C'est noté."}}
+            in_window = await bot.send(answer)
+            assert in_window.status_code == 200, in_window.text
+            assert code(await bot.send(sale)) == 131050
+            server.clock.advance(25 * 3600)
             assert code(await bot.send(sale)) == 131050
             ready = await bot.send({"recipient": user_id, **template("order_ready", "A-12")})
             assert ready.status_code == 200, ready.text
