@@ -294,7 +294,7 @@ async def test_a_person_finds_a_business_and_keeps_consents_in_passerelle_chat(
     finally:
         os.close(read)
     shown = screen.getvalue()
-    assert "Vélo Paris  biz:velo-paris  ✓ verified" in shown
+    assert "Vélo Paris  biz:velo-paris  ✓ verified" in shown and "no endpoint yet" in shown
     assert "website  https://velo.example" in shown and "e-mail   bonjour@velo.example" in shown
     assert "✓ Vélo Paris may send you utility messages" in shown
     assert "✓ Vélo Paris no longer sends you marketing messages" in shown

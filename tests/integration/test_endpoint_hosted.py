@@ -12,6 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from passerelle.cli.chat.businesses import BusinessCommands
 from passerelle.sdk import Client
 from tests.conftest import ServerHandle
 from tests.integration.endpoint_harness import Bot, inbound, next_message, open_shop, statuses
@@ -59,6 +60,9 @@ async def test_customers_on_three_apps_talk_to_a_hosted_business(
         found = await chloe.businesses.find("+33 1 23 45 67 89")
         hosting = await chloe.businesses.hosting(found)
         assert hosting.verified and hosting.mode == "hosted" and hosting.operator == "Passerelle Demo"
+        said: list[str] = []  # and ``passerelle chat`` says so
+        await BusinessCommands(chloe, lambda line: said.append(str(line))).business("biz:velo-paris")
+        assert any("hosted by Passerelle Demo" in line for line in said), said
         business = str(found.account_id)
         streams = {name: person.messages() for name, person in people.items()}
         for name, person in people.items():

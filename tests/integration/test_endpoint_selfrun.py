@@ -14,6 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from passerelle.cli.chat.businesses import BusinessCommands
 from passerelle.proto.frames import BizMeta
 from passerelle.sdk import Client, Forbidden, InvalidInput
 from passerelle.sdk.schema import TextContent
@@ -68,6 +69,9 @@ async def test_customers_on_three_apps_talk_to_one_self_run_business(
             found = await alice.businesses.find("biz:velo-paris")
             business = str(found.account_id)
             assert (await alice.businesses.hosting(found)).mode == "self_run"
+            said: list[str] = []  # and ``passerelle chat`` says so
+            await BusinessCommands(alice, lambda line: said.append(str(line))).business("biz:velo-paris")
+            assert any("end to end: the business runs its own endpoint" in line for line in said), said
             streams = {name: person.messages() for name, person in people.items()}
             for name, person in people.items():
                 await person.send_text(business, f"Bonjour, ici {name}")

@@ -1,7 +1,8 @@
 """Businesses in ``passerelle chat``: find one, see its profile, and keep one's consents — the same
 ledger every app shows, changed for every app at once (docs/business.md section 8).
 
-    /business ADDRESS|NUMBER     a business's profile: biz:velo-paris, or +33 1 23 45 67 89
+    /business ADDRESS|NUMBER     a business's profile (and who runs its endpoint, hosted or the
+                                 business itself): biz:velo-paris, or +33 1 23 45 67 89
     /optin ADDRESS SCOPE         let it start conversations with you: marketing, utility, authentication
     /optout ADDRESS SCOPE        take that back (marketing: the same as typing STOP to it)
     /consents                    your consents now, and every change you made
@@ -60,6 +61,7 @@ class BusinessCommands:
         ):
             if value:
                 self.say(Text(f"  {label:<9}{value}"))
+        self.say(await self._who_reads(found))
         mine = [
             c
             for c in (await self.client.businesses.consents()).consents
@@ -67,6 +69,20 @@ class BusinessCommands:
         ]
         given = ", ".join(f"{c.scope} {c.state}" for c in mine) or "none"
         self.say(Text(f"  consents {given} (/optin {found.address} marketing)", style="dim"))
+
+    async def _who_reads(self, found: PublicBusiness) -> Text:
+        """Who runs the business's endpoint, from the statement it signed (docs/business.md 4)."""
+        if not found.account_id or not found.endpoint:
+            return Text("  no endpoint yet: nobody can write to it", style="yellow")
+        hosting = await self.client.businesses.hosting(found)
+        if not hosting.verified:
+            return Text(f"  ⚠ its endpoint's statement does not verify: {hosting.problem}", style="red")
+        if hosting.mode == "hosted":
+            return Text(
+                f"  hosted by {hosting.operator}: that operator's endpoint can read what you write to it",
+                style="yellow",
+            )
+        return Text("  end to end: the business runs its own endpoint", style="green")
 
     async def opt_in(self, arg: str) -> None:
         await self._change(arg, granted=True)
