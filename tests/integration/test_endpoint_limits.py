@@ -1,7 +1,8 @@
 """The business's limits through the real server and a self-run endpoint (docs/business.md sections
 5 and 7): the number's throughput (130429), the pair rate to one person (131056) and the account's
-messaging-limit tier of new people reached outside a window per rolling 24 hours (131064, until the volume raises the tier), each as
-the Cloud API error envelope a bot sees on ``POST /{phone_number_id}/messages``."""
+messaging-limit tier of new people reached outside a window per rolling 24 hours (131064, until the
+volume raises the tier), each as the Cloud API error envelope a bot sees on
+``POST /{phone_number_id}/messages``."""
 
 from __future__ import annotations
 
