@@ -12,7 +12,6 @@ together on one data directory end with one key, and a crash never leaves half a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import os
 import secrets
@@ -42,7 +41,7 @@ class FileServerSecret:
     def mac(self, message: bytes) -> str:
         if self._key is None:
             raise RuntimeError("the server secret is not open yet")
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, message, "sha256").hex()  # one-shot, in C: a third of hmac.new's cost
 
 
 def load_or_create_key(path: Path) -> bytes:
