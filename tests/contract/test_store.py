@@ -38,6 +38,7 @@ async def test_a_created_account_reads_back_with_its_device_and_token(store: Sto
     token = await store.resolve_token(alice.token_hash, now=Timestamp(START))
     assert token is not None
     assert (token.device, token.account) == (alice.device.id, alice.account.id)
+    assert await store.resolve_caller(alice.token_hash, now=Timestamp(START)) == (token, alice.account)
 
 
 async def test_a_taken_alias_raises_alias_taken_and_stores_nothing(store: Store) -> None:
@@ -107,6 +108,7 @@ async def test_removing_a_device_takes_its_mailbox_keys_and_tokens_only(store: S
 
     assert await store.get_device(laptop.id) is None
     assert await store.resolve_token("laptop-token", now=Timestamp(START)) is None
+    assert await store.resolve_caller("laptop-token", now=Timestamp(START)) is None
     assert await store.fetch(laptop.id, after=MailboxPos(0), limit=10) == []
     assert await store.count_one_time_keys(laptop.id) == 0
     claimed = await store.claim_keys(alice.account.id)
@@ -153,6 +155,9 @@ async def test_tokens_expire(store: Store) -> None:
     assert await store.resolve_token("short", now=Timestamp(START + 999)) is not None
     assert await store.resolve_token("short", now=Timestamp(START + 1000)) is None
     assert await store.resolve_token("never-issued", now=Timestamp(START)) is None
+    assert await store.resolve_caller("short", now=Timestamp(START + 999)) is not None
+    assert await store.resolve_caller("short", now=Timestamp(START + 1000)) is None
+    assert await store.resolve_caller("never-issued", now=Timestamp(START)) is None
 
 
 async def test_a_challenge_is_spent_once_with_the_token_it_buys(store: Store) -> None:

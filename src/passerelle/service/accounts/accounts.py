@@ -23,7 +23,7 @@ from passerelle.domain.errors import AliasTaken, InvalidInput, NotFound, Unautho
 from passerelle.domain.ids import AccountId, AppName, DeviceId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.domain.privacy import Findability
-from passerelle.service.accounts.auth import Challenge, PhoneCodes, Tokens, token_hash
+from passerelle.service.accounts.auth import Challenge, PhoneCodes, Tokens
 from passerelle.service.accounts.passwords import (
     MAX_PASSWORD,
     MIN_PASSWORD,
@@ -348,18 +348,15 @@ class AccountService:
 
     async def caller(self, token: str) -> Caller:
         """Who presents this bearer token: its device and account (the one authentication path of
-        REST and the WebSocket hello, ``server/auth.py``). One hash and two indexed reads; raises
-        Unauthorized."""
-        owner = await self._tokens.authenticate(token)
-        account = await self._store.get_account(owner.account)
-        if account is None:
-            raise Unauthorized("unknown account")
+        REST and the WebSocket hello, ``server/auth.py``). One hash and one read of the store (the
+        token and its account); raises Unauthorized."""
+        owner, account, hashed = await self._tokens.authenticate(token)
         return Caller(
             device=owner.device,
             account=account.id,
             expires_at=owner.expires_at,
             record=account,
-            token_hash=token_hash(token),
+            token_hash=hashed,
         )
 
     # --- the signed-in person ------------------------------------------------------------------

@@ -44,7 +44,7 @@ from passerelle.service.ports import (
     ServerSecret,
     TokenStore,
 )
-from passerelle.service.records import CodeRecord, TokenRecord
+from passerelle.service.records import AccountRecord, CodeRecord, TokenRecord
 
 
 class CredentialStore(DeviceStore, TokenStore, CodeStore, Protocol):
@@ -137,13 +137,15 @@ class Tokens:
         expires = Timestamp(self._clock.now_ms() + self._limits.token_ttl_s * 1000)
         return NewToken(token=token, hash=token_hash(token), expires_at=expires)
 
-    async def authenticate(self, token: str) -> TokenRecord:
+    async def authenticate(self, token: str) -> tuple[TokenRecord, AccountRecord, str]:
+        """The token's owner, its account and the token's hash (one read); raises Unauthorized."""
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise Unauthorized(BAD_TOKEN)
-        record = await self._store.resolve_token(token_hash(token), now=self._clock.now_ms())
-        if record is None:
+        hashed = token_hash(token)
+        found = await self._store.resolve_caller(hashed, now=self._clock.now_ms())
+        if found is None:
             raise Unauthorized(BAD_TOKEN)
-        return record
+        return found[0], found[1], hashed
 
     async def challenge(self, device_id: str, *, client: ClientKey) -> Challenge:
         limits = self._limits

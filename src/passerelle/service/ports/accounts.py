@@ -68,6 +68,13 @@ class TokenStore(Protocol):
         """The live token's owner, or None when unknown, expired or its device was removed."""
         ...
 
+    async def resolve_caller(
+        self, token_hash: str, *, now: Timestamp
+    ) -> tuple[TokenRecord, AccountRecord] | None:
+        """``resolve_token`` and the owner's account, in one read (every authenticated request
+        and WebSocket ``hello`` asks both); None when either is missing."""
+        ...
+
     async def spend_challenge(
         self,
         challenge_hash: str,

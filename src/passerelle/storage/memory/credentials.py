@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from passerelle.domain.ids import AppName, DeviceId, Timestamp
-from passerelle.service.records import CodeRecord, TokenRecord
+from passerelle.service.records import AccountRecord, CodeRecord, TokenRecord
 from passerelle.storage.memory.database import ExpiringRow
 from passerelle.storage.memory.part import MemoryPart
 
@@ -26,6 +26,15 @@ class MemoryTokenStore(MemoryPart):
         if device is None:
             return None
         return TokenRecord(device=row.device, account=device.account, expires_at=row.expires_at)
+
+    async def resolve_caller(
+        self, token_hash: str, *, now: Timestamp
+    ) -> tuple[TokenRecord, AccountRecord] | None:
+        owner = await self.resolve_token(token_hash, now=now)
+        if owner is None:
+            return None
+        account = (await self._begin()).accounts.get(owner.account)
+        return None if account is None else (owner, account)
 
     async def spend_challenge(
         self,

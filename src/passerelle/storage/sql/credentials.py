@@ -5,7 +5,8 @@ functions (see ``storage.sql.txn``), and ``SqlTokenStore`` and ``SqlCodeStore``,
 from __future__ import annotations
 
 from passerelle.domain.ids import AppName, DeviceId, Timestamp
-from passerelle.service.records import CodeRecord, TokenRecord
+from passerelle.service.records import AccountRecord, CodeRecord, TokenRecord
+from passerelle.storage.sql.accounts import get_account_txn
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.part import SqlPart
 from passerelle.storage.sql.txn import Txn, count, one
@@ -48,6 +49,16 @@ def resolve_token_txn(d: Dialect, token_hash: str, now: Timestamp) -> Txn[TokenR
     if row is None:
         return None
     return TokenRecord(device=row[0], account=row[1], expires_at=row[2])
+
+
+def resolve_caller_txn(
+    d: Dialect, token_hash: str, now: Timestamp
+) -> Txn[tuple[TokenRecord, AccountRecord] | None]:
+    owner = yield from resolve_token_txn(d, token_hash, now)
+    if owner is None:
+        return None
+    account = yield from get_account_txn(d, owner.account)
+    return None if account is None else (owner, account)
 
 
 def spend_challenge_txn(
@@ -99,6 +110,11 @@ class SqlTokenStore(SqlPart):
 
     async def resolve_token(self, token_hash: str, *, now: Timestamp) -> TokenRecord | None:
         return await self._engine.read(resolve_token_txn, token_hash, now)
+
+    async def resolve_caller(
+        self, token_hash: str, *, now: Timestamp
+    ) -> tuple[TokenRecord, AccountRecord] | None:
+        return await self._engine.read(resolve_caller_txn, token_hash, now)
 
     async def spend_challenge(
         self,
