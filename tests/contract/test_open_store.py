@@ -15,6 +15,7 @@ from passerelle.domain.ids import AccountId, AppName
 from passerelle.storage import MemoryStore, PostgresStore, SqliteStore, open_store
 from passerelle.storage.sql.dialect import postgres_dialect, sqlite_dialect
 from passerelle.storage.sql.migrate import SchemaTooNew, load_migrations
+from passerelle.storage.sql.txn import Txn, count
 from passerelle.storage.sqlite.engine import SqliteEngine
 from tests.contract.conftest import new_person
 
@@ -211,4 +212,44 @@ async def test_sqlite_lazy_transactions_skip_the_disk_sync_and_every_other_commi
     # A store that chose NORMAL keeps it: lazy is never stricter or looser than asked.
     assert await reopened.transact_lazy(_remember, 4) == 1
     assert await reopened.submit(_synchronous) == 1
+    await reopened.stop()
+
+
+def _insert(d: object, value: int, fail: bool = False) -> Txn[int]:
+    changed = yield from count("INSERT INTO t (v) VALUES (?)", value)
+    if fail:
+        raise RuntimeError("after its insert")
+    return changed
+
+
+async def test_sqlite_writes_queued_together_commit_together_each_rolled_back_alone(tmp_path: Path) -> None:
+    # The writes queued behind one another share a transaction, each in a savepoint: one that
+    # raises leaves nothing behind and the others are committed, each told its own outcome.
+    engine = SqliteEngine(tmp_path / "group.db", dialect=sqlite_dialect())
+    await engine.start([])
+    await engine.submit(lambda conn: conn.execute("CREATE TABLE t (v INTEGER UNIQUE)"))
+    gate = threading.Event()
+    blocked = engine.submit(lambda conn: gate.wait(10))  # the writer thread waits: the writes queue
+    writes = [
+        asyncio.ensure_future(engine.write(_insert, 1)),
+        asyncio.ensure_future(engine.write(_insert, 2, True)),
+        asyncio.ensure_future(engine.write(_insert, 1)),  # the unique value again
+        asyncio.ensure_future(engine.write(_insert, 4)),
+    ]
+    await asyncio.sleep(0.05)  # the writes are queued
+    read = engine.submit(lambda conn: conn.execute("SELECT v FROM t").fetchall())
+    gate.set()
+    await blocked
+    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    assert outcomes[0] == 1 and outcomes[3] == 1
+    assert isinstance(outcomes[1], RuntimeError)
+    assert isinstance(outcomes[2], sqlite3.IntegrityError)
+    assert sorted(await read) == [(1,), (4,)]  # queued after them: sees them committed
+    await engine.stop()
+    reopened = SqliteEngine(tmp_path / "group.db", dialect=sqlite_dialect())
+    await reopened.start([])
+    assert sorted(await reopened.submit(lambda conn: conn.execute("SELECT v FROM t").fetchall())) == [
+        (1,),
+        (4,),
+    ]
     await reopened.stop()

@@ -7,8 +7,15 @@ Rules:
   ``call_soon_threadsafe`` only when no wake-up is already pending, so under load one wake-up
   completes every job finished meanwhile. No executor, no locks beyond the queue's.
 - Transactions are opened here only: ``transact(fn)`` runs ``fn(conn, ...)`` inside BEGIN IMMEDIATE
-  ... COMMIT (ROLLBACK if it raises), and ``write`` is ``transact`` of a transaction function
-  (``storage.sql.txn``). ``submit`` and ``read`` run outside one: each statement commits on its own.
+  ... COMMIT (ROLLBACK if it raises), and ``write`` runs a transaction function (``storage.sql.txn``)
+  the same way. ``submit`` and ``read`` run outside one: each statement commits on its own.
+- **Group commit of ``write``s**: the ``write`` jobs queued behind one another (logins' tokens,
+  settings, keys...: up to ``MAX_WRITE_GROUP``) share one BEGIN ... COMMIT, each inside its own
+  SAVEPOINT: one that raises is rolled back alone and gets its error, as in a transaction of its
+  own; the others see its effects never. Each outcome is given only after the COMMIT, so a result
+  still means "durable"; a COMMIT that fails fails them all (none was committed). Nothing waits for
+  a group to fill: it is what was queued already, so an idle server commits each write alone.
+  ``transact`` (the message path's batches) is never grouped.
 - ``transact_lazy`` is for a transaction that a power cut may undo at no cost but repeated work
   (deleting acknowledged mailbox items: they would be delivered again, and clients deduplicate):
   in WAL mode it commits with ``synchronous = NORMAL``, without waiting for the disk. It is never
@@ -45,6 +52,8 @@ from passerelle.storage.sql.txn import ALL, COUNT, ONE, Txn
 P = ParamSpec("P")
 R = TypeVar("R")
 
+MAX_WRITE_GROUP: Final = 64
+"""At most this many ``write`` jobs in one transaction."""
 SYNCHRONOUS_MODES: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 _UNAVAILABLE_CODES: Final = frozenset(
     {
@@ -59,6 +68,11 @@ _UNAVAILABLE_CODES: Final = frozenset(
 )
 
 _Job = tuple["asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+def _WRITE(conn: sqlite3.Connection) -> None:  # a marker, never called
+    """Marks a ``write`` job: its args are ``(fn, args)``, run with ``_drive`` in a group."""
+    raise AssertionError("a write job is run by _write_group")
 
 
 def translate_error(exc: BaseException) -> BaseException:
@@ -186,8 +200,14 @@ class SqliteEngine:
     async def write(
         self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """Run a transaction function in one transaction (``transact``)."""
-        return await self.transact(self._drive, fn, args, kwargs)
+        """Run a transaction function in a transaction: its own, or one shared with the ``write``s
+        queued with it, each in its own savepoint (the module's rules)."""
+        loop = self._loop
+        if loop is None or self._closing:
+            raise Unavailable("the store is closed")
+        fut: asyncio.Future[R] = loop.create_future()
+        self._jobs.put((fut, _WRITE, (fn, args), kwargs))
+        return await fut
 
     async def read(
         self, fn: Callable[Concatenate[Dialect, P], Txn[R]], *args: P.args, **kwargs: P.kwargs
@@ -266,20 +286,66 @@ class SqliteEngine:
         jobs = self._jobs
         outcomes = self._outcomes
         deliver = self._deliver
+        held: list[_Job | None] = []  # a job taken from the queue behind a group, run next
         while True:
-            job = jobs.get()
+            job = held.pop() if held else jobs.get()
             if job is None:
                 return
             fut, fn, args, kwargs = job
-            try:
-                outcomes.append((fut, True, fn(conn, *args, **kwargs)))
-            except BaseException as exc:  # forwarded to the awaiting caller, never swallowed
-                outcomes.append((fut, False, translate_error(exc)))
+            if fn is _WRITE:
+                group = [job]
+                while len(group) < MAX_WRITE_GROUP:
+                    try:
+                        queued = jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if queued is None or queued[1] is not _WRITE:
+                        held.append(queued)  # run after the group, in order
+                        break
+                    group.append(queued)
+                outcomes.extend(self._write_group(conn, group))
+            else:
+                try:
+                    outcomes.append((fut, True, fn(conn, *args, **kwargs)))
+                except BaseException as exc:  # forwarded to the awaiting caller, never swallowed
+                    outcomes.append((fut, False, translate_error(exc)))
             # Append first, then test the flag: _deliver clears the flag before draining, so an
             # outcome is either drained by a pending wake-up or schedules its own.
             if not self._wake_pending:
                 self._wake_pending = True
                 _post(loop, deliver)
+
+    def _write_group(
+        self, conn: sqlite3.Connection, group: list[_Job]
+    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+        """Run ``write`` jobs in one transaction, each in a savepoint; their outcomes once committed."""
+        if len(group) == 1:
+            fut, _, (fn, args), kwargs = group[0]
+            try:
+                return [(fut, True, _in_transaction(conn, self._drive, (fn, args, kwargs), {}))]
+            except BaseException as exc:
+                return [(fut, False, translate_error(exc))]
+        done: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fut, _, (fn, args), kwargs in group:
+                conn.execute("SAVEPOINT w")
+                try:
+                    value = self._drive(conn, fn, args, kwargs)
+                except BaseException as exc:
+                    conn.execute("ROLLBACK TO w")  # this one alone, as its own transaction would
+                    conn.execute("RELEASE w")
+                    done.append((fut, False, translate_error(exc)))
+                    continue
+                conn.execute("RELEASE w")
+                done.append((fut, True, value))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # BEGIN, a savepoint or COMMIT failed: nothing was committed
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failed = translate_error(exc)
+            return [(job[0], False, failed) for job in group]
+        return done
 
     def _deliver(self) -> None:
         """On the loop: complete every future whose job has finished."""
