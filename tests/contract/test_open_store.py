@@ -253,3 +253,33 @@ async def test_sqlite_writes_queued_together_commit_together_each_rolled_back_al
         (4,),
     ]
     await reopened.stop()
+
+
+def _insert_then_lose_the_transaction(d: object, value: int) -> Txn[int]:
+    yield from count("INSERT INTO t (v) VALUES (?)", value)
+    yield from count("ROLLBACK")  # as SQLite does by itself on a full disk or an I/O error
+    raise RuntimeError("the transaction is gone")
+
+
+async def test_sqlite_a_write_group_whose_transaction_is_lost_fails_whole_and_the_engine_goes_on(
+    tmp_path: Path,
+) -> None:
+    engine = SqliteEngine(tmp_path / "lost.db", dialect=sqlite_dialect())
+    await engine.start([])
+    await engine.submit(lambda conn: conn.execute("CREATE TABLE t (v INTEGER UNIQUE)"))
+    gate = threading.Event()
+    blocked = engine.submit(lambda conn: gate.wait(10))
+    writes = [
+        asyncio.ensure_future(engine.write(_insert, 1)),
+        asyncio.ensure_future(engine.write(_insert_then_lose_the_transaction, 2)),
+        asyncio.ensure_future(engine.write(_insert, 3)),
+    ]
+    await asyncio.sleep(0.05)
+    gate.set()
+    await blocked
+    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    # Nothing of the group was committed, so none of them is told it was: each gets the error.
+    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    assert await engine.submit(lambda conn: conn.execute("SELECT v FROM t").fetchall()) == []
+    assert await engine.write(_insert, 4) == 1
+    await engine.stop()

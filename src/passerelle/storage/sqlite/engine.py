@@ -333,6 +333,8 @@ class SqliteEngine:
                 try:
                     value = self._drive(conn, fn, args, kwargs)
                 except BaseException as exc:
+                    if not conn.in_transaction:  # SQLite rolled it all back (disk full, I/O error)
+                        raise
                     conn.execute("ROLLBACK TO w")  # this one alone, as its own transaction would
                     conn.execute("RELEASE w")
                     done.append((fut, False, translate_error(exc)))
@@ -341,9 +343,12 @@ class SqliteEngine:
                 done.append((fut, True, value))
             conn.execute("COMMIT")
         except BaseException as exc:  # BEGIN, a savepoint or COMMIT failed: nothing was committed
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             failed = translate_error(exc)
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the thread goes on; the next BEGIN says whether the connection can
             return [(job[0], False, failed) for job in group]
         return done
 
