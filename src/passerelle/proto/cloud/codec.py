@@ -12,7 +12,8 @@ from passerelle.proto.cloud.errors import CloudBodyError
 
 T = TypeVar("T")
 
-_encoder = msgspec.json.Encoder()
+_encoder = msgspec.json.Encoder(decimal_format="number")
+"""Decimals (catalog prices in the ``order`` webhook) as JSON numbers, as the Cloud API writes them."""
 _AT = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 

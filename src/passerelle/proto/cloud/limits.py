@@ -29,6 +29,10 @@ TEMPLATE_NAME_MAX: Final = 512
 TEMPLATE_PARAMETERS_MAX: Final = 100
 TEMPLATE_COMPONENTS_MAX: Final = 20
 LANGUAGE_CODE_MAX: Final = 15
+PRODUCT_LIST_ITEMS_MAX: Final = 30
+"""Products in all sections of a ``product_list`` together (at most 10 sections)."""
+ORDER_ITEMS_MAX: Final = 100
+"""Items in an order (the inbound ``order``'s ``product_items``, ``order_details``'s items)."""
 ID_MAX: Final = 256
 """Ids the bot chooses or echoes (media ids, message ids)."""
 OPAQUE_MAX: Final = 512

@@ -26,6 +26,8 @@ from passerelle.proto.cloud.limits import (
     LIST_BUTTON_MAX,
     LIST_ROWS_MAX,
     LIST_SECTIONS_MAX,
+    ORDER_ITEMS_MAX,
+    PRODUCT_LIST_ITEMS_MAX,
     ROW_DESCRIPTION_MAX,
     ROW_ID_MAX,
     ROW_TITLE_MAX,
@@ -165,25 +167,82 @@ class ListRow(Body):
     description: Annotated[str, msgspec.Meta(max_length=ROW_DESCRIPTION_MAX)] | None = None
 
 
+class ProductItemRef(Body):
+    """One product of a ``product_list`` section, by the catalog's retailer id (its SKU)."""
+
+    product_retailer_id: Id | None = None
+
+
 class ListSection(Body):
+    """A ``list`` section has ``rows``; a ``product_list`` section has ``product_items``."""
+
     title: Annotated[str, msgspec.Meta(max_length=SECTION_TITLE_MAX)] | None = None
     rows: Annotated[list[ListRow], msgspec.Meta(max_length=LIST_ROWS_MAX)] | None = None
+    product_items: Annotated[list[ProductItemRef], msgspec.Meta(max_length=PRODUCT_LIST_ITEMS_MAX)] | None = (
+        None
+    )
+
+
+class Amount(Body):
+    """A sum of money as the Cloud API's payments write it: ``value`` / ``offset`` in the currency's
+    units (``{"value": 1250, "offset": 100}`` is 12.50). Integers only: ``offset`` is 10 to the
+    power of the currency's minor-unit digits."""
+
+    value: int | None = None
+    offset: int | None = None
+
+
+class OrderDetailsItem(Body):
+    retailer_id: Id | None = None
+    name: Short | None = None
+    amount: Amount | None = None
+    quantity: int | None = None
+    sale_amount: Amount | None = None
+
+
+class OrderDetailsOrder(Body):
+    """``order_details``'s and ``order_status``'s ``parameters.order``."""
+
+    status: Short | None = None
+    description: Short | None = None
+    catalog_id: Id | None = None
+    items: Annotated[list[OrderDetailsItem], msgspec.Meta(max_length=ORDER_ITEMS_MAX)] | None = None
+    subtotal: Amount | None = None
+    tax: Amount | None = None
+    shipping: Amount | None = None
+    discount: Amount | None = None
 
 
 class CtaParameters(Body):
+    """``action.parameters``: ``cta_url`` (``display_text``, ``url``), ``catalog_message``
+    (``thumbnail_product_retailer_id``), ``order_details`` (``reference_id``, ``type``,
+    ``currency``, ``total_amount``, ``order``, ``payment_type``) and ``order_status``
+    (``reference_id``, ``order.status``, ``order.description``)."""
+
     display_text: Annotated[str, msgspec.Meta(max_length=CTA_DISPLAY_TEXT_MAX)] | None = None
     url: Url | None = None
+    thumbnail_product_retailer_id: Id | None = None
+    reference_id: Id | None = None
+    type: Short | None = None
+    payment_type: Short | None = None
+    currency: Short | None = None
+    total_amount: Amount | None = None
+    order: OrderDetailsOrder | None = None
 
 
 class Action(Body):
     """``button``: ``buttons``; ``list``: ``button`` and ``sections``; ``cta_url``: ``name`` and
-    ``parameters``."""
+    ``parameters``; ``product``: ``catalog_id`` and ``product_retailer_id``; ``product_list``:
+    ``catalog_id`` and ``sections`` of ``product_items``; ``catalog_message``, ``order_details``
+    (``review_and_pay``) and ``order_status`` (``review_order``): ``name`` and ``parameters``."""
 
     buttons: Annotated[list[ReplyButton], msgspec.Meta(max_length=BUTTONS_MAX)] | None = None
     button: Annotated[str, msgspec.Meta(max_length=LIST_BUTTON_MAX)] | None = None
     sections: Annotated[list[ListSection], msgspec.Meta(max_length=LIST_SECTIONS_MAX)] | None = None
     name: Short | None = None
     parameters: CtaParameters | None = None
+    catalog_id: Id | None = None
+    product_retailer_id: Id | None = None
 
 
 class Header(Body):

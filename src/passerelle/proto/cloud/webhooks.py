@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
+from passerelle.proto.cloud.commerce import InboundOrder, Payment
 from passerelle.proto.cloud.messages import Body, Contact, Location, always
 
 
@@ -93,6 +94,8 @@ class InboundMessage(Body):
     location: Location | None = None
     contacts: list[Contact] | None = None
     reaction: InboundReaction | None = None
+    order: InboundOrder | None = None
+    """``type: order``: a cart the customer sent (proto/cloud/commerce.py)."""
 
 
 class StatusErrorData(Body):
@@ -110,12 +113,16 @@ class StatusError(Body):
 class Status(Body):
     id: str
     status: str
-    """``sent``, ``delivered``, ``read`` or ``failed``."""
+    """``sent``, ``delivered``, ``read`` or ``failed``; for a payment (``type: payment``)
+    ``pending``, ``succeeded``, ``failed`` or ``refunded``."""
     timestamp: str
     recipient_id: str
     recipient_user_id: str | None = None
     biz_opaque_callback_data: str | None = None
     errors: list[StatusError] | None = None
+    type: str | None = None
+    """``payment`` for a payment's status (with ``payment``); absent for a message's."""
+    payment: Payment | None = None
 
 
 class UserPreference(Body):
