@@ -1,5 +1,5 @@
-"""``business_store_for``, ``webhook_store_for`` and ``endpoint_store_for``: the ``BusinessStore``, the
-``WebhookStore`` and the ``EndpointStore``
+"""``business_store_for``, ``webhook_store_for``, ``endpoint_store_for`` and ``commerce_store_for``:
+the ``BusinessStore``, the ``WebhookStore``, the ``EndpointStore`` and the ``CommerceStore``
 on the same database as a ``Store`` (its engine for SQLite and PostgreSQL, its database for the
 in-memory store)."""
 
@@ -9,13 +9,16 @@ from passerelle.service.business.endpoint_ports import EndpointStore
 from passerelle.service.business.handoff_ports import HandOffStore
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.webhook_ports import WebhookStore
+from passerelle.service.commerce.ports import CommerceStore
 from passerelle.service.ports import Store
 from passerelle.storage.memory import MemoryStore
 from passerelle.storage.memory.business import MemoryBusinessStore
+from passerelle.storage.memory.commerce import MemoryCommerceStore
 from passerelle.storage.memory.endpoints import MemoryEndpointStore
 from passerelle.storage.memory.handoffs import MemoryHandOffStore
 from passerelle.storage.memory.webhooks import MemoryWebhookStore
 from passerelle.storage.sql.business import SqlBusinessStore
+from passerelle.storage.sql.commerce import SqlCommerceStore
 from passerelle.storage.sql.endpoints import SqlEndpointStore
 from passerelle.storage.sql.handoffs import SqlHandOffStore
 from passerelle.storage.sql.store import SqlStore
@@ -52,3 +55,11 @@ def handoff_store_for(store: Store) -> HandOffStore:
     if isinstance(store, SqlStore):
         return SqlHandOffStore(store.engine)
     raise TypeError(f"no hand-off store for {type(store).__name__}")
+
+
+def commerce_store_for(store: Store) -> CommerceStore:
+    if isinstance(store, MemoryStore):
+        return MemoryCommerceStore(store)
+    if isinstance(store, SqlStore):
+        return SqlCommerceStore(store.engine)
+    raise TypeError(f"no commerce store for {type(store).__name__}")

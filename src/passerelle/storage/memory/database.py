@@ -34,6 +34,7 @@ from passerelle.service.privacy.records import ReportRecord
 from passerelle.service.records import AccountRecord, BlobRecord, CodeRecord, DeviceRecord, MailboxItem
 from passerelle.service.stories.records import StoryId, StoryRecord
 from passerelle.storage.memory.business_tables import BusinessTables
+from passerelle.storage.memory.commerce_tables import CommerceTables
 from passerelle.storage.memory.endpoint_tables import EndpointTables
 
 
@@ -150,6 +151,8 @@ class MemoryDatabase:
     """Business messaging's tables (``business_tables``)."""
     endpoints: EndpointTables = field(default_factory=EndpointTables)
     """Business endpoints and enrolment tokens (``endpoint_tables``)."""
+    commerce: CommerceTables = field(default_factory=CommerceTables)
+    """Catalogs, products, orders and payments (``memory.commerce``)."""
 
     # -- foreign keys -----------------------------------------------------------------------------
 
@@ -202,7 +205,7 @@ class MemoryDatabase:
     def drop_account(self, account: AccountId) -> bool:
         """Delete an account and every row with a foreign key to it: devices (and theirs),
         memberships, contacts and blocks both ways, member states, settings, invite links it
-        made and its group bars."""
+        made, its group bars, and its orders and their payments."""
         record = self.accounts.pop(account, None)
         if record is None:
             return False
@@ -221,6 +224,7 @@ class MemoryDatabase:
             del self.group_invites[invite]
         for bar in [k for k in self.group_bars if k[1] == account]:
             del self.group_bars[bar]
+        self.commerce.drop_orders_of(account)
         return True
 
     def device_ids(self, account: AccountId) -> list[DeviceId]:

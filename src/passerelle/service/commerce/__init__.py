@@ -1,0 +1,1 @@
+"""Commerce use cases (docs/commerce.md): catalogs, orders and payments of businesses."""
