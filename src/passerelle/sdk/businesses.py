@@ -50,6 +50,7 @@ from passerelle.proto.rest.business import (
     ReportedKind,
     SetStatement,
 )
+from passerelle.sdk.commerce import CommerceApi
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
 from passerelle.sdk.events import BusinessMismatchEvent, Contact, Message, SentMessage
 from passerelle.sdk.messaging.outbox import new_client_id
@@ -115,6 +116,14 @@ class BusinessesApi:
         self._now = now_ms or (lambda: int(time.time() * 1000))
         self._words = stop_words(words)
         self._published: Mapping[str, Sequence[str]] | None = None
+        commerce = CommerceApi(rest)
+        # Commerce (sdk/commerce.py): the catalog, orders and payments, as ``client.businesses.…``.
+        self.catalogs = commerce.catalogs
+        self.products = commerce.products
+        self.order = commerce.order
+        self.orders = commerce.orders
+        self.pay = commerce.pay
+        self.confirm_payment = commerce.confirm_payment
 
     async def find(self, query: str) -> PublicBusiness:
         """A business by address (``biz:velo-paris``) or display number; ``NotFound`` otherwise."""

@@ -21,12 +21,14 @@ from passerelle.server.declared import operations, undeclared
 from passerelle.server.endpoint.media_http import MEDIA_UPLOAD_PATH
 from passerelle.server.errors import http_exception_handler
 from passerelle.server.graph import GraphPaths, GraphRoutes, too_large
+from passerelle.server.graph_commerce import CommerceGraph
 from passerelle.server.graph_handoffs import HandOffGraphRoutes
 from passerelle.server.graph_registration import RegistrationRoutes
 from passerelle.server.logs import AccessLog
 from passerelle.server.rest import RestServices, rest_routes
 from passerelle.server.rest.business import BusinessRoutes
 from passerelle.server.rest.business_reports import BusinessReportRoutes
+from passerelle.server.rest.commerce import CommerceRoutes
 from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
 from passerelle.server.rest.endpoints import EndpointRoutes
 from passerelle.server.rest.groups import GroupRoutes
@@ -72,8 +74,20 @@ def asgi_app(wired: Wired) -> Starlette:
     )
     handoff_requests = HandOffGraphRoutes(cloud=wired.cloud, handoffs=wired.handoffs).routes()
     registration = RegistrationRoutes(wired.cloud, wired.registration).routes()
+    commerce_graph = CommerceGraph(
+        cloud=wired.cloud,
+        businesses=wired.business_store,
+        clock=wired.clock,
+        catalogs=wired.catalogs,
+        orders=wired.orders,
+        payments=wired.payments,
+    )
     graph = GraphRoutes(
-        wired.cloud, wired.blocks, wired.hosted, wired.templates, extra=[*handoff_requests, *registration]
+        wired.cloud,
+        wired.blocks,
+        wired.hosted,
+        wired.templates,
+        extra=[*handoff_requests, *registration, *commerce_graph.routes()],
     ).app()
     api: list[BaseRoute] = [
         *rest_routes(rest),
@@ -106,6 +120,9 @@ def asgi_app(wired: Wired) -> Starlette:
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
         *HandOffRoutes(handoffs=wired.handoffs, admin_token=settings.admin_token).routes(),
         *BusinessReportRoutes(accounts=accounts, feedback=wired.feedback).routes(),
+        *CommerceRoutes(
+            accounts=accounts, catalogs=wired.catalogs, orders=wired.orders, payments=wired.payments
+        ).routes(),
     ]
     missing = undeclared([*api, *graph.routes])
     if missing:

@@ -30,6 +30,7 @@ import httpx
 from passerelle.broker import open_broker
 from passerelle.config import Settings
 from passerelle.domain.business.templates import auto_approve_rule
+from passerelle.domain.ids import AccountId
 from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.endpoint.hosted import HostedEndpoints
@@ -51,6 +52,7 @@ from passerelle.service.business.evaluation import BusinessSignals, QualityEvalu
 from passerelle.service.business.feedback import BusinessFeedback
 from passerelle.service.business.handoffs import HandOffs
 from passerelle.service.business.people import BusinessPeople
+from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.preferences import MarketingPreferences
 from passerelle.service.business.records import ConsentRecord
 from passerelle.service.business.registration import WebhookRegistration
@@ -59,6 +61,11 @@ from passerelle.service.business.templates import Templates
 from passerelle.service.business.traffic import BusinessTraffic, person_blocked_by
 from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
 from passerelle.service.caches import SendCaches
+from passerelle.service.commerce.catalogs import Catalogs
+from passerelle.service.commerce.events import CommerceEvents
+from passerelle.service.commerce.orders import Orders
+from passerelle.service.commerce.payments import Payments
+from passerelle.service.commerce.sandbox import SandboxPayments
 from passerelle.service.directory.directory import Directory
 from passerelle.service.groups.groups import GroupDeviceNotices, GroupService
 from passerelle.service.limiter import RateLimiter
@@ -86,6 +93,7 @@ from passerelle.storage import open_store
 from passerelle.storage.blobs import open_blobs
 from passerelle.storage.business import (
     business_store_for,
+    commerce_store_for,
     endpoint_store_for,
     handoff_store_for,
     webhook_store_for,
@@ -205,6 +213,11 @@ class Wired:
     blocks: BlockUsers
     business_sends: BusinessSends
     templates: Templates
+    business_store: BusinessStore
+    catalogs: Catalogs
+    orders: Orders
+    payments: Payments
+    payment_provider: SandboxPayments
     signals: BusinessSignals
     feedback: BusinessFeedback
     quality: QualityEvaluation
@@ -465,6 +478,27 @@ def build(
     quality = QualityEvaluation(
         store=business_store, clock=clock, templates=templates, cap=limits.business_templates_per_waba
     )
+    commerce_store = commerce_store_for(store)
+
+    async def display_name(account: AccountId) -> str:
+        found = await store.get_account(account)
+        return "" if found is None else found.display_name
+
+    commerce_events = CommerceEvents(
+        businesses=business_store, webhooks=webhooks, clock=clock, display_name=display_name
+    )
+    catalogs = Catalogs(store=commerce_store, businesses=business_store, clock=clock)
+    orders = Orders(
+        store=commerce_store,
+        businesses=business_store,
+        events=commerce_events,
+        clock=clock,
+        person_blocked=person_blocked_by(endpoint_store, safety),
+    )
+    payment_provider = SandboxPayments()
+    payments = Payments(
+        store=commerce_store, orders=orders, provider=payment_provider, events=commerce_events, clock=clock
+    )
     privacy = PrivacyService(
         store=store,
         broker=broker,
@@ -560,6 +594,11 @@ def build(
         blocks=blocks,
         business_sends=business_sends,
         templates=templates,
+        business_store=business_store,
+        catalogs=catalogs,
+        orders=orders,
+        payments=payments,
+        payment_provider=payment_provider,
         signals=signals,
         feedback=feedback,
         quality=quality,
