@@ -50,7 +50,7 @@ from passerelle.proto.rest.business import (
     ReportedKind,
     SetStatement,
 )
-from passerelle.sdk.commerce import CommerceApi
+from passerelle.sdk.commerce import CommerceApi, order_update, shown_products
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
 from passerelle.sdk.events import BusinessMismatchEvent, Contact, Message, SentMessage
 from passerelle.sdk.messaging.outbox import new_client_id
@@ -124,6 +124,9 @@ class BusinessesApi:
         self.orders = commerce.orders
         self.pay = commerce.pay
         self.confirm_payment = commerce.confirm_payment
+        self.payment_request = commerce.payment_request
+        self.shown_products = shown_products
+        self.order_update = order_update
 
     async def find(self, query: str) -> PublicBusiness:
         """A business by address (``biz:velo-paris``) or display number; ``NotFound`` otherwise."""

@@ -90,6 +90,34 @@ def shown_products(message: Message) -> list[ShownProduct]:
     return found
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderUpdate:
+    """An ``order_status`` message: the order it is about and the status the business wrote."""
+
+    order_id: str
+    status: str
+    description: str
+
+
+def order_update(message: Message) -> OrderUpdate | None:
+    item = _interactive(message, "order_status")
+    params = (item.get("action") or {}).get("parameters") or {}
+    order = params.get("order") or {}
+    if not params.get("reference_id") or not order.get("status"):
+        return None
+    return OrderUpdate(
+        order_id=str(params["reference_id"]),
+        status=str(order["status"]),
+        description=str(order.get("description") or ""),
+    )
+
+
+def _interactive(message: Message, kind: str) -> Mapping[str, Any]:
+    cloud: Mapping[str, Any] = message.cloud or {}
+    item = cloud.get("interactive") or {}
+    return item if cloud.get("type") == "interactive" and item.get("type") == kind else {}
+
+
 class CommerceApi:
     def __init__(self, rest: RestApi) -> None:
         self._rest = rest
@@ -150,6 +178,16 @@ class CommerceApi:
         return await self._rest.call_json(
             "POST", f"/v1/orders/{_seg(order_id)}/payments", PaymentOut, body=body
         )
+
+    async def payment_request(self, message: Message, business_id: str) -> OrderOut | None:
+        """The order an ``order_details`` message asks to pay, as the server keeps it (its total is
+        what ``pay`` takes, whatever amount the message wrote); None when the message is not one or
+        names no order of one's own at this business."""
+        item = _interactive(message, "order_details")
+        reference = ((item.get("action") or {}).get("parameters") or {}).get("reference_id")
+        if not reference:
+            return None
+        return next((o for o in await self.orders(business_id) if o.order_id == reference), None)
 
     async def confirm_payment(self, payment_id: str) -> PaymentOut:
         """Complete a pending payment's step (the sandbox's authentication card)."""

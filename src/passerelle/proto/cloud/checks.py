@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from passerelle.proto.cloud.commerce_checks import COMMERCE_TYPES, check_commerce_interactive
 from passerelle.proto.cloud.errors import CloudBodyError
 from passerelle.proto.cloud.messages import (
     Contact,
@@ -175,8 +176,13 @@ def _check_contacts(contacts: list[Contact]) -> None:
 
 
 def _check_interactive(item: Interactive) -> None:
+    if item.type in COMMERCE_TYPES:
+        check_commerce_interactive(item)
+        return
     if item.type not in INTERACTIVE_TYPES:
-        raise CloudBodyError("interactive.type", "must be one of button, cta_url, list")
+        raise CloudBodyError(
+            "interactive.type", f"must be one of {', '.join(sorted(INTERACTIVE_TYPES | COMMERCE_TYPES))}"
+        )
     if item.body is None or not item.body.text:
         raise CloudBodyError("interactive.body.text", "is required")
     if item.header is not None:

@@ -34,6 +34,7 @@ from passerelle.domain.errors import Unavailable as ServerUnavailable
 from passerelle.domain.ids import AccountId, MessageId
 from passerelle.proto.cloud.checks import MEDIA_KINDS, CheckedMessage, CheckedRead, check_message_request
 from passerelle.proto.cloud.codec import decode, encode
+from passerelle.proto.cloud.commerce_checks import COMMERCE_TYPES
 from passerelle.proto.cloud.messages import MessageRequest
 from passerelle.proto.cloud.responses import SendResponse, SentContact, Success
 from passerelle.proto.cloud.responses import SentMessage as SentOut
@@ -67,6 +68,7 @@ from passerelle.server.endpoint.cloud import (
     template_content,
     text_content,
 )
+from passerelle.server.endpoint.commerce import commerce_content
 from passerelle.server.endpoint.files import EndpointFiles
 from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.people import People
@@ -250,6 +252,8 @@ class Endpoint:
             assert reaction is not None
             target = await self._ref(reaction.message_id or "", person, field="reaction.message_id")
             return reaction_content(req, wamid, target)
+        if kind == "interactive" and req.interactive is not None and req.interactive.type in COMMERCE_TYPES:
+            return await commerce_content(self.client, self.business_id, req, wamid, reply)
         return text_content(req, kind, wamid, reply)
 
     async def _media_content(
