@@ -159,6 +159,10 @@ async def test_an_order_reserves_stock_all_or_none(
     assert held is not None and held.status is OrderStatus.CANCELLED and held.updated_at == at
     assert (await shop.products_by_retailer_id(catalog.id, ["bike"]))["bike"].fields.stock == 1
     assert await shop.orders_of(BusinessId("bz_other"), alice, limit=10) == []
+    unpaid = await shop.unpaid_orders(before=Timestamp(START + 2), limit=10)
+    assert [o.id for o in unpaid] == [second.id]  # the first is cancelled; none after START + 2
+    assert await shop.add_payment(payment(second.id, "key-second"), cap=3) is not None
+    assert await shop.unpaid_orders(before=Timestamp(START + 2), limit=10) == []  # a payment under way
 
 
 async def test_one_payment_takes_an_order(store: Store, biz: BusinessStore, shop: CommerceStore) -> None:

@@ -211,6 +211,16 @@ async def test_a_catalog_sold_across_apps(
         assert (await bob.businesses.orders(shop.business_id))[0].status == "refunded"
         bell = await bob.businesses.products(shop.business_id, catalog, ids=["bell"])
         assert bell.products[0].stock == 48  # two for Alice; Bob's came back with the refund
+
+        # -- ordering without paying holds the stock for 30 minutes only --------------------------
+        hoard = await bob.businesses.order(shop.business_id, catalog, {"bike-1": 1})
+        with pytest.raises(Conflict):
+            await alice.businesses.order(shop.business_id, catalog, {"bike-1": 1})
+        server.clock.advance(31 * 60)
+        await server.running.services.janitor.run_once()
+        assert (await bob.businesses.orders(shop.business_id))[0].order_id == hoard.order_id
+        assert (await bob.businesses.orders(shop.business_id))[0].status == "cancelled"
+        assert (await alice.businesses.order(shop.business_id, catalog, {"bike-1": 1})).total == 1250
     finally:
         for person in (alice, bob, alice_chat):
             if person is not None:

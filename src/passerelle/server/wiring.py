@@ -525,6 +525,7 @@ def build(
             business_people.delete_expired,
             quality.delete_expired,
             handoffs.delete_expired,
+            orders.expire_unpaid,
         ],
         lease=a.janitor_lease,
         on_lease=metrics.janitor_leader.set,

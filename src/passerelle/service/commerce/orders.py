@@ -13,6 +13,8 @@ Rules:
 - An order is a message to the business: it opens the 24-hour window, as a person's message does,
   and the bot gets the Cloud API's inbound ``order`` message as a webhook with the server's
   ``order_id`` and ``total_amount``.
+- An order left unpaid (no payment pending or made) for 30 minutes is cancelled by the janitor and
+  its stock comes back: ordering without paying holds nothing for long.
 - The business moves the status (``POST /{order_id}/order_status``) along ``domain.commerce.orders.NEXT``;
   a cancellation before shipping gives the stock back. The person reads their orders with a business
   from any device (one history per person and business).
@@ -34,7 +36,7 @@ from passerelle.domain.commerce.orders import (
     price_cart,
 )
 from passerelle.domain.errors import Conflict, Forbidden, NotFound, TooLarge
-from passerelle.domain.ids import AccountId
+from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.cloud import unknown_object_details
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.records import SystemTokenRecord
@@ -43,6 +45,9 @@ from passerelle.service.commerce.events import CommerceEvents
 from passerelle.service.commerce.ports import CommerceStore, OrderRecord, Placed
 from passerelle.service.ports import Clock
 
+UNPAID_TTL_MS = 30 * 60 * 1000
+"""How long a pending order holds its stock without a payment under way (then it is cancelled)."""
+EXPIRE_BATCH = 500
 HISTORY_MAX = 100
 """Orders one listing answers (newest first)."""
 
@@ -133,6 +138,18 @@ class Orders:
                 Failure.PARAMETER_VALUE, "an order becomes refunded by a refund (POST /{order_id}/refunds)"
             )
         return await self.move(order, new)
+
+    async def expire_unpaid(self, now: Timestamp) -> int:
+        """The janitor's part: an order left unpaid for ``UNPAID_TTL_MS`` is cancelled and its stock
+        comes back, so that nobody can hold a business's stock by ordering without paying."""
+        stale = await self._store.unpaid_orders(before=Timestamp(now - UNPAID_TTL_MS), limit=EXPIRE_BATCH)
+        cancelled = 0
+        for order in stale:
+            if await self._store.set_order_status(
+                order.id, expected=OrderStatus.PENDING, status=OrderStatus.CANCELLED, at=now, release=True
+            ):
+                cancelled += 1
+        return cancelled
 
     async def move(self, order: OrderRecord, new: OrderStatus) -> OrderRecord:
         check_transition(order.status, new)

@@ -110,6 +110,11 @@ class CommerceStore(Protocol):
         """Only from ``expected``; ``release`` gives the lines' quantities back to the stock."""
         ...
 
+    async def unpaid_orders(self, *, before: Timestamp, limit: int) -> list[OrderRecord]:
+        """``pending`` orders created before ``before`` with no payment that is pending, succeeded or
+        refunded: the janitor cancels them and their stock comes back."""
+        ...
+
     async def add_payment(self, payment: PaymentRecord, *, cap: int) -> PaymentAdded | None:
         """Records a new payment of an order, unless one with the same key exists or another takes
         the order (``PaymentAdded.created`` False, with that one); None when the order had ``cap``

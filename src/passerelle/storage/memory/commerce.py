@@ -127,6 +127,16 @@ class MemoryCommerceStore:
                 self._give(t, held.catalog, line.retailer_id, line.quantity)
         return True
 
+    async def unpaid_orders(self, *, before: Timestamp, limit: int) -> list[OrderRecord]:
+        t = await self._begin()
+        taken = {p.order for p in t.payments.values() if p.status in TAKES_THE_ORDER}
+        found = [
+            o
+            for o in t.orders.values()
+            if o.status is OrderStatus.PENDING and o.created_at < before and o.id not in taken
+        ]
+        return sorted(found, key=lambda o: (o.created_at, o.id))[:limit]
+
     async def add_payment(self, payment: PaymentRecord, *, cap: int) -> PaymentAdded | None:
         t = await self._begin()
         of_order = [p for p in t.payments.values() if p.order == payment.order]

@@ -60,6 +60,11 @@ ORDERS_OF = (
     f"SELECT {_ORDER} FROM commerce_orders WHERE business = ? AND account = ? "
     "ORDER BY created_at DESC, id DESC LIMIT ?"
 )
+UNPAID = (
+    f"SELECT {_ORDER} FROM commerce_orders o WHERE status = 'pending' AND created_at < ? AND NOT EXISTS "
+    "(SELECT 1 FROM commerce_payments p WHERE p.order_id = o.id AND p.status IN ('pending', 'succeeded', "
+    "'refunded')) ORDER BY created_at LIMIT ?"
+)
 SET_STATUS = "UPDATE commerce_orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?"
 _PAYMENT = (
     "id, order_id, idempotency_key, amount, currency, status, provider, provider_ref, method, error, "
@@ -280,6 +285,10 @@ def set_order_status_txn(
     return True
 
 
+def unpaid_orders_txn(d: Dialect, before: Timestamp, limit: int) -> Txn[list[OrderRecord]]:
+    return [_order(r) for r in (yield from all_rows(UNPAID, before, limit))]
+
+
 def add_payment_txn(d: Dialect, p: PaymentRecord, cap: int) -> Txn[PaymentAdded | None]:
     same = yield from one(PAYMENT_BY_KEY, p.order, p.idempotency_key)
     if same is not None:
@@ -373,6 +382,9 @@ class SqlCommerceStore:
         self, order: str, *, expected: OrderStatus, status: OrderStatus, at: Timestamp, release: bool
     ) -> bool:
         return await self._engine.write(set_order_status_txn, order, expected, status, at, release)
+
+    async def unpaid_orders(self, *, before: Timestamp, limit: int) -> list[OrderRecord]:
+        return await self._engine.read(unpaid_orders_txn, before, limit)
 
     async def add_payment(self, payment: PaymentRecord, *, cap: int) -> PaymentAdded | None:
         return await self._engine.write(add_payment_txn, payment, cap)
