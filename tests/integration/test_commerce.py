@@ -7,6 +7,7 @@ declined card, a second payment, a retried payment, a replayed confirmation, a s
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from typer.testing import CliRunner
 
+from passerelle.cli.main import app as cli_app
 from passerelle.sdk import Client
 from passerelle.sdk.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import ServerHandle
@@ -62,6 +65,47 @@ def payments_in(bot: Receiver) -> list[dict[str, Any]]:
         for v in values(bot)
         if v.get("statuses") and v["statuses"][0].get("type") == "payment"
     ]
+
+
+async def test_the_cli_manages_the_catalog(
+    server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    shop = await open_shop(http, receiver)
+    runner = CliRunner()
+    env = {"PASSERELLE_SERVER_URL": server.url, "PASSERELLE_BUSINESS_TOKEN": shop.token}
+
+    async def run(*args: str) -> Any:
+        result = await asyncio.to_thread(runner.invoke, cli_app, ["business", "catalog", *args], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    catalog = (await run("create", shop.waba_id, "Vélos"))["id"]
+    assert (await run("list", shop.waba_id))["data"] == [{"id": catalog, "name": "Vélos"}]
+    await run(
+        "put",
+        catalog,
+        "--retailer-id",
+        "bike-1",
+        "--name",
+        "City bike",
+        "--price",
+        "1250",
+        "--inventory",
+        "3",
+        "--image",
+        "https://velo.example/b.jpg",
+        "--image",
+        "media:7",
+    )
+    listed = (await run("products", catalog))["data"]
+    assert [(p["retailer_id"], p["price"], p["image_url"], p["additional_image_urls"]) for p in listed] == [
+        ("bike-1", 1250, "https://velo.example/b.jpg", ["media:7"])
+    ]
+    assert await run("delete", catalog, "bike-1") == {"success": True}
+    missing = await asyncio.to_thread(
+        runner.invoke, cli_app, ["business", "catalog", "delete", catalog, "bike-1"], env=env
+    )
+    assert missing.exit_code == 1 and "400" in missing.output
 
 
 async def test_a_catalog_sold_across_apps(

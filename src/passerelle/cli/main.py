@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from passerelle.cli.backup import backup, restore
+from passerelle.cli.business.catalog import catalog as catalog_app
+from passerelle.cli.business.catalog import order as order_app
 from passerelle.cli.business.command import app as business_app
 from passerelle.cli.business.endpoints import endpoint as endpoint_admin_app
 from passerelle.cli.business.templates import template as template_app
@@ -21,6 +23,8 @@ app = typer.Typer(
 business_app.add_typer(webhook_app, name="webhook")
 business_app.add_typer(endpoint_admin_app, name="endpoint")
 business_app.add_typer(template_app, name="template")
+business_app.add_typer(catalog_app, name="catalog")
+business_app.add_typer(order_app, name="order")
 app.add_typer(business_app, name="business")
 app.add_typer(endpoint_app, name="business-endpoint")
 app.command()(backup)
