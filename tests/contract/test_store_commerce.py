@@ -159,6 +159,7 @@ async def test_an_order_reserves_stock_all_or_none(
     assert held is not None and held.status is OrderStatus.CANCELLED and held.updated_at == at
     assert (await shop.products_by_retailer_id(catalog.id, ["bike"]))["bike"].fields.stock == 1
     assert await shop.orders_of(BusinessId("bz_other"), alice, limit=10) == []
+    assert [o.id for o in await shop.orders_of_account(alice)] == [first.id, second.id]
     unpaid = await shop.unpaid_orders(before=Timestamp(START + 2), limit=10)
     assert [o.id for o in unpaid] == [second.id]  # the first is cancelled; none after START + 2
     assert await shop.add_payment(payment(second.id, "key-second"), cap=3) is not None
@@ -174,6 +175,7 @@ async def test_one_payment_takes_an_order(store: Store, biz: BusinessStore, shop
     declined = payment(placed.id, "key-declined", PaymentStatus.FAILED)
     added = await shop.add_payment(declined, cap=3)
     assert added is not None and added.created
+    assert await shop.add_payment(payment(placed.id, "key-capped-1"), cap=1) is None  # attempts capped
     first = payment(placed.id, "key-first-1")
     added = await shop.add_payment(first, cap=3)
     assert added is not None and added.created
@@ -192,4 +194,6 @@ async def test_one_payment_takes_an_order(store: Store, biz: BusinessStore, shop
     assert not await shop.change_payment(succeeded, expected=PaymentStatus.PENDING)  # already moved
     assert await shop.get_payment(first.id) == succeeded
     assert {p.id for p in await shop.payments_of(placed.id)} == {declined.id, first.id}
-    assert await shop.add_payment(payment(placed.id, "key-third-3", PaymentStatus.FAILED), cap=2) is not None
+    assert await store.erase_account(alice) is not None  # an erased person's orders and payments go
+    assert await shop.orders_of_account(alice) == []
+    assert await shop.get_payment(first.id) is None

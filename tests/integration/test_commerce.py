@@ -244,6 +244,10 @@ async def test_a_catalog_sold_across_apps(
         assert [(o.order_id, o.status, o.total) for o in history] == [(order.order_id, "shipped", 1850)]
         assert [p.status for p in history[0].payments] == ["failed", "succeeded"]
         assert await bob.businesses.orders(other.business_id) == []
+        exported = (await alice.privacy.export())["orders"]  # her data export holds her orders, not Bob's
+        assert [(o["order_id"], o["total"], [p["status"] for p in o["payments"]]) for o in exported] == [
+            (order.order_id, 1850, ["failed", "succeeded"])
+        ]
 
         # -- a refund, once ---------------------------------------------------------------------------
         refund = await bot.post(f"/{second.order_id}/refunds")

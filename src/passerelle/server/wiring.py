@@ -513,6 +513,7 @@ def build(
         erasers=[stories.erase_account, media.erase_account, business_people.erase_account],
         business=business_people,
         on_block=feedback.blocked,
+        orders=payments.export,
     )
     janitor = Janitor(
         mailbox=store,

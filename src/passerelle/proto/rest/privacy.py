@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 from passerelle.proto.rest.accounts import PublishedDevice
 from passerelle.proto.rest.base import Answer, Body, Short, Text
 from passerelle.proto.rest.business import ConsentOut
+from passerelle.proto.rest.commerce import OrderOut
 from passerelle.proto.rest.conversations import ConversationInfo
 
 MAX_REPORTED_TEXT = 4096
@@ -268,4 +269,6 @@ class Export(Answer, frozen=True, kw_only=True):
     stories: list[ExportedStory]
     group_bars: list[GroupBar]
     business_consents: ExportedConsents
+    orders: list[OrderOut]
+    """The caller's orders at businesses, with their payments (§15.5)."""
     pending_code: PendingCode | None

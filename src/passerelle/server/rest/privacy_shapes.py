@@ -14,6 +14,7 @@ from passerelle.proto.rest import privacy as wire
 from passerelle.proto.rest.base import Answer
 from passerelle.server.rest.accounts import device_json
 from passerelle.server.rest.business import consent_out
+from passerelle.server.rest.commerce import order_out
 from passerelle.server.rest.conversations import conversation_json
 from passerelle.service.privacy.privacy import PrivacyChoices
 from passerelle.service.privacy.records import (
@@ -111,6 +112,7 @@ def export_json(data: AccountExport, *, exported_at: int) -> wire.Export:
             current=[consent_out(c) for c in data.business_consents],
             ledger=[consent_out(c) for c in data.business_consent_ledger],
         ),
+        orders=[order_out(o, list(p)) for o, p in data.orders],
         pending_code=(
             None
             if data.pending_code_expires_at is None

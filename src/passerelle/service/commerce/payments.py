@@ -170,6 +170,12 @@ class Payments:
         assert held is not None
         return held
 
+    async def export(self, account: AccountId) -> list[tuple[OrderRecord, list[PaymentRecord]]]:
+        """The person's orders at every business with their payments (their data export)."""
+        return [
+            (o, await self._store.payments_of(o.id)) for o in await self._store.orders_of_account(account)
+        ]
+
     async def of_order(self, order: OrderRecord) -> list[PaymentRecord]:
         return await self._store.payments_of(order.id)
 

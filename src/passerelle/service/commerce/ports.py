@@ -104,6 +104,10 @@ class CommerceStore(Protocol):
         """Newest first."""
         ...
 
+    async def orders_of_account(self, account: AccountId) -> list[OrderRecord]:
+        """Every order of the person, at every business, oldest first (the export)."""
+        ...
+
     async def set_order_status(
         self, order: str, *, expected: OrderStatus, status: OrderStatus, at: Timestamp, release: bool
     ) -> bool:

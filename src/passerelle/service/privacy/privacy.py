@@ -30,6 +30,7 @@ from passerelle.domain.privacy import Findability
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.business.people import BusinessPeople
+from passerelle.service.commerce.ports import OrderRecord, PaymentRecord
 from passerelle.service.directory.directory import Directory
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging.messaging import MessagingService
@@ -71,6 +72,8 @@ Blocked = Callable[[AccountId, AccountId], Awaitable[None]]
 """(blocker, blocked), once the block is committed."""
 
 Eraser = Callable[[AccountId], Awaitable[object]]
+OrdersExport = Callable[[AccountId], Awaitable[Sequence[tuple[OrderRecord, Sequence[PaymentRecord]]]]]
+"""The person's orders at businesses with their payments (``service.commerce``), for the export."""
 """Deletes what another part keeps about an account outside the database transaction (media
 blobs' files); runs before the account's rows go."""
 
@@ -102,6 +105,7 @@ class PrivacyService:
         erasers: Sequence[Eraser] = (),
         business: BusinessPeople | None = None,
         on_block: Blocked | None = None,
+        orders: OrdersExport | None = None,
     ) -> None:
         self._store = store
         self._broker = broker
@@ -117,6 +121,7 @@ class PrivacyService:
         self._business = business
         self._on_block = on_block
         """Told of each block once it is committed (a business's quality: ``BusinessFeedback``)."""
+        self._orders = orders
 
     # --- contacts -----------------------------------------------------------------------------------
 
@@ -291,12 +296,16 @@ class PrivacyService:
         stories = [await self._store.get_story(s) for s in await self._store.stories_by(caller.id)]
         consents = () if self._business is None else tuple(await self._business.consents(caller.id))
         ledger = () if self._business is None else tuple(await self._business.ledger(caller.id))
+        orders = (
+            () if self._orders is None else tuple((o, tuple(p)) for o, p in await self._orders(caller.id))
+        )
         return dataclasses.replace(
             found,
             uploads=tuple(uploads),
             stories=tuple(s for s in stories if s is not None),
             business_consents=consents,
             business_consent_ledger=ledger,
+            orders=orders,
         )
 
     async def erase(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MessageId, Timestamp
 from passerelle.domain.safety import LastSeenVisibility, MemberState, MessageFrom
 from passerelle.service.business.records import ConsentRecord
+from passerelle.service.commerce.ports import OrderRecord, PaymentRecord
 from passerelle.service.records import AccountRecord, BlobRecord, ConversationRecord, DeviceRecord
 from passerelle.service.stories.records import StoryRecord
 
@@ -122,6 +123,8 @@ class AccountExport:
     """The person's consents to businesses now (docs/business.md section 8)."""
     business_consent_ledger: tuple[ConsentRecord, ...] = ()
     """Every consent change the person made, oldest first."""
+    orders: tuple[tuple[OrderRecord, tuple[PaymentRecord, ...]], ...] = ()
+    """The person's orders at businesses, with their payments (docs/commerce.md)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

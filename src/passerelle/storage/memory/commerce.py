@@ -114,6 +114,12 @@ class MemoryCommerceStore:
         mine = [o for o in t.orders.values() if o.business == business and o.account == account]
         return sorted(mine, key=lambda o: (o.created_at, o.id), reverse=True)[:limit]
 
+    async def orders_of_account(self, account: AccountId) -> list[OrderRecord]:
+        t = await self._begin()
+        return sorted(
+            (o for o in t.orders.values() if o.account == account), key=lambda o: (o.created_at, o.id)
+        )
+
     async def set_order_status(
         self, order: str, *, expected: OrderStatus, status: OrderStatus, at: Timestamp, release: bool
     ) -> bool:

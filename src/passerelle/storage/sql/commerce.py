@@ -65,6 +65,7 @@ UNPAID = (
     "(SELECT 1 FROM commerce_payments p WHERE p.order_id = o.id AND p.status IN ('pending', 'succeeded', "
     "'refunded')) ORDER BY created_at LIMIT ?"
 )
+ORDERS_OF_ACCOUNT = f"SELECT {_ORDER} FROM commerce_orders WHERE account = ? ORDER BY created_at, id"
 SET_STATUS = "UPDATE commerce_orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?"
 _PAYMENT = (
     "id, order_id, idempotency_key, amount, currency, status, provider, provider_ref, method, error, "
@@ -271,6 +272,10 @@ def orders_of_txn(d: Dialect, business: BusinessId, account: AccountId, limit: i
     return [_order(r) for r in (yield from all_rows(ORDERS_OF, business, account, limit))]
 
 
+def orders_of_account_txn(d: Dialect, account: AccountId) -> Txn[list[OrderRecord]]:
+    return [_order(r) for r in (yield from all_rows(ORDERS_OF_ACCOUNT, account))]
+
+
 def set_order_status_txn(
     d: Dialect, order: str, expected: OrderStatus, status: OrderStatus, at: Timestamp, release: bool
 ) -> Txn[bool]:
@@ -377,6 +382,9 @@ class SqlCommerceStore:
 
     async def orders_of(self, business: BusinessId, account: AccountId, *, limit: int) -> list[OrderRecord]:
         return await self._engine.read(orders_of_txn, business, account, limit)
+
+    async def orders_of_account(self, account: AccountId) -> list[OrderRecord]:
+        return await self._engine.read(orders_of_account_txn, account)
 
     async def set_order_status(
         self, order: str, *, expected: OrderStatus, status: OrderStatus, at: Timestamp, release: bool
