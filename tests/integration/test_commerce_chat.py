@@ -246,6 +246,15 @@ async def test_products_orders_and_payment_requests_in_chat(
             ):
                 refused = await bot.send({"recipient": bob_id, **cold})
                 assert refused.status_code == 400 and refused.json()["error"]["code"] == 131047
+            # His order is a message to the business: the window opens again and the bot may answer.
+            await bob.businesses.order(shop.business_id, catalog, {"bell": 1})
+            again = await bot.send(
+                {
+                    "recipient": bob_id,
+                    **interactive("product", action={"catalog_id": catalog, "product_retailer_id": "bell"}),
+                }
+            )
+            assert again.status_code == 200, again.text
         finally:
             await bot.aclose()
             await graph.aclose()

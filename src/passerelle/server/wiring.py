@@ -492,6 +492,7 @@ def build(
         store=commerce_store,
         businesses=business_store,
         events=commerce_events,
+        sends=business_sends,
         clock=clock,
         person_blocked=person_blocked_by(endpoint_store, safety),
     )

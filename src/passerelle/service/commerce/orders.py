@@ -40,6 +40,7 @@ from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.cloud import unknown_object_details
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.records import SystemTokenRecord
+from passerelle.service.business.sends import BusinessSends
 from passerelle.service.commerce.catalogs import new_id
 from passerelle.service.commerce.events import CommerceEvents
 from passerelle.service.commerce.ports import CommerceStore, OrderRecord, Placed
@@ -62,12 +63,14 @@ class Orders:
         store: CommerceStore,
         businesses: BusinessStore,
         events: CommerceEvents,
+        sends: BusinessSends,
         clock: Clock,
         person_blocked: Blocked | None = None,
     ) -> None:
         self._store = store
         self._businesses = businesses
         self._events = events
+        self._sends = sends
         self._clock = clock
         self._person_blocked = person_blocked
 
@@ -104,7 +107,7 @@ class Orders:
             raise TooLarge(
                 f"at most {OPEN_ORDERS_MAX} pending and {ORDERS_MAX} orders in all with one business"
             )
-        await self._businesses.note_inbound(business.id, account, at=now)
+        await self._sends.note_inbound(business=business.id, person=account)
         await self._events.ordered(order)
         return order
 
