@@ -162,8 +162,11 @@ async def test_an_order_reserves_stock_all_or_none(
     assert [o.id for o in await shop.orders_of_account(alice)] == [first.id, second.id]
     unpaid = await shop.unpaid_orders(before=Timestamp(START + 2), limit=10)
     assert [o.id for o in unpaid] == [second.id]  # the first is cancelled; none after START + 2
-    assert await shop.add_payment(payment(second.id, "key-second"), cap=3) is not None
+    under_way = dataclasses.replace(payment(second.id, "key-second"), updated_at=Timestamp(START + 5))
+    assert await shop.add_payment(under_way, cap=3) is not None
     assert await shop.unpaid_orders(before=Timestamp(START + 2), limit=10) == []  # a payment under way
+    stale = await shop.unpaid_orders(before=Timestamp(START + 6), limit=10)  # ... for too long now
+    assert [o.id for o in stale] == [second.id]
 
 
 async def test_one_payment_takes_an_order(store: Store, biz: BusinessStore, shop: CommerceStore) -> None:

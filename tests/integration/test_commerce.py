@@ -262,12 +262,17 @@ async def test_a_catalog_sold_across_apps(
 
         # -- ordering without paying holds the stock for 30 minutes only --------------------------
         hoard = await bob.businesses.order(shop.business_id, catalog, {"bike-1": 1})
+        abandoned = await bob.businesses.pay(hoard.order_id, AUTHENTICATE, idempotency_key="bob-hoard-1")
+        assert abandoned.status == "pending"  # and he never completes it
         with pytest.raises(Conflict):
             await alice.businesses.order(shop.business_id, catalog, {"bike-1": 1})
         server.clock.advance(31 * 60)
         await server.running.services.janitor.run_once()
-        assert (await bob.businesses.orders(shop.business_id))[0].order_id == hoard.order_id
-        assert (await bob.businesses.orders(shop.business_id))[0].status == "cancelled"
+        [latest, *_] = await bob.businesses.orders(shop.business_id)
+        assert (latest.order_id, latest.status) == (hoard.order_id, "cancelled")
+        assert [(p.status, p.error.split(":")[0]) for p in latest.payments] == [("failed", "expired")]
+        await receiver.wait_until(lambda r: len(payments_in(r)) == 7)
+        assert [p["status"] for p in payments_in(receiver)[5:]] == ["pending", "failed"]
         assert (await alice.businesses.order(shop.business_id, catalog, {"bike-1": 1})).total == 1250
     finally:
         for person in (alice, bob, alice_chat):

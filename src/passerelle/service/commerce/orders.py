@@ -13,8 +13,9 @@ Rules:
 - An order is a message to the business: it opens the 24-hour window, as a person's message does,
   and the bot gets the Cloud API's inbound ``order`` message as a webhook with the server's
   ``order_id`` and ``total_amount``.
-- An order left unpaid (no payment pending or made) for 30 minutes is cancelled by the janitor and
-  its stock comes back: ordering without paying holds nothing for long.
+- An order left unpaid for 30 minutes (no payment, or one still pending 30 minutes after it last
+  changed) is cancelled by the janitor and its stock comes back: ordering without paying holds
+  nothing for long; the stale pending payment fails (``expired``, told to the bot).
 - The business moves the status (``POST /{order_id}/order_status``) along ``domain.commerce.orders.NEXT``;
   a cancellation before shipping gives the stock back. The person reads their orders with a business
   from any device (one history per person and business).
@@ -22,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 
 from passerelle.domain.business.errors import CloudApiError, Failure
@@ -35,6 +37,7 @@ from passerelle.domain.commerce.orders import (
     check_transition,
     price_cart,
 )
+from passerelle.domain.commerce.payments import PaymentStatus
 from passerelle.domain.errors import Conflict, Forbidden, NotFound, TooLarge
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.cloud import unknown_object_details
@@ -143,11 +146,22 @@ class Orders:
         return await self.move(order, new)
 
     async def expire_unpaid(self, now: Timestamp) -> int:
-        """The janitor's part: an order left unpaid for ``UNPAID_TTL_MS`` is cancelled and its stock
-        comes back, so that nobody can hold a business's stock by ordering without paying."""
+        """The janitor's part: an order left unpaid for ``UNPAID_TTL_MS`` (no payment, or one left
+        pending that long) is cancelled and its stock comes back, so that nobody can hold a business's
+        stock by ordering without paying; a pending payment left behind fails (``expired``)."""
         stale = await self._store.unpaid_orders(before=Timestamp(now - UNPAID_TTL_MS), limit=EXPIRE_BATCH)
         cancelled = 0
         for order in stale:
+            for payment in await self._store.payments_of(order.id):
+                if payment.status is PaymentStatus.PENDING:  # its step was never completed
+                    expired = dataclasses.replace(
+                        payment,
+                        status=PaymentStatus.FAILED,
+                        error="expired:The payment was not completed in time.",
+                        updated_at=now,
+                    )
+                    if await self._store.change_payment(expired, expected=PaymentStatus.PENDING):
+                        await self._events.paid(order, expired)
             if await self._store.set_order_status(
                 order.id, expected=OrderStatus.PENDING, status=OrderStatus.CANCELLED, at=now, release=True
             ):

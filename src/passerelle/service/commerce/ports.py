@@ -115,8 +115,9 @@ class CommerceStore(Protocol):
         ...
 
     async def unpaid_orders(self, *, before: Timestamp, limit: int) -> list[OrderRecord]:
-        """``pending`` orders created before ``before`` with no payment that is pending, succeeded or
-        refunded: the janitor cancels them and their stock comes back."""
+        """``pending`` orders created before ``before`` with no payment that succeeded or was refunded,
+        nor one pending that changed since ``before``: the janitor cancels them (and fails their stale
+        pending payments) and their stock comes back."""
         ...
 
     async def add_payment(self, payment: PaymentRecord, *, cap: int) -> PaymentAdded | None:

@@ -135,7 +135,12 @@ class MemoryCommerceStore:
 
     async def unpaid_orders(self, *, before: Timestamp, limit: int) -> list[OrderRecord]:
         t = await self._begin()
-        taken = {p.order for p in t.payments.values() if p.status in TAKES_THE_ORDER}
+        taken = {
+            p.order
+            for p in t.payments.values()
+            if p.status in TAKES_THE_ORDER
+            and (p.status is not PaymentStatus.PENDING or p.updated_at >= before)
+        }
         found = [
             o
             for o in t.orders.values()

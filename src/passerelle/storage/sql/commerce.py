@@ -62,8 +62,8 @@ ORDERS_OF = (
 )
 UNPAID = (
     f"SELECT {_ORDER} FROM commerce_orders o WHERE status = 'pending' AND created_at < ? AND NOT EXISTS "
-    "(SELECT 1 FROM commerce_payments p WHERE p.order_id = o.id AND p.status IN ('pending', 'succeeded', "
-    "'refunded')) ORDER BY created_at LIMIT ?"
+    "(SELECT 1 FROM commerce_payments p WHERE p.order_id = o.id AND (p.status IN ('succeeded', 'refunded') "
+    "OR (p.status = 'pending' AND p.updated_at >= ?))) ORDER BY created_at LIMIT ?"
 )
 ORDERS_OF_ACCOUNT = f"SELECT {_ORDER} FROM commerce_orders WHERE account = ? ORDER BY created_at, id"
 SET_STATUS = "UPDATE commerce_orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?"
@@ -291,7 +291,7 @@ def set_order_status_txn(
 
 
 def unpaid_orders_txn(d: Dialect, before: Timestamp, limit: int) -> Txn[list[OrderRecord]]:
-    return [_order(r) for r in (yield from all_rows(UNPAID, before, limit))]
+    return [_order(r) for r in (yield from all_rows(UNPAID, before, before, limit))]
 
 
 def add_payment_txn(d: Dialect, p: PaymentRecord, cap: int) -> Txn[PaymentAdded | None]:
