@@ -271,6 +271,8 @@ async def test_a_catalog_sold_across_apps(
         [latest, *_] = await bob.businesses.orders(shop.business_id)
         assert (latest.order_id, latest.status) == (hoard.order_id, "cancelled")
         assert [(p.status, p.error.split(":")[0]) for p in latest.payments] == [("failed", "expired")]
+        late = await bob.businesses.confirm_payment(abandoned.payment_id)  # too late: nothing is taken
+        assert late.status == "failed" and hoard.order_id not in sandbox.captured
         await receiver.wait_until(lambda r: len(payments_in(r)) == 7)
         assert [p["status"] for p in payments_in(receiver)[5:]] == ["pending", "failed"]
         assert (await alice.businesses.order(shop.business_id, catalog, {"bike-1": 1})).total == 1250

@@ -16,6 +16,8 @@ for development and tests). ``Payments`` is the use case:
 - Each status a payment takes is told to the business's bot (``pending``, ``succeeded``,
   ``failed``, ``refunded``) as a signed webhook, once: a status is written only from the status the
   payment was read with, and only the writer that moved it enqueues the event.
+- A charge that succeeds for a payment the janitor expired meanwhile (its order cancelled) is
+  refunded at once: no money is kept for an order that is not.
 - A paid order moves from ``pending`` to ``processing``; a refund (the business's, of a succeeded
   payment) moves it to ``refunded`` and gives its stock back when it had not shipped.
 """
@@ -200,6 +202,11 @@ class Payments:
         if not await self._store.change_payment(moved, expected=PaymentStatus.PENDING):
             held = await self._store.get_payment(payment.id)  # another request settled it first
             assert held is not None
+            if status is PaymentStatus.SUCCEEDED and held.status is PaymentStatus.FAILED:
+                # The janitor expired it meanwhile (the order is cancelled): give the money back.
+                await self._provider.refund(
+                    idempotency_key=f"void-{payment.id}", ref=charge.ref, amount=payment.amount
+                )
             return held
         if status is PaymentStatus.SUCCEEDED:
             current = await self._store.get_order(order.id)
