@@ -40,10 +40,15 @@ def tiny_png(marker: bytes, width: int = 160, height: int = 100) -> bytes:
 
 
 async def open_app(browser: Browser, server: ServerHandle, app: str) -> Page:
+    return await open_app_at(browser, server.url, app)
+
+
+async def open_app_at(browser: Browser, base_url: str, app: str) -> Page:
+    """The page of ``app`` on the server at ``base_url``, ready, with no script error."""
     page = await (await browser.new_context()).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{server.url}/app/{app}/")
+    await page.goto(f"{base_url}/app/{app}/")
     await page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
     assert not errors, errors
     return page

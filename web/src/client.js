@@ -1,6 +1,8 @@
 // A Passerelle device in the page: registration, keys, lookup, 1:1 sends and receives (docs/protocol.md
 // sections 4 to 6). All encryption goes through crypto.js; all traffic through api.js.
 import { ApiError, Rest, Socket } from "./api.js";
+import { Businesses } from "./businesses.js";
+import { INTERACTIVE, keptCloud, numbered } from "./cloud.js";
 import { CryptoWorker } from "./crypto-client.js";
 import { ALG, decryptFile, encryptFile, standIn } from "./media.js";
 import { safetyNumber } from "./safety.js";
@@ -109,6 +111,7 @@ export class Client extends EventTarget {
     this.frames = Promise.resolve(); // server frames are handled one at a time, in order
     this.media = new Map(); // blob id -> object URL of the decrypted file
     this.recovering = new Map(); // "account/device" -> when we last asked it to send again
+    this.businesses = new Businesses(this);
   }
 
   static async open(app) {
@@ -951,10 +954,21 @@ export class Client extends EventTarget {
 
   // --- sending --------------------------------------------------------------------------------
 
-  /** Sends a text (a reply when `replyTo` is one of the conversation's messages). */
-  async sendText(accountId, text, { replyTo = null } = {}) {
+  /**
+   * Sends a text (a reply when `replyTo` is one of the conversation's messages). To a business: a
+   * number typed after its choices on an app without buttons is the tap of that choice, and a stop
+   * word revokes its marketing first (docs/protocol.md section 11.3, docs/business.md section 8).
+   * `cloud`: a business message's object (a tap, Businesses.tap), sent as is.
+   */
+  async sendText(accountId, text, { replyTo = null, cloud = null, asTyped = false } = {}) {
+    if (!asTyped) {
+      const offered = this.businesses.typed(accountId, text);
+      if (offered) return this.businesses.tap(accountId, offered.message, offered.choice);
+      await this.businesses.stopBeforeSending(accountId, text);
+    }
     const conv = await this.conversationWith(accountId);
     const content = { id: clientId(), ts: Date.now(), msgtype: "text", body: text };
+    if (cloud) content.cloud = cloud;
     const message = { id: content.id, from: this.state.me.account, body: text, ts: content.ts, mine: true };
     const mentions = this.has("mention") ? mentionsIn(text, [[accountId, (await this.person(accountId).catch(() => ({}))).display_name]]) : [];
     if (mentions.length) {
@@ -1432,6 +1446,13 @@ export class Client extends EventTarget {
     const body = typeof content.body === "string" ? content.body : "";
     let text = content.msgtype === "text" ? body : content.fallback || fallbackFor(content);
     const message = { id: content.id, mid: item.mid, from: item.from, body: text, ts: item.ts, mine: fromMe };
+    const cloud = content.msgtype === "text" && !fromMe && this.businesses.isBusiness(item.from) ? keptCloud(content.cloud) : null;
+    if (cloud) {
+      // a business's content (docs/business.md section 6); without buttons, its choices numbered (section 11.3)
+      message.cloud = cloud;
+      const shown = this.has(INTERACTIVE) ? null : numbered(cloud, body);
+      if (shown !== null) message.body = shown;
+    }
     const ref = content.in_reply_to;
     if (content.msgtype === "text" && ref && typeof ref.id === "string") {
       if (this.has("reply")) message.replyTo = { id: ref.id, sender: ref.sender, quote: String(ref.quote || "").slice(0, 80) };

@@ -11,7 +11,7 @@ const OPS = [
   "verifyDevice", "verifyOneTimeKey", "deviceKeys", "loginSignature", "newOneTimeKeys", "newFallbackKey",
   "hasSession", "startSession", "encrypt", "decrypt", "outboundInfo", "newOutbound", "markShared",
   "discardOutbound", "roomKey", "encryptGroup", "addRoomKey", "decryptGroup", "exportOwn", "addForwardedKey",
-  "withoutSession", "seal",
+  "withoutSession", "seal", "verifySignature",
 ];
 
 export class CryptoWorker {

@@ -5,7 +5,7 @@
 // non-extractable key: store.js), so the pickles never cross over either. It is the one place that
 // imports the Olm library (crypto.js), so that library can be swapped behind this boundary.
 import "./worker-window.js";
-import { DeviceCrypto, initCrypto, verifyDevice, verifyOneTimeKey } from "./crypto.js";
+import { DeviceCrypto, initCrypto, verifyDevice, verifyOneTimeKey, verifySignature } from "./crypto.js";
 import { LocalStore } from "./store.js";
 
 let device = null;
@@ -66,6 +66,7 @@ const OPS = {
   },
   verifyDevice: (d) => verifyDevice(d),
   verifyOneTimeKey: (d, otk) => verifyOneTimeKey(d, otk),
+  verifySignature: (key, message, signature) => verifySignature(key, message, signature),
   deviceKeys: (name) => need().deviceKeys(name),
   loginSignature: (challenge, deviceId) => need().loginSignature(challenge, deviceId),
   newOneTimeKeys: (count) => need().newOneTimeKeys(count),

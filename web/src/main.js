@@ -1,5 +1,7 @@
 // The page: one app (its name comes from the URL, /app/<name>/), its sign-up or log-in form, then its
 // conversations. Rendering is plain DOM; every control has a label and works from the keyboard.
+import { Businesses } from "./businesses.js";
+import { renderCloud, renderProfile } from "./business-view.js";
 import { Client } from "./client.js";
 import { TIMERS, timerLabel } from "./timers.js";
 
@@ -165,7 +167,7 @@ function renderChat() {
   const find = el(
     "form",
     { id: "find", role: "search" },
-    field("Find a person by address (e.g. chat:+33612345678, photo:alice, social:marie.d)", "address", {
+    field("Find a person by address (e.g. chat:+33612345678, photo:alice, social:marie.d) or a business (biz:velo-paris, or its number)", "address", {
       required: true,
       autocomplete: "off",
     }),
@@ -174,7 +176,13 @@ function renderChat() {
   find.addEventListener("submit", (event) => {
     event.preventDefault();
     guarded(async () => {
-      const person = await client.lookup($("#f-address").value.trim());
+      const query = $("#f-address").value.trim();
+      let person;
+      if (Businesses.names(query)) {
+        const business = await client.businesses.find(query);
+        if (!business.account_id) throw new Error(`${business.name} cannot be reached yet (it has no endpoint).`);
+        person = await client.person(business.account_id);
+      } else person = await client.lookup(query);
       await client.conversationWith(person.account_id);
       await client.save();
       open(person.account_id);
@@ -217,6 +225,7 @@ function renderChat() {
     el("h2", { id: "thread-title" }, "No conversation open"),
     el("p", { id: "last-seen", hidden: true }),
     el("div", { id: "members", hidden: true }),
+    el("div", { id: "biz-profile", hidden: true }),
     el(
       "p",
       { id: "safety-row", class: "actions", hidden: true },
@@ -995,10 +1004,35 @@ function showLastSeen(accountId) {
   );
 }
 
+/** The profile of the business on screen, its hosting statement checked here (docs/business.md section 4). */
+function showBusiness(accountId) {
+  const box = $("#biz-profile");
+  box.hidden = true;
+  if (!accountId || !client.businesses.isBusiness(accountId)) return;
+  guarded(async () => {
+    const business = await client.businesses.of(accountId);
+    if (!business || current !== accountId) return;
+    const [hosting, consents] = await Promise.all([client.businesses.hosting(business), client.businesses.consents()]);
+    const marketing = consents.consents.find((c) => c.business_id === business.business_id && c.scope === "marketing");
+    const again = (work) => () => guarded(async () => {
+      await work();
+      showBusiness(accountId);
+    });
+    if (current !== accountId) return;
+    box.replaceChildren(
+      renderProfile(business, hosting, marketing && marketing.state, {
+        onStop: again(() => client.businesses.revoke(business.business_id, "marketing")),
+        onResume: again(() => client.businesses.optIn(business.business_id, "marketing")),
+      }),
+    );
+    box.hidden = false;
+  });
+}
+
 function closeThread() {
   current = null;
   $("#thread-title").textContent = "No conversation open";
-  for (const id of ["#composer", "#safety-row", "#safety", "#request", "#last-seen"]) $(id).hidden = true;
+  for (const id of ["#composer", "#safety-row", "#safety", "#request", "#last-seen", "#biz-profile"]) $(id).hidden = true;
   $("#messages").replaceChildren();
   renderList();
 }
@@ -1021,6 +1055,7 @@ function open(accountId) {
   $("#members").hidden = !group;
   showLastSeen(group ? null : accountId);
   if (group) renderMembers(conv);
+  showBusiness(group ? null : accountId);
   $("#safety").hidden = true;
   typers.clear();
   $("#typing").textContent = "";
@@ -1146,13 +1181,16 @@ function renderMessage(conv, m) {
     }
   }
   const reactions = Object.entries(m.reactions || {});
+  const rich = m.cloud && !m.deleted && has("interactive")
+    ? renderCloud(m.cloud, (choice) => guarded(() => client.businesses.tap(m.from, m, choice)), m.mid === undefined)
+    : null;
   return el(
     "li",
     { class: `${m.mine ? "mine" : "theirs"}${m.deleted ? " deleted" : ""}`, "data-status": m.status, "data-id": m.id, "data-key": `${m.from} ${m.id}` },
     el("span", { class: "who" }, m.mine ? "You" : personName(m.from)),
     m.replyTo ? el("blockquote", { class: "quote" }, m.replyTo.quote) : null,
     m.attachment && !m.deleted ? renderAttachment(m) : null,
-    el("span", { class: "body" }, ...(m.deleted ? ["Message deleted"] : withMentions(m))),
+    rich ? el("span", { class: "biz" }, ...rich) : el("span", { class: "body" }, ...(m.deleted ? ["Message deleted"] : withMentions(m))),
     reactions.length
       ? el(
           "span",

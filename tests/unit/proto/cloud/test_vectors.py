@@ -1,0 +1,33 @@
+"""The shared vectors of a business's content as a person's app shows it (vectors.json): the Python
+side. web/test/cloud.test.mjs checks the web apps against the same file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, is_stop, stop_words
+from passerelle.proto.cloud.content import choices, interactive_reply, numbered, typed_choice
+
+VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", VECTORS["content"], ids=lambda c: c["name"])
+def test_content(case: dict[str, Any]) -> None:
+    cloud, body = case["cloud"], case["body"]
+    assert [[k, *v] for k, v in choices(cloud).items()] == case["choices"]
+    assert numbered(cloud, body) == case["numbered"]
+    for typed, expected in case["typed"].items():
+        assert typed_choice(cloud, typed) == expected, typed
+
+
+def test_taps_and_stop_words() -> None:
+    for tap in VECTORS["taps"]:
+        choice_id, kind, title, description = tap["choice"]
+        assert interactive_reply(kind, choice_id, title, description) == tap["cloud"]
+    words = stop_words(DEFAULT_STOP_WORDS)
+    for text, expected in VECTORS["stop"].items():
+        assert is_stop(text, words) is expected, text

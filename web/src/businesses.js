@@ -1,0 +1,134 @@
+// A person's side of business messaging in the page (docs/protocol.md section 15.1, docs/business.md
+// sections 2, 4, 6 and 8), as the Python SDK's client.businesses does it: finding a business, checking
+// its hosting statement, consents, STOP, and answering its buttons, lists and quick replies.
+import { BUSINESS_APP, DEFAULT_STOP_WORDS, INTERACTIVE, isStop, isStopTap, looksTyped, parseStatement, stopWords, tapCloud, typedChoice } from "./cloud.js";
+
+const NUMBER = /^[+0-9][0-9 ().\-]{5,30}$/;
+
+export class Businesses {
+  constructor(client) {
+    this.client = client;
+    this.byAccount = new Map(); // business account id -> its public profile
+    this.words = stopWords(DEFAULT_STOP_WORDS);
+    this.wordsRead = false;
+  }
+
+  /** Whether `query` names a business (its `biz:` address or a display number) rather than a person. */
+  static names(query) {
+    return query.startsWith(`${BUSINESS_APP}:`) || NUMBER.test(query);
+  }
+
+  /** A business by address or display number: its public profile (404 when there is none). */
+  async find(query) {
+    const found = await this.client.rest.get(`/v1/businesses/lookup?q=${encodeURIComponent(query)}`);
+    if (found.account_id) this.byAccount.set(found.account_id, found);
+    return found;
+  }
+
+  isBusiness(accountId) {
+    const p = this.client.state.people[accountId];
+    return Boolean(p && p.app === BUSINESS_APP);
+  }
+
+  /** The profile of the business whose account this is (null for a person's). */
+  async of(accountId) {
+    if (!this.isBusiness(accountId)) return null;
+    if (!this.byAccount.has(accountId)) {
+      const p = this.client.state.people[accountId];
+      if (!p.address) return null;
+      await this.find(p.address);
+    }
+    return this.byAccount.get(accountId) || null;
+  }
+
+  /**
+   * Who runs the business's endpoint, as the endpoint signed it: {mode, operator, verified, problem}.
+   * The statement is checked here against the endpoint device's published ed25519 key (the key people
+   * encrypt to), as the SDK's `businesses.hosting` does; `mode` is shown only when it verifies.
+   */
+  async hosting(business) {
+    const shown = business.endpoint;
+    const refused = (problem) => ({ mode: null, operator: null, verified: false, problem });
+    if (!business.account_id || !shown) return refused("this business has no endpoint yet");
+    if (!shown.statement) return refused("the endpoint has not stated how it is hosted");
+    const device = (await this.client.devicesOf(business.account_id, true)).find((d) => d.device_id === shown.device_id);
+    if (!device) return refused("the statement's device is not one of the business's devices");
+    let statement;
+    try {
+      statement = parseStatement(shown.statement);
+      await this.client.device.verifySignature(device.ed25519, shown.statement, shown.signature);
+    } catch (err) {
+      return refused(`the hosting statement does not verify: ${err.message}`);
+    }
+    if (statement.business !== business.business_id || statement.device !== shown.device_id) {
+      return refused("the hosting statement names another business or device");
+    }
+    if (statement.mode !== shown.mode) return refused("the hosting statement's mode is not the mode the server shows");
+    return { mode: statement.mode, operator: statement.operator, verified: true, problem: "" };
+  }
+
+  consents() {
+    return this.client.rest.get("/v1/me/business-consents");
+  }
+
+  optIn(businessId, scope) {
+    return this.client.rest.call("PUT", `/v1/me/business-consents/${encodeURIComponent(businessId)}/${encodeURIComponent(scope)}`, { source: "web" });
+  }
+
+  revoke(businessId, scope, source = "web") {
+    const path = `/v1/me/business-consents/${encodeURIComponent(businessId)}/${encodeURIComponent(scope)}`;
+    return this.client.rest.call("DELETE", `${path}?source=${encodeURIComponent(source)}`);
+  }
+
+  /** The deployment's stop words (GET /v1/apps, business_stop_words), read once; the defaults until then. */
+  async stopWords() {
+    if (!this.wordsRead) {
+      const answer = await this.client.rest.get("/v1/apps").catch(() => null);
+      if (answer) {
+        this.wordsRead = true;
+        if (answer.business_stop_words && Object.keys(answer.business_stop_words).length) {
+          this.words = stopWords(answer.business_stop_words);
+        }
+      }
+    }
+    return this.words;
+  }
+
+  /** A STOP typed to a business revokes its marketing (source keyword) before the text goes; true when it did. */
+  async stopBeforeSending(accountId, text) {
+    if (!this.isBusiness(accountId) || !isStop(text, await this.stopWords())) return false;
+    const business = await this.of(accountId);
+    if (!business) return false;
+    await this.revoke(business.business_id, "marketing", "keyword");
+    return true;
+  }
+
+  /** Answers `message` (a business's) with `choice` (one of cloud.js's `choices`): its bot gets the tap. */
+  async tap(accountId, message, choice) {
+    if (isStopTap(choice, await this.stopWords())) {
+      const business = await this.of(accountId);
+      if (business) await this.revoke(business.business_id, "marketing", "button"); // before the tap goes
+    }
+    return this.client.sendText(accountId, choice.title, { replyTo: message, cloud: tapCloud(choice), asTyped: true });
+  }
+
+  /**
+   * The (offer, choice) a typed number picks (docs/protocol.md section 11.3): on an app without
+   * `interactive`, when the business's latest message offers choices and I wrote nothing since.
+   */
+  typed(accountId, text) {
+    if (!looksTyped(text) || this.client.app.features.includes(INTERACTIVE) || !this.isBusiness(accountId)) return null;
+    const conv = Object.values(this.client.state.convs).find((c) => c.with === accountId && c.kind !== "group");
+    if (!conv) return null;
+    const recent = conv.messages.filter((m) => !m.notice).slice(-10);
+    for (let i = recent.length - 1; i >= 0; i--) {
+      const m = recent[i];
+      if (m.mine || m.from !== accountId) return null;
+      if (m.cloud) {
+        const choice = typedChoice(m.cloud, text);
+        return choice ? { message: m, choice } : null;
+      }
+    }
+    return null;
+  }
+}
