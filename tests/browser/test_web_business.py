@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from passerelle.bot import Bot, Context, filters
+from passerelle.bot import Bot, Context, Section, filters
 from passerelle.bot.testing import running_testbed
 from passerelle.bot.updates import Choice
 from passerelle.proto.cloud.content import NUMBER_PROMPT
 from passerelle.proto.frames import BizMeta
 from passerelle.sdk.schema import TextContent
-from tests.browser.pages import PW, WAIT_MS, message_shown, open_app_at, register_in_browser, write
+from tests.browser.pages import PW, WAIT_MS, message_shown, open_app_at, register_in_browser, tiny_png, write
+from tests.browser.test_web_accessibility import AUDIT
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 HEADER = "<b>Vélo</b> Paris"
 BODY = "<img src=x onerror=alert(1)>Que voulez-vous ?"
 REPAIR = "<i>Réparer</i>"
+PNG = tiny_png(b"velo-atelier")
 
 
 def shop_bot(options: dict[str, object], state: Path, taps: list[str]) -> Bot:
@@ -33,6 +35,15 @@ def shop_bot(options: dict[str, object], state: Path, taps: list[str]) -> Bot:
     @bot.on_message(filters.command("start"))
     async def start(ctx: Context) -> None:
         await ctx.reply_buttons(BODY, {"rent": "Louer", "repair": REPAIR}, header=HEADER, footer="Merci")
+
+    @bot.on_message(filters.command("velos"))
+    async def bikes(ctx: Context) -> None:
+        rows = [("city", "Vélo de ville", "3 vitesses"), ("cargo", "Vélo cargo")]
+        await ctx.reply_list("Nos vélos", "Voir", [Section("Ville", rows)])
+
+    @bot.on_message(filters.equals("photo"))
+    async def photo(ctx: Context) -> None:
+        await ctx.reply_media(PNG, "image/png", caption="Notre atelier")
 
     @bot.on_choice()
     async def tapped(ctx: Context) -> None:
@@ -89,6 +100,13 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
         await link.wait_for(timeout=WAIT_MS)
         assert await link.get_attribute("href") == "https://velo.example/avis"
         assert set((await link.get_attribute("rel") or "").split()) >= {"noopener", "noreferrer"}
+        # A list: its button opens the rows; choosing one sends the list reply.
+        await write(marie, "/velos")
+        await marie.get_by_text("Voir", exact=True).click()
+        await marie.get_by_role("button", name="Vélo cargo", exact=True).click()
+        await message_shown(marie, "Choix : cargo")
+        assert taps == ["rent", "cargo"]
+        assert await marie.evaluate(AUDIT) == []  # the profile, the buttons, the list, the links
 
         # A tampered endpoint's javascript: link (the Cloud API refuses one; the endpoint holds the
         # keys and could send it anyway) is shown as text, not as a link.
@@ -131,11 +149,25 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
         await alice.get_by_label("Message", exact=True).fill("2")
         await alice.get_by_label("Message", exact=True).press("Enter")
         await message_shown(alice, "Choix : repair")
-        assert taps == ["rent", "repair"]
+        assert taps == ["rent", "cargo", "repair"]
         mine = await alice.locator("#messages li.mine .body").all_inner_texts()
         assert REPAIR in mine and "2" not in mine  # the tap went, titled, not the digit
+
+        # STOP typed to the business stops its promotions (source keyword) before the text goes.
+        # Its media comes through the encrypted media path.
+        await write(alice, "photo")
+        await alice.locator("#messages li.theirs img.photo[src^='blob:']").wait_for(timeout=WAIT_MS)
+        await message_shown(alice, "Notre atelier")
 
         # STOP typed to the business stops its promotions (source keyword) before the text goes.
         await write(alice, "STOP")
         await alice.locator("#convs button", has_text="Velo-Paris").click()
         await alice.locator(".biz-profile .consent", has_text="Promotions: stopped").wait_for(timeout=WAIT_MS)
+        await alice.locator("#settings summary").click()
+        await alice.locator("#consent-list", has_text="Velo-Paris: marketing stopped").wait_for(
+            timeout=WAIT_MS
+        )
+        await alice.get_by_role("button", name="Allow marketing messages from Velo-Paris").click()
+        await alice.locator("#consent-list", has_text="Velo-Paris: marketing allowed").wait_for(
+            timeout=WAIT_MS
+        )

@@ -133,3 +133,23 @@ export function renderProfile(business, hosting, consent, { onStop, onResume }) 
     ),
   );
 }
+
+/**
+ * My consents to businesses (docs/business.md section 8), one line per business and scope, each with
+ * the button that changes it: `consents` as GET /v1/me/business-consents gives them, `names` business
+ * id -> name.
+ */
+export function renderConsents(consents, names, { onRevoke, onGrant }) {
+  const rows = list(consents).map((c) => {
+    const who = names.get(c.business_id) || c.business_id;
+    const granted = c.state === "granted";
+    const label = `${granted ? "Stop" : "Allow"} ${c.scope} messages from ${who}`;
+    return el(
+      "li",
+      {},
+      el("span", {}, `${who}: ${c.scope} ${granted ? "allowed" : "stopped"}`),
+      el("button", { type: "button", class: "link", "aria-label": label, onclick: () => (granted ? onRevoke(c) : onGrant(c)) }, granted ? "Stop" : "Allow"),
+    );
+  });
+  return el("ul", { id: "consent-list", "aria-label": "My consents to businesses" }, ...(rows.length ? rows : [el("li", { class: "empty" }, "None.")]));
+}

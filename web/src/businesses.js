@@ -67,6 +67,13 @@ export class Businesses {
     return { mode: statement.mode, operator: statement.operator, verified: true, problem: "" };
   }
 
+  /** The names of the businesses these consents are about (business id -> name; unknown ones left out). */
+  async names(consents) {
+    const ids = [...new Set(consents.map((c) => c.business_id))].slice(0, 100);
+    const found = await Promise.all(ids.map((id) => this.client.rest.get(`/v1/businesses/${encodeURIComponent(id)}`).catch(() => null)));
+    return new Map(found.filter(Boolean).map((b) => [b.business_id, b.name]));
+  }
+
   consents() {
     return this.client.rest.get("/v1/me/business-consents");
   }

@@ -1,7 +1,7 @@
 // The page: one app (its name comes from the URL, /app/<name>/), its sign-up or log-in form, then its
 // conversations. Rendering is plain DOM; every control has a label and works from the keyboard.
 import { Businesses } from "./businesses.js";
-import { renderCloud, renderProfile } from "./business-view.js";
+import { renderCloud, renderConsents, renderProfile } from "./business-view.js";
 import { Client } from "./client.js";
 import { TIMERS, timerLabel } from "./timers.js";
 
@@ -505,13 +505,15 @@ function tick(id, label, checked, save) {
 }
 
 async function renderSettings() {
-  const [me, privacy, stories, contacts, blocks] = await Promise.all([
+  const [me, privacy, stories, contacts, blocks, consents] = await Promise.all([
     client.me(),
     client.privacy(),
     has("stories") ? client.storySettings() : null,
     client.contacts(),
     client.blocks(),
+    client.businesses.consents(),
   ]);
+  const businessNames = await client.businesses.names(consents.consents);
   await Promise.all([...contacts, ...blocks].map((c) => client.person(c.account_id).catch(() => null)));
   const save = (values) => client.updatePrivacy(values);
   const settings = [
@@ -600,6 +602,17 @@ async function renderSettings() {
     people("contact-list", "My contacts", contacts, (a) => client.removeContact(a), "Remove from contacts"),
     el("h3", {}, "People I blocked"),
     people("block-list", "People I blocked", blocks, (a) => client.unblock(a), "Unblock"),
+    el("h3", {}, "Businesses"),
+    renderConsents(consents.consents, businessNames, {
+      onRevoke: (c) => guarded(async () => {
+        await client.businesses.revoke(c.business_id, c.scope);
+        await renderSettings();
+      }),
+      onGrant: (c) => guarded(async () => {
+        await client.businesses.optIn(c.business_id, c.scope);
+        await renderSettings();
+      }),
+    }),
     el("h3", {}, "My devices"),
     devices,
     el("h3", {}, "My data"),
