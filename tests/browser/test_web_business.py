@@ -38,7 +38,10 @@ def shop_bot(options: dict[str, object], state: Path, taps: list[str]) -> Bot:
 
     @bot.on_message(filters.command("velos"))
     async def bikes(ctx: Context) -> None:
-        rows = [("city", "Vélo de ville", "3 vitesses"), ("cargo", "Vélo cargo")]
+        rows: list[tuple[str, str] | tuple[str, str, str]] = [
+            ("city", "Vélo de ville", "3 vitesses"),
+            ("cargo", "Vélo cargo"),
+        ]
         await ctx.reply_list("Nos vélos", "Voir", [Section("Ville", rows)])
 
     @bot.on_message(filters.equals("photo"))
@@ -109,7 +112,8 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
         assert await marie.evaluate(AUDIT) == []  # the profile, the buttons, the list, the links
 
         # A tampered endpoint's javascript: link (the Cloud API refuses one; the endpoint holds the
-        # keys and could send it anyway) is shown as text, not as a link.
+        # keys and could send it anyway) is shown as text, not as a link; declared to the server as a
+        # text, it is flagged (and reported) as not what the business declared.
         endpoint = bed.endpoint
         assert endpoint is not None
         marie_account = (await endpoint.endpoint.client.lookup("social:marie.d")).account_id
@@ -125,14 +129,19 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
             },
         }
         wamid = "wamid.Bevil0000000000000001"
-        await endpoint.endpoint.client.send_content(
-            str(marie_account),
-            TextContent(id=wamid, ts=0, body="Cliquez", cloud=evil),
-            biz=BizMeta(number=bed.phone_number_id, kind="interactive", wamid=wamid),
-        )
+        async with marie.expect_response(lambda r: r.url.endswith("/reports"), timeout=WAIT_MS) as report:
+            await endpoint.endpoint.client.send_content(
+                str(marie_account),
+                TextContent(id=wamid, ts=0, body="Cliquez", cloud=evil),
+                biz=BizMeta(number=bed.phone_number_id, kind="text", wamid=wamid),
+            )
+        assert (await report.value).status == 201
         shown = marie.locator("#messages li.theirs", has_text="Cliquez")
         await shown.locator(".not-link", has_text="javascript:alert(1)").wait_for(timeout=WAIT_MS)
         assert await marie.locator("#messages a[href^='javascript' i]").count() == 0
+        warning = await shown.locator(".mismatch").inner_text()
+        assert "declared text, the content is interactive" in warning
+        assert await marie.locator("#messages .mismatch").count() == 1  # the bot's own messages match
 
         # Alice, on photo (no buttons), reads the choices numbered and types "2": the bot gets "repair".
         alice = await person(

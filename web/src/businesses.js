@@ -1,7 +1,7 @@
 // A person's side of business messaging in the page (docs/protocol.md section 15.1, docs/business.md
 // sections 2, 4, 6 and 8), as the Python SDK's client.businesses does it: finding a business, checking
 // its hosting statement, consents, STOP, and answering its buttons, lists and quick replies.
-import { BUSINESS_APP, DEFAULT_STOP_WORDS, INTERACTIVE, isStop, isStopTap, looksTyped, parseStatement, stopWords, tapCloud, typedChoice } from "./cloud.js";
+import { BUSINESS_APP, DEFAULT_STOP_WORDS, INTERACTIVE, isStop, isStopTap, looksTyped, mismatch, observed, parseStatement, stopWords, tapCloud, typedChoice } from "./cloud.js";
 
 const NUMBER = /^[+0-9][0-9 ().\-]{5,30}$/;
 
@@ -108,6 +108,25 @@ export class Businesses {
     if (!business) return false;
     await this.revoke(business.business_id, "marketing", "keyword");
     return true;
+  }
+
+  /**
+   * Checks a business's decrypted content against what its endpoint declared to the server (the
+   * envelope's `biz`, docs/protocol.md section 15.4); on a mismatch, reports it (kinds and template
+   * names only, never the content; best effort) and returns why, else null.
+   */
+  checkDeclared(accountId, biz, content) {
+    if (!biz || typeof biz !== "object" || !this.isBusiness(accountId)) return null;
+    const declared = { kind: String(biz.kind || "") };
+    for (const [k, v] of [["template", biz.template], ["language", biz.lang], ["category", biz.category]]) if (typeof v === "string") declared[k] = v;
+    const seen = observed(content.msgtype, content.cloud, Boolean(content.attachment));
+    const problem = mismatch(declared, seen) || (biz.wamid !== content.id ? "the content's id is not the declared message id" : null);
+    if (!problem) return null;
+    const wire = (d) => ({ kind: d.kind, template: d.template, lang: d.language, category: d.category });
+    this.of(accountId)
+      .then((business) => business && this.client.rest.post(`/v1/businesses/${encodeURIComponent(business.business_id)}/reports`, { reason: "mismatch", declared: wire(declared), observed: wire(seen) }))
+      .catch(() => {}); // already reported today, or offline: the warning is shown all the same
+    return problem;
   }
 
   /** Answers `message` (a business's) with `choice` (one of cloud.js's `choices`): its bot gets the tap. */

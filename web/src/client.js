@@ -1411,7 +1411,14 @@ export class Client extends EventTarget {
     // again at most once a minute while it waits, not for every message (it was 5-50 ms each).
     const stale = conv.request && Date.now() - (conv.requestCheckedAt || 0) > 60_000;
     if (!fromMe && (!known || stale)) await this.checkRequest(conv);
-    return this.showContent(conv, item, content, fromMe);
+    const problem = fromMe ? null : this.businesses.checkDeclared(item.from, env.biz, content);
+    const shown = this.showContent(conv, item, content, fromMe);
+    const message = problem && conv.messages.find((m) => m.id === content.id && m.from === item.from);
+    if (message) {
+      message.mismatch = problem; // shown with the message, and reported (docs/protocol.md section 15.4)
+      this.emit("message", { conv: conv.conv, message });
+    }
+    return shown;
   }
 
   /** Shows or applies the content of a p.msg (1:1 or group) from `item`; true when it is a chat message. */

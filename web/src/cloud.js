@@ -172,3 +172,39 @@ export function parseStatement(text) {
   if (canonical !== text) throw new Error("statement: canonical JSON (sorted keys, no spaces), as signed");
   return raw;
 }
+
+/** The kinds an endpoint may declare (domain/business/sends.py KINDS). */
+const DECLARED_KINDS = new Set(["text", "interactive", "template", "image", "video", "audio", "document", "sticker", "location", "contacts", "reaction", "status"]);
+const MEDIA_MSGTYPES = new Set(["image", "video", "file", "voice"]);
+const MEDIA_KINDS = new Set(["image", "video", "audio", "document", "sticker"]);
+const short = (v) => (typeof v === "string" ? v.slice(0, 512) : null);
+
+/** What a business's decrypted content says it is: {kind, template?, language?, category?} (section 15.4). */
+export function observed(msgtype, cloud, hasAttachment) {
+  if (msgtype === "reaction") return { kind: "reaction" };
+  const kind = cloud && typeof cloud === "object" ? cloud.type : null;
+  if (typeof kind !== "string" || !DECLARED_KINDS.has(kind)) {
+    return { kind: hasAttachment || MEDIA_MSGTYPES.has(msgtype) ? "media" : "text" };
+  }
+  if (kind !== "template") return { kind };
+  const t = obj(cloud.template);
+  const out = { kind };
+  for (const [k, v] of [["template", t.name], ["language", t.language], ["category", t.category]]) if (short(v) !== null) out[k] = short(v);
+  return out;
+}
+
+/** Why the content does not match what its endpoint declared to the server (null when it does). */
+export function mismatch(declared, seen) {
+  if (declared.kind === "status") return "a read mark or typing indicator carried a message";
+  if (declared.kind !== seen.kind && !(MEDIA_KINDS.has(declared.kind) && seen.kind === "media")) {
+    return `declared ${declared.kind}, the content is ${seen.kind}`;
+  }
+  if (declared.kind !== "template") return null;
+  if ((declared.template ?? null) !== (seen.template ?? null) || (declared.language ?? null) !== (seen.language ?? null)) {
+    return "the content is another template than the one declared";
+  }
+  if (declared.category != null && seen.category != null && declared.category !== seen.category) {
+    return `the template's category is ${declared.category}, the content says ${seen.category}`;
+  }
+  return null;
+}

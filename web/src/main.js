@@ -1204,6 +1204,7 @@ function renderMessage(conv, m) {
     m.replyTo ? el("blockquote", { class: "quote" }, m.replyTo.quote) : null,
     m.attachment && !m.deleted ? renderAttachment(m) : null,
     rich ? el("span", { class: "biz" }, ...rich) : el("span", { class: "body" }, ...(m.deleted ? ["Message deleted"] : withMentions(m))),
+    m.mismatch ? el("span", { class: "mismatch", role: "note" }, `⚠ This message is not what the business declared (${m.mismatch}); it was reported.`) : null,
     reactions.length
       ? el(
           "span",

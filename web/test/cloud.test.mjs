@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { DEFAULT_STOP_WORDS, choices, isStop, isStopTap, numbered, parseStatement, safeUrl, stopWords, tapCloud, typedChoice } from "../src/cloud.js";
+import { DEFAULT_STOP_WORDS, choices, isStop, isStopTap, mismatch, numbered, observed, parseStatement, safeUrl, stopWords, tapCloud, typedChoice } from "../src/cloud.js";
 
 const VECTORS = JSON.parse(readFileSync(new URL("../../tests/unit/proto/cloud/vectors.json", import.meta.url), "utf8"));
 const asChoice = ([id, kind, title, description]) => ({ id, kind, title, description });
@@ -41,3 +41,11 @@ test("a hosting statement is exactly its canonical JSON", () => {
   assert.throws(() => parseStatement(text.replace("{", "{ ")));
   assert.throws(() => parseStatement('{"device":"d1","business":"bz_1","issued_at":1,"mode":"hosted","operator":"o"}'));
 });
+
+for (const c of VECTORS.mismatch) {
+  test(`mismatch: ${c.problem || c.declared.kind}`, () => {
+    const seen = observed(c.msgtype, c.cloud, c.attachment);
+    assert.deepEqual(seen, c.observed);
+    assert.equal(mismatch(c.declared, seen), c.problem);
+  });
+}

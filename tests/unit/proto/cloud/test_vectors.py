@@ -4,12 +4,14 @@ side. web/test/cloud.test.mjs checks the web apps against the same file."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from passerelle.domain.business.consent import DEFAULT_STOP_WORDS, is_stop, stop_words
+from passerelle.domain.business.feedback import Described, mismatch, observed
 from passerelle.proto.cloud.content import choices, interactive_reply, numbered, typed_choice
 
 VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text(encoding="utf-8"))
@@ -31,3 +33,14 @@ def test_taps_and_stop_words() -> None:
     words = stop_words(DEFAULT_STOP_WORDS)
     for text, expected in VECTORS["stop"].items():
         assert is_stop(text, words) is expected, text
+
+
+@pytest.mark.parametrize("case", VECTORS["mismatch"], ids=lambda c: c["problem"] or c["declared"]["kind"])
+def test_mismatch(case: dict[str, Any]) -> None:
+    d = case["declared"]
+    declared = Described(
+        kind=d["kind"], template=d.get("template"), language=d.get("language"), category=d.get("category")
+    )
+    seen = observed(msgtype=case["msgtype"], cloud=case["cloud"], has_attachment=case["attachment"])
+    assert {k: v for k, v in asdict(seen).items() if v is not None} == case["observed"]
+    assert mismatch(declared, seen) == case["problem"]
