@@ -27,6 +27,27 @@ HEADER = "<b>Vélo</b> Paris"
 BODY = "<img src=x onerror=alert(1)>Que voulez-vous ?"
 REPAIR = "<i>Réparer</i>"
 PNG = tiny_png(b"velo-atelier")
+SALE = {
+    "name": "spring_sale",
+    "language": "fr",
+    "category": "MARKETING",
+    "components": [
+        {"type": "HEADER", "format": "TEXT", "text": "Soldes <script>x</script>"},
+        {
+            "type": "BODY",
+            "text": "Bonjour {{1}}, -20 % cette semaine.",
+            "example": {"body_text": [["Marie"]]},
+        },
+        {"type": "FOOTER", "text": "Vélo Paris"},
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {"type": "QUICK_REPLY", "text": "J'en profite"},
+                {"type": "QUICK_REPLY", "text": "Stop promotions"},
+            ],
+        },
+    ],
+}
 
 
 def shop_bot(options: dict[str, object], state: Path, taps: list[str]) -> Bot:
@@ -48,6 +69,11 @@ def shop_bot(options: dict[str, object], state: Path, taps: list[str]) -> Bot:
     async def photo(ctx: Context) -> None:
         await ctx.reply_media(PNG, "image/png", caption="Notre atelier")
 
+    @bot.on_message(filters.command("promo"))
+    async def promo(ctx: Context) -> None:
+        body = {"type": "body", "parameters": [{"type": "text", "text": "Marie"}]}
+        await ctx.reply_template("spring_sale", "fr", [body])
+
     @bot.on_choice()
     async def tapped(ctx: Context) -> None:
         assert isinstance(ctx.update, Choice)
@@ -64,8 +90,17 @@ def shop_bot(options: dict[str, object], state: Path, taps: list[str]) -> Bot:
 async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> None:
     taps: list[str] = []
     async with running_testbed(
-        tmp_path, deployment="self_run", slug="velo-paris", display_number="+33 1 23 45 67 89"
+        tmp_path,
+        deployment="self_run",
+        slug="velo-paris",
+        display_number="+33 1 23 45 67 89",
+        business_template_auto_approve="all",
     ) as bed:
+        waba = (await bed.call("GET", f"/v1/admin/businesses/{bed.business_id}"))["accounts"][0]["waba_id"]
+        made = await bed.admin.post(
+            f"/v22.0/{waba}/message_templates", json=SALE, headers={"Authorization": f"Bearer {bed.token}"}
+        )
+        assert made.status_code == 200, made.text
         await bed.serve(shop_bot(bed.bot_options(), tmp_path / "bot.sqlite3", taps))
 
         async def person(app: str, fields: dict[str, str], query: str) -> Page:
@@ -109,6 +144,20 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
         await marie.get_by_role("button", name="Vélo cargo", exact=True).click()
         await message_shown(marie, "Choix : cargo")
         assert taps == ["rent", "cargo"]
+        # A marketing template, after Marie allowed promotions: its text and quick replies; tapping
+        # "Stop promotions" stops them (source button) before the tap reaches the bot.
+        await profile.get_by_role("button", name="Allow promotions").click()
+        await profile.locator(".consent", has_text="Promotions: allowed").wait_for(timeout=WAIT_MS)
+        await write(marie, "/promo")
+        sale = marie.locator("#messages li.theirs", has_text="Bonjour Marie, -20 % cette semaine.")
+        await sale.wait_for(timeout=WAIT_MS)
+        assert await sale.locator(".biz-header").inner_text() == "Soldes <script>x</script>"
+        assert await sale.locator(".biz-footer").inner_text() == "Vélo Paris"
+        await sale.get_by_role("button", name="Stop promotions").click()
+        await message_shown(marie, "Choix : Stop promotions")
+        assert taps == ["rent", "cargo", "Stop promotions"]
+        await marie.locator("#convs button", has_text="Velo-Paris").click()
+        await profile.locator(".consent", has_text="Promotions: stopped").wait_for(timeout=WAIT_MS)
         assert await marie.evaluate(AUDIT) == []  # the profile, the buttons, the list, the links
 
         # A tampered endpoint's javascript: link (the Cloud API refuses one; the endpoint holds the
@@ -158,7 +207,7 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
         await alice.get_by_label("Message", exact=True).fill("2")
         await alice.get_by_label("Message", exact=True).press("Enter")
         await message_shown(alice, "Choix : repair")
-        assert taps == ["rent", "cargo", "repair"]
+        assert taps == ["rent", "cargo", "Stop promotions", "repair"]
         mine = await alice.locator("#messages li.mine .body").all_inner_texts()
         assert REPAIR in mine and "2" not in mine  # the tap went, titled, not the digit
 

@@ -106,7 +106,8 @@ export function renderProfile(business, hosting, consent, { onStop, onResume }) 
       ? `Hosted by ${hosting.operator}: the operator runs this business's endpoint and could read your messages to it.`
       : "Self-run: the business runs its own endpoint; the operator cannot read your messages to it."
     : `Hosting not verified (${hosting.problem}).`;
-  const marketing = consent === "revoked";
+  const granted = consent === "granted";
+  const said = { granted: "Promotions: allowed", revoked: "Promotions: stopped" }[consent] || "Promotions: not allowed yet";
   return el(
     "div",
     { class: "biz-profile", role: "region", "aria-label": "Business profile" },
@@ -126,10 +127,10 @@ export function renderProfile(business, hosting, consent, { onStop, onResume }) 
     el(
       "p",
       { class: "actions" },
-      el("span", { class: "consent" }, marketing ? "Promotions: stopped" : "Promotions: allowed"),
-      marketing
-        ? el("button", { type: "button", class: "secondary", onclick: onResume }, "Allow promotions")
-        : el("button", { type: "button", class: "secondary", onclick: onStop }, "Stop promotions"),
+      el("span", { class: "consent" }, said),
+      granted
+        ? el("button", { type: "button", class: "secondary", onclick: onStop }, "Stop promotions")
+        : el("button", { type: "button", class: "secondary", onclick: onResume }, "Allow promotions"),
     ),
   );
 }
