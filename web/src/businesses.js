@@ -150,6 +150,7 @@ export class Businesses {
     for (let i = recent.length - 1; i >= 0; i--) {
       const m = recent[i];
       if (m.mine || m.from !== accountId) return null;
+      if (m.attachment) return null; // a business's media carries a cloud object, with no choice
       if (m.cloud) {
         const choice = typedChoice(m.cloud, text);
         return choice ? { message: m, choice } : null;
