@@ -17,7 +17,10 @@ import collections
 import re
 from pathlib import Path
 
-IDLE = re.compile(r"_queue_SimpleQueue_get|epoll_pwait|uv__io_poll|_worker \(concurrent")
+IDLE = re.compile(r"_queue_SimpleQueue_get|_worker \(concurrent")
+POLL = re.compile(r"^epoll_pwait ")
+"""The event loop waits in ``epoll_pwait``; what it runs from there (a WebSocket callback, reading a
+socket) is its own ``uv__io_poll`` too, so only a stack that ends in the wait is idle."""
 GIL = re.compile(r"pthread_cond_timedwait|take_gil")
 IO = re.compile(r"^(fdatasync|fsync|pwrite64|pread64) ")
 WORTH_SHOWING = re.compile(r"passerelle/|sqlite3_step|picows|^(fdatasync|send|recv|sendmsg|writev|write) \(")
@@ -40,7 +43,7 @@ def summarise(path: Path, top: int) -> None:
         kinds: collections.Counter[str] = collections.Counter()
         busy: list[tuple[list[str], int]] = []
         for frames, n in stacks:
-            if IDLE.search(";".join(frames)):
+            if IDLE.search(";".join(frames)) or POLL.match(frames[-1]):
                 kinds["idle"] += n
             elif GIL.search(";".join(frames[-2:])):
                 kinds["GIL wait"] += n

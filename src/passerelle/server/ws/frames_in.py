@@ -10,9 +10,16 @@ from typing import Protocol
 from passerelle.proto.session import ACK_PREFIX
 
 
+class Deferred:
+    """What a WebSocket callback left for the read loop to finish with a message it began to handle
+    (``QueuedFrames.on_frame``): the read loop gets it in the message's place."""
+
+    __slots__ = ()
+
+
 class FrameSource(Protocol):
-    async def next(self) -> bytes | str | None:
-        """The next message's payload, or None once the connection is closed."""
+    async def next(self) -> bytes | str | Deferred | None:
+        """The next message's payload (or what is left to do with it), or None once closed."""
         ...
 
 
@@ -37,13 +44,28 @@ class QueuedFrames:
     handled on the spot by ``on_ack``, without waking the read loop, when nothing is queued before
     it. ``on_ack`` returns False for what it does not take, which then goes to the read loop.
 
+    Any other message may be handled on the spot by ``on_frame`` when the read loop is idle (waiting
+    in ``next``, nothing queued), so that nothing it handles could be overtaken: ``on_frame``
+    returns None for what it handled, else what the read loop is to get instead of the message (the
+    message itself, or what is left to do with it, which ``next`` returns as it is).
+
     Lean while idle (20 000 idle connections each hold one): the queue exists only while messages
     wait, and the read loop waits on a bare future, not an ``asyncio.Event`` and its deque."""
 
-    __slots__ = ("_bytes", "_closed", "_items", "_paused", "_waiter", "flow", "max_bytes", "on_ack")
+    __slots__ = (
+        "_bytes",
+        "_closed",
+        "_items",
+        "_paused",
+        "_waiter",
+        "flow",
+        "max_bytes",
+        "on_ack",
+        "on_frame",
+    )
 
     def __init__(self, *, max_bytes: int = 1 << 20, flow: ReadFlow | None = None) -> None:
-        self._items: deque[bytes] | None = None
+        self._items: deque[bytes | Deferred] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._bytes = 0
@@ -51,6 +73,7 @@ class QueuedFrames:
         self.max_bytes = max_bytes
         self.flow = flow
         self.on_ack: Callable[[bytes], bool] | None = None
+        self.on_frame: Callable[[bytes], bytes | Deferred | None] | None = None
 
     @property
     def queued_bytes(self) -> int:
@@ -61,14 +84,26 @@ class QueuedFrames:
         return self._paused
 
     def feed(self, data: bytes) -> None:
-        on_ack = self.on_ack
         items = self._items
+        rest: bytes | Deferred = data
         if items is None:
+            on_ack = self.on_ack
             if on_ack is not None and data.startswith(ACK_PREFIX) and on_ack(data):
                 return
+            on_frame = self.on_frame
+            waiter = self._waiter
+            if on_frame is not None and waiter is not None and not waiter.done():
+                left = on_frame(data)
+                if left is None:
+                    return
+                rest = left
             items = self._items = deque()
-        items.append(data)
-        self._bytes += len(data)
+        items.append(rest)
+        if type(rest) is bytes:
+            self._bytes += len(data)
+        else:
+            self._wake()
+            return
         if self._bytes > self.max_bytes and not self._paused and self.flow is not None:
             self._paused = True
             self.flow.pause_reading()
@@ -83,7 +118,7 @@ class QueuedFrames:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def next(self) -> bytes | None:
+    async def next(self) -> bytes | Deferred | None:
         while self._items is None:
             if self._closed:
                 return None
@@ -96,6 +131,8 @@ class QueuedFrames:
         data = items.popleft()
         if not items:
             self._items = None
+        if type(data) is not bytes:
+            return data  # a Deferred
         self._bytes -= len(data)
         if self._paused and self._bytes <= self.max_bytes // 2:
             self._paused = False

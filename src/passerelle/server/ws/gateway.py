@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
 from passerelle.domain.business.errors import CloudApiError
 from passerelle.domain.errors import DomainError, RateLimited, Unauthorized, Unavailable
@@ -26,18 +28,19 @@ from passerelle.domain.limits import Limits
 from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import encode
 from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
-from passerelle.proto.session import ConnectionClosed, FrameReceived, Reply, ServerSession
+from passerelle.proto.session import FrameReceived, Reply, ServerSession
 from passerelle.server.auth import authenticate
 from passerelle.server.commands import send_message, send_receipt
 from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_code, ws_refusal_code
 from passerelle.server.metrics import Metrics
 from passerelle.server.ws.admission import Admission
-from passerelle.server.ws.connection import Connection, Transport, WriteBatcher
-from passerelle.server.ws.frames_in import FrameSource, QueuedFrames
+from passerelle.server.ws.connection import INTERNAL_ERROR, Connection, Transport, WriteBatcher
+from passerelle.server.ws.frames_in import Deferred, FrameSource, QueuedFrames
 from passerelle.server.ws.hub import Hub
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.accounts.keys import KeyService
 from passerelle.service.limiter import ClientKey, RateLimiter
+from passerelle.service.messaging.commands import SendMessage
 from passerelle.service.messaging.messaging import MessagingService
 from passerelle.service.messaging.pipeline import SendPipeline
 from passerelle.service.ports import Clock
@@ -119,54 +122,144 @@ class Gateway:
         finally:
             if isinstance(frames, QueuedFrames):
                 frames.on_ack = None
+                frames.on_frame = None
 
     async def _read_frames(self, conn: Connection, frames: FrameSource) -> None:
         session = ServerSession()
-        sender: Sender | None = None
-        max_frame = self._limits.max_frame_bytes
         hello_timeout = self._limits.hello_timeout_s
         hello_by = asyncio.get_running_loop().time() + hello_timeout
-        while conn.close_code is None:
-            if sender is None:
-                try:
-                    async with asyncio.timeout_at(hello_by):
-                        data = await frames.next()
-                except TimeoutError:
-                    self._metrics.errors.labels("hello_timeout").inc()
-                    conn.push(
-                        session.error("bad_state", f"say hello within {hello_timeout:g} s of connecting")
-                    )
-                    conn.close(CLOSE_PROTOCOL, "no hello in time")
-                    return
-            else:
-                data = await frames.next()
+        sender: Sender | None = None
+        while sender is None:
+            if conn.close_code is not None:
+                return
+            try:
+                async with asyncio.timeout_at(hello_by):
+                    data = await frames.next()
+            except TimeoutError:
+                self._metrics.errors.labels("hello_timeout").inc()
+                conn.push(session.error("bad_state", f"say hello within {hello_timeout:g} s of connecting"))
+                conn.close(CLOSE_PROTOCOL, "no hello in time")
+                return
             if data is None:
                 session.receive_eof()
                 return
-            self._metrics.frames_in += 1
-            if len(data) > max_frame:
-                conn.push(session.error("too_large", f"a frame is limited to {max_frame} bytes"))
-                conn.close(TOO_BIG, "frame too big")
+            assert not isinstance(data, Deferred)  # the callback takes nothing before hello
+            event = self._receive(conn, session, data)
+            if event is None:
+                continue
+            if event is _STOP:
                 return
-            event = session.receive_frame(data)
-            if type(event) is FrameReceived:
-                frame = event.frame
-                if sender is None:
-                    assert type(frame) is Hello
-                    sender = await self._hello(conn, session, frame)
-                    if sender is None:
-                        return
-                    if isinstance(frames, QueuedFrames):
-                        frames.on_ack = _QuickAck(conn, session, sender.device, self._pipeline, self._metrics)
-                    continue
-                await self._dispatch(conn, session, sender, frame)
-            elif type(event) is Reply:
-                conn.push(event.data)
-                if event.close:
-                    conn.close(PROTOCOL_ERRORS.get(event.code, (400, CLOSE_PROTOCOL))[1], event.code)
-                    return
-            elif type(event) is ConnectionClosed:
+            assert type(event.frame) is Hello
+            sender = await self._hello(conn, session, event.frame)
+            if sender is None:
                 return
+        if isinstance(frames, QueuedFrames):
+            frames.on_ack = _QuickAck(conn, session, sender.device, self._pipeline, self._metrics)
+            frames.on_frame = _Inline(self, conn, session, sender)
+        while conn.close_code is None:
+            data = await frames.next()
+            if data is None:
+                session.receive_eof()
+                return
+            # A message the WebSocket callback began to handle comes as what is left to do with it.
+            later = data if isinstance(data, _Later) else self._take(conn, session, sender, data)
+            if later is _STOP:
+                return
+            if later is not None:
+                await later.run(conn, session, sender)
+
+    def _receive(
+        self, conn: Connection, session: ServerSession, data: bytes | str
+    ) -> FrameReceived | _Stop | None:
+        """One message through the session: the ``FrameReceived`` to act on, None when it was
+        answered here, or ``_STOP`` when the connection ends with it."""
+        self._metrics.frames_in += 1
+        max_frame = self._limits.max_frame_bytes
+        if len(data) > max_frame:
+            conn.push(session.error("too_large", f"a frame is limited to {max_frame} bytes"))
+            conn.close(TOO_BIG, "frame too big")
+            return _STOP
+        event = session.receive_frame(data)
+        if type(event) is FrameReceived:
+            return event
+        if type(event) is Reply:
+            conn.push(event.data)
+            if event.close:
+                conn.close(PROTOCOL_ERRORS.get(event.code, (400, CLOSE_PROTOCOL))[1], event.code)
+                return _STOP
+            return None
+        return _STOP  # ConnectionClosed
+
+    def _take(
+        self, conn: Connection, session: ServerSession, sender: Sender, data: bytes | str | Deferred
+    ) -> _Later | _Stop | None:
+        """Handle one message of an authenticated connection as far as it goes without waiting: None
+        when done, ``_STOP`` when the connection ends, or the ``_Later`` that must be awaited (by the
+        read loop, before the next message)."""
+        assert not isinstance(data, Deferred)
+        event = self._receive(conn, session, data)
+        if event is None or event is _STOP:
+            return event
+        frame = event.frame
+        try:
+            if type(frame) is Send:
+                wait = conn.send_bucket.take(self._clock.monotonic())
+                if wait:
+                    raise RateLimited("too many messages, slow down", retry_after_s=wait)
+                command = send_message(frame)
+                outgoing = self._messaging.prepare_send_now(sender, command)
+                if outgoing is None:
+                    return _Later(self._send_later, frame, command)
+                self._pipeline.enqueue(
+                    outgoing, _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
+                )
+            elif type(frame) is Ack:
+                upto = conn.ack_bound(frame.upto)
+                if upto > 0:
+                    self._pipeline.ack(sender.device, MailboxPos(upto))
+            else:
+                return _Later(self._dispatch_later, frame, None)
+        except DomainError as exc:
+            self._failed(conn, session, frame, exc)
+        return None
+
+    async def _send_later(
+        self, conn: Connection, session: ServerSession, sender: Sender, frame: Send, command: SendMessage
+    ) -> None:
+        """A send that ``prepare_send_now`` could not decide (its token was taken already)."""
+        try:
+            outgoing = await self._messaging.prepare_send(sender, command)
+            done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
+            self._pipeline.enqueue(outgoing, done)
+        except DomainError as exc:
+            self._failed(conn, session, frame, exc)
+
+    async def _dispatch_later(
+        self, conn: Connection, session: ServerSession, sender: Sender, frame: object, _: None
+    ) -> None:
+        try:
+            if type(frame) is Receipt:
+                limits = self._limits
+                await self._limiter.check(
+                    "receipt", sender.device, rate=limits.receipts_per_second, burst=limits.receipt_burst
+                )
+                await self._messaging.receipt(sender, send_receipt(frame))
+            elif type(frame) is Typing:
+                limits = self._limits
+                await self._limiter.check(
+                    "typing", sender.device, rate=limits.typing_per_second, burst=limits.typing_burst
+                )
+                await self._messaging.typing(sender, frame.conv, frame.typing)
+        except DomainError as exc:
+            self._failed(conn, session, frame, exc)
+
+    def _failed(self, conn: Connection, session: ServerSession, frame: object, exc: DomainError) -> None:
+        ref = frame.id if type(frame) is Send else None
+        self._metrics.errors.labels(exc.code).inc()
+        conn.push(session.error(exc.code, exc.message, ref=ref, **_details(exc)))
+        close = ws_close_code(exc)
+        if close is not None and close >= 4000 and exc.code == "unauthorized":
+            conn.close(close, exc.code)
 
     async def _hello(self, conn: Connection, session: ServerSession, frame: Hello) -> Sender | None:
         limits = self._limits
@@ -216,41 +309,6 @@ class Gateway:
         conn.push(session.error(exc.code, exc.message, **_details(exc)))
         conn.close(ws_refusal_code(exc), exc.code)
 
-    async def _dispatch(
-        self, conn: Connection, session: ServerSession, sender: Sender, frame: object
-    ) -> None:
-        try:
-            if type(frame) is Send:
-                wait = conn.send_bucket.take(self._clock.monotonic())
-                if wait:
-                    raise RateLimited("too many messages, slow down", retry_after_s=wait)
-                outgoing = await self._messaging.prepare_send(sender, send_message(frame))
-                done = _SentCallback(conn, session, frame.id, outgoing.conv, self._metrics)
-                self._pipeline.enqueue(outgoing, done)
-            elif type(frame) is Ack:
-                upto = conn.ack_bound(frame.upto)
-                if upto > 0:
-                    self._pipeline.ack(sender.device, MailboxPos(upto))
-            elif type(frame) is Receipt:
-                limits = self._limits
-                await self._limiter.check(
-                    "receipt", sender.device, rate=limits.receipts_per_second, burst=limits.receipt_burst
-                )
-                await self._messaging.receipt(sender, send_receipt(frame))
-            elif type(frame) is Typing:
-                limits = self._limits
-                await self._limiter.check(
-                    "typing", sender.device, rate=limits.typing_per_second, burst=limits.typing_burst
-                )
-                await self._messaging.typing(sender, frame.conv, frame.typing)
-        except DomainError as exc:
-            ref = frame.id if type(frame) is Send else None
-            self._metrics.errors.labels(exc.code).inc()
-            conn.push(session.error(exc.code, exc.message, ref=ref, **_details(exc)))
-            close = ws_close_code(exc)
-            if close is not None and close >= 4000 and exc.code == "unauthorized":
-                conn.close(close, exc.code)
-
 
 def _details(exc: DomainError) -> dict[str, Any]:
     extra: dict[str, Any] = {}
@@ -265,6 +323,59 @@ def _details(exc: DomainError) -> dict[str, Any]:
         extra["failure"] = exc.failure.value
         extra["details"] = exc.details
     return extra
+
+
+class _Stop(enum.Enum):
+    STOP = 0
+
+
+_STOP: Final = _Stop.STOP
+"""The connection ends with this message (``Gateway._receive``, ``Gateway._take``)."""
+
+
+class _Later(Deferred):
+    """What is left to do with a message that needs to wait (a send whose checks need the database,
+    a receipt, typing): run by the read loop, in the order of the messages."""
+
+    __slots__ = ("command", "fn", "frame")
+
+    def __init__(
+        self, fn: Callable[..., Awaitable[None]], frame: object, command: SendMessage | None
+    ) -> None:
+        self.fn = fn
+        self.frame = frame
+        self.command = command
+
+    def run(self, conn: Connection, session: ServerSession, sender: Sender) -> Awaitable[None]:
+        return self.fn(conn, session, sender, self.frame, self.command)
+
+
+class _Inline:
+    """Takes an authenticated connection's messages in the WebSocket callback when its read loop is
+    idle (QueuedFrames.on_frame): a send whose checks are all cached is handed to the pipeline there
+    and then, without waking the connection's task (a task switch, a future and the read loop's turn
+    per message); what must wait goes to the read loop, whose order it keeps."""
+
+    __slots__ = ("conn", "gateway", "sender", "session")
+
+    def __init__(self, gateway: Gateway, conn: Connection, session: ServerSession, sender: Sender) -> None:
+        self.gateway = gateway
+        self.conn = conn
+        self.session = session
+        self.sender = sender
+
+    def __call__(self, data: bytes) -> bytes | Deferred | None:
+        conn = self.conn
+        if conn.close_code is not None:
+            return data
+        try:
+            later = self.gateway._take(conn, self.session, self.sender, data)
+        except Exception:
+            # What would have ended the read loop (a bug) ends the connection here too.
+            log.exception("handling a frame of device %s failed", self.sender.device)
+            conn.close(INTERNAL_ERROR, "internal error")
+            return None
+        return None if later is _STOP else later
 
 
 class _QuickAck:

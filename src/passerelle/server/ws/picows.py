@@ -2,8 +2,10 @@
 (benchmarks/ws_layers). It listens on its own port (``ws_port``) beside uvicorn, in the same event
 loop; a reverse proxy routes ``/v1/ws`` to it.
 
-picows calls ``on_ws_frame`` synchronously for every frame; the listener copies the payload into the
-connection's QueuedFrames and the gateway's read loop (one task per connection) drains them; past
+picows calls ``on_ws_frame`` synchronously for every frame; the listener feeds the payload to the
+connection's QueuedFrames, which hands it to the gateway there and then when the connection's read
+loop is idle (an ack, or a send whose checks are all cached: no task wakes up), and otherwise queues
+it for the read loop (one task per connection), which drains the queue in order; past
 ``recv_buffer_bytes`` waiting, the QueuedFrames stops reading from the socket until the read loop
 catches up. Frames to the client are written synchronously; the transport's write buffer is the
 bounded queue.

@@ -104,6 +104,15 @@ class BusinessTraffic:
         await self._sends.note_inbound(business=business.business, person=sender.id)
         return None
 
+    def between_people(self, sender: AccountRecord, other: AccountId, declared: DeclaredSend | None) -> bool:
+        """True when the cache alone shows that ``check_send`` would let this send go with nothing
+        to note: a person's undeclared send to a person (the send path's case that needs no wait).
+        False: ask ``check_send``."""
+        if sender.app == ADDRESS_APP or declared is not None:
+            return False
+        app = self._apps.get(other)
+        return app is not None and app != ADDRESS_APP
+
     async def _app(self, account: AccountId) -> str:
         app = self._apps.get(account)
         if app is None:

@@ -54,6 +54,16 @@ from passerelle.service.safety import SafetyPolicy
 _encode = msgspec.json.Encoder().encode
 
 
+def _check_command(command: SendMessage, max_targets: int) -> None:
+    """What a send must be whatever its conversation."""
+    if not is_client_message_id(command.id):
+        raise InvalidInput("id: 1 to 64 printable ASCII characters")
+    if (command.to is None) == (command.conv is None):
+        raise InvalidInput("give exactly one of 'to' and 'conv'")
+    if len(command.payloads) > max_targets:
+        raise TooLarge(f"at most {max_targets} target devices per message")
+
+
 class MessagingStore(Mailbox, ConversationStore, AccountStore, DeviceStore, GroupStore, Protocol):
     """What messaging (with the group fan-out) needs of the store."""
 
@@ -93,6 +103,10 @@ class BusinessGate(Protocol):
     async def check_send(
         self, sender: AccountRecord, device: DeviceId, other: AccountId, declared: DeclaredSend | None
     ) -> DeliveredBiz | None: ...
+
+    def between_people(self, sender: AccountRecord, other: AccountId, declared: DeclaredSend | None) -> bool:
+        """True when the cache alone shows that ``check_send`` has nothing to refuse or note."""
+        ...
 
 
 class MessagingService:
@@ -139,14 +153,42 @@ class MessagingService:
 
     # --- the send path -------------------------------------------------------------------------
 
+    def prepare_send_now(self, sender: Sender, command: SendMessage) -> OutgoingMessage | None:
+        """``prepare_send`` without waiting, when everything it needs is cached: a direct send whose
+        conversation and route are known, to someone who has not got it among their requests, with
+        no business rule in play (the hot path: a connection's frames are handled as they arrive,
+        without waking its task). None: nothing was decided, call ``prepare_send``. Raises what
+        ``prepare_send`` would raise, in the same order."""
+        _check_command(command, self._max_targets)
+        if command.to is None:
+            return None
+        me = sender.account.id
+        conv_id = self._direct_ids.get((me, command.to))
+        conv = None if conv_id is None else self.conversations.get(conv_id)
+        if conv is None:
+            return None
+        if command.body:
+            raise InvalidInput("'body' is for group conversations")
+        route = self._routes.get((conv.id, sender.device))
+        if route is None or route.epoch != self._caches.epoch or route.until < self._clock.monotonic():
+            return None
+        if route.refusal:
+            raise Forbidden(route.refusal)
+        if route.waiting:
+            return None
+        other = next((m for m in conv.members if m != me), None)
+        if other is not None and self._business is not None:
+            if not self._business.between_people(sender.account, other, command.biz):
+                return None
+        elif command.biz is not None:
+            return None
+        return self._outgoing(sender, command, conv, route, self._payloads(command, route))
+
     async def prepare_send(self, sender: Sender, command: SendMessage) -> OutgoingMessage:
         """Check a send against the policy and build what the pipeline stores."""
-        if not is_client_message_id(command.id):
-            raise InvalidInput("id: 1 to 64 printable ASCII characters")
-        if (command.to is None) == (command.conv is None):
-            raise InvalidInput("give exactly one of 'to' and 'conv'")
-        if len(command.payloads) > self._max_targets:
-            raise TooLarge(f"at most {self._max_targets} target devices per message")
+        ready = self.prepare_send_now(sender, command)
+        if ready is not None:
+            return ready
         conv = await self._conversation_for(sender, command)
         if conv.kind is ConversationKind.GROUP:
             if command.biz is not None:
@@ -156,7 +198,6 @@ class MessagingService:
             )
         if command.body:
             raise InvalidInput("'body' is for group conversations")
-        now = self._clock.now_ms()
         route = self._routes.get((conv.id, sender.device))
         if route is None or route.epoch != self._caches.epoch or route.until < self._clock.monotonic():
             route = await self._route(conv, sender.device, sender.account)
@@ -176,6 +217,20 @@ class MessagingService:
             # A stranger cannot pile messages on someone who has not accepted them (nor read them);
             # a repeated send still gets its first result.
             raise Forbidden(REQUEST_FULL)
+        stored = self._payloads(command, route)
+        other = next((m for m in conv.members if m != sender.account.id), None)
+        if self._business is not None and other is not None:
+            delivered = await self._business.check_send(sender.account, sender.device, other, command.biz)
+            if delivered is not None:  # the person's device checks the content against it
+                biz = msgspec.json.encode(delivered)
+                stored = tuple((device, with_biz(body, biz)) for device, body in stored)
+        elif command.biz is not None:
+            raise Forbidden("biz: this server takes no business sends")
+        return self._outgoing(sender, command, conv, route, stored)
+
+    def _payloads(self, command: SendMessage, route: _Route) -> tuple[tuple[DeviceId, bytes], ...]:
+        """The envelopes to store, checked: exactly the route's devices, each within the limit and
+        deliverable; and the ttl."""
         payloads = command.payloads
         if payloads.keys() != route.targets:
             if not route.silent:
@@ -194,15 +249,17 @@ class MessagingService:
         ttl = command.ttl
         if ttl is not None and ttl <= 0:
             raise InvalidInput("ttl is a positive number of seconds")
-        other = next((m for m in conv.members if m != sender.account.id), None)
-        if self._business is not None and other is not None:
-            delivered = await self._business.check_send(sender.account, sender.device, other, command.biz)
-            if delivered is not None:  # the person's device checks the content against it
-                biz = msgspec.json.encode(delivered)
-                stored = [(device, with_biz(body, biz)) for device, body in stored]
-        elif command.biz is not None:
-            raise Forbidden("biz: this server takes no business sends")
-        retention = route.retention_s
+        return tuple(stored)
+
+    def _outgoing(
+        self,
+        sender: Sender,
+        command: SendMessage,
+        conv: ConversationRecord,
+        route: _Route,
+        stored: tuple[tuple[DeviceId, bytes], ...],
+    ) -> OutgoingMessage:
+        now = self._clock.now_ms()
         return OutgoingMessage(
             kind="msg",
             conv=conv.id,
@@ -210,8 +267,10 @@ class MessagingService:
             sender_device=sender.device,
             client_id=command.id,
             ts=now,
-            expires_at=message_expiry(now=now, retention_s=retention, timer_s=conv.timer_s, ttl_s=ttl),
-            payloads=tuple(stored),
+            expires_at=message_expiry(
+                now=now, retention_s=route.retention_s, timer_s=conv.timer_s, ttl_s=command.ttl
+            ),
+            payloads=stored,
         )
 
     async def _route(

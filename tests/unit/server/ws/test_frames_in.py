@@ -1,11 +1,13 @@
-"""QueuedFrames' ack fast path: an ack is taken on the spot only when nothing is queued before it,
-and anything the handler refuses still reaches the read loop, in order."""
+"""QueuedFrames' fast paths: an ack is taken on the spot only when nothing is queued before it, any
+other message only when the read loop is idle too; what the handlers leave still reaches the read
+loop, in order."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
-from passerelle.server.ws.frames_in import QueuedFrames
+from passerelle.server.ws.frames_in import Deferred, QueuedFrames
 
 ACK = b'{"t":"ack","upto":5}'
 SEND = b'{"t":"send","id":"c1","conv":"g_1","body":{}}'
@@ -75,3 +77,42 @@ async def test_reading_stops_past_the_bound_and_restarts_once_the_loop_caught_up
     assert flow.calls == ["pause", "resume"] and not frames.paused
     assert await frames.next() == b"y" * 40
     assert frames.queued_bytes == 0
+
+
+class Left(Deferred):
+    """What a handler left for the read loop."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+async def test_a_message_is_taken_on_the_spot_only_while_the_read_loop_waits_and_what_is_left_keeps_its_place() -> (
+    None
+):
+    frames = QueuedFrames(max_bytes=1000)
+    seen: list[bytes] = []
+
+    def on_frame(data: bytes) -> bytes | Deferred | None:
+        seen.append(data)
+        return Left(data) if data.endswith(b"later") else None
+
+    frames.on_frame = on_frame
+    frames.feed(b"a")  # the read loop is not waiting yet (it is busy): queued, not offered
+    assert seen == [] and await frames.next() == b"a"
+
+    reader = asyncio.ensure_future(frames.next())
+    await asyncio.sleep(0)  # the read loop now waits
+    frames.feed(b"b")  # taken on the spot: the read loop is not woken
+    assert seen == [b"b"] and not reader.done()
+    frames.feed(b"c later")  # begun on the spot, finished by the read loop
+    frames.feed(b"d")  # behind it: queued for the read loop, not offered
+    assert seen == [b"b", b"c later"]
+    left = await reader
+    assert isinstance(left, Left) and left.data == b"c later"
+    assert frames.queued_bytes == 1  # only "d" counts against the bound
+    assert await frames.next() == b"d"
+    assert frames.queued_bytes == 0
+    frames.feed_eof()
+    assert await frames.next() is None
