@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
 from typing import Protocol
 
 from passerelle.proto.session import ACK_PREFIX
@@ -12,9 +11,21 @@ from passerelle.proto.session import ACK_PREFIX
 
 class Deferred:
     """What a WebSocket callback left for the read loop to finish with a message it began to handle
-    (``QueuedFrames.on_frame``): the read loop gets it in the message's place."""
+    (``QueuedFrames.taker``): the read loop gets it in the message's place."""
 
     __slots__ = ()
+
+
+class Taker(Protocol):
+    """Handles a connection's messages in the WebSocket callback (``QueuedFrames.taker``)."""
+
+    def take_ack(self, data: bytes) -> bool:
+        """Handle an ack now (True), or leave it to the read loop (False)."""
+        ...
+
+    def take(self, data: bytes) -> bytes | Deferred | None:
+        """Handle a message now: None when done, else what the read loop gets in its place."""
+        ...
 
 
 class FrameSource(Protocol):
@@ -41,11 +52,11 @@ class QueuedFrames:
     for it stays at ``max_bytes`` plus what one read from the socket holds.
 
     An ack (the frame every receiver sends after each delivery: a thousand per group message) may be
-    handled on the spot by ``on_ack``, without waking the read loop, when nothing is queued before
-    it. ``on_ack`` returns False for what it does not take, which then goes to the read loop.
+    handled on the spot by ``taker.take_ack``, without waking the read loop, when nothing is queued
+    before it; it returns False for what it does not take, which then goes to the read loop.
 
-    Any other message may be handled on the spot by ``on_frame`` when the read loop is idle (waiting
-    in ``next``, nothing queued), so that nothing it handles could be overtaken: ``on_frame``
+    Any other message may be handled on the spot by ``taker.take`` when the read loop is idle
+    (waiting in ``next``, nothing queued), so that nothing it handles could be overtaken: ``take``
     returns None for what it handled, else what the read loop is to get instead of the message (the
     message itself, or what is left to do with it, which ``next`` returns as it is).
 
@@ -60,8 +71,7 @@ class QueuedFrames:
         "_waiter",
         "flow",
         "max_bytes",
-        "on_ack",
-        "on_frame",
+        "taker",
     )
 
     def __init__(self, *, max_bytes: int = 1 << 20, flow: ReadFlow | None = None) -> None:
@@ -72,8 +82,7 @@ class QueuedFrames:
         self._paused = False
         self.max_bytes = max_bytes
         self.flow = flow
-        self.on_ack: Callable[[bytes], bool] | None = None
-        self.on_frame: Callable[[bytes], bytes | Deferred | None] | None = None
+        self.taker: Taker | None = None
 
     @property
     def queued_bytes(self) -> int:
@@ -87,16 +96,18 @@ class QueuedFrames:
         items = self._items
         rest: bytes | Deferred = data
         if items is None:
-            on_ack = self.on_ack
-            if on_ack is not None and data.startswith(ACK_PREFIX) and on_ack(data):
-                return
-            on_frame = self.on_frame
-            waiter = self._waiter
-            if on_frame is not None and waiter is not None and not waiter.done():
-                left = on_frame(data)
-                if left is None:
-                    return
-                rest = left
+            taker = self.taker
+            if taker is not None:
+                if data.startswith(ACK_PREFIX):
+                    if taker.take_ack(data):
+                        return
+                else:
+                    waiter = self._waiter
+                    if waiter is not None and not waiter.done():
+                        left = taker.take(data)
+                        if left is None:
+                            return
+                        rest = left
             items = self._items = deque()
         items.append(rest)
         if type(rest) is bytes:

@@ -13,18 +13,30 @@ ACK = b'{"t":"ack","upto":5}'
 SEND = b'{"t":"send","id":"c1","conv":"g_1","body":{}}'
 
 
-def taker(taken: list[bytes]) -> Callable[[bytes], bool]:
-    def take(data: bytes) -> bool:
-        taken.append(data)
-        return True
+class Taker:
+    """Takes every ack (unless told not to) and leaves every other message to the read loop, or
+    what ``take`` says."""
 
-    return take
+    def __init__(
+        self, taken: list[bytes], take: Callable[[bytes], bytes | Deferred | None] | None = None
+    ) -> None:
+        self.taken = taken
+        self.acks = True
+        self._take = take
+
+    def take_ack(self, data: bytes) -> bool:
+        if self.acks:
+            self.taken.append(data)
+        return self.acks
+
+    def take(self, data: bytes) -> bytes | Deferred | None:
+        return data if self._take is None else self._take(data)
 
 
 async def test_an_ack_with_nothing_queued_before_it_is_taken_on_the_spot() -> None:
     frames = QueuedFrames()
     taken: list[bytes] = []
-    frames.on_ack = taker(taken)
+    frames.taker = Taker(taken)
     frames.feed(ACK)
     frames.feed_eof()
     assert taken == [ACK]
@@ -34,13 +46,14 @@ async def test_an_ack_with_nothing_queued_before_it_is_taken_on_the_spot() -> No
 async def test_an_ack_behind_a_queued_frame_waits_its_turn_and_refused_ones_go_to_the_read_loop() -> None:
     frames = QueuedFrames()
     taken: list[bytes] = []
-    frames.on_ack = taker(taken)
+    taker = Taker(taken)
+    frames.taker = taker
     frames.feed(SEND)
     frames.feed(ACK)  # behind the send: keeps its place
     assert [await frames.next(), await frames.next()] == [SEND, ACK]
-    frames.on_ack = lambda data: False  # e.g. malformed: the read loop answers it
+    taker.acks = False  # e.g. malformed: the read loop answers it
     frames.feed(b'{"t":"ack","upto":"x"}')
-    frames.on_ack = None
+    frames.taker = None
     frames.feed(ACK)
     frames.feed_eof()
     assert [await frames.next(), await frames.next(), await frames.next()] == [
@@ -98,7 +111,7 @@ async def test_a_message_is_taken_on_the_spot_only_while_the_read_loop_waits_and
         seen.append(data)
         return Left(data) if data.endswith(b"later") else None
 
-    frames.on_frame = on_frame
+    frames.taker = Taker([], on_frame)
     frames.feed(b"a")  # the read loop is not waiting yet (it is busy): queued, not offered
     assert seen == [] and await frames.next() == b"a"
 
