@@ -6,6 +6,7 @@ set). Each case asserts the Cloud API code a bot would get."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -286,6 +287,50 @@ async def test_the_tier_limits_new_people_per_rolling_24_hours(shop: Shop) -> No
     assert await refused(sends, shop, stranger, send(shop, "template", "receipt")) == 131064
     shop.advance(1)
     await sends.admit(business=shop.business, person=stranger, declared=send(shop, "template", "receipt"))
+
+
+async def test_sends_admitted_together_never_pass_the_tier(shop: Shop) -> None:
+    """A campaign's sends are recorded in batches (one transaction each, ``ReachWriter``): with 400
+    admissions in flight on two nodes (two ``BusinessSends`` over one store) against a tier of 250,
+    exactly 250 new people go, the others get 131064 and are not recorded; a person sent to twice in
+    the same batch counts once; a template's reach is recorded for each that went."""
+    fast = dataclasses.replace(Limits(), business_sends_per_second=1e9)
+    nodes = [shop.sends(fast), shop.sends(fast)]
+    await shop.template("receipt", Category.UTILITY)
+    people = [person() for _ in range(400)]
+    for who in people:
+        await shop.consent(who, Scope.UTILITY, ConsentState.GRANTED)
+    twice = people[:20]  # asked twice at once: the same person in one batch
+    codes: list[int] = []
+
+    async def one(n: int, who: AccountId) -> AccountId | None:
+        try:
+            await nodes[n % 2].admit(
+                business=shop.business, person=who, declared=send(shop, "template", "receipt")
+            )
+        except CloudApiError as exc:
+            codes.append(exc.spec.code)
+            return None
+        return who
+
+    went = await asyncio.gather(*(one(n, who) for n, who in enumerate([*people, *twice])))
+    reached = {who for who in went if who is not None}
+    assert set(codes) == {131064}
+    assert len(reached) == Tier.TIER_250
+    assert await shop.biz.reached_since(shop.waba, since=Timestamp(0)) == Tier.TIER_250
+    refused_people = [who for who in people if who not in reached]
+    assert len(refused_people) == 150
+    since = Timestamp(0)
+    for who in refused_people[:10]:
+        assert not await shop.biz.was_reached(shop.waba, who, since=since)
+        assert await shop.biz.last_template_reach(shop.waba, who, since=since) is None
+    for who in list(reached)[:10]:
+        assert await shop.biz.last_template_reach(shop.waba, who, since=since) is not None
+    # someone already reached still goes at the limit; a stranger does not
+    await nodes[0].admit(
+        business=shop.business, person=next(iter(reached)), declared=send(shop, "template", "receipt")
+    )
+    assert await refused(nodes[1], shop, refused_people[0], send(shop, "template", "receipt")) == 131064
 
 
 async def _throughput_and_pair(shop: Shop) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from passerelle.domain.business.ids import (
@@ -25,6 +26,7 @@ from passerelle.service.business.records import (
     Evaluation,
     NumberRecord,
     QualityCounts,
+    ReachClaim,
     SignalRecord,
     SystemTokenRecord,
     TemplateAdded,
@@ -209,6 +211,16 @@ class BusinessStore(Protocol):
     async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
         """One transaction for a template that went out outside a window: ``note_template_reach``,
         and ``note_reached`` too when it reached a new person against the tier."""
+        ...
+
+    async def note_templates_sent(self, claims: Sequence[ReachClaim]) -> list[bool]:
+        """One transaction for a batch of templates that passed admission outside a window, judged
+        against the tier in order: for each, True when it may go — the person was already reached
+        since ``claim.since`` (only the template's reach is recorded), or is new and the business
+        account's count since then is within ``claim.tier`` (both recorded, the count one more) —
+        and False when a new person would pass the tier's limit (nothing recorded: 131064). The
+        count is exact: the transaction holds the business account's row, so concurrent batches,
+        on any node, are judged one after the other."""
         ...
 
     async def last_template_reach(

@@ -166,6 +166,17 @@ class TemplateReach:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReachClaim:
+    """A template that passed admission outside a window, to be recorded (``note_templates_sent``):
+    its reach, and whether it may reach the person against the business account's ``tier`` counted
+    over the rolling 24 hours from ``since`` (a person already reached since then counts no more)."""
+
+    reach: TemplateReach
+    tier: Tier
+    since: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QualityCounts:
     """What a business account's quality rests on, since some time: people reached outside a window
     and negative signals, per number and per template. ``signals`` maps (number, template, kind)

@@ -8,10 +8,14 @@ Rules, in order:
   it then passes or not: it bounds the work a bot can make the server do (130429).
 - The facts are gathered from the store — blocks either way, the window (``last_inbound``), the
   template's status and category **from the server's record** (never the endpoint's word), the
-  person's consents, the business account's tier and reach over the rolling 24 hours — and judged by
-  ``domain.business.sends.judge`` (131026, 131047, 131050, 131064, 132001, 132015, 132016).
-- A send that passes is charged to the (number, person) pair bucket (131056), and one that reaches a
-  new person outside a window is recorded against the tier (``note_reached``).
+  person's consents, the business account's tier — and judged by ``domain.business.sends.judge``
+  (131026, 131047, 131050, 132001, 132015, 132016).
+- A send that passes is charged to the (number, person) pair bucket (131056).
+- A template outside a window is then judged against the tier where it is recorded: the
+  ``ReachWriter`` records the sends of the moment in one transaction, each in turn, a new person
+  counted against the tier over the rolling 24 hours (131064 when over it: nothing recorded, and
+  the pair token it spent is not given back) and every one in the quality rates' reach. The count
+  is exact however many sends are admitted at once.
 
 Whether the person blocked the business (their own block of its network account) is not this
 service's table: the composition root hands in ``person_blocked``; without it only the business's
@@ -36,7 +40,8 @@ from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.domain.limits import Limits
 from passerelle.service.business.cloud import unknown_object_details
 from passerelle.service.business.ports import BusinessStore
-from passerelle.service.business.records import NumberRecord, TemplateReach, TemplateRecord
+from passerelle.service.business.reach_writer import ReachWriter
+from passerelle.service.business.records import NumberRecord, ReachClaim, TemplateReach, TemplateRecord
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Clock
 
@@ -67,12 +72,14 @@ class BusinessSends:
         limiter: RateLimiter,
         limits: Limits | None = None,
         person_blocked: PersonBlocked | None = None,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._limiter = limiter
         self._limits = limits or Limits()
         self._person_blocked = person_blocked
+        self._reach = ReachWriter(store, on_batch=on_batch)
 
     async def admit(self, *, business: BusinessId, person: AccountId, declared: DeclaredSend) -> str | None:
         """Let the send go, or raise ``CloudApiError`` with the Cloud API's code. A template send's
@@ -107,11 +114,14 @@ class BusinessSends:
             )
         if template is not None and not facts.window_open:
             # Against the tier when new, and the quality rates' denominator: whom each number and
-            # template reached outside a window (one transaction).
+            # template reached outside a window, judged and recorded with the other sends of the
+            # moment in one transaction, in order: the tier's count is exact.
             reach = TemplateReach(
                 waba=number.waba, number=number.id, template=template.id, account=person, at=now
             )
-            await self._store.note_template_sent(reach, new_person=verdict.counts_against_limit)
+            claim = ReachClaim(reach=reach, tier=facts.tier, since=Timestamp(now - REACH_WINDOW_MS))
+            if not await self._reach.claim(claim):
+                raise CloudApiError(Failure.MESSAGING_LIMIT)
         return None if template is None else template.category.value
 
     async def note_inbound(self, *, business: BusinessId, person: AccountId) -> None:
@@ -173,18 +183,10 @@ class BusinessSends:
         if facts.window_open:
             return facts  # a stop holds in the window too; the reach counts outside it only
         account = await self._store.get_business_account(number.waba)
-        tier = Tier.TIER_250 if account is None else account.tier
-        since = Timestamp(now - REACH_WINDOW_MS)
-        already = await self._store.was_reached(number.waba, person, since=since)
-        reached = 0
-        if not already and tier.limit is not None:  # counted only as far as the limit
-            reached = await self._store.reached_since(number.waba, since=since, at_most=tier.limit)
-        return dataclasses.replace(
-            facts,
-            tier=tier,
-            reached_24h=reached,
-            already_reached=already,
-        )
+        # The person's reach and the account's count are judged where they are recorded
+        # (``ReachWriter``, one transaction per batch): judging them here, from a count read while
+        # other sends are being recorded, would let a batch pass the limit.
+        return dataclasses.replace(facts, tier=Tier.TIER_250 if account is None else account.tier)
 
     async def _charge(self, rule: str, key: str, *, rate: float, burst: float, failure: Failure) -> None:
         try:

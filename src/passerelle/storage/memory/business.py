@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 
 from passerelle.domain.business.ids import (
     BusinessId,
@@ -16,7 +17,7 @@ from passerelle.domain.business.ids import (
     WaId,
 )
 from passerelle.domain.business.quality import Quality, SignalKind, Signals, TemplateStatus
-from passerelle.domain.business.tiers import Tier
+from passerelle.domain.business.tiers import Tier, within_limit
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, Timestamp
 from passerelle.service.business.ports import BusinessStore
@@ -29,6 +30,7 @@ from passerelle.service.business.records import (
     Evaluation,
     NumberRecord,
     QualityCounts,
+    ReachClaim,
     SignalRecord,
     SystemTokenRecord,
     TemplateAdded,
@@ -381,6 +383,33 @@ class MemoryBusinessStore:
         known = t.template_reach.get(tkey)
         if known is None or known.at < reach.at:
             t.template_reach[tkey] = reach
+
+    async def note_templates_sent(self, claims: Sequence[ReachClaim]) -> list[bool]:
+        t = await self._begin()  # no await below: one transaction
+        counted: dict[WabaId, int] = {}
+        admitted: list[bool] = []
+        for claim in claims:
+            r = claim.reach
+            key = (r.waba, r.account)
+            at = t.reach.get(key)
+            if at is None or at < claim.since:
+                if claim.tier.limit is not None:
+                    if r.waba not in counted:
+                        found = sum(
+                            1 for (w, _), when in t.reach.items() if w == r.waba and when >= claim.since
+                        )
+                        counted[r.waba] = found
+                    if not within_limit(claim.tier, counted[r.waba]):
+                        admitted.append(False)
+                        continue
+                    counted[r.waba] += 1
+                t.reach[key] = max(r.at, t.reach.get(key, r.at))
+            tkey = (r.number, r.template, r.account)
+            known = t.template_reach.get(tkey)
+            if known is None or known.at < r.at:
+                t.template_reach[tkey] = r
+            admitted.append(True)
+        return admitted
 
     async def last_template_reach(
         self, waba: WabaId, account: AccountId, *, since: Timestamp

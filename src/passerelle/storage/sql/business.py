@@ -5,6 +5,7 @@ system-user tokens — shared queries and transaction functions (see ``storage.s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from passerelle.domain.business.ids import (
@@ -29,6 +30,7 @@ from passerelle.service.business.records import (
     Evaluation,
     NumberRecord,
     QualityCounts,
+    ReachClaim,
     SignalRecord,
     SystemTokenRecord,
     TemplateAdded,
@@ -53,6 +55,7 @@ from passerelle.storage.sql.business_people import (
     is_blocked_txn,
     last_inbound_txn,
     note_template_sent_txn,
+    note_templates_sent_txn,
     note_txn,
     person_txn,
     reached_since_txn,
@@ -429,6 +432,9 @@ class SqlBusinessStore:
 
     async def note_template_sent(self, reach: TemplateReach, *, new_person: bool) -> None:
         await self._engine.write(note_template_sent_txn, reach, new_person)
+
+    async def note_templates_sent(self, claims: Sequence[ReachClaim]) -> list[bool]:
+        return await self._engine.write(note_templates_sent_txn, claims)
 
     async def last_template_reach(
         self, waba: WabaId, account: AccountId, *, since: Timestamp

@@ -5,10 +5,13 @@ blocked, and erasure — shared queries and transaction functions (see ``storage
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
 from passerelle.domain.business.ids import BusinessId, UserId, WabaId, WaId
+from passerelle.domain.business.tiers import within_limit
 from passerelle.domain.ids import AccountId, Timestamp
-from passerelle.service.business.records import BusinessPerson, ConsentRecord, TemplateReach
+from passerelle.service.business.records import BusinessPerson, ConsentRecord, ReachClaim, TemplateReach
 from passerelle.storage.sql.business_quality import NOTE_TEMPLATE_REACH, forget_quality_of_txn
 from passerelle.storage.sql.dialect import Dialect
 from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
@@ -142,6 +145,35 @@ def note_template_sent_txn(d: Dialect, r: TemplateReach, new_person: bool) -> Tx
     if new_person:
         yield from count(NOTE_REACHED, r.waba, r.account, r.at)
     yield from count(NOTE_TEMPLATE_REACH, r.number, r.template, r.account, r.waba, r.at)
+
+
+LOCK_ACCOUNT = "SELECT 1 FROM business_accounts WHERE id = ? FOR UPDATE"
+
+
+def note_templates_sent_txn(d: Dialect, claims: Sequence[ReachClaim]) -> Txn[list[bool]]:
+    """``BusinessStore.note_templates_sent``: each business account's count is read once, after its
+    row is locked (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), then kept."""
+    counted: dict[str, int] = {}
+    admitted: list[bool] = []
+    for claim in claims:
+        r = claim.reach
+        known = yield from one(WAS_REACHED, r.waba, r.account, claim.since)
+        if known is None:
+            limit = claim.tier.limit
+            if limit is not None:
+                if r.waba not in counted:
+                    if d.name == "postgres":
+                        yield from one(LOCK_ACCOUNT, r.waba)
+                    row = yield from one(REACHED_SINCE_AT_MOST, r.waba, claim.since, limit)
+                    counted[r.waba] = 0 if row is None else int(row[0])
+                if not within_limit(claim.tier, counted[r.waba]):
+                    admitted.append(False)
+                    continue
+                counted[r.waba] += 1
+            yield from count(NOTE_REACHED, r.waba, r.account, r.at)
+        yield from count(NOTE_TEMPLATE_REACH, r.number, r.template, r.account, r.waba, r.at)
+        admitted.append(True)
+    return admitted
 
 
 def last_inbound_txn(d: Dialect, business: BusinessId, account: AccountId) -> Txn[Timestamp | None]:
