@@ -19,9 +19,11 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Final
 
 from passerelle.domain.business.errors import CloudApiError
+from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.errors import DomainError, RateLimited, Unauthorized, Unavailable
 from passerelle.domain.ids import MailboxPos
 from passerelle.domain.limits import Limits
@@ -37,6 +39,7 @@ from passerelle.server.ws.admission import Admission
 from passerelle.server.ws.connection import INTERNAL_ERROR, Connection, Transport, WriteBatcher
 from passerelle.server.ws.frames_in import Deferred, FrameSource, QueuedFrames
 from passerelle.server.ws.hub import Hub
+from passerelle.server.ws.parallel_sends import ParallelSends
 from passerelle.service.accounts.accounts import AccountService
 from passerelle.service.accounts.keys import KeyService
 from passerelle.service.limiter import ClientKey, RateLimiter
@@ -154,6 +157,8 @@ class Gateway:
                 return
         if isinstance(frames, QueuedFrames):
             frames.taker = _Inline(self, conn, session, sender)
+        parallel = ParallelSends() if sender.account.app == ADDRESS_APP else None
+        """A business endpoint's sends to different people, prepared side by side."""
         while conn.close_code is None:
             data = await frames.next()
             if data is None:
@@ -163,7 +168,12 @@ class Gateway:
             later = data if isinstance(data, _Later) else self._take(conn, session, sender, data)
             if later is _STOP:
                 return
-            if later is not None:
+            if later is None:
+                continue
+            frame = later.frame
+            if parallel is not None and type(frame) is Send:
+                await parallel.submit(frame.to, partial(later.run, conn, session, sender))
+            else:
                 await later.run(conn, session, sender)
 
     def _receive(
