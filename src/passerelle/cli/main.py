@@ -111,7 +111,9 @@ def bench(
         str,
         typer.Option(
             help="a (closed loop), a2 (the same, many pairs), b (open loop), c (offline store, drain), "
-            "d (group fan-out), e (idle connections), f (logins), a list like a,c, or all"
+            "d (group fan-out), e (idle connections), f (logins), g or business-campaign (a business's "
+            "template campaign), h or business-webhook (inbound messages to signed webhooks), a list like "
+            "a,c, or all"
         ),
     ] = "all",
     duration: Annotated[
@@ -137,6 +139,13 @@ def bench(
     ] = 20_000,
     logins: Annotated[int, typer.Option(help="Logins in (f)")] = 2000,
     login_concurrency: Annotated[int, typer.Option(help="Logins under way at once in (f)")] = 16,
+    campaign_people: Annotated[
+        int, typer.Option(help="(g): people the template campaign goes to, opted in during its set-up")
+    ] = 10_000,
+    biz_numbers: Annotated[int, typer.Option(help="(g): the business's numbers the sends spread over")] = 3,
+    biz_concurrency: Annotated[int, typer.Option(help="(g): requests the bot keeps in flight")] = 64,
+    webhook_rate: Annotated[float, typer.Option(help="(h): inbound messages per second in all")] = 500.0,
+    webhook_people: Annotated[int, typer.Option(help="(h): people (SDK clients) writing")] = 20,
     gateway: Annotated[
         str, typer.Option(help="WebSocket layer the clients use: picows (the fast port) or asgi (uvicorn)")
     ] = "picows",
@@ -175,6 +184,11 @@ def bench(
         "idle_connections": idle_connections,
         "logins": logins,
         "login_concurrency": login_concurrency,
+        "campaign_people": campaign_people,
+        "biz_numbers": biz_numbers,
+        "biz_concurrency": biz_concurrency,
+        "webhook_rate": webhook_rate,
+        "webhook_people": webhook_people,
         "gateway": gateway,
         "host": host,
         "port": port,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-SCENARIOS = ("a", "a2", "b", "c", "d", "e", "f")
+SCENARIOS = ("a", "a2", "b", "c", "d", "e", "f", "g", "h")
 SCENARIO_TITLES = {
     "a": "closed loop",
     "a2": "closed loop, many pairs",
@@ -15,7 +15,11 @@ SCENARIO_TITLES = {
     "d": "group fan-out",
     "e": "idle connections",
     "f": "logins",
+    "g": "business campaign",
+    "h": "business webhooks",
 }
+ALIASES = {"business-campaign": "g", "business-webhook": "h", "business": "g,h"}
+"""Longer names for some scenarios on the command line."""
 REFILLS = ("received", "sent")
 
 
@@ -55,6 +59,16 @@ class BenchOptions:
     """Logins in (f): challenge, signature, token, WebSocket up."""
     login_concurrency: int = 16
     """Logins under way at once in (f)."""
+    campaign_people: int = 10_000
+    """People the template campaign of (g) goes to, each opted in during its set-up."""
+    biz_numbers: int = 3
+    """The business's numbers in (g), the campaign's sends spread over them (each has its throughput)."""
+    biz_concurrency: int = 64
+    """Requests the bot of (g) keeps in flight."""
+    webhook_rate: float = 500.0
+    """Inbound messages per second in (h), all people together."""
+    webhook_people: int = 20
+    """People writing to the business in (h) (SDK clients)."""
     gateway: str = "picows"
     """Which WebSocket layer the clients use: "picows" (the fast gateway's port) or "asgi" (uvicorn)."""
     host: str = "127.0.0.1"
@@ -87,6 +101,11 @@ class BenchOptions:
             "idle connections": self.idle_connections >= 1,
             "logins": self.logins >= 1,
             "login concurrency": self.login_concurrency >= 1,
+            "campaign people": 1 <= self.campaign_people <= 100_000,
+            "biz numbers": 1 <= self.biz_numbers <= 50,
+            "biz concurrency": 1 <= self.biz_concurrency <= 1000,
+            "webhook rate": 0 < self.webhook_rate <= 10_000,
+            "webhook people": 1 <= self.webhook_people <= 500,
             "port": self.port is None or 1 <= self.port <= 65534,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -99,9 +118,12 @@ def parse_scenarios(value: str) -> tuple[str, ...]:
     value = value.strip().lower()
     if value == "all":
         return SCENARIOS
+    for alias, names in ALIASES.items():
+        value = ",".join(names if part.strip() == alias else part for part in value.split(","))
     wanted = {part.strip() for part in value.replace(",", " ").split()}
     if not wanted or not wanted <= set(SCENARIOS):
         raise ValueError(
-            f"--scenario is some of {', '.join(SCENARIOS)} (a list like a,d) or all, not {value!r}"
+            f"--scenario is some of {', '.join(SCENARIOS)}, {', '.join(ALIASES)} (a list like a,d) "
+            f"or all, not {value!r}"
         )
     return tuple(s for s in SCENARIOS if s in wanted)

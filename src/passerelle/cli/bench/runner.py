@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from passerelle.cli.bench.business import run_campaign
+from passerelle.cli.bench.business_webhooks import run_webhooks
 from passerelle.cli.bench.client import Recorder
 from passerelle.cli.bench.figures import ScenarioFigures, compute
 from passerelle.cli.bench.group import run_group
@@ -79,6 +81,10 @@ async def run_scenario(name: str, options: BenchOptions, reporter: Reporter) -> 
         return await run_idle(options, reporter)
     if name == "f":
         return await run_logins(options, reporter)
+    if name == "g":
+        return await run_campaign(options, reporter)
+    if name == "h":
+        return await run_webhooks(options, reporter)
     scenario, receivers_online = SCENARIO_RUNS[name]
     pairs = options.many_pairs if name == "a2" else options.pairs
     label = f"[{name}] {SCENARIO_TITLES[name]}"

@@ -76,6 +76,8 @@ class ServerHandle:
     url: str
     ws_url: str
     pid: int
+    data_dir: Path | None = None
+    """The server's data directory (its SQLite database), in the run's temporary directory."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -144,7 +146,9 @@ async def spawned_server(
         where = f"[{host}]" if ":" in host else host
         url = f"http://{where}:{port}"
         await _wait_ready(proc, url, start_timeout_s, root / "server.log")
-        yield ServerHandle(url=url, ws_url=f"ws://{where}:{ws_port}/v1/ws", pid=proc.pid)
+        yield ServerHandle(
+            url=url, ws_url=f"ws://{where}:{ws_port}/v1/ws", pid=proc.pid, data_dir=root / "data"
+        )
     finally:
         if proc is not None:
             await _stop(proc)
