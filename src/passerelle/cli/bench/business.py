@@ -156,7 +156,7 @@ def campaign_counts(bot: Bot, sent: int, sockets: Sequence[BenchSocket], rec: Re
 async def run_campaign(options: BenchOptions, reporter: Reporter) -> ScenarioFigures:
     people_n = options.campaign_people
     label = "[g] business campaign"
-    raise_fd_limit(2 * people_n + 256)
+    raise_fd_limit(people_n + 1024)  # each process holds one end of each connection
     wa_ids: list[str] = []
     statuses: dict[str, int] = {}
 

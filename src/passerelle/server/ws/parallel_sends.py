@@ -17,7 +17,10 @@ connection's TCP backpressure is as it was.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("passerelle.ws")
 
 MAX_IN_FLIGHT = 64
 
@@ -55,6 +58,8 @@ class ParallelSends:
             if before is not None:
                 await before
             await work()
+        except Exception:  # a refusal is answered by ``work``; anything else is a bug, logged
+            log.exception("a business endpoint's send failed")
         finally:
             mine.set_result(None)
             if self._tails.get(key) is mine:
