@@ -9,8 +9,9 @@ PASSERELLE_TEST_POSTGRES_URL is set, on PostgreSQL (a temporary schema, dropped 
 Cases, each over ``--sends`` distinct people with ``--concurrency`` admissions in flight:
 - ``reply``: a text inside the 24-hour window (blocks, the window: 4 reads);
 - ``campaign``: an approved utility template to opted-in people outside the window — the whole
-  rule set, the tier's count, and the two writes of a new person reached (the bench scenario's
-  "template campaign to 10 000 opted-in people").
+  rule set, and the new person recorded against the tier with the other sends of the moment, one
+  transaction per batch (``ReachWriter``; the bench scenario (g)'s "template campaign to 10 000
+  opted-in people").
 The throughput and pair buckets are set out of the way (they cost no store call). "cpu" is this
 process's CPU time (the event loop and SQLite's threads) per admit.
 """

@@ -70,6 +70,20 @@ def _notes(f: ScenarioFigures) -> str:
             notes.append(f"{extra['connections']} of {extra['asked']} asked: {extra['limited_by']}")
     elif f.name == "f":
         notes.append(f"{extra.get('concurrency')} at a time; latency = challenge request to welcome")
+    elif f.name == "g":
+        notes.append(
+            f"a template to {extra.get('people', 0):,} opted-in people through the {extra.get('endpoint')} "
+            f"endpoint's POST /{{phone_number_id}}/messages, {extra.get('concurrency')} in flight over "
+            f"{extra.get('numbers')} numbers; all delivered to the devices {extra.get('all_delivered_s', 0):.1f} s "
+            f"after the first send; set-up {extra.get('setup_s', 0):.0f} s; latency = the API's answer; "
+            "server CPU until the last delivery, per send"
+        )
+    elif f.name == "h":
+        notes.append(
+            f"{extra.get('people')} people at {extra.get('offered_per_s', 0):,.0f}/s of "
+            f"{extra.get('target_per_s', 0):,.0f}/s to the {extra.get('endpoint')} endpoint; latency = "
+            "scheduled send to the signed webhook verified at the bot's receiver"
+        )
     batch, commit_ms = extra.get("commit_batch_mean"), extra.get("commit_ms_mean")
     if batch is not None and commit_ms is not None:
         notes.append(f"{batch:.1f} messages per commit, {commit_ms:.1f} ms per commit (whole run)")

@@ -28,6 +28,7 @@ TINY = [
     *("--pairs", "2", "--many-pairs", "4", "--duration", "0.4", "--warmup", "0.2", "--rate", "250"),
     *("--messages", "300", "--members", "12", "--group-sends", "3"),
     *("--idle-connections", "30", "--logins", "20", "--login-concurrency", "4"),
+    *("--campaign-people", "20", "--biz-concurrency", "4", "--webhook-rate", "50", "--webhook-people", "2"),
 ]
 
 
@@ -63,7 +64,7 @@ def test_the_bench_runs_every_scenario_counts_every_message_and_cleans_up(tmp_pa
     assert (out["schema"], out["ok"]) == (2, True)
     assert set(out) == {"schema", "ok", "scenarios", "machine", "options"}
     scenarios = out["scenarios"]
-    assert list(scenarios) == ["a", "a2", "b", "c", "d", "e", "f"]
+    assert list(scenarios) == ["a", "a2", "b", "c", "d", "e", "f", "g", "h"]
     for name, scenario in scenarios.items():
         assert scenario["ok"] is True and scenario["failure"] is None, (name, scenario)
         counts = scenario["counts"]
@@ -92,12 +93,21 @@ def test_the_bench_runs_every_scenario_counts_every_message_and_cleans_up(tmp_pa
     assert e["extra"]["kb_per_connection"] is not None and e["extra"]["limited_by"] is None
     f = scenarios["f"]
     assert f["units"] == 20 and f["latency_ms"]["samples"] == 20
+    # The campaign: 20 templates accepted through the Cloud API, each person's device got its one;
+    # the webhooks: each person's message reached the bot's receiver once, signed.
+    g = scenarios["g"]
+    assert (g["counts"]["sent"], g["counts"]["confirmed"], g["counts"]["delivered"]) == (20, 20, 20)
+    assert g["unit"] == "send" and g["extra"]["endpoint"] == "hosted" and g["extra"]["bad_signatures"] == 0
+    assert set(g["phases"]) == {"send", "until_delivered"} and g["extra"]["statuses"].get("sent") == 20
+    h = scenarios["h"]
+    assert h["counts"]["delivered"] == h["counts"]["sent"] == 2 + h["extra"]["messages"]
+    assert h["latency_ms"]["samples"] == h["extra"]["messages"] > 0
     assert out["options"]["port"] == port and out["machine"]["cpus"] >= 1
     assert "load_avg_1m" in out["machine"] and "load_avg_1m_end" in out["machine"]
     # The table went to stderr; the servers are gone and so are their directories.
     assert "per s" in done.stderr
     pids = [int(pid) for pid in re.findall(r"server pid (\d+) ready", done.stderr)]
-    assert len(pids) == 7
+    assert len(pids) == 9
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
     assert list(temp.iterdir()) == []
     assert sorted(p.name for p in plots.iterdir()) == ["latency.png", "throughput.png"]

@@ -115,11 +115,13 @@ def test_send_frames_are_protocol_frames_carrying_the_stamp() -> None:
 
 
 def test_options_and_scenarios() -> None:
-    assert parse_scenarios("all") == ("a", "a2", "b", "c", "d", "e", "f")
+    assert parse_scenarios("all") == ("a", "a2", "b", "c", "d", "e", "f", "g", "h")
     assert parse_scenarios("c,a") == ("a", "c")
     assert parse_scenarios("f a2") == ("a2", "f")
+    assert parse_scenarios("business-webhook,a") == ("a", "h")
+    assert parse_scenarios("business") == ("g", "h")
     with pytest.raises(ValueError, match="--scenario"):
-        parse_scenarios("g")
+        parse_scenarios("z")
     # The default load shape is the issue's: 20 pairs, 200-byte bodies, 8 in flight refilled on receipt.
     shape = BenchOptions()
     assert (shape.pairs, shape.body_bytes, shape.window, shape.refill) == (20, 200, 8, "received")
@@ -130,5 +132,8 @@ def test_options_and_scenarios() -> None:
         BenchOptions(pairs=0)
     with pytest.raises(ValueError, match="members"):
         BenchOptions(members=1024)
+    assert (shape.campaign_people, shape.webhook_rate) == (10_000, 500.0)  # issue 11's shape
+    with pytest.raises(ValueError, match="campaign people"):
+        BenchOptions(campaign_people=0)
     assert shares(10, 3) == [4, 3, 3]
     assert sum(shares(50_000, 20)) == 50_000
