@@ -7,7 +7,8 @@ posts the Cloud API's ``messages`` webhook, signed, to the bench's receiver, whi
 ``X-Hub-Signature-256`` (``business_world.WebhookReceiver``).
 
 Latency: from a message's **scheduled** instant until its webhook arrived and verified (so a client
-or server that falls behind shows up). Every message is accounted for by its text: a send the
+or server that falls behind shows up). The rate (``per_s``) is the webhooks received over the time
+from the first scheduled send until the last webhook (``extra.offered_s`` is the sending part). Every message is accounted for by its text: a send the
 server refused, a message whose webhook never came (within the drain timeout) or came twice makes
 the run FAILED. Server CPU per message is over the measured interval and the drain after it.
 """
@@ -212,10 +213,11 @@ async def _measure(
         "target_per_s": options.webhook_rate,
         "offered_per_s": k / offered_s if offered_s > 0 else 0.0,
         "messages": k,
+        "offered_s": offered_s,
         **commits,
     }
     measured = Interval(
-        seconds=offered_s,
+        seconds=reading.seconds,  # until the last webhook: the rate the bot got them at
         delivered=len(inbound.latencies_ns),
         latencies_ns=inbound.latencies_ns,
         server_cpu_ticks=reading.server_cpu_ticks,
