@@ -139,7 +139,8 @@ class Testbed:
         self.endpoint: SelfRun | None = None
         self.people: list[Person] = []
         self._account = ""
-        self._waba = ""
+        self.waba_id = ""
+        """The business account (WABA) of its first number: where its catalogs live."""
 
     async def handoffs(self) -> list[dict[str, Any]]:
         """The business's open and taken hand-offs, as the admin API lists them."""
@@ -179,7 +180,7 @@ class Testbed:
         account = await self.call(
             "POST", f"/v1/admin/businesses/{self.business_id}/accounts", {"name": "main"}
         )
-        self._waba = account["waba_id"]
+        self.waba_id = account["waba_id"]
         self.phone_number_id = await self.add_number(display_number)
         made_token = await self.call(
             "POST", f"/v1/admin/businesses/{self.business_id}/tokens", {"label": "bot"}
@@ -201,7 +202,7 @@ class Testbed:
         number = await self.call(
             "POST",
             f"/v1/admin/businesses/{self.business_id}/numbers",
-            {"waba_id": self._waba, "display_number": display_number},
+            {"waba_id": self.waba_id, "display_number": display_number},
         )
         self.numbers.append(number["phone_number_id"])
         if self.endpoint is not None:
