@@ -168,8 +168,8 @@ def _write_uv_requirements(version: str) -> None:
 
 def test(args: list[str]) -> int:
     steps: list[list[str | Path]] = [
-        [BIN / "ruff", "check", "src", "tests", "benchmarks"],
-        [BIN / "ruff", "format", "--check", "src", "tests", "benchmarks"],
+        [BIN / "ruff", "check", "src", "tests", "benchmarks", "examples"],
+        [BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "examples"],
         [BIN / "lint-imports"],
         [BIN / "mypy"],
         [BIN / "python", "-m", "pytest", *args],

@@ -1,0 +1,135 @@
+"""The cross-app journey of issue 14 through the real server, with the example shop bot
+(``examples/shop_bot.py``, written with ``passerelle.bot``) and the bot testbed: Ana discovers a
+bike on ``photo`` (numbered buttons, then the products' text fallback), orders it on ``chat`` (the
+price her app sends is ignored; a declined card, then one charge), asks for help on ``social`` (her
+account there follows the order with the code the bot told her on ``chat``), is handed to a person
+(the admin API's view), and the shipping reaches her on ``social`` while her ``chat`` devices read
+the order as shipped from the server. Every step is asserted as Ana's apps show it and as the
+business sees it (its bot's records, its webhooks, the admin API); the server keeps none of the
+conversation's words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from examples.shop_bot import make_shop
+
+from passerelle.bot.testing import running_testbed
+from passerelle.sdk.errors import Conflict
+from tests.conftest import assert_absent
+
+SUCCEEDS, DECLINED = "4242424242424242", "4000000000000002"
+
+
+async def open_catalog(url: str, token: str, waba_id: str) -> str:
+    """The business's catalog with a bike (two in stock) and a bell, through the Graph-style API."""
+    async with httpx.AsyncClient(
+        base_url=url + "/v26.0", headers={"Authorization": f"Bearer {token}"}
+    ) as graph:
+        made = await graph.post(f"/{waba_id}/product_catalogs", json={"name": "Vélos"})
+        assert made.status_code == 200, made.text
+        catalog = str(made.json()["id"])
+        for retailer_id, name, price, stock in [("bike-1", "City bike", 1250, 2), ("bell", "Bell", 300, 10)]:
+            product = {"retailer_id": retailer_id, "name": name, "price": price, "currency": "EUR"}
+            put = await graph.post(f"/{catalog}/products", json={**product, "inventory": stock})
+            assert put.status_code == 200, put.text
+        return catalog
+
+
+async def test_discover_on_photo_buy_on_chat_get_help_on_social(tmp_path: Path) -> None:
+    async with running_testbed(tmp_path, deployment="self_run", slug="velo-paris") as bed:
+        catalog = await open_catalog(bed.url, bed.token, bed.waba_id)
+        state = tmp_path / "shop.sqlite3"
+        shop = make_shop(
+            catalog_id=catalog, products=["bike-1", "bell"], state_path=state, **bed.bot_options()
+        )
+        bot = shop.bot
+        await bed.serve(bot)
+
+        # -- photo: Ana discovers the shop; photo shows no buttons, she types "1" -----------------
+        photo = await bed.customer("ana", app="photo")
+        await photo.say("/start")
+        menu = await photo.sees(lambda m: m.text.startswith("Welcome!"))
+        assert "1. See the products\n2. My orders\n3. Talk to a person" in menu.text
+        await photo.say("1")
+        listing = await photo.sees(lambda m: m.text.startswith("Our shop"))
+        shown = photo.client.businesses.shown_products(listing)
+        assert [(p.retailer_id, p.name, p.price_text) for p in shown] == [
+            ("bike-1", "City bike", "12.50 EUR"),
+            ("bell", "Bell", "3.00 EUR"),
+        ]
+        assert "🛍 City bike — 12.50 EUR" in listing.text  # what photo's screen shows
+
+        # -- chat: her phone; she opens the same public catalog and sends a cart -----------------
+        chat = await bed.customer("ana_phone", app="chat")
+        [found] = (await chat.client.businesses.catalogs(bed.business_id)).catalogs
+        assert (found.catalog_id, found.name) == (catalog, "Vélos")
+        # Her app wrote 0.01 EUR for the bike: ignored, the server prices the cart from the catalog.
+        order = await chat.client.businesses.order(
+            bed.business_id, catalog, {"bike-1": 1, "bell": 1}, shown_prices={"bike-1": 1}
+        )
+        assert (order.total, order.currency, order.status) == (1550, "EUR", "pending")
+        ask = await chat.sees(lambda m: f"Payment request for order {order.order_id}" in m.text)
+        assert "15.50 EUR" in ask.text
+        to_pay = await chat.client.businesses.payment_request(ask, bed.business_id)
+        assert to_pay is not None and to_pay.order_id == order.order_id and to_pay.total == 1550
+        declined = await chat.client.businesses.pay(order.order_id, DECLINED, idempotency_key="ana-order-a")
+        assert declined.status == "failed"
+        await chat.sees_text("Your card was declined. You can pay again with another one.")
+        paid = await chat.client.businesses.pay(order.order_id, SUCCEEDS, idempotency_key="ana-order-b")
+        assert (paid.status, paid.amount) == ("succeeded", 1550)
+        thanks = await chat.sees(lambda m: m.text.startswith("Paid, thank you!"))
+        code = thanks.text.rsplit(" ", 1)[1]
+        # A tap twice on "pay" (the same key) is the same payment; another key is refused.
+        assert (
+            await chat.client.businesses.pay(order.order_id, SUCCEEDS, idempotency_key="ana-order-b")
+        ).payment_id == paid.payment_id
+        with pytest.raises(Conflict):
+            await chat.client.businesses.pay(order.order_id, SUCCEEDS, idempotency_key="ana-order-c")
+        # The business's side: its bot's record of the order, paid once.
+        record = (await shop.record(f"order:{order.order_id}")).data
+        assert record["paid"] is True and record["total"] == 1550 and record["customer"] != ""
+
+        # -- social: her account there follows the order, then asks for a person -----------------
+        social = await bed.customer("ana.social", app="social")
+        # The server's order history is per account: her social account holds none of its own.
+        assert await social.client.businesses.orders(bed.business_id) == []
+        await social.say(f"follow {code}")
+        await social.sees_text(f"This conversation now follows order {order.order_id}.")
+        await social.say(f"follow {code}")  # the code works once
+        await social.sees_text("I do not know that code.")
+        await social.say("Where is my bike? I want to talk to a human")
+        await social.sees_text("A person from our team will answer you here.")
+        [handoff] = await bed.handoffs()  # what the operator's admin API (the agents) see
+        assert handoff["status"] == "open" and handoff["user_id"] != record["customer"]
+        assert handoff["summary"] == (
+            f"Ana.Social asks for a person. Order {order.order_id}: 15.50 EUR, paid."
+        )
+        taken = await bed.take(handoff["handoff_id"], "Léa")
+        assert (taken["status"], taken["agent"]) == ("taken", "Léa")
+        silenced = bot.silenced
+        await social.say("hello?")
+        await bot.wait_for(lambda: bot.silenced == silenced + 1)  # the bot leaves her to Léa
+
+        # -- the warehouse ships: the news reaches her on social, the record on every chat device ----
+        await shop.ship(order.order_id, note="Colissimo 8X123")
+        news = await social.sees(lambda m: social.client.businesses.order_update(m) is not None)
+        update = social.client.businesses.order_update(news)
+        assert update is not None and (update.order_id, update.status) == (order.order_id, "shipped")
+        assert f"📦 Order {order.order_id}: shipped" in news.text
+        [history] = await chat.client.businesses.orders(bed.business_id)
+        assert (history.order_id, history.status, history.total) == (order.order_id, "shipped", 1550)
+        assert [p.status for p in history.payments] == ["failed", "succeeded"]
+        await bed.resolve(handoff["handoff_id"])
+        await social.sees_text("The shop bot is back. Send /start for the menu.")
+        assert await bed.handoffs() == []
+        # Nothing was answered twice on chat: one request, one decline, one thanks.
+        assert [m.text.split(" ")[0] for m in chat.shown()] == ["Order", "Your", "Paid,"]
+
+        # The server keeps none of the conversation's words: the business runs its endpoint (self-run).
+        server_files = [p for p in (tmp_path / "server").rglob("*") if p.is_file()]
+        assert_absent(
+            ["Where is my bike?", f"follow {code}", "Colissimo 8X123", "A person from our team"], server_files
+        )
