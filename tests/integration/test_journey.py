@@ -10,6 +10,7 @@ conversation's words."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -133,3 +134,87 @@ async def test_discover_on_photo_buy_on_chat_get_help_on_social(tmp_path: Path) 
         assert_absent(
             ["Where is my bike?", f"follow {code}", "Colissimo 8X123", "A person from our team"], server_files
         )
+
+
+async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path: Path) -> None:
+    """The adversaries: a customer who floods the bot (their messages are handled one at a time,
+    each answered once, while another customer is answered meanwhile; no lock is kept afterwards.
+    The server's own send limit refuses a device's excess: tests/integration/test_limits.py); someone who
+    replays a captured tap or payment webhook to the bot (handled once; after a restart the
+    payment is still thanked once, from the shop's record); someone who forges a payment webhook
+    (refused: 401 unsigned, 403 badly signed; the order stays unpaid)."""
+    async with running_testbed(tmp_path, deployment="hosted", slug="velo-lyon") as bed:
+        catalog = await open_catalog(bed.url, bed.token, bed.waba_id)
+        state = tmp_path / "shop.sqlite3"
+        shop = make_shop(catalog_id=catalog, products=["bike-1"], state_path=state, **bed.bot_options())
+        bot = shop.bot
+        posts: list[tuple[bytes, str | None]] = []
+        receive = bot.receive
+
+        async def recording(body: bytes, signature: str | None) -> int:
+            posts.append((body, signature))
+            return await receive(body, signature)
+
+        bot.receive = recording  # type: ignore[method-assign]
+        await bed.serve(bot)
+
+        # -- a flood: 30 messages at once; each handled in turn, another customer is not held up -----
+        flooder = await bed.customer("flo", app="chat")
+        ana = await bed.customer("ana", app="social")
+        await flooder.say("spam 0")  # the first send opens the encrypted sessions; then all at once
+        await ana.say("hi")
+        await asyncio.gather(*(flooder.say(f"spam {n}") for n in range(1, 30)), ana.say("/start"))
+        menu = await ana.sees(lambda m: m.text.startswith("Welcome!"))
+        await flooder.saw(lambda e: len(flooder.shown()) == 30, within=20)
+        assert {m.text for m in flooder.shown()} == {"Send /start for the menu."}
+        await bot.wait_for(lambda: bot.handled == 32)
+        assert bot._locks == {}  # no per-customer lock kept once a customer's updates are handled
+
+        # -- a tap replayed to the bot's webhook: handled once -------------------------------------
+        await ana.tap(menu, "orders")
+        await ana.sees_text("Your orders: none yet.")
+        tap = next(p for p in posts if b'"button_reply"' in p[0])
+        async with httpx.AsyncClient() as http:
+
+            async def post(body: bytes, signature: str | None) -> int:
+                headers = {"Content-Type": "application/json"}
+                if signature is not None:
+                    headers["X-Hub-Signature-256"] = signature
+                return (await http.post(shop.bot.url, content=body, headers=headers)).status_code
+
+            await bot.wait_for(lambda: bot.handled == 33)  # the flood, "hi", /start and the tap
+            handled = bot.handled
+            assert await post(*tap) == 200
+            assert bot.handled == handled
+
+            # -- paid once; the payment webhook replayed, before and after a restart ---------------
+            order = await ana.client.businesses.order(bed.business_id, catalog, {"bike-1": 1})
+            ask = await ana.sees(lambda m: f"Payment request for order {order.order_id}" in m.text)
+            to_pay = await ana.client.businesses.payment_request(ask, bed.business_id)
+            assert to_pay is not None
+            await ana.client.businesses.pay(to_pay.order_id, SUCCEEDS, idempotency_key="ana-pays-once")
+            await ana.sees(lambda m: m.text.startswith("Paid, thank you!"))
+            await bot.wait_for(lambda: bot.handled == handled + 2)  # the order and the payment
+            paid = next(p for p in posts if b'"payment"' in p[0] and b'"succeeded"' in p[0])
+            assert await post(*paid) == 200
+            assert bot.handled == handled + 2  # the replay is not handled again
+
+            await bot.aclose()
+            shop = make_shop(catalog_id=catalog, products=["bike-1"], state_path=state, **bed.bot_options())
+            bot = shop.bot
+            await bed.serve(bot)
+            assert await post(*paid) == 200  # a new process: the shop's record says it was paid
+            # -- forged: a payment of the second order that nobody paid -----------------------------
+            second = await ana.client.businesses.order(bed.business_id, catalog, {"bike-1": 1})
+            await ana.sees(lambda m: f"Payment request for order {second.order_id}" in m.text)
+            forged = paid[0].replace(order.order_id.encode(), second.order_id.encode())
+            assert await post(forged, None) == 401
+            assert await post(forged, paid[1]) == 403
+            assert await post(forged, "sha256=" + "0" * 64) == 403
+            await ana.say("/start")
+            await ana.sees(lambda m: m.text.startswith("Welcome!") and m.id != menu.id)
+        thanks = [m for m in ana.shown() if m.text.startswith("Paid, thank you!")]
+        assert len(thanks) == 1 and order.order_id in thanks[0].text
+        assert (await shop.record(f"order:{second.order_id}")).data["paid"] is False
+        [_, unpaid] = await ana.client.businesses.orders(bed.business_id)
+        assert (unpaid.order_id, unpaid.status) == (order.order_id, "processing")
