@@ -202,7 +202,10 @@ def demo(
     scene: Annotated[
         str,
         typer.Argument(
-            help="people: three people on three apps; business: a business's bot answers them on all three",
+            help=(
+                "people: three people on three apps; business: a business's bot answers them on all"
+                " three; shop: a shop bot (passerelle.bot) sells to them on all three"
+            ),
             show_default=True,
         ),
     ] = "people",

@@ -235,7 +235,13 @@ class BusinessScript(Script):
 
 
 async def converse(
-    settings: Settings, phone: SmsStandIn, root: Path, console: Console, styles: AppStyles
+    settings: Settings,
+    phone: SmsStandIn,
+    root: Path,
+    console: Console,
+    styles: AppStyles,
+    *,
+    script_class: type[BusinessScript] | None = None,
 ) -> list[tuple[str, str]]:
     """Start the server, set the business up, run the visits; returns what was sent (plaintexts)."""
     async with demo_server(settings, phone) as url:
@@ -243,7 +249,7 @@ async def converse(
         console.print(Text.assemble(Text("Passerelle", style="bold"), f" on {url} — apps: {apps}"))
         console.print(Text(f"Server data (SQLite): {settings.data_dir}", style="dim"))
         async with AsyncExitStack() as stack:
-            script = BusinessScript(
+            script = (script_class or BusinessScript)(
                 admin_token=settings.admin_token,
                 business_dir=root / "business",
                 url=url,
@@ -254,4 +260,4 @@ async def converse(
                 stack=stack,
             )
             await script.run()
-        return script.plaintexts() + velo.bot_texts()
+        return script.plaintexts() + (velo.bot_texts() if script_class is None else [])

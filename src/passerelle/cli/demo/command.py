@@ -25,6 +25,7 @@ from passerelle.cli.demo.people import DemoFailed, SmsStandIn
 from passerelle.cli.demo.proof import files_under, find_plaintext
 from passerelle.cli.demo.script import Script
 from passerelle.cli.demo.server import LogCapture, captured_logs, demo_server, demo_settings
+from passerelle.cli.demo.shop import ShopScript
 from passerelle.config import Settings
 from passerelle.sdk import SdkError
 
@@ -32,9 +33,10 @@ DEMO_TIMEOUT_S = 50.0
 STATUS_USAGE = 2
 
 
-SCENES = ("people", "business")
-"""``passerelle demo`` (three people on three apps) and ``passerelle demo business`` (a business's
-bot answering them: ``business.py``)."""
+SCENES = ("people", "business", "shop")
+"""``passerelle demo`` (three people on three apps), ``passerelle demo business`` (a business's
+bot answering them: ``business.py``) and ``passerelle demo shop`` (a shop bot written with
+``passerelle.bot`` selling to them: ``shop.py``)."""
 
 
 def main(data_dir: Path | None = None, scene: str = "people") -> int:
@@ -70,7 +72,7 @@ async def run_in(root: Path, *, console: Console, scene: str = "people") -> int:
     server_dir, clients_dir = root / "server", root / "clients"
     await asyncio.to_thread(server_dir.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(clients_dir.mkdir, parents=True, exist_ok=True)
-    business = scene == "business"
+    business = scene in ("business", "shop")
     settings = await asyncio.to_thread(business_settings if business else demo_settings, server_dir)
     styles = AppStyles(
         colors={a.name: a.colors.get("primary", "") for a in settings.apps},
@@ -81,7 +83,10 @@ async def run_in(root: Path, *, console: Console, scene: str = "people") -> int:
         try:
             async with asyncio.timeout(DEMO_TIMEOUT_S):
                 if business:
-                    sent = await converse_with_business(settings, phone, root, console, styles)
+                    script_class = ShopScript if scene == "shop" else None
+                    sent = await converse_with_business(
+                        settings, phone, root, console, styles, script_class=script_class
+                    )
                 else:
                     sent = await converse(settings, phone, clients_dir, console, styles)
         except TimeoutError:

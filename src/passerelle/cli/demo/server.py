@@ -59,6 +59,9 @@ async def demo_server(settings: Settings, phone: SmsStandIn) -> AsyncIterator[st
 
 
 CAPTURED_LOGGERS = ("passerelle", "uvicorn")
+BUSINESS_LOGGER = "passerelle.bot"
+"""A ``passerelle.bot`` bot's log (the customer's words at debug level): the business's, not the
+server's, so not in the server's log that the proof searches."""
 
 
 class LogCapture(logging.Handler):
@@ -70,6 +73,8 @@ class LogCapture(logging.Handler):
         self.setFormatter(JsonFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(BUSINESS_LOGGER):
+            return  # the business's bot runs in this process too (``demo shop``): its log is the business's
         try:
             self.lines.append(self.format(record))
         except Exception:  # the logging module's contract: report, never raise into the caller
