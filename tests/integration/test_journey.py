@@ -140,8 +140,8 @@ async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path:
     """The adversaries: a customer who floods the bot (their messages are handled one at a time,
     each answered once, while another customer is answered meanwhile; no lock is kept afterwards.
     The server's own send limit refuses a device's excess: tests/integration/test_limits.py); someone who
-    replays a captured tap or payment webhook to the bot (handled once; after a restart the
-    payment is still thanked once, from the shop's record); someone who forges a payment webhook
+    replays a captured tap or payment webhook to the bot (handled once, also after a restart of the
+    bot: its state file remembers the updates it handled); someone who forges a payment webhook
     (refused: 401 unsigned, 403 badly signed; the order stays unpaid)."""
     async with running_testbed(tmp_path, deployment="hosted", slug="velo-lyon") as bed:
         catalog = await open_catalog(bed.url, bed.token, bed.waba_id)
@@ -203,7 +203,10 @@ async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path:
             shop = make_shop(catalog_id=catalog, products=["bike-1"], state_path=state, **bed.bot_options())
             bot = shop.bot
             await bed.serve(bot)
-            assert await post(*paid) == 200  # a new process: the shop's record says it was paid
+            # A new process: the state file remembers what was handled; neither is handled again.
+            assert await post(*tap) == 200
+            assert await post(*paid) == 200
+            assert bot.handled == 0
             # -- forged: a payment of the second order that nobody paid -----------------------------
             second = await ana.client.businesses.order(bed.business_id, catalog, {"bike-1": 1})
             await ana.sees(lambda m: f"Payment request for order {second.order_id}" in m.text)

@@ -224,11 +224,13 @@ class Bot:
             return json.dumps(update.raw, sort_keys=True)
         return str(ident)
 
-    def _remember(self, ident: str) -> None:
-        """Rule 4: handled; the server may post it again, it will not be handled twice."""
+    async def _remember(self, ident: str) -> None:
+        """Rule 4: handled; the server may post it again, also after a restart (the state file
+        keeps the last ``SEEN_KEPT``), it will not be handled twice."""
         self._seen[ident] = None
         while len(self._seen) > SEEN_KEPT:
             self._seen.pop(next(iter(self._seen)))
+        await self.states.mark_handled(ident, keep=SEEN_KEPT)
 
     # -- the webhook --------------------------------------------------------------------------------
 
@@ -254,7 +256,7 @@ class Bot:
         status = 200
         for update in parse(payload):
             ident = self._ident(update)
-            if ident in self._seen:
+            if ident in self._seen or await self.states.handled_before(ident):
                 continue
             try:
                 await self.handle(update)
@@ -262,7 +264,7 @@ class Bot:
                 log.exception("an update could not be handled", extra=_fields(update))
                 status = 500
                 continue
-            self._remember(ident)
+            await self._remember(ident)
         async with self._progress:
             self._progress.notify_all()
         return status

@@ -3,11 +3,15 @@ survives a restart: one row per (business, customer ``user_id``) with the conver
 the bot's own ``data`` (JSON) and whether a person has the conversation (``handoff``).
 
 The stdlib ``sqlite3`` runs in a worker thread (``asyncio.to_thread``), one call at a time, so the
-event loop never waits on the disk. ``data`` is bounded (``MAX_DATA_BYTES``)."""
+event loop never waits on the disk. ``data`` is bounded (``MAX_DATA_BYTES``).
+
+The same file keeps the digests of the last updates the bot handled (``handled_update``, the newest
+``keep`` of them), so that an update posted again after a restart is not handled twice."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 import threading
@@ -27,6 +31,12 @@ CREATE TABLE IF NOT EXISTS conversation_state (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (business, user_id)
 ) WITHOUT ROWID
+"""
+HANDLED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS handled_update (
+    seq INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE
+)
 """
 
 
@@ -64,6 +74,7 @@ class StateStore:
             conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(SCHEMA)
+            conn.execute(HANDLED_SCHEMA)
             self._conn = conn
         return self._conn
 
@@ -101,6 +112,24 @@ class StateStore:
             "DELETE FROM conversation_state WHERE business = ? AND user_id = ?",
             (business, user_id),
         )
+
+    async def handled_before(self, ident: str) -> bool:
+        """Whether the update ``ident`` is among the last handled ones (``mark_handled``)."""
+        digest = hashlib.sha256(ident.encode()).hexdigest()
+        rows = await asyncio.to_thread(self._run, "SELECT 1 FROM handled_update WHERE digest = ?", (digest,))
+        return bool(rows)
+
+    async def mark_handled(self, ident: str, *, keep: int) -> None:
+        """Remember that the update ``ident`` was handled; only the newest ``keep`` are kept."""
+        digest = hashlib.sha256(ident.encode()).hexdigest()
+        await asyncio.to_thread(self._mark, digest, keep)
+
+    def _mark(self, digest: str, keep: int) -> None:
+        with self._lock:
+            conn = self._open()
+            cursor = conn.execute("INSERT OR IGNORE INTO handled_update (digest) VALUES (?)", (digest,))
+            if cursor.lastrowid:
+                conn.execute("DELETE FROM handled_update WHERE seq <= ?", (cursor.lastrowid - keep,))
 
     def close(self) -> None:
         with self._lock:
