@@ -15,7 +15,8 @@ What a customer gets, on ``chat``, ``photo`` or ``social``:
 - ``follow <code>`` from another app: that conversation follows the order too. Passerelle has no
   link between one human's accounts on two apps (an account has one home app; the business knows
   per-business ids only), so the bot gives the payer a one-time code, told only inside their
-  end-to-end encrypted conversation; whoever types it elsewhere proves they read it.
+  end-to-end encrypted conversation; whoever types it elsewhere proves they read it (five wrong
+  codes, and that conversation may try no more).
 - "human", "agent", "person" or "help": a person takes over, with a summary of the customer's
   orders; the bot stays silent for that customer until the person hands back or resolves.
 - ``Shop.ship(order_id)`` (the warehouse's call): the order moves to ``shipped`` on the server (every
@@ -46,6 +47,7 @@ from passerelle.bot.middleware import Next
 
 HUMAN = filters.regex(r"(?i)\b(human|agent|person|help)\b")
 FOLLOW = re.compile(r"(?i)^\s*follow\s+([a-z0-9]{8})\s*$")
+MAX_WRONG_CODES = 5
 
 
 def money(amount: int, currency: str) -> str:
@@ -203,10 +205,14 @@ def make_shop(*, catalog_id: str, products: list[str], state_path: str | Path, *
     async def follow(ctx: Context) -> None:
         match = FOLLOW.match(ctx.text)
         assert match is not None
+        if ctx.state.data.get("wrong_codes", 0) >= MAX_WRONG_CODES:
+            await ctx.reply("Too many wrong codes. Write 'help' to reach a person.")
+            return  # nobody guesses a code (2^32 of them) from one account
         async with shop._records:
             found = await shop.record(f"code:{match[1].lower()}")
             order_id = found.data.get("order")
             if order_id is None:
+                ctx.state.data["wrong_codes"] = ctx.state.data.get("wrong_codes", 0) + 1
                 await ctx.reply("I do not know that code.")
                 return
             await shop.bot.states.forget(shop.business, f"code:{match[1].lower()}")  # once only

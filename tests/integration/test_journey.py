@@ -142,7 +142,8 @@ async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path:
     The server's own send limit refuses a device's excess: tests/integration/test_limits.py); someone who
     replays a captured tap or payment webhook to the bot (handled once, also after a restart of the
     bot: its state file remembers the updates it handled); someone who forges a payment webhook
-    (refused: 401 unsigned, 403 badly signed; the order stays unpaid)."""
+    (refused: 401 unsigned, 403 badly signed; the order stays unpaid); a customer guessing
+    another's follow code (five wrong codes, then no more tries)."""
     async with running_testbed(tmp_path, deployment="hosted", slug="velo-lyon") as bed:
         catalog = await open_catalog(bed.url, bed.token, bed.waba_id)
         state = tmp_path / "shop.sqlite3"
@@ -193,7 +194,7 @@ async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path:
             to_pay = await ana.client.businesses.payment_request(ask, bed.business_id)
             assert to_pay is not None
             await ana.client.businesses.pay(to_pay.order_id, SUCCEEDS, idempotency_key="ana-pays-once")
-            await ana.sees(lambda m: m.text.startswith("Paid, thank you!"))
+            code = (await ana.sees(lambda m: m.text.startswith("Paid, thank you!"))).text.rsplit(" ", 1)[1]
             await bot.wait_for(lambda: bot.handled == handled + 2)  # the order and the payment
             paid = next(p for p in posts if b'"payment"' in p[0] and b'"succeeded"' in p[0])
             assert await post(*paid) == 200
@@ -207,6 +208,16 @@ async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path:
             assert await post(*tap) == 200
             assert await post(*paid) == 200
             assert bot.handled == 0
+
+            # -- guessing Ana's follow code: five wrong ones, then not even the right one ------------
+            for guess in ["00000000", "00000001", "00000002", "00000003", "00000004", code]:
+                await flooder.say(f"follow {guess}")
+            await flooder.sees(lambda m: m.text.startswith("Too many wrong codes."))
+            guesses = [m.text for m in flooder.shown()[30:]]
+            assert guesses == [
+                *["I do not know that code."] * 5,
+                "Too many wrong codes. Write 'help' to reach a person.",
+            ]
             # -- forged: a payment of the second order that nobody paid -----------------------------
             second = await ana.client.businesses.order(bed.business_id, catalog, {"bike-1": 1})
             await ana.sees(lambda m: f"Payment request for order {second.order_id}" in m.text)
