@@ -42,8 +42,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from passerelle.bot import Bot, Context, Order, Payment, State, filters, log_updates, polite_errors
-from passerelle.bot.middleware import Next
+from passerelle.bot import Bot, Context, Order, Payment, State, filters
 
 HUMAN = filters.regex(r"(?i)\b(human|agent|person|help)\b")
 FOLLOW = re.compile(r"(?i)^\s*follow\s+([a-z0-9]{8})\s*$")
@@ -56,20 +55,24 @@ def money(amount: int, currency: str) -> str:
 
 class Shop:
     """The bot and the shop's own records, kept in the bot's state file beside the conversations
-    (under keys that are not customers: ``order:<id>``, ``code:<code>``)."""
+    (as the "business" ``RECORDS``, under keys that are not customers: ``order:<id>``,
+    ``code:<code>``)."""
+
+    RECORDS = "shop-records"
 
     def __init__(self, bot: Bot, catalog_id: str) -> None:
         self.bot = bot
         self.catalog_id = catalog_id
-        self.business = ""
-        """The business account id (learnt from the first webhook)."""
         self._records = asyncio.Lock()
 
     async def record(self, key: str) -> State:
-        return await self.bot.states.load(self.business, key)
+        return await self.bot.states.load(self.RECORDS, key)
 
     async def keep(self, key: str, record: State) -> None:
-        await self.bot.states.save(self.business, key, record)
+        await self.bot.states.save(self.RECORDS, key, record)
+
+    async def drop(self, key: str) -> None:
+        await self.bot.states.forget(self.RECORDS, key)
 
     async def ship(self, order_id: str, *, note: str = "") -> None:
         """The order left the warehouse: the server's record, then the customer's conversation."""
@@ -102,11 +105,7 @@ def make_shop(*, catalog_id: str, products: list[str], state_path: str | Path, *
     """The shop bot. ``products``: the retailer ids it shows; ``options``: ``Bot``'s (endpoint,
     number, token, webhook secrets)."""
 
-    async def learn_business(ctx: Context, call_next: Next) -> None:
-        shop.business = ctx.update.business  # the business account id, for the shop's records
-        await call_next()
-
-    bot = Bot(**options, state_path=state_path, middleware=[log_updates, polite_errors(), learn_business])
+    bot = Bot(**options, state_path=state_path)
     shop = Shop(bot, catalog_id)
 
     async def send(ctx: Context, message: dict[str, Any]) -> None:
@@ -215,7 +214,7 @@ def make_shop(*, catalog_id: str, products: list[str], state_path: str | Path, *
                 ctx.state.data["wrong_codes"] = ctx.state.data.get("wrong_codes", 0) + 1
                 await ctx.reply("I do not know that code.")
                 return
-            await shop.bot.states.forget(shop.business, f"code:{match[1].lower()}")  # once only
+            await shop.drop(f"code:{match[1].lower()}")  # a code serves once
             record = await shop.record(f"order:{order_id}")
             record.data["notify"] = ctx.customer.user_id
             await shop.keep(f"order:{order_id}", record)
