@@ -49,7 +49,7 @@ from passerelle.bot.cloud import CloudApi
 from passerelle.bot.context import Context
 from passerelle.bot.filters import Filter, anything
 from passerelle.bot.middleware import Middleware, log_updates, polite_errors
-from passerelle.bot.state import State, StateStore
+from passerelle.bot.state import State, StateStore, StateTooLarge
 from passerelle.bot.updates import Choice, HandOff, Message, Order, Payment, Status, Update, parse
 
 log = logging.getLogger("passerelle.bot")
@@ -188,7 +188,14 @@ class Bot:
                 before = state.snapshot()
                 ran = await self._dispatch(update, state)
                 if state.snapshot() != before:
-                    await self.states.save(*key, state)
+                    try:
+                        await self.states.save(*key, state)
+                    except StateTooLarge:
+                        # Handled (its replies went): posting it again would only send them again,
+                        # and hold back the business's later webhooks behind it. The change is lost.
+                        log.error(
+                            "a conversation's state grew past its bound: not kept", extra=_fields(update)
+                        )
                 return ran
         finally:
             holder.users -= 1

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS handled_update (
 """
 
 
+class StateTooLarge(ValueError):
+    """A conversation's ``data`` over ``MAX_DATA_BYTES``: not saved."""
+
+
 @dataclass(slots=True)
 class State:
     """One customer's conversation: change ``step`` and ``data`` in a handler, they are saved when
@@ -96,7 +100,7 @@ class StateStore:
     async def save(self, business: str, user_id: str, state: State) -> None:
         step, data, handoff = state.snapshot()
         if len(data.encode()) > MAX_DATA_BYTES:
-            raise ValueError(f"a conversation's data is over {MAX_DATA_BYTES} bytes once in JSON")
+            raise StateTooLarge(f"a conversation's data is over {MAX_DATA_BYTES} bytes once in JSON")
         await asyncio.to_thread(
             self._run,
             "INSERT INTO conversation_state (business, user_id, step, data, handoff, updated_at) "

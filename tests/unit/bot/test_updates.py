@@ -169,3 +169,32 @@ async def test_an_update_that_failed_is_answered_500_and_handled_when_posted_aga
     assert tries == ["hello", "hello"]
     assert (await bot.states.load("900", str(CONTACT["user_id"]))).step == "seen"
     await bot.aclose()
+
+
+async def test_a_state_past_its_bound_is_not_kept_and_the_update_is_not_posted_again(tmp_path: Path) -> None:
+    """A customer who makes a bot's state grow past 64 KiB: the change is dropped and logged, the
+    update answered 200 (a 500 would have it posted again, its replies sent again, and the business's
+    later webhooks held back behind it)."""
+    bot = Bot(
+        base_url="http://127.0.0.1:9",
+        phone_number_id="101",
+        token="t",
+        app_secret="secret",
+        verify_token="v",
+        state_path=tmp_path / "s.db",
+        middleware=[],
+    )
+    tries: list[str] = []
+
+    @bot.on_message(filters.text)
+    async def notes(ctx: Context) -> None:
+        tries.append(ctx.text)
+        ctx.state.step = "noted"
+        ctx.state.data["notes"] = ctx.text * 70_000
+
+    body = json.dumps(message(type="text", text={"body": "x"})).encode()
+    assert await bot.receive(body, sign(body)) == 200
+    assert await bot.receive(body, sign(body)) == 200
+    assert tries == ["x"]
+    assert (await bot.states.load("900", str(CONTACT["user_id"]))).step is None  # not kept
+    await bot.aclose()
