@@ -138,7 +138,8 @@ async def test_discover_on_photo_buy_on_chat_get_help_on_social(tmp_path: Path) 
 
 async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path: Path) -> None:
     """The adversaries: a customer who floods the bot (their messages are handled one at a time,
-    each answered once, while another customer is answered meanwhile; no lock is kept afterwards.
+    each answered once, and another customer writing in the middle of it is answered too; no lock
+    is kept afterwards.
     The server's own send limit refuses a device's excess: tests/integration/test_limits.py); someone who
     replays a captured tap or payment webhook to the bot (handled once, also after a restart of the
     bot: its state file remembers the updates it handled); someone who forges a payment webhook
@@ -159,7 +160,7 @@ async def test_the_shop_bot_against_floods_replays_and_forged_payments(tmp_path:
         bot.receive = recording  # type: ignore[method-assign]
         await bed.serve(bot)
 
-        # -- a flood: 12 messages at once; each handled in turn, another customer is not held up -----
+        # -- a flood: 12 messages at once; each handled in turn, and Ana's /start amid them too ------
         flooder = await bed.customer("flo", app="chat")
         ana = await bed.customer("ana", app="social")
         await flooder.say("spam 0")  # the first send opens the encrypted sessions; then all at once
