@@ -132,6 +132,23 @@ async def test_signals_are_tied_to_the_last_reach_and_kept_once_per_kind(world: 
     assert (template.reached, template.blocks, template.stops, template.reports) == (1, 1, 1, 0)
 
 
+async def test_a_signal_keeps_its_latest_reason_and_is_listed_newest_first(world: World) -> None:
+    shop = world.shop
+    made = await shop.template("sale", Category.MARKETING)
+    (alice,) = await world.reach(made, 1)
+    await world.signals.record(business=shop.business, person=alice, kind=SignalKind.REPORT, reason="spam")
+    shop.advance(1)
+    await world.signals.record(business=shop.business, person=alice, kind=SignalKind.REPORT, reason="scam")
+    shop.advance(1)
+    await world.signals.record(business=shop.business, person=alice, kind=SignalKind.BLOCK)
+    listed = await shop.biz.signals_of(shop.waba, limit=10)
+    assert [(s.kind, s.reason, s.number, s.template, s.account) for s in listed] == [
+        (SignalKind.BLOCK, "", shop.number.id, made.id, alice),
+        (SignalKind.REPORT, "scam", shop.number.id, made.id, alice),
+    ]
+    assert [s.kind for s in await shop.biz.signals_of(shop.waba, limit=1)] == [SignalKind.BLOCK]
+
+
 async def test_a_number_is_rated_from_its_reach_and_signals(world: World) -> None:
     shop = world.shop
     made = await shop.template("receipt", Category.UTILITY)

@@ -161,6 +161,18 @@ async def test_blocks_reports_and_a_caught_lie_pause_then_disable_the_template(
 
             await one_round(1)
             await receiver.wait_until(lambda r: template_updates(r)[-1:] == ["PAUSED"])
+            # The operator sees what counted, and why (kinds and template names, never content).
+            listed = await http.get(
+                f"/v1/admin/businesses/{shop.business_id}/signals",
+                headers={"Authorization": f"Bearer {ADMIN}"},
+            )
+            assert listed.status_code == 200, listed.text
+            why = {(s["kind"], s["reason"], s["template_id"]) for s in listed.json()["signals"]}
+            assert why == {
+                ("block", "", sale_id),
+                ("report", "spam", sale_id),
+                ("mismatch", "declared text; observed template free_bike fr MARKETING", sale_id),
+            }
             number = await http.get(
                 f"/v22.0/{shop.number_id}", headers={"Authorization": f"Bearer {shop.token}"}
             )

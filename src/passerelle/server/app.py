@@ -119,7 +119,9 @@ def asgi_app(wired: Wired) -> Starlette:
         ).routes(),
         *WebhookRoutes(webhooks=wired.webhooks, admin_token=settings.admin_token).routes(),
         *HandOffRoutes(handoffs=wired.handoffs, admin_token=settings.admin_token).routes(),
-        *BusinessReportRoutes(accounts=accounts, feedback=wired.feedback).routes(),
+        *BusinessReportRoutes(
+            accounts=accounts, feedback=wired.feedback, admin_token=settings.admin_token
+        ).routes(),
         *CommerceRoutes(
             accounts=accounts, catalogs=wired.catalogs, orders=wired.orders, payments=wired.payments
         ).routes(),

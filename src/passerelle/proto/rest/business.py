@@ -302,3 +302,23 @@ class BusinessReported(Answer, frozen=True):
     reason: str
     signal: str
     """The quality signal it counts as: ``report`` or ``mismatch``."""
+
+
+class SignalOut(Answer, frozen=True):
+    """A negative signal against a business (the operator's view): one per person, kind and
+    business account, the latest."""
+
+    waba_id: str
+    account_id: str
+    kind: str
+    """``block``, ``report``, ``mismatch`` or ``stop``."""
+    reason: str
+    """A report's reason; a mismatch's declared and observed kinds and template names; else ''."""
+    phone_number_id: str
+    """The number that last reached the person outside a window, or ''."""
+    template_id: str
+    at: int
+
+
+class SignalList(Answer, frozen=True):
+    signals: list[SignalOut]

@@ -64,8 +64,11 @@ class BusinessSignals:
         if change.scope is Scope.MARKETING and change.state is ConsentState.REVOKED:
             await self.record(business=change.business, person=change.account, kind=SignalKind.STOP)
 
-    async def record(self, *, business: BusinessId, person: AccountId, kind: SignalKind) -> None:
-        """A negative signal from ``person`` against ``business``."""
+    async def record(
+        self, *, business: BusinessId, person: AccountId, kind: SignalKind, reason: str = ""
+    ) -> None:
+        """A negative signal from ``person`` against ``business`` (``reason``: a report's, or a
+        mismatch's declared and observed kinds)."""
         now = self._clock.now_ms()
         since = Timestamp(now - VOLUME_WINDOW_MS)
         accounts = await self._store.business_accounts(business)
@@ -77,12 +80,20 @@ class BusinessSignals:
         if reaches:  # the business account, number and template that last reached the person
             last = max(reaches, key=lambda r: r.at)
             signal = SignalRecord(
-                waba=last.waba, account=person, kind=kind, number=last.number, template=last.template, at=now
+                waba=last.waba,
+                account=person,
+                kind=kind,
+                number=last.number,
+                template=last.template,
+                at=now,
+                reason=reason,
             )
             await self._store.record_signal(signal)
             return
         for account in accounts:  # reached by none: it counts against every number
-            signal = SignalRecord(waba=account.id, account=person, kind=kind, number="", template="", at=now)
+            signal = SignalRecord(
+                waba=account.id, account=person, kind=kind, number="", template="", at=now, reason=reason
+            )
             await self._store.record_signal(signal)
 
 

@@ -29,12 +29,14 @@ from passerelle.domain.ids import AccountId
 from passerelle.service.business.endpoint_ports import EndpointStore
 from passerelle.service.business.evaluation import BusinessSignals
 from passerelle.service.business.ports import BusinessStore
+from passerelle.service.business.records import SignalRecord
 from passerelle.service.limiter import RateLimiter
 
 log = logging.getLogger("passerelle.business.feedback")
 
 NOT_YOURS = "you can report a business you exchanged messages with"
 MAX_NAME = 512
+MAX_LISTED = 500
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,17 +83,26 @@ class BusinessFeedback:
         await self._limiter.check_window(
             f"business:{kind.value}", f"{person}:{report.business}", count=1, window_s=window_s
         )
-        await self._signals.record(business=report.business, person=person, kind=kind)
-        extra: dict[str, object] = {"business": report.business, "reason": report.reason.value}
+        reason = report.reason.value
         if report.declared is not None and report.observed is not None:
-            extra.update(
-                declared=report.declared.kind,
-                declared_template=report.declared.template or "",
-                observed=report.observed.kind,
-                observed_template=report.observed.template or "",
-            )
-        log.info("a person reported a business", extra=extra)
+            reason = f"declared {_named(report.declared)}; observed {_named(report.observed)}"
+        await self._signals.record(business=report.business, person=person, kind=kind, reason=reason)
+        log.info("a person reported a business", extra={"business": report.business, "reason": reason})
         return kind
+
+    async def signals(self, business: BusinessId, *, limit: int = MAX_LISTED) -> list[SignalRecord]:
+        """For the operator: the signals against the business's accounts, newest first."""
+        if await self._store.get_business(business) is None:
+            raise NotFound("no business has that id")
+        found: list[SignalRecord] = []
+        for account in await self._store.business_accounts(business):
+            found += await self._store.signals_of(account.id, limit=limit)
+        return sorted(found, key=lambda s: -s.at)[:limit]
+
+
+def _named(d: Described) -> str:
+    """``template spring_sale fr MARKETING`` or ``text``: kinds and names, never content."""
+    return " ".join(p for p in (d.kind, d.template, d.language, d.category) if p)
 
 
 def _check(report: Report) -> None:
@@ -101,7 +112,8 @@ def _check(report: Report) -> None:
         for name, d in (("declared", report.declared), ("observed", report.observed)):
             if d.kind not in KINDS and d.kind != "media":
                 raise InvalidInput(f"{name}.kind: one of the Cloud API message kinds")
-            if len(d.template or "") > MAX_NAME:
-                raise InvalidInput(f"{name}.template: at most {MAX_NAME} characters")
+            for member, value in (("template", d.template), ("lang", d.language), ("category", d.category)):
+                if len(value or "") > MAX_NAME or (value and not value.isprintable()):
+                    raise InvalidInput(f"{name}.{member}: at most {MAX_NAME} printable characters")
     elif report.declared is not None or report.observed is not None:
         raise InvalidInput("declared and observed go with the reason mismatch only")

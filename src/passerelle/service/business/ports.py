@@ -233,6 +233,10 @@ class BusinessStore(Protocol):
         """Keep the signal (replacing the person's earlier one of the same kind at that account)."""
         ...
 
+    async def signals_of(self, waba: WabaId, *, limit: int) -> list[SignalRecord]:
+        """The business account's signals (one per person and kind, the latest), newest first."""
+        ...
+
     async def quality_counts(self, waba: WabaId, *, since: Timestamp) -> QualityCounts: ...
 
     async def template_signals(self, waba: WabaId, template: TemplateId, *, since: Timestamp) -> Signals:

@@ -152,6 +152,8 @@ class SignalRecord:
     template: str
     """The template of that reach, or ''."""
     at: Timestamp
+    reason: str = ""
+    """A report's reason, a mismatch's declared and observed kinds; '' for a block or a stop."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -424,6 +424,11 @@ class MemoryBusinessStore:
         t = await self._begin()
         t.signals[(signal.waba, signal.account, signal.kind)] = signal
 
+    async def signals_of(self, waba: WabaId, *, limit: int) -> list[SignalRecord]:
+        t = await self._begin()
+        found = [s for s in t.signals.values() if s.waba == waba]
+        return sorted(found, key=lambda s: (-s.at, s.account, s.kind.value))[:limit]
+
     async def quality_counts(self, waba: WabaId, *, since: Timestamp) -> QualityCounts:
         t = await self._begin()
         reach = [r for r in t.template_reach.values() if r.waba == waba and r.at >= since]

@@ -67,6 +67,7 @@ from passerelle.storage.sql.business_quality import (
     evaluation_txn,
     forget_quality_before_txn,
     last_template_reach_txn,
+    list_signals_txn,
     note_template_reach_txn,
     quality_counts_txn,
     record_signal_txn,
@@ -443,6 +444,9 @@ class SqlBusinessStore:
 
     async def record_signal(self, signal: SignalRecord) -> None:
         await self._engine.write(record_signal_txn, signal)
+
+    async def signals_of(self, waba: WabaId, *, limit: int) -> list[SignalRecord]:
+        return await self._engine.read(list_signals_txn, waba, limit)
 
     async def quality_counts(self, waba: WabaId, *, since: Timestamp) -> QualityCounts:
         return await self._engine.read(quality_counts_txn, waba, since)

@@ -22,9 +22,14 @@ LAST_TEMPLATE_REACH = (
     "WHERE account = ? AND waba = ? AND reached_at >= ? ORDER BY reached_at DESC, number, template LIMIT 1"
 )
 RECORD_SIGNAL = (
-    "INSERT INTO business_signals (waba, account, kind, number, template, at) VALUES (?, ?, ?, ?, ?, ?) "
+    "INSERT INTO business_signals (waba, account, kind, number, template, at, reason) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (waba, account, kind) DO UPDATE SET number = excluded.number, "
-    "template = excluded.template, at = excluded.at"
+    "template = excluded.template, at = excluded.at, reason = excluded.reason"
+)
+LIST_SIGNALS = (
+    "SELECT waba, account, kind, number, template, at, reason FROM business_signals "
+    "WHERE waba = ? ORDER BY at DESC, account, kind LIMIT ?"
 )
 REACH_BY_NUMBER = (
     "SELECT number, COUNT(DISTINCT account) FROM business_template_reach "
@@ -81,7 +86,23 @@ def last_template_reach_txn(
 
 
 def record_signal_txn(d: Dialect, s: SignalRecord) -> Txn[None]:
-    yield from count(RECORD_SIGNAL, s.waba, s.account, s.kind.value, s.number, s.template, s.at)
+    yield from count(RECORD_SIGNAL, s.waba, s.account, s.kind.value, s.number, s.template, s.at, s.reason)
+
+
+def list_signals_txn(d: Dialect, waba: WabaId, limit: int) -> Txn[list[SignalRecord]]:
+    rows = yield from all_rows(LIST_SIGNALS, waba, limit)
+    return [
+        SignalRecord(
+            waba=WabaId(str(r[0])),
+            account=AccountId(str(r[1])),
+            kind=SignalKind(str(r[2])),
+            number=str(r[3]),
+            template=str(r[4]),
+            at=Timestamp(int(r[5])),
+            reason=str(r[6]),
+        )
+        for r in rows
+    ]
 
 
 def quality_counts_txn(d: Dialect, waba: WabaId, since: Timestamp) -> Txn[QualityCounts]:
