@@ -12,6 +12,7 @@ the three people and every signal go through the real server, endpoint and SDK."
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from typer.testing import CliRunner, Result
 
+from passerelle.cli.main import app as cli_app
 from passerelle.domain.business.ids import PhoneNumberId, TemplateId, WabaId
 from passerelle.domain.business.quality import SignalKind
 from passerelle.domain.ids import AccountId, Timestamp
@@ -46,6 +49,12 @@ async def receiver() -> AsyncIterator[Receiver]:
     await bot.start()
     yield bot
     await bot.stop()
+
+
+async def operator_cli(server: ServerHandle, *args: str) -> Result:
+    """``passerelle business …`` run as the operator against the test server."""
+    env = {"PASSERELLE_SERVER_URL": server.url, "PASSERELLE_ADMIN_TOKEN": ADMIN}
+    return await asyncio.to_thread(CliRunner().invoke, cli_app, ["business", *args], env=env)
 
 
 def has_inbound(n: int, bot: Receiver) -> bool:
@@ -161,18 +170,34 @@ async def test_blocks_reports_and_a_caught_lie_pause_then_disable_the_template(
 
             await one_round(1)
             await receiver.wait_until(lambda r: template_updates(r)[-1:] == ["PAUSED"])
-            # The operator sees what counted, and why (kinds and template names, never content).
-            listed = await http.get(
-                f"/v1/admin/businesses/{shop.business_id}/signals",
-                headers={"Authorization": f"Bearer {ADMIN}"},
-            )
-            assert listed.status_code == 200, listed.text
-            why = {(s["kind"], s["reason"], s["template_id"]) for s in listed.json()["signals"]}
+            # The operator sees what counted, and why (kinds and template names, never content),
+            # with `passerelle business signals` (the admin API's GET …/signals).
+            listed = await operator_cli(server, "signals", shop.business_id)
+            assert listed.exit_code == 0, listed.output
+            shown = json.loads(listed.output)["signals"]
+            why = {(s["kind"], s["reason"], s["template_id"], s["phone_number_id"]) for s in shown}
             assert why == {
-                ("block", "", sale_id),
-                ("report", "spam", sale_id),
-                ("mismatch", "declared text; observed template free_bike fr MARKETING", sale_id),
+                ("block", "", sale_id, shop.number_id),
+                ("report", "spam", sale_id, shop.number_id),
+                (
+                    "mismatch",
+                    "declared text; observed template free_bike fr MARKETING",
+                    sale_id,
+                    shop.number_id,
+                ),
             }
+            assert {s["waba_id"] for s in shown} == {shop.waba_id}
+            assert [s["at"] for s in shown] == sorted((s["at"] for s in shown), reverse=True)
+            newest = await operator_cli(server, "signals", shop.business_id, "--limit", "1")
+            assert [s["kind"] for s in json.loads(newest.output)["signals"]] == [shown[0]["kind"]]
+            unknown = await operator_cli(server, "signals", "bz_nosuchbusiness00000000")
+            assert unknown.exit_code == 1 and "404" in unknown.output, unknown.output
+            # Only the operator: the business's own token is not the admin token.
+            theirs = await http.get(
+                f"/v1/admin/businesses/{shop.business_id}/signals",
+                headers={"Authorization": f"Bearer {shop.token}"},
+            )
+            assert theirs.status_code == 401, theirs.text
             number = await http.get(
                 f"/v22.0/{shop.number_id}", headers={"Authorization": f"Bearer {shop.token}"}
             )

@@ -1,5 +1,6 @@
 """``passerelle business …``: create, list, show and update businesses, add business accounts and
-numbers, and create, list and revoke system-user tokens — each one call to the server's admin API
+numbers, create, list and revoke system-user tokens, and list what counts against a business's
+quality (``signals``) — each one call to the server's admin API
 (``/v1/admin/businesses…``, docs/protocol.md section 15) with the operator's ``admin_token``.
 
 The server is ``--server`` or ``PASSERELLE_SERVER_URL`` (default ``http://127.0.0.1:8000``); the
@@ -162,6 +163,18 @@ def add_number(
     """Add a business number (a phone_number_id with its display number) to a business account."""
     body = CreateNumber(waba_id=waba_id, display_number=display_number)
     _show(_call(server, admin_token, "POST", f"{ADMIN}/{_seg(business_id)}/numbers", body))
+
+
+@app.command()
+def signals(
+    business_id: str,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many, newest first")] = 100,
+    server: ServerOpt = DEFAULT_SERVER,
+    admin_token: TokenOpt = "",
+) -> None:
+    """What counts against a business's quality: people's blocks, reports (with their reason),
+    their devices' mismatch reports and marketing stops, with the number and template each is tied to."""
+    _show(_call(server, admin_token, "GET", f"{ADMIN}/{_seg(business_id)}/signals?limit={limit}"))
 
 
 @tokens.command("create")
