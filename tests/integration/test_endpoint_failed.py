@@ -2,10 +2,11 @@
 no device of the person took before it expired (the person stayed offline past the app's retention,
 or deleted their account meanwhile; the same holds when they removed every device) reaches the bot as a Cloud
 API ``statuses`` webhook with ``status: failed``, ``errors`` and the person's ids; a message that was
-delivered does not fail."""
+delivered does not fail; one sent before an endpoint restart fails after it, once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from passerelle.sdk import Client
+from passerelle.server.endpoint.undelivered import MAX_PENDING, PENDING_FILE, PendingFile
 from tests.conftest import ServerHandle
 from tests.integration.endpoint_harness import Bot, enrolment, events, inbound, open_shop, self_run, statuses
 from tests.integration.test_business import ADMIN, PW
@@ -124,3 +126,83 @@ async def test_a_message_no_device_took_before_it_expired_fails(
             await paul.close()
             await zoe.close()
             await bot.aclose()
+
+
+async def test_a_failed_status_survives_an_endpoint_restart_and_comes_once(
+    server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The messages waiting for a receipt are in the endpoint's data directory
+    (``undelivered.db``): one sent before a restart still fails after it, once."""
+    shop = await open_shop(http, receiver)
+    data_dir = tmp_path / "endpoint"
+    paul = await Client.register(
+        server.url, tmp_path / "paul", app="photo", handle="paul", display_name="Paul", password=PW
+    )
+    lea = await Client.register(
+        server.url, tmp_path / "lea", app="social", username="lea.x", display_name="Lea", password=PW
+    )
+    try:
+        async with self_run(server, data_dir, await enrolment(http, shop.business_id)) as (_ep, base):
+            bot = Bot(base, shop)
+            account = str((await lea.businesses.find("biz:velo-paris")).account_id)
+            for n, who in enumerate((paul, lea), start=1):
+                await who.connect()
+                await who.send_text(account, "bonjour")
+                await receiver.wait_until(lambda r, n=n: len(inbound(r)) == n)  # type: ignore[misc]
+            paul_ids = inbound(receiver)[0]["contacts"][0]
+            await paul.close()  # Paul goes offline and stays so
+            to_paul = await bot.send(
+                {
+                    "to": paul_ids["wa_id"],
+                    "type": "text",
+                    "text": {"body": "Votre vélo ?"},
+                    "biz_opaque_callback_data": "order-17",
+                }
+            )
+            assert to_paul.status_code == 200, to_paul.text
+            paul_wamid = to_paul.json()["messages"][0]["id"]
+            await receiver.wait_until(lambda r: status_of(r, paul_wamid, "sent") is not None)
+            await bot.aclose()
+
+        # The endpoint is down while the month passes; it starts again on its data directory.
+        server.clock.advance(31 * DAY_S)
+        async with self_run(server, data_dir, None) as (_ep, base):
+            bot = Bot(base, shop)
+            await lea.send_text(account, "encore moi")  # the window opens again; the answer's
+            await receiver.wait_until(lambda r: len(inbound(r)) == 3)  # `sent` frame gives the
+            lea_ids = inbound(receiver)[1]["contacts"][0]  # server's time
+            again = await bot.send({"to": lea_ids["wa_id"], "type": "text", "text": {"body": "Oui ?"}})
+            assert again.status_code == 200, again.text
+            await receiver.wait_until(lambda r: status_of(r, paul_wamid, "failed") is not None)
+            value = status_of(receiver, paul_wamid, "failed")
+            assert value is not None
+            failed = value["statuses"][0]
+            assert (failed["recipient_id"], failed["recipient_user_id"]) == (
+                paul_ids["wa_id"],
+                paul_ids["user_id"],
+            )
+            assert failed["biz_opaque_callback_data"] == "order-17"
+            assert failed["errors"][0]["code"] == 131026
+            # Once stored for the bot, it leaves the endpoint's file.
+            journal = PendingFile(data_dir / PENDING_FILE)
+            async with asyncio.timeout(5):
+                while True:
+                    kept = [p.sent.wamid for _, p in (await journal.load(MAX_PENDING))[1]]
+                    if paul_wamid not in kept:
+                        break
+                    await asyncio.sleep(0.05)
+            await journal.close()
+            await bot.aclose()
+
+        # A second restart does not post it again.
+        async with self_run(server, data_dir, None) as (_ep, base):
+            bot = Bot(base, shop)
+            last = await bot.send({"to": lea_ids["wa_id"], "type": "text", "text": {"body": "À bientôt"}})
+            last_wamid = last.json()["messages"][0]["id"]
+            await receiver.wait_until(lambda r: status_of(r, last_wamid, "delivered") is not None)
+            await bot.aclose()
+        failures = [s for s in statuses(receiver) if s["status"] == "failed"]
+        assert [s["id"] for s in failures] == [paul_wamid]
+    finally:
+        await lea.close()
+        await paul.close()

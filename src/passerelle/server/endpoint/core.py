@@ -73,7 +73,7 @@ from passerelle.server.endpoint.files import EndpointFiles
 from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.people import People
 from passerelle.server.endpoint.state import Cursor, EventSink, Lru, Sent
-from passerelle.server.endpoint.undelivered import Pending, Undelivered
+from passerelle.server.endpoint.undelivered import Pending, PendingJournal, Undelivered
 
 log = logging.getLogger("passerelle.endpoint")
 
@@ -102,6 +102,7 @@ class Endpoint:
         media: MediaShelf,
         hosted: bool = False,
         undelivered_sweep_s: float = UNDELIVERED_SWEEP_S,
+        pending: PendingJournal | None = None,
     ) -> None:
         self.client = client
         self.media = media
@@ -114,7 +115,7 @@ class Endpoint:
         self._numbers = {n.phone_number_id: n for n in config.numbers}
         self._people = People(client)
         self._sent: Lru[int, Sent] = Lru()
-        self._undelivered = Undelivered()
+        self._undelivered = Undelivered(journal=pending)
         self._sweep_s = undelivered_sweep_s
         self._sweeper: asyncio.Task[None] | None = None
         self._last_number: Lru[AccountId, str] = Lru()
@@ -148,6 +149,7 @@ class Endpoint:
             self.client.on_message(self._queue.put),
             self.client.on_receipt(self._queue.put),
         ]
+        await self._undelivered.load()
         await self.client.connect()
         self._done = await self._cursor.load()
         await self._replay()
@@ -163,6 +165,7 @@ class Endpoint:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.client.close()
+        await self._undelivered.close()
 
     async def _replay(self) -> None:
         while True:
@@ -234,7 +237,7 @@ class Endpoint:
         record = Sent(wamid, account, number.phone_number_id, tracker)
         self._sent.put(int(sent.id), record)
         pending = Pending(sent=record, person=person, exp=sent.server_exp)
-        self._undelivered.sent(int(sent.id), pending, server_ts=sent.ts, local_ms=now_ms())
+        await self._undelivered.sent(int(sent.id), pending, server_ts=sent.ts, local_ms=now_ms())
         self._last_number.put(account, number.phone_number_id)
         await self._status(number, person, wamid, "sent", sent.ts, tracker)
         answer = SendResponse(
@@ -414,7 +417,7 @@ class Endpoint:
             return
         person = await self._people.person(event.sender)
         for mid in event.ids:
-            self._undelivered.delivered(int(mid))
+            await self._undelivered.delivered(int(mid))
             sent = self._sent.get(int(mid))
             if sent is None:
                 stored = await self.client.message_by_id(mid)
@@ -433,9 +436,11 @@ class Endpoint:
         (``undelivered.Undelivered``)."""
         while True:
             await asyncio.sleep(self._sweep_s)
-            for gone in self._undelivered.due(now_ms()):
+            stored: list[int] = []
+            for mid, gone in self._undelivered.due(now_ms()):
                 number = self._numbers.get(gone.sent.number)
                 if number is None:
+                    stored.append(mid)
                     continue
                 errors = status_errors(Failure.UNDELIVERABLE, UNDELIVERED)
                 value = status_value(
@@ -443,8 +448,11 @@ class Endpoint:
                 )
                 try:
                     await self._sink.enqueue(one_event(number.waba_id, "messages", value))
-                except Exception:  # the next ones may still go
+                except Exception:  # the next ones may still go; this one at the next start
                     log.exception("business endpoint: a failed status could not be stored")
+                else:
+                    stored.append(mid)
+            await self._undelivered.done(stored)
 
     async def _status(
         self,

@@ -25,6 +25,7 @@ from passerelle.sdk.store.local import DB_FILE
 from passerelle.server.endpoint.core import Endpoint
 from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.state import FileCursor
+from passerelle.server.endpoint.undelivered import PENDING_FILE, PendingFile
 from passerelle.service.business.endpoint_ports import EndpointMode, EndpointRecord
 from passerelle.service.business.endpoints import BusinessEndpoints
 from passerelle.service.business.webhooks import Webhooks
@@ -123,6 +124,7 @@ class HostedEndpoints:
             cursor=FileCursor(keys / CURSOR_FILE),
             media=await MediaShelf.open(keys / MEDIA_DIR),
             hosted=True,
+            pending=PendingFile(keys / PENDING_FILE),
         )
         await endpoint.start()
         self._running[business] = endpoint

@@ -2,7 +2,8 @@
 
 The first run enrols with the operator's one-time token and keeps the device's keys in
 ``<data_dir>/device`` (the SDK's store); later runs open them again. The endpoint's webhooks wait in
-``<data_dir>/webhooks.db`` (``LocalOutbox``) and the replay cursor in ``<data_dir>/webhook-cursor``.
+``<data_dir>/webhooks.db`` (``LocalOutbox``), the replay cursor in ``<data_dir>/webhook-cursor`` and
+the messages waiting for a receipt in ``<data_dir>/undelivered.db`` (``failed`` statuses).
 Every ``refresh_s`` it reads its configuration from the server again (numbers, webhook).
 """
 
@@ -26,6 +27,7 @@ from passerelle.server.endpoint.http import EndpointHttp
 from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.outbox import LocalOutbox
 from passerelle.server.endpoint.state import FileCursor
+from passerelle.server.endpoint.undelivered import PENDING_FILE, PendingFile
 from passerelle.service.business.webhooks import WebhookPolicy
 
 log = logging.getLogger("passerelle.endpoint")
@@ -88,6 +90,7 @@ class SelfRun:
             cursor=FileCursor(data_dir / CURSOR_FILE),
             media=await MediaShelf.open(data_dir / MEDIA_DIR),
             undelivered_sweep_s=options.undelivered_sweep_s,
+            pending=PendingFile(data_dir / PENDING_FILE),
         )
         return cls(options, endpoint, outbox)
 

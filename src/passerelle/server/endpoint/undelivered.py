@@ -12,21 +12,36 @@ expiry (with ``GRACE_MS`` for a receipt still on its way), the message failed: `
 
 The server's time is the endpoint's clock plus the offset seen in the last ``sent`` frame (its
 ``ts`` is the server's). At most ``MAX_PENDING`` messages are kept (the oldest go first, without a
-status); a restart forgets them (the statuses of messages sent before it are not produced).
+status).
+
+Durable: the messages waiting and the last offset are kept in a SQLite file of the endpoint's own
+directory (``PendingFile``: ``<data_dir>/undelivered.db`` self-run, beside the keys hosted), written
+as they change and read again at start, so a restart forgets none. A due message leaves the file
+only once its status is handed to the outbox (``Undelivered.done``): a crash in between posts it
+again (at least once, as every webhook).
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Final
+from pathlib import Path
+from typing import Any, Final, Protocol
 
+from passerelle.domain.ids import AccountId
 from passerelle.proto.rest.business import BusinessPersonOut
-from passerelle.server.endpoint.state import Sent
+from passerelle.server.endpoint.state import Lru, Sent
+from passerelle.storage.private_files import FILE_MODE, private_dir, tighten
 
 MAX_PENDING: Final = 100_000
 GRACE_MS: Final = 60_000
 """After the expiry, how long a ``delivered`` receipt may still be on its way."""
+EARLY_RECEIPTS: Final = 10_000
+"""Receipts that came before their send's answer (remembered so the send is not kept)."""
+PENDING_FILE: Final = "undelivered.db"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,33 +52,192 @@ class Pending:
     exp: int
 
 
+class PendingJournal(Protocol):
+    """Where the messages waiting for a receipt are kept across restarts."""
+
+    async def load(self, limit: int) -> tuple[int, list[tuple[int, Pending]]]:
+        """(the last offset, the newest ``limit`` messages in the order they were sent)."""
+        ...
+
+    async def add(self, mid: int, pending: Pending, *, offset: int, evicted: list[int]) -> None: ...
+
+    async def remove(self, mids: list[int]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class Undelivered:
-    def __init__(self, *, size: int = MAX_PENDING) -> None:
+    def __init__(self, *, size: int = MAX_PENDING, journal: PendingJournal | None = None) -> None:
         self._pending: OrderedDict[int, Pending] = OrderedDict()
         self._size = size
+        self._journal = journal
+        self._early: Lru[int, bool] = Lru(EARLY_RECEIPTS)
         self._offset = 0
         """The server's clock minus the endpoint's, from the last ``sent`` frame."""
+        self._lock = asyncio.Lock()
+        """Journal writes in the order of the changes (asyncio's lock is first come, first served)."""
 
     def __len__(self) -> int:
         return len(self._pending)
 
-    def sent(self, mid: int, pending: Pending, *, server_ts: int, local_ms: int) -> None:
+    async def load(self) -> None:
+        """Read the journal again (at start)."""
+        if self._journal is None:
+            return
+        self._offset, kept = await self._journal.load(self._size)
+        self._pending = OrderedDict(kept)
+
+    async def sent(self, mid: int, pending: Pending, *, server_ts: int, local_ms: int) -> None:
         """A message the server stored (``server_ts`` its time of storing) and will keep until
         ``pending.exp`` at most."""
         self._offset = server_ts - local_ms
-        if pending.exp <= 0:
+        if pending.exp <= 0 or self._early.get(mid):
             return
         self._pending[mid] = pending
+        evicted: list[int] = []
         while len(self._pending) > self._size:
-            self._pending.popitem(last=False)
+            evicted.append(self._pending.popitem(last=False)[0])
+        if self._journal is not None:
+            async with self._lock:
+                await self._journal.add(mid, pending, offset=self._offset, evicted=evicted)
 
-    def delivered(self, mid: int) -> None:
+    async def delivered(self, mid: int) -> None:
         """A device of the person took the message (its ``delivered`` or ``read`` receipt)."""
-        self._pending.pop(mid, None)
+        if self._pending.pop(mid, None) is None:
+            self._early.put(mid, True)  # its send may not have been answered yet
+            return
+        if self._journal is not None:
+            async with self._lock:
+                await self._journal.remove([mid])
 
-    def due(self, local_ms: int) -> list[Pending]:
+    def due(self, local_ms: int) -> list[tuple[int, Pending]]:
         """The messages whose expiry passed (by the server's time) with no device taking them;
-        each is given once."""
+        each is given once (tell ``done`` once its status is stored)."""
         now = local_ms + self._offset
         gone = [mid for mid, p in self._pending.items() if p.exp + GRACE_MS <= now]
-        return [self._pending.pop(mid) for mid in gone]
+        return [(mid, self._pending.pop(mid)) for mid in gone]
+
+    async def done(self, mids: list[int]) -> None:
+        """The statuses of these due messages are stored: they leave the journal."""
+        if self._journal is not None and mids:
+            async with self._lock:
+                await self._journal.remove(mids)
+
+    async def close(self) -> None:
+        if self._journal is not None:
+            async with self._lock:
+                await self._journal.close()
+
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS pending (mid INTEGER PRIMARY KEY, wamid TEXT NOT NULL, "
+    "account TEXT NOT NULL, number TEXT NOT NULL, tracker TEXT, wa_id TEXT NOT NULL, "
+    "user_id TEXT NOT NULL, exp INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
+)
+
+
+class PendingFile:
+    """The journal in a SQLite file (0600) of the endpoint's directory; the stdlib ``sqlite3`` in a
+    worker thread, one call at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _open(self) -> sqlite3.Connection:
+        if self._conn is None:
+            private_dir(self._path.parent)
+            conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            for suffix in ("", "-wal", "-shm"):
+                tighten(self._path.with_name(self._path.name + suffix), FILE_MODE)
+            self._conn = conn
+        return self._conn
+
+    def _run(self, statements: list[tuple[str, Any]]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            if self._closed:  # a send answered while the endpoint stops: not kept
+                return []
+            conn = self._open()
+            rows: list[tuple[Any, ...]] = []
+            conn.execute("BEGIN")
+            try:
+                for sql, args in statements:
+                    if isinstance(args, list):
+                        conn.executemany(sql, args)
+                    else:
+                        rows += conn.execute(sql, args).fetchall()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return rows
+
+    async def load(self, limit: int) -> tuple[int, list[tuple[int, Pending]]]:
+        def read() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+            found = self._run(
+                [
+                    (
+                        "DELETE FROM pending WHERE mid NOT IN "
+                        "(SELECT mid FROM pending ORDER BY mid DESC LIMIT ?)",
+                        (limit,),
+                    ),
+                    (
+                        "SELECT mid, wamid, account, number, tracker, wa_id, user_id, exp FROM pending "
+                        "ORDER BY mid",
+                        (),
+                    ),
+                ]
+            )
+            return found, self._run([("SELECT offset_ms FROM clock WHERE id = 1", ())])
+
+        rows, clock = await asyncio.to_thread(read)
+        kept = [
+            (
+                int(mid),
+                Pending(
+                    sent=Sent(str(wamid), AccountId(str(account)), str(number), tracker),
+                    person=BusinessPersonOut(account_id=str(account), wa_id=str(wa_id), user_id=str(user_id)),
+                    exp=int(exp),
+                ),
+            )
+            for mid, wamid, account, number, tracker, wa_id, user_id, exp in rows
+        ]
+        return (int(clock[0][0]) if clock else 0), kept
+
+    async def add(self, mid: int, pending: Pending, *, offset: int, evicted: list[int]) -> None:
+        s, p = pending.sent, pending.person
+        statements: list[tuple[str, Any]] = [
+            (
+                "INSERT OR REPLACE INTO pending (mid, wamid, account, number, tracker, wa_id, user_id, exp) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (mid, s.wamid, str(s.person), s.number, s.tracker, p.wa_id, p.user_id, pending.exp),
+            ),
+            (
+                "INSERT INTO clock (id, offset_ms) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET offset_ms = excluded.offset_ms",
+                (offset,),
+            ),
+        ]
+        if evicted:
+            statements.append(("DELETE FROM pending WHERE mid = ?", [(m,) for m in evicted]))
+        await asyncio.to_thread(self._run, statements)
+
+    async def remove(self, mids: list[int]) -> None:
+        await asyncio.to_thread(self._run, [("DELETE FROM pending WHERE mid = ?", [(m,) for m in mids])])
+
+    async def close(self) -> None:
+        def shut() -> None:
+            with self._lock:
+                self._closed = True
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+        await asyncio.to_thread(shut)
