@@ -6,6 +6,7 @@ and what is waiting is still there when the store is opened again."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 import pytest
 
@@ -50,7 +51,14 @@ async def test_a_webhook_is_set_replaced_and_cleared(biz: BusinessStore, hooks: 
     assert await hooks.set_webhook(config(shop, "https://other.example/h"))
     got = await hooks.get_webhook(shop)
     assert got is not None and got.callback_url == "https://other.example/h" and got.app_secret == "s" * 32
-    assert "s" * 32 not in repr(got)
+    assert "s" * 32 not in repr(got) and not got.public_only
+    # A webhook a bot registered where only public addresses are allowed keeps that, and loses it
+    # when the operator sets one.
+    assert await hooks.set_webhook(replace(config(shop), public_only=True))
+    assert (await hooks.get_webhook(shop)) == replace(config(shop), public_only=True)
+    assert await hooks.set_webhook(config(shop))
+    kept = await hooks.get_webhook(shop)
+    assert kept is not None and not kept.public_only
     assert not await hooks.set_webhook(config(BusinessId("bz_nobody")))
     assert await hooks.clear_webhook(shop)
     assert not await hooks.clear_webhook(shop)

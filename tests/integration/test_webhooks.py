@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from passerelle.proto.cloud.webhooks import (
 from passerelle.sdk import Client
 from passerelle.server.runner import running_server
 from passerelle.service.business.webhooks import Webhooks
+from passerelle.storage.business import webhook_store_for
 from tests.conftest import CodeInbox, ServerHandle, make_settings
 from tests.integration.test_business import ADMIN, AUTH, PW, made_business, with_number
 from tests.integration.webhook_receiver import Receiver
@@ -324,3 +326,40 @@ async def test_the_cli_sets_shows_and_clears_a_webhook(
     assert code == 0 and json.loads(out)["app_secret_hint"] == "…cdef" and receiver.verify_token not in out
     assert (await run("clear", business))[0] == 0
     assert (await run("show", business))[0] == 1
+
+
+async def test_a_name_a_bot_registered_public_is_not_posted_to_once_it_resolves_to_a_private_one(
+    server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """DNS rebinding (docs/business.md section 9, "Where to"): a bot registered
+    ``http://localhost:<port>/…`` while the name resolved to a public address (``public_only``: the
+    operator allows public addresses only); the test's resolver now gives the loopback, where the
+    operator's own services are (so does the system's: without the guard the post would go). The server's posts resolve it at each attempt and refuse it:
+    nothing reaches that address, the event waits (retried). The operator's own webhook, on the
+    loopback, is posted to as before, and gets the waiting event, identical bytes."""
+    business = BusinessId(await hooked_business(http, receiver))
+    webhooks = webhooks_of(server)
+    await webhooks.enqueue(business, text_event(0))
+    await receiver.wait_until(lambda r: len(r.accepted) == 1)
+
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:  # the test's DNS, now the loopback
+        asked.append(host)
+        return {"localhost": ["127.0.0.1"]}[host]
+
+    server.running.services.adapters.webhooks.resolve = resolve
+    store = webhook_store_for(server.running.services.store)
+    registered = await store.get_webhook(business)
+    assert registered is not None and not registered.public_only  # the operator's: not held to it
+    rebound = receiver.url.replace("127.0.0.1", "localhost")
+    await store.set_webhook(replace(registered, callback_url=rebound, public_only=True))
+    await webhooks.enqueue(business, text_event(1))
+    await eventually(webhooks, lambda: metric(server, "passerelle_webhooks_retried_total") >= 2)
+    assert len(receiver.accepted) == 1 and asked[:2] == ["localhost", "localhost"]  # resolved at each try
+    assert await webhooks.pending(business) == 1
+
+    answer = await set_webhook(http, business, receiver)  # the operator's webhook again
+    assert answer.status_code == 200, answer.text
+    await receiver.wait_until(lambda r: len(r.accepted) == 2)
+    assert receiver.accepted[1] == encode(text_event(1))

@@ -35,7 +35,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -444,10 +444,22 @@ class MediaShelf:
 # -- links ------------------------------------------------------------------------------------------
 
 
-async def public_address(url: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+Resolve = Callable[[str, int], Awaitable[list[str]]]
+"""(host, port) → the addresses it resolves to; the event loop's ``getaddrinfo`` by default."""
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+    return [str(info[4][0]) for info in infos]
+
+
+async def public_address(
+    url: str, *, resolve: Resolve = system_resolve
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """The address to connect to for ``url``, refusing a host that is or resolves to any
-    non-public address (hosted endpoints). The caller connects to this address, so a name that
-    resolves differently a second time (DNS rebinding) cannot reach another one."""
+    non-public address (hosted endpoints' links, webhooks a bot registered). The caller connects to
+    this address (``pinned``), so a name that resolves differently a second time (DNS rebinding)
+    cannot reach another one."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -455,10 +467,9 @@ async def public_address(url: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addr
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port)
-        except OSError:
+            addresses = [ipaddress.ip_address(found.split("%", 1)[0]) for found in await resolve(host, port)]
+        except (OSError, ValueError):
             raise media_error(f"link: the host {host[:80]!r} cannot be resolved") from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses or any(not a.is_global for a in addresses):
         raise media_error(f"link: {host[:80]!r} is not a public address; links must be public")
     return addresses[0]

@@ -83,7 +83,11 @@ class WebhookRegistration:
         if self._check_url is not None:
             await self._check_url(callback_url)
         await self._webhooks.configure(
-            business, callback_url=callback_url, verify_token=verify_token, app_secret=secret
+            business,
+            callback_url=callback_url,
+            verify_token=verify_token,
+            app_secret=secret,
+            public_only=self._check_url is not None,
         )
 
     async def _app(self, app_id: str) -> BusinessId:
@@ -147,5 +151,9 @@ class WebhookRegistration:
         if self._check_url is not None:
             await self._check_url(callback_url)
         await self._webhooks.configure(
-            business, callback_url=callback_url, verify_token=verify_token, app_secret=config.app_secret
+            business,
+            callback_url=callback_url,
+            verify_token=verify_token,
+            app_secret=config.app_secret,
+            public_only=self._check_url is not None,
         )

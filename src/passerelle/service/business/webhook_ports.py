@@ -23,6 +23,9 @@ class WebhookConfig:
     verify_token: str
     app_secret: str
     updated_at: Timestamp
+    public_only: bool = False
+    """Registered by the bot itself where only public addresses are allowed: each request resolves
+    the host again, refuses a non-public address and connects to the one it checked."""
 
     def __repr__(self) -> str:  # never print the secrets, even by accident
         return f"WebhookConfig(business={self.business!r}, callback_url={self.callback_url!r})"
@@ -89,11 +92,22 @@ class HttpAnswer:
 class WebhookHttp(Protocol):
     """Raises ``OSError`` or ``TimeoutError`` when no answer came in time."""
 
-    async def get(self, url: str, params: Mapping[str, str], *, timeout_s: float) -> HttpAnswer: ...
+    async def get(
+        self, url: str, params: Mapping[str, str], *, timeout_s: float, public_only: bool = False
+    ) -> HttpAnswer: ...
 
     async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float
-    ) -> HttpAnswer: ...
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        timeout_s: float,
+        public_only: bool = False,
+    ) -> HttpAnswer:
+        """``public_only``: refuse (``OSError``) a host that resolves to a non-public address, and
+        connect to the address checked."""
+        ...
 
 
 class WebhookMeter(Protocol):

@@ -121,10 +121,17 @@ class Webhooks:
     # -- configuration ----------------------------------------------------------------------------
 
     async def configure(
-        self, business: str, *, callback_url: str, verify_token: str, app_secret: str | None
+        self,
+        business: str,
+        *,
+        callback_url: str,
+        verify_token: str,
+        app_secret: str | None,
+        public_only: bool = False,
     ) -> tuple[WebhookConfig, bool]:
         """Set the business's webhook after the handshake passed; the config and whether the app
-        secret was made here (then the caller shows it once)."""
+        secret was made here (then the caller shows it once). ``public_only``: the handshake and
+        every post go only to a public address, the one checked (``WebhookConfig.public_only``)."""
         owner = await self._businesses.get_business(BusinessId(business))
         if owner is None:
             raise NotFound("no such business")
@@ -133,13 +140,14 @@ class Webhooks:
         made = app_secret is None
         secret = secrets.token_urlsafe(32) if app_secret is None else app_secret
         _check_secret("app_secret", secret, MIN_APP_SECRET_CHARS)
-        await self._handshake(owner.id, url, token)
+        await self._handshake(owner.id, url, token, public_only=public_only)
         config = WebhookConfig(
             business=owner.id,
             callback_url=url,
             verify_token=token,
             app_secret=secret,
             updated_at=self._clock.now_ms(),
+            public_only=public_only,
         )
         if not await self._store.set_webhook(config):
             raise NotFound("no such business")
@@ -147,13 +155,15 @@ class Webhooks:
         self._wake.set()
         return config, made
 
-    async def _handshake(self, business: BusinessId, url: str, token: str) -> None:
+    async def _handshake(self, business: BusinessId, url: str, token: str, *, public_only: bool) -> None:
         """Meta's verification: ``GET url?hub.mode=subscribe&hub.challenge=<digits>&hub.verify_token=…``
         must answer 200 with the challenge (a number: some bots answer ``int(challenge)``)."""
         challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
         params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": token}
         try:
-            answer = await self._http.get(url, params, timeout_s=self.policy.timeout_s)
+            answer = await self._http.get(
+                url, params, timeout_s=self.policy.timeout_s, public_only=public_only
+            )
         except (OSError, TimeoutError) as exc:
             log.info(
                 "webhook verification: no answer", extra={"business": business, "error": type(exc).__name__}
@@ -276,7 +286,11 @@ class Webhooks:
         status: int | None = None
         try:
             answer = await self._http.post(
-                config.callback_url, event.body, headers, timeout_s=self.policy.timeout_s
+                config.callback_url,
+                event.body,
+                headers,
+                timeout_s=self.policy.timeout_s,
+                public_only=config.public_only,
             )
             status = answer.status
         except (OSError, TimeoutError):

@@ -15,12 +15,12 @@ from passerelle.storage.sql.txn import Row, Txn, all_rows, count, one
 if TYPE_CHECKING:
     from passerelle.storage.sql.part import SqlEngine
 
-_CONFIG = "business, callback_url, verify_token, app_secret, updated_at"
+_CONFIG = "business, callback_url, verify_token, app_secret, updated_at, public_only"
 SET_WEBHOOK = (
-    f"INSERT INTO business_webhooks ({_CONFIG}) SELECT ?, ?, ?, ?, ? WHERE EXISTS "
+    f"INSERT INTO business_webhooks ({_CONFIG}) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS "
     "(SELECT 1 FROM businesses WHERE id = ?) ON CONFLICT (business) DO UPDATE SET "
     "callback_url = excluded.callback_url, verify_token = excluded.verify_token, "
-    "app_secret = excluded.app_secret, updated_at = excluded.updated_at"
+    "app_secret = excluded.app_secret, updated_at = excluded.updated_at, public_only = excluded.public_only"
 )
 GET_WEBHOOK = f"SELECT {_CONFIG} FROM business_webhooks WHERE business = ?"
 CLEAR_WEBHOOK = "DELETE FROM business_webhooks WHERE business = ?"
@@ -49,6 +49,7 @@ def _config(row: Row) -> WebhookConfig:
         verify_token=str(row[2]),
         app_secret=str(row[3]),
         updated_at=Timestamp(int(row[4])),
+        public_only=bool(row[5]),
     )
 
 
@@ -65,7 +66,14 @@ def _event(row: Row) -> OutboxEvent:
 
 def set_webhook_txn(d: Dialect, c: WebhookConfig) -> Txn[bool]:
     changed = yield from count(
-        SET_WEBHOOK, c.business, c.callback_url, c.verify_token, c.app_secret, c.updated_at, c.business
+        SET_WEBHOOK,
+        c.business,
+        c.callback_url,
+        c.verify_token,
+        c.app_secret,
+        c.updated_at,
+        c.public_only,
+        c.business,
     )
     return changed > 0
 

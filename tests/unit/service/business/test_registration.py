@@ -33,15 +33,25 @@ class Bot:
     """Answers the handshake with the challenge when the verify token is ``vt``."""
 
     asked: list[str] = field(default_factory=list)
+    public_only: list[bool] = field(default_factory=list)
 
-    async def get(self, url: str, params: Mapping[str, str], *, timeout_s: float) -> HttpAnswer:
+    async def get(
+        self, url: str, params: Mapping[str, str], *, timeout_s: float, public_only: bool = False
+    ) -> HttpAnswer:
         self.asked.append(url)
+        self.public_only.append(public_only)
         if params["hub.verify_token"] == "vt":
             return HttpAnswer(status=200, text=params["hub.challenge"])
         return HttpAnswer(status=403, text="Forbidden")
 
     async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        timeout_s: float,
+        public_only: bool = False,
     ) -> HttpAnswer:
         return HttpAnswer(status=200, text="")
 
@@ -63,6 +73,7 @@ class Shop:
 
 @dataclass
 class Setup:
+    store: MemoryBusinessStore
     registration: WebhookRegistration
     cloud: CloudControl
     webhooks: Webhooks
@@ -95,7 +106,7 @@ async def setup() -> AsyncIterator[Setup]:
         shops.append(Shop(made.id, waba.id, number.id, (await admin.create_token(made.id, "bot")).token))
     cloud = CloudControl(store=business, admin=admin)
     registration = WebhookRegistration(store=business, cloud=cloud, webhooks=webhooks)
-    yield Setup(registration, cloud, webhooks, bot, shops[0], shops[1])
+    yield Setup(business, registration, cloud, webhooks, bot, shops[0], shops[1])
     await store.close()
 
 
@@ -173,3 +184,33 @@ async def test_the_overrides_move_the_webhook_and_keep_its_secret(setup: Setup) 
         with pytest.raises(CloudApiError) as theirs:
             await call(caller, object_id, callback_url=BOT, verify_token="vt")
         assert code(theirs) is Failure.UNKNOWN_OBJECT
+
+
+async def test_where_only_public_addresses_are_allowed_the_webhook_is_held_to_them(setup: Setup) -> None:
+    """With a URL check (the operator allows public addresses only), what a bot registers is
+    ``public_only``: its handshake and every post go to a public address only, the one checked
+    (server.webhook_http); the operator's own webhook is not."""
+    checked: list[str] = []
+
+    async def check(url: str) -> None:
+        checked.append(url)
+
+    r = WebhookRegistration(store=setup.store, cloud=setup.cloud, webhooks=setup.webhooks, check_url=check)
+    shop = setup.shop
+    token = await r.app_token(
+        grant_type="client_credentials", client_id=shop.waba, client_secret=SECRET, bearer=shop.token
+    )
+    await r.subscribe_app(
+        shop.waba,
+        access_token=token,
+        subscribed="whatsapp_business_account",
+        callback_url=BOT,
+        verify_token="vt",
+        bearer=shop.token,
+    )
+    found = await setup.webhooks.config_of(BusinessId(shop.id))
+    assert found is not None and found.public_only and checked == [BOT]
+    assert setup.bot.public_only[-1] is True  # the handshake too
+    await setup.webhooks.configure(shop.id, callback_url=BOT, verify_token="vt", app_secret=SECRET)
+    again = await setup.webhooks.config_of(BusinessId(shop.id))
+    assert again is not None and not again.public_only and setup.bot.public_only[-1] is False
