@@ -62,7 +62,7 @@ def has_inbound(n: int, bot: Receiver) -> bool:
 
 
 def template_updates(bot: Receiver) -> list[str]:
-    return [v["event"] for v in events(bot) if "message_template_id" in v]
+    return [v["event"] for v in events(bot) if "message_template_id" in v and "event" in v]
 
 
 async def person(server: ServerHandle, tmp_path: Path, name: str, app: str) -> Client:

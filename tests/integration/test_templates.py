@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from pywa_async.handlers import TemplateQualityUpdateHandler
+from pywa_async.types import TemplateQualityUpdate
 from typer.testing import CliRunner
 
 from passerelle.cli.main import app as cli_app
@@ -24,6 +26,7 @@ from passerelle.domain.ids import AccountId
 from passerelle.service.business.records import TemplateReach
 from passerelle.storage.business import business_store_for
 from tests.conftest import ServerHandle
+from tests.integration.pywa_bot import PywaBot
 from tests.integration.test_business import ADMIN, AUTH
 from tests.integration.test_graph_api import bearer, business_with_number, graph_error
 from tests.integration.webhook_receiver import Receiver
@@ -320,3 +323,68 @@ async def test_the_phone_number_object_shows_the_evaluated_rating_and_tier(
     assert (number["quality_rating"], number["messaging_limit_tier"]) == ("RED", "TIER_250")
     admin = (await http.get(f"/v1/admin/businesses/{shop['business_id']}", headers=AUTH)).json()
     assert admin["numbers"][0]["quality_rating"] == "RED"
+
+
+@pytest.mark.settings(admin_token=ADMIN, business_template_auto_approve="utility,authentication")
+async def test_an_unmodified_pywa_bot_sees_its_templates_quality_change(
+    server: ServerHandle, http: httpx.AsyncClient
+) -> None:
+    """Meta's ``message_template_quality_update``, sent by the quality evaluation when a template's
+    score changes, reaches pywa's ``TemplateQualityUpdate`` handler: UNKNOWN → GREEN once enough
+    people were reached, GREEN → RED after their blocks (the template is then paused too)."""
+    shop = await shop_of(http)
+    bot = PywaBot(
+        base_url=server.url, phone_id=shop["phone_number_id"], token=shop["token"], waba_id=shop["waba_id"]
+    )
+
+    async def noted(_client: Any, _update: Any) -> None:
+        return None
+
+    bot.wa.add_handlers(TemplateQualityUpdateHandler(bot.handler(noted)))
+    await bot.start()
+    try:
+        hook = {"callback_url": bot.url, "verify_token": bot.verify_token, "app_secret": bot.app_secret}
+        answer = await http.put(
+            f"/v1/admin/businesses/{shop['business_id']}/webhook", json=hook, headers=AUTH
+        )
+        assert answer.status_code == 200, answer.text
+        template_id = (await create(http, shop, ORDER_UPDATE)).json()["id"]
+        services = server.running.services
+        store = business_store_for(services.store)
+        now = server.clock.now_ms()
+        people = [AccountId(f"acc_{n:04d}") for n in range(125)]
+        for who in people:
+            await store.note_template_reach(
+                TemplateReach(
+                    waba=WabaId(shop["waba_id"]),
+                    number=PhoneNumberId(shop["phone_number_id"]),
+                    template=TemplateId(template_id),
+                    account=who,
+                    at=now,
+                )
+            )
+
+        def scores(updates: list[Any]) -> list[tuple[str, str]]:
+            return [(u.previous_quality_score.value, u.new_quality_score.value) for u in updates]
+
+        await services.quality.evaluate_all()
+        await bot.wait_until(lambda u: scores(u) == [("UNKNOWN", "GREEN")])
+        first = bot.updates[0]
+        assert isinstance(first, TemplateQualityUpdate)
+        assert (first.template_id, first.template_name, first.template_language.value, first.id) == (
+            template_id,
+            "order_update",
+            "en_US",
+            shop["waba_id"],
+        )
+        await services.quality.evaluate_all()  # nothing changed: nothing sent
+        for who in people[:4]:
+            await services.signals.record(
+                business=BusinessId(shop["business_id"]), person=who, kind=SignalKind.BLOCK
+            )
+        await services.quality.evaluate_all()
+        await bot.wait_until(lambda u: scores(u) == [("UNKNOWN", "GREEN"), ("GREEN", "RED")])
+        shown = await http.get(f"/v22.0/{template_id}", headers=bearer(shop["token"]))
+        assert (shown.json()["status"], shown.json()["quality_score"]["score"]) == ("PAUSED", "RED")
+    finally:
+        await bot.aclose()

@@ -209,3 +209,33 @@ class TemplateStatusPayload(Body):
 
     entry: list[TemplateEntry]
     object: str = always("whatsapp_business_account")
+
+
+class TemplateQualityValue(Body):
+    """A template's quality score changed (Meta's ``message_template_quality_update``)."""
+
+    previous_quality_score: str
+    """``GREEN``, ``YELLOW``, ``RED`` or ``UNKNOWN``."""
+    new_quality_score: str
+    message_template_id: int
+    message_template_name: str
+    message_template_language: str
+
+
+class TemplateQualityChange(Body):
+    value: TemplateQualityValue
+    field: str = always("message_template_quality_update")
+
+
+class TemplateQualityEntry(Body):
+    id: str
+    """The business account (WABA) id."""
+    time: int
+    changes: list[TemplateQualityChange]
+
+
+class TemplateQualityPayload(Body):
+    """A template's quality score changed (pywa: ``TemplateQualityUpdate``)."""
+
+    entry: list[TemplateQualityEntry]
+    object: str = always("whatsapp_business_account")

@@ -199,10 +199,13 @@ class QualityEvaluation:
                     "template paused or disabled for low quality",
                     extra={"template": t.id, "status": changed.status.value, "pauses": changed.pauses},
                 )
+                if quality is not t.quality:
+                    await self._templates.quality_changed(account.business, changed, previous=t.quality.value)
                 await self._templates.changed(account.business, changed)
         elif quality is not t.quality:
             changed = dataclasses.replace(t, quality=quality, updated_at=now)
-            await self._store.change_template(changed, expected=TemplateStatus.APPROVED)
+            if await self._store.change_template(changed, expected=TemplateStatus.APPROVED):
+                await self._templates.quality_changed(account.business, changed, previous=t.quality.value)
 
     async def _tier(self, account: BusinessAccountRecord, worst: Quality, now: Timestamp) -> None:
         last = await self._store.evaluation(account.id)

@@ -35,6 +35,10 @@ from passerelle.proto.cloud.webhooks import (
     TemplateDisableInfo,
     TemplateEntry,
     TemplateOtherInfo,
+    TemplateQualityChange,
+    TemplateQualityEntry,
+    TemplateQualityPayload,
+    TemplateQualityValue,
     TemplateStatusPayload,
     TemplateStatusValue,
 )
@@ -273,6 +277,25 @@ class Templates:
     ) -> None:
         """Tell the bot of a status the quality evaluation set (paused, reinstated, disabled)."""
         await self._announce(business, template, event=event)
+
+    async def quality_changed(self, business: BusinessId, t: TemplateRecord, *, previous: str) -> None:
+        """Tell the bot its template's quality score changed (``message_template_quality_update``,
+        set by the quality evaluation)."""
+        if self._webhooks is None:
+            return
+        now = self._clock.now_ms()
+        value = TemplateQualityValue(
+            previous_quality_score=previous,
+            new_quality_score=t.quality.value,
+            message_template_id=int(t.id),
+            message_template_name=t.name,
+            message_template_language=t.language,
+        )
+        change = TemplateQualityChange(value=value)
+        payload = TemplateQualityPayload(
+            entry=[TemplateQualityEntry(id=t.waba, time=now // 1000, changes=[change])]
+        )
+        await self._webhooks.enqueue(business, payload)
 
     async def _announce(self, business: BusinessId, t: TemplateRecord, *, event: str | None = None) -> None:
         if self._webhooks is None:
