@@ -16,7 +16,7 @@ from passerelle.domain.ids import AccountId
 from passerelle.sdk import Client
 from passerelle.storage.business import business_store_for
 from tests.conftest import ServerHandle
-from tests.integration.endpoint_harness import Bot, enrolment, inbound, open_shop, self_run
+from tests.integration.endpoint_harness import Bot, enrolment, events, inbound, open_shop, self_run
 from tests.integration.test_business import ADMIN, PW
 from tests.integration.test_endpoint_templates import ORDER_READY, made_template, receiver, template
 from tests.integration.webhook_receiver import Receiver
@@ -88,6 +88,16 @@ async def test_throughput_pair_rate_and_tier_are_cloud_api_errors(
                 f"/v22.0/{shop.number_id}", headers={"Authorization": f"Bearer {shop.token}"}
             )
             assert number.json()["messaging_limit_tier"] == "TIER_2K", number.text
+            # ... and is told by Meta's phone_number_quality_update (UPGRADE, the old and new tier).
+            await receiver.wait_until(lambda r: any("old_limit" in v for v in events(r)))
+            (upgrade,) = [v for v in events(receiver) if "old_limit" in v]
+            assert upgrade == {
+                "display_phone_number": shop.display,
+                "event": "UPGRADE",
+                "current_limit": "TIER_2K",
+                "max_daily_conversations_per_business": "TIER_2K",
+                "old_limit": "TIER_250",
+            }
             server.clock.advance(1.5)  # past the number's one send a second
             sent = await bot.send(ready)
             assert sent.status_code == 200, sent.text

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from pywa_async.handlers import TemplateQualityUpdateHandler
+from pywa_async import filters as pywa_filters
+from pywa_async.handlers import RawUpdateHandler, TemplateQualityUpdateHandler
 from pywa_async.types import TemplateQualityUpdate
 from typer.testing import CliRunner
 
@@ -325,13 +326,22 @@ async def test_the_phone_number_object_shows_the_evaluated_rating_and_tier(
     assert admin["numbers"][0]["quality_rating"] == "RED"
 
 
+def field_of(raw: Any) -> str:
+    try:
+        return str(raw["entry"][0]["changes"][0]["field"])
+    except (KeyError, IndexError, TypeError):
+        return ""
+
+
 @pytest.mark.settings(admin_token=ADMIN, business_template_auto_approve="utility,authentication")
 async def test_an_unmodified_pywa_bot_sees_its_templates_quality_change(
     server: ServerHandle, http: httpx.AsyncClient
 ) -> None:
     """Meta's ``message_template_quality_update``, sent by the quality evaluation when a template's
     score changes, reaches pywa's ``TemplateQualityUpdate`` handler: UNKNOWN → GREEN once enough
-    people were reached, GREEN → RED after their blocks (the template is then paused too)."""
+    people were reached, GREEN → RED after their blocks (the template is then paused too). The
+    number's fall to RED is Meta's ``phone_number_quality_update`` ``FLAGGED``, which pywa has no
+    type for: its raw-update handler gets it."""
     shop = await shop_of(http)
     bot = PywaBot(
         base_url=server.url, phone_id=shop["phone_number_id"], token=shop["token"], waba_id=shop["waba_id"]
@@ -340,7 +350,13 @@ async def test_an_unmodified_pywa_bot_sees_its_templates_quality_change(
     async def noted(_client: Any, _update: Any) -> None:
         return None
 
-    bot.wa.add_handlers(TemplateQualityUpdateHandler(bot.handler(noted)))
+    bot.wa.add_handlers(
+        TemplateQualityUpdateHandler(bot.handler(noted)),
+        RawUpdateHandler(
+            bot.handler(noted),
+            pywa_filters.new(lambda _, raw: field_of(raw) == "phone_number_quality_update"),
+        ),
+    )
     await bot.start()
     try:
         hook = {"callback_url": bot.url, "verify_token": bot.verify_token, "app_secret": bot.app_secret}
@@ -365,11 +381,18 @@ async def test_an_unmodified_pywa_bot_sees_its_templates_quality_change(
             )
 
         def scores(updates: list[Any]) -> list[tuple[str, str]]:
-            return [(u.previous_quality_score.value, u.new_quality_score.value) for u in updates]
+            return [
+                (u.previous_quality_score.value, u.new_quality_score.value)
+                for u in updates
+                if isinstance(u, TemplateQualityUpdate)
+            ]
+
+        def flags(updates: list[Any]) -> list[dict[str, Any]]:
+            return [u["entry"][0]["changes"][0]["value"] for u in updates if isinstance(u, dict)]
 
         await services.quality.evaluate_all()
         await bot.wait_until(lambda u: scores(u) == [("UNKNOWN", "GREEN")])
-        first = bot.updates[0]
+        first = next(u for u in bot.updates if isinstance(u, TemplateQualityUpdate))
         assert isinstance(first, TemplateQualityUpdate)
         assert (first.template_id, first.template_name, first.template_language.value, first.id) == (
             template_id,
@@ -384,6 +407,15 @@ async def test_an_unmodified_pywa_bot_sees_its_templates_quality_change(
             )
         await services.quality.evaluate_all()
         await bot.wait_until(lambda u: scores(u) == [("UNKNOWN", "GREEN"), ("GREEN", "RED")])
+        await bot.wait_until(lambda u: len(flags(u)) == 1)
+        assert flags(bot.updates) == [
+            {
+                "display_phone_number": "33123456789",
+                "event": "FLAGGED",
+                "current_limit": "TIER_250",
+                "max_daily_conversations_per_business": "TIER_250",
+            }
+        ]
         shown = await http.get(f"/v22.0/{template_id}", headers=bearer(shop["token"]))
         assert (shown.json()["status"], shown.json()["quality_score"]["score"]) == ("PAUSED", "RED")
     finally:

@@ -476,7 +476,11 @@ def build(
         store=business_store, endpoints=endpoint_store, signals=signals, limiter=limiter
     )
     quality = QualityEvaluation(
-        store=business_store, clock=clock, templates=templates, cap=limits.business_templates_per_waba
+        store=business_store,
+        clock=clock,
+        templates=templates,
+        cap=limits.business_templates_per_waba,
+        webhooks=webhooks,
     )
     commerce_store = commerce_store_for(store)
 

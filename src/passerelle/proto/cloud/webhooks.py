@@ -239,3 +239,37 @@ class TemplateQualityPayload(Body):
 
     entry: list[TemplateQualityEntry]
     object: str = always("whatsapp_business_account")
+
+
+class NumberQualityValue(Body):
+    """A number's rating or messaging limit changed (Meta's ``phone_number_quality_update``)."""
+
+    display_phone_number: str
+    event: str
+    """``FLAGGED`` (the rating fell to RED), ``UNFLAGGED`` (it left RED), ``UPGRADE`` or
+    ``DOWNGRADE`` (the messaging limit moved)."""
+    current_limit: str
+    """The messaging-limit tier (``TIER_250`` … ``TIER_UNLIMITED``)."""
+    max_daily_conversations_per_business: str
+    """The same tier, as Meta names it since the limit is per business."""
+    old_limit: str | None = None
+    """The tier before, for a move of the limit only."""
+
+
+class NumberQualityChange(Body):
+    value: NumberQualityValue
+    field: str = always("phone_number_quality_update")
+
+
+class NumberQualityEntry(Body):
+    id: str
+    """The business account (WABA) id."""
+    time: int
+    changes: list[NumberQualityChange]
+
+
+class NumberQualityPayload(Body):
+    """A number's quality or limit changed (pywa has no type for it: a raw update)."""
+
+    entry: list[NumberQualityEntry]
+    object: str = always("whatsapp_business_account")

@@ -34,19 +34,27 @@ from passerelle.domain.business.quality import (
     after_red,
     rate,
 )
-from passerelle.domain.business.tiers import EVALUATION_INTERVAL_MS, VOLUME_WINDOW_MS, next_tier
+from passerelle.domain.business.tiers import EVALUATION_INTERVAL_MS, VOLUME_WINDOW_MS, Tier, next_tier
 from passerelle.domain.errors import Unavailable
 from passerelle.domain.ids import AccountId, Timestamp
+from passerelle.proto.cloud.webhooks import (
+    NumberQualityChange,
+    NumberQualityEntry,
+    NumberQualityPayload,
+    NumberQualityValue,
+)
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.records import (
     BusinessAccountRecord,
     ConsentRecord,
     Evaluation,
+    NumberRecord,
     QualityCounts,
     SignalRecord,
     TemplateRecord,
 )
 from passerelle.service.business.templates import Templates
+from passerelle.service.business.webhooks import Webhooks
 from passerelle.service.ports import Clock, Lease
 
 log = logging.getLogger("passerelle.business.quality")
@@ -112,11 +120,22 @@ def signals_for(counts: QualityCounts, *, number: str | None = None, template: s
 
 
 class QualityEvaluation:
-    def __init__(self, *, store: BusinessStore, clock: Clock, templates: Templates, cap: int = 250) -> None:
+    def __init__(
+        self,
+        *,
+        store: BusinessStore,
+        clock: Clock,
+        templates: Templates,
+        cap: int = 250,
+        webhooks: Webhooks | None = None,
+    ) -> None:
+        """``webhooks``: where a number's rating or limit change is told to the bot
+        (``phone_number_quality_update``)."""
         self._store = store
         self._clock = clock
         self._templates = templates
         self._cap = cap
+        self._webhooks = webhooks
 
     async def run(self, interval_s: float, *, lease: Lease | None = None) -> None:
         """Evaluate every business account every ``interval_s`` seconds, until cancelled (0: never).
@@ -160,6 +179,9 @@ class QualityEvaluation:
             if quality is not number.quality:
                 await self._store.set_number_quality(number.id, quality)
                 log.info("number quality changed", extra={"number": number.id, "quality": quality.value})
+                if (quality is Quality.RED) != (number.quality is Quality.RED):
+                    event = "FLAGGED" if quality is Quality.RED else "UNFLAGGED"
+                    await self._tell(account, [number], event, account.tier, None)
             if WORST_FIRST.index(quality) < WORST_FIRST.index(worst):
                 worst = quality
         for template in await self._store.list_templates(account.id, limit=self._cap + 1):
@@ -222,6 +244,34 @@ class QualityEvaluation:
         )
         if saved and tier is not account.tier:
             log.info("messaging limit tier changed", extra={"waba": account.id, "tier": tier.wire})
+            numbers = [n for n in await self._store.numbers_of(account.business) if n.waba == account.id]
+            event = "UPGRADE" if tier > account.tier else "DOWNGRADE"
+            await self._tell(account, numbers, event, tier, account.tier)
+
+    async def _tell(
+        self,
+        account: BusinessAccountRecord,
+        numbers: list[NumberRecord],
+        event: str,
+        tier: Tier,
+        old: Tier | None,
+    ) -> None:
+        """``phone_number_quality_update`` for each number (Meta's shape)."""
+        if self._webhooks is None:
+            return
+        now = self._clock.now_ms()
+        for number in numbers:
+            value = NumberQualityValue(
+                display_phone_number=number.display_number,
+                event=event,
+                current_limit=tier.wire,
+                max_daily_conversations_per_business=tier.wire,
+                old_limit=None if old is None else old.wire,
+            )
+            entry = NumberQualityEntry(
+                id=account.id, time=now // 1000, changes=[NumberQualityChange(value=value)]
+            )
+            await self._webhooks.enqueue(account.business, NumberQualityPayload(entry=[entry]))
 
     async def delete_expired(self, now: Timestamp) -> int:
         """The janitor's part: reach per template and signals older than 7 days."""

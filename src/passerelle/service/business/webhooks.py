@@ -28,7 +28,12 @@ from passerelle.domain.business.ids import BusinessId
 from passerelle.domain.errors import InvalidInput, NotFound
 from passerelle.domain.ids import Timestamp
 from passerelle.proto.cloud.codec import encode
-from passerelle.proto.cloud.webhooks import TemplateQualityPayload, TemplateStatusPayload, WebhookPayload
+from passerelle.proto.cloud.webhooks import (
+    NumberQualityPayload,
+    TemplateQualityPayload,
+    TemplateStatusPayload,
+    WebhookPayload,
+)
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.webhook_ports import (
     OutboxEvent,
@@ -197,7 +202,9 @@ class Webhooks:
     # -- the outbox -------------------------------------------------------------------------------
 
     async def enqueue(
-        self, business: BusinessId, payload: WebhookPayload | TemplateStatusPayload | TemplateQualityPayload
+        self,
+        business: BusinessId,
+        payload: WebhookPayload | TemplateStatusPayload | TemplateQualityPayload | NumberQualityPayload,
     ) -> bool:
         """The service layer's one entry: the event's bytes are fixed here. False when it was not
         queued: the business has no webhook, or its outbox is full (both counted as dropped)."""
