@@ -10,17 +10,20 @@ from passerelle.service.business.handoff_ports import HandOffStore
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.webhook_ports import WebhookStore
 from passerelle.service.commerce.ports import CommerceStore
+from passerelle.service.links.ports import LinkStore
 from passerelle.service.ports import Store
 from passerelle.storage.memory import MemoryStore
 from passerelle.storage.memory.business import MemoryBusinessStore
 from passerelle.storage.memory.commerce import MemoryCommerceStore
 from passerelle.storage.memory.endpoints import MemoryEndpointStore
 from passerelle.storage.memory.handoffs import MemoryHandOffStore
+from passerelle.storage.memory.links import MemoryLinkStore
 from passerelle.storage.memory.webhooks import MemoryWebhookStore
 from passerelle.storage.sql.business import SqlBusinessStore
 from passerelle.storage.sql.commerce import SqlCommerceStore
 from passerelle.storage.sql.endpoints import SqlEndpointStore
 from passerelle.storage.sql.handoffs import SqlHandOffStore
+from passerelle.storage.sql.links import SqlLinkStore
 from passerelle.storage.sql.store import SqlStore
 from passerelle.storage.sql.webhooks import SqlWebhookStore
 
@@ -63,3 +66,11 @@ def commerce_store_for(store: Store) -> CommerceStore:
     if isinstance(store, SqlStore):
         return SqlCommerceStore(store.engine)
     raise TypeError(f"no commerce store for {type(store).__name__}")
+
+
+def link_store_for(store: Store) -> LinkStore:
+    if isinstance(store, MemoryStore):
+        return MemoryLinkStore(store)
+    if isinstance(store, SqlStore):
+        return SqlLinkStore(store.engine)
+    raise TypeError(f"no link store for {type(store).__name__}")

@@ -61,3 +61,7 @@ class BusinessTables:
     outbox_next_id: int = 1
     handoffs: dict[str, HandOffRecord] = field(default_factory=dict)
     """Hand-offs by id (migration ``0012_handoff``)."""
+    link_of: dict[AccountId, tuple[str, Timestamp]] = field(default_factory=dict)
+    """Account links (migration ``0016_links``): account -> (group, linked at)."""
+    link_requests: dict[str, tuple[AccountId, Timestamp]] = field(default_factory=dict)
+    identity_shares: dict[tuple[str, BusinessId], Timestamp] = field(default_factory=dict)
