@@ -258,7 +258,7 @@ async def test_export_holds_exactly_the_persons_data(people: People) -> None:
     assert set(data) == {
         "format", "exported_at", "account", "settings", "devices", "contacts", "blocks",
         "conversations", "mailbox", "sent", "reports", "pending_code", "uploads", "stories",
-        "group_bars", "business_consents", "orders",
+        "group_bars", "business_consents", "orders", "linked_accounts", "shared_with",
     }  # fmt: skip
     assert data["account"]["account_id"] == alice.account_id
     assert data["account"]["address"] == "photo:alice"

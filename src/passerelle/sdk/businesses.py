@@ -53,6 +53,7 @@ from passerelle.proto.rest.business import (
 from passerelle.sdk.commerce import CommerceApi, order_update, shown_products
 from passerelle.sdk.errors import InvalidInput, NotFound, SdkError
 from passerelle.sdk.events import BusinessMismatchEvent, Contact, Message, SentMessage
+from passerelle.sdk.links import LinksApi
 from passerelle.sdk.messaging.outbox import new_client_id
 from passerelle.sdk.rest import RestApi
 from passerelle.sdk.schema import ReplyRef, TextContent
@@ -127,6 +128,8 @@ class BusinessesApi:
         self.payment_request = commerce.payment_request
         self.shown_products = shown_products
         self.order_update = order_update
+        self.share_identity = LinksApi(rest).share_identity
+        """Be one customer at a business with one's linked accounts (``client.links``), or not."""
 
     async def find(self, query: str) -> PublicBusiness:
         """A business by address (``biz:velo-paris``) or display number; ``NotFound`` otherwise."""

@@ -59,6 +59,7 @@ from passerelle.sdk.events import (
     TypingEvent,
 )
 from passerelle.sdk.groups.api import GroupsApi
+from passerelle.sdk.links import LinksApi
 from passerelle.sdk.media.api import MediaApi
 from passerelle.sdk.messaging.inbox import Inbox
 from passerelle.sdk.messaging.outbox import Outbox
@@ -142,6 +143,7 @@ class Client:
         self.stories = StoriesApi(ctx, outbox=self._outbox)
         self.media = MediaApi(ctx, self._convs, outbox=self._outbox)
         self.privacy = PrivacyApi(ctx)
+        self.links = LinksApi(rest)
         self.businesses = BusinessesApi(
             rest=rest, send=self.send_content, now_ms=options.now_ms, profile=self.profile
         )

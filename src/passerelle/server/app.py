@@ -33,6 +33,7 @@ from passerelle.server.rest.conversations import ConversationRoutes, ops_routes
 from passerelle.server.rest.endpoints import EndpointRoutes
 from passerelle.server.rest.groups import GroupRoutes
 from passerelle.server.rest.handoffs import HandOffRoutes
+from passerelle.server.rest.links import LinkRoutes
 from passerelle.server.rest.media import UPLOAD_PREFIX, MediaRoutes
 from passerelle.server.rest.privacy import PrivacyRoutes
 from passerelle.server.rest.stories import StoryRoutes
@@ -81,6 +82,7 @@ def asgi_app(wired: Wired) -> Starlette:
         catalogs=wired.catalogs,
         orders=wired.orders,
         payments=wired.payments,
+        links=wired.links,
     )
     graph = GraphRoutes(
         wired.cloud,
@@ -125,6 +127,7 @@ def asgi_app(wired: Wired) -> Starlette:
         *CommerceRoutes(
             accounts=accounts, catalogs=wired.catalogs, orders=wired.orders, payments=wired.payments
         ).routes(),
+        *LinkRoutes(accounts=accounts, links=wired.links).routes(),
     ]
     missing = undeclared([*api, *graph.routes])
     if missing:

@@ -43,6 +43,7 @@ from passerelle.service.commerce.events import amount_of
 from passerelle.service.commerce.orders import Orders
 from passerelle.service.commerce.payments import Payments
 from passerelle.service.commerce.ports import OrderRecord
+from passerelle.service.links.links import Links
 from passerelle.service.ports import Clock
 
 log = logging.getLogger("passerelle.server.graph")
@@ -94,7 +95,9 @@ class CommerceGraph:
         catalogs: Catalogs,
         orders: Orders,
         payments: Payments,
+        links: Links | None = None,
     ) -> None:
+        self._links = links
         self._cloud = cloud
         self._businesses = businesses
         self._clock = clock
@@ -178,7 +181,7 @@ class CommerceGraph:
         business = await self._businesses.get_business(order.business)
         if business is None:
             raise CloudApiError(Failure.UNKNOWN_OBJECT, "The order's business is gone.")
-        person = await person_ids(self._businesses, self._clock, business, order.account)
+        person = await person_ids(self._businesses, self._clock, business, order.account, self._links)
         payments = await self._payments.of_order(order)
         answer = OrderEntry(
             id=order.id,

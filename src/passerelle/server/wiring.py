@@ -69,6 +69,7 @@ from passerelle.service.commerce.sandbox import SandboxPayments
 from passerelle.service.directory.directory import Directory
 from passerelle.service.groups.groups import GroupDeviceNotices, GroupService
 from passerelle.service.limiter import RateLimiter
+from passerelle.service.links.links import Links
 from passerelle.service.media.media import BlobRemover, MediaService
 from passerelle.service.messaging.janitor import Janitor
 from passerelle.service.messaging.messaging import MessagingService
@@ -96,6 +97,7 @@ from passerelle.storage.business import (
     commerce_store_for,
     endpoint_store_for,
     handoff_store_for,
+    link_store_for,
     webhook_store_for,
 )
 from passerelle.storage.leases import open_lease
@@ -223,6 +225,7 @@ class Wired:
     quality: QualityEvaluation
     webhooks: Webhooks
     handoffs: HandOffs
+    links: Links
     hosted: HostedEndpoints
     janitor: Janitor
     admission: Admission
@@ -429,7 +432,8 @@ def build(
             outbox_cap=settings.webhook_outbox_cap,
         ),
     )
-    preferences = MarketingPreferences(store=business_store, clock=clock, webhooks=webhooks)
+    links = Links(store=link_store_for(store), businesses=business_store, clock=clock, ids=ids)
+    preferences = MarketingPreferences(store=business_store, clock=clock, webhooks=webhooks, links=links)
     signals = BusinessSignals(store=business_store, clock=clock)
 
     async def on_consent(change: ConsentRecord) -> None:
@@ -437,7 +441,12 @@ def build(
         await signals.consent_changed(change)
 
     business_people = BusinessPeople(
-        store=business_store, clock=clock, on_consent=on_consent, limiter=limiter, limits=limits
+        store=business_store,
+        clock=clock,
+        on_consent=on_consent,
+        limiter=limiter,
+        limits=limits,
+        links=links,
     )
     endpoints = BusinessEndpoints(
         store=endpoint_store,
@@ -489,7 +498,7 @@ def build(
         return "" if found is None else found.display_name
 
     commerce_events = CommerceEvents(
-        businesses=business_store, webhooks=webhooks, clock=clock, display_name=display_name
+        businesses=business_store, webhooks=webhooks, clock=clock, display_name=display_name, links=links
     )
     catalogs = Catalogs(store=commerce_store, businesses=business_store, clock=clock)
     orders = Orders(
@@ -499,6 +508,7 @@ def build(
         sends=business_sends,
         clock=clock,
         person_blocked=person_blocked_by(endpoint_store, safety),
+        links=links,
     )
     payment_provider = SandboxPayments()
     payments = Payments(
@@ -515,10 +525,11 @@ def build(
         directory=directory,
         messaging=messaging,
         presence=presence,
-        erasers=[stories.erase_account, media.erase_account, business_people.erase_account],
+        erasers=[stories.erase_account, media.erase_account, business_people.erase_account, links.forget],
         business=business_people,
         on_block=feedback.blocked,
         orders=payments.export,
+        links=links.export,
     )
     janitor = Janitor(
         mailbox=store,
@@ -611,6 +622,7 @@ def build(
         quality=quality,
         webhooks=webhooks,
         handoffs=handoffs,
+        links=links,
         hosted=HostedEndpoints(
             data_dir=settings.data_dir,
             endpoints=endpoints,

@@ -271,4 +271,8 @@ class Export(Answer, frozen=True, kw_only=True):
     business_consents: ExportedConsents
     orders: list[OrderOut]
     """The caller's orders at businesses, with their payments (§15.5)."""
+    linked_accounts: list[str] = msgspec.field(default_factory=list)
+    """The caller's accounts linked with this one, this one among them (§16); empty when none."""
+    shared_with: list[str] = msgspec.field(default_factory=list)
+    """The businesses where the caller chose to be one customer with them (§16)."""
     pending_code: PendingCode | None

@@ -1,7 +1,14 @@
 """The people a business endpoint talks to: their records (account id, ``wa_id``, ``user_id``) and
-display names, read from the server once and kept in bounded maps."""
+display names, read from the server and kept in bounded maps.
+
+A person who linked accounts and shares them with the business is one customer: the server answers
+the same ids for each linked account. A reply to those ids goes to the account the person last wrote
+from (each inbound message remembers its sender under the ids). A record is read again after
+``PERSON_TTL_S``, so a share or an unlink reaches the endpoint's messages within that time."""
 
 from __future__ import annotations
+
+import time
 
 from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.ids import AccountId
@@ -11,11 +18,13 @@ from passerelle.sdk import Client
 from passerelle.sdk.errors import NotFound, SdkError
 from passerelle.server.endpoint.state import Lru
 
+PERSON_TTL_S = 60.0
+
 
 class People:
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._ids: Lru[AccountId, BusinessPersonOut] = Lru()
+        self._ids: Lru[AccountId, tuple[BusinessPersonOut, float]] = Lru()
         self._by_wa: Lru[str, BusinessPersonOut] = Lru()
         self._by_user: Lru[str, BusinessPersonOut] = Lru()
         self._names: Lru[AccountId, str] = Lru()
@@ -41,15 +50,20 @@ class People:
         return person
 
     def remember(self, person: BusinessPersonOut) -> None:
-        self._ids.put(AccountId(person.account_id), person)
+        self._ids.put(AccountId(person.account_id), (person, time.monotonic()))
         self._by_wa.put(person.wa_id, person)
         self._by_user.put(person.user_id, person)
 
     async def person(self, account: AccountId) -> BusinessPersonOut:
-        found = self._ids.get(account)
-        if found is None:
-            found = await self.client.businesses.endpoint_person(account_id=account)
-            self.remember(found)
+        """The person writing (or reacting, or reading) from ``account``; their ids now reach it."""
+        known = self._ids.get(account)
+        if known is not None and time.monotonic() - known[1] < PERSON_TTL_S:
+            found = known[0]
+            self._by_wa.put(found.wa_id, found)
+            self._by_user.put(found.user_id, found)
+            return found
+        found = await self.client.businesses.endpoint_person(account_id=account)
+        self.remember(found)
         return found
 
     async def name(self, account: AccountId) -> str:

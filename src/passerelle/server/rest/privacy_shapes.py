@@ -113,6 +113,8 @@ def export_json(data: AccountExport, *, exported_at: int) -> wire.Export:
             ledger=[consent_out(c) for c in data.business_consent_ledger],
         ),
         orders=[order_out(o, list(p)) for o, p in data.orders],
+        linked_accounts=list(data.linked_accounts),
+        shared_with=list(data.shared_with),
         pending_code=(
             None
             if data.pending_code_expires_at is None

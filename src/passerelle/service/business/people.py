@@ -14,7 +14,8 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from passerelle.domain.business.consent import ConsentSource, ConsentState, Scope
 from passerelle.domain.business.ids import (
@@ -35,6 +36,9 @@ from passerelle.service.business.records import BusinessPerson, BusinessRecord, 
 from passerelle.service.limiter import RateLimiter
 from passerelle.service.ports import Clock
 
+if TYPE_CHECKING:
+    from passerelle.service.links.links import Links
+
 MAX_ATTEMPTS = 16
 NO_BUSINESS = "no business has that address or number"
 
@@ -54,7 +58,10 @@ class BusinessPeople:
         on_consent: Callable[[ConsentRecord], Awaitable[None]] | None = None,
         limiter: RateLimiter | None = None,
         limits: Limits | None = None,
+        links: Links | None = None,
     ) -> None:
+        self._links = links
+        """A person's linked accounts: one customer where the person shares (section 3.1)."""
         self._limiter = limiter
         self._limits = limits or Limits()
         self._store = store
@@ -90,7 +97,7 @@ class BusinessPeople:
     # -- per-business ids -------------------------------------------------------------------------
 
     async def ids_at(self, business: BusinessRecord, account: AccountId) -> BusinessPerson:
-        return await person_ids(self._store, self._clock, business, account)
+        return await person_ids(self._store, self._clock, business, account, self._links)
 
     async def person(
         self,
@@ -132,6 +139,9 @@ class BusinessPeople:
                 rate=limits.consent_changes_per_hour / 3600,
                 burst=limits.consent_change_burst,
             )
+        accounts = (
+            (account,) if self._links is None else await self._links.accounts_at(owner.business.id, account)
+        )
         change = ConsentRecord(
             account=account,
             business=owner.business.id,
@@ -140,7 +150,8 @@ class BusinessPeople:
             source=_source(source),
             at=self._clock.now_ms(),
         )
-        await self._store.record_consent(change)
+        for each in accounts:  # one customer where the person shares: STOP on one app stops all
+            await self._store.record_consent(replace(change, account=each))
         if self._on_consent is not None:
             await self._on_consent(change)
         return change
@@ -177,9 +188,23 @@ __all__ = ["BusinessPeople", "FoundBusiness"]
 
 
 async def person_ids(
+    store: BusinessStore,
+    clock: Clock,
+    business: BusinessRecord,
+    account: AccountId,
+    links: Links | None = None,
+) -> BusinessPerson:
+    """The person's ids at the business (``wa_id``, ``user_id``), given on first need and kept. Where
+    the person shares their linked accounts, the ids are the first linked account's, with ``account``
+    the one asked about (whom a reply reaches)."""
+    customer = account if links is None else await links.customer(business.id, account)
+    found = await _ids_of(store, clock, business, customer)
+    return found if customer == account else replace(found, account=account)
+
+
+async def _ids_of(
     store: BusinessStore, clock: Clock, business: BusinessRecord, account: AccountId
 ) -> BusinessPerson:
-    """The person's ids at the business (``wa_id``, ``user_id``), given on first need and kept."""
     known = await store.business_person(business.id, account)
     if known is not None:
         return known

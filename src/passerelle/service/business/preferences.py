@@ -16,6 +16,7 @@ from passerelle.service.business.people import person_ids
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.records import ConsentRecord
 from passerelle.service.business.webhooks import Webhooks
+from passerelle.service.links.links import Links
 from passerelle.service.ports import Clock
 
 DETAILS = {
@@ -25,7 +26,10 @@ DETAILS = {
 
 
 class MarketingPreferences:
-    def __init__(self, *, store: BusinessStore, clock: Clock, webhooks: Webhooks) -> None:
+    def __init__(
+        self, *, store: BusinessStore, clock: Clock, webhooks: Webhooks, links: Links | None = None
+    ) -> None:
+        self._links = links
         self._store = store
         self._clock = clock
         self._webhooks = webhooks
@@ -50,7 +54,7 @@ class MarketingPreferences:
         if business is None or not numbers:
             return
         number = numbers[0]
-        person = await person_ids(self._store, self._clock, business, change.account)
+        person = await person_ids(self._store, self._clock, business, change.account, self._links)
         preference = UserPreference(
             wa_id=person.wa_id,
             detail=DETAILS[value],

@@ -32,6 +32,7 @@ from passerelle.service.business.people import person_ids
 from passerelle.service.business.ports import BusinessStore
 from passerelle.service.business.webhooks import Webhooks
 from passerelle.service.commerce.ports import OrderRecord, PaymentRecord
+from passerelle.service.links.links import Links
 from passerelle.service.ports import Clock
 
 DisplayName = Callable[[AccountId], Awaitable[str]]
@@ -101,8 +102,15 @@ def payment_status(payment: PaymentRecord, wa_id: str, user_id: str, at_s: int) 
 
 class CommerceEvents:
     def __init__(
-        self, *, businesses: BusinessStore, webhooks: Webhooks, clock: Clock, display_name: DisplayName
+        self,
+        *,
+        businesses: BusinessStore,
+        webhooks: Webhooks,
+        clock: Clock,
+        display_name: DisplayName,
+        links: Links | None = None,
     ) -> None:
+        self._links = links
         self._businesses = businesses
         self._webhooks = webhooks
         self._clock = clock
@@ -127,7 +135,7 @@ class CommerceEvents:
         if business is None or not numbers:
             return False
         number = numbers[0]
-        person = await person_ids(self._businesses, self._clock, business, account)
+        person = await person_ids(self._businesses, self._clock, business, account, self._links)
         at_s = self._clock.now_ms() // 1000
         metadata = Metadata(display_phone_number=number.display_number, phone_number_id=number.id)
         if order is not None:

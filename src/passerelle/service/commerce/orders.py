@@ -47,6 +47,7 @@ from passerelle.service.business.sends import BusinessSends
 from passerelle.service.commerce.catalogs import new_id
 from passerelle.service.commerce.events import CommerceEvents
 from passerelle.service.commerce.ports import CommerceStore, OrderRecord, Placed
+from passerelle.service.links.links import Links
 from passerelle.service.ports import Clock
 
 UNPAID_TTL_MS = 30 * 60 * 1000
@@ -69,7 +70,9 @@ class Orders:
         sends: BusinessSends,
         clock: Clock,
         person_blocked: Blocked | None = None,
+        links: Links | None = None,
     ) -> None:
+        self._links = links
         self._store = store
         self._businesses = businesses
         self._events = events
@@ -115,12 +118,20 @@ class Orders:
         return order
 
     async def mine(self, account: AccountId, business_id: str) -> list[OrderRecord]:
-        return await self._store.orders_of(BusinessId(business_id), account, limit=HISTORY_MAX)
+        """The person's order history at the business: of all their linked accounts where they
+        chose to be one customer (docs/commerce.md), newest first."""
+        business = BusinessId(business_id)
+        accounts = (account,) if self._links is None else await self._links.accounts_at(business, account)
+        found = [o for a in accounts for o in await self._store.orders_of(business, a, limit=HISTORY_MAX)]
+        return sorted(found, key=lambda o: (o.created_at, o.id), reverse=True)[:HISTORY_MAX]
 
     async def of_person(self, account: AccountId, order_id: str) -> OrderRecord:
         found = await self._store.get_order(order_id) if is_numeric_id(order_id) else None
-        if found is None or found.account != account:
+        if found is None or (found.account != account and self._links is None):
             raise NotFound("no such order")
+        if found.account != account and self._links is not None:
+            if found.account not in await self._links.accounts_at(found.business, account):
+                raise NotFound("no such order")
         return found
 
     async def of_business(self, business: BusinessId, order_id: str) -> OrderRecord:

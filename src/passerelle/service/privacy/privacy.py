@@ -74,6 +74,8 @@ Blocked = Callable[[AccountId, AccountId], Awaitable[None]]
 Eraser = Callable[[AccountId], Awaitable[object]]
 OrdersExport = Callable[[AccountId], Awaitable[Sequence[tuple[OrderRecord, Sequence[PaymentRecord]]]]]
 """The person's orders at businesses with their payments (``service.commerce``), for the export."""
+LinksExport = Callable[[AccountId], Awaitable[tuple[Sequence[AccountId], Sequence[str]]]]
+"""The person's linked accounts and the businesses they share them with (``service.links``)."""
 """Deletes what another part keeps about an account outside the database transaction (media
 blobs' files); runs before the account's rows go."""
 
@@ -106,7 +108,9 @@ class PrivacyService:
         business: BusinessPeople | None = None,
         on_block: Blocked | None = None,
         orders: OrdersExport | None = None,
+        links: LinksExport | None = None,
     ) -> None:
+        self._links = links
         self._store = store
         self._broker = broker
         self._clock = clock
@@ -299,6 +303,7 @@ class PrivacyService:
         orders = (
             () if self._orders is None else tuple((o, tuple(p)) for o, p in await self._orders(caller.id))
         )
+        linked, shared = ((), ()) if self._links is None else await self._links(caller.id)
         return dataclasses.replace(
             found,
             uploads=tuple(uploads),
@@ -306,6 +311,8 @@ class PrivacyService:
             business_consents=consents,
             business_consent_ledger=ledger,
             orders=orders,
+            linked_accounts=tuple(linked),
+            shared_with=tuple(shared),
         )
 
     async def erase(

@@ -125,6 +125,10 @@ class AccountExport:
     """Every consent change the person made, oldest first."""
     orders: tuple[tuple[OrderRecord, tuple[PaymentRecord, ...]], ...] = ()
     """The person's orders at businesses, with their payments (docs/commerce.md)."""
+    linked_accounts: tuple[AccountId, ...] = ()
+    """The person's accounts linked with this one, this one among them (docs/business.md 3.1)."""
+    shared_with: tuple[str, ...] = ()
+    """The businesses where the person chose to be one customer with them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
