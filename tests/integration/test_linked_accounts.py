@@ -8,6 +8,7 @@ unrelated ids. Unlinking splits them again for what comes next; erasure removes 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,11 @@ async def test_one_customer_across_apps_only_where_the_person_shares(tmp_path: P
             seen.append((ctx.text, ctx.customer.user_id))
             await ctx.reply(f"got {ctx.text}")
 
+        ordered: asyncio.Queue[str] = asyncio.Queue()
+
         @bot.on_order()
         async def order(ctx: Context) -> None:
-            seen.append(("order", ctx.customer.user_id))
+            await ordered.put(ctx.customer.user_id)
 
         await bed.serve(bot)
         photo, chat, social = (
@@ -99,6 +102,7 @@ async def test_one_customer_across_apps_only_where_the_person_shares(tmp_path: P
         placed = await chat.client.businesses.order(bed.business_id, catalog, {"bell": 1})
         paid = await social.client.businesses.pay(placed.order_id, "4242 4242 4242 4242")  # paid on social
         assert paid.status == "succeeded"
+        assert await asyncio.wait_for(ordered.get(), 10) == customer  # the bot's order webhook
         assert await seen_by(bed, bed.token, placed.order_id, "shipped") == customer
         for person in (photo, social):
             [listed] = await person.client.businesses.orders(bed.business_id)
@@ -136,6 +140,7 @@ async def test_one_customer_across_apps_only_where_the_person_shares(tmp_path: P
         assert set(left.accounts) == {me[photo], me[social]}
         assert (await chat.client.links.mine()).accounts == []
         again = await chat.client.businesses.order(bed.business_id, catalog, {"bell": 1})
+        assert await asyncio.wait_for(ordered.get(), 10) != customer  # chat on its own again
         assert await seen_by(bed, bed.token, again.order_id) != customer
         assert [o.order_id for o in await photo.client.businesses.orders(bed.business_id)] == []
 
