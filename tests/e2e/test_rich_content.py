@@ -87,7 +87,18 @@ async def test_lookup_and_profile_tell_the_apps_features(people: People) -> None
     found = await people.carol._rest.lookup("photo:alice")
     assert found.features is not None and {"reaction", "edit", "themes"} <= set(found.features)
     assert await people.alice.content.features.of(people.carol.account_id) == frozenset(
-        {"text", "receipts", "typing", "disappearing", "reply", "delete", "mention", "media", "themes"}
+        {
+            "text",
+            "receipts",
+            "typing",
+            "disappearing",
+            "reply",
+            "delete",
+            "mention",
+            "media",
+            "themes",
+            "interactive",
+        }
     )
     chat = await people.alice.content.features.of(people.bob.account_id)
     assert chat is not None and "themes" not in chat and "reaction" in chat

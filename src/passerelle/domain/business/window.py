@@ -11,8 +11,10 @@ WINDOW_MS: Final = 24 * 3600 * 1000
 
 
 def window_open(last_inbound: Timestamp | None, now: Timestamp) -> bool:
-    """Whether the person wrote to the business less than 24 hours before ``now``."""
-    return last_inbound is not None and 0 <= now - last_inbound < WINDOW_MS
+    """Whether the person wrote to the business less than 24 hours before ``now``. A message noted
+    after ``now`` was read (the person writing again while a business's send is judged, or another
+    node's clock a little ahead) keeps the window open: the person did write."""
+    return last_inbound is not None and now - last_inbound < WINDOW_MS
 
 
 def window_closes_at(last_inbound: Timestamp) -> Timestamp:

@@ -33,6 +33,12 @@ def test_the_window_is_open_for_24_hours_after_the_last_inbound_message() -> Non
     assert not window_open(Timestamp(1000), Timestamp(1000 + WINDOW_MS))
 
 
+def test_a_message_noted_after_the_judges_clock_keeps_the_window_open() -> None:
+    # The admission reads its clock, then the window: a message the person sent in between (or a
+    # node whose clock is a little ahead) is newer than ``now``; the person did write.
+    assert window_open(Timestamp(1001), Timestamp(1000))
+
+
 # -- STOP ------------------------------------------------------------------------------------
 
 WORDS = stop_words(DEFAULT_STOP_WORDS)
