@@ -166,20 +166,51 @@ def _write_uv_requirements(version: str) -> None:
     UV_REQUIREMENTS.write_text("\n".join(lines) + "\n")
 
 
+TEST_WORKERS = "PASSERELLE_TEST_WORKERS"
+"""How many pytest-xdist workers run the tests not marked ``serial`` (default 3; 0: the whole suite in
+one process, as before)."""
+NO_TESTS = 5
+"""pytest's exit status when no test was selected (one of the two passes may select none)."""
+
+
+def _pytest_passes(args: list[str]) -> list[list[str | Path]]:
+    """The pytest runs of `dev.py test`: the tests not marked ``serial`` on several workers, then the
+    ``serial`` ones (a cluster, a fault, a timing) alone in one process. One plain run instead when
+    PASSERELLE_TEST_WORKERS=0 or when ``args`` choose the workers (-n) or the markers (-m) themselves."""
+    pytest: list[str | Path] = [BIN / "python", "-m", "pytest"]
+    workers = os.environ.get(TEST_WORKERS, "3")
+    own = "no:xdist" in args or any(
+        a in {"-n", "-m", "--numprocesses", "--dist"} or a.startswith(("-n", "--numprocesses=", "--dist="))
+        for a in args
+    )
+    if workers in {"", "0"} or own:
+        return [[*pytest, *args]]
+    return [
+        [*pytest, "-n", workers, "--dist", "loadgroup", "-m", "not serial", *args],
+        [*pytest, "-m", "serial", *args],
+    ]
+
+
 def test(args: list[str]) -> int:
-    steps: list[list[str | Path]] = [
+    checks: list[list[str | Path]] = [
         [BIN / "ruff", "check", "src", "tests", "benchmarks", "examples"],
         [BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "examples"],
         [BIN / "lint-imports"],
         [BIN / "mypy"],
-        [BIN / "python", "-m", "pytest", *args],
     ]
-    for step in steps:
+    for step in checks:
         print("+", " ".join(str(c) for c in step), flush=True)
         code = subprocess.run([str(c) for c in step], cwd=ROOT).returncode
         if code != 0:
             return code
-    return 0
+    codes = []
+    for step in _pytest_passes(args):
+        print("+", " ".join(str(c) for c in step), flush=True)
+        codes.append(subprocess.run([str(c) for c in step], cwd=ROOT).returncode)
+    failed = [code for code in codes if code not in {0, NO_TESTS}]
+    if failed:
+        return failed[0]
+    return NO_TESTS if all(code == NO_TESTS for code in codes) else 0
 
 
 def fuzz(args: list[str]) -> int:

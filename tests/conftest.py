@@ -24,6 +24,28 @@ from passerelle.server.runner import RunningServer, running_server
 POSTGRES_URL = os.environ.get("PASSERELLE_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("PASSERELLE_TEST_REDIS_URL", "")
 
+SERIAL_FOLDERS = ("cluster", "faults")
+"""Every test in these folders is marked ``serial``: three-node clusters behind HAProxy and killed
+servers under load, whose timings and connection counts assume no other test beside them."""
+NODES_GROUP = ("test_multinode", "test_three_nodes")
+"""Test files (by name prefix) whose tests start several in-process nodes on the shared PostgreSQL
+and Redis: one worker runs them one after another (``xdist_group``), so that no more nodes hold
+PostgreSQL connections at once than in a run on one process."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``python3 dev.py test`` runs the tests on several pytest-xdist workers, then the ``serial``
+    ones alone (docs/operations.md, "The test suite"): mark a test that must not share the machine
+    with ``@pytest.mark.serial``; those of SERIAL_FOLDERS are marked here."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
+        if parts and parts[0] in SERIAL_FOLDERS:
+            item.add_marker(pytest.mark.serial)
+        if item.path.name.startswith(NODES_GROUP):
+            item.add_marker(pytest.mark.xdist_group("nodes"))
+
 
 @dataclass
 class CodeInbox:
