@@ -2,7 +2,9 @@
 """Set-up and entry points for a fresh checkout; needs nothing but Python 3.11+.
 
     python3 dev.py serve [passerelle serve options]   set up, then start the server with the demo apps
-    python3 dev.py test  [pytest options]             set up, then run the linters and the test suite
+    python3 dev.py test  [pytest options]             set up, then run the linters and the test suite (on
+                                                      3 pytest-xdist workers, then the tests marked serial
+                                                      alone; PASSERELLE_TEST_WORKERS=0: in one process)
     python3 dev.py lock  [--upgrade]                  re-resolve uv.lock after editing pyproject.toml
                                                       (--upgrade: take the newest allowed releases)
     python3 dev.py fuzz-api [EXAMPLES]                schemathesis over both OpenAPI documents against the

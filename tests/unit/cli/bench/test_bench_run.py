@@ -23,6 +23,9 @@ from passerelle.cli.bench.runner import run_bench
 from passerelle.cli.bench.server import free_port, spawned_server
 from tests.unit.cli.bench.test_accounting import documented_keys, schema_section
 
+# Real benchmark runs (a server process and a load generator on probed free ports, bounded in time):
+# alone, not beside other tests on pytest-xdist workers (docs/operations.md, "The test suite").
+pytestmark = pytest.mark.serial
 ROOT = Path(__file__).resolve().parents[4]
 TINY = [
     *("--pairs", "2", "--many-pairs", "4", "--duration", "0.4", "--warmup", "0.2", "--rate", "250"),
