@@ -138,8 +138,8 @@ async def test_messages_wait_for_an_offline_device_and_survive_a_restart(
     # A second restart does not deliver it twice (acked, and deduped by id).
     bob = await Client.open(tmp_path / "bob")
     async with bob:
+        bob_sees = Watcher(bob)  # before the send: the message may arrive before send_text returns
         await alice.send_text(bob.account_id, "marker")
-        bob_sees = Watcher(bob)
         await bob_sees.text("marker")
         texts = [m.text for m in await bob.history(sent.conv)]
         assert texts.count("while you were away") == 1
