@@ -90,12 +90,13 @@ async def test_the_outbox_keeps_bytes_and_order_with_one_head_per_business(
     assert await hooks.next_due(skip=NONE) == START + 20_010
 
     # a's head is postponed: nothing of a's is due before it (order).
-    await hooks.postpone(ids[0], attempts=1, next_at=Timestamp(START + 30_000))
-    await hooks.delete_event(heads[1].id)
+    await hooks.settle(
+        done=[heads[1].id], retry=[replace(heads[0], attempts=1, next_at=Timestamp(START + 30_000))]
+    )
     assert await claim(hooks, START + 29_999) == []
     later = await claim(hooks, START + 30_000)
     assert [(e.id, e.attempts, e.body) for e in later] == [(ids[0], 1, bodies[0])]
-    await hooks.delete_event(ids[0])
+    await hooks.settle(done=[ids[0]], retry=[])
     assert [e.body for e in await claim(hooks, START + 30_000)] == [bodies[1]]
     assert await hooks.pending(a) == 2 and await hooks.pending(b) == 0
 
@@ -139,3 +140,61 @@ async def test_waiting_events_survive_reopening(backend: Backend) -> None:
         assert [h.body for h in heads] == [b"\x01body"]
     finally:
         await again.close()
+
+
+async def test_a_batch_is_claimed_in_order_and_settled_in_one_go(
+    biz: BusinessStore, hooks: WebhookStore
+) -> None:
+    """A sender takes a business's next due events in one claim, posts them one after the other
+    and settles them in one transaction: what was posted is deleted, the first failure is
+    postponed with its bytes and the rest wait behind it, in order; a sender that stopped after
+    posting and before settling leaves them all to be taken again (at least once)."""
+    a, b = await made(biz, "alpha"), await made(biz, "bravo")
+    bodies = [b"\x00a%d\xff" % n for n in range(6)]
+    for n, body in enumerate(bodies[:5]):
+        assert await hooks.enqueue(a, body, at=Timestamp(START + n), cap=10) is not None
+    assert await hooks.enqueue(b, b"b0", at=Timestamp(START + 2), cap=10) is not None
+    assert await hooks.enqueue(a, bodies[5], at=Timestamp(START + 100), cap=10) is not None  # not due yet
+
+    def lease(now: int) -> Timestamp:
+        return Timestamp(now + 10_000)
+
+    got = await hooks.claim_due(
+        Timestamp(START + 50), skip=NONE, limit=10, lease_until=lease(START + 50), batch=4
+    )
+    assert [(e.business, e.body) for e in got] == [(a, bodies[n]) for n in range(4)] + [(b, b"b0")]
+    assert [e.id for e in got[:4]] == sorted(e.id for e in got[:4])
+    # Everything claimed is leased; a's fifth is not taken while its head is leased (order).
+    assert (
+        await hooks.claim_due(
+            Timestamp(START + 200), skip=NONE, limit=10, lease_until=lease(START + 200), batch=4
+        )
+        == []
+    )
+
+    # a's first two were delivered, the third failed, the fourth was not posted; b's delivered.
+    now = START + 300
+    failed = replace(got[2], attempts=1, next_at=Timestamp(now + 5_000))
+    await hooks.settle(
+        done=[got[0].id, got[1].id, got[4].id], retry=[failed, replace(got[3], next_at=Timestamp(now))]
+    )
+    assert await hooks.pending(a) == 4 and await hooks.pending(b) == 0
+    assert await hooks.claim_due(Timestamp(now), skip=NONE, limit=10, lease_until=lease(now), batch=10) == []
+    again = await hooks.claim_due(
+        Timestamp(now + 5_000), skip=NONE, limit=10, lease_until=lease(now + 5_000), batch=10
+    )
+    assert [(e.body, e.attempts) for e in again] == [
+        (bodies[2], 1),
+        (bodies[3], 0),
+        (bodies[4], 0),
+        (bodies[5], 0),
+    ]
+
+    # The sender stops after posting them and before settling: at the lease's end they are all
+    # taken again, the same bytes in the same order.
+    after = await hooks.claim_due(
+        Timestamp(now + 15_000), skip=NONE, limit=10, lease_until=lease(now + 15_000), batch=10
+    )
+    assert [(e.id, e.body, e.attempts) for e in after] == [(e.id, e.body, e.attempts) for e in again]
+    await hooks.settle(done=[e.id for e in after], retry=[])
+    assert await hooks.pending(a) == 0

@@ -4,7 +4,7 @@ transaction), the HTTP client (``WebhookHttp``) and the meters (``WebhookMeter``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,22 +63,29 @@ class WebhookStore(Protocol):
         ...
 
     async def claim_due(
-        self, now: Timestamp, *, skip: frozenset[BusinessId], limit: int, lease_until: Timestamp
+        self,
+        now: Timestamp,
+        *,
+        skip: frozenset[BusinessId],
+        limit: int,
+        lease_until: Timestamp,
+        batch: int = 1,
     ) -> list[OutboxEvent]:
         """The oldest event of each business (not in ``skip``) whose ``next_at`` has come, soonest
-        first, at most ``limit``; each one's ``next_at`` becomes ``lease_until`` in the same
-        transaction, so that no other sender (another node) takes it before then."""
+        first, at most ``limit`` businesses; with each head, up to ``batch - 1`` of the events
+        enqueued after it, in order, as long as each is due. Each business's events come together,
+        head first. Each one's ``next_at`` becomes ``lease_until`` in the same transaction, so
+        that no other sender (another node) takes them before then."""
         ...
 
     async def next_due(self, *, skip: frozenset[BusinessId]) -> Timestamp | None:
         """The earliest ``next_at`` of any business's oldest event (not in ``skip``)."""
         ...
 
-    async def delete_event(self, event: int) -> None:
-        """Delivered, or dropped for good."""
+    async def settle(self, *, done: Sequence[int], retry: Sequence[OutboxEvent]) -> None:
+        """In one transaction: delete the events ``done`` (delivered, or dropped for good), and
+        write each of ``retry``'s ``attempts`` and ``next_at`` on its event (its bytes stay)."""
         ...
-
-    async def postpone(self, event: int, *, attempts: int, next_at: Timestamp) -> None: ...
 
     async def pending(self, business: BusinessId) -> int: ...
 

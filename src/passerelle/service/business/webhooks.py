@@ -21,7 +21,7 @@ import hmac
 import logging
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from passerelle.domain.business.ids import BusinessId
@@ -63,6 +63,9 @@ class WebhookPolicy:
     """An event not delivered this long after it was enqueued is dropped."""
     concurrency: int = 64
     """Events in flight at once, across businesses (one per business at most)."""
+    batch: int = 100
+    """Events of one business taken in one claim and settled in one transaction, posted one after
+    the other (its order)."""
     outbox_cap: int = 10_000
     """Events waiting per business; at the cap a new event is dropped (the waiting ones keep their order)."""
 
@@ -224,7 +227,8 @@ class Webhooks:
         return True
 
     async def run(self) -> None:
-        """The sender: until cancelled, posts each business's oldest due event, one per business."""
+        """The sender: until cancelled, posts each business's due events in order, one business's
+        batch at a time (one post in flight per business)."""
         in_flight: dict[BusinessId, asyncio.Task[None]] = {}
 
         def finished(task: asyncio.Task[None]) -> None:
@@ -239,12 +243,22 @@ class Webhooks:
                 free = self.policy.concurrency - len(in_flight)
                 if free > 0:
                     now = self._clock.now_ms()
-                    heads = await self._store.claim_due(
-                        now, skip=frozenset(in_flight), limit=free, lease_until=self._lease_end(now)
+                    lease_until = self._lease_end(now)
+                    claimed = await self._store.claim_due(
+                        now,
+                        skip=frozenset(in_flight),
+                        limit=free,
+                        lease_until=lease_until,
+                        batch=self.policy.batch,
                     )
-                    for event in heads:
-                        task = asyncio.create_task(self._deliver(event), name=f"webhook-{event.business}")
-                        in_flight[event.business] = task
+                    batches: dict[BusinessId, list[OutboxEvent]] = {}
+                    for event in claimed:  # each business's events together, in order
+                        batches.setdefault(event.business, []).append(event)
+                    for business, events in batches.items():
+                        task = asyncio.create_task(
+                            self._deliver(events, lease_until), name=f"webhook-{business}"
+                        )
+                        in_flight[business] = task
                         task.add_done_callback(finished)
                 timeout: float | None = None
                 if len(in_flight) < self.policy.concurrency:
@@ -262,37 +276,87 @@ class Webhooks:
             await asyncio.gather(*running, return_exceptions=True)
 
     def _lease_end(self, now: Timestamp) -> Timestamp:
-        """How long a claimed event is this sender's: beyond the post's timeout and the writes after
-        it. Events of a process that stopped mid-post are taken again after this."""
+        """How long claimed events are this sender's: beyond a post's timeout and the writes after
+        it (a batch stops posting when another post might outlast it). Events of a process that
+        stopped mid-post are taken again after this."""
         return Timestamp(now + int((2 * self.policy.timeout_s + LEASE_MARGIN_S) * 1000))
 
-    async def _deliver(self, event: OutboxEvent) -> None:
+    async def _deliver(self, events: list[OutboxEvent], lease_until: Timestamp) -> None:
+        """Post one business's claimed events one after the other, then settle them all in one
+        transaction: the delivered deleted, the first that failed postponed (backoff) and the rest
+        given back as they were, so they follow it in order. Nothing is written between posts; a
+        stop before the settle posts them again later (at least once)."""
+        done: list[int] = []
+        retry: list[OutboxEvent] = []
+        latencies: list[float] = []
+        dropped: list[str] = []
+        retried = 0
+        posted = 0
         try:
-            await self._post(event)
-        except asyncio.CancelledError:  # stopping: give the event back at once rather than at the lease's end
+            config = await self._store.get_webhook(events[0].business)
+            if config is None:
+                done = [e.id for e in events]
+                dropped = ["no_webhook"] * len(events)
+                posted = len(events)
+            else:
+                for event in events:
+                    if posted and self._clock.now_ms() + self._post_budget_ms() > lease_until:
+                        break  # the lease might end mid-post: the rest wait for the next claim
+                    status = await self._post(config, event)
+                    posted += 1
+                    now = self._clock.now_ms()
+                    if status is not None and 200 <= status < 300:
+                        done.append(event.id)
+                        latencies.append(max(0, now - event.enqueued_at) / 1000)
+                        continue
+                    attempts = event.attempts + 1
+                    next_at = Timestamp(now + int(self.policy.backoff_s(attempts, self._rng) * 1000))
+                    if next_at - event.enqueued_at > self.policy.max_age_s * 1000:
+                        done.append(event.id)
+                        dropped.append("expired")
+                        log.warning(
+                            "webhook event dropped after retrying",
+                            extra={"business": event.business, "attempts": attempts, "last_status": status},
+                        )
+                    else:
+                        retry.append(replace(event, attempts=attempts, next_at=next_at))
+                        retried += 1
+                    break  # the events after it wait for it (order)
+            now = self._clock.now_ms()
+            retry.extend(replace(e, next_at=now) for e in events[posted:])
+            await self._store.settle(done=done, retry=retry)
+        except (
+            asyncio.CancelledError
+        ):  # stopping: give the events back at once rather than at the lease's end
+            now = self._clock.now_ms()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
-                    await self._store.postpone(
-                        event.id, attempts=event.attempts, next_at=self._clock.now_ms()
+                    await self._store.settle(
+                        done=done, retry=[replace(e, next_at=now) for e in events if e.id not in done]
                     )
             raise
-        except Exception:  # the store failed: the event stays and is tried again
-            log.exception("webhook delivery failed", extra={"business": event.business})
+        except Exception:  # the store failed: the events stay and are posted again after the lease
+            log.exception("webhook delivery failed", extra={"business": events[0].business})
             await asyncio.sleep(self.policy.backoff_base_s)
+        else:
+            for latency in latencies:
+                self._meter.delivered(latency)
+            for reason in dropped:
+                self._meter.dropped(reason)
+            for _ in range(retried):
+                self._meter.retried()
         async with self.progress:
             self.progress.notify_all()
 
-    async def _post(self, event: OutboxEvent) -> None:
-        config = await self._store.get_webhook(event.business)
-        if config is None:
-            await self._store.delete_event(event.id)
-            self._meter.dropped("no_webhook")
-            return
+    def _post_budget_ms(self) -> int:
+        return int((self.policy.timeout_s + LEASE_MARGIN_S) * 1000)
+
+    async def _post(self, config: WebhookConfig, event: OutboxEvent) -> int | None:
+        """The status of the signed ``POST`` of the event's bytes; None when no answer came."""
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: signature(config.app_secret, event.body),
         }
-        status: int | None = None
         try:
             answer = await self._http.post(
                 config.callback_url,
@@ -301,23 +365,6 @@ class Webhooks:
                 timeout_s=self.policy.timeout_s,
                 public_only=config.public_only,
             )
-            status = answer.status
         except (OSError, TimeoutError):
-            pass
-        now = self._clock.now_ms()
-        if status is not None and 200 <= status < 300:
-            await self._store.delete_event(event.id)
-            self._meter.delivered(max(0, now - event.enqueued_at) / 1000)
-            return
-        attempts = event.attempts + 1
-        next_at = Timestamp(now + int(self.policy.backoff_s(attempts, self._rng) * 1000))
-        if next_at - event.enqueued_at > self.policy.max_age_s * 1000:
-            await self._store.delete_event(event.id)
-            self._meter.dropped("expired")
-            log.warning(
-                "webhook event dropped after retrying",
-                extra={"business": event.business, "attempts": attempts, "last_status": status},
-            )
-            return
-        await self._store.postpone(event.id, attempts=attempts, next_at=next_at)
-        self._meter.retried()
+            return None
+        return answer.status

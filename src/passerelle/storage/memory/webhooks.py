@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 
 from passerelle.domain.business.ids import BusinessId
 from passerelle.domain.errors import Unavailable
@@ -59,26 +60,45 @@ class MemoryWebhookStore:
         return sorted(heads.values(), key=lambda e: (e.next_at, e.id))
 
     async def claim_due(
-        self, now: Timestamp, *, skip: frozenset[BusinessId], limit: int, lease_until: Timestamp
+        self,
+        now: Timestamp,
+        *,
+        skip: frozenset[BusinessId],
+        limit: int,
+        lease_until: Timestamp,
+        batch: int = 1,
     ) -> list[OutboxEvent]:
         t = await self._begin()
-        due = [e for e in self._heads(t, skip) if e.next_at <= now][:limit]
-        for event in due:
-            t.outbox[event.id] = dataclasses.replace(event, next_at=lease_until)
-        return due
+        heads = [e for e in self._heads(t, skip) if e.next_at <= now][:limit]
+        claimed: list[OutboxEvent] = []
+        for head in heads:
+            events = [head]
+            for event in t.outbox.values():  # in id order
+                if len(events) >= batch:
+                    break
+                if event.business == head.business and event.id > head.id:
+                    if event.next_at > now:
+                        break
+                    events.append(event)
+            for event in events:
+                t.outbox[event.id] = dataclasses.replace(event, next_at=lease_until)
+            claimed.extend(events)
+        return claimed
 
     async def next_due(self, *, skip: frozenset[BusinessId]) -> Timestamp | None:
         heads = self._heads(await self._begin(), skip)
         return heads[0].next_at if heads else None
 
-    async def delete_event(self, event: int) -> None:
-        (await self._begin()).outbox.pop(event, None)
-
-    async def postpone(self, event: int, *, attempts: int, next_at: Timestamp) -> None:
+    async def settle(self, *, done: Sequence[int], retry: Sequence[OutboxEvent]) -> None:
         t = await self._begin()
-        current = t.outbox.get(event)
-        if current is not None:
-            t.outbox[event] = dataclasses.replace(current, attempts=attempts, next_at=next_at)
+        for gone in done:
+            t.outbox.pop(gone, None)
+        for event in retry:
+            current = t.outbox.get(event.id)
+            if current is not None:
+                t.outbox[event.id] = dataclasses.replace(
+                    current, attempts=event.attempts, next_at=event.next_at
+                )
 
     async def pending(self, business: BusinessId) -> int:
         t = await self._begin()

@@ -4,6 +4,7 @@ on either engine."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from passerelle.domain.business.ids import BusinessId
@@ -38,7 +39,8 @@ DUE_HEADS = (
 )
 NEXT_DUE = f"SELECT business, next_at FROM webhook_outbox WHERE id IN ({_HEADS}) ORDER BY next_at, id LIMIT ?"
 CLAIM = "UPDATE webhook_outbox SET next_at = ? WHERE id = ? AND next_at <= ?"
-DELETE_EVENT = "DELETE FROM webhook_outbox WHERE id = ?"
+AFTER_HEAD = f"SELECT {_EVENT} FROM webhook_outbox WHERE business = ? AND id > ? ORDER BY id LIMIT ?"
+_IN_CHUNK = 200
 POSTPONE = "UPDATE webhook_outbox SET attempts = ?, next_at = ? WHERE id = ?"
 
 
@@ -103,16 +105,40 @@ def enqueue_txn(
 
 
 def claim_due_txn(
-    d: Dialect, now: Timestamp, skip: frozenset[BusinessId], limit: int, lease_until: Timestamp
+    d: Dialect,
+    now: Timestamp,
+    skip: frozenset[BusinessId],
+    limit: int,
+    lease_until: Timestamp,
+    batch: int,
 ) -> Txn[list[OutboxEvent]]:
     rows = yield from all_rows(DUE_HEADS, now, limit + len(skip))
     claimed: list[OutboxEvent] = []
-    for event in [e for e in map(_event, rows) if e.business not in skip][:limit]:
+    for head in [e for e in map(_event, rows) if e.business not in skip][:limit]:
         # Another sender may have claimed it since the SELECT: PostgreSQL checks next_at again
-        # on the row it waited for, and the update then changes nothing.
-        if (yield from count(CLAIM, lease_until, event.id, now)) > 0:
-            claimed.append(event)
+        # on the row it waited for, and the update then changes nothing. The head's lease is the
+        # business's: no other sender takes the events after it while the head is leased.
+        if (yield from count(CLAIM, lease_until, head.id, now)) == 0:
+            continue
+        claimed.append(head)
+        if batch <= 1:
+            continue
+        after = yield from all_rows(AFTER_HEAD, head.business, head.id, batch - 1)
+        taken: list[OutboxEvent] = []
+        for event in map(_event, after):
+            if event.next_at > now:
+                break
+            taken.append(event)
+        yield from _set_next_at([e.id for e in taken], lease_until)
+        claimed.extend(taken)
     return claimed
+
+
+def _set_next_at(ids: list[int], next_at: Timestamp) -> Txn[None]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        yield from count(f"UPDATE webhook_outbox SET next_at = ? WHERE id IN ({marks})", next_at, *chunk)
 
 
 def next_due_txn(d: Dialect, skip: frozenset[BusinessId]) -> Txn[Timestamp | None]:
@@ -121,12 +147,14 @@ def next_due_txn(d: Dialect, skip: frozenset[BusinessId]) -> Txn[Timestamp | Non
     return Timestamp(due[0]) if due else None
 
 
-def delete_event_txn(d: Dialect, event: int) -> Txn[None]:
-    yield from count(DELETE_EVENT, event)
-
-
-def postpone_txn(d: Dialect, event: int, attempts: int, next_at: Timestamp) -> Txn[None]:
-    yield from count(POSTPONE, attempts, next_at, event)
+def settle_txn(d: Dialect, done: Sequence[int], retry: Sequence[OutboxEvent]) -> Txn[None]:
+    ids = list(done)
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        yield from count(f"DELETE FROM webhook_outbox WHERE id IN ({marks})", *chunk)
+    for event in retry:
+        yield from count(POSTPONE, event.attempts, event.next_at, event.id)
 
 
 class SqlWebhookStore:
@@ -150,18 +178,22 @@ class SqlWebhookStore:
         return await self._engine.write(enqueue_txn, business, body, at, cap)
 
     async def claim_due(
-        self, now: Timestamp, *, skip: frozenset[BusinessId], limit: int, lease_until: Timestamp
+        self,
+        now: Timestamp,
+        *,
+        skip: frozenset[BusinessId],
+        limit: int,
+        lease_until: Timestamp,
+        batch: int = 1,
     ) -> list[OutboxEvent]:
-        return await self._engine.write(claim_due_txn, now, skip, limit, lease_until)
+        return await self._engine.write(claim_due_txn, now, skip, limit, lease_until, batch)
 
     async def next_due(self, *, skip: frozenset[BusinessId]) -> Timestamp | None:
         return await self._engine.read(next_due_txn, skip)
 
-    async def delete_event(self, event: int) -> None:
-        await self._engine.write(delete_event_txn, event)
-
-    async def postpone(self, event: int, *, attempts: int, next_at: Timestamp) -> None:
-        await self._engine.write(postpone_txn, event, attempts, next_at)
+    async def settle(self, *, done: Sequence[int], retry: Sequence[OutboxEvent]) -> None:
+        if done or retry:
+            await self._engine.write(settle_txn, tuple(done), tuple(retry))
 
     async def pending(self, business: BusinessId) -> int:
         return await self._engine.read(pending_txn, business)
