@@ -198,3 +198,17 @@ async def test_a_batch_is_claimed_in_order_and_settled_in_one_go(
     assert [(e.id, e.body, e.attempts) for e in after] == [(e.id, e.body, e.attempts) for e in again]
     await hooks.settle(done=[e.id for e in after], retry=[])
     assert await hooks.pending(a) == 0
+
+
+async def test_many_events_are_enqueued_in_order_in_one_go_up_to_the_cap(
+    biz: BusinessStore, hooks: WebhookStore
+) -> None:
+    a = await made(biz, "alpha")
+    assert await hooks.enqueue(a, b"first", at=Timestamp(START), cap=4) is not None
+    got = await hooks.enqueue_many(a, [b"x0", b"x1", b"x2", b"x3"], at=Timestamp(START + 1), cap=4)
+    assert [e.body if e is not None else None for e in got] == [b"x0", b"x1", b"x2", None]
+    claimed = await hooks.claim_due(
+        Timestamp(START + 1), skip=NONE, limit=1, lease_until=Timestamp(START + 10_000), batch=10
+    )
+    assert [e.body for e in claimed] == [b"first", b"x0", b"x1", b"x2"]
+    assert await hooks.enqueue_many(BusinessId("bz_nobody"), [b"x"], at=Timestamp(START), cap=4) == [None]

@@ -38,7 +38,7 @@ from passerelle.proto.cloud.commerce_checks import COMMERCE_TYPES
 from passerelle.proto.cloud.messages import MessageRequest
 from passerelle.proto.cloud.responses import SendResponse, SentContact, Success
 from passerelle.proto.cloud.responses import SentMessage as SentOut
-from passerelle.proto.cloud.webhooks import InboundMessage, InboundReaction, one_event
+from passerelle.proto.cloud.webhooks import InboundMessage, InboundReaction, WebhookPayload, one_event
 from passerelle.proto.frames import BizMeta
 from passerelle.proto.rest.business import (
     BusinessPersonOut,
@@ -79,6 +79,8 @@ log = logging.getLogger("passerelle.endpoint")
 
 QUEUE_SIZE = 1_000
 REPLAY_BATCH = 100
+WORK_BATCH = 256
+"""Live events taken together by the worker: their messages' webhooks are stored in one transaction."""
 REFRESH_AFTER_S = 5.0
 TEMPLATE_TTL_S = 30.0
 """How long a template read from the server is used before it is read again."""
@@ -176,15 +178,38 @@ class Endpoint:
                 await self._incoming(message)
 
     async def _work(self) -> None:
+        """The live traffic, in order. The messages waiting together are handed to the outbox in
+        one transaction (one commit for many), then the cursor moves past them; a receipt first
+        hands on the messages before it."""
         while True:
-            event = await self._queue.get()
+            events = [await self._queue.get()]
+            while len(events) < WORK_BATCH and not self._queue.empty():
+                events.append(self._queue.get_nowait())
+            waiting: list[WebhookPayload] = []
+            last = 0
+            for event in events:
+                try:
+                    if isinstance(event, ReceiptEvent):
+                        last = await self._hand_on(waiting, last)
+                        await self._receipt(event)
+                    else:
+                        last = max(last, await self._incoming(event, waiting))
+                except Exception:  # one bad event must not stop the others; the replay covers messages
+                    log.exception("business endpoint: an event could not be handed on")
             try:
-                if isinstance(event, ReceiptEvent):
-                    await self._receipt(event)
-                else:
-                    await self._incoming(event)
-            except Exception:  # one bad event must not stop the others; the replay covers messages
-                log.exception("business endpoint: an event could not be handed on")
+                await self._hand_on(waiting, last)
+            except Exception:  # the replay at the next start hands them on
+                log.exception("business endpoint: messages could not be handed on")
+
+    async def _hand_on(self, waiting: list[WebhookPayload], last: int) -> int:
+        """Store the waiting webhooks in one transaction, then move the cursor to ``last``."""
+        if waiting:
+            await self._sink.enqueue_many(waiting)
+            waiting.clear()
+        if last > self._done:
+            self._done = last
+            await self._cursor.save(last)
+        return 0
 
     # -- the bot's sends ----------------------------------------------------------------------------
 
@@ -354,24 +379,36 @@ class Endpoint:
 
     # -- customers → the bot ------------------------------------------------------------------------
 
-    async def _incoming(self, message: Message) -> None:
+    async def _incoming(self, message: Message, waiting: list[WebhookPayload] | None = None) -> int:
+        """Hand a message on: stored in the outbox at once and the cursor moved (``waiting`` None),
+        or its webhook put in ``waiting`` and its id returned, for the caller to store and then move
+        the cursor past (``_hand_on``)."""
         me = self.client.account_id
         if message.outgoing or message.sender == me:
             if message.sender == me and message.reactions:
+                if waiting:  # in order: the messages before it first
+                    await self._sink.enqueue_many(waiting)
+                    waiting.clear()
                 await self._reacted(message)
-            return
+            return 0
         if message.edited or message.deleted:
-            return  # the Cloud API has no edits: the bot saw the message when it came
+            return 0  # the Cloud API has no edits: the bot saw the message when it came
         mid = int(message.id) if message.id is not None else 0
         number = self._number_for(message.sender)
         if number is not None:
             person = await self._people.person(message.sender)
             inbound = await self._inbound(message, person, number)
             value = message_value(number, person, await self._people.name(message.sender), inbound)
-            await self._sink.enqueue(one_event(number.waba_id, "messages", value))
-        if mid > self._done:
+            payload = one_event(number.waba_id, "messages", value)
+            if waiting is None:
+                await self._sink.enqueue(payload)
+            else:
+                waiting.append(payload)
+                return mid
+        if waiting is None and mid > self._done:
             self._done = mid
             await self._cursor.save(mid)
+        return mid
 
     async def _inbound(
         self, message: Message, person: BusinessPersonOut, number: EndpointNumber

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from passerelle.domain.business.errors import CloudApiError, Failure
@@ -48,6 +49,9 @@ class ServerSink:
 
     async def enqueue(self, payload: WebhookPayload) -> None:
         await self._webhooks.enqueue(self._business, payload)
+
+    async def enqueue_many(self, payloads: Sequence[WebhookPayload]) -> None:
+        await self._webhooks.enqueue_many(self._business, payloads)
 
 
 class HostedEndpoints:

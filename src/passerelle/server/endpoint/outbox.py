@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -98,6 +99,9 @@ class LocalOutbox:
 
     async def enqueue(self, payload: WebhookPayload) -> None:
         await self.webhooks.enqueue(self._business, payload)
+
+    async def enqueue_many(self, payloads: Sequence[WebhookPayload]) -> None:
+        await self.webhooks.enqueue_many(self._business, payloads)
 
     async def pending(self) -> int:
         return await self.webhooks.pending(self._business)

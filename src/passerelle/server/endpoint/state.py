@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -47,6 +47,10 @@ class EventSink(Protocol):
     SQLite file for a self-run one). Returns once the event is stored."""
 
     async def enqueue(self, payload: WebhookPayload) -> None: ...
+
+    async def enqueue_many(self, payloads: Sequence[WebhookPayload]) -> None:
+        """Each in turn, stored in one transaction."""
+        ...
 
 
 class Cursor(Protocol):

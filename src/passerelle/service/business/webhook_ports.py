@@ -62,6 +62,12 @@ class WebhookStore(Protocol):
         already has ``cap`` events waiting."""
         ...
 
+    async def enqueue_many(
+        self, business: BusinessId, bodies: Sequence[bytes], *, at: Timestamp, cap: int
+    ) -> list[OutboxEvent | None]:
+        """``enqueue`` of each body in turn, in one transaction (one commit for many)."""
+        ...
+
     async def claim_due(
         self,
         now: Timestamp,

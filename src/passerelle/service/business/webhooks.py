@@ -21,6 +21,7 @@ import hmac
 import logging
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -225,6 +226,26 @@ class Webhooks:
         self._meter.queued()
         self._wake.set()
         return True
+
+    async def enqueue_many(self, business: BusinessId, payloads: Sequence[WebhookPayload]) -> int:
+        """``enqueue`` of each payload in turn, stored in one transaction; how many were queued."""
+        if not payloads:
+            return 0
+        if await self._store.get_webhook(business) is None:
+            for _ in payloads:
+                self._meter.dropped("no_webhook")
+            return 0
+        events = await self._store.enqueue_many(
+            business, [encode(p) for p in payloads], at=self._clock.now_ms(), cap=self.policy.outbox_cap
+        )
+        for event in events:
+            if event is None:
+                self._meter.dropped("full")
+                log.warning("webhook outbox full: event dropped", extra={"business": business})
+            else:
+                self._meter.queued()
+        self._wake.set()
+        return sum(1 for e in events if e is not None)
 
     async def run(self) -> None:
         """The sender: until cancelled, posts each business's due events in order, one business's

@@ -41,7 +41,18 @@ class MemoryWebhookStore:
     async def enqueue(
         self, business: BusinessId, body: bytes, *, at: Timestamp, cap: int
     ) -> OutboxEvent | None:
+        return self._enqueue(await self._begin(), business, body, at, cap)
+
+    async def enqueue_many(
+        self, business: BusinessId, bodies: Sequence[bytes], *, at: Timestamp, cap: int
+    ) -> list[OutboxEvent | None]:
         t = await self._begin()
+        return [self._enqueue(t, business, body, at, cap) for body in bodies]
+
+    @staticmethod
+    def _enqueue(
+        t: BusinessTables, business: BusinessId, body: bytes, at: Timestamp, cap: int
+    ) -> OutboxEvent | None:
         if business not in t.businesses or sum(1 for e in t.outbox.values() if e.business == business) >= cap:
             return None
         event = OutboxEvent(

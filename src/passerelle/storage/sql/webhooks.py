@@ -104,6 +104,15 @@ def enqueue_txn(
     return None if row is None else _event(row)
 
 
+def enqueue_many_txn(
+    d: Dialect, business: BusinessId, bodies: Sequence[bytes], at: Timestamp, cap: int
+) -> Txn[list[OutboxEvent | None]]:
+    events: list[OutboxEvent | None] = []
+    for body in bodies:
+        events.append((yield from enqueue_txn(d, business, body, at, cap)))
+    return events
+
+
 def claim_due_txn(
     d: Dialect,
     now: Timestamp,
@@ -176,6 +185,11 @@ class SqlWebhookStore:
         self, business: BusinessId, body: bytes, *, at: Timestamp, cap: int
     ) -> OutboxEvent | None:
         return await self._engine.write(enqueue_txn, business, body, at, cap)
+
+    async def enqueue_many(
+        self, business: BusinessId, bodies: Sequence[bytes], *, at: Timestamp, cap: int
+    ) -> list[OutboxEvent | None]:
+        return await self._engine.write(enqueue_many_txn, business, tuple(bodies), at, cap)
 
     async def claim_due(
         self,
