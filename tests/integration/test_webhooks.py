@@ -178,6 +178,32 @@ async def test_failures_are_retried_with_the_same_bytes_in_order(
     assert "passerelle_webhooks_delivered_total 5.0" in scraped
 
 
+async def test_a_failure_in_the_middle_of_a_batch_holds_back_only_what_follows_it(
+    server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """Five events stored together are claimed as one batch: the third's failure settles the two
+    before it (never posted again), and it goes again with the same bytes before the last two."""
+    business = BusinessId(await hooked_business(http, receiver))
+    events = [text_event(n) for n in range(5)]
+    expected = [encode(e) for e in events]
+    receiver.fail_once = {expected[2]}
+    assert await webhooks_of(server).enqueue_many(business, events) == 5
+    await receiver.wait_until(lambda r: len(r.accepted) == 5)
+    assert receiver.accepted == expected
+    assert [(p.body, p.status) for p in receiver.posts] == [
+        (expected[0], 200),
+        (expected[1], 200),
+        (expected[2], 500),
+        (expected[2], 200),
+        (expected[3], 200),
+        (expected[4], 200),
+    ]
+    assert all(p.signature == signed(p.body) for p in receiver.posts)
+    await eventually(webhooks_of(server), lambda: metric(server, "passerelle_webhooks_delivered_total") == 5)
+    assert metric(server, "passerelle_webhooks_retried_total") == 1
+    assert await webhooks_of(server).pending(business) == 0
+
+
 async def test_an_endpoint_that_was_down_gets_everything_when_it_is_back(
     server: ServerHandle, http: httpx.AsyncClient, receiver: Receiver
 ) -> None:

@@ -33,6 +33,8 @@ class Receiver:
     fail_next: int = 0
     """Answer this many POSTs with 500 before answering 200."""
     always_fail: bool = False
+    fail_once: set[bytes] = field(default_factory=set)
+    """Bodies answered 500 the first time they come."""
     hang: bool = False
     """Hold every POST without answering (until released)."""
     posts: list[Post] = field(default_factory=list)
@@ -77,6 +79,9 @@ class Receiver:
         elif self.hang:
             await self._release.wait()
             status = 200
+        elif body in self.fail_once:
+            self.fail_once.discard(body)
+            status = 500
         elif self.always_fail or self.fail_next > 0:
             self.fail_next = max(0, self.fail_next - 1)
             status = 500
