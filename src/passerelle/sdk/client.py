@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import httpx
+
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.business.hosting import HostingStatement
 from passerelle.domain.business.ids import ADDRESS_APP
@@ -84,6 +86,10 @@ class ClientOptions:
     """The clock (milliseconds since the epoch); tests move it to expire messages."""
     ping_interval_s: float = 20.0
     send_timeout_s: float = 60.0
+    rest_transport: httpx.AsyncBaseTransport | None = None
+    """How REST calls reach the server: None for HTTP to its URL. A hosted business endpoint runs in
+    the server's own process and passes an in-process transport (``server.endpoint.hosted``); the
+    WebSocket, the keys and the protocol are the same."""
 
 
 class Client:
@@ -245,6 +251,7 @@ class Client:
             device=device,
             adding=False,
             enrolment_token=enrolment_token,
+            transport=None if options is None else options.rest_transport,
         )
         client = cls(
             store=done.store, identity=done.identity, crypto=done.crypto, rest=done.rest, options=options
@@ -280,7 +287,13 @@ class Client:
         options: ClientOptions | None,
     ) -> Client:
         done = await enrol.enrol(
-            server_url, Path(store_dir), app=app, proof=proof, device=device, adding=adding
+            server_url,
+            Path(store_dir),
+            app=app,
+            proof=proof,
+            device=device,
+            adding=adding,
+            transport=None if options is None else options.rest_transport,
         )
         return cls(
             store=done.store, identity=done.identity, crypto=done.crypto, rest=done.rest, options=options
@@ -312,7 +325,11 @@ class Client:
         except BaseException:
             await store.close()
             raise
-        rest = RestApi(identity.server_url, token=token[0] if token else None)
+        rest = RestApi(
+            identity.server_url,
+            token=token[0] if token else None,
+            transport=None if options is None else options.rest_transport,
+        )
         client = cls(store=store, identity=identity, crypto=crypto, rest=rest, options=options)
         await client.purge_expired()
         return client

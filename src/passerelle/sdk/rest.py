@@ -38,13 +38,16 @@ class RestApi:
         *,
         token: str | None = None,
         http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
+        """``transport``: how the calls reach the server when this owns its client (None: HTTP to
+        ``base_url``; a hosted business endpoint gives an in-process one, ``server.endpoint.hosted``)."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.relogin: Callable[[], Awaitable[str]] | None = None
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout_s)
+        self._http = http or httpx.AsyncClient(timeout=timeout_s, transport=transport)
 
     async def aclose(self) -> None:
         if self._own_http:

@@ -153,4 +153,5 @@ def asgi_app(wired: Wired) -> Starlette:
     app.add_middleware(AccessLog)
     app.state.services = wired
     app.state.settings = settings
+    wired.hosted.use_app(app)
     return app

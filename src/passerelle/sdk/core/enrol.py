@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from passerelle.crypto import DeviceCrypto
 from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.ids import AccountId, AppName, DeviceId
@@ -76,6 +78,7 @@ async def enrol(
     device: NewDevice,
     adding: bool,
     enrolment_token: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Enrolled:
     """Create the store and the device keys, register (or add) the device, upload its keys. With
     ``enrolment_token`` the device is a business's endpoint (docs/business.md section 4; ``app``
@@ -85,7 +88,7 @@ async def enrol(
     )
     endpoint: EndpointGrant | None = None
     store = await LocalStore.create(store_dir, passphrase=device.passphrase)
-    rest = RestApi(server_url)
+    rest = RestApi(server_url, transport=transport)
     try:
         crypto = DeviceCrypto.new(store.pickle_key)
         fallback = crypto.generate_fallback_key()

@@ -8,6 +8,12 @@ endpoint host``): the server issues itself a ``hosted`` enrolment token and enro
 hosted endpoint whose keys are on this node is opened again. A bot then sends through the server's
 own Graph API (``POST /{phone_number_id}/messages``), which hands the call to the business's hosted
 endpoint. One node runs a business's hosted endpoint: the one that holds its keys.
+
+Its REST calls (the people's ids, conversations, key claims, device lists) do not leave the
+process: once the server's ASGI app is built, ``use_app`` gives the endpoints an in-process
+transport to it (``httpx.ASGITransport``), so a call is the server's own routes, its
+authentication and its checks, without a socket, HTTP parsing or a connection pool. Its WebSocket,
+its keys and the Olm/Megolm protocol are those of any device. A self-run endpoint stays on HTTP.
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
+from starlette.types import ASGIApp
+
 from passerelle.domain.business.errors import CloudApiError, Failure
 from passerelle.domain.business.ids import BusinessId
 from passerelle.domain.errors import Unavailable
 from passerelle.proto.cloud.webhooks import WebhookPayload
-from passerelle.sdk import Client
+from passerelle.sdk import Client, ClientOptions
 from passerelle.sdk.store.local import DB_FILE
 from passerelle.server.endpoint.core import Endpoint
 from passerelle.server.endpoint.media import MediaShelf
@@ -37,6 +46,8 @@ log = logging.getLogger("passerelle.endpoint")
 ENDPOINTS_DIR = "endpoints"
 CURSOR_FILE = "webhook-cursor"
 MEDIA_DIR = "media"
+IN_PROCESS_CLIENT = ("127.0.0.1", 0)
+"""The peer address the server's routes see for an in-process call (the loopback, as before)."""
 NOT_HOSTED = "This business has no hosted endpoint here: its bot sends through its own (self-run) endpoint."
 
 
@@ -72,6 +83,12 @@ class HostedEndpoints:
         self._url: str | None = None
         self._running: dict[BusinessId, Endpoint] = {}
         self._lock = asyncio.Lock()
+        self._options: ClientOptions | None = None
+
+    def use_app(self, app: ASGIApp) -> None:
+        """The server's own app: the hosted endpoints' REST calls go to it in process."""
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=IN_PROCESS_CLIENT)
+        self._options = ClientOptions(rest_transport=transport)
 
     async def start(self, url: str) -> None:
         """The server listens at ``url``: open every hosted endpoint whose keys are here."""
@@ -113,9 +130,11 @@ class HostedEndpoints:
         keys = self._keys(business)
         await asyncio.to_thread(private_dir, self._dir)
         if token is not None:
-            client = await Client.enrol_business_endpoint(self._url, keys, enrolment_token=token)
+            client = await Client.enrol_business_endpoint(
+                self._url, keys, enrolment_token=token, options=self._options
+            )
         else:
-            client = await Client.open(keys, server_url=self._url)
+            client = await Client.open(keys, server_url=self._url, options=self._options)
         try:
             config = await client.businesses.endpoint_config()
         except BaseException:
