@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -96,6 +97,50 @@ async def test_a_text_goes_both_ways_with_receipts(people: tuple[Client, Client]
     assert [m.text for m in await bob.history(sent.conv)] == ["hello bob ✓", "hi alice 🐍"]
     assert await alice.safety_number(bob.account_id) == await bob.safety_number(alice.account_id)
     assert await bob.verify_safety_qr(alice.account_id, await alice.safety_qr(bob.account_id))
+
+
+class Recorded(httpx.AsyncBaseTransport):
+    """HTTP to the server, as any client's, remembering each request's method and path."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.seen: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(f"{request.method} {request.url.path}")
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_first_message_claims_the_keys_and_the_device_list_in_one_call(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    """A first message to someone: one key claim brings their devices and a key for each (no
+    separate device listing); the next message to them asks the server for nothing."""
+    wire = Recorded()
+    options = ClientOptions(rest_transport=wire)
+    alice = await Client.register(
+        server.url, tmp_path / "alice", app="photo", handle="alice", password=PW, options=options
+    )
+    bob = await Client.register(server.url, tmp_path / "bob", app="photo", handle="bob", password=PW)
+    try:
+        await alice.connect()
+        await bob.connect()
+        bob_sees = Watcher(bob)
+        wire.seen.clear()
+        await alice.send_text(bob.account_id, "first")
+        assert "POST /v1/keys/claim" in wire.seen
+        assert f"GET /v1/accounts/{bob.account_id}/devices" not in wire.seen
+        assert (await bob_sees.text("first")).sender == alice.account_id
+        wire.seen.clear()
+        await alice.send_text(bob.account_id, "second")
+        assert wire.seen == []
+        assert (await bob_sees.text("second")).sender == alice.account_id
+    finally:
+        await alice.close()
+        await bob.close()
 
 
 async def test_my_other_devices_get_copies_and_stale_lists_are_refreshed(

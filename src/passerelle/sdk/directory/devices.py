@@ -36,6 +36,21 @@ class DeviceDirectory:
                 return cached
         return await self.refresh(account)
 
+    async def devices_or_claim(
+        self, account: AccountId, claimed: dict[DeviceId, ClaimedKey]
+    ) -> list[KnownDevice]:
+        """The account's devices, as ``devices``; when none are cached (a first message to it),
+        one claim brings the list (cached) and a one-time key per device, put in ``claimed``: one
+        call instead of a listing then a claim."""
+        cached, fetched = await self._store.devices(account)
+        if fetched is not None:
+            return cached
+        found = await self.claim(account)
+        for device_id, (_, otk) in found.items():
+            if otk is not None:
+                claimed[device_id] = otk
+        return [known for known, _ in found.values()]
+
     async def refresh(self, account: AccountId) -> list[KnownDevice]:
         listing = await self._rest.devices(account)
         return await self._remember(account, listing.devices)

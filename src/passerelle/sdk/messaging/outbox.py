@@ -175,7 +175,7 @@ class Outbox:
         plaintext = {"type": kind, "conv": conv, "content": content}
         unused = dict(fresh or {})  # a claimed key starts one session, even if we retry
         for attempt in range(2):
-            targets = await self._targets(recipient, refresh=attempt > 0)
+            targets = await self._targets(recipient, refresh=attempt > 0, fresh=unused)
             payloads = await self._encrypt(targets, plaintext, unused)
             try:
                 if to is not None:
@@ -196,8 +196,25 @@ class Outbox:
             raise SdkError(f"conversation {conv} is not a direct conversation with one other person")
         return others[0]
 
-    async def _targets(self, recipient: AccountId, *, refresh: bool) -> list[KnownDevice]:
-        theirs = await self._devices.devices(recipient, refresh=refresh)
+    async def _targets(
+        self, recipient: AccountId, *, refresh: bool, fresh: dict[DeviceId, ClaimedKey]
+    ) -> list[KnownDevice]:
+        """The devices a message to ``recipient`` is encrypted for. A first message claims their
+        keys with the list (``devices_or_claim``); a key for a device we already have a session
+        with is left unused."""
+        if refresh:
+            theirs = await self._devices.devices(recipient, refresh=True)
+        else:
+            claimed: dict[DeviceId, ClaimedKey] = {}
+            theirs = await self._devices.devices_or_claim(recipient, claimed)
+            for device in theirs:
+                key = claimed.get(device.device_id)
+                if (
+                    key is not None
+                    and device.device_id not in fresh
+                    and not self._crypto.has_session(device.peer)
+                ):
+                    fresh[device.device_id] = key
         mine = await self._devices.devices(self._me.account_id, refresh=refresh)
         return theirs + [d for d in mine if d.device_id != self._me.device_id]
 
