@@ -567,6 +567,7 @@ def build(
         metrics=metrics,
         clock=clock,
         admission=admission,
+        business_send_rate=traffic.endpoint_send_rate,
     )
     expiry = TokenExpiry(
         hub.connections,

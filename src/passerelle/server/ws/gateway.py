@@ -25,7 +25,7 @@ from typing import Any, Final
 from passerelle.domain.business.errors import CloudApiError
 from passerelle.domain.business.ids import ADDRESS_APP
 from passerelle.domain.errors import DomainError, RateLimited, Unauthorized, Unavailable
-from passerelle.domain.ids import MailboxPos
+from passerelle.domain.ids import AccountId, MailboxPos
 from passerelle.domain.limits import Limits
 from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import encode
@@ -49,6 +49,9 @@ from passerelle.service.messaging.pipeline import SendPipeline
 from passerelle.service.ports import Clock
 from passerelle.service.records import AppendResult, Sender
 
+BusinessSendRate = Callable[[AccountId], Awaitable[float | None]]
+"""A business endpoint account's per-device send rate (``BusinessTraffic.endpoint_send_rate``)."""
+
 log = logging.getLogger("passerelle.gateway")
 TOO_BIG = 1009
 FAILED_HELLOS = "hello-failed:client"
@@ -68,8 +71,10 @@ class Gateway:
         metrics: Metrics,
         clock: Clock,
         admission: Admission,
+        business_send_rate: BusinessSendRate | None = None,
     ) -> None:
         self._clock = clock
+        self._business_send_rate = business_send_rate
         self._admission = admission
         self._batcher = WriteBatcher()
         self._hub = hub
@@ -292,14 +297,13 @@ class Gateway:
             conn.token_hash = caller.token_hash
             await self._admission.join_account(conn, caller.account)
             otk_count = await self._keys.count(caller)
+            rate, burst = await self._send_budget(caller.sender)
         except DomainError as exc:
             session.reject(exc.code, exc.message)
             self._refuse(conn, session, exc)
             return None
         # One connection per device (the hub replaces an older one), so this is the device's budget.
-        conn.send_bucket = TokenBucket.full(
-            rate=limits.sends_per_second, burst=limits.send_burst, now=self._clock.monotonic()
-        )
+        conn.send_bucket = TokenBucket.full(rate=rate, burst=burst, now=self._clock.monotonic())
         conn.push(
             session.accept(
                 account=caller.account, device=caller.device, otk_count=otk_count, time=self._clock.now_ms()
@@ -310,6 +314,19 @@ class Gateway:
         conn.start_after(self._pipeline.pending_ack(caller.device))
         self._hub.register(conn)
         return caller.sender
+
+    async def _send_budget(self, sender: Sender) -> tuple[float, float]:
+        """A device's send rate and burst: the person limit, or for a business endpoint its
+        business's numbers' throughput together when that is more (a campaign is not capped at
+        one person's rate; each number's own bucket still bounds it). Read when the device says
+        hello: a number added later counts from its next connection."""
+        limits = self._limits
+        rate, burst = limits.sends_per_second, float(limits.send_burst)
+        if sender.account.app == ADDRESS_APP and self._business_send_rate is not None:
+            sized = await self._business_send_rate(sender.account.id)
+            if sized is not None and sized > rate:
+                rate, burst = sized, max(burst, sized)
+        return rate, burst
 
     def _refuse(self, conn: Connection, session: ServerSession, exc: DomainError) -> None:
         """Answer a refused connection or hello with an ``error`` frame, then close it."""

@@ -81,6 +81,11 @@ class BusinessSends:
         self._person_blocked = person_blocked
         self._reach = ReachWriter(store, on_batch=on_batch)
 
+    @property
+    def sends_per_number(self) -> float:
+        """Each number's throughput (sends per second; 0: not bounded)."""
+        return self._limits.business_sends_per_second
+
     async def admit(self, *, business: BusinessId, person: AccountId, declared: DeclaredSend) -> str | None:
         """Let the send go, or raise ``CloudApiError`` with the Cloud API's code. A template send's
         category (the server's record of it) is returned, for the person's device to check."""

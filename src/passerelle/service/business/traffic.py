@@ -104,6 +104,20 @@ class BusinessTraffic:
         await self._sends.note_inbound(business=business.business, person=sender.id)
         return None
 
+    async def endpoint_send_rate(self, account: AccountId) -> float | None:
+        """The per-device send rate of ``account``'s business endpoint, sized from its business's
+        numbers: ``business_sends_per_second`` for each (their buckets bound it anyway, rule 6 of
+        docs/business.md section 5). None: not a business endpoint's account, or that bucket is
+        off (the person limit applies)."""
+        per_number = self._sends.sends_per_number
+        if per_number <= 0:
+            return None
+        endpoint = await self._endpoint(account)
+        if endpoint is None:
+            return None
+        numbers = await self._businesses.numbers_of(endpoint.business)
+        return per_number * max(1, len(numbers))
+
     def between_people(self, sender: AccountRecord, other: AccountId, declared: DeclaredSend | None) -> bool:
         """True when the cache alone shows that ``check_send`` would let this send go with nothing
         to note: a person's undeclared send to a person (the send path's case that needs no wait).
