@@ -6,7 +6,8 @@ every service, the hub and the gateways from them in one pass, in dependency ord
 patched afterwards; ``Wired.running()`` is the lifespan (open, run the owned tasks, close everything
 in reverse order). The server (``server.app.create_app``), the tests' fixtures and the demo (through
 ``server.runner``) all build through here; tests hand in adapters of their own (a ``MemoryStore``,
-a fake clock, a recording code sender).
+a fake clock, a recording code sender). The business side (businesses, webhooks, quality,
+hand-offs, commerce, linked accounts) is built by ``server.wiring_business.build_business``.
 
 The links that once made cycles are cut so:
 - the hub tells the send path's caches of another node's changes through ``SendCaches`` (built
@@ -29,15 +30,13 @@ import httpx
 
 from passerelle.broker import open_broker
 from passerelle.config import Settings
-from passerelle.domain.business.templates import auto_approve_rule
-from passerelle.domain.ids import AccountId
 from passerelle.domain.proxies import TrustedProxies
 from passerelle.server.codes import code_sender_from_setting
 from passerelle.server.endpoint.hosted import HostedEndpoints
-from passerelle.server.graph_registration import public_callback
 from passerelle.server.metrics import Metrics
 from passerelle.server.system import RandomIds, SystemClock
 from passerelle.server.webhook_http import HttpxWebhooks
+from passerelle.server.wiring_business import build_business
 from passerelle.server.ws.admission import Admission, fd_limit_warning
 from passerelle.server.ws.expiry import TokenExpiry
 from passerelle.server.ws.gateway import Gateway
@@ -53,16 +52,13 @@ from passerelle.service.business.feedback import BusinessFeedback
 from passerelle.service.business.handoffs import HandOffs
 from passerelle.service.business.people import BusinessPeople
 from passerelle.service.business.ports import BusinessStore
-from passerelle.service.business.preferences import MarketingPreferences
-from passerelle.service.business.records import ConsentRecord
 from passerelle.service.business.registration import WebhookRegistration
 from passerelle.service.business.sends import BusinessSends
 from passerelle.service.business.templates import Templates
 from passerelle.service.business.traffic import BusinessTraffic, person_blocked_by
-from passerelle.service.business.webhooks import WebhookPolicy, Webhooks
+from passerelle.service.business.webhooks import Webhooks
 from passerelle.service.caches import SendCaches
 from passerelle.service.commerce.catalogs import Catalogs
-from passerelle.service.commerce.events import CommerceEvents
 from passerelle.service.commerce.orders import Orders
 from passerelle.service.commerce.payments import Payments
 from passerelle.service.commerce.sandbox import SandboxPayments
@@ -94,11 +90,7 @@ from passerelle.storage import open_store
 from passerelle.storage.blobs import open_blobs
 from passerelle.storage.business import (
     business_store_for,
-    commerce_store_for,
     endpoint_store_for,
-    handoff_store_for,
-    link_store_for,
-    webhook_store_for,
 )
 from passerelle.storage.leases import open_lease
 from passerelle.storage.private_files import DIR_MODE, private_dir, tighten
@@ -416,103 +408,19 @@ def build(
         limits=limits,
         stories=stories,
     )
-    business_admin = BusinessAdmin(store=business_store, clock=clock, ids=ids)
-    webhooks = Webhooks(
-        store=webhook_store_for(store),
-        businesses=business_store,
-        http=a.webhooks,
-        meter=metrics.webhooks,
-        clock=clock,
-        policy=WebhookPolicy(
-            timeout_s=settings.webhook_timeout_s,
-            backoff_base_s=settings.webhook_backoff_base_s,
-            backoff_cap_s=settings.webhook_backoff_cap_s,
-            max_age_s=settings.webhook_max_age_s,
-            concurrency=settings.webhook_concurrency,
-            outbox_cap=settings.webhook_outbox_cap,
-        ),
-    )
-    links = Links(store=link_store_for(store), businesses=business_store, clock=clock, ids=ids)
-    preferences = MarketingPreferences(store=business_store, clock=clock, webhooks=webhooks, links=links)
-    signals = BusinessSignals(store=business_store, clock=clock)
-
-    async def on_consent(change: ConsentRecord) -> None:
-        await preferences.changed(change)
-        await signals.consent_changed(change)
-
-    business_people = BusinessPeople(
-        store=business_store,
-        clock=clock,
-        on_consent=on_consent,
-        limiter=limiter,
-        limits=limits,
-        links=links,
-    )
-    endpoints = BusinessEndpoints(
-        store=endpoint_store,
-        businesses=business_store,
-        devices=store,
+    biz = build_business(
+        settings,
+        store=store,
+        business_store=business_store,
+        endpoint_store=endpoint_store,
+        business_sends=business_sends,
         accounts=accounts,
+        safety=safety,
+        limiter=limiter,
+        metrics=metrics,
+        http=a.webhooks,
         clock=clock,
         ids=ids,
-        operator=settings.operator_name,
-    )
-    cloud = CloudControl(store=business_store, admin=business_admin)
-    blocks = BlockUsers(store=business_store, cloud=cloud, clock=clock)
-    handoffs = HandOffs(
-        store=handoff_store_for(store),
-        businesses=business_store,
-        cloud=cloud,
-        webhooks=webhooks,
-        clock=clock,
-        ids=ids,
-    )
-    registration = WebhookRegistration(
-        store=business_store,
-        cloud=cloud,
-        webhooks=webhooks,
-        check_url=None if settings.business_webhook_private_urls else public_callback,
-    )
-    templates = Templates(
-        store=business_store,
-        clock=clock,
-        ids=ids,
-        webhooks=webhooks,
-        auto_approve=auto_approve_rule(settings.business_template_auto_approve),
-        cap=limits.business_templates_per_waba,
-    )
-    feedback = BusinessFeedback(
-        store=business_store, endpoints=endpoint_store, signals=signals, limiter=limiter
-    )
-    quality = QualityEvaluation(
-        store=business_store,
-        clock=clock,
-        templates=templates,
-        cap=limits.business_templates_per_waba,
-        webhooks=webhooks,
-    )
-    commerce_store = commerce_store_for(store)
-
-    async def display_name(account: AccountId) -> str:
-        found = await store.get_account(account)
-        return "" if found is None else found.display_name
-
-    commerce_events = CommerceEvents(
-        businesses=business_store, webhooks=webhooks, clock=clock, display_name=display_name, links=links
-    )
-    catalogs = Catalogs(store=commerce_store, businesses=business_store, clock=clock)
-    orders = Orders(
-        store=commerce_store,
-        businesses=business_store,
-        events=commerce_events,
-        sends=business_sends,
-        clock=clock,
-        person_blocked=person_blocked_by(endpoint_store, safety),
-        links=links,
-    )
-    payment_provider = SandboxPayments()
-    payments = Payments(
-        store=commerce_store, orders=orders, provider=payment_provider, events=commerce_events, clock=clock
     )
     privacy = PrivacyService(
         store=store,
@@ -525,11 +433,11 @@ def build(
         directory=directory,
         messaging=messaging,
         presence=presence,
-        erasers=[stories.erase_account, media.erase_account, business_people.erase_account, links.forget],
-        business=business_people,
-        on_block=feedback.blocked,
-        orders=payments.export,
-        links=links.export,
+        erasers=[stories.erase_account, media.erase_account, biz.people.erase_account, biz.links.forget],
+        business=biz.people,
+        on_block=biz.feedback.blocked,
+        orders=biz.payments.export,
+        links=biz.links.export,
     )
     janitor = Janitor(
         mailbox=store,
@@ -539,10 +447,10 @@ def build(
         also=[
             stories.delete_expired,
             media.delete_expired,
-            business_people.delete_expired,
-            quality.delete_expired,
-            handoffs.delete_expired,
-            orders.expire_unpaid,
+            biz.people.delete_expired,
+            biz.quality.delete_expired,
+            biz.handoffs.delete_expired,
+            biz.orders.expire_unpaid,
         ],
         lease=a.janitor_lease,
         on_lease=metrics.janitor_leader.set,
@@ -605,32 +513,26 @@ def build(
         stories=stories,
         media=media,
         privacy=privacy,
-        business_admin=business_admin,
-        business_people=business_people,
-        endpoints=endpoints,
-        cloud=cloud,
-        registration=registration,
-        blocks=blocks,
+        business_admin=biz.admin,
+        business_people=biz.people,
+        endpoints=biz.endpoints,
+        cloud=biz.cloud,
+        registration=biz.registration,
+        blocks=biz.blocks,
         business_sends=business_sends,
-        templates=templates,
+        templates=biz.templates,
         business_store=business_store,
-        catalogs=catalogs,
-        orders=orders,
-        payments=payments,
-        payment_provider=payment_provider,
-        signals=signals,
-        feedback=feedback,
-        quality=quality,
-        webhooks=webhooks,
-        handoffs=handoffs,
-        links=links,
-        hosted=HostedEndpoints(
-            data_dir=settings.data_dir,
-            endpoints=endpoints,
-            webhooks=webhooks,
-            enabled=settings.hosted_endpoints,
-            public_url=settings.public_url,
-        ),
+        catalogs=biz.catalogs,
+        orders=biz.orders,
+        payments=biz.payments,
+        payment_provider=biz.payment_provider,
+        signals=biz.signals,
+        feedback=biz.feedback,
+        quality=biz.quality,
+        webhooks=biz.webhooks,
+        handoffs=biz.handoffs,
+        links=biz.links,
+        hosted=biz.hosted,
         janitor=janitor,
         admission=admission,
         gateway=gateway,
