@@ -12,16 +12,15 @@ What a customer gets, on ``chat``, ``photo`` or ``social``:
   catalog, and the customer's SDK pays the server's total.
 - the payment's status (``on_payment``): thanks, or "try another card". Handled once per order even
   when the webhook is posted again or replayed after a restart (the order's record says it is paid).
-- ``follow <code>`` from another app: that conversation follows the order too. Passerelle has no
-  link between one human's accounts on two apps (an account has one home app; the business knows
-  per-business ids only), so the bot gives the payer a one-time code, told only inside their
-  end-to-end encrypted conversation; whoever types it elsewhere proves they read it (five wrong
-  codes, and that conversation may try no more).
+- one customer on every app: a person who linked her accounts on several apps and shares that
+  identity with the shop (docs/business.md section 3.1) is one ``user_id`` to the bot whichever app
+  she writes from, so one conversation state (her orders), one order history, and a reply (the
+  shipping news too) reaches the app she last wrote from. The bot has no code of its own for it.
 - "human", "agent", "person" or "help": a person takes over, with a summary of the customer's
   orders; the bot stays silent for that customer until the person hands back or resolves.
 - ``Shop.ship(order_id)`` (the warehouse's call): the order moves to ``shipped`` on the server (every
   device of the payer sees it in ``client.businesses.orders``) and the news goes, as an
-  ``order_status`` message, to the conversation that spoke about the order last.
+  ``order_status`` message, to the customer who ordered (on the app she last wrote from).
 
 Run it against a business endpoint (self-run or hosted), with the business's system-user token and
 webhook secrets, and register ``http://<host>:8080/webhook`` as the business's webhook::
@@ -37,16 +36,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import secrets
 from pathlib import Path
 from typing import Any
 
 from passerelle.bot import Bot, Context, Order, Payment, State, filters
 
 HUMAN = filters.regex(r"(?i)\b(human|agent|person|help)\b")
-FOLLOW = re.compile(r"(?i)^\s*follow\s+([a-z0-9]{8})\s*$")
-MAX_WRONG_CODES = 5
 
 
 def money(amount: int, currency: str) -> str:
@@ -55,8 +50,7 @@ def money(amount: int, currency: str) -> str:
 
 class Shop:
     """The bot and the shop's own records, kept in the bot's state file beside the conversations
-    (as the "business" ``RECORDS``, under keys that are not customers: ``order:<id>``,
-    ``code:<code>``)."""
+    (as the "business" ``RECORDS``, under keys that are not customers: ``order:<id>``)."""
 
     RECORDS = "shop-records"
 
@@ -70,9 +64,6 @@ class Shop:
 
     async def keep(self, key: str, record: State) -> None:
         await self.bot.states.save(self.RECORDS, key, record)
-
-    async def drop(self, key: str) -> None:
-        await self.bot.states.forget(self.RECORDS, key)
 
     async def ship(self, order_id: str, *, note: str = "") -> None:
         """The order left the warehouse: the server's record, then the customer's conversation."""
@@ -90,11 +81,11 @@ class Shop:
                 },
             },
         }
-        await self.bot.api.send(order.data["notify"], message)
+        await self.bot.api.send(order.data["customer"], message)
 
     async def summary(self, ctx: Context) -> str:
         lines = [f"{ctx.customer.name or ctx.customer.user_id} asks for a person."]
-        for order_id in [*ctx.state.data.get("orders", []), *ctx.state.data.get("follows", [])]:
+        for order_id in ctx.state.data.get("orders", []):
             order = (await self.record(f"order:{order_id}")).data
             paid = "paid" if order.get("paid") else "not paid"
             lines.append(f"Order {order_id}: {money(order['total'], order['currency'])}, {paid}.")
@@ -146,7 +137,7 @@ def make_shop(*, catalog_id: str, products: list[str], state_path: str | Path, *
 
     @bot.on_choice(filters.choice("orders"))
     async def orders(ctx: Context) -> None:
-        mine = [*ctx.state.data.get("orders", []), *ctx.state.data.get("follows", [])]
+        mine = ctx.state.data.get("orders", [])
         await ctx.reply("Your orders: " + (", ".join(mine) if mine else "none yet."))
 
     @bot.on_order()
@@ -155,7 +146,7 @@ def make_shop(*, catalog_id: str, products: list[str], state_path: str | Path, *
         if not isinstance(order, Order) or not order.order_id or order.total is None or not order.currency:
             return  # a cart without the server's order and total: nothing to ask payment for
         async with shop._records:
-            record = State(data={"customer": ctx.customer.user_id, "notify": ctx.customer.user_id})
+            record = State(data={"customer": ctx.customer.user_id})
             record.data.update(total=order.total[0], currency=order.currency, paid=False)
             await shop.keep(f"order:{order.order_id}", record)
         ctx.state.data.setdefault("orders", []).append(order.order_id)
@@ -191,35 +182,9 @@ def make_shop(*, catalog_id: str, products: list[str], state_path: str | Path, *
                 return
             if payment.status != "succeeded":
                 return
-            code = secrets.token_hex(4)
-            record.data.update(paid=True, code=code)
+            record.data["paid"] = True
             await shop.keep(key, record)
-            await shop.keep(f"code:{code}", State(data={"order": payment.reference}))
-        await ctx.reply(
-            f"Paid, thank you! We are preparing order {payment.reference}. "
-            f"To follow it from another app, send us there: follow {code}"
-        )
-
-    @bot.on_message(filters.regex(FOLLOW.pattern))
-    async def follow(ctx: Context) -> None:
-        match = FOLLOW.match(ctx.text)
-        assert match is not None
-        if ctx.state.data.get("wrong_codes", 0) >= MAX_WRONG_CODES:
-            await ctx.reply("Too many wrong codes. Write 'help' to reach a person.")
-            return  # nobody guesses a code (2^32 of them) from one account
-        async with shop._records:
-            found = await shop.record(f"code:{match[1].lower()}")
-            order_id = found.data.get("order")
-            if order_id is None:
-                ctx.state.data["wrong_codes"] = ctx.state.data.get("wrong_codes", 0) + 1
-                await ctx.reply("I do not know that code.")
-                return
-            await shop.drop(f"code:{match[1].lower()}")  # a code serves once
-            record = await shop.record(f"order:{order_id}")
-            record.data["notify"] = ctx.customer.user_id
-            await shop.keep(f"order:{order_id}", record)
-        ctx.state.data.setdefault("follows", []).append(order_id)
-        await ctx.reply(f"This conversation now follows order {order_id}.")
+        await ctx.reply(f"Paid, thank you! We are preparing order {payment.reference}.")
 
     @bot.on_handoff()
     async def back(ctx: Context) -> None:
