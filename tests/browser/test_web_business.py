@@ -4,12 +4,14 @@ the hosting statement checked in the page) and taps a button of its bot, which g
 person on the `photo` page (no buttons) sees the same choices numbered, types "2", and the bot gets
 the second option; a STOP typed to the business stops its promotions. The business's strings are
 the business's to choose: HTML in them is shown as text, and a `javascript:` link sent by a
-tampered endpoint is not a link."""
+tampered endpoint is not a link. Commerce (docs/commerce.md): a product with its price, an order's
+status and a payment request on `social` (its amount read from the server's orders, not from the
+message), the same as text on `photo`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from passerelle.bot import Bot, Context, Section, filters
 from passerelle.bot.testing import running_testbed
@@ -27,6 +29,7 @@ HEADER = "<b>Vélo</b> Paris"
 BODY = "<img src=x onerror=alert(1)>Que voulez-vous ?"
 REPAIR = "<i>Réparer</i>"
 PNG = tiny_png(b"velo-atelier")
+CARGO = "<b>Vélo</b> cargo"
 SALE = {
     "name": "spring_sale",
     "language": "fr",
@@ -50,8 +53,35 @@ SALE = {
 }
 
 
-def shop_bot(options: dict[str, object], state: Path, taps: list[str]) -> Bot:
+def commerce(kind: str, **member: Any) -> dict[str, Any]:
+    return {"type": "interactive", "interactive": {"type": kind, **member}}
+
+
+def shop_bot(options: dict[str, object], state: Path, taps: list[str], catalog: dict[str, str]) -> Bot:
     bot = Bot(**options, state_path=state)  # type: ignore[arg-type]
+
+    @bot.on_message(filters.command("boutique"))
+    async def boutique(ctx: Context) -> None:
+        shown = {"catalog_id": catalog["id"], "product_retailer_id": "cargo"}
+        status = {
+            "reference_id": "ord-velo-1",
+            "order": {"status": "shipped", "description": "<i>Colis</i> 8X"},
+        }
+        claim = {"reference_id": "ord-velo-2", "currency": "EUR", "total_amount": {"value": 1, "offset": 100}}
+        for message in (
+            commerce("product", body={"text": "Notre <u>préféré</u>"}, action=shown),
+            commerce(
+                "order_status",
+                body={"text": "En route"},
+                action={"name": "review_order", "parameters": status},
+            ),
+            commerce(
+                "order_details",
+                body={"text": "À payer"},
+                action={"name": "review_and_pay", "parameters": claim},
+            ),
+        ):
+            await ctx.api.send(ctx.customer.user_id, message, number=ctx.update.phone_number_id)
 
     @bot.on_message(filters.command("start"))
     async def start(ctx: Context) -> None:
@@ -101,7 +131,13 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
             f"/v22.0/{waba}/message_templates", json=SALE, headers={"Authorization": f"Bearer {bed.token}"}
         )
         assert made.status_code == 200, made.text
-        await bed.serve(shop_bot(bed.bot_options(), tmp_path / "bot.sqlite3", taps))
+        graph = {"Authorization": f"Bearer {bed.token}"}
+        made = await bed.admin.post(f"/v22.0/{waba}/product_catalogs", json={"name": "Vélos"}, headers=graph)
+        catalog = {"id": made.json()["id"]}
+        cargo = {"retailer_id": "cargo", "name": CARGO, "price": 129900, "currency": "EUR", "inventory": 2}
+        made = await bed.admin.post(f"/v22.0/{catalog['id']}/products", json=cargo, headers=graph)
+        assert made.status_code == 200, made.text
+        await bed.serve(shop_bot(bed.bot_options(), tmp_path / "bot.sqlite3", taps, catalog))
 
         async def person(app: str, fields: dict[str, str], query: str) -> Page:
             page = await open_app_at(browser, bed.url, app)
@@ -192,6 +228,30 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
         assert "declared text, the content is interactive" in warning
         assert await marie.locator("#messages .mismatch").count() == 1  # the bot's own messages match
 
+        # Commerce: a product (its name as text, its price from integer minor units), an order's status,
+        # and a payment request whose amount is the server's order, not the message's claim: Marie has
+        # no order ord-velo-2, so no amount is shown.
+        async with marie.expect_response(lambda r: r.url.endswith("/orders"), timeout=WAIT_MS) as orders:
+            await write(marie, "/boutique")
+            request = marie.locator("#messages li.theirs", has_text="À payer")
+            await request.locator(".biz-amount", has_text="no order of yours").wait_for(timeout=WAIT_MS)
+        assert (await orders.value).status == 200
+        assert "0.01" not in await request.inner_text()
+        product = marie.locator("#messages li.theirs", has_text="Notre <u>préféré</u>")
+        assert await product.locator(".biz-product-name").inner_text() == CARGO
+        price = product.locator(".biz-price")
+        assert await price.get_attribute("data-price") == "1299.00 EUR"
+        euros = await marie.evaluate(
+            "new Intl.NumberFormat(undefined, {style: 'currency', currency: 'EUR'}).format(1299)"
+        )
+        assert await price.inner_text() == euros
+        status = marie.locator("#messages li.theirs", has_text="En route")
+        assert await status.locator(".biz-order").inner_text() == "📦 Order ord-velo-1: shipped"
+        assert await status.locator(".biz-order-note").inner_text() == "<i>Colis</i> 8X"
+        assert await marie.locator("#messages img, #messages b, #messages i, #messages u").count() == 0
+        assert await marie.locator("#messages .mismatch").count() == 1
+        assert await marie.evaluate(AUDIT) == []
+
         # Alice, on photo (no buttons), reads the choices numbered and types "2": the bot gets "repair".
         alice = await person(
             "photo",
@@ -210,6 +270,11 @@ async def test_a_business_in_the_web_apps(browser: Browser, tmp_path: Path) -> N
         assert taps == ["rent", "cargo", "Stop promotions", "repair"]
         mine = await alice.locator("#messages li.mine .body").all_inner_texts()
         assert REPAIR in mine and "2" not in mine  # the tap went, titled, not the digit
+        # Without the feature, the commerce messages' text fallback, as the SDK's apps show it.
+        await write(alice, "/boutique")
+        await message_shown(alice, f"Notre <u>préféré</u>\n🛍 {CARGO} — 1299.00 EUR")
+        await message_shown(alice, "En route\n📦 Order ord-velo-1: shipped\n<i>Colis</i> 8X")
+        await message_shown(alice, "💳 Payment request for order ord-velo-2: 0.01 EUR")
 
         # STOP typed to the business stops its promotions (source keyword) before the text goes.
         # Its media comes through the encrypted media path.

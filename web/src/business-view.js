@@ -2,7 +2,9 @@
 // person's marketing consent) and its messages' buttons, lists, quick replies and links. Business
 // content is the business's to choose, so every string goes in as text (never HTML) and only http(s)
 // URLs become links, opened in a new tab without access to this page (rel=noopener noreferrer).
-import { choices, safeUrl } from "./cloud.js";
+// Commerce (docs/commerce.md): products with their prices, product lists by section, the catalog,
+// a payment request with the amount the server's order holds, and order status news.
+import { COMMERCE, choices, orderUpdate, paymentReference, priceShown, priceText, safeUrl, shownProducts } from "./cloud.js";
 
 const obj = (v) => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
 const list = (v) => (Array.isArray(v) ? v : []);
@@ -28,10 +30,12 @@ export function businessLink(url, label) {
 
 /**
  * The rich rendering of a business message's `cloud` for an app with buttons: [nodes] to show in
- * place of its plain text, or null (the plain text is shown). `tap(choice)` answers a choice.
+ * place of its plain text, or null (the plain text is shown). `tap(choice)` answers a choice;
+ * `toPay(cloud)` is a promise of the server's order a payment request names (or null).
  */
-export function renderCloud(cloud, tap, disabled = false) {
+export function renderCloud(cloud, tap, disabled = false, toPay = async () => null) {
   const c = obj(cloud);
+  if (c.type === "interactive" && COMMERCE.has(obj(c.interactive).type)) return renderCommerce(c, toPay);
   if (c.type === "interactive") return renderInteractive(c, tap, disabled);
   if (c.type === "template") return renderTemplate(c, tap, disabled);
   return null;
@@ -73,6 +77,61 @@ function renderInteractive(cloud, tap, disabled) {
   } else {
     return null;
   }
+  return parts;
+}
+
+function productItem(p) {
+  return el(
+    "li",
+    { class: "biz-product", "data-retailer-id": p.retailer_id },
+    el("span", { class: "biz-product-name" }, p.name),
+    " ",
+    el("span", { class: "biz-price", "data-price": priceText(p.price, p.currency) }, priceShown(p.price, p.currency)),
+    p.available ? null : el("small", { class: "sold-out" }, " (out of stock)"),
+  );
+}
+
+const productList = (products, label) => el("ul", { class: "biz-products", "aria-label": label }, ...products.map(productItem));
+
+function renderCommerce(cloud, toPay) {
+  const item = obj(cloud.interactive);
+  const action = obj(item.action);
+  const products = shownProducts(cloud);
+  const parts = [];
+  if (obj(item.header).text) parts.push(el("strong", { class: "biz-header" }, str(item.header.text)));
+  if (obj(item.body).text) parts.push(el("span", { class: "body" }, str(item.body.text)));
+  if (item.type === "product_list") {
+    const byId = new Map(products.map((p) => [p.retailer_id, p]));
+    for (const s of list(action.sections)) {
+      const inSection = list(obj(s).product_items).map((ref) => byId.get(str(obj(ref).product_retailer_id))).filter(Boolean);
+      const title = str(obj(s).title);
+      parts.push(el("div", { class: "biz-section", role: "group", "aria-label": title || "Products" }, title ? el("span", { class: "biz-section-title" }, title) : null, productList(inSection, title || "Products")));
+    }
+  } else if (item.type === "product" || item.type === "catalog_message") {
+    parts.push(productList(products, item.type === "product" ? "Product" : "Catalog"));
+    if (item.type === "catalog_message") parts.push(el("span", { class: "biz-catalog" }, "From the business's catalog"));
+  } else if (item.type === "order_details") {
+    const reference = paymentReference(cloud);
+    const amount = el("span", { class: "biz-amount", "aria-live": "polite" }, "checking the order…");
+    parts.push(el("span", { class: "biz-order" }, `💳 Payment request for order ${str(reference)}: `, amount));
+    toPay(cloud).then(
+      (order) => {
+        if (!order) amount.textContent = "no order of yours with this reference";
+        else {
+          amount.textContent = `${priceShown(order.total, order.currency)} (${str(order.status)})`;
+          amount.dataset.price = priceText(order.total, order.currency);
+        }
+      },
+      () => (amount.textContent = "the order could not be read"),
+    );
+  } else if (item.type === "order_status") {
+    const update = orderUpdate(cloud);
+    if (update) {
+      parts.push(el("span", { class: "biz-order", "data-status": update.status }, `📦 Order ${update.order_id}: ${update.status}`));
+      if (update.description) parts.push(el("small", { class: "biz-order-note" }, update.description));
+    }
+  }
+  if (obj(item.footer).text) parts.push(el("small", { class: "biz-footer" }, str(item.footer.text)));
   return parts;
 }
 

@@ -1,7 +1,8 @@
 // A person's side of business messaging in the page (docs/protocol.md section 15.1, docs/business.md
 // sections 2, 4, 6 and 8), as the Python SDK's client.businesses does it: finding a business, checking
-// its hosting statement, consents, STOP, and answering its buttons, lists and quick replies.
-import { BUSINESS_APP, DEFAULT_STOP_WORDS, INTERACTIVE, isStop, isStopTap, looksTyped, mismatch, observed, parseStatement, stopWords, tapCloud, typedChoice } from "./cloud.js";
+// its hosting statement, consents, STOP, answering its buttons, lists and quick replies, and the
+// order a payment request names (docs/commerce.md section 4).
+import { BUSINESS_APP, DEFAULT_STOP_WORDS, INTERACTIVE, isStop, isStopTap, looksTyped, mismatch, observed, parseStatement, paymentReference, stopWords, tapCloud, typedChoice } from "./cloud.js";
 
 const NUMBER = /^[+0-9][0-9 ().\-]{5,30}$/;
 
@@ -39,6 +40,24 @@ export class Businesses {
       await this.find(p.address);
     }
     return this.byAccount.get(accountId) || null;
+  }
+
+  /** One's orders with the business whose account this is, newest first (GET /v1/businesses/{id}/orders). */
+  async orders(accountId) {
+    const business = await this.of(accountId);
+    if (!business) return [];
+    return (await this.client.rest.get(`/v1/businesses/${encodeURIComponent(business.business_id)}/orders`)).orders || [];
+  }
+
+  /**
+   * The order an `order_details` message asks to pay, as the server keeps it (its `total`, in minor
+   * units, is what paying charges, whatever amount the message wrote), as the SDK's
+   * `payment_request`; null when the message names no order of one's own at this business.
+   */
+  async paymentRequest(accountId, cloud) {
+    const reference = paymentReference(cloud);
+    if (!reference) return null;
+    return (await this.orders(accountId)).find((o) => o.order_id === reference) || null;
   }
 
   /**

@@ -208,3 +208,84 @@ export function mismatch(declared, seen) {
   }
   return null;
 }
+
+// Commerce inside the encryption (docs/commerce.md section 2): the endpoint adds what the person sees
+// of each product to the bot's `interactive` object, `cloud.products = [{retailer_id, name, price,
+// currency, image?, available}]`, prices in integer minor units. The same rules as the SDK's
+// sdk/commerce.py (`shown_products`, `price_text`, `order_update`); money is never a float here.
+
+/** Minor-unit digits per currency (domain/commerce/money.py MINOR_DIGITS); 2 for any other. */
+const MINOR_DIGITS = new Map([
+  ..."AED AUD BRL CAD CHF CNY CZK DKK EGP EUR GBP HKD HUF IDR ILS INR MAD MXN MYR NGN NOK NZD PHP PLN RON SAR SEK SGD THB TRY TWD UAH USD XOF ZAR".split(" ").map((c) => [c, 2]),
+  ..."CLP ISK JPY KRW VND XAF".split(" ").map((c) => [c, 0]),
+  ..."BHD JOD KWD OMR TND".split(" ").map((c) => [c, 3]),
+]);
+export const COMMERCE = new Set(["product", "product_list", "catalog_message", "order_details", "order_status"]);
+
+/** `minor` (a safe integer) as an exact decimal string in major units: 1250, 2 → "12.50". */
+export function decimalText(minor, digits) {
+  const negative = minor < 0;
+  const s = String(Math.abs(minor)).padStart(digits + 1, "0");
+  const whole = digits ? `${s.slice(0, -digits)}.${s.slice(-digits)}` : s;
+  return negative ? `-${whole}` : whole;
+}
+
+/** `1250, "EUR"` → `"12.50 EUR"`, exactly (the SDK's price_text and the text fallback's prices). */
+export function priceText(minor, currency) {
+  const code = str(currency);
+  return `${decimalText(minor, MINOR_DIGITS.get(code) ?? 2)} ${code}`;
+}
+
+/**
+ * The price for display in `locale` (Intl, from the exact decimal string, never a float); the
+ * exact `priceText` when Intl does not know the currency.
+ */
+export function priceShown(minor, currency, locale = undefined) {
+  const code = str(currency);
+  const digits = MINOR_DIGITS.get(code) ?? 2;
+  try {
+    const format = new Intl.NumberFormat(locale, { style: "currency", currency: code, minimumFractionDigits: digits, maximumFractionDigits: digits });
+    return format.format(decimalText(minor, digits));
+  } catch {
+    return priceText(minor, code);
+  }
+}
+
+/** The products a business's `product` / `product_list` / `catalog_message` shows (the SDK's shown_products). */
+export function shownProducts(cloud) {
+  const found = [];
+  for (const raw of list(obj(cloud).products)) {
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) continue;
+    const p = raw;
+    if (!("retailer_id" in p) || !("name" in p) || !("currency" in p) || !Number.isSafeInteger(p.price)) continue;
+    found.push({
+      retailer_id: str(p.retailer_id),
+      name: str(p.name),
+      price: p.price,
+      currency: str(p.currency),
+      image: p.image ? str(p.image) : null,
+      available: "available" in p ? Boolean(p.available) : true,
+    });
+  }
+  return found;
+}
+
+function commerceItem(cloud, kind) {
+  const c = obj(cloud);
+  const item = obj(c.interactive);
+  return c.type === "interactive" && item.type === kind ? item : {};
+}
+
+/** An `order_status` message's order, status and description (the SDK's order_update), or null. */
+export function orderUpdate(cloud) {
+  const params = obj(obj(commerceItem(cloud, "order_status").action).parameters);
+  const order = obj(params.order);
+  if (!params.reference_id || !order.status) return null;
+  return { order_id: str(params.reference_id), status: str(order.status), description: str(order.description || "") };
+}
+
+/** The order an `order_details` message asks to pay (its `reference_id`), or null. */
+export function paymentReference(cloud) {
+  const reference = obj(obj(commerceItem(cloud, "order_details").action).parameters).reference_id;
+  return reference ? str(reference) : null;
+}

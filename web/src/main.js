@@ -1195,7 +1195,7 @@ function renderMessage(conv, m) {
   }
   const reactions = Object.entries(m.reactions || {});
   const rich = m.cloud && !m.deleted && has("interactive")
-    ? renderCloud(m.cloud, (choice) => guarded(() => client.businesses.tap(m.from, m, choice)), m.mid === undefined)
+    ? renderCloud(m.cloud, (choice) => guarded(() => client.businesses.tap(m.from, m, choice)), m.mid === undefined, (cloud) => client.businesses.paymentRequest(m.from, cloud))
     : null;
   return el(
     "li",

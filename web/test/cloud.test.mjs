@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { DEFAULT_STOP_WORDS, choices, isStop, isStopTap, mismatch, numbered, observed, parseStatement, safeUrl, stopWords, tapCloud, typedChoice } from "../src/cloud.js";
+import { DEFAULT_STOP_WORDS, choices, orderUpdate, paymentReference, priceShown, priceText, shownProducts, isStop, isStopTap, mismatch, numbered, observed, parseStatement, safeUrl, stopWords, tapCloud, typedChoice } from "../src/cloud.js";
 
 const VECTORS = JSON.parse(readFileSync(new URL("../../tests/unit/proto/cloud/vectors.json", import.meta.url), "utf8"));
 const asChoice = ([id, kind, title, description]) => ({ id, kind, title, description });
@@ -49,3 +49,24 @@ for (const c of VECTORS.mismatch) {
     assert.equal(mismatch(c.declared, seen), c.problem);
   });
 }
+
+test("commerce: products, order updates and prices as the SDK reads them", () => {
+  for (const c of VECTORS.commerce) {
+    const shown = shownProducts(c.cloud).map((p) => [p.retailer_id, p.name, p.price, p.currency, p.image, p.available, priceText(p.price, p.currency)]);
+    assert.deepEqual(shown, c.products, c.name);
+    const update = orderUpdate(c.cloud);
+    assert.deepEqual(update && [update.order_id, update.status, update.description], c.order_update, c.name);
+  }
+  for (const [minor, currency, text] of VECTORS.prices) assert.equal(priceText(minor, currency), text);
+});
+
+test("commerce: a payment request's order; prices shown through Intl from the exact decimal", () => {
+  const request = VECTORS.commerce.find((c) => c.name === "a payment request").cloud;
+  assert.equal(paymentReference(request), "ord-2");
+  assert.equal(paymentReference(VECTORS.commerce[0].cloud), null);
+  assert.equal(priceShown(129999, "EUR", "en-US"), "€1,299.99");
+  assert.equal(priceShown(500, "JPY", "en-US"), "¥500");
+  assert.equal(priceShown(1234, "KWD", "en-US"), "KWD\u00a01.234");
+  assert.equal(priceShown(900719925474099, "USD", "en-US"), "$9,007,199,254,740.99"); // no float rounding
+  assert.equal(priceShown(1250, "not a code", "en-US"), "12.50 not a code");
+});
