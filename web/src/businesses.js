@@ -5,6 +5,7 @@
 import { BUSINESS_APP, DEFAULT_STOP_WORDS, INTERACTIVE, isStop, isStopTap, looksTyped, mismatch, observed, parseStatement, paymentReference, stopWords, tapCloud, typedChoice } from "./cloud.js";
 
 const NUMBER = /^[+0-9][0-9 ().\-]{5,30}$/;
+const ORDERS_FRESH_MS = 10_000;
 
 export class Businesses {
   constructor(client) {
@@ -12,6 +13,7 @@ export class Businesses {
     this.byAccount = new Map(); // business account id -> its public profile
     this.words = stopWords(DEFAULT_STOP_WORDS);
     this.wordsRead = false;
+    this.ordersRead = new Map(); // business account id -> {at, answer}: the last read of one's orders there
   }
 
   /** Whether `query` names a business (its `biz:` address or a display number) rather than a person. */
@@ -42,11 +44,19 @@ export class Businesses {
     return this.byAccount.get(accountId) || null;
   }
 
-  /** One's orders with the business whose account this is, newest first (GET /v1/businesses/{id}/orders). */
-  async orders(accountId) {
-    const business = await this.of(accountId);
-    if (!business) return [];
-    return (await this.client.rest.get(`/v1/businesses/${encodeURIComponent(business.business_id)}/orders`)).orders || [];
+  /**
+   * One's orders with the business whose account this is, newest first (GET /v1/businesses/{id}/orders);
+   * one read serves every payment request drawn within ORDERS_FRESH_MS (a history redrawn is one call).
+   */
+  orders(accountId) {
+    const kept = this.ordersRead.get(accountId);
+    if (kept && Date.now() - kept.at < ORDERS_FRESH_MS) return kept.answer;
+    const answer = this.of(accountId).then(async (business) =>
+      business ? (await this.client.rest.get(`/v1/businesses/${encodeURIComponent(business.business_id)}/orders`)).orders || [] : [],
+    );
+    this.ordersRead.set(accountId, { at: Date.now(), answer });
+    answer.catch(() => this.ordersRead.delete(accountId));
+    return answer;
   }
 
   /**
