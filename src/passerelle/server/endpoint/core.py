@@ -452,7 +452,7 @@ class Endpoint:
         """The person's devices delivered or read the business's messages: statuses."""
         if event.sender == self.client.account_id or event.kind not in ("delivered", "read"):
             return
-        person = await self._people.person(event.sender)
+        person = await self._people.person(event.sender, wrote=False)
         for mid in event.ids:
             await self._undelivered.delivered(int(mid))
             sent = self._sent.get(int(mid))

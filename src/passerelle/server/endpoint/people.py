@@ -54,16 +54,19 @@ class People:
         self._by_wa.put(person.wa_id, person)
         self._by_user.put(person.user_id, person)
 
-    async def person(self, account: AccountId) -> BusinessPersonOut:
-        """The person writing (or reacting, or reading) from ``account``; their ids now reach it."""
+    async def person(self, account: AccountId, *, wrote: bool = True) -> BusinessPersonOut:
+        """The person writing (or reacting) from ``account``: their ids now reach it. ``wrote=False``
+        (a delivery or read receipt) leaves the ids where the person last wrote from: a linked
+        device that merely received a message does not take the conversation over."""
         known = self._ids.get(account)
         if known is not None and time.monotonic() - known[1] < PERSON_TTL_S:
             found = known[0]
+        else:
+            found = await self.client.businesses.endpoint_person(account_id=account)
+            self._ids.put(AccountId(found.account_id), (found, time.monotonic()))
+        if wrote or self._by_wa.get(found.wa_id) is None:
             self._by_wa.put(found.wa_id, found)
             self._by_user.put(found.user_id, found)
-            return found
-        found = await self.client.businesses.endpoint_person(account_id=account)
-        self.remember(found)
         return found
 
     async def name(self, account: AccountId) -> str:
