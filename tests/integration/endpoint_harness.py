@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx
 
+from passerelle.proto.rest.business import PublicBusiness
 from passerelle.sdk import Client
 from passerelle.sdk.events import Message
 from passerelle.server.endpoint.selfrun import SelfRun, SelfRunOptions
 from passerelle.service.business.webhooks import WebhookPolicy
 from tests.conftest import ServerHandle
-from tests.integration.test_business import AUTH, made_business, with_number
+from tests.integration.test_business import AUTH, PW, made_business, with_number
 from tests.integration.webhook_receiver import Receiver
 
 FAST = WebhookPolicy(backoff_base_s=0.02, backoff_cap_s=0.1, timeout_s=2.0, concurrency=1)
@@ -128,3 +129,21 @@ async def next_message(stream: AsyncIterator[Message], *, within: float = 10.0) 
 
 async def person_writes(person: Client, business_account: str, text: str) -> None:
     await person.send_text(business_account, text)
+
+
+async def marie_on_social(server: ServerHandle, home: Path) -> Client:
+    """Marie, a person on ``social`` (the customer of the endpoint tests), registered, not connected."""
+    return await Client.register(
+        server.url, home, app="social", username="marie.d", display_name="Marie", password=PW
+    )
+
+
+async def first_words(
+    marie: Client, receiver: Receiver, slug: str = "biz:velo-paris"
+) -> tuple[PublicBusiness, str]:
+    """Marie finds the business and writes to it: the business as she found it, and the ``user_id``
+    its bot then knows her by."""
+    business = await marie.businesses.find(slug)
+    await marie.send_text(str(business.account_id), "bonjour")
+    await receiver.wait_until(lambda r: len(inbound(r)) == 1)
+    return business, str(inbound(receiver)[0]["contacts"][0]["user_id"])

@@ -13,11 +13,18 @@ import pytest
 
 from passerelle.domain.business.ids import WabaId
 from passerelle.domain.ids import AccountId
-from passerelle.sdk import Client
 from passerelle.storage.business import business_store_for
 from tests.conftest import ServerHandle
-from tests.integration.endpoint_harness import Bot, enrolment, events, inbound, open_shop, self_run
-from tests.integration.test_business import ADMIN, PW
+from tests.integration.endpoint_harness import (
+    Bot,
+    enrolment,
+    events,
+    first_words,
+    marie_on_social,
+    open_shop,
+    self_run,
+)
+from tests.integration.test_business import ADMIN
 from tests.integration.test_endpoint_templates import ORDER_READY, made_template, receiver, template
 from tests.integration.webhook_receiver import Receiver
 
@@ -45,20 +52,10 @@ async def test_throughput_pair_rate_and_tier_are_cloud_api_errors(
         base,
     ):
         bot = Bot(base, shop)
-        marie = await Client.register(
-            server.url,
-            tmp_path / "marie",
-            app="social",
-            username="marie.d",
-            display_name="Marie",
-            password=PW,
-        )
+        marie = await marie_on_social(server, tmp_path / "marie")
         try:
             await marie.connect()
-            business = await marie.businesses.find("biz:velo-paris")
-            await marie.send_text(str(business.account_id), "bonjour")
-            await receiver.wait_until(lambda r: len(inbound(r)) == 1)
-            user_id = inbound(receiver)[0]["contacts"][0]["user_id"]
+            business, user_id = await first_words(marie, receiver)
             hello = {"recipient": user_id, "type": "text", "text": {"body": "Bonjour !"}}
 
             # One send per second on this number: a second one in the same second is 130429.

@@ -10,10 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from passerelle.sdk import Client
 from tests.conftest import ServerHandle
-from tests.integration.endpoint_harness import Bot, enrolment, inbound, open_shop, self_run
-from tests.integration.test_business import ADMIN, PW
+from tests.integration.endpoint_harness import (
+    Bot,
+    enrolment,
+    first_words,
+    marie_on_social,
+    open_shop,
+    self_run,
+)
+from tests.integration.test_business import ADMIN
 from tests.integration.test_endpoint_limits import refused
 from tests.integration.test_endpoint_templates import receiver
 from tests.integration.webhook_receiver import Receiver
@@ -35,20 +41,10 @@ async def test_the_endpoint_sends_at_its_numbers_throughput(
         base,
     ):
         bot = Bot(base, shop)
-        marie = await Client.register(
-            server.url,
-            tmp_path / "marie",
-            app="social",
-            username="marie.d",
-            display_name="Marie",
-            password=PW,
-        )
+        marie = await marie_on_social(server, tmp_path / "marie")
         try:
             await marie.connect()
-            business = await marie.businesses.find("biz:velo-paris")
-            await marie.send_text(str(business.account_id), "bonjour")
-            await receiver.wait_until(lambda r: len(inbound(r)) == 1)
-            user_id = inbound(receiver)[0]["contacts"][0]["user_id"]
+            _, user_id = await first_words(marie, receiver)
             hello = {"recipient": user_id, "type": "text", "text": {"body": "Bonjour !"}}
             for _ in range(3):  # past one person's rate (1/s): the number's 3/s
                 answer = await bot.send(hello)

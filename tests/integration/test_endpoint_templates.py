@@ -16,7 +16,6 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from passerelle.sdk import Client
 from tests.conftest import ServerHandle
 from tests.integration.endpoint_harness import (
     Bot,
@@ -24,11 +23,12 @@ from tests.integration.endpoint_harness import (
     enrolment,
     events,
     inbound,
+    marie_on_social,
     next_message,
     open_shop,
     self_run,
 )
-from tests.integration.test_business import ADMIN, AUTH, PW
+from tests.integration.test_business import ADMIN, AUTH
 from tests.integration.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.settings(admin_token=ADMIN)
@@ -126,14 +126,7 @@ async def test_template_sends_outside_the_window_follow_consent_and_stop(
         base,
     ):
         bot = Bot(base, shop)
-        marie = await Client.register(
-            server.url,
-            tmp_path / "marie",
-            app="social",
-            username="marie.d",
-            display_name="Marie",
-            password=PW,
-        )
+        marie = await marie_on_social(server, tmp_path / "marie")
         try:
             await marie.connect()
             messages = aiter(marie.messages())
@@ -219,14 +212,7 @@ async def test_the_stop_promotions_quick_reply_revokes_marketing(
         base,
     ):
         bot = Bot(base, shop)
-        marie = await Client.register(
-            server.url,
-            tmp_path / "marie",
-            app="social",
-            username="marie.d",
-            display_name="Marie",
-            password=PW,
-        )
+        marie = await marie_on_social(server, tmp_path / "marie")
         try:
             await marie.connect()
             messages = aiter(marie.messages())
