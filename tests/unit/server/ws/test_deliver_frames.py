@@ -13,7 +13,7 @@ from passerelle.domain.ids import AccountId, ConversationId, DeviceId, MailboxPo
 from passerelle.proto.codec import decode_server_frame, deliver_one, encode
 from passerelle.proto.frames import Deliver, Item
 from passerelle.server.metrics import Metrics
-from passerelle.server.ws.connection import Connection, WriteBatcher
+from passerelle.server.ws.connection import SLOW_CONSUMER, Connection, WriteBatcher
 from passerelle.server.ws.deliver import shared_tail, to_item
 from passerelle.server.ws.hub import Hub
 from passerelle.service.ports import Broker, Mailbox
@@ -243,3 +243,45 @@ async def test_the_connection_keeps_its_own_cursor() -> None:
     batcher._flush()
     assert [i.pos for i in items_of(wire.frames)] == [4, 5, 8, 9, 10]
     assert conn.ack_bound(100) == 10
+
+
+class Backed(Wire):
+    """A direct transport whose client reads nothing: ``backlog`` bytes wait in its write buffer."""
+
+    def __init__(self, backlog: int) -> None:
+        super().__init__()
+        self.backlog = backlog
+
+    def buffered(self) -> int:
+        return self.backlog
+
+
+async def test_a_member_that_reads_nothing_is_closed_and_holds_up_no_one() -> None:
+    """A group message written to each member as it is offered: a member whose write buffer is past
+    its bound is closed with 1013 (it resumes from its mailbox) instead of being written more, and
+    the members after it still get the message."""
+    batcher = WriteBatcher()
+    hub, wires = await hub_with(["d_bob", "d_carol", "d_dave"], batcher)
+    slow = Backed(backlog=(1 << 20) + 1)
+    conn = hub.connections[DeviceId("d_carol")]
+    conn.transport = slow
+    hub.on_committed([result(group=shared(["d_bob", "d_carol", "d_dave"], [10, 11, 12]))])
+    batcher._flush()
+
+    assert conn.close_code == SLOW_CONSUMER and slow.frames == []
+    assert [i.pos for i in items_of(wires["d_bob"].frames)] == [10]
+    assert [i.pos for i in items_of(wires["d_dave"].frames)] == [12]
+
+
+async def test_a_group_item_waits_behind_what_its_device_was_pushed_in_the_same_turn() -> None:
+    """Frames pushed to a connection earlier in a loop turn leave before a group item offered to it
+    later in the turn, in one write."""
+    batcher = WriteBatcher()
+    hub, wires = await hub_with(["d_bob"], batcher)
+    conn = hub.connections[DeviceId("d_bob")]
+    conn.push(b'{"t":"pong"}')
+    hub.on_committed([result(group=shared(["d_bob"], [10]))])
+    assert wires["d_bob"].frames == []  # nothing written before the turn's end
+    batcher._flush()
+    assert wires["d_bob"].frames[0] == b'{"t":"pong"}'
+    assert [i.pos for i in items_of(wires["d_bob"].frames[1:])] == [10]
