@@ -1,9 +1,13 @@
 """Inbox: what this device does with each item of its mailbox (docs/protocol.md §5.2, §6).
 
 Rules
-1. Items are handled in position order; each one is committed to the local store (with the session
-   state its decryption advanced, and its message id as processed) before the next. The caller acks
-   up to ``InboxResult.upto`` only after ``process`` returns: never ahead of the store.
+1. Items are handled in position order. The direct messages of a batch (and the items consumed
+   without content) are committed to the local store together, in one transaction at the end of
+   the batch, with the session state their decryption advanced (taken when the transaction is
+   submitted: the latest) and their message ids as processed; anything else (group traffic,
+   notices) first commits what is waiting, so the store sees the items in order. A batch that
+   stops on an error commits what was handled before it. The caller acks up to
+   ``InboxResult.upto`` only after ``process`` returns: never ahead of the store.
 2. A ``msg`` item whose server id was already processed is skipped before decryption (the server
    redelivers unacked items after a reconnect; Olm would refuse the replay anyway).
 3. Every item is consumed: one that cannot be decrypted is recorded for session recovery, one whose
@@ -15,6 +19,7 @@ Rules
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections import defaultdict
@@ -35,6 +40,7 @@ from passerelle.sdk.directory.devices import DeviceDirectory
 from passerelle.sdk.errors import SdkError, SecurityError, Unavailable
 from passerelle.sdk.events import (
     BusinessMismatchEvent,
+    Conversation,
     DeviceEvent,
     Event,
     MessageState,
@@ -160,6 +166,19 @@ class GroupHandler(Protocol):
     async def member(self, item: Item, result: InboxResult) -> None: ...
 
 
+StoreStep = Callable[[sqlite3.Connection], Event | None]
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A batch's writes not yet committed: one transaction for all of them (rule 1), and what the
+    batch has read once (a sender device's keys never change; a conversation it created)."""
+
+    steps: list[tuple[StoreStep, Item | None]] = field(default_factory=list)
+    devices: dict[tuple[str, str], KnownDevice | None] = field(default_factory=dict)
+    convs: dict[str, Conversation | None] = field(default_factory=dict)
+
+
 class Inbox:
     def __init__(
         self,
@@ -184,30 +203,70 @@ class Inbox:
         result = InboxResult()
         mids = [i.mid for i in items if i.kind == "msg" and i.mid is not None]
         seen = await self._store.db.run(state.processed_txn, mids)
-        for item in items:
-            if item.kind == "msg" and self.groups is not None and self.groups.is_group_body(item):
-                await self.groups.body(item, result)  # deduplicated by (session, index), not by mid
-            elif item.kind == "msg":
-                if item.mid is None or item.mid not in seen:
-                    await self._message(item, result)
-                    if item.mid is not None:
-                        seen.add(item.mid)
-            elif item.kind == "receipt":
-                await self._receipt(item, result)
-            elif item.kind == "timer":
-                await self._timer(item, result)
-            elif item.kind == "device":
-                await self._device(item, result)
-            elif item.kind == "member" and self.groups is not None:
-                await self.groups.member(item, result)
-            result.upto = max(result.upto, item.pos)
+        waiting = _Waiting()
+        try:
+            for item in items:
+                if item.kind == "msg" and self.groups is not None and self.groups.is_group_body(item):
+                    await self._flush(waiting, result)
+                    await self.groups.body(item, result)  # deduplicated by (session, index), not by mid
+                elif item.kind == "msg":
+                    if item.mid is None or item.mid not in seen:
+                        await self._message(item, result, waiting)
+                        if item.mid is not None:
+                            seen.add(item.mid)
+                else:
+                    await self._flush(waiting, result)
+                    waiting.convs.clear()  # a timer or member notice may change a conversation
+                    if item.kind == "receipt":
+                        await self._receipt(item, result)
+                    elif item.kind == "timer":
+                        await self._timer(item, result)
+                    elif item.kind == "device":
+                        await self._device(item, result)
+                    elif item.kind == "member" and self.groups is not None:
+                        await self.groups.member(item, result)
+                result.upto = max(result.upto, item.pos)
+        except BaseException:  # what was handled before the error stays handled (not acked)
+            with contextlib.suppress(Exception):
+                await self._flush(waiting, result)
+            raise
+        await self._flush(waiting, result)
         return result
+
+    async def _flush(self, waiting: _Waiting, result: InboxResult) -> None:
+        """Commit the batch's waiting writes in one transaction, with the session state as it is
+        now (taken and submitted without a pause, so no other writer of it comes in between);
+        then what they show and the delivery receipts they call for."""
+        if not waiting.steps:
+            return
+        steps = list(waiting.steps)
+        waiting.steps.clear()
+        changes = self._crypto.take_changes()
+
+        def txn(conn: sqlite3.Connection) -> list[Event | None]:
+            state.save_crypto_txn(conn, changes)
+            return [step(conn) for step, _ in steps]
+
+        shown = await self._store.db.run(txn)
+        me = self._me.account_id
+        for (_, item), event in zip(steps, shown, strict=True):
+            if event is not None:
+                result.events.append(event)
+            if item is not None and item.sender != me and item.mid is not None:
+                result.receipts[(item.conv, item.sender)].append(item.mid)
 
     # --- messages -------------------------------------------------------------------------------
 
-    async def _message(self, item: Item, result: InboxResult) -> None:
+    async def _sender(self, item: Item, waiting: _Waiting) -> KnownDevice | None:
+        """The sender device's keys, read once per batch (a device's keys never change)."""
+        key = (item.sender, item.dev)
+        if key not in waiting.devices:
+            waiting.devices[key] = await self._devices.device(AccountId(item.sender), item.dev)
+        return waiting.devices[key]
+
+    async def _message(self, item: Item, result: InboxResult, waiting: _Waiting) -> None:
         try:
-            sender = await self._devices.device(AccountId(item.sender), item.dev)
+            sender = await self._sender(item, waiting)
         except Unavailable:
             raise  # the batch is retried after a reconnect
         except SecurityError:
@@ -217,13 +276,13 @@ class Inbox:
             logger.warning("dropped a message from a device whose keys cannot be fetched (%s)", exc.code)
             sender = None
         if sender is None:
-            await self._commit(item)
+            self._consume(item, waiting)
             return
         try:
             event = self._crypto.decrypt(bytes(item.body), sender.peer)
         except DecryptionFailed:
             logger.info("could not decrypt a message; asking the sender's device to start over")
-            await self._commit(item)
+            self._consume(item, waiting)
             key = (sender.account, sender.device_id)
             recovery = result.recoveries.setdefault(
                 key, Recovery(device=sender, conv=ConversationId(item.conv))
@@ -233,60 +292,70 @@ class Inbox:
             return
         except BindingMismatch:
             logger.warning("dropped a message whose sender or recipient binding is wrong")
-            await self._commit(item)
+            self._consume(item, waiting)
             return
         if event.conv != item.conv:
             logger.warning("dropped a message encrypted for another conversation")
-            await self._commit(item)
+            self._consume(item, waiting)
         elif event.type == "p.msg":
-            await self._text(item, event.content, result)
+            await self._text(item, event.content, result, waiting)
         elif self.groups is not None and self.groups.handles(event.type):
+            await self._flush(waiting, result)
             await self.groups.olm_event(item, sender, event, result)
         elif event.type == "p.resend":
             try:
                 result.resend_requests.append((sender, schema.convert(event.content, schema.ResendContent)))
             except msgspec.MsgspecError:
                 logger.warning("dropped a malformed resend request")
-            await self._commit(item)
+            self._consume(item, waiting)
         else:  # p.dummy (a fresh session) and types this SDK does not know
-            await self._commit(item)
+            self._consume(item, waiting)
 
-    async def _text(self, item: Item, raw: dict[str, object], result: InboxResult) -> None:
+    async def _text(self, item: Item, raw: dict[str, object], result: InboxResult, waiting: _Waiting) -> None:
         try:
             content = schema.convert(raw, schema.TextContent)
         except msgspec.MsgspecError:
             logger.warning("dropped a malformed text message")
-            await self._commit(item)
+            self._consume(item, waiting)
             return
         me = self._me.account_id
-        conv = await self._convs.get(ConversationId(item.conv))
+        if item.conv in waiting.convs:
+            conv = waiting.convs[item.conv]
+        else:
+            conv = waiting.convs[item.conv] = await self._convs.get(ConversationId(item.conv))
         features = await self.features() if self.features is not None else None
-        changes = self._crypto.take_changes()
+        create = conv is None
+        outgoing = item.sender == me
+        timer = conv.timer if conv is not None else 0
+        exp = expiry(item.ts, timer=timer, ttl=content.ttl)
+        now = self._now()
+        key = self._store.key
 
-        def first_txn(conn: sqlite3.Connection) -> None:
-            state.save_crypto_txn(conn, changes)
-            if conv is None:
+        def step(conn: sqlite3.Connection) -> Event | None:
+            if create:
                 members = sorted({me, item.sender})
                 history.upsert_conversation_txn(conn, item.conv, kind="direct", members=members)
+            if item.mid is not None:
+                state.mark_processed_txn(conn, item.mid, item.exp)
+            if exp is not None and exp <= now:
+                return None  # it disappeared before it arrived
+            received = content_rules.Received.of(item, content, expires_at=exp, outgoing=outgoing)
+            return content_rules.store_txn(conn, key, features, received, now)
 
-        timer = conv.timer if conv is not None else 0
-        await store_message(
-            self._store,
-            item,
-            content,
-            result,
-            me=me,
-            timer=timer,
-            features=features,
-            now=self._now(),
-            first=first_txn,
-        )
+        waiting.steps.append((step, item))
         if item.sender != me:
             _check_declared(item, content, result)
 
-    async def _commit(self, item: Item) -> None:
-        """Consume an item that yields nothing: persist the crypto state and mark it processed."""
-        await self._store.db.run(state.consume_txn, self._crypto.take_changes(), item.mid, item.exp)
+    def _consume(self, item: Item, waiting: _Waiting) -> None:
+        """An item that yields nothing: its id marked processed with the batch (the session state
+        its decryption advanced goes with the batch's)."""
+        mid, exp = item.mid, item.exp
+
+        def step(conn: sqlite3.Connection) -> None:
+            if mid is not None:
+                state.mark_processed_txn(conn, mid, exp)
+
+        waiting.steps.append((step, None))
 
     # --- notices --------------------------------------------------------------------------------
 
