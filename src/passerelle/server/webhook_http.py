@@ -1,6 +1,7 @@
-"""``HttpxWebhooks``: the ``WebhookHttp`` port on httpx — the handshake's ``GET`` and the signed
-``POST`` of each event, each bounded as a whole by its timeout, redirects not followed (a callback
-URL that moves must be set again, with its handshake).
+"""``HttpxWebhooks``: the ``WebhookHttp`` port — the handshake's ``GET`` on httpx and the signed
+``POST`` of each event on the lean kept-alive connections of ``server.webhook_conn`` (the outbox's
+hot path), each bounded as a whole by its timeout, redirects not followed (a callback URL that
+moves must be set again, with its handshake).
 
 A webhook a bot registered itself where only public addresses are allowed (``public_only``) is
 resolved at each request, refused when its host is or resolves to a non-public address, and reached
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
 from passerelle.domain.business.errors import CloudApiError
 from passerelle.server.endpoint.media import Resolve, pinned, public_address, system_resolve
+from passerelle.server.webhook_conn import Poster
 from passerelle.service.business.webhook_ports import HttpAnswer, WebhookHttp
 
 MAX_ANSWER_BYTES = 1024
@@ -31,6 +34,7 @@ class HttpxWebhooks:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": "passerelle-webhooks"},
         )
+        self._poster = Poster(max_connections=max_connections)
 
     async def get(
         self, url: str, params: Mapping[str, str], *, timeout_s: float, public_only: bool = False
@@ -46,7 +50,26 @@ class HttpxWebhooks:
         timeout_s: float,
         public_only: bool = False,
     ) -> HttpAnswer:
-        return await self._send("POST", url, timeout_s, public_only, dict(headers), content=body)
+        sent = dict(headers)
+        server_name = None
+        if public_only:
+            url, sent, server_name = await self._pin(url, sent, timeout_s)
+        status, head = await self._poster.post(
+            url, body, sent, timeout_s=timeout_s, server_name=server_name, keep=MAX_ANSWER_BYTES
+        )
+        return HttpAnswer(status=status, text=head.decode("utf-8", "replace"))
+
+    async def _pin(
+        self, url: str, headers: dict[str, str], timeout_s: float
+    ) -> tuple[str, dict[str, str], str | None]:
+        """``url`` aimed at the public address its host resolves to now (``OSError`` when it is
+        not public), its ``Host`` header and TLS server name."""
+        try:
+            address = await asyncio.wait_for(public_address(url, resolve=self.resolve), timeout_s)
+        except CloudApiError:
+            raise OSError("the callback URL is not on a public address") from None
+        aimed, host, extensions = pinned(url, address)
+        return aimed, {**headers, **host}, extensions.get("sni_hostname") or urlsplit(url).hostname
 
     async def _send(
         self,
@@ -59,12 +82,9 @@ class HttpxWebhooks:
     ) -> HttpAnswer:
         extensions: dict[str, str] = {}
         if public_only:
-            try:
-                address = await asyncio.wait_for(public_address(url, resolve=self.resolve), timeout_s)
-            except CloudApiError:
-                raise OSError("the callback URL is not on a public address") from None
-            url, host, extensions = pinned(url, address)
-            headers = {**headers, **host}
+            url, headers, name = await self._pin(url, headers, timeout_s)
+            if name is not None and urlsplit(url).scheme == "https":
+                extensions = {"sni_hostname": name}
         try:
             async with (
                 asyncio.timeout(timeout_s),
@@ -91,6 +111,7 @@ class HttpxWebhooks:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._poster.aclose()
 
 
 def _implements_the_port(http: HttpxWebhooks) -> WebhookHttp:
