@@ -129,7 +129,7 @@ async def run_webhooks(options: BenchOptions, reporter: Reporter) -> ScenarioFig
     inbound = Inbound()
     receiver = WebhookReceiver(on_post=inbound.on_post)
     codes = CodeGateway()
-    async with codes.running(), receiver.running():
+    async with codes.running(), receiver.running(separate=True):  # a bot is its own program
         async with spawned_server(
             start_timeout_s=options.start_timeout_s,
             gateway=options.gateway,

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,7 +143,13 @@ class WebhookReceiver:
         return 200, b"ok"
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[WebhookReceiver]:
+    async def running(self, *, separate: bool = False) -> AsyncIterator[WebhookReceiver]:
+        """Listening until the block ends; ``separate``: in a process of its own
+        (``receiver_proc``), whose posts are handed to ``on_post`` here."""
+        if separate:
+            async with self._separate():
+                yield self
+            return
         server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=512)
         port = server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/webhook"
@@ -153,6 +160,52 @@ class WebhookReceiver:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2.0):
                     await server.wait_closed()
+
+    @contextlib.asynccontextmanager
+    async def _separate(self) -> AsyncIterator[None]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "passerelle.cli.bench.receiver_proc",
+            self.app_secret,
+            self.verify_token,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        assert proc.stdin is not None
+        relay = None
+        try:
+            async with asyncio.timeout(30.0):
+                first = await proc.stdout.readline()
+            if not first.startswith(b"port "):
+                raise BenchError("the webhook receiver's process did not start")
+            self.url = f"http://127.0.0.1:{int(first.split()[1])}/webhook"
+            relay = asyncio.create_task(self._relay(proc.stdout), name="bench-webhook-relay")
+            yield
+        finally:
+            proc.stdin.close()
+            if relay is not None:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    async with asyncio.timeout(5.0):
+                        await relay
+                relay.cancel()
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+    async def _relay(self, stdout: asyncio.StreamReader) -> None:
+        """The posts the receiver's process accepted or refused, as ``_answer`` would see them."""
+        while line := await stdout.readline():
+            if line.startswith(b"B"):
+                self.bad_signatures += 1
+            else:
+                _, arrived, size = line.split()
+                body = await stdout.readexactly(int(size))
+                self.posts += 1
+                if self.on_post is not None:
+                    self.on_post(Hook(at_ns=int(arrived), body=json.loads(body)))
+            self.changed.set()
 
 
 def changes(hook: Hook) -> list[tuple[str, dict[str, Any]]]:
