@@ -242,14 +242,24 @@ class Poster:
         return answer, answer.status, reusable
 
     def _keep(self, origin: Origin, conn: _Conn) -> None:
-        idle = sum(len(v) for v in self._idle.values())
-        if idle >= self._max_idle:  # the longest idle goes
-            oldest = min((v for v in self._idle.values() if v), key=lambda v: v[0].idle_since, default=None)
-            if oldest is not None:
-                oldest.pop(0).close()
+        """Keep ``conn`` idle; the idle ones the peer closed or that waited ``IDLE_S`` are closed
+        (whatever their origin: a webhook moved elsewhere leaves none open), and past
+        ``max_connections`` the longest idle goes."""
+        now = time.monotonic()
+        for key, kept in list(self._idle.items()):
+            fresh = [c for c in kept if c.usable() and now - c.idle_since < IDLE_S]
+            for stale in kept:
+                if stale not in fresh:
+                    stale.close()
+            if fresh:
+                self._idle[key] = fresh
+            else:
+                del self._idle[key]
+        if sum(len(v) for v in self._idle.values()) >= self._max_idle:
+            oldest = min(self._idle.values(), key=lambda v: v[0].idle_since)
+            oldest.pop(0).close()
+            self._idle = {k: v for k, v in self._idle.items() if v}
         self._idle.setdefault(origin, []).append(conn)
-        for key in [k for k, v in self._idle.items() if not v]:
-            del self._idle[key]
 
     async def aclose(self) -> None:
         conns = [c for kept in self._idle.values() for c in kept]
