@@ -190,6 +190,48 @@ async def test_messages_wait_for_an_offline_device_and_survive_a_restart(
         assert texts.count("while you were away") == 1
 
 
+async def test_a_backlog_from_several_people_arrives_whole_in_order_and_once(
+    server: ServerHandle, tmp_path: Path, people: tuple[Client, Client]
+) -> None:
+    """What waited while Bob was offline comes in one mailbox batch, committed together (the
+    inbox's rule 1): Alice's messages and those of Carol, whom Bob never talked to (her
+    conversation is made by the batch), each shown once, in order, each sender told they were
+    delivered; a restart shows none of them again."""
+    alice, bob = people
+    carol = await Client.register(server.url, tmp_path / "carol", app="photo", handle="carol", password=PW)
+    await carol.connect()
+    bob_sees = Watcher(bob)
+    await alice.send_text(bob.account_id, "before")
+    await bob_sees.text("before")
+    await bob.close()
+    alice_sees, carol_sees = Watcher(alice), Watcher(carol)
+    from_alice = [await alice.send_text(bob.account_id, f"alice {n}") for n in range(12)]
+    from_carol = [await carol.send_text(bob.account_id, f"carol {n}") for n in range(12)]
+
+    bob = await Client.open(tmp_path / "bob")
+    bob_sees = Watcher(bob)
+    async with bob:
+        shown = [(await bob_sees.next(Message, lambda m: m.text != "before")).text for _ in range(24)]
+        assert [t for t in shown if t.startswith("alice")] == [f"alice {n}" for n in range(12)]
+        assert [t for t in shown if t.startswith("carol")] == [f"carol {n}" for n in range(12)]
+        for sees, sent in ((alice_sees, from_alice), (carol_sees, from_carol)):
+            told: set[str] = set()
+            while len(told) < len(sent):
+                receipt = await sees.next(ReceiptEvent, lambda r: r.kind == "delivered")
+                told.update(str(i) for i in receipt.ids)
+            assert {str(m.id) for m in sent} <= told
+        carol_conv = from_carol[0].conv
+        assert [m.text for m in await bob.history(carol_conv)] == [f"carol {n}" for n in range(12)]
+    bob = await Client.open(tmp_path / "bob")
+    async with bob:
+        bob_sees = Watcher(bob)
+        await alice.send_text(bob.account_id, "marker")
+        await bob_sees.text("marker")
+        assert not [e for e in bob_sees.backlog if isinstance(e, Message)]
+        assert [m.text for m in await bob.history(carol_conv)] == [f"carol {n}" for n in range(12)]
+    await carol.close()
+
+
 async def test_a_device_that_lost_its_sessions_recovers_the_message(
     tmp_path: Path, people: tuple[Client, Client]
 ) -> None:
