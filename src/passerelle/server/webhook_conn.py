@@ -72,6 +72,9 @@ class _Answer:
             self.body += chunk[:room]
 
     def on_message_complete(self) -> None:
+        if 100 <= self.status < 200:  # informational (103 Early Hints...): the answer follows
+            self.headers_done = False
+            return
         self.done = True
         if self.parser is not None:  # asked here: once the parser moves on it answers False
             self.keep_alive = self.parser.should_keep_alive()
@@ -119,7 +122,10 @@ class Poster:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise OSError("not an absolute http(s) URL")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise OSError("the URL's port is not a port") from None
         sni = (server_name or parts.hostname) if parts.scheme == "https" else ""
         origin: Origin = (parts.scheme, parts.hostname, port, sni)
         auth = {}

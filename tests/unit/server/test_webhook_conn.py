@@ -153,3 +153,26 @@ async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -
             )
     await poster.aclose()
     assert b.requests == []
+
+
+async def test_an_informational_answer_is_passed_over_and_a_bad_port_is_an_os_error() -> None:
+    async def hints(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)  # read apart from the answer that follows
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        return True
+
+    poster = Poster(max_connections=1)
+    async with bot(hints) as b:
+        url = f"http://127.0.0.1:{b.port}/"
+        # each answer is its own request's, on the one kept connection
+        assert [await poster.post(url, b"%d" % n, SIGNED, timeout_s=5.0) for n in range(3)] == [
+            (200, b"0"),
+            (200, b"1"),
+            (200, b"2"),
+        ]
+    with pytest.raises(OSError, match="port"):
+        await poster.post("http://127.0.0.1:99999/", b"{}", SIGNED, timeout_s=2.0)
+    await poster.aclose()
+    assert b.connections == 1
