@@ -139,6 +139,9 @@ def bench(
     ] = 20_000,
     logins: Annotated[int, typer.Option(help="Logins in (f)")] = 2000,
     login_concurrency: Annotated[int, typer.Option(help="Logins under way at once in (f)")] = 16,
+    login_via: Annotated[
+        str, typer.Option(help="(f): log in on the WebSocket (ws) or with the two REST requests (http)")
+    ] = "ws",
     campaign_people: Annotated[
         int, typer.Option(help="(g): people the template campaign goes to, opted in during its set-up")
     ] = 10_000,
@@ -184,6 +187,7 @@ def bench(
         "idle_connections": idle_connections,
         "logins": logins,
         "login_concurrency": login_concurrency,
+        "login_via": login_via,
         "campaign_people": campaign_people,
         "biz_numbers": biz_numbers,
         "biz_concurrency": biz_concurrency,

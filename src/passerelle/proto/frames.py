@@ -7,13 +7,18 @@ named from the receiver's point of view. Envelopes (the end-to-end encrypted pay
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 ReceiptKind = Literal["delivered", "read"]
 ItemKind = Literal["msg", "receipt", "timer", "device", "member"]
 
+
+Short = Annotated[str, msgspec.Meta(max_length=128)]
+"""A device id or a signature in a login (as in ``POST /v1/auth/token``)."""
+ChallengeText = Annotated[str, msgspec.Meta(max_length=512)]
+"""A login challenge (docs/protocol.md section 4.5: at most 512 characters)."""
 
 NO_BODY = msgspec.Raw()
 """The absent ``body`` of a send (omitted when encoding only when it is this very object)."""
@@ -27,9 +32,26 @@ class Frame(msgspec.Struct, tag_field="t", frozen=True, omit_defaults=True, forb
 
 
 class Hello(Frame, tag="hello", frozen=True):
-    """First frame on a connection: authenticates it with a device token."""
+    """First frame on a connection (after ``login`` and its ``challenge``, when the device logs in
+    here): authenticates it with a device token, or with the device key, a login challenge and
+    its signature (docs/protocol.md section 5.1), for which ``welcome`` brings a new token."""
 
-    token: str
+    token: str = ""
+    v: int = 1
+    device: Short = ""
+    challenge: ChallengeText = ""
+    signature: Short = ""
+
+    @property
+    def signed(self) -> bool:
+        """A login with the device key, not a token."""
+        return not self.token
+
+
+class Login(Frame, tag="login", frozen=True):
+    """Before ``hello``: ask for a login challenge for ``device`` (answered with ``challenge``)."""
+
+    device: Short
     v: int = 1
 
 
@@ -108,7 +130,7 @@ class Ping(Frame, tag="ping", frozen=True):
     n: int = 0
 
 
-ClientFrame = Hello | Send | Ack | Receipt | Typing | Ping
+ClientFrame = Hello | Login | Send | Ack | Receipt | Typing | Ping
 
 
 # --- server to client -------------------------------------------------------------------------
@@ -120,6 +142,19 @@ class Welcome(Frame, tag="welcome", frozen=True):
     otk_count: int
     time: int
     v: int = 1
+    token: str | None = None
+    """After a signed ``hello``: the device's new bearer token (for REST and later hellos)."""
+    expires_at: int | None = None
+    """When ``token`` expires (ms)."""
+    address: str | None = None
+    """After a signed ``hello``: the account's address (as ``POST /v1/auth/token`` gives it)."""
+
+
+class ChallengeFrame(Frame, tag="challenge", frozen=True):
+    """The answer to ``login``: a challenge for the device to sign (docs/protocol.md section 4.5)."""
+
+    challenge: str
+    expires_in: int
 
 
 class Sent(Frame, tag="sent", frozen=True):
@@ -183,4 +218,4 @@ class Pong(Frame, tag="pong", frozen=True):
     n: int = 0
 
 
-ServerFrame = Welcome | Sent | Deliver | TypingNotice | KeysLow | Error | Pong
+ServerFrame = Welcome | ChallengeFrame | Sent | Deliver | TypingNotice | KeysLow | Error | Pong

@@ -4,6 +4,9 @@ Rules
 1. Everything that changes a session's state lives in this module.
 2. A connection is AWAIT_HELLO until the client's Hello; then AUTHENTICATING until the edge calls
    ``accept`` or ``reject``; then OPEN; CLOSED after ``reject``, a fatal error or end of input.
+   Before its Hello, a client may send one Login (a device logging in with its key on this
+   connection); the edge answers it with ``challenge`` and the session awaits the Hello again,
+   which then carries the signed challenge instead of a token.
 3. One WebSocket message carries exactly one frame; ``receive_frame`` takes it and returns one event.
 4. A frame is UTF-8 JSON: bytes that are not UTF-8 are a malformed frame (``bad_json``), so that
    nothing a client sends can reach another client as text it cannot decode.
@@ -26,10 +29,12 @@ from passerelle.proto.codec import decode_ack, decode_client_frame, decode_serve
 from passerelle.proto.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from passerelle.proto.frames import (
     Ack,
+    ChallengeFrame,
     ClientFrame,
     Error,
     Frame,
     Hello,
+    Login,
     Ping,
     Pong,
     ServerFrame,
@@ -84,11 +89,13 @@ ServerEvent = FrameReceived | Reply | ConnectionClosed
 class ServerSession:
     """The server's view of one connection."""
 
-    __slots__ = ("errors", "state")
+    __slots__ = ("challenged", "errors", "state")
 
     def __init__(self) -> None:
         self.state = State.AWAIT_HELLO
         self.errors = 0
+        self.challenged = False
+        """A Login came (one per connection)."""
 
     def receive_frame(self, data: bytes | str) -> ServerEvent:
         if self.state is State.CLOSED:
@@ -110,12 +117,26 @@ class ServerSession:
                 return self._fail(RemoteProtocolError("bad_state", "already authenticated"), ref=None)
             return FrameReceived(frame)
         if self.state is State.AWAIT_HELLO:
-            if type(frame) is not Hello:
+            kind = type(frame)
+            if kind is not Hello and kind is not Login:
                 first = RemoteProtocolError("unauthorized", "the first frame must be hello", fatal=True)
                 return self._fail(first, ref=None)
+            assert isinstance(frame, (Hello, Login))
             if frame.v != PROTOCOL_VERSION:
                 msg = f"protocol version {frame.v} is not supported; this server speaks {PROTOCOL_VERSION}"
                 return self._fail(RemoteProtocolError("unsupported_version", msg, fatal=True), ref=None)
+            if type(frame) is Login:
+                if self.challenged:
+                    once = RemoteProtocolError("bad_state", "login is sent once, before hello", fatal=True)
+                    return self._fail(once, ref=None)
+                self.challenged = True
+                return FrameReceived(frame)
+            assert type(frame) is Hello
+            if frame.token:
+                if frame.device or frame.challenge or frame.signature:
+                    return self._fail(RemoteProtocolError("bad_frame", _HELLO_SHAPE), ref=None)
+            elif not (frame.device and frame.challenge and frame.signature):
+                return self._fail(RemoteProtocolError("bad_frame", _HELLO_SHAPE), ref=None)
             self.state = State.AUTHENTICATING
             return FrameReceived(frame)
         # AUTHENTICATING: the client must wait for welcome.
@@ -132,11 +153,37 @@ class ServerSession:
         self.state = State.CLOSED
         return ConnectionClosed()
 
-    def accept(self, *, account: str, device: str, otk_count: int, time: int) -> bytes:
+    def challenge(self, challenge: str, expires_in: int) -> bytes:
+        """The answer to a Login: the challenge the device signs in its Hello."""
+        if self.state is not State.AWAIT_HELLO or not self.challenged:
+            raise LocalProtocolError("bad_state", "a challenge answers a login")
+        return encode(ChallengeFrame(challenge=challenge, expires_in=expires_in))
+
+    def accept(
+        self,
+        *,
+        account: str,
+        device: str,
+        otk_count: int,
+        time: int,
+        token: str | None = None,
+        expires_at: int | None = None,
+        address: str | None = None,
+    ) -> bytes:
+        """The ``welcome``; with ``token`` (and its ``expires_at`` and ``address``) after a signed Hello."""
         if self.state is not State.AUTHENTICATING:
             raise LocalProtocolError("bad_state", f"cannot accept in state {self.state.value}")
         self.state = State.OPEN
-        return encode(Welcome(account=account, device=device, otk_count=otk_count, time=time))
+        welcome = Welcome(
+            account=account,
+            device=device,
+            otk_count=otk_count,
+            time=time,
+            token=token,
+            expires_at=expires_at,
+            address=address,
+        )
+        return encode(welcome)
 
     def reject(self, code: str, message: str) -> bytes:
         self.state = State.CLOSED
@@ -160,19 +207,37 @@ class ServerSession:
         return Reply(encode(Error(code=exc.code, message=message[:300], ref=ref)), close=fatal, code=exc.code)
 
 
+_HELLO_SHAPE = "hello carries a token, or device, challenge and signature (not both)"
+
+
 class ClientSession:
     """The client's view of one connection (used by the SDK)."""
 
-    __slots__ = ("state",)
+    __slots__ = ("challenged", "state")
 
     def __init__(self) -> None:
         self.state = State.AWAIT_HELLO
+        self.challenged = False
 
     def hello(self, token: str) -> bytes:
         if self.state is not State.AWAIT_HELLO:
             raise LocalProtocolError("bad_state", "hello is sent once, first")
         self.state = State.AUTHENTICATING
         return encode(Hello(token=token, v=PROTOCOL_VERSION))
+
+    def login(self, device: str) -> bytes:
+        """Ask for a login challenge (then ``signed_hello`` with the signed challenge)."""
+        if self.state is not State.AWAIT_HELLO or self.challenged:
+            raise LocalProtocolError("bad_state", "login is sent once, before hello")
+        self.challenged = True
+        return encode(Login(device=device, v=PROTOCOL_VERSION))
+
+    def signed_hello(self, *, device: str, challenge: str, signature: str) -> bytes:
+        """A ``hello`` with the device key: ``welcome`` then brings a new token."""
+        if self.state is not State.AWAIT_HELLO:
+            raise LocalProtocolError("bad_state", "hello is sent once, first")
+        self.state = State.AUTHENTICATING
+        return encode(Hello(device=device, challenge=challenge, signature=signature, v=PROTOCOL_VERSION))
 
     def send(self, frame: Frame) -> bytes:
         if self.state is not State.OPEN:
@@ -185,7 +250,14 @@ class ClientSession:
         if self.state is State.CLOSED:
             return ConnectionClosed()
         frame = decode_server_frame(data)
-        if self.state is State.AUTHENTICATING:
+        if self.state is State.AWAIT_HELLO and self.challenged:
+            if type(frame) is Error:
+                self.state = State.CLOSED
+            elif type(frame) is not ChallengeFrame:
+                raise RemoteProtocolError("bad_state", f"expected challenge, got {type(frame).__name__}")
+        elif type(frame) is ChallengeFrame:
+            raise RemoteProtocolError("bad_state", "a challenge answers a login")
+        elif self.state is State.AUTHENTICATING:
             if type(frame) is Welcome:
                 self.state = State.OPEN
             elif type(frame) is Error:

@@ -8,8 +8,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from passerelle.proto.codec import decode_server_frame, encode
-from passerelle.proto.errors import LocalProtocolError
-from passerelle.proto.frames import Ack, Deliver, Error, Item, Ping, Pong, Send, Sent, Welcome
+from passerelle.proto.errors import LocalProtocolError, RemoteProtocolError
+from passerelle.proto.frames import (
+    Ack,
+    ChallengeFrame,
+    Deliver,
+    Error,
+    Hello,
+    Item,
+    Login,
+    Ping,
+    Pong,
+    Send,
+    Sent,
+    Welcome,
+)
 from passerelle.proto.session import (
     ACK_PREFIX,
     MAX_ERRORS,
@@ -229,3 +242,69 @@ def test_the_ack_fast_path_agrees_with_the_general_path(tail: bytes) -> None:
     fast = pair.server.receive_ack(data)
     if fast is not None:
         assert pair.server.receive_frame(data) == FrameReceived(fast)
+
+
+def test_a_login_on_the_connection_gets_a_challenge_then_a_signed_hello_a_welcome_with_a_token() -> None:
+    client, server = ClientSession(), ServerSession()
+    event = server.receive_frame(client.login("d_1"))
+    assert isinstance(event, FrameReceived) and isinstance(event.frame, Login)
+    assert event.frame.device == "d_1"
+    got = client.receive_frame(server.challenge("c.h.x", 60))
+    assert isinstance(got, ServerFrameReceived) and got.frame == ChallengeFrame(
+        challenge="c.h.x", expires_in=60
+    )
+    assert (client.state, server.state) == (State.AWAIT_HELLO, State.AWAIT_HELLO)
+    event = server.receive_frame(client.signed_hello(device="d_1", challenge="c.h.x", signature="sig"))
+    assert isinstance(event, FrameReceived) and isinstance(event.frame, Hello)
+    assert event.frame.signed and event.frame.signature == "sig"
+    welcome = server.accept(
+        account="a_1", device="d_1", otk_count=5, time=1, token="tok", expires_at=9, address="photo:x"
+    )
+    got = client.receive_frame(welcome)
+    assert isinstance(got, ServerFrameReceived) and isinstance(got.frame, Welcome)
+    assert (got.frame.token, got.frame.expires_at, got.frame.address) == ("tok", 9, "photo:x")
+    assert (client.state, server.state) == (State.OPEN, State.OPEN)
+
+
+def test_a_welcome_after_a_token_hello_carries_no_token() -> None:
+    server = ServerSession()
+    server.receive_frame(b'{"t":"hello","token":"x"}')
+    assert b"token" not in server.accept(account="a", device="d", otk_count=0, time=1)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"t":"hello"}',
+        b'{"t":"hello","device":"d","challenge":"c"}',
+        b'{"t":"hello","token":"x","device":"d","challenge":"c","signature":"s"}',
+        b'{"t":"hello","device":"' + b"d" * 129 + b'","challenge":"c","signature":"s"}',
+    ],
+)
+def test_a_hello_carries_a_token_or_a_whole_signed_challenge(data: bytes) -> None:
+    server = ServerSession()
+    event = server.receive_frame(data)
+    assert isinstance(event, Reply) and not event.close
+    assert decode_server_frame(event.data).code == "bad_frame"  # type: ignore[union-attr]
+    assert server.state is State.AWAIT_HELLO
+
+
+def test_a_second_login_closes_the_connection() -> None:
+    server = ServerSession()
+    assert isinstance(server.receive_frame(b'{"t":"login","device":"d"}'), FrameReceived)
+    event = server.receive_frame(b'{"t":"login","device":"d"}')
+    assert isinstance(event, Reply) and event.close
+    assert decode_server_frame(event.data).code == "bad_state"  # type: ignore[union-attr]
+    client = ClientSession()
+    client.login("d")
+    with pytest.raises(LocalProtocolError):
+        client.login("d")
+
+
+def test_a_challenge_answers_a_login_only() -> None:
+    with pytest.raises(LocalProtocolError):
+        ServerSession().challenge("c", 60)
+    client = ClientSession()
+    client.hello("tok")
+    with pytest.raises(RemoteProtocolError):
+        client.receive_frame(encode(ChallengeFrame(challenge="c", expires_in=60)))

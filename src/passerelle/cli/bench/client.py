@@ -16,7 +16,14 @@ import msgspec
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from passerelle.cli.bench.accounting import REJECTION_THAT_STOPS, Inbox
-from passerelle.cli.bench.envelopes import SendFrames, ack_frame, hello_frame, ping_frame, read_stamp
+from passerelle.cli.bench.envelopes import (
+    SendFrames,
+    ack_frame,
+    hello_frame,
+    login_frame,
+    ping_frame,
+    read_stamp,
+)
 from passerelle.cli.bench.errors import BenchError
 from passerelle.cli.bench.identity import BenchAccount
 
@@ -29,6 +36,11 @@ class _In(msgspec.Struct, tag_field="t"):
 
 class WelcomeIn(_In, tag="welcome"):
     device: str
+    token: str | None = None
+
+
+class ChallengeIn(_In, tag="challenge"):
+    challenge: str
 
 
 class SentIn(_In, tag="sent"):
@@ -65,7 +77,7 @@ class TypingIn(_In, tag="typing"):
 
 
 _decode = msgspec.json.Decoder(
-    WelcomeIn | SentIn | DeliverIn | ErrorIn | PongIn | KeysLowIn | TypingIn
+    WelcomeIn | ChallengeIn | SentIn | DeliverIn | ErrorIn | PongIn | KeysLowIn | TypingIn
 ).decode
 
 
@@ -156,6 +168,10 @@ class BenchSocket(WSListener):
         """Called for every ``sent``, and every ``error`` that answers a send."""
         self.on_received: Callable[[int], None] | None = None
         """Called with the number of new messages in each deliver frame."""
+        self.on_challenge: Callable[[str], bytes] | None = None
+        """A login on the connection: the signed ``hello`` to answer a ``challenge`` with."""
+        self.token: str | None = None
+        """The token ``welcome`` brought after a signed ``hello``."""
         self.inbox = Inbox()
         """The message ids this device received."""
         self.confirmed: list[int] = []
@@ -235,7 +251,13 @@ class BenchSocket(WSListener):
                 self.replies += 1
                 self.on_reply()
                 self.recorder.changed.set()
+        elif kind is ChallengeIn:
+            assert isinstance(frame, ChallengeIn)
+            if self.on_challenge is not None:
+                self.send(self.on_challenge(frame.challenge))
         elif kind is WelcomeIn:
+            assert isinstance(frame, WelcomeIn)
+            self.token = frame.token
             if not self.welcome.done():
                 self.welcome.set_result(None)
         elif kind is PongIn:
@@ -304,12 +326,25 @@ class BenchSocket(WSListener):
         self.transport.disconnect()
 
 
-async def connect(url: str, account: BenchAccount, recorder: Recorder, *, ack_batch: int) -> BenchSocket:
-    """Open a WebSocket and say hello; raises BenchError unless ``welcome`` comes back in 10 s."""
+async def connect(
+    url: str,
+    account: BenchAccount,
+    recorder: Recorder,
+    *,
+    ack_batch: int,
+    sign: Callable[[str], bytes] | None = None,
+) -> BenchSocket:
+    """Open a WebSocket and say hello; raises BenchError unless ``welcome`` comes back in 10 s.
+
+    With ``sign`` the device logs in on the connection (``login``, then the signed ``hello`` that
+    ``sign`` makes of the challenge, in the frame callback): the new token is the socket's ``token``.
+    """
     loop = asyncio.get_running_loop()
 
     def factory() -> BenchSocket:
-        return BenchSocket(recorder, ack_batch=ack_batch, loop=loop)
+        socket = BenchSocket(recorder, ack_batch=ack_batch, loop=loop)
+        socket.on_challenge = sign
+        return socket
 
     try:
         async with asyncio.timeout(10.0):
@@ -318,7 +353,7 @@ async def connect(url: str, account: BenchAccount, recorder: Recorder, *, ack_ba
                 # picows hands back no listener when the server dropped the connection before its
                 # upgrade answer (its handshake deadline, or a refused accept()).
                 raise BenchError(f"the server closed the connection of {account.handle} before the upgrade")
-            listener.send(hello_frame(account.token))
+            listener.send(hello_frame(account.token) if sign is None else login_frame(account.device_id))
             await asyncio.shield(listener.welcome)
     except (OSError, TimeoutError, WSError) as exc:
         raise BenchError(f"could not connect {account.handle} to {url}: {exc!r}") from exc

@@ -22,6 +22,16 @@ def hello_frame(token: str) -> bytes:
     return json.dumps({"t": "hello", "token": token, "v": 1}).encode()
 
 
+def login_frame(device: str) -> bytes:
+    return json.dumps({"t": "login", "device": device, "v": 1}).encode()
+
+
+def signed_hello_frame(device: str, challenge: str, signature: str) -> bytes:
+    return json.dumps(
+        {"t": "hello", "device": device, "challenge": challenge, "signature": signature, "v": 1}
+    ).encode()
+
+
 def ack_frame(upto: int) -> bytes:
     return b'{"t":"ack","upto":%d}' % upto
 

@@ -59,6 +59,9 @@ class BenchOptions:
     """Logins in (f): challenge, signature, token, WebSocket up."""
     login_concurrency: int = 16
     """Logins under way at once in (f)."""
+    login_via: str = "ws"
+    """How (f) logs in: "ws" (``login``, ``challenge`` and a signed ``hello`` on the WebSocket) or
+    "http" (``POST /v1/auth/challenge`` and ``/v1/auth/token``, then ``hello`` with the token)."""
     campaign_people: int = 10_000
     """People the template campaign of (g) goes to, each opted in during its set-up."""
     biz_numbers: int = 3
@@ -81,6 +84,8 @@ class BenchOptions:
     def __post_init__(self) -> None:
         if self.gateway not in {"picows", "asgi"}:
             raise ValueError("gateway is picows or asgi")
+        if self.login_via not in {"ws", "http"}:
+            raise ValueError("login-via is ws or http")
         if self.refill not in REFILLS:
             raise ValueError("refill is received or sent")
         unknown = set(self.scenarios) - set(SCENARIOS)

@@ -10,6 +10,12 @@ address and the node's caps as it opens (``Admission``), must say ``hello`` with
 ``hello_timeout_s`` (else 4002), and is counted against its account at ``welcome``. A ``hello`` with
 a bad token is charged to the client's address; once that address has failed too often, its hellos
 are refused with 4008 before any token is looked up. Accepted hellos are limited per device.
+
+A device may log in on the connection itself (docs/protocol.md section 5.1): ``login`` is answered
+with a challenge (``AccountService.challenge``: nothing stored), and the ``hello`` that carries its
+signature goes through ``AccountService.signed_in``, the same path and limits as ``POST
+/v1/auth/token`` (the challenge spent and the token stored in one commit); ``welcome`` then brings
+the new token. A bad signature is charged to the address like a bad token.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from passerelle.domain.ids import AccountId, MailboxPos
 from passerelle.domain.limits import Limits
 from passerelle.domain.ratelimit import TokenBucket
 from passerelle.proto.codec import encode
-from passerelle.proto.frames import Ack, Hello, Receipt, Send, Sent, Typing
+from passerelle.proto.frames import Ack, Hello, Login, Receipt, Send, Sent, Typing
 from passerelle.proto.session import FrameReceived, Reply, ServerSession
 from passerelle.server.auth import authenticate
 from passerelle.server.commands import send_message, send_receipt
@@ -40,7 +46,7 @@ from passerelle.server.ws.connection import INTERNAL_ERROR, Connection, Transpor
 from passerelle.server.ws.frames_in import Deferred, FrameSource, QueuedFrames
 from passerelle.server.ws.hub import Hub
 from passerelle.server.ws.parallel_sends import ParallelSends
-from passerelle.service.accounts.accounts import AccountService
+from passerelle.service.accounts.accounts import AccountService, DeviceSession
 from passerelle.service.accounts.keys import KeyService
 from passerelle.service.limiter import ClientKey, RateLimiter
 from passerelle.service.messaging.commands import SendMessage
@@ -156,6 +162,10 @@ class Gateway:
                 continue
             if event is _STOP:
                 return
+            if type(event.frame) is Login:
+                if not await self._challenge(conn, session, event.frame):
+                    return
+                continue
             assert type(event.frame) is Hello
             sender = await self._hello(conn, session, event.frame)
             if sender is None:
@@ -279,8 +289,14 @@ class Gateway:
         failures = {"count": limits.failed_hellos_per_window, "window_s": limits.failed_hello_window_s}
         try:
             await self._limiter.check_open(FAILED_HELLOS, conn.client, **failures)
+            grant: DeviceSession | None = None
             try:
-                caller = await authenticate(self._accounts, frame.token)
+                if frame.signed:
+                    caller, grant = await self._accounts.signed_in(
+                        frame.device, frame.challenge, frame.signature, client=ClientKey(conn.client)
+                    )
+                else:
+                    caller = await authenticate(self._accounts, frame.token)
             except Unauthorized:
                 with contextlib.suppress(RateLimited):
                     await self._limiter.check_window(FAILED_HELLOS, conn.client, **failures)
@@ -306,7 +322,13 @@ class Gateway:
         conn.send_bucket = TokenBucket.full(rate=rate, burst=burst, now=self._clock.monotonic())
         conn.push(
             session.accept(
-                account=caller.account, device=caller.device, otk_count=otk_count, time=self._clock.now_ms()
+                account=caller.account,
+                device=caller.device,
+                otk_count=otk_count,
+                time=self._clock.now_ms(),
+                token=None if grant is None else grant.token,
+                expires_at=None if grant is None else grant.expires_at,
+                address=None if grant is None else str(grant.address),
             )
         )
         # An ack this device sent on its previous connection may still wait for its commit: start
@@ -314,6 +336,17 @@ class Gateway:
         conn.start_after(self._pipeline.pending_ack(caller.device))
         self._hub.register(conn)
         return caller.sender
+
+    async def _challenge(self, conn: Connection, session: ServerSession, frame: Login) -> bool:
+        """Answer ``login`` with a challenge for its device; False when refused (closed)."""
+        try:
+            challenge = await self._accounts.challenge(frame.device, client=ClientKey(conn.client))
+        except DomainError as exc:
+            session.reject(exc.code, exc.message)
+            self._refuse(conn, session, exc)
+            return False
+        conn.push(session.challenge(challenge.challenge, challenge.expires_in_s))
+        return True
 
     async def _send_budget(self, sender: Sender) -> tuple[float, float]:
         """A device's send rate and burst: the person limit, or for a business endpoint its

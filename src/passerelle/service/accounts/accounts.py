@@ -334,17 +334,33 @@ class AccountService:
         self, device_id: str, challenge: str, signature: str, *, client: ClientKey
     ) -> DeviceSession:
         """A new token for a device that signed a challenge. Raises Unauthorized, uniformly."""
+        return (await self.signed_in(device_id, challenge, signature, client=client))[1]
+
+    async def signed_in(
+        self, device_id: str, challenge: str, signature: str, *, client: ClientKey
+    ) -> tuple[Caller, DeviceSession]:
+        """A device that signed a challenge: the caller its new token makes it (what ``caller``
+        gives for that token) and the token itself. The one path of ``POST /v1/auth/token`` and of
+        a signed WebSocket ``hello``; raises Unauthorized, uniformly, or RateLimited."""
         owner, new = await self._tokens.token_from_signature(device_id, challenge, signature, client=client)
         account = await self._store.get_account(owner.account)
         if account is None:
             raise Unauthorized("this account no longer exists")
-        return DeviceSession(
+        caller = Caller(
+            device=owner.device,
+            account=account.id,
+            expires_at=new.expires_at,
+            record=account,
+            token_hash=new.hash,
+        )
+        session = DeviceSession(
             account=account.id,
             device=owner.device,
             token=new.token,
             expires_at=new.expires_at,
             address=Address(account.app, account.alias),
         )
+        return caller, session
 
     async def caller(self, token: str) -> Caller:
         """Who presents this bearer token: its device and account (the one authentication path of
