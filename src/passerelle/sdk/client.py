@@ -120,7 +120,8 @@ class Client:
         self._dispatch = Dispatcher()
         self._connection = Connection(
             url=websocket_url(identity.server_url),
-            get_token=self._credentials.token,
+            get_token=self._credentials.ws_token,
+            login=self._credentials,
             dispatch=self._dispatch,
             ping_interval_s=options.ping_interval_s,
             send_timeout_s=options.send_timeout_s,

@@ -35,7 +35,13 @@ class FakeServer:
         async for raw in ws:
             frame = json.loads(raw)
             await self.frames.put(frame)
-            if frame["t"] == "hello":
+            if frame["t"] == "login":
+                await ws.send(
+                    json.dumps({"t": "challenge", "challenge": "c-" + frame["device"], "expires_in": 60})
+                )
+            elif frame["t"] == "hello" and "signature" in frame:
+                await ws.send(json.dumps({**WELCOME, "token": "new-" + frame["signature"], "expires_at": 99}))
+            elif frame["t"] == "hello":
                 if frame["token"] in self.refused:
                     await ws.close(4001, "unauthorized")
                     return
@@ -222,6 +228,47 @@ async def test_a_close_1012_reconnects_at_once_without_a_backoff_step(
         await server.next("hello")
         assert server.connections == 2
         assert backoff.steps == steps
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+class KeyLogin:
+    """The device key's side of a login on the connection, recording what it was given."""
+
+    device_id = "d"
+
+    def __init__(self) -> None:
+        self.adopted: list[tuple[str, int]] = []
+
+    def sign(self, challenge: str) -> str:
+        return "sig(" + challenge + ")"
+
+    async def adopt(self, token: str, expires_at: int) -> None:
+        self.adopted.append((token, expires_at))
+
+
+async def test_without_a_token_the_device_logs_in_on_the_connection(fake: tuple[FakeServer, str]) -> None:
+    server, url = fake
+    login = KeyLogin()
+    events: asyncio.Queue[CoreEvent] = asyncio.Queue()
+
+    async def no_token(refresh: bool) -> str | None:
+        return None
+
+    transport = Transport(
+        url=url, core=ClientCore(), get_token=no_token, handle=events.put, login=login, backoff=Backoff()
+    )
+    task = asyncio.create_task(transport.run())
+    try:
+        assert (await server.next("login"))["device"] == "d"
+        hello = await server.next("hello")
+        assert (hello["device"], hello["challenge"], hello["signature"]) == ("d", "c-d", "sig(c-d)")
+        assert "token" not in hello
+        connected = await next_event(events, Connected)
+        assert (connected.token, connected.expires_at) == ("new-sig(c-d)", 99)
+        assert login.adopted == [("new-sig(c-d)", 99)]
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

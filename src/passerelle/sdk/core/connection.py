@@ -44,7 +44,7 @@ from passerelle.sdk.core.protocol import (
     ServerError,
     TypingReceived,
 )
-from passerelle.sdk.core.transport import Transport
+from passerelle.sdk.core.transport import Transport, WsLogin
 from passerelle.sdk.errors import NotConnected, SdkError, Unavailable, error_from_code
 from passerelle.sdk.events import ConnectionEvent, Event, TypingEvent
 
@@ -111,14 +111,20 @@ class Connection:
         self,
         *,
         url: str,
-        get_token: Callable[[bool], Awaitable[str]],
+        get_token: Callable[[bool], Awaitable[str | None]],
         dispatch: Dispatcher,
         ping_interval_s: float = 20.0,
         send_timeout_s: float = 60.0,
+        login: WsLogin | None = None,
     ) -> None:
         self.core = ClientCore()
         self._transport = Transport(
-            url=url, core=self.core, get_token=get_token, handle=self._handle, ping_interval_s=ping_interval_s
+            url=url,
+            core=self.core,
+            get_token=get_token,
+            handle=self._handle,
+            ping_interval_s=ping_interval_s,
+            login=login,
         )
         self._handler: Handler | None = None
         self._dispatch = dispatch

@@ -1,7 +1,9 @@
 """Credentials: what keeps a device able to talk to the server and to be talked to.
 
 - Its token: read from the store; renewed by signing a login challenge with the device key when it
-  is missing, about to expire, or refused (one login at a time).
+  is missing, about to expire, or refused (one login at a time): on the WebSocket as it connects
+  (``ws_token`` gives None, the transport logs in with ``sign`` and hands the new token to
+  ``adopt``), or over REST when a REST call needs one (``relogin``).
 - Its one-time keys: about ``max_one_time_keys`` are kept on the server, topped up on ``welcome``
   and on ``keys_low``; a fallback key is published once. New keys are persisted before upload.
 """
@@ -47,6 +49,28 @@ class Credentials:
             if saved is not None and saved[1] > self._now() + TOKEN_MARGIN_MS:
                 return saved[0]
         return await self.relogin()
+
+    async def ws_token(self, refresh: bool) -> str | None:
+        """The token for the WebSocket ``hello``, or None: log in on the connection instead (no
+        token saved, one about to expire, or ``refresh``)."""
+        if not refresh:
+            saved = await self._store.token()
+            if saved is not None and saved[1] > self._now() + TOKEN_MARGIN_MS:
+                return saved[0]
+        return None
+
+    @property
+    def device_id(self) -> str:
+        return self._device_id
+
+    def sign(self, challenge: str) -> str:
+        """The login signature over a challenge the server gave (docs/protocol.md section 4.5)."""
+        return self._crypto.login_signature(challenge=challenge, device_id=self._device_id)
+
+    async def adopt(self, token: str, expires_at: int) -> None:
+        """Keep a token a login on the WebSocket brought, for REST and the next hellos."""
+        await self._store.save_token(token, expires_at)
+        self._rest.token = token
 
     async def relogin(self) -> str:
         async with self._login_lock:

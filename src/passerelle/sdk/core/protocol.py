@@ -3,7 +3,9 @@ bytes to write out. No sockets, no clock, no randomness, no store (h11-style).
 
 Rules
 1. Each connection gets a fresh ``ClientSession``; ``connection_made`` returns the ``hello`` to write
-   and ``connection_lost`` forgets the session (end of input is an input).
+   (``connection_made_login`` the ``login`` of a device logging in on the connection, whose
+   ``ChallengeIssued`` is answered with ``signed_hello``) and ``connection_lost`` forgets the
+   session (end of input is an input).
 2. A send is remembered from ``send_message`` until its ``sent`` or its ``error`` (``ref`` = client
    id) arrives. After every ``welcome`` the transport writes ``pending_frames()`` again: the server
    dedupes by (device, client id), so a send is never lost nor stored twice.
@@ -28,6 +30,7 @@ from passerelle.proto.frames import (
     NO_BODY,
     Ack,
     BizMeta,
+    ChallengeFrame,
     Deliver,
     Error,
     Frame,
@@ -53,6 +56,16 @@ class Connected:
     device: str
     otk_count: int
     server_time: int
+    token: str | None = None
+    """After a login on the connection: the device's new token (and when it expires, ms)."""
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChallengeIssued:
+    """The answer to ``login``: sign it and write ``signed_hello`` (docs/protocol.md section 4.5)."""
+
+    challenge: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +133,7 @@ class Disconnected:
 
 CoreEvent = (
     Connected
+    | ChallengeIssued
     | Rejected
     | SendSucceeded
     | SendFailed
@@ -161,6 +175,18 @@ class ClientCore:
         self._awaiting_pong = None
         return self._session.hello(token)
 
+    def connection_made_login(self, device_id: str) -> bytes:
+        """A new WebSocket is open and the device logs in on it: returns the ``login`` to write
+        first; the ``ChallengeIssued`` that answers it is signed into ``signed_hello``."""
+        self._session = ClientSession()
+        self._awaiting_pong = None
+        return self._session.login(device_id)
+
+    def signed_hello(self, *, device_id: str, challenge: str, signature: str) -> bytes:
+        if self._session is None:
+            raise NotConnected("no connection to say hello on")
+        return self._session.signed_hello(device=device_id, challenge=challenge, signature=signature)
+
     def connection_lost(self) -> Disconnected:
         if self._session is not None:
             self._session.receive_eof()
@@ -191,8 +217,12 @@ class ClientCore:
                         device=frame.device,
                         otk_count=frame.otk_count,
                         server_time=frame.time,
+                        token=frame.token,
+                        expires_at=frame.expires_at,
                     )
                 ]
+            case ChallengeFrame():
+                return [ChallengeIssued(challenge=frame.challenge)]
             case Sent():
                 self._sends.pop(frame.id, None)
                 return [

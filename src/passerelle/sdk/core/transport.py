@@ -5,6 +5,10 @@ Rules
    read goes to ``core.receive`` and every resulting event to the ``handle`` callback, in order;
    the next frame is read only after ``handle`` returns (so acks follow the store).
 2. After a ``welcome`` the core's pending frames (unanswered sends, queued receipts) are written.
+   A device that has no token worth presenting (``get_token`` gives None) logs in on the
+   connection with ``login``: it writes ``login``, signs the challenge that answers it, writes
+   the signed ``hello``, and hands the token ``welcome`` brings to ``login.adopt`` before the
+   ``Connected`` event goes on (docs/protocol.md section 4.5). ``ChallengeIssued`` stays here.
 3. A lost connection is retried with exponential backoff and jitter (0.5 s doubling to 30 s),
    reset by each ``welcome``. A refused token (close 4001, or an ``unauthorized`` answer to hello)
    is renewed once through ``get_token(refresh=True)``; refused again, the device is gone and
@@ -26,12 +30,13 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from passerelle.sdk.core.protocol import ClientCore, Connected, CoreEvent, Rejected
+from passerelle.sdk.core.protocol import ChallengeIssued, ClientCore, Connected, CoreEvent, Rejected
 from passerelle.sdk.errors import (
     ProtocolViolation,
     RateLimited,
@@ -73,6 +78,21 @@ class Backoff:
         return delay * random.uniform(0.5, 1.0)
 
 
+class WsLogin(Protocol):
+    """A device's key, to log in on the connection (``sdk.core.credentials.Credentials``)."""
+
+    @property
+    def device_id(self) -> str: ...
+
+    def sign(self, challenge: str) -> str:
+        """The device's login signature over ``challenge``."""
+        ...
+
+    async def adopt(self, token: str, expires_at: int) -> None:
+        """Keep the token a login on the connection brought."""
+        ...
+
+
 class Transport:
     """One device's WebSocket connection, kept open until ``run`` is cancelled."""
 
@@ -81,11 +101,13 @@ class Transport:
         *,
         url: str,
         core: ClientCore,
-        get_token: Callable[[bool], Awaitable[str]],
+        get_token: Callable[[bool], Awaitable[str | None]],
         handle: Callable[[CoreEvent], Awaitable[None]],
         ping_interval_s: float = 20.0,
         backoff: Backoff | None = None,
+        login: WsLogin | None = None,
     ) -> None:
+        self._login = login
         self._url = url
         self._core = core
         self._get_token = get_token
@@ -132,7 +154,7 @@ class Transport:
                 continue
             await asyncio.sleep(max(retry_after, self._backoff.next_delay()))
 
-    async def _connect_once(self, token: str) -> tuple[bool, float]:
+    async def _connect_once(self, token: str | None) -> tuple[bool, float]:
         """One connection, from opening to closing. Returns whether the token was refused, and how
         long the server asked to wait before the next attempt (-1: closed with 1012, at once)."""
         rejected: Rejected | None = None
@@ -146,7 +168,13 @@ class Transport:
                 proxy=None,
             ) as ws:
                 self._ws = ws
-                await ws.send(self._core.connection_made(token).decode())
+                if token is not None:
+                    first = self._core.connection_made(token)
+                elif self._login is not None:
+                    first = self._core.connection_made_login(self._login.device_id)
+                else:
+                    raise ValueError("no token, and no key to log in on the connection with")
+                await ws.send(first.decode())
                 pinger = asyncio.create_task(self._keepalive(ws))
                 try:
                     rejected = await self._read(ws)
@@ -181,6 +209,11 @@ class Transport:
                     await ws.close(1002)
                     return None
                 for event in events:
+                    if isinstance(event, ChallengeIssued):
+                        await self._signed_hello(ws, event.challenge)
+                        continue
+                    if isinstance(event, Connected) and event.token and self._login is not None:
+                        await self._login.adopt(event.token, event.expires_at or 0)
                     try:
                         await self._handle(event)
                     except Unavailable as exc:
@@ -197,6 +230,13 @@ class Transport:
         except ConnectionClosed:
             pass
         return None
+
+    async def _signed_hello(self, ws: ClientConnection, challenge: str) -> None:
+        login = self._login
+        assert login is not None  # the session takes a challenge only after our login
+        signature = login.sign(challenge)
+        hello = self._core.signed_hello(device_id=login.device_id, challenge=challenge, signature=signature)
+        await ws.send(hello.decode())
 
     async def _keepalive(self, ws: ClientConnection) -> None:
         while True:
