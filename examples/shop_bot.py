@@ -15,12 +15,13 @@ What a customer gets, on ``chat``, ``photo`` or ``social``:
 - one customer on every app: a person who linked her accounts on several apps and shares that
   identity with the shop (docs/business.md section 3.1) is one ``user_id`` to the bot whichever app
   she writes from, so one conversation state (her orders), one order history, and a reply (the
-  shipping news too) reaches the app she last wrote from. The bot has no code of its own for it.
+  shipping news too) reaches the app she last wrote or ordered from. The bot has no code of its own
+  for it.
 - "human", "agent", "person" or "help": a person takes over, with a summary of the customer's
   orders; the bot stays silent for that customer until the person hands back or resolves.
 - ``Shop.ship(order_id)`` (the warehouse's call): the order moves to ``shipped`` on the server (every
   device of the payer sees it in ``client.businesses.orders``) and the news goes, as an
-  ``order_status`` message, to the customer who ordered (on the app she last wrote from).
+  ``order_status`` message, to the customer who ordered (on the app she last wrote or ordered from).
 
 Run it against a business endpoint (self-run or hosted), with the business's system-user token and
 webhook secrets, and register ``http://<host>:8080/webhook`` as the business's webhook::

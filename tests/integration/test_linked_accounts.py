@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from passerelle.bot import Bot, Context, testing
+from passerelle.bot import Bot, Context, Status, testing
 from passerelle.bot.testing import PASSWORD, running_testbed
 from passerelle.sdk.errors import Conflict, InvalidInput, NotFound
 
@@ -168,3 +168,46 @@ async def open_other(bed: testing.Testbed) -> dict[str, Any]:
     )
     token = await bed.call("POST", f"/v1/admin/businesses/{business}/tokens", {"label": "bot"})
     return {"business_id": business, "token": token["token"]}
+
+
+async def test_an_order_moves_the_replies_to_the_account_it_came_from(tmp_path: Path) -> None:
+    """Ann writes on photo, then orders on chat: the bot's answer to the order reaches chat, as it
+    would had she written there; photo reading an older reply afterwards does not take it back."""
+    async with running_testbed(tmp_path) as bed:
+        bot = Bot(**bed.bot_options(), state_path=tmp_path / "bot.db")
+        read: asyncio.Queue[str] = asyncio.Queue()
+
+        @bot.on_message()
+        async def message(ctx: Context) -> None:
+            await ctx.reply(f"got {ctx.text}")
+
+        @bot.on_order()
+        async def order(ctx: Context) -> None:
+            await ctx.reply("thanks for your order")
+
+        @bot.on_payment()
+        async def payment(ctx: Context) -> None:
+            await ctx.reply("paid, thank you")
+
+        @bot.on_status()
+        async def status(ctx: Context) -> None:
+            assert isinstance(ctx.update, Status)
+            if ctx.update.status == "read":
+                await read.put(ctx.update.id)
+
+        await bed.serve(bot)
+        photo, chat = await bed.customer("ann", app="photo"), await bed.customer("anne", app="chat")
+        catalog = await catalog_of(bed, bed.business_id, bed.token)
+        await chat.client.links.take((await photo.client.links.request()).code)
+        await chat.client.businesses.share_identity(bed.business_id, True)
+
+        await photo.say("hello from photo")
+        hello = await photo.sees_text("got hello from photo")
+        placed = await chat.client.businesses.order(bed.business_id, catalog, {"bell": 1})
+        await chat.sees_text("thanks for your order")  # where she ordered, not where she last wrote
+        assert hello.id is not None
+        await photo.client.mark_read(hello.conv, [hello.id])  # photo reads the older reply …
+        await asyncio.wait_for(read.get(), 10)  # … and the business has the receipt
+        await chat.client.businesses.pay(placed.order_id, "4242 4242 4242 4242")
+        await chat.sees_text("paid, thank you")  # a receipt does not take the replies back to photo
+        assert [m.text for m in photo.shown()] == ["got hello from photo"]

@@ -43,3 +43,23 @@ async def test_a_receipt_from_someone_not_yet_known_still_names_them() -> None:
     people = People(cast(Client, _Client()))
     await people.person(SOCIAL, wrote=False)
     assert (await people.recipient(_to("123456789012345"))).account_id == SOCIAL
+
+
+class _Linked:
+    """A linked customer who wrote on chat, then ordered on social: the server answers social."""
+
+    def __init__(self) -> None:
+        self.asked: list[dict[str, str]] = []
+
+    async def endpoint_person(self, **query: str) -> BusinessPersonOut:
+        self.asked.append(query)
+        account = query.get("account_id", SOCIAL)
+        return BusinessPersonOut(account_id=account, wa_id="123456789012345", user_id="ZZ.1", linked=True)
+
+
+async def test_a_linked_customers_reply_goes_where_the_server_says() -> None:
+    server = _Linked()
+    people = People(cast(Client, type("LinkedClient", (), {"businesses": server})()))
+    await people.person(CHAT)  # she writes on chat, then orders on social (the server saw it)
+    assert (await people.recipient(_to("123456789012345"))).account_id == SOCIAL
+    assert server.asked[-1] == {"wa_id": "123456789012345"}  # asked, not the cached chat

@@ -188,6 +188,10 @@ class BusinessPersonOut(Answer, frozen=True):
     account_id: str
     wa_id: str
     user_id: str
+    linked: bool = False
+    """One of a person's linked accounts shared with the business: a reply to these ids goes to the
+    linked account that last wrote or ordered there (asked by ``wa_id`` or ``user_id``: that one is
+    ``account_id``); an endpoint asks again before each reply to them (docs/protocol.md section 16)."""
 
 
 class EndpointTemplateOut(Answer, frozen=True):

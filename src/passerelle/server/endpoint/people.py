@@ -3,8 +3,10 @@ display names, read from the server and kept in bounded maps.
 
 A person who linked accounts and shares them with the business is one customer: the server answers
 the same ids for each linked account. A reply to those ids goes to the account the person last wrote
-from (each inbound message remembers its sender under the ids). A record is read again after
-``PERSON_TTL_S``, so a share or an unlink reaches the endpoint's messages within that time."""
+or ordered from: the server says which (its answer is ``linked``), asked again before each reply to
+a linked customer, since an order reaches the bot from the server and never passes here. A record
+is read again after ``PERSON_TTL_S``, so a share or an unlink reaches the endpoint's messages within
+that time."""
 
 from __future__ import annotations
 
@@ -38,8 +40,9 @@ class People:
             assert checked.to is not None
             found = self._by_wa.get(checked.to)
             query = {"wa_id": checked.to}
-        if found is not None:
+        if found is not None and not found.linked:
             return found
+        # a linked customer: the server knows which of their accounts last wrote or ordered
         try:
             person = await self.client.businesses.endpoint_person(**query)
         except NotFound:

@@ -210,8 +210,14 @@ class EndpointRoutes:
             wa_id=q.get("wa_id"),
             user_id=q.get("user_id"),
         )
+        if account is None:  # whom a reply to these ids reaches
+            found, linked = await self._people.reply_route(mine.business, found)
+        else:
+            linked = await self._people.shares(mine.business, found.account)
         return json_response(
-            BusinessPersonOut(account_id=found.account, wa_id=found.wa_id, user_id=found.user_id)
+            BusinessPersonOut(
+                account_id=found.account, wa_id=found.wa_id, user_id=found.user_id, linked=linked
+            )
         )
 
     @endpoint

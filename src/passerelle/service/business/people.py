@@ -99,6 +99,27 @@ class BusinessPeople:
     async def ids_at(self, business: BusinessRecord, account: AccountId) -> BusinessPerson:
         return await person_ids(self._store, self._clock, business, account, self._links)
 
+    async def reply_route(self, business: BusinessId, found: BusinessPerson) -> tuple[BusinessPerson, bool]:
+        """Whom a reply to ``found``'s ids reaches, and whether they are a linked customer (section
+        3.1). Shared linked accounts: the one that last wrote to the business or ordered there (its
+        window's inbound time; a receipt is not one), else the account owning the ids. Ids a linked
+        account had on its own before the share, and everyone else: ``found`` as it is."""
+        if self._links is None:
+            return found, False
+        accounts = await self._links.accounts_at(business, found.account)
+        if len(accounts) < 2 or await self._links.customer(business, found.account) != found.account:
+            return found, False
+        best, latest = found.account, await self._store.last_inbound(business, found.account)
+        for member in accounts:
+            at = await self._store.last_inbound(business, member)
+            if at is not None and (latest is None or at > latest):
+                best, latest = member, at
+        return replace(found, account=best), True
+
+    async def shares(self, business: BusinessId, account: AccountId) -> bool:
+        """The account is one of a person's linked accounts shared with the business."""
+        return self._links is not None and len(await self._links.accounts_at(business, account)) > 1
+
     async def person(
         self,
         business: BusinessId,
