@@ -54,6 +54,35 @@ async def _signal(pid: int, trace_dir: Path, n: int) -> None:
         await asyncio.sleep(0.2)
 
 
+def smaps_kb(pid: int) -> dict[str, int]:
+    """Rss in kB of the process's mappings by kind: the brk heap, anonymous mappings by size class
+    (glibc's per-thread arenas reserve 64 MB; obmalloc's arenas are 1 MB; large blocks are mmap'ed
+    alone), the SQLite files, other files."""
+    kinds: dict[str, int] = {}
+    kind = "?"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and not head[0].endswith(":"):
+            start, end = (int(x, 16) for x in head[0].split("-"))
+            size_mb = (end - start) / 2**20
+            path = head[5] if len(head) > 5 else ""
+            if path == "[heap]":
+                kind = "brk heap"
+            elif path.startswith("["):
+                kind = path
+            elif path:
+                kind = "sqlite files" if ".db" in path or "sqlite" in path else "other files"
+            elif size_mb >= 60:
+                kind = "anon >= 60 MB (thread arenas)"
+            elif size_mb >= 0.99:
+                kind = "anon 1-60 MB"
+            else:
+                kind = "anon < 1 MB"
+        elif head[0] == "Rss:":
+            kinds[kind] = kinds.get(kind, 0) + int(head[1])
+    return kinds
+
+
 async def _rss_kb(pid: int) -> float:
     from passerelle.cli.bench.procstat import read_sample
 
@@ -64,7 +93,7 @@ async def _rss_kb(pid: int) -> float:
     return statistics.median(values)
 
 
-async def measure(connections: int, *, traced: bool, top: int, port: int | None) -> None:
+async def measure(connections: int, *, traced: bool, top: int, port: int | None, smaps: bool = False) -> None:
     from passerelle.cli.bench import server as bench_server
     from passerelle.cli.bench.client import BenchSocket, Recorder, connect
     from passerelle.cli.bench.group_accounts import CodeGateway, register_phones
@@ -88,6 +117,7 @@ async def measure(connections: int, *, traced: bool, top: int, port: int | None)
         if traced:
             await _signal(server.pid, trace_dir, 1)
         before = await _rss_kb(server.pid)
+        maps_before = smaps_kb(server.pid)
         recorder = Recorder()
         sockets: list[BenchSocket] = []
         for first in range(0, count, 200):
@@ -97,6 +127,7 @@ async def measure(connections: int, *, traced: bool, top: int, port: int | None)
             )
         await asyncio.sleep(3)
         after = await _rss_kb(server.pid)
+        maps_after = smaps_kb(server.pid)
         if traced:
             await _signal(server.pid, trace_dir, 2)
         await asyncio.gather(*(s.close() for s in sockets))
@@ -104,6 +135,11 @@ async def measure(connections: int, *, traced: bool, top: int, port: int | None)
         f"{count} idle connections: VmRSS {before / 1024:.1f} MB before, {after / 1024:.1f} MB after: "
         f"{(after - before) / count:.2f} KB per connection{' (tracemalloc running)' if traced else ''}"
     )
+    if smaps:
+        print("Rss by mapping kind (kB before → after, per connection):")
+        for kind in sorted(set(maps_before) | set(maps_after)):
+            b, a = maps_before.get(kind, 0), maps_after.get(kind, 0)
+            print(f"  {kind:32} {b:9} → {a:9}  {(a - b) / count:8.2f} KB")
     if traced:
         snapshot = tracemalloc.Snapshot.load(str(trace_dir / "snapshot"))
         stats = snapshot.statistics("lineno")
@@ -129,9 +165,10 @@ def main() -> None:
         "--traced", action="store_true", help="attribute the Python allocations (tracemalloc)"
     )
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--smaps", action="store_true", help="Rss by mapping kind, before and after")
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args()
-    asyncio.run(measure(args.connections, traced=args.traced, top=args.top, port=args.port))
+    asyncio.run(measure(args.connections, traced=args.traced, top=args.top, port=args.port, smaps=args.smaps))
 
 
 if __name__ == "__main__":
