@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import cast
 
+from multidict import CIMultiDict, CIMultiDictProxy
 from picows import (
     WSCloseCode,
     WSFrame,
@@ -41,6 +43,13 @@ READ_BUFFER_BYTES = 2048
 """Each connection's first read buffer (picows's smallest; its default is 16 KB). An idle connection
 only ever reads ``hello`` and acks; picows grows the buffer for a larger frame (up to the frame
 limit). 16 KB of 20 000 idle connections is 320 MB (benchmarks/README.md, scenario e)."""
+NO_HEADERS = cast("CIMultiDict[str]", CIMultiDictProxy(CIMultiDict[str]()))
+"""Read-only and shared: what an open connection's upgrade request and response hold as headers.
+picows keeps both for the connection's life but reads them only during the handshake (~1 KB per
+connection, more for a browser's headers; scenario e)."""
+PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("picows.server"))
+"""picows's log: given as a Logger, picows makes a child Logger per connection (its name ends with
+the socket's descriptor), ~0.6 KB each kept for the connection's life; an adapter it uses as is."""
 
 
 class PicowsTransport:
@@ -107,6 +116,9 @@ class _Listener(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._frames.flow = transport.underlying_transport
         client = client_key_of(_peer(transport, self._forwarded_for, self._server.proxies))
+        self._forwarded_for = None
+        transport.request.headers = NO_HEADERS
+        transport.response.headers = NO_HEADERS
         conn = self._server.gateway.connection(PicowsTransport(transport), client)
         self._task = self._server.start(conn, self._frames)
 
@@ -181,6 +193,7 @@ class PicowsGateway:
             # The event loop's own transport (uvloop): aiofastnet's, picows's default when installed,
             # costs ~5 KB more per connection for no measurable CPU gain (benchmarks/ws_layers).
             use_aiofastnet=False,
+            logger_name=PICOWS_LOG,
         )
 
     def start(self, conn: Connection, frames: QueuedFrames) -> asyncio.Task[None]:
