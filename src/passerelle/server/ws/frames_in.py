@@ -27,6 +27,20 @@ class Taker(Protocol):
         """Handle a message now: None when done, else what the read loop gets in its place."""
         ...
 
+    def resume(self) -> None:
+        """Start a task that drains the queue (``QueuedFrames.take_nowait``), for a connection whose
+        read loop ended while it was idle (``QueuedFrames.detach``)."""
+        ...
+
+
+class Idle:
+    """``QueuedFrames.take_nowait``: nothing is queued (the connection goes on)."""
+
+    __slots__ = ()
+
+
+IDLE = Idle()
+
 
 class FrameSource(Protocol):
     async def next(self) -> bytes | str | Deferred | None:
@@ -61,11 +75,16 @@ class QueuedFrames:
     message itself, or what is left to do with it, which ``next`` returns as it is).
 
     Lean while idle (20 000 idle connections each hold one): the queue exists only while messages
-    wait, and the read loop waits on a bare future, not an ``asyncio.Event`` and its deque."""
+    wait, and the read loop waits on a bare future, not an ``asyncio.Event`` and its deque. Once
+    detached (``detach``), no read loop waits at all: what cannot be taken on the spot, and the end of the
+    connection, make ``taker.resume`` start a task that drains the queue with ``take_nowait`` and
+    ends when it is empty (an idle connection holds no task: ~2 KB each, scenario e)."""
 
     __slots__ = (
         "_bytes",
         "_closed",
+        "_detached",
+        "_draining",
         "_items",
         "_paused",
         "_waiter",
@@ -78,6 +97,10 @@ class QueuedFrames:
         self._items: deque[bytes | Deferred] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
+        self._detached = False
+        """No read loop calls ``next``: ``taker.resume`` starts a drain when there is work."""
+        self._draining = False
+        """A drain started by ``taker.resume`` runs (until ``take_nowait`` finds nothing queued)."""
         self._bytes = 0
         self._paused = False
         self.max_bytes = max_bytes
@@ -101,13 +124,11 @@ class QueuedFrames:
                 if data.startswith(ACK_PREFIX):
                     if taker.take_ack(data):
                         return
-                else:
-                    waiter = self._waiter
-                    if waiter is not None and not waiter.done():
-                        left = taker.take(data)
-                        if left is None:
-                            return
-                        rest = left
+                elif self._idle():
+                    left = taker.take(data)
+                    if left is None:
+                        return
+                    rest = left
             items = self._items = deque()
         items.append(rest)
         if type(rest) is bytes:
@@ -124,7 +145,27 @@ class QueuedFrames:
         self._closed = True
         self._wake()
 
+    def detach(self) -> None:
+        """The read loop ends here and no longer calls ``next``: from now on ``taker`` (set) is told
+        to ``resume`` when a message is queued or the connection ends, now if one already is."""
+        self._detached = True
+        if self._items is not None or self._closed:
+            self._wake()
+
+    def _idle(self) -> bool:
+        """Nothing reads the queue now: the read loop waits in ``next``, or there is none (detached)
+        and no drain runs."""
+        if self._detached:
+            return not self._draining
+        waiter = self._waiter
+        return waiter is not None and not waiter.done()
+
     def _wake(self) -> None:
+        if self._detached:
+            if not self._draining and self.taker is not None:
+                self._draining = True
+                self.taker.resume()
+            return
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -138,7 +179,20 @@ class QueuedFrames:
                 await self._waiter
             finally:
                 self._waiter = None
+        return self._pop(self._items)
+
+    def take_nowait(self) -> bytes | Deferred | Idle | None:
+        """The drain's ``next``: the next message, None once closed, or ``IDLE`` when nothing is
+        queued, which ends the drain (the next message or the end starts another)."""
         items = self._items
+        if items is None:
+            if self._closed:
+                return None
+            self._draining = False
+            return IDLE
+        return self._pop(items)
+
+    def _pop(self, items: deque[bytes | Deferred]) -> bytes | Deferred:
         data = items.popleft()
         if not items:
             self._items = None

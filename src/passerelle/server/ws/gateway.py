@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any, Final
 
@@ -43,7 +43,7 @@ from passerelle.server.errors import CLOSE_PROTOCOL, PROTOCOL_ERRORS, ws_close_c
 from passerelle.server.metrics import Metrics
 from passerelle.server.ws.admission import Admission
 from passerelle.server.ws.connection import INTERNAL_ERROR, Connection, Transport, WriteBatcher
-from passerelle.server.ws.frames_in import Deferred, FrameSource, QueuedFrames
+from passerelle.server.ws.frames_in import IDLE, Deferred, FrameSource, Idle, QueuedFrames
 from passerelle.server.ws.hub import Hub
 from passerelle.server.ws.parallel_sends import ParallelSends
 from passerelle.service.accounts.accounts import AccountService, DeviceSession
@@ -57,6 +57,9 @@ from passerelle.service.records import AppendResult, Sender
 
 BusinessSendRate = Callable[[AccountId], Awaitable[float | None]]
 """A business endpoint account's per-device send rate (``BusinessTraffic.endpoint_send_rate``)."""
+
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+"""Runs a connection's coroutine as a task the WebSocket layer keeps track of (``PicowsGateway``)."""
 
 log = logging.getLogger("passerelle.gateway")
 TOO_BIG = 1009
@@ -103,11 +106,15 @@ class Gateway:
             sync=self._hub.sync,
         )
 
-    async def serve(self, conn: Connection, frames: FrameSource) -> None:
+    async def serve(self, conn: Connection, frames: FrameSource, spawn: Spawn | None = None) -> None:
         """Run one connection until it closes: the read loop here, and for a transport whose sends are
-        awaited (ASGI) its pump task beside it."""
+        awaited (ASGI) its pump task beside it. Given ``spawn`` (picows: QueuedFrames on a direct
+        transport), the read loop ends after ``welcome`` instead: what follows is taken in the
+        WebSocket callback or by a task started with ``spawn`` while there is work (``QueuedFrames.detach``),
+        and the last such task ends the connection."""
         pump = None if conn.direct else asyncio.create_task(conn.pump(self._hub.sync), name="ws-pump")
         admitted = False
+        detached = False
         try:
             try:
                 self._admission.enter(conn)
@@ -115,14 +122,10 @@ class Gateway:
                 self._refuse(conn, ServerSession(), exc)
             else:
                 admitted = True
-                await self._read_loop(conn, frames)
+                detached = await self._read_loop(conn, frames, spawn)
         finally:
-            self._hub.unregister(conn)
-            if admitted:
-                self._admission.leave(conn)
-            conn.close(1000)
-            if conn.syncing is not None:
-                conn.syncing.cancel()
+            if not detached:
+                self._ended(conn, admitted=admitted)
             if pump is not None:
                 try:
                     async with asyncio.timeout(5):
@@ -130,21 +133,32 @@ class Gateway:
                 except (TimeoutError, OSError, RuntimeError):
                     pump.cancel()
 
-    async def _read_loop(self, conn: Connection, frames: FrameSource) -> None:
-        try:
-            await self._read_frames(conn, frames)
-        finally:
-            if isinstance(frames, QueuedFrames):
-                frames.taker = None
+    def _ended(self, conn: Connection, *, admitted: bool) -> None:
+        self._hub.unregister(conn)
+        if admitted:
+            self._admission.leave(conn)
+        conn.close(1000)
+        if conn.syncing is not None:
+            conn.syncing.cancel()
 
-    async def _read_frames(self, conn: Connection, frames: FrameSource) -> None:
+    async def _read_loop(self, conn: Connection, frames: FrameSource, spawn: Spawn | None) -> bool:
+        """Whether the connection goes on without it (detached)."""
+        detached = False
+        try:
+            detached = await self._read_frames(conn, frames, spawn)
+        finally:
+            if not detached and isinstance(frames, QueuedFrames):
+                frames.taker = None
+        return detached
+
+    async def _read_frames(self, conn: Connection, frames: FrameSource, spawn: Spawn | None) -> bool:
         session = ServerSession()
         hello_timeout = self._limits.hello_timeout_s
         hello_by = asyncio.get_running_loop().time() + hello_timeout
         sender: Sender | None = None
         while sender is None:
             if conn.close_code is not None:
-                return
+                return False
             try:
                 async with asyncio.timeout_at(hello_by):
                     data = await frames.next()
@@ -152,37 +166,41 @@ class Gateway:
                 self._metrics.errors.labels("hello_timeout").inc()
                 conn.push(session.error("bad_state", f"say hello within {hello_timeout:g} s of connecting"))
                 conn.close(CLOSE_PROTOCOL, "no hello in time")
-                return
+                return False
             if data is None:
                 session.receive_eof()
-                return
+                return False
             assert not isinstance(data, Deferred)  # the callback takes nothing before hello
             event = self._receive(conn, session, data)
             if event is None:
                 continue
             if event is _STOP:
-                return
+                return False
             if type(event.frame) is Login:
                 if not await self._challenge(conn, session, event.frame):
-                    return
+                    return False
                 continue
             assert type(event.frame) is Hello
             sender = await self._hello(conn, session, event.frame)
             if sender is None:
-                return
+                return False
+        business = sender.account.app == ADDRESS_APP
         if isinstance(frames, QueuedFrames):
-            frames.taker = _Inline(self, conn, session, sender)
-        parallel = ParallelSends() if sender.account.app == ADDRESS_APP else None
+            frames.taker = _Inline(self, conn, session, sender, frames, spawn)
+            if spawn is not None and not business:
+                frames.detach()
+                return True
+        parallel = ParallelSends() if business else None
         """A business endpoint's sends to different people, prepared side by side."""
         while conn.close_code is None:
             data = await frames.next()
             if data is None:
                 session.receive_eof()
-                return
+                return False
             # A message the WebSocket callback began to handle comes as what is left to do with it.
             later = data if isinstance(data, _Later) else self._take(conn, session, sender, data)
             if later is _STOP:
-                return
+                return False
             if later is None:
                 continue
             frame = later.frame
@@ -190,6 +208,34 @@ class Gateway:
                 await parallel.submit(frame.to, partial(later.run, conn, session, sender))
             else:
                 await later.run(conn, session, sender)
+        return False
+
+    async def _drain(
+        self, conn: Connection, frames: QueuedFrames, session: ServerSession, sender: Sender
+    ) -> None:
+        """The read loop of a detached connection while it has work: takes what is queued, in
+        order, and ends when nothing is (``IDLE``), or ends the connection (closed, a message that
+        ends it, an error)."""
+        ended = True
+        try:
+            while conn.close_code is None:
+                data = frames.take_nowait()
+                if data is IDLE:
+                    ended = False
+                    return
+                if data is None:
+                    session.receive_eof()
+                    return
+                assert not isinstance(data, Idle)
+                later = data if isinstance(data, _Later) else self._take(conn, session, sender, data)
+                if later is _STOP:
+                    return
+                if later is not None:
+                    await later.run(conn, session, sender)
+        finally:
+            if ended:
+                frames.taker = None
+                self._ended(conn, admitted=True)
 
     def _receive(
         self, conn: Connection, session: ServerSession, data: bytes | str
@@ -416,13 +462,27 @@ class _Inline:
     cached is handed to the pipeline there and then, and what must wait goes to the read loop,
     whose order it keeps. One per connection (20 000 idle connections hold one each)."""
 
-    __slots__ = ("conn", "gateway", "sender", "session")
+    __slots__ = ("conn", "frames", "gateway", "sender", "session", "spawn")
 
-    def __init__(self, gateway: Gateway, conn: Connection, session: ServerSession, sender: Sender) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        conn: Connection,
+        session: ServerSession,
+        sender: Sender,
+        frames: QueuedFrames,
+        spawn: Spawn | None,
+    ) -> None:
         self.gateway = gateway
         self.conn = conn
         self.session = session
         self.sender = sender
+        self.frames = frames
+        self.spawn = spawn
+
+    def resume(self) -> None:
+        assert self.spawn is not None
+        self.spawn(self.gateway._drain(self.conn, self.frames, self.session, self.sender))
 
     def take_ack(self, data: bytes) -> bool:
         conn = self.conn

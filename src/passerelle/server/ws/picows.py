@@ -5,10 +5,11 @@ loop; a reverse proxy routes ``/v1/ws`` to it.
 picows calls ``on_ws_frame`` synchronously for every frame; the listener feeds the payload to the
 connection's QueuedFrames, which hands it to the gateway there and then when the connection's read
 loop is idle (an ack, or a send whose checks are all cached: no task wakes up), and otherwise queues
-it for the read loop (one task per connection), which drains the queue in order; past
-``recv_buffer_bytes`` waiting, the QueuedFrames stops reading from the socket until the read loop
-catches up. Frames to the client are written synchronously; the transport's write buffer is the
-bounded queue.
+it for the read loop, which drains the queue in order. The read loop is a task per connection until
+``welcome``; after it, a task started when a message must wait and ended when the queue is empty,
+so an idle connection holds no task (``QueuedFrames.detach``). Past ``recv_buffer_bytes`` waiting,
+the QueuedFrames stops reading from the socket until the read loop catches up. Frames to the client
+are written synchronously; the transport's write buffer is the bounded queue.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import cast
+from collections.abc import Coroutine
+from typing import Any, cast
 
 from multidict import CIMultiDict, CIMultiDictProxy
 from picows import (
@@ -111,7 +113,6 @@ class _Listener(WSListener):
         self._forwarded_for = forwarded_for
         self._frames = QueuedFrames(max_bytes=server.recv_buffer_bytes)
         self._partial: bytearray | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._frames.flow = transport.underlying_transport
@@ -120,7 +121,7 @@ class _Listener(WSListener):
         transport.request.headers = NO_HEADERS
         transport.response.headers = NO_HEADERS
         conn = self._server.gateway.connection(PicowsTransport(transport), client)
-        self._task = self._server.start(conn, self._frames)
+        self._server.start(conn, self._frames)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -196,8 +197,14 @@ class PicowsGateway:
             logger_name=PICOWS_LOG,
         )
 
-    def start(self, conn: Connection, frames: QueuedFrames) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self.gateway.serve(conn, frames), name="ws-conn")
+    def start(self, conn: Connection, frames: QueuedFrames) -> None:
+        """Serve a new connection: its read loop until ``welcome``; then its messages are taken in
+        ``on_ws_frame`` or by a task that exists only while some wait (an idle connection holds
+        none: scenario e)."""
+        self.spawn(self.gateway.serve(conn, frames, self.spawn))
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name="ws-conn")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

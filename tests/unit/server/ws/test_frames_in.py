@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from passerelle.server.ws.frames_in import Deferred, QueuedFrames
+from passerelle.server.ws.frames_in import IDLE, Deferred, QueuedFrames
 
 ACK = b'{"t":"ack","upto":5}'
 SEND = b'{"t":"send","id":"c1","conv":"g_1","body":{}}'
@@ -31,6 +31,9 @@ class Taker:
 
     def take(self, data: bytes) -> bytes | Deferred | None:
         return data if self._take is None else self._take(data)
+
+    def resume(self) -> None:
+        self.taken.append(b"resume")
 
 
 async def test_an_ack_with_nothing_queued_before_it_is_taken_on_the_spot() -> None:
@@ -129,3 +132,28 @@ async def test_a_message_is_taken_on_the_spot_only_while_the_read_loop_waits_and
     assert frames.queued_bytes == 0
     frames.feed_eof()
     assert await frames.next() is None
+
+
+async def test_a_detached_connection_starts_a_drain_only_for_what_waits_and_each_drain_ends_when_idle() -> (
+    None
+):
+    frames = QueuedFrames()
+    taken: list[bytes] = []
+    left = Deferred()
+    frames.taker = Taker(taken, take=lambda data: None if data == b"cached" else left)
+    frames.feed(b"early")  # before the read loop ends (e.g. right behind hello): drained at once
+    frames.detach()
+    assert taken == [b"resume"]
+    frames.feed(b"cached")  # a drain runs: the message keeps its place behind the queued one
+    assert [frames.take_nowait(), frames.take_nowait(), frames.take_nowait()] == [b"early", b"cached", IDLE]
+    taken.clear()
+    frames.feed(ACK)
+    frames.feed(b"cached")  # idle, nothing queued: both taken on the spot, no task
+    assert taken == [ACK]
+    frames.feed(SEND)  # left for later: one drain for it
+    frames.feed(SEND)
+    assert taken == [ACK, b"resume"]
+    assert [frames.take_nowait(), frames.take_nowait(), frames.take_nowait()] == [left, SEND, IDLE]
+    frames.feed_eof()  # the end starts a drain too, which reads it
+    assert taken == [ACK, b"resume", b"resume"]
+    assert frames.take_nowait() is None
