@@ -72,6 +72,11 @@ class CodeGateway:
         return f'codes_per_client_per_hour = 1000000\ncodes_per_phone = 1000\n\n[server]\ncode_sender = "{self.url}"\n'
 
 
+KEPT_ALIVE = httpx.Limits(keepalive_expiry=2.0)
+"""A connection idle this long is not reused: the server closes one idle for 5 s (uvicorn's keep-alive
+timeout), and a request sent as it does fails with ReadError (seen at load average 16)."""
+
+
 def phone_number(n: int) -> str:
     return f"+336{n:08d}"
 
@@ -100,7 +105,10 @@ async def register_phones(
             return await register_phone(http, gateway, app=apps[n % len(apps)], n=n)
 
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=30.0) as http, asyncio.TaskGroup() as group:
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=30.0, limits=KEPT_ALIVE) as http,
+            asyncio.TaskGroup() as group,
+        ):
             tasks = [group.create_task(one(http, n)) for n in range(first, first + count)]
     except* BenchError as errors:
         raise errors.exceptions[0] from None
