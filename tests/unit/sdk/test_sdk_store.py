@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from passerelle.sdk.errors import StoreError
 from passerelle.sdk.events import Contact, MessageState, Settings
 from passerelle.sdk.schema import TextContent
 from passerelle.sdk.store import history
+from passerelle.sdk.store.db import ClientDatabase
 from passerelle.sdk.store.local import Identity, LocalStore
 
 SECRET = "the eagle lands at midnight ✓"
@@ -184,3 +188,52 @@ async def test_history_returns_the_last_messages_oldest_first(tmp_path: Path) ->
     conversations = await store.db.run(history.conversations_txn)
     assert conversations[0].last_ts == 1004
     await store.close()
+
+
+async def test_calls_made_together_share_a_commit_and_one_that_fails_is_undone_alone(tmp_path: Path) -> None:
+    """A business endpoint's sends in flight write the store together: one transaction for the
+    calls waiting, each in its own savepoint, so a failing call leaves the others' writes."""
+    db = await ClientDatabase.open(tmp_path / "group.db", create=True)
+    try:
+        await db.run(lambda conn: conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)"))
+
+        def put(conn: sqlite3.Connection, key: str) -> str:
+            conn.execute("INSERT INTO t (k) VALUES (?)", (key,))
+            return key
+
+        def put_then_fail(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO t (k) VALUES ('half')")
+            raise ValueError("refused")
+
+        gate = threading.Event()
+        busy = asyncio.ensure_future(db.run(lambda conn: gate.wait(10)))  # the thread is busy...
+        await asyncio.sleep(0.05)
+        together = asyncio.gather(  # ... so these wait together
+            db.run(put, "a"),
+            db.run(put_then_fail),
+            db.run(put, "a"),  # a constraint error: alone, as its own transaction would be
+            db.run(put, "b"),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(0.05)
+        gate.set()
+        await busy
+        results = await together
+        assert results[0] == "a"
+        assert isinstance(results[1], ValueError)
+        assert isinstance(results[2], sqlite3.IntegrityError)
+        assert results[3] == "b"
+        keys = await db.run(lambda conn: [r[0] for r in conn.execute("SELECT k FROM t ORDER BY k")])
+        assert keys == ["a", "b"]
+    finally:
+        await db.close()
+    reopened = sqlite3.connect(tmp_path / "group.db")  # committed: on disk for the next open
+    assert [r[0] for r in reopened.execute("SELECT k FROM t ORDER BY k")] == ["a", "b"]
+    reopened.close()
+
+
+async def test_a_call_after_close_is_refused(tmp_path: Path) -> None:
+    db = await ClientDatabase.open(tmp_path / "closed.db", create=True)
+    await db.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await db.run(lambda conn: conn.execute("SELECT 1"))

@@ -4,6 +4,11 @@ Rules
 1. One connection, one thread (a single-worker executor): calls are serialised, and nothing blocking
    runs on the event loop. ``run(fn, *args)`` runs ``fn(conn, *args)`` in one transaction there:
    committed when it returns, rolled back when it raises. Functions run that way end in ``_txn``.
+   The calls waiting together (up to ``GROUP_MAX``: a business endpoint's sends in flight, a burst
+   of receipts) share one transaction, each in its own savepoint: one that raises is rolled back
+   alone, as its own transaction would be, and each caller gets its answer once the shared
+   transaction is committed (the durability of one commit per call, with one journal sync for the
+   group instead of one per call). They run in the order they were called.
 2. The file is created with mode 0600 before SQLite opens it (its journal inherits the mode), and
    ``secure_delete`` overwrites deleted content, which matters for disappearing messages.
 3. The schema is versioned with ``PRAGMA user_version``; migrations are forward-only.
@@ -12,13 +17,16 @@ Rules
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
 from passerelle.sdk.store.group_state import GROUP_SCHEMA
 from passerelle.sdk.store.rich_state import ANNOTATION_SCHEMA
@@ -53,17 +61,24 @@ CREATE TABLE processed (mid INTEGER PRIMARY KEY, exp INTEGER NOT NULL);
 """
 
 EXTRA_SCHEMAS: tuple[str, ...] = (GROUP_SCHEMA, ANNOTATION_SCHEMA, STORY_SCHEMA)
+GROUP_MAX = 256
+"""Calls waiting together that share one transaction at most."""
+
+_Job = tuple[Callable[[sqlite3.Connection], object], "concurrent.futures.Future[object]"]
 
 
 class ClientDatabase:
     """The SQLite file of one device's local store."""
 
-    __slots__ = ("_conn", "_executor", "path")
+    __slots__ = ("_conn", "_draining", "_executor", "_jobs", "_lock", "path")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="passerelle-sdk-db")
         self._conn: sqlite3.Connection | None = None
+        self._jobs: deque[_Job] = deque()
+        self._lock = threading.Lock()
+        self._draining = False
 
     @classmethod
     async def open(cls, path: Path, *, create: bool) -> ClientDatabase:
@@ -106,7 +121,92 @@ class ClientDatabase:
         def bound(conn: sqlite3.Connection) -> T:
             return fn(conn, *args, **kwargs)
 
-        return await self._call(self._transaction, bound)
+        done: concurrent.futures.Future[object] = concurrent.futures.Future()
+        with self._lock:
+            self._jobs.append((bound, done))
+            start = not self._draining
+            self._draining = True
+        if start:
+            try:
+                self._executor.submit(self._drain)
+            except BaseException:  # the executor is shut down: the store is closed
+                with self._lock:
+                    self._draining = False
+                    self._jobs.clear()
+                raise RuntimeError("the local store is closed") from None
+        return cast(T, await asyncio.wrap_future(done))
+
+    def _drain(self) -> None:
+        """On the database thread: the calls waiting, a group at a time, until none is left."""
+        try:
+            self._drain_groups()
+        except BaseException as exc:  # never left "draining" with callers waiting forever
+            with self._lock:
+                self._draining = False
+                left, self._jobs = list(self._jobs), deque()
+            for _, fut in left:
+                if fut.set_running_or_notify_cancel():
+                    fut.set_exception(exc)
+            raise
+
+    def _drain_groups(self) -> None:
+        while True:
+            with self._lock:
+                group: list[_Job] = []
+                while self._jobs and len(group) < GROUP_MAX:
+                    job = self._jobs.popleft()
+                    if job[1].set_running_or_notify_cancel():  # a cancelled call does not run
+                        group.append(job)
+                if not group and not self._jobs:
+                    self._draining = False
+                    return
+            if group:
+                self._group(group)
+
+    def _group(self, group: list[_Job]) -> None:
+        """Run ``group`` in one transaction, each in a savepoint; answer each once committed."""
+        if len(group) == 1:
+            fn, fut = group[0]
+            try:
+                fut.set_result(self._transaction(fn))
+            except BaseException as exc:  # forwarded to the awaiting caller
+                fut.set_exception(exc)
+            return
+        conn = self._conn
+        outcomes: list[tuple[concurrent.futures.Future[object], bool, object]] = []
+        try:
+            if conn is None:
+                raise RuntimeError("the local store is closed")
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, fut in group:
+                conn.execute("SAVEPOINT call")
+                try:
+                    value = fn(conn)
+                except Exception as exc:
+                    if not conn.in_transaction:  # SQLite rolled it all back (disk full, I/O error)
+                        raise
+                    conn.execute("ROLLBACK TO call")  # this one alone, as its own transaction would
+                    conn.execute("RELEASE call")
+                    outcomes.append((fut, False, exc))
+                    continue
+                conn.execute("RELEASE call")
+                outcomes.append((fut, True, value))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # BEGIN, a savepoint or COMMIT failed: nothing was committed
+            if conn is not None and conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the next BEGIN says whether the connection can go on
+            for _, fut in group:
+                fut.set_exception(exc)
+            return
+        for fut, ok, value in outcomes:
+            if ok:
+                fut.set_result(value)
+            else:
+                assert isinstance(value, BaseException)
+                fut.set_exception(value)
 
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn
