@@ -11,8 +11,9 @@ endpoint. One node runs a business's hosted endpoint: the one that holds its key
 
 Its REST calls (the people's ids, conversations, key claims, device lists) do not leave the
 process: once the server's ASGI app is built, ``use_app`` gives the endpoints an in-process
-transport to it (``httpx.ASGITransport``), so a call is the server's own routes, its
-authentication and its checks, without a socket, HTTP parsing or a connection pool. Its WebSocket,
+transport to it (``in_process.AppTransport``), so a call is the server's own routes, its
+authentication and its checks, without a socket, HTTP parsing, a connection pool or (for the JSON
+calls) httpx's request and response objects. Its WebSocket,
 its keys and the Olm/Megolm protocol are those of any device. A self-run endpoint stays on HTTP.
 """
 
@@ -23,7 +24,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 from starlette.types import ASGIApp
 
 from passerelle.domain.business.errors import CloudApiError, Failure
@@ -33,6 +33,7 @@ from passerelle.proto.cloud.webhooks import WebhookPayload
 from passerelle.sdk import Client, ClientOptions
 from passerelle.sdk.store.local import DB_FILE
 from passerelle.server.endpoint.core import Endpoint
+from passerelle.server.endpoint.in_process import AppTransport
 from passerelle.server.endpoint.media import MediaShelf
 from passerelle.server.endpoint.state import FileCursor
 from passerelle.server.endpoint.undelivered import PENDING_FILE, PendingFile
@@ -87,8 +88,7 @@ class HostedEndpoints:
 
     def use_app(self, app: ASGIApp) -> None:
         """The server's own app: the hosted endpoints' REST calls go to it in process."""
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=IN_PROCESS_CLIENT)
-        self._options = ClientOptions(rest_transport=transport)
+        self._options = ClientOptions(rest_transport=AppTransport(app, client=IN_PROCESS_CLIENT))
 
     async def start(self, url: str) -> None:
         """The server listens at ``url``: open every hosted endpoint whose keys are here."""
