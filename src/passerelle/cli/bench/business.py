@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from time import perf_counter, perf_counter_ns
 
 import httpx
+from msgspec import json
 
 from passerelle.cli.bench.accounting import Counts
 from passerelle.cli.bench.business_world import (
@@ -46,6 +47,7 @@ from passerelle.cli.bench.group_accounts import PHONE_APPS, CodeGateway, registe
 from passerelle.cli.bench.options import SCENARIO_TITLES, BenchOptions
 from passerelle.cli.bench.procstat import clock_ticks_per_s
 from passerelle.cli.bench.progress import Reporter
+from passerelle.cli.bench.rawhttp import RawHttp
 from passerelle.cli.bench.scenarios import phase
 from passerelle.cli.bench.server import ServerHandle, commit_figures, spawned_server
 from passerelle.cli.bench.world import Meter, Reading, wait_until
@@ -78,15 +80,17 @@ def template_send(wa_id: str) -> dict[str, object]:
 
 
 class Bot:
-    """The business's bot: sends, counts the answers by Cloud API code, times each answer."""
+    """The business's bot: sends, counts the answers by Cloud API code, times each answer. Each of
+    its ``concurrency`` workers has one kept-alive connection (``RawHttp``): with httpx's pool of 64
+    connections the bot's own process was the limit (py-spy: 96 % busy, most of it the pool's
+    bookkeeping, at ~30 sends/s)."""
 
     def __init__(self, url: str, shop: Shop, concurrency: int) -> None:
-        self.http = httpx.AsyncClient(
-            base_url=url,
-            timeout=60.0,
-            headers={"authorization": f"Bearer {shop.token}"},
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        )
+        parts = httpx.URL(url)
+        auth = {"Authorization": f"Bearer {shop.token}"}
+        self.https = [
+            RawHttp(parts.host, parts.port or 80, timeout_s=60.0, headers=auth) for _ in range(concurrency)
+        ]
         self.numbers = itertools.cycle(shop.numbers)
         self.concurrency = concurrency
         self.accepted = 0
@@ -97,17 +101,18 @@ class Bot:
         self.bins: list[int] = []
         self.started_ns = 0
 
-    async def send(self, wa_id: str) -> None:
+    async def send(self, http: RawHttp, wa_id: str) -> None:
         number = next(self.numbers)
         start = perf_counter_ns()
         try:
-            answer = await self.http.post(f"/v22.0/{number}/messages", json=template_send(wa_id))
-        except httpx.HTTPError as exc:
+            status, body = await http.post(f"/v22.0/{number}/messages", json.encode(template_send(wa_id)))
+        except (OSError, TimeoutError) as exc:  # HttpClosed is a ConnectionError
             self.errors[type(exc).__name__] = self.errors.get(type(exc).__name__, 0) + 1
+            http.close()
             return
         now = perf_counter_ns()
         self.answered += 1
-        if answer.status_code == 200:
+        if status == 200:
             self.accepted += 1
             self.latencies_ns.append(now - start)
             index = (now - self.started_ns) // 100_000_000
@@ -116,20 +121,24 @@ class Bot:
             self.bins[index] += 1
             return
         try:
-            code = str(answer.json()["error"]["code"])
+            code = str(json.decode(body)["error"]["code"])
         except (ValueError, KeyError, TypeError):
-            code = f"http_{answer.status_code}"
+            code = f"http_{status}"
         self.rejected[code] = self.rejected.get(code, 0) + 1
 
     async def campaign(self, wa_ids: Sequence[str]) -> None:
         queue = iter(wa_ids)
         self.started_ns = perf_counter_ns()
 
-        async def worker() -> None:
+        async def worker(http: RawHttp) -> None:
             for wa_id in queue:
-                await self.send(wa_id)
+                await self.send(http, wa_id)
 
-        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        await asyncio.gather(*(worker(http) for http in self.https))
+
+    def close(self) -> None:
+        for http in self.https:
+            http.close()
 
 
 def campaign_counts(bot: Bot, sent: int, sockets: Sequence[BenchSocket], rec: Recorder) -> Counts:
@@ -235,7 +244,7 @@ async def _campaign(
                 await wait_until(lambda: statuses.get("sent", 0) >= bot.accepted, receiver.changed, 10.0)
         counts = campaign_counts(bot, people_n, sockets, rec)
     finally:
-        await bot.http.aclose()
+        bot.close()
         await asyncio.gather(*(s.close() for s in sockets))
     commits = await commit_figures(server.url)
     extra = {

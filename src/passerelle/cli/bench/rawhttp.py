@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 client for the login bench: one kept-alive connection, one request at a time,
+"""A lean HTTP/1.1 client for the login bench and the campaign's bot (g): one kept-alive connection, one request at a time,
 requests written as bytes and answers parsed by httptools (llhttp, C), on the event loop's own
 transport. httpx cost ~60 % of the bench's CPU per login (py-spy, benchmarks/README.md scenario
 f): with it the client, not the server, bounded the logins per second on a 2-vCPU machine.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import cast
 
 import httptools
@@ -62,9 +63,14 @@ class _Exchange(asyncio.Protocol):
 class RawHttp:
     """``POST`` JSON bodies to one server over one kept-alive connection, one at a time."""
 
-    def __init__(self, host: str, port: int, *, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, host: str, port: int, *, timeout_s: float = 30.0, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.host, self.port, self.timeout_s = host, port, timeout_s
-        self._head = f"Host: {host}:{port}\r\nContent-Type: application/json\r\nContent-Length: ".encode()
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        self._head = (
+            f"Host: {host}:{port}\r\n{extra}Content-Type: application/json\r\nContent-Length: ".encode()
+        )
         self._conn: _Exchange | None = None
         self._used = 0.0
 
