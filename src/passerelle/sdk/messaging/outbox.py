@@ -16,6 +16,8 @@ Rules
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import secrets
@@ -138,7 +140,16 @@ class Outbox:
         check_ttl(content.ttl)
         if to == self._me.account_id:
             raise InvalidInput("send to another account; your other devices get a copy anyway")
-        conv = await self._convs.direct(self._me.account_id, to)
+        claimed: dict[DeviceId, ClaimedKey] = {}
+        devices = asyncio.ensure_future(self._devices.devices_or_claim(to, claimed))
+        try:  # a first message: the conversation and the person's keys asked for side by side
+            conv = await self._convs.direct(self._me.account_id, to)
+        except BaseException:
+            devices.cancel()
+            with contextlib.suppress(BaseException):
+                await devices
+            raise
+        first = (await devices, claimed)
         wire = msgspec.to_builtins(content)
         send = partial(
             self._deliver,
@@ -149,6 +160,7 @@ class Outbox:
             to=to,
             ttl=content.ttl,
             biz=biz,
+            first=first,
         )
         return await send_pending(self._ctx, conv.conv, conv.timer, content, send)
 
@@ -169,13 +181,16 @@ class Outbox:
         ttl: int | None = None,
         fresh: Mapping[DeviceId, ClaimedKey] | None = None,
         biz: BizMeta | None = None,
+        first: tuple[list[KnownDevice], dict[DeviceId, ClaimedKey]] | None = None,
     ) -> SendSucceeded:
-        """Encrypt for every target device and send; on ``stale_devices`` refresh and retry once."""
+        """Encrypt for every target device and send; on ``stale_devices`` refresh and retry once.
+        ``first``: the recipient's devices (and keys claimed with them) already asked for."""
         recipient = to if to is not None else await self._other_member(conv)
         plaintext = {"type": kind, "conv": conv, "content": content}
         unused = dict(fresh or {})  # a claimed key starts one session, even if we retry
         for attempt in range(2):
-            targets = await self._targets(recipient, refresh=attempt > 0, fresh=unused)
+            known = first if attempt == 0 else None
+            targets = await self._targets(recipient, refresh=attempt > 0, fresh=unused, known=known)
             payloads = await self._encrypt(targets, plaintext, unused)
             try:
                 if to is not None:
@@ -197,16 +212,24 @@ class Outbox:
         return others[0]
 
     async def _targets(
-        self, recipient: AccountId, *, refresh: bool, fresh: dict[DeviceId, ClaimedKey]
+        self,
+        recipient: AccountId,
+        *,
+        refresh: bool,
+        fresh: dict[DeviceId, ClaimedKey],
+        known: tuple[list[KnownDevice], dict[DeviceId, ClaimedKey]] | None = None,
     ) -> list[KnownDevice]:
         """The devices a message to ``recipient`` is encrypted for. A first message claims their
-        keys with the list (``devices_or_claim``); a key for a device we already have a session
-        with is left unused."""
+        keys with the list (``devices_or_claim``, or ``known``: its answer already in hand); a key
+        for a device we already have a session with is left unused."""
         if refresh:
             theirs = await self._devices.devices(recipient, refresh=True)
         else:
             claimed: dict[DeviceId, ClaimedKey] = {}
-            theirs = await self._devices.devices_or_claim(recipient, claimed)
+            if known is not None:
+                theirs, claimed = known
+            else:
+                theirs = await self._devices.devices_or_claim(recipient, claimed)
             for device in theirs:
                 key = claimed.get(device.device_id)
                 if (

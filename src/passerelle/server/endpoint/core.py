@@ -262,9 +262,11 @@ class Endpoint:
         record = Sent(wamid, account, number.phone_number_id, tracker)
         self._sent.put(int(sent.id), record)
         pending = Pending(sent=record, person=person, exp=sent.server_exp)
-        await self._undelivered.sent(int(sent.id), pending, server_ts=sent.ts, local_ms=now_ms())
         self._last_number.put(account, number.phone_number_id)
-        await self._status(number, person, wamid, "sent", sent.ts, tracker)
+        await asyncio.gather(  # side by side: the journal (its own file) and the outbox (the server's)
+            self._undelivered.sent(int(sent.id), pending, server_ts=sent.ts, local_ms=now_ms()),
+            self._status(number, person, wamid, "sent", sent.ts, tracker),
+        )
         answer = SendResponse(
             contacts=[SentContact(input=checked.input, wa_id=person.wa_id, user_id=person.user_id)],
             messages=[SentOut(id=wamid)],
