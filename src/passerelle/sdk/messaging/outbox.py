@@ -17,7 +17,6 @@ Rules
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import secrets
@@ -141,15 +140,25 @@ class Outbox:
         if to == self._me.account_id:
             raise InvalidInput("send to another account; your other devices get a copy anyway")
         claimed: dict[DeviceId, ClaimedKey] = {}
+        # A first message: the person's devices and keys are asked for while the conversation is
+        # opened and the pending message stored (``_targets`` awaits them).
         devices = asyncio.ensure_future(self._devices.devices_or_claim(to, claimed))
-        try:  # a first message: the conversation and the person's keys asked for side by side
-            conv = await self._convs.direct(self._me.account_id, to)
-        except BaseException:
-            devices.cancel()
-            with contextlib.suppress(BaseException):
-                await devices
-            raise
-        first = (await devices, claimed)
+        try:
+            return await self._send_pending(to, content, biz, (devices, claimed))
+        finally:
+            if not devices.done():
+                devices.cancel()
+            elif not devices.cancelled():
+                devices.exception()  # seen: a failure before it was awaited is not logged as lost
+
+    async def _send_pending(
+        self,
+        to: AccountId,
+        content: TextContent,
+        biz: BizMeta | None,
+        first: tuple[Awaitable[list[KnownDevice]], dict[DeviceId, ClaimedKey]],
+    ) -> SentMessage:
+        conv = await self._convs.direct(self._me.account_id, to)
         wire = msgspec.to_builtins(content)
         send = partial(
             self._deliver,
@@ -181,7 +190,7 @@ class Outbox:
         ttl: int | None = None,
         fresh: Mapping[DeviceId, ClaimedKey] | None = None,
         biz: BizMeta | None = None,
-        first: tuple[list[KnownDevice], dict[DeviceId, ClaimedKey]] | None = None,
+        first: tuple[Awaitable[list[KnownDevice]], dict[DeviceId, ClaimedKey]] | None = None,
     ) -> SendSucceeded:
         """Encrypt for every target device and send; on ``stale_devices`` refresh and retry once.
         ``first``: the recipient's devices (and keys claimed with them) already asked for."""
@@ -217,7 +226,7 @@ class Outbox:
         *,
         refresh: bool,
         fresh: dict[DeviceId, ClaimedKey],
-        known: tuple[list[KnownDevice], dict[DeviceId, ClaimedKey]] | None = None,
+        known: tuple[Awaitable[list[KnownDevice]], dict[DeviceId, ClaimedKey]] | None = None,
     ) -> list[KnownDevice]:
         """The devices a message to ``recipient`` is encrypted for. A first message claims their
         keys with the list (``devices_or_claim``, or ``known``: its answer already in hand); a key
@@ -227,7 +236,7 @@ class Outbox:
         else:
             claimed: dict[DeviceId, ClaimedKey] = {}
             if known is not None:
-                theirs, claimed = known
+                theirs, claimed = await known[0], known[1]
             else:
                 theirs = await self._devices.devices_or_claim(recipient, claimed)
             for device in theirs:

@@ -8,6 +8,7 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from passerelle.domain.business.errors import CloudApiError, Failure
@@ -59,8 +60,9 @@ class CloudControl:
             found = await self._store.get_number(PhoneNumberId(object_id))
         if found is None or found.business != caller.business:
             raise CloudApiError(Failure.UNKNOWN_OBJECT, unknown_object_details(object_id))
-        business = await self._store.get_business(found.business)
-        account = await self._store.get_business_account(found.waba)
+        business, account = await asyncio.gather(  # side by side: every bot request reads them
+            self._store.get_business(found.business), self._store.get_business_account(found.waba)
+        )
         if business is None or account is None:
             raise CloudApiError(Failure.UNKNOWN_OBJECT, unknown_object_details(object_id))
         return NumberView(number=found, business=business, tier=account.tier)
