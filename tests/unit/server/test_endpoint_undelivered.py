@@ -4,6 +4,7 @@ in a SQLite file of the endpoint's directory across restarts, bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
@@ -88,3 +89,23 @@ async def test_a_smaller_bound_at_start_keeps_the_newest(tmp_path: Path) -> None
     await small.load()
     assert [p.sent.wamid for _, p in small.due(local_ms=10**9)] == ["wamid.B2", "wamid.B3"]
     await small.close()
+
+
+async def test_changes_made_together_reach_the_file_in_their_order(tmp_path: Path) -> None:
+    """A campaign's sends answered at once share a journal transaction: a message sent and
+    delivered in the same moment is not left in the file, and every send is kept."""
+    path = tmp_path / "endpoint" / "undelivered.db"
+    first = Undelivered(journal=PendingFile(path))
+    await first.load()
+    await asyncio.gather(
+        *(
+            first.sent(mid, pending(f"wamid.B{mid}", exp=5_000), server_ts=0, local_ms=0)
+            for mid in range(1, 65)
+        ),
+        first.delivered(5),  # after 5's send, in the same batch
+    )
+    await first.close()
+    second = Undelivered(journal=PendingFile(path))
+    await second.load()
+    assert sorted(mid for mid, _ in second.due(local_ms=10**9)) == [m for m in range(1, 65) if m != 5]
+    await second.close()

@@ -52,6 +52,20 @@ class Pending:
     exp: int
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """A message kept (and the ones it pushed out, and the clock's offset), for the journal."""
+
+    mid: int
+    pending: Pending
+    offset: int
+    evicted: list[int]
+
+
+JournalChange = Added | list[int]
+"""A message kept, or the server ids of the messages that left (delivered, or failed and stored)."""
+
+
 class PendingJournal(Protocol):
     """Where the messages waiting for a receipt are kept across restarts."""
 
@@ -59,9 +73,9 @@ class PendingJournal(Protocol):
         """(the last offset, the newest ``limit`` messages in the order they were sent)."""
         ...
 
-    async def add(self, mid: int, pending: Pending, *, offset: int, evicted: list[int]) -> None: ...
-
-    async def remove(self, mids: list[int]) -> None: ...
+    async def write(self, changes: list[JournalChange]) -> None:
+        """The changes, in their order, in one transaction."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -74,8 +88,11 @@ class Undelivered:
         self._early: Lru[int, bool] = Lru(EARLY_RECEIPTS)
         self._offset = 0
         """The server's clock minus the endpoint's, from the last ``sent`` frame."""
-        self._lock = asyncio.Lock()
-        """Journal writes in the order of the changes (asyncio's lock is first come, first served)."""
+        self._changes: list[tuple[JournalChange, asyncio.Future[None]]] = []
+        """Changes waiting for the journal: written together, in their order, by one task at a time
+        (a campaign's sends answered together share one transaction instead of queueing for one
+        each)."""
+        self._writer: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -97,18 +114,14 @@ class Undelivered:
         evicted: list[int] = []
         while len(self._pending) > self._size:
             evicted.append(self._pending.popitem(last=False)[0])
-        if self._journal is not None:
-            async with self._lock:
-                await self._journal.add(mid, pending, offset=self._offset, evicted=evicted)
+        await self._record(Added(mid, pending, self._offset, evicted))
 
     async def delivered(self, mid: int) -> None:
         """A device of the person took the message (its ``delivered`` or ``read`` receipt)."""
         if self._pending.pop(mid, None) is None:
             self._early.put(mid, True)  # its send may not have been answered yet
             return
-        if self._journal is not None:
-            async with self._lock:
-                await self._journal.remove([mid])
+        await self._record([mid])
 
     def due(self, local_ms: int) -> list[tuple[int, Pending]]:
         """The messages whose expiry passed (by the server's time) with no device taking them;
@@ -119,14 +132,41 @@ class Undelivered:
 
     async def done(self, mids: list[int]) -> None:
         """The statuses of these due messages are stored: they leave the journal."""
-        if self._journal is not None and mids:
-            async with self._lock:
-                await self._journal.remove(mids)
+        if mids:
+            await self._record(list(mids))
+
+    async def _record(self, change: JournalChange) -> None:
+        """Once ``change`` is in the journal (with the ones waiting beside it)."""
+        if self._journal is None:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._changes.append((change, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_changes(self._journal))
+        await done
+
+    async def _write_changes(self, journal: PendingJournal) -> None:
+        try:
+            while self._changes:
+                batch, self._changes = self._changes, []
+                try:
+                    await journal.write([change for change, _ in batch])
+                except Exception as exc:  # each waiting caller sees it
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writer = None
 
     async def close(self) -> None:
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
         if self._journal is not None:
-            async with self._lock:
-                await self._journal.close()
+            await self._journal.close()
 
 
 SCHEMA = (
@@ -211,26 +251,43 @@ class PendingFile:
         ]
         return (int(clock[0][0]) if clock else 0), kept
 
-    async def add(self, mid: int, pending: Pending, *, offset: int, evicted: list[int]) -> None:
-        s, p = pending.sent, pending.person
-        statements: list[tuple[str, Any]] = [
-            (
-                "INSERT OR REPLACE INTO pending (mid, wamid, account, number, tracker, wa_id, user_id, exp) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (mid, s.wamid, str(s.person), s.number, s.tracker, p.wa_id, p.user_id, pending.exp),
-            ),
-            (
-                "INSERT INTO clock (id, offset_ms) VALUES (1, ?) "
-                "ON CONFLICT (id) DO UPDATE SET offset_ms = excluded.offset_ms",
-                (offset,),
-            ),
-        ]
-        if evicted:
-            statements.append(("DELETE FROM pending WHERE mid = ?", [(m,) for m in evicted]))
-        await asyncio.to_thread(self._run, statements)
-
-    async def remove(self, mids: list[int]) -> None:
-        await asyncio.to_thread(self._run, [("DELETE FROM pending WHERE mid = ?", [(m,) for m in mids])])
+    async def write(self, changes: list[JournalChange]) -> None:
+        statements: list[tuple[str, Any]] = []
+        for change in changes:
+            if not isinstance(change, Added):
+                statements.append(("DELETE FROM pending WHERE mid = ?", [(m,) for m in change]))
+                continue
+            s, p = change.pending.sent, change.pending.person
+            statements.append(
+                (
+                    "INSERT OR REPLACE INTO pending "
+                    "(mid, wamid, account, number, tracker, wa_id, user_id, exp) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        change.mid,
+                        s.wamid,
+                        str(s.person),
+                        s.number,
+                        s.tracker,
+                        p.wa_id,
+                        p.user_id,
+                        change.pending.exp,
+                    ),
+                )
+            )
+            if change.evicted:
+                statements.append(("DELETE FROM pending WHERE mid = ?", [(m,) for m in change.evicted]))
+        offsets = [change.offset for change in changes if isinstance(change, Added)]
+        if offsets:
+            statements.append(
+                (
+                    "INSERT INTO clock (id, offset_ms) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET offset_ms = excluded.offset_ms",
+                    (offsets[-1],),
+                )
+            )
+        if statements:
+            await asyncio.to_thread(self._run, statements)
 
     async def close(self) -> None:
         def shut() -> None:
