@@ -113,7 +113,7 @@ class ServerSession:
         if self.state is State.OPEN:
             if type(frame) is Ping:
                 return Reply(encode(Pong(n=frame.n)))
-            if type(frame) is Hello:
+            if type(frame) is Hello or type(frame) is Login:
                 return self._fail(RemoteProtocolError("bad_state", "already authenticated"), ref=None)
             return FrameReceived(frame)
         if self.state is State.AWAIT_HELLO:

@@ -169,6 +169,14 @@ def test_a_second_hello_is_an_error() -> None:
     assert decode_server_frame(event.data).code == "bad_state"  # type: ignore[union-attr]
 
 
+def test_a_login_after_welcome_is_an_error() -> None:
+    pair = SessionPair()
+    pair.open()
+    event = pair.server.receive_frame(b'{"t":"login","device":"d"}')
+    assert isinstance(event, Reply) and not event.close
+    assert decode_server_frame(event.data).code == "bad_state"  # type: ignore[union-attr]
+
+
 def test_eof_is_an_input() -> None:
     pair = SessionPair()
     pair.open()
