@@ -31,6 +31,10 @@ class HttpxWebhooks:
         """How ``public_only`` requests resolve a host (a test gives its own)."""
         self._client = httpx.AsyncClient(
             follow_redirects=False,
+            # As the posts (``Poster``): straight to the bot, never an outbound proxy, and the same
+            # trust store (httpx's default, with ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``).
+            trust_env=False,
+            verify=httpx.create_ssl_context(),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": "passerelle-webhooks"},
         )
@@ -52,11 +56,12 @@ class HttpxWebhooks:
     ) -> HttpAnswer:
         sent = dict(headers)
         server_name = None
-        if public_only:
-            url, sent, server_name = await self._pin(url, sent, timeout_s)
-        status, head = await self._poster.post(
-            url, body, sent, timeout_s=timeout_s, server_name=server_name, keep=MAX_ANSWER_BYTES
-        )
+        async with asyncio.timeout(timeout_s):  # the address's look-up and the request, as a whole
+            if public_only:
+                url, sent, server_name = await self._pin(url, sent, timeout_s)
+            status, head = await self._poster.post(
+                url, body, sent, timeout_s=timeout_s, server_name=server_name, keep=MAX_ANSWER_BYTES
+            )
         return HttpAnswer(status=status, text=head.decode("utf-8", "replace"))
 
     async def _pin(
@@ -81,13 +86,15 @@ class HttpxWebhooks:
         **kwargs: object,
     ) -> HttpAnswer:
         extensions: dict[str, str] = {}
+        deadline = asyncio.get_running_loop().time() + timeout_s  # the look-up and the request, as a whole
         if public_only:
-            url, headers, name = await self._pin(url, headers, timeout_s)
+            async with asyncio.timeout_at(deadline):
+                url, headers, name = await self._pin(url, headers, timeout_s)
             if name is not None and urlsplit(url).scheme == "https":
                 extensions = {"sni_hostname": name}
         try:
             async with (
-                asyncio.timeout(timeout_s),
+                asyncio.timeout_at(deadline),
                 self._client.stream(
                     method,
                     url,
