@@ -34,6 +34,8 @@ async def test_a_created_account_reads_back_with_its_device_and_token(store: Sto
     assert await store.find_account(AppName("chat"), "alice") == alice.account
     assert await store.find_account(AppName("other"), "alice") is None
     assert await store.get_device(alice.device.id) == alice.device
+    assert await store.get_device_and_account(alice.device.id) == (alice.device, alice.account)
+    assert await store.get_device_and_account(DeviceId("dev_nobody")) is None
     assert await store.list_devices(alice.account.id) == [alice.device]
     token = await store.resolve_token(alice.token_hash, now=Timestamp(START))
     assert token is not None
@@ -107,6 +109,7 @@ async def test_removing_a_device_takes_its_mailbox_keys_and_tokens_only(store: S
     assert await store.remove_device(laptop.id) is False
 
     assert await store.get_device(laptop.id) is None
+    assert await store.get_device_and_account(laptop.id) is None
     assert await store.resolve_token("laptop-token", now=Timestamp(START)) is None
     assert await store.resolve_caller("laptop-token", now=Timestamp(START)) is None
     assert await store.fetch(laptop.id, after=MailboxPos(0), limit=10) == []

@@ -115,6 +115,11 @@ class QueuedFrames:
     def paused(self) -> bool:
         return self._paused
 
+    @property
+    def ended(self) -> bool:
+        """Closed with nothing left queued: all a reader would get is the end."""
+        return self._closed and self._items is None
+
     def feed(self, data: bytes) -> None:
         items = self._items
         rest: bytes | Deferred = data

@@ -481,8 +481,16 @@ class _Inline:
         self.spawn = spawn
 
     def resume(self) -> None:
+        frames = self.frames
+        if frames.ended:
+            # The usual end of a detached connection (the client closed it, nothing queued): done
+            # here, as the drain would do it, without starting a task for it.
+            self.session.receive_eof()
+            frames.taker = None
+            self.gateway._ended(self.conn, admitted=True)
+            return
         assert self.spawn is not None
-        self.spawn(self.gateway._drain(self.conn, self.frames, self.session, self.sender))
+        self.spawn(self.gateway._drain(self.conn, frames, self.session, self.sender))
 
     def take_ack(self, data: bytes) -> bool:
         conn = self.conn

@@ -342,10 +342,9 @@ class AccountService:
         """A device that signed a challenge: the caller its new token makes it (what ``caller``
         gives for that token) and the token itself. The one path of ``POST /v1/auth/token`` and of
         a signed WebSocket ``hello``; raises Unauthorized, uniformly, or RateLimited."""
-        owner, new = await self._tokens.token_from_signature(device_id, challenge, signature, client=client)
-        account = await self._store.get_account(owner.account)
-        if account is None:
-            raise Unauthorized("this account no longer exists")
+        owner, new, account = await self._tokens.token_from_signature(
+            device_id, challenge, signature, client=client
+        )
         caller = Caller(
             device=owner.device,
             account=account.id,

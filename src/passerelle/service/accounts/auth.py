@@ -160,18 +160,20 @@ class Tokens:
 
     async def token_from_signature(
         self, device_id: str, challenge: str, signature: str, *, client: ClientKey
-    ) -> tuple[TokenRecord, NewToken]:
-        """Exchange a signed challenge for a new token. Raises Unauthorized, uniformly."""
+    ) -> tuple[TokenRecord, NewToken, AccountRecord]:
+        """Exchange a signed challenge for a new token; also the device's account (read with the
+        device: one read and one write per login). Raises Unauthorized, uniformly."""
         limits = self._limits
         window = {"count": limits.logins_per_window, "window_s": limits.login_window_s}
         await self._limiter.check_window("login:client", client, **window)
-        device = await self._store.get_device(DeviceId(device_id))
+        found = await self._store.get_device_and_account(DeviceId(device_id))
         # Per account when the device exists, else per claimed device id: same cost either way.
         await self._limiter.check_window(
-            "login:account", device.account if device else f"?{device_id}", **window
+            "login:account", found[0].account if found else f"?{device_id}", **window
         )
-        if device is None or not challenge or len(challenge) > MAX_TOKEN_CHARS:
+        if found is None or not challenge or len(challenge) > MAX_TOKEN_CHARS:
             raise Unauthorized(BAD_CHALLENGE)
+        device, account = found
         expires = challenge_expiry(self._secret, device_id=device.id, challenge=challenge)
         if expires is None or expires <= self._clock.now_ms():
             raise Unauthorized(BAD_CHALLENGE)
@@ -191,7 +193,8 @@ class Tokens:
             raise Unauthorized(BAD_CHALLENGE) from None
         if not (fresh and good):
             raise Unauthorized(BAD_CHALLENGE)
-        return TokenRecord(device=device.id, account=device.account, expires_at=new.expires_at), new
+        owner = TokenRecord(device=device.id, account=device.account, expires_at=new.expires_at)
+        return owner, new, account
 
 
 class PhoneCodes:

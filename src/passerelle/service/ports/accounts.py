@@ -50,6 +50,11 @@ class DeviceStore(Protocol):
 
     async def get_device(self, device: DeviceId) -> DeviceRecord | None: ...
 
+    async def get_device_and_account(self, device: DeviceId) -> tuple[DeviceRecord, AccountRecord] | None:
+        """The device and its account in one read (a login with the device's key needs both);
+        None when either is missing."""
+        ...
+
     async def list_devices(self, account: AccountId) -> list[DeviceRecord]: ...
 
     async def list_devices_of(self, accounts: Sequence[AccountId]) -> dict[AccountId, list[DeviceId]]:

@@ -74,6 +74,12 @@ class MemoryDeviceStore(MemoryPart):
         db = await self._begin()
         return db.devices.get(device)
 
+    async def get_device_and_account(self, device: DeviceId) -> tuple[DeviceRecord, AccountRecord] | None:
+        db = await self._begin()
+        record = db.devices.get(device)
+        account = None if record is None else db.accounts.get(record.account)
+        return None if record is None or account is None else (record, account)
+
     async def list_devices(self, account: AccountId) -> list[DeviceRecord]:
         db = await self._begin()
         return [db.devices[d] for d in db.device_ids(account)]

@@ -27,6 +27,11 @@ UPDATE_SETTINGS = "UPDATE accounts SET findability = ?, read_receipts = ? WHERE 
 INSERT_DEVICE = f"INSERT INTO devices ({_DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 INSERT_TOKEN = "INSERT INTO tokens (hash, device, expires_at) VALUES (?, ?, ?)"
 SELECT_DEVICE = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?"
+SELECT_DEVICE_AND_ACCOUNT = (
+    "SELECT d.id, d.account, d.name, d.curve25519, d.ed25519, d.signature, d.created_at, "
+    "a.id, a.app, a.alias, a.display_name, a.password_hash, a.findability, a.read_receipts, a.created_at "
+    "FROM devices d JOIN accounts a ON a.id = d.account WHERE d.id = ?"
+)
 LIST_DEVICES = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE account = ? ORDER BY created_at, id"
 LIST_DEVICES_OF = "SELECT account, id FROM devices WHERE account {in_texts} ORDER BY account, created_at, id"
 # The device row goes first: on PostgreSQL its delete waits for an append holding the device's
@@ -120,6 +125,16 @@ def get_device_txn(d: Dialect, device: DeviceId) -> Txn[DeviceRecord | None]:
     return None if row is None else device_from_row(row)
 
 
+def get_device_and_account_txn(
+    d: Dialect, device: DeviceId
+) -> Txn[tuple[DeviceRecord, AccountRecord] | None]:
+    row = yield from one(SELECT_DEVICE_AND_ACCOUNT, device)
+    if row is None:
+        return None
+    values = tuple(row)  # a row may not slice (asyncpg's Record)
+    return device_from_row(values[:7]), account_from_row(values[7:])
+
+
 def list_devices_txn(d: Dialect, account: AccountId) -> Txn[list[DeviceRecord]]:
     rows = yield from all_rows(LIST_DEVICES, account)
     return [device_from_row(row) for row in rows]
@@ -171,6 +186,9 @@ class SqlDeviceStore(SqlPart):
 
     async def get_device(self, device: DeviceId) -> DeviceRecord | None:
         return await self._engine.read(get_device_txn, device)
+
+    async def get_device_and_account(self, device: DeviceId) -> tuple[DeviceRecord, AccountRecord] | None:
+        return await self._engine.read(get_device_and_account_txn, device)
 
     async def list_devices(self, account: AccountId) -> list[DeviceRecord]:
         return await self._engine.read(list_devices_txn, account)
