@@ -78,3 +78,13 @@ def test_a_public_key_is_43_characters_of_32_bytes(signer: tuple[Ed25519PrivateK
     assert not is_public_key(b64(bytes(33)))
     assert decode_unpadded_b64(b64(b"abcd"), size=4) == b"abcd"
     assert decode_unpadded_b64("a", size=0) is None
+
+
+def test_a_small_order_key_verifies_nothing() -> None:
+    # The identity point as a "device key", and R = the base point, S = 1: S·B = R + k·A holds for
+    # every message, so a cofactorless verifier that takes any key (OpenSSL's) accepts it for all.
+    identity = b64(b"\x01" + bytes(31))
+    forged = b64(bytes.fromhex("58" + "66" * 31) + b"\x01" + bytes(31))
+
+    assert not verify_ed25519(identity, b"any message", forged)
+    assert not verify_ed25519(identity, b"another one", forged)
