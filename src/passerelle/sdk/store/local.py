@@ -34,6 +34,8 @@ SALT_FILE = "store.salt"
 _PICKLE_LABEL = "passerelle/v1/vodozemac-pickle"
 _CHECK_AAD = b"passerelle-store-check"
 _IDENTITY_KEYS = ("server_url", "app", "account_id", "device_id", "address", "device_name")
+DEVICE_LISTS_CACHED = 1024
+"""Fetched device lists kept in memory (every send reads two: the recipient's and mine)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,12 +59,17 @@ class _ContactRecord(msgspec.Struct, frozen=True):
 class LocalStore:
     """The store of one device. Create it with ``create`` or ``open``; ``close`` it."""
 
-    __slots__ = ("db", "key", "pickle_key")
+    __slots__ = ("_device_lists", "_device_lists_gen", "db", "key", "pickle_key")
 
     def __init__(self, db: ClientDatabase, key: StoreKey) -> None:
         self.db = db
         self.key = key
         self.pickle_key = key.subkey(_PICKLE_LABEL)
+        # A read-through copy of the fetched device lists (bounded, oldest out first). Every change
+        # goes through ``replace_devices`` and ``forget_device_list``, which drop the entry and bump
+        # the generation, so a read that raced with a change never puts an old list back.
+        self._device_lists: dict[AccountId, tuple[tuple[state.KnownDevice, ...], int]] = {}
+        self._device_lists_gen = 0
 
     @classmethod
     async def create(cls, store_dir: Path, *, passphrase: str | None = None) -> LocalStore:
@@ -157,13 +164,34 @@ class LocalStore:
     # --- devices and contacts -------------------------------------------------------------------
 
     async def devices(self, account: AccountId) -> tuple[list[state.KnownDevice], int | None]:
-        return await self.db.run(state.devices_txn, account)
+        cached = self._device_lists.get(account)
+        if cached is not None:
+            return list(cached[0]), cached[1]
+        gen = self._device_lists_gen
+        devices, fetched = await self.db.run(state.devices_txn, account)
+        if fetched is not None and gen == self._device_lists_gen:
+            if len(self._device_lists) >= DEVICE_LISTS_CACHED:
+                del self._device_lists[next(iter(self._device_lists))]
+            self._device_lists[account] = (tuple(devices), fetched)
+        return devices, fetched
+
+    def _drop_device_list(self, account: AccountId) -> None:
+        self._device_lists_gen += 1
+        self._device_lists.pop(account, None)
 
     async def replace_devices(self, account: AccountId, devices: list[state.KnownDevice], now: int) -> None:
-        await self.db.run(state.replace_devices_txn, account, devices, now)
+        self._drop_device_list(account)
+        try:
+            await self.db.run(state.replace_devices_txn, account, devices, now)
+        finally:
+            self._drop_device_list(account)
 
     async def forget_device_list(self, account: AccountId) -> None:
-        await self.db.run(state.forget_device_list_txn, account)
+        self._drop_device_list(account)
+        try:
+            await self.db.run(state.forget_device_list_txn, account)
+        finally:
+            self._drop_device_list(account)
 
     async def put_contact(self, contact: Contact) -> None:
         record = _ContactRecord(app=contact.app, display_name=contact.display_name, address=contact.address)
