@@ -144,6 +144,6 @@ async def login(rest: RestApi, crypto: DeviceCrypto, device_id: str) -> DeviceGr
 
 
 def _remove_store(store_dir: Path) -> None:
-    for name in (DB_FILE, DB_FILE + "-journal", KEY_FILE, SALT_FILE):
+    for name in (DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", DB_FILE + "-journal", KEY_FILE, SALT_FILE):
         with contextlib.suppress(FileNotFoundError):
             (store_dir / name).unlink()

@@ -12,8 +12,11 @@ Rules
    plain asyncio future; a group's answers are handed to the event loop in one thread-safe call
    (no ``concurrent.futures.Future`` and ``wrap_future`` chain per call: that was most of a
    person's CPU per message sent). A call cancelled before its group starts does not run.
-2. The file is created with mode 0600 before SQLite opens it (its journal inherits the mode), and
-   ``secure_delete`` overwrites deleted content, which matters for disappearing messages.
+2. The file is created with mode 0600 before SQLite opens it (its WAL and shared-memory files
+   inherit the mode), and ``secure_delete`` overwrites deleted content, which matters for
+   disappearing messages; a purge of expired messages then checkpoints and truncates the WAL, so
+   their old pages do not stay there either. Journal mode WAL with ``synchronous=FULL``: each
+   commit is synced, as it was with the rollback journal.
 3. The schema is versioned with ``PRAGMA user_version``; migrations are forward-only.
 """
 
@@ -127,6 +130,11 @@ class ClientDatabase:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA secure_delete = ON")
+        # WAL, every commit synced: a commit is an append and one fsync instead of a rollback
+        # journal created, synced and deleted (most of a person's CPU per message sent was that
+        # file system work). Durable as before, on a crash or a power cut.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             conn.executescript(f"BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
@@ -265,6 +273,15 @@ class ClientDatabase:
             raise
         conn.execute("COMMIT")
         return result
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the file and empty it: what was deleted (and overwritten in the file,
+        ``secure_delete``) leaves the WAL too."""
+        await self._call(self._checkpoint_sync)
+
+    def _checkpoint_sync(self) -> None:
+        if self._conn is not None:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         if self._closed:

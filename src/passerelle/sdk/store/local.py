@@ -222,7 +222,10 @@ class LocalStore:
             state.purge_processed_txn(conn, now)
             return history.purge_expired_txn(conn, now)
 
-        return await self.db.run(purge_txn)
+        purged = await self.db.run(purge_txn)
+        if purged:
+            await self.db.checkpoint()  # the purged messages' pages leave the WAL too
+        return purged
 
 
 def _new_key(store_dir: Path, passphrase: str | None) -> StoreKey:
