@@ -70,7 +70,9 @@ async def send_pending(
     the server cannot be reached it stays pending: the connection writes it again after
     reconnecting."""
     store, me = ctx.store, ctx.me
-    stored = await store.db.run(
+    # Not synced by itself: the Olm state's commit (synced) comes before the frame is written, and
+    # one WAL sync covers both; a send that fails before it syncs below.
+    stored = await store.db.run_unsynced(
         history.insert_message_txn,
         store.key,
         conv=conv,
@@ -86,10 +88,14 @@ async def send_pending(
     assert stored is not None, "a fresh client id cannot collide"
     try:
         sent = await send()
-    except Unavailable:
+    except SdkError as exc:
+        if isinstance(exc, Unavailable):  # stays pending: made durable as it was before
+            await asyncio.shield(store.db.sync())
+        else:
+            await store.db.run(history.delete_message_txn, stored.row)  # refused: it was never sent
         raise
-    except SdkError:
-        await store.db.run(history.delete_message_txn, stored.row)  # refused: it was never sent
+    except BaseException:
+        await asyncio.shield(store.db.sync())
         raise
     exp = expiry(sent.ts, timer=timer, ttl=content.ttl)
     await store.db.run(history.mark_sent_txn, store.key, stored.row, mid=sent.mid, ts=sent.ts, expires_at=exp)

@@ -67,8 +67,9 @@ EXTRA_SCHEMAS: tuple[str, ...] = (GROUP_SCHEMA, ANNOTATION_SCHEMA, STORY_SCHEMA)
 GROUP_MAX = 256
 """Calls waiting together that share one transaction at most."""
 
-_Job = tuple[Callable[[sqlite3.Connection], object], "asyncio.Future[object]", bool]
-"""A call, its caller's future, and whether it runs in a transaction."""
+_Job = tuple[Callable[[sqlite3.Connection], object], "asyncio.Future[object]", int]
+"""A call, its caller's future, and how it runs: ``_NO_TXN``, ``_SYNCED`` or ``_UNSYNCED``."""
+_NO_TXN, _SYNCED, _UNSYNCED = 0, 1, 2
 _Outcome = tuple["asyncio.Future[object]", bool, object]
 
 
@@ -99,7 +100,7 @@ def _answer(outcomes: list[_Outcome]) -> None:
 class ClientDatabase:
     """The SQLite file of one device's local store."""
 
-    __slots__ = ("_closed", "_conn", "_jobs", "_thread", "path")
+    __slots__ = ("_closed", "_conn", "_jobs", "_synced", "_thread", "path")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -108,6 +109,7 @@ class ClientDatabase:
         # work item, lock or condition per call). None tells the thread to stop.
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._closed = False
+        self._synced = True  # the connection's ``synchronous``: FULL (True) or NORMAL
         self._thread = threading.Thread(target=self._serve, name="passerelle-sdk-db", daemon=True)
         self._thread.start()
 
@@ -151,7 +153,7 @@ class ClientDatabase:
         def bound(conn: sqlite3.Connection | None) -> T:
             return fn(*args, **kwargs)
 
-        return cast(T, await self._submit(bound, transaction=False))
+        return cast(T, await self._submit(bound, _NO_TXN))
 
     async def run(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -161,13 +163,40 @@ class ClientDatabase:
         def bound(conn: sqlite3.Connection) -> T:
             return fn(conn, *args, **kwargs)
 
-        return cast(T, await self._submit(bound, transaction=True))
+        return cast(T, await self._submit(bound, _SYNCED))
 
-    async def _submit(self, fn: Callable[[sqlite3.Connection], object], *, transaction: bool) -> object:
+    async def run_unsynced(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """As ``run``, but the commit is not synced by itself (unless it shares a group with a call
+        that is): durable at once against the process's crash, and against a power cut from the
+        next synced commit (in WAL one sync covers every commit before it). For a write that a
+        synced one follows before anything relies on it (or ``sync`` when none comes)."""
+
+        def bound(conn: sqlite3.Connection) -> T:
+            return fn(conn, *args, **kwargs)
+
+        return cast(T, await self._submit(bound, _UNSYNCED))
+
+    async def sync(self) -> None:
+        """Make every commit so far durable against a power cut (syncs the WAL)."""
+        await self._call(self._sync_sync)
+
+    def _sync_sync(self) -> None:
+        if self._conn is not None:
+            self._set_synced(True)
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # syncs the WAL before copying
+
+    def _set_synced(self, synced: bool) -> None:
+        if synced != self._synced and self._conn is not None:
+            self._conn.execute(f"PRAGMA synchronous = {'FULL' if synced else 'NORMAL'}")
+            self._synced = synced
+
+    async def _submit(self, fn: Callable[[sqlite3.Connection], object], how: int) -> object:
         if self._closed:
             raise RuntimeError("the local store is closed")
         done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self._jobs.put((fn, done, transaction))
+        self._jobs.put((fn, done, how))
         return await done
 
     def _serve(self) -> None:
@@ -224,6 +253,7 @@ class ClientDatabase:
 
     def _group(self, group: list[_Job]) -> None:
         """Run ``group`` in one transaction, each in a savepoint; answer each once committed."""
+        self._set_synced(any(job[2] == _SYNCED for job in group))
         if len(group) == 1:
             fn, fut, _ = group[0]
             try:
