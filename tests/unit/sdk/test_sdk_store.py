@@ -15,7 +15,7 @@ from passerelle.domain.ids import AccountId, AppName, DeviceId
 from passerelle.sdk.errors import StoreError
 from passerelle.sdk.events import Contact, MessageState, Settings
 from passerelle.sdk.schema import TextContent
-from passerelle.sdk.store import history
+from passerelle.sdk.store import history, state
 from passerelle.sdk.store.db import ClientDatabase
 from passerelle.sdk.store.local import Identity, LocalStore
 
@@ -237,3 +237,40 @@ async def test_a_call_after_close_is_refused(tmp_path: Path) -> None:
     await db.close()
     with pytest.raises(RuntimeError, match="closed"):
         await db.run(lambda conn: conn.execute("SELECT 1"))
+
+
+async def test_the_write_ahead_log_is_private_and_an_unsynced_commit_is_on_disk(tmp_path: Path) -> None:
+    db = await ClientDatabase.open(tmp_path / "wal.db", create=True)
+    await db.run(lambda conn: conn.execute("CREATE TABLE t (k TEXT)"))
+    await db.run_unsynced(lambda conn: conn.execute("INSERT INTO t VALUES ('pending')"))
+    assert stat.S_IMODE((tmp_path / "wal.db-wal").stat().st_mode) == 0o600
+    reader = sqlite3.connect(tmp_path / "wal.db")  # another connection sees it: committed
+    assert reader.execute("SELECT k FROM t").fetchall() == [("pending",)]
+    reader.close()
+    await db.sync()
+    await db.close()
+
+
+def _device(account: str, device_id: str) -> state.KnownDevice:
+    return state.KnownDevice(
+        account=AccountId(account),
+        device_id=DeviceId(device_id),
+        name=device_id,
+        curve25519="c" + device_id,
+        ed25519="e" + device_id,
+        signature="s" + device_id,
+    )
+
+
+async def test_a_device_list_read_again_after_it_changed_or_was_forgotten(tmp_path: Path) -> None:
+    store = await LocalStore.create(tmp_path / "s")
+    acc = AccountId("acc_b")
+    assert await store.devices(acc) == ([], None)
+    await store.replace_devices(acc, [_device("acc_b", "d1")], 5)
+    assert await store.devices(acc) == ([_device("acc_b", "d1")], 5)
+    assert await store.devices(acc) == ([_device("acc_b", "d1")], 5)  # from memory: the same
+    await store.replace_devices(acc, [_device("acc_b", "d2")], 6)
+    assert await store.devices(acc) == ([_device("acc_b", "d2")], 6)
+    await store.forget_device_list(acc)
+    assert await store.devices(acc) == ([_device("acc_b", "d2")], None)
+    await store.close()
